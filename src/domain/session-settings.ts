@@ -1,0 +1,105 @@
+/** How a session runs: one engine, three modes (see docs/rules.md, M-1..M-3). */
+export type SessionMode = "live" | "quick_fire" | "self_paced";
+export const SESSION_MODES: readonly SessionMode[] = ["live", "quick_fire", "self_paced"];
+
+export type ScoringSettings =
+  | { policy: "kahoot"; streakBonus: boolean }
+  | { policy: "latency"; basePoints: number; alpha: number }
+  | { policy: "vocab" };
+export type ScoringPolicy = ScoringSettings["policy"];
+export const SCORING_POLICIES: readonly ScoringPolicy[] = ["kahoot", "latency", "vocab"];
+
+export interface SessionSettings {
+  mode: SessionMode;
+  scoring: ScoringSettings;
+  /** Overrides every question's own time limit when set. */
+  questionTimeMs: number | null;
+  /** "First answer wins" when false; otherwise an answer may be replaced until the deadline. */
+  allowAnswerChange: boolean;
+  maxParticipants: number;
+  /** live: move on from reveal/intermission by timer instead of waiting for the host. */
+  autoAdvance: boolean;
+  /** How long a reveal stays up when auto-advancing. */
+  revealMs: number;
+  /** Leaderboard pause between questions; 0 means no intermission phase. */
+  intermissionMs: number;
+  /** self_paced: absolute server epoch ms at which the session completes by itself. */
+  closesAt: number | null;
+  /** How long a kicked user stays out of the room. */
+  banMs: number;
+  /** Entries in the leaderboards this session publishes (reveal, intermission, end). */
+  leaderboardSize: number;
+}
+
+export const SETTINGS_LIMITS = {
+  questionTimeMinMs: 100,
+  questionTimeMaxMs: 600_000,
+  maxParticipantsMax: 100_000,
+  revealMaxMs: 600_000,
+  intermissionMaxMs: 600_000,
+  banMaxMs: 7 * 24 * 3600_000,
+  leaderboardSizeMax: 100,
+  latencyAlphaMin: 0.8,
+  latencyAlphaMax: 1.5,
+  latencyBaseMax: 100_000,
+} as const;
+
+const DEFAULTS: Record<SessionMode, SessionSettings> = {
+  live: {
+    mode: "live",
+    scoring: { policy: "kahoot", streakBonus: true },
+    questionTimeMs: null,
+    allowAnswerChange: false,
+    maxParticipants: 2_000,
+    autoAdvance: false,
+    revealMs: 5_000,
+    intermissionMs: 0,
+    closesAt: null,
+    banMs: 10 * 60_000,
+    leaderboardSize: 10,
+  },
+  quick_fire: {
+    mode: "quick_fire",
+    scoring: { policy: "kahoot", streakBonus: false },
+    questionTimeMs: 15_000,
+    allowAnswerChange: false,
+    maxParticipants: 6,
+    autoAdvance: true,
+    revealMs: 2_000,
+    intermissionMs: 0,
+    closesAt: null,
+    banMs: 10 * 60_000,
+    leaderboardSize: 10,
+  },
+  self_paced: {
+    mode: "self_paced",
+    scoring: { policy: "vocab" },
+    questionTimeMs: null,
+    allowAnswerChange: false,
+    maxParticipants: 1_000,
+    autoAdvance: true,
+    revealMs: 0,
+    intermissionMs: 0,
+    closesAt: null,
+    banMs: 10 * 60_000,
+    leaderboardSize: 100,
+  },
+};
+
+export function defaultSettings(mode: SessionMode): SessionSettings {
+  const d = DEFAULTS[mode];
+  return { ...d, scoring: { ...d.scoring } };
+}
+
+/** Fills what the caller left out with the mode's defaults. Range checks happen at the door's schema. */
+export function resolveSettings(
+  mode: SessionMode,
+  partial: Partial<Omit<SessionSettings, "mode">> = {},
+): SessionSettings {
+  const base = defaultSettings(mode);
+  const out: SessionSettings = { ...base, mode };
+  for (const [k, v] of Object.entries(partial)) {
+    if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,167 @@
+import type { ParticipantId, QuizId, SessionId, UserId } from "../domain/ids.js";
+import type { Phase } from "../domain/phase.js";
+import type { AnswerValue, Difficulty, Question, Quiz, QuizSummary } from "../domain/quiz.js";
+import type { SessionSettings } from "../domain/session-settings.js";
+
+/** Quizzes written by hosts (and the demo content). */
+export interface QuizStore {
+  list(): Promise<QuizSummary[]>;
+  get(id: QuizId): Promise<Quiz | undefined>;
+  /** Creates or replaces the quiz with this id, questions included. */
+  put(quiz: Quiz): Promise<void>;
+  /** Resolves true when a quiz was deleted. Sessions keep their own copy of the questions. */
+  delete(id: QuizId): Promise<boolean>;
+}
+
+/** The pool quick-fire contests draw their questions from (seed 004). */
+export interface QuestionBankStore {
+  /** Adds or replaces questions by id. */
+  put(questions: readonly Question[]): Promise<void>;
+  list(filter?: { difficulty?: Difficulty }): Promise<Question[]>;
+  countByDifficulty(): Promise<Record<Difficulty, number>>;
+}
+
+/** Small server-wide values that must survive restarts (e.g. a generated signing secret). */
+export interface MetaStore {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+}
+
+export type ParticipantRole = "player" | "host";
+export type ParticipantStatus = "active" | "left" | "kicked";
+
+export interface SessionRecord {
+  id: SessionId;
+  pin: string;
+  quizId: QuizId;
+  title: string;
+  settings: SessionSettings;
+  /** The questions as they were when the session was created; later quiz edits do not reach it. */
+  questions: Question[];
+  hostUserId: UserId;
+  createdAt: number;
+  state: SessionStateRecord;
+}
+
+/** The part of a session that changes as it runs. */
+export interface SessionStateRecord {
+  phase: Phase;
+  locked: boolean;
+  /** Incremented each time a server takes the session over (start-up resume, failover). */
+  epoch: number;
+  /** Last event sequence number the session had emitted when this was written. */
+  seq: number;
+  startedAt: number | null;
+  endedAt: number | null;
+}
+
+export interface ParticipantRecord {
+  id: ParticipantId;
+  sessionId: SessionId;
+  userId: UserId;
+  name: string;
+  role: ParticipantRole;
+  /** Order of arrival within the session; breaks ties between equal zero scores. */
+  joinOrder: number;
+  joinedAt: number;
+  status: ParticipantStatus;
+  /** SHA-256 of the resume token; the token itself is only ever in the client's hands. */
+  resumeTokenHash: string;
+  score: number;
+  kickReason: string | null;
+}
+
+export interface AnswerRecord {
+  sessionId: SessionId;
+  participantId: ParticipantId;
+  questionIndex: number;
+  questionId: string;
+  answer: AnswerValue;
+  correct: boolean;
+  /** Points this answer earned, streak bonus included; a participant's score is the sum. */
+  points: number;
+  /** Server-measured time from the question opening (or being served) to receipt. */
+  elapsedMs: number;
+  receivedAt: number;
+  /** Per-session order in which answers were accepted; breaks ties between equal scores. */
+  seq: number;
+}
+
+export interface ServedRecord {
+  sessionId: SessionId;
+  participantId: ParticipantId;
+  questionIndex: number;
+  servedAt: number;
+}
+
+export interface BanRecord {
+  sessionId: SessionId;
+  userId: UserId;
+  until: number;
+  reason: string;
+}
+
+export interface StandingRecord {
+  participantId: ParticipantId;
+  score: number;
+  rank: number;
+}
+
+/**
+ * One change to a session. A batch of them is applied atomically and in order;
+ * the answer writes in a batch are what an acknowledgement waits for.
+ */
+export type SessionWrite =
+  | { kind: "session_created"; session: SessionRecord }
+  | { kind: "session_state"; sessionId: SessionId; state: SessionStateRecord }
+  | { kind: "participant_put"; participant: ParticipantRecord }
+  /** Inserts or replaces the answer for (session, participant, question) and sets the participant's score. */
+  | { kind: "answer_put"; answer: AnswerRecord; participantScore: number }
+  | { kind: "served_put"; served: ServedRecord }
+  | { kind: "ban_put"; ban: BanRecord }
+  /** Final score and rank of every player, written when the session ends. */
+  | { kind: "standings_put"; sessionId: SessionId; standings: StandingRecord[] };
+
+/** Everything needed to rebuild a session in memory or to report its results. */
+export interface SessionBundle {
+  session: SessionRecord;
+  participants: ParticipantRecord[];
+  /** In `seq` order. */
+  answers: AnswerRecord[];
+  served: ServedRecord[];
+  bans: BanRecord[];
+  /** Empty until the session has ended. */
+  standings: StandingRecord[];
+}
+
+export interface SessionSummary {
+  id: SessionId;
+  pin: string;
+  quizId: QuizId;
+  title: string;
+  mode: SessionSettings["mode"];
+  phase: Phase["kind"];
+  participantCount: number;
+  createdAt: number;
+  endedAt: number | null;
+}
+
+export interface SessionStore {
+  /** Applies the writes in one transaction, in order. Resolves only once they are durable. */
+  write(batch: readonly SessionWrite[]): Promise<void>;
+  load(id: SessionId): Promise<SessionBundle | undefined>;
+  /** Ids of every session that has not ended, oldest first: what a starting server resumes. */
+  listOpen(): Promise<SessionId[]>;
+  list(options: { limit: number; includeEnded: boolean }): Promise<SessionSummary[]>;
+}
+
+/** The embedded or external database behind every store. */
+export interface Storage {
+  readonly quizzes: QuizStore;
+  readonly bank: QuestionBankStore;
+  readonly sessions: SessionStore;
+  readonly meta: MetaStore;
+  /** Round-trip to the database, for readiness checks. Rejects when it is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
