@@ -2,7 +2,12 @@ import type { QuestionId, QuizId } from "./ids.js";
 
 /** The kinds of question the engine can ask. */
 export type QuestionKind = "single" | "multiple" | "true_false" | "typed";
-export const QUESTION_KINDS: readonly QuestionKind[] = ["single", "multiple", "true_false", "typed"];
+export const QUESTION_KINDS: readonly QuestionKind[] = [
+  "single",
+  "multiple",
+  "true_false",
+  "typed",
+];
 
 export type Difficulty = "easy" | "medium" | "hard";
 export const DIFFICULTIES: readonly Difficulty[] = ["easy", "medium", "hard"];

@@ -1,0 +1,48 @@
+import type { Clock } from "../../ports/clock.js";
+import type { RateLimiter } from "../../ports/cluster.js";
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+// Buckets idle for this long are full again and can be forgotten.
+const SWEEP_EVERY = 10_000;
+
+/** Token buckets in process memory: `limit` tokens, refilled continuously over `windowMs`. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly buckets = new Map<string, Bucket & { windowMs: number }>();
+  private takes = 0;
+
+  constructor(private readonly clock: Clock) {}
+
+  async take(key: string, limit: number, windowMs: number) {
+    return this.takeSync(key, limit, windowMs);
+  }
+
+  /** Synchronous form for the socket read path, where an await per frame would cost. */
+  takeSync(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): { allowed: boolean; retryAfterMs: number } {
+    const now = this.clock.now();
+    if (++this.takes % SWEEP_EVERY === 0) this.sweep(now);
+    const rate = limit / windowMs;
+    const b = this.buckets.get(key) ?? { tokens: limit, updatedAt: now, windowMs };
+    b.tokens = Math.min(limit, b.tokens + (now - b.updatedAt) * rate);
+    b.updatedAt = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return { allowed: true, retryAfterMs: 0 };
+    }
+    return { allowed: false, retryAfterMs: Math.ceil((1 - b.tokens) / rate) };
+  }
+
+  private sweep(now: number): void {
+    for (const [key, b] of this.buckets) {
+      if (now - b.updatedAt > b.windowMs) this.buckets.delete(key);
+    }
+  }
+}

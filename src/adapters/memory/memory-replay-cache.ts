@@ -1,0 +1,41 @@
+import type { Clock } from "../../ports/clock.js";
+import type { ReplayCache } from "../../ports/cluster.js";
+
+/** Replies by message key, expiring after their TTL; bounded so a flood cannot grow it forever. */
+export class MemoryReplayCache implements ReplayCache {
+  private readonly entries = new Map<string, { reply: string; expiresAt: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly maxEntries = 200_000,
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return this.getSync(key);
+  }
+
+  getSync(key: string): string | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= this.clock.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e.reply;
+  }
+
+  async put(key: string, reply: string, ttlMs: number): Promise<void> {
+    this.putSync(key, reply, ttlMs);
+  }
+
+  putSync(key: string, reply: string, ttlMs: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { reply, expiresAt: this.clock.now() + ttlMs });
+    // Map keeps insertion order, so the first keys are the oldest.
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import type { SessionStore, SessionWrite } from "../ports/storage.js";
+
+export interface CommitterOptions {
+  /** Most writes in one transaction. */
+  maxBatch: number;
+  /** Backoff before retrying writes after a failure. */
+  retryDelayMs: (attempt: number) => number;
+  onError?: (err: unknown, context: string) => void;
+}
+
+interface Entry {
+  write: SessionWrite;
+  /** Critical writes have a caller waiting on the outcome; on failure they are refused, not retried. */
+  critical: boolean;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export interface CommitterStatus {
+  healthy: boolean;
+  queued: number;
+  lastError: string | null;
+  batches: number;
+  writes: number;
+}
+
+const DEFAULTS: CommitterOptions = {
+  maxBatch: 1000,
+  retryDelayMs: (attempt) => Math.min(2000, 50 * 2 ** attempt),
+};
+
+/**
+ * Group commit: every write that arrives while a transaction is in flight goes
+ * into the next one, so a burst of answers costs a few transactions (and a few
+ * fsyncs), not one each. Writes keep their order across batches.
+ *
+ * On failure, every critical write in the failed batch and every critical write
+ * still queued is refused (their callers answer UNAVAILABLE, and the room undoes
+ * them); the other writes are kept at the head of the queue and retried with
+ * backoff. When the store answers pings but a batch still fails, the batch is
+ * retried one write at a time so a single bad write cannot block the rest.
+ */
+export class GroupCommitter {
+  private queue: Entry[] = [];
+  private running = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private lastError: string | null = null;
+  private batches = 0;
+  private writes = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly opts: CommitterOptions;
+
+  constructor(
+    private readonly store: SessionStore & { ping?: () => Promise<void> },
+    opts: Partial<CommitterOptions> = {},
+  ) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  /** Queues a write; the promise settles when it is durable (or refused, for critical writes). */
+  enqueue(write: SessionWrite, critical: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ write, critical, resolve, reject });
+      this.kick();
+    });
+  }
+
+  status(): CommitterStatus {
+    return {
+      healthy: this.lastError === null,
+      queued: this.queue.length,
+      lastError: this.lastError,
+      batches: this.batches,
+      writes: this.writes,
+    };
+  }
+
+  /** Resolves once everything queued so far is written (graceful shutdown). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private kick(): void {
+    if (this.running || this.retryTimer) return;
+    this.running = true;
+    // setImmediate lets every message already read from the sockets join this batch.
+    setImmediate(() => {
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      try {
+        await this.store.write(batch.map((e) => e.write));
+        this.batches += 1;
+        this.writes += batch.length;
+        this.attempt = 0;
+        this.lastError = null;
+        for (const e of batch) e.resolve();
+      } catch (err) {
+        await this.recover(batch, err);
+        if (this.retryTimer) return;
+      }
+    }
+    this.running = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async recover(batch: Entry[], err: unknown): Promise<void> {
+    this.lastError = err instanceof Error ? err.message : String(err);
+    this.opts.onError?.(err, `write of ${batch.length} failed`);
+    // Newest first, so rooms undo answers in the reverse of the order they applied them.
+    const refused = [...batch, ...this.queue].filter((e) => e.critical).reverse();
+    for (const e of refused) e.reject(err);
+    const retry = batch.filter((e) => !e.critical);
+    this.queue = this.queue.filter((e) => !e.critical);
+    if (retry.length === 0) return;
+
+    if (await this.storeResponds()) {
+      // The database is up, so something in this batch is bad: isolate it.
+      for (const e of retry) {
+        try {
+          await this.store.write([e.write]);
+          this.writes += 1;
+          e.resolve();
+        } catch (one) {
+          this.opts.onError?.(one, `dropped a ${e.write.kind} write that the store refuses`);
+          e.reject(one);
+        }
+      }
+      this.lastError = null;
+      return;
+    }
+    this.queue.unshift(...retry);
+    const delay = this.opts.retryDelayMs(this.attempt++);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.running = false;
+      this.kick();
+    }, delay);
+  }
+
+  private async storeResponds(): Promise<boolean> {
+    if (!this.store.ping) return false;
+    try {
+      await this.store.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

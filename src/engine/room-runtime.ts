@@ -1,0 +1,161 @@
+import type { DomainError } from "../domain/errors.js";
+import type { EndReason } from "../domain/phase.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { GroupCommitter } from "./group-committer.js";
+import type { QueuedWrite, Room } from "./room.js";
+import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "./types.js";
+
+export interface RuntimeDeps {
+  clock: Clock;
+  committer: GroupCommitter;
+  onError: (err: unknown, context: string) => void;
+  /** Called once, after the room's `ended` event went out. */
+  onEnded?: (runtime: RoomRuntime) => void;
+}
+
+const STORE_FAILED: DomainError = {
+  code: "UNAVAILABLE",
+  msg: "the answer could not be stored; nothing was recorded, please retry",
+  reason: "storage_unavailable",
+};
+
+/**
+ * Runs one Room: feeds it commands one at a time, then carries out what it
+ * queued — writes to the group committer, events to listeners, its single
+ * timer through the clock. The only place a room meets the outside world.
+ */
+export class RoomRuntime {
+  private readonly listeners = new Set<RoomListener>();
+  private readonly waiters = new Map<number, (reply: Reply<CommandResult>) => void>();
+  private timer: TimerHandle | null = null;
+  private flushing = false;
+  private endedNotified = false;
+  private disposed = false;
+
+  constructor(
+    readonly room: Room,
+    private readonly deps: RuntimeDeps,
+  ) {}
+
+  get id() {
+    return this.room.id;
+  }
+
+  /** Applies a command. Answers resolve once stored (A-5); everything else at once. */
+  execute(actor: Actor, command: Command): Promise<Reply<CommandResult>> {
+    if (this.disposed) {
+      return Promise.resolve({
+        ok: false,
+        error: { code: "NOT_FOUND", msg: "this room is no longer open", reason: "room_closed" },
+      });
+    }
+    const outcome = this.room.execute(actor, command, this.deps.clock.now());
+    let result: Promise<Reply<CommandResult>>;
+    if (outcome.kind === "pending") {
+      result = new Promise((resolve) => this.waiters.set(outcome.ticket, resolve));
+    } else {
+      result = Promise.resolve(outcome.reply);
+    }
+    this.flush();
+    return result;
+  }
+
+  /** Ends the room from outside (admin close, REST close). */
+  close(reason: EndReason): void {
+    this.room.close(this.deps.clock.now(), reason);
+    this.flush();
+  }
+
+  /** Runs `fn` against the room (read-only queries) with the current time. */
+  read<T>(fn: (room: Room, now: number) => T): T {
+    return fn(this.room, this.deps.clock.now());
+  }
+
+  subscribe(listener: RoomListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Stops the timer; the room object is dropped by the registry. */
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) this.deps.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  /** Carries out queued work. Re-entrant calls (a listener acting on an event) join the running loop. */
+  flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        const { events, writes } = this.room.drain();
+        if (events.length === 0 && writes.length === 0) break;
+        for (const w of writes) this.persist(w);
+        for (const e of events) this.deliver(e);
+      }
+    } finally {
+      this.flushing = false;
+    }
+    this.reschedule();
+    if (this.room.ended && !this.endedNotified) {
+      this.endedNotified = true;
+      this.deps.onEnded?.(this);
+    }
+  }
+
+  private deliver(event: RoomEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.deps.onError(err, `listener failed on ${event.body.type}`);
+      }
+    }
+  }
+
+  private persist(w: QueuedWrite): void {
+    const ticket = w.ticket;
+    if (ticket === undefined) {
+      this.deps.committer
+        .enqueue(w.write, false)
+        .catch((err) => this.deps.onError(err, `${w.write.kind} write dropped`));
+      return;
+    }
+    this.deps.committer.enqueue(w.write, true).then(
+      () => this.settle(this.room.stored([ticket], this.deps.clock.now())),
+      (err) => {
+        this.deps.onError(err, "answer write refused");
+        this.settle(this.room.storeFailed([ticket], this.deps.clock.now(), STORE_FAILED));
+      },
+    );
+  }
+
+  private settle(replies: Array<{ ticket: number; reply: Reply<CommandResult> }>): void {
+    for (const { ticket, reply } of replies) {
+      const waiter = this.waiters.get(ticket);
+      this.waiters.delete(ticket);
+      waiter?.(reply);
+    }
+    this.flush();
+  }
+
+  private reschedule(): void {
+    if (this.disposed) return;
+    const at = this.room.nextWakeAt();
+    if (this.timer && this.timer.at === at) return;
+    if (this.timer) this.deps.clock.clearTimer(this.timer);
+    this.timer = null;
+    if (at === null) return;
+    this.timer = this.deps.clock.setTimer(at, () => {
+      this.timer = null;
+      if (this.disposed) return;
+      this.room.tick(this.deps.clock.now());
+      this.flush();
+    });
+  }
+}

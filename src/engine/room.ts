@@ -1,0 +1,1528 @@
+import { checkAnswerShape, isCorrect, matchOptionText } from "../domain/answer-check.js";
+import { type DomainError, type ErrorCode, fail, ok } from "../domain/errors.js";
+import { asParticipantId, type ParticipantId, type UserId } from "../domain/ids.js";
+import { Leaderboard } from "../domain/leaderboard.js";
+import { cleanDisplayName, nameKey } from "../domain/names.js";
+import { type EndReason, exhaustive, type Phase, statusOf } from "../domain/phase.js";
+import {
+  type AnswerValue,
+  correctAnswerOf,
+  publicQuestion,
+  type Question,
+} from "../domain/quiz.js";
+import { missedAnswerStreak, scoreAnswer } from "../domain/scoring.js";
+import type { Random } from "../ports/clock.js";
+import type {
+  AnswerRecord,
+  ParticipantRecord,
+  ParticipantRole,
+  ParticipantStatus,
+  SessionBundle,
+  SessionRecord,
+  SessionStateRecord,
+  SessionWrite,
+  StandingRecord,
+} from "../ports/storage.js";
+import type {
+  Actor,
+  AnswerAck,
+  AnswerTarget,
+  Audience,
+  Command,
+  CommandResult,
+  EventBody,
+  FinalResult,
+  JoinResult,
+  NextResult,
+  PhaseView,
+  PlayerResult,
+  PublicParticipant,
+  Reply,
+  RoomEvent,
+  ServedQuestion,
+  Snapshot,
+  Standing,
+  ViewerRole,
+} from "./types.js";
+
+/** What a room needs from outside that is not time. */
+export interface RoomDeps {
+  random: Random;
+  /** One-way hash of a resume token; only hashes are stored. */
+  hashToken(token: string): string;
+}
+
+/** Coalescing window for counts and self_paced leaderboards (seed 001 batches leaderboards per 100 ms). */
+export const FLUSH_INTERVAL_MS = 100;
+/** How many players a host or spectator snapshot lists. */
+const SNAPSHOT_PLAYERS_MAX = 500;
+
+interface MemberAnswer {
+  record: AnswerRecord;
+  /** Options this answer counts towards in the reveal's bar chart. */
+  optionIndices: number[];
+  pending: boolean;
+  /** State before this answer applied, to undo it if storing fails. */
+  undo: { score: number; streak: number; tieBreak: number; previous: MemberAnswer | undefined };
+  streakAfter: number;
+  scoreAfter: number;
+  /** The connection's participant was connected when it answered (for the all-answered count). */
+  countedConnected: boolean;
+}
+
+interface Member {
+  id: ParticipantId;
+  userId: UserId;
+  name: string;
+  key: string;
+  role: ParticipantRole;
+  joinOrder: number;
+  joinedAt: number;
+  status: ParticipantStatus;
+  kickReason: string | null;
+  tokenHash: string;
+  connections: number;
+  score: number;
+  streak: number;
+  tieBreak: number;
+  answers: (MemberAnswer | undefined)[];
+  /** self_paced: question index → when it was served to this member. */
+  served: Map<number, number>;
+  /** self_paced: the index served and not yet answered or expired. */
+  current: number | null;
+  lastAnswerAt: number | null;
+}
+
+interface PendingAnswer {
+  member: Member;
+  index: number;
+  answer: MemberAnswer;
+}
+
+/** The live question's running tallies; reset when a question opens. */
+interface QuestionTally {
+  optionCounts: number[];
+  answered: number;
+  connectedAnswered: number;
+}
+
+export type Outcome =
+  | { kind: "reply"; reply: Reply<CommandResult> }
+  | { kind: "pending"; ticket: number };
+
+export interface QueuedWrite {
+  write: SessionWrite;
+  /** Set on answer writes: the runtime reports back with stored()/storeFailed(). */
+  ticket?: number;
+}
+
+const isPlayer = (m: Member) => m.role === "player";
+const ranked = (m: Member) => m.role === "player" && m.status !== "kicked";
+
+/**
+ * One quiz session: its state and every rule that changes it. A Room does no
+ * I/O and reads no clock: each call gets `now`, and what it wants done (events
+ * to send, records to store) is queued and drained by the RoomRuntime after
+ * the call returns. That keeps a single writer simple (STYLE.md §6).
+ */
+export class Room {
+  readonly record: SessionRecord;
+  private phase: Phase;
+  private locked: boolean;
+  private epoch: number;
+  private seq: number;
+  private startedAt: number | null;
+  private endedAt: number | null;
+
+  private readonly members = new Map<ParticipantId, Member>();
+  private readonly byUser = new Map<UserId, Member>();
+  private readonly byName = new Map<string, Member>();
+  private readonly byToken = new Map<string, Member>();
+  private readonly bans = new Map<UserId, { until: number; reason: string }>();
+  private readonly board = new Leaderboard();
+  private readonly questionIndexById = new Map<string, number>();
+
+  private playerCount = 0;
+  private connectedPlayers = 0;
+  private joinCounter = 0;
+  private answerSeq = 0;
+  private ticketCounter = 0;
+  private readonly pending = new Map<number, PendingAnswer>();
+  private tally: QuestionTally = { optionCounts: [], answered: 0, connectedAnswered: 0 };
+
+  private flushAt: number | null = null;
+  private dirtyPlayerCount = false;
+  private dirtyAnswerCount = false;
+  private dirtyLeaderboard = false;
+
+  private events: RoomEvent[] = [];
+  private writes: QueuedWrite[] = [];
+
+  private constructor(
+    record: SessionRecord,
+    private readonly deps: RoomDeps,
+  ) {
+    this.record = record;
+    this.phase = record.state.phase;
+    this.locked = record.state.locked;
+    this.epoch = record.state.epoch;
+    this.seq = record.state.seq;
+    this.startedAt = record.state.startedAt;
+    this.endedAt = record.state.endedAt;
+    for (const [i, q] of record.questions.entries()) this.questionIndexById.set(q.id, i);
+  }
+
+  /** A brand-new session. Queues its creation; the registry waits for that write before exposing it. */
+  static create(record: SessionRecord, deps: RoomDeps): Room {
+    const room = new Room(record, deps);
+    room.writes.push({ write: { kind: "session_created", session: record } });
+    return room;
+  }
+
+  /**
+   * Rebuilds a session from storage after a restart or a takeover. Scores are
+   * the sums of the stored answers (S-6); a question whose deadline passed
+   * while nobody owned the session is revealed at once (T-6).
+   */
+  static restore(bundle: SessionBundle, deps: RoomDeps, now: number): Room {
+    const state = bundle.session.state;
+    const room = new Room({ ...bundle.session, state: { ...state, epoch: state.epoch + 1 } }, deps);
+    for (const p of bundle.participants) {
+      const m = room.addMember(p);
+      room.joinCounter = Math.max(room.joinCounter, p.joinOrder);
+      if (p.status === "kicked") room.byName.delete(m.key);
+    }
+    for (const b of bundle.bans) room.bans.set(b.userId, { until: b.until, reason: b.reason });
+    for (const s of bundle.served) {
+      const m = room.members.get(s.participantId);
+      if (m) m.served.set(s.questionIndex, s.servedAt);
+    }
+    for (const a of bundle.answers) {
+      room.answerSeq = Math.max(room.answerSeq, a.seq);
+      const m = room.members.get(a.participantId);
+      if (!m) continue;
+      const q = room.record.questions[a.questionIndex];
+      const entry: MemberAnswer = {
+        record: a,
+        optionIndices: q ? optionIndicesOf(q, a.answer) : [],
+        pending: false,
+        undo: { score: 0, streak: 0, tieBreak: 0, previous: undefined },
+        streakAfter: 0,
+        scoreAfter: 0,
+        countedConnected: false,
+      };
+      m.answers[a.questionIndex] = entry;
+      m.score += a.points;
+      entry.scoreAfter = m.score;
+      if (a.points > 0) m.tieBreak = room.answerTieBreak(a.seq);
+      m.lastAnswerAt = Math.max(m.lastAnswerAt ?? 0, a.receivedAt);
+    }
+    for (const m of room.members.values()) {
+      m.streak = room.replayStreak(m);
+      if (room.record.settings.mode === "self_paced") m.current = room.unansweredServed(m, now);
+      if (ranked(m)) room.board.set(m.id, m.score, m.tieBreak);
+    }
+    const phase = room.phase;
+    if (phase.kind === "question") {
+      room.rebuildTally(phase.index);
+    }
+    room.queueState();
+    if (phase.kind === "question" && phase.closedAt === null && phase.deadline <= now) {
+      room.closeQuestion(now, "deadline");
+    } else if (phase.kind === "question" && phase.closedAt !== null) {
+      room.revealIfSettled(now);
+    }
+    return room;
+  }
+
+  get id() {
+    return this.record.id;
+  }
+  get pin() {
+    return this.record.pin;
+  }
+  get currentPhase(): Phase {
+    return this.phase;
+  }
+  get ended(): boolean {
+    return this.phase.kind === "ended";
+  }
+  get currentSeq(): number {
+    return this.seq;
+  }
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+  get players(): number {
+    return this.playerCount;
+  }
+
+  /** Everything the room asked for since the last drain, in order. */
+  drain(): { events: RoomEvent[]; writes: QueuedWrite[] } {
+    const out = { events: this.events, writes: this.writes };
+    this.events = [];
+    this.writes = [];
+    return out;
+  }
+
+  /** The next moment the room needs `tick`, or null. */
+  nextWakeAt(): number | null {
+    let at: number | null = this.flushAt;
+    const consider = (t: number | null) => {
+      if (t !== null && (at === null || t < at)) at = t;
+    };
+    const p = this.phase;
+    switch (p.kind) {
+      case "question":
+        if (p.closedAt === null) consider(p.deadline);
+        break;
+      case "reveal":
+      case "intermission":
+        consider(p.until);
+        break;
+      case "active":
+      case "lobby":
+        if (this.record.settings.mode === "self_paced") consider(this.record.settings.closesAt);
+        break;
+      case "ended":
+        break;
+      default:
+        exhaustive(p);
+    }
+    return at;
+  }
+
+  /** Applies whatever time has made due: deadlines, timed phases, coalesced updates. */
+  tick(now: number): void {
+    const p = this.phase;
+    if (p.kind === "question" && p.closedAt === null && now >= p.deadline) {
+      this.closeQuestion(now, "deadline");
+    } else if (
+      (p.kind === "reveal" || p.kind === "intermission") &&
+      p.until !== null &&
+      now >= p.until
+    ) {
+      this.advance(now);
+    } else if (
+      (p.kind === "active" || p.kind === "lobby") &&
+      this.record.settings.mode === "self_paced" &&
+      this.record.settings.closesAt !== null &&
+      now >= this.record.settings.closesAt
+    ) {
+      this.finish(now, "expired");
+    }
+    if (this.flushAt !== null && now >= this.flushAt) this.flush(now);
+  }
+
+  execute(actor: Actor, command: Command, now: number): Outcome {
+    const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
+    switch (command.type) {
+      case "join":
+        return reply(this.join(actor, command.name, now));
+      case "resume":
+        return reply(this.resume(actor, command.token, now));
+      case "leave":
+        return reply(this.leave(actor, now));
+      case "start":
+        return reply(this.start(actor, now));
+      case "next":
+        return reply(this.next(actor, now));
+      case "end":
+        return reply(this.endByHost(actor, now));
+      case "lock":
+        return reply(this.lock(actor, command.locked));
+      case "kick":
+        return reply(this.kick(actor, command.participantId, command.reason, now));
+      case "answer":
+        return this.answer(actor, command.target, command.answer, now);
+      case "presence":
+        return reply(this.presence(actor, command.connected, now));
+      case "snapshot":
+        return reply(ok(this.snapshot(actor, command.role, now)));
+      default:
+        return exhaustive(command);
+    }
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  private join(actor: Actor, rawName: string, now: number): Reply<JoinResult> {
+    if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
+    const ban = this.bans.get(actor.userId);
+    if (ban && ban.until > now) {
+      return fail("FORBIDDEN", `you were removed from this room: ${ban.reason}`, "banned");
+    }
+    const existing = this.byUser.get(actor.userId);
+    if (existing && existing.status !== "kicked") {
+      if (existing.role === "host") {
+        return fail(
+          "CONFLICT",
+          "you are this room's host; join as a player from another identity",
+          "is_host",
+        );
+      }
+      // The same user joining again is a reconnect, not a second player (seed 001 §7.1).
+      return ok(this.rebind(existing, now, true));
+    }
+    if (this.locked) return fail("FORBIDDEN", "this room is locked", "room_locked");
+    const cleaned = cleanDisplayName(rawName);
+    if (!cleaned.ok) return cleaned;
+    const name = cleaned.value;
+    const key = nameKey(name);
+    if (this.byName.has(key)) return fail("CONFLICT", `the name "${name}" is taken`, "name_taken");
+    if (this.playerCount >= this.record.settings.maxParticipants) {
+      return fail("STATE", "this room is full", "room_full");
+    }
+    const token = this.deps.random.token(24);
+    const record: ParticipantRecord = {
+      id: this.newParticipantId(),
+      sessionId: this.record.id,
+      userId: actor.userId,
+      name,
+      role: "player",
+      joinOrder: ++this.joinCounter,
+      joinedAt: now,
+      status: "active",
+      resumeTokenHash: this.deps.hashToken(token),
+      score: 0,
+      kickReason: null,
+    };
+    const m = this.addMember(record);
+    this.board.set(m.id, 0, m.tieBreak);
+    this.writes.push({ write: { kind: "participant_put", participant: record } });
+    this.emit(
+      { kind: "all" },
+      { type: "participant_joined", participant: this.publicOf(m), playerCount: this.playerCount },
+      now,
+    );
+    this.markDirty(now, "players");
+    this.serveOnArrival(m, now);
+    return ok(this.joinResult(m, token, false, now));
+  }
+
+  /** Creates the host's own membership (not a player) when a session is created with one. */
+  addHost(
+    userId: UserId,
+    name: string,
+    now: number,
+  ): { participantId: ParticipantId; token: string } {
+    const token = this.deps.random.token(24);
+    const record: ParticipantRecord = {
+      id: this.newParticipantId(),
+      sessionId: this.record.id,
+      userId,
+      name,
+      role: "host",
+      joinOrder: ++this.joinCounter,
+      joinedAt: now,
+      status: "active",
+      resumeTokenHash: this.deps.hashToken(token),
+      score: 0,
+      kickReason: null,
+    };
+    this.addMember(record);
+    this.writes.push({ write: { kind: "participant_put", participant: record } });
+    return { participantId: record.id, token };
+  }
+
+  private resume(actor: Actor, token: string, now: number): Reply<JoinResult> {
+    const m = this.byToken.get(this.deps.hashToken(token));
+    if (!m) return fail("NOT_FOUND", "unknown resume token for this room", "bad_token");
+    if (m.status === "kicked") {
+      return fail("FORBIDDEN", `you were removed from this room: ${m.kickReason ?? ""}`, "kicked");
+    }
+    if (!actor.anonymous && actor.userId !== m.userId) {
+      return fail("FORBIDDEN", "this resume token belongs to another user", "wrong_user");
+    }
+    return ok(this.rebind(m, now, true));
+  }
+
+  /** A returning member gets a fresh token (only hashes are stored, so the old one cannot be echoed). */
+  private rebind(m: Member, now: number, resumed: boolean): JoinResult {
+    const token = this.deps.random.token(24);
+    this.byToken.delete(m.tokenHash);
+    m.tokenHash = this.deps.hashToken(token);
+    this.byToken.set(m.tokenHash, m);
+    if (m.status === "left") {
+      m.status = "active";
+    }
+    this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
+    if (m.role === "player") this.serveOnArrival(m, now);
+    return this.joinResult(m, token, resumed, now);
+  }
+
+  private joinResult(m: Member, token: string, resumed: boolean, now: number): JoinResult {
+    return {
+      participantId: m.id,
+      userId: m.userId,
+      role: m.role,
+      name: m.name,
+      resumeToken: token,
+      resumed,
+      snapshot: this.snapshotFor(m, m.role === "host" ? "host" : "player", now),
+    };
+  }
+
+  private leave(actor: Actor, now: number): Reply<CommandResult> {
+    const m = this.memberOf(actor);
+    if (!m) return fail("STATE", "you have not joined this room", "not_joined");
+    if (m.role === "player" && m.status === "active") {
+      m.status = "left";
+      this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
+      this.emit(
+        { kind: "all" },
+        {
+          type: "participant_left",
+          participantId: m.id,
+          userId: m.userId,
+          name: m.name,
+          reason: "left",
+          playerCount: this.playerCount,
+        },
+        now,
+      );
+    }
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  private presence(actor: Actor, connected: boolean, now: number): Reply<CommandResult> {
+    const m = this.memberOf(actor);
+    if (!m) return ok({ done: true, phase: this.phase.kind });
+    const wasConnected = m.connections > 0;
+    m.connections = Math.max(0, m.connections + (connected ? 1 : -1));
+    const isConnected = m.connections > 0;
+    if (wasConnected !== isConnected && isPlayer(m) && m.status !== "kicked") {
+      this.connectedPlayers += isConnected ? 1 : -1;
+      const p = this.phase;
+      if (p.kind === "question" && m.answers[p.index] !== undefined) {
+        this.tally.connectedAnswered += isConnected ? 1 : -1;
+      }
+      this.emit(
+        { kind: "all" },
+        { type: "presence", participantId: m.id, name: m.name, connected: isConnected },
+        now,
+      );
+      if (!isConnected) this.closeIfAllAnswered(now);
+    }
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  private kick(
+    actor: Actor,
+    target: ParticipantId,
+    reason: string,
+    now: number,
+  ): Reply<CommandResult> {
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    const m = this.members.get(target);
+    if (m?.role !== "player") return fail("NOT_FOUND", "no such player in this room", "no_player");
+    if (m.status === "kicked")
+      return fail("STATE", "that player was already removed", "already_kicked");
+    const wasConnected = m.connections > 0;
+    m.status = "kicked";
+    m.kickReason = reason;
+    this.playerCount -= 1;
+    if (wasConnected) this.connectedPlayers -= 1;
+    const p = this.phase;
+    if (p.kind === "question" && m.answers[p.index] !== undefined && wasConnected) {
+      this.tally.connectedAnswered -= 1;
+    }
+    this.board.delete(m.id);
+    this.byName.delete(m.key);
+    this.byToken.delete(m.tokenHash);
+    const until = now + this.record.settings.banMs;
+    this.bans.set(m.userId, { until, reason });
+    this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
+    this.writes.push({
+      write: {
+        kind: "ban_put",
+        ban: { sessionId: this.record.id, userId: m.userId, until, reason },
+      },
+    });
+    this.emit(
+      { kind: "participant", participantId: m.id },
+      { type: "kicked", participantId: m.id, reason, until },
+      now,
+    );
+    this.emit(
+      { kind: "all" },
+      {
+        type: "participant_left",
+        participantId: m.id,
+        userId: m.userId,
+        name: m.name,
+        reason: "kicked",
+        playerCount: this.playerCount,
+      },
+      now,
+    );
+    this.markDirty(now, "players");
+    this.closeIfAllAnswered(now);
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  private lock(actor: Actor, locked: boolean): Reply<CommandResult> {
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
+    if (this.locked !== locked) {
+      this.locked = locked;
+      this.queueState();
+      this.emit({ kind: "all" }, { type: "locked", locked }, null);
+    }
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  // ---------------------------------------------------------------- game flow
+
+  private start(actor: Actor, now: number): Reply<CommandResult> {
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    if (this.phase.kind !== "lobby")
+      return fail("STATE", "the game has already started", "already_started");
+    this.startedAt = now;
+    this.emit(
+      { kind: "all" },
+      { type: "started", startedAt: now, questionCount: this.record.questions.length },
+      now,
+    );
+    if (this.record.settings.mode === "self_paced") {
+      this.setPhase({ kind: "active" });
+      for (const m of this.members.values()) {
+        if (isPlayer(m) && m.status !== "kicked" && m.connections > 0) this.serveNext(m, now, true);
+      }
+    } else {
+      this.openQuestion(0, now);
+    }
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  private next(actor: Actor, now: number): Reply<CommandResult> {
+    if (this.record.settings.mode === "self_paced" && !this.isHost(actor)) {
+      const m = this.memberOf(actor);
+      if (m?.role !== "player") return fail("STATE", "you have not joined this room", "not_joined");
+      if (this.phase.kind === "lobby")
+        return fail("STATE", "the session has not started yet", "not_started");
+      if (this.phase.kind === "ended") return fail("STATE", "this session has ended", "room_ended");
+      const served = this.serveNext(m, now, false);
+      const result: NextResult = { served, phase: this.phase.kind };
+      return ok(result);
+    }
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    const p = this.phase;
+    switch (p.kind) {
+      case "lobby":
+        return fail("STATE", "start the game first", "not_started");
+      case "question":
+        if (p.closedAt !== null) return fail("STATE", "the question is closing", "closing");
+        this.closeQuestion(now, "host");
+        break;
+      case "reveal":
+      case "intermission":
+        this.advance(now);
+        break;
+      case "active":
+        return fail("STATE", "self-paced sessions have no host pacing; use end", "self_paced");
+      case "ended":
+        return fail("STATE", "this room has ended", "room_ended");
+      default:
+        return exhaustive(p);
+    }
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  private endByHost(actor: Actor, now: number): Reply<CommandResult> {
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    if (this.phase.kind === "ended")
+      return fail("STATE", "this room has already ended", "room_ended");
+    this.finish(now, "host_ended");
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  /** Ends the session from outside (admin close, REST close). */
+  close(now: number, reason: EndReason): void {
+    if (this.phase.kind !== "ended") this.finish(now, reason);
+  }
+
+  private openQuestion(index: number, now: number): void {
+    const q = this.question(index);
+    const limit = this.limitOf(q);
+    this.setPhase({
+      kind: "question",
+      index,
+      openedAt: now,
+      deadline: now + limit,
+      closedAt: null,
+    });
+    this.tally = { optionCounts: q.options.map(() => 0), answered: 0, connectedAnswered: 0 };
+    this.emit(
+      { kind: "all" },
+      {
+        type: "question",
+        index,
+        total: this.record.questions.length,
+        question: publicQuestion(q, limit),
+        openedAt: now,
+        deadline: now + limit,
+      },
+      now,
+    );
+  }
+
+  private closeQuestion(
+    now: number,
+    reason: "deadline" | "all_answered" | "host" | "first_correct",
+  ): void {
+    const p = this.phase;
+    if (p.kind !== "question" || p.closedAt !== null) return;
+    this.phase = { ...p, closedAt: now };
+    this.emit({ kind: "all" }, { type: "question_closed", index: p.index, reason }, now);
+    this.revealIfSettled(now);
+  }
+
+  /** T-5: the reveal goes out once every answer received before the close is stored. */
+  private revealIfSettled(now: number): void {
+    const p = this.phase;
+    if (p.kind !== "question" || p.closedAt === null || this.pendingFor(p.index) > 0) return;
+    this.reveal(p.index, now);
+  }
+
+  private reveal(index: number, now: number): void {
+    const q = this.question(index);
+    const results = new Map<ParticipantId, PlayerResult>();
+    for (const m of this.members.values()) {
+      if (!ranked(m)) continue;
+      const a = m.answers[index];
+      if (!a) m.streak = missedAnswerStreak(m.streak, q.multiplier);
+      results.set(m.id, {
+        answered: a !== undefined,
+        correct: a?.record.correct ?? false,
+        points: a?.record.points ?? 0,
+        score: m.score,
+        rank: this.board.rank(m.id) ?? 0,
+        streak: m.streak,
+      });
+    }
+    const auto = this.record.settings.autoAdvance;
+    const until = auto ? now + this.record.settings.revealMs : null;
+    this.setPhase({ kind: "reveal", index, until });
+    this.emit(
+      { kind: "all" },
+      {
+        type: "reveal",
+        index,
+        questionId: q.id,
+        correct: correctAnswerOf(q),
+        optionCounts: [...this.tally.optionCounts],
+        answeredCount: this.tally.answered,
+        leaderboard: this.standings(this.record.settings.leaderboardSize),
+        totalPlayers: this.board.size,
+        results,
+        until,
+      },
+      now,
+    );
+  }
+
+  /** Leaves a reveal or intermission: to the intermission, the next question, or the end. */
+  private advance(now: number): void {
+    const p = this.phase;
+    if (p.kind !== "reveal" && p.kind !== "intermission") return;
+    const last = p.index >= this.record.questions.length - 1;
+    if (last) {
+      this.finish(now, "finished");
+      return;
+    }
+    const intermission = this.record.settings.intermissionMs;
+    if (p.kind === "reveal" && intermission > 0) {
+      const until = now + intermission;
+      this.setPhase({ kind: "intermission", index: p.index, until });
+      this.emit(
+        { kind: "all" },
+        {
+          type: "intermission",
+          index: p.index,
+          until,
+          leaderboard: this.standings(this.record.settings.leaderboardSize),
+        },
+        now,
+      );
+      return;
+    }
+    this.openQuestion(p.index + 1, now);
+  }
+
+  private finish(now: number, reason: EndReason): void {
+    const p = this.phase;
+    if (p.kind === "ended") return;
+    // Answers still being stored are settled by stored()/storeFailed(); the standings use what is applied now.
+    this.endedAt = now;
+    this.setPhase({ kind: "ended", reason, at: now });
+    const standings: StandingRecord[] = [];
+    const results = new Map<ParticipantId, FinalResult>();
+    const total = this.board.size;
+    for (const entry of this.board.entries()) {
+      const id = entry.id as ParticipantId;
+      standings.push({ participantId: id, score: entry.score, rank: entry.rank });
+      results.set(id, { score: entry.score, rank: entry.rank, total });
+    }
+    this.writes.push({ write: { kind: "standings_put", sessionId: this.record.id, standings } });
+    this.flushAt = null;
+    this.emit(
+      { kind: "all" },
+      {
+        type: "ended",
+        reason,
+        leaderboard: this.standings(this.record.settings.leaderboardSize),
+        totalPlayers: total,
+        results,
+      },
+      now,
+    );
+  }
+
+  // ---------------------------------------------------------------- answers
+
+  private answer(actor: Actor, target: AnswerTarget, raw: AnswerValue, now: number): Outcome {
+    const reply = (code: ErrorCode, msg: string, reason?: string): Outcome => ({
+      kind: "reply",
+      reply: fail(code, msg, reason),
+    });
+    const m = this.memberOf(actor);
+    if (m?.role !== "player") return reply("STATE", "join the room before answering", "not_joined");
+    if (m.status === "kicked")
+      return reply("FORBIDDEN", "you were removed from this room", "kicked");
+    const index = this.resolveTarget(target);
+    if (index === undefined)
+      return reply("NOT_FOUND", "no such question in this quiz", "no_question");
+    const q = this.question(index);
+
+    const timing = this.answerWindow(m, index, now);
+    if (!timing.ok) return { kind: "reply", reply: timing };
+    const { openedAt } = timing.value;
+
+    const value = resolveOptionText(q, raw);
+    const shape = checkAnswerShape(q, value);
+    if (!shape.ok) return reply("VALIDATION", shape.msg, "bad_answer");
+
+    const previous = m.answers[index];
+    if (previous && !this.record.settings.allowAnswerChange) {
+      return reply("STATE", "you have already answered this question", "already_answered");
+    }
+    if (previous?.pending) {
+      return reply("STATE", "your previous answer is still being stored", "answer_pending");
+    }
+
+    const correct = isCorrect(q, value);
+    const elapsedMs = Math.max(0, now - openedAt);
+    const streakBefore = previous ? previous.undo.streak : m.streak;
+    const outcome = scoreAnswer(this.record.settings.scoring, {
+      correct,
+      elapsedMs,
+      limitMs: this.limitOf(q),
+      multiplier: q.multiplier,
+      basePoints: q.points,
+      streakBefore,
+    });
+    const seq = ++this.answerSeq;
+    const record: AnswerRecord = {
+      sessionId: this.record.id,
+      participantId: m.id,
+      questionIndex: index,
+      questionId: q.id,
+      answer: value,
+      correct,
+      points: outcome.points,
+      elapsedMs,
+      receivedAt: now,
+      seq,
+    };
+    const entry: MemberAnswer = {
+      record,
+      optionIndices: optionIndicesOf(q, value),
+      pending: true,
+      undo: { score: m.score, streak: m.streak, tieBreak: m.tieBreak, previous },
+      streakAfter: outcome.streakAfter,
+      scoreAfter: 0,
+      countedConnected: m.connections > 0,
+    };
+    this.applyAnswer(m, index, entry);
+    entry.scoreAfter = m.score;
+
+    const ticket = ++this.ticketCounter;
+    this.pending.set(ticket, { member: m, index, answer: entry });
+    this.writes.push({
+      write: { kind: "answer_put", answer: record, participantScore: m.score },
+      ticket,
+    });
+
+    // Decisions that depend on arrival order are taken now, at receipt (T-3, T-4).
+    if (this.isLiveQuestion(index)) {
+      this.markDirty(now, "answers");
+      if (this.record.settings.mode === "quick_fire" && correct) {
+        this.closeQuestion(now, "first_correct");
+      } else {
+        this.closeIfAllAnswered(now);
+      }
+    }
+    return { kind: "pending", ticket };
+  }
+
+  /** The answers' storage succeeded: acknowledge them (A-5). */
+  stored(
+    tickets: readonly number[],
+    now: number,
+  ): Array<{ ticket: number; reply: Reply<AnswerAck> }> {
+    const replies: Array<{ ticket: number; reply: Reply<AnswerAck> }> = [];
+    for (const ticket of tickets) {
+      const p = this.pending.get(ticket);
+      if (!p) continue;
+      this.pending.delete(ticket);
+      p.answer.pending = false;
+      const { member: m, index, answer } = p;
+      const r = answer.record;
+      const q = this.question(index);
+      replies.push({
+        ticket,
+        reply: ok({
+          index,
+          questionId: r.questionId,
+          correct: r.correct,
+          points: r.points,
+          score: answer.scoreAfter,
+          streak: answer.streakAfter,
+          changed: answer.undo.previous !== undefined,
+          elapsedMs: r.elapsedMs,
+          correctAnswer: this.record.settings.mode === "self_paced" ? correctAnswerOf(q) : null,
+        }),
+      });
+      this.emit(
+        { kind: "all" },
+        {
+          type: "scored",
+          participantId: m.id,
+          userId: m.userId,
+          name: m.name,
+          index,
+          questionId: r.questionId,
+          correct: r.correct,
+          points: r.points,
+          score: answer.scoreAfter,
+        },
+        now,
+      );
+      if (this.record.settings.mode === "self_paced") this.markDirty(now, "leaderboard");
+    }
+    this.revealIfSettled(now);
+    return replies;
+  }
+
+  /** Storing failed: undo the answers, newest first, and refuse them with a retryable error (A-5). */
+  storeFailed(
+    tickets: readonly number[],
+    now: number,
+    error: DomainError,
+  ): Array<{ ticket: number; reply: Reply<AnswerAck> }> {
+    const replies: Array<{ ticket: number; reply: Reply<AnswerAck> }> = [];
+    const sorted = [...tickets].sort((a, b) => b - a);
+    for (const ticket of sorted) {
+      const p = this.pending.get(ticket);
+      if (!p) continue;
+      this.pending.delete(ticket);
+      this.undoAnswer(p.member, p.index, p.answer);
+      replies.push({ ticket, reply: { ok: false, error } });
+    }
+    this.revealIfSettled(now);
+    return replies.reverse();
+  }
+
+  private applyAnswer(m: Member, index: number, entry: MemberAnswer): void {
+    const previous = entry.undo.previous;
+    m.answers[index] = entry;
+    m.score += entry.record.points - (previous?.record.points ?? 0);
+    m.streak = entry.streakAfter;
+    m.tieBreak = this.tieBreakOf(m);
+    m.lastAnswerAt = entry.record.receivedAt;
+    if (ranked(m)) this.board.set(m.id, m.score, m.tieBreak);
+    if (m.current === index) m.current = null;
+    if (this.isLiveQuestion(index)) {
+      for (const i of previous?.optionIndices ?? []) this.tally.optionCounts[i]! -= 1;
+      for (const i of entry.optionIndices) this.tally.optionCounts[i]! += 1;
+      if (!previous) {
+        this.tally.answered += 1;
+        if (entry.countedConnected) this.tally.connectedAnswered += 1;
+      }
+    }
+  }
+
+  private undoAnswer(m: Member, index: number, entry: MemberAnswer): void {
+    const previous = entry.undo.previous;
+    m.answers[index] = previous;
+    m.score = entry.undo.score;
+    m.streak = entry.undo.streak;
+    m.tieBreak = entry.undo.tieBreak;
+    if (ranked(m)) this.board.set(m.id, m.score, m.tieBreak);
+    if (this.isLiveQuestion(index)) {
+      for (const i of entry.optionIndices) this.tally.optionCounts[i]! -= 1;
+      for (const i of previous?.optionIndices ?? []) this.tally.optionCounts[i]! += 1;
+      if (!previous) {
+        this.tally.answered -= 1;
+        if (entry.countedConnected && m.connections > 0) this.tally.connectedAnswered -= 1;
+      }
+    }
+  }
+
+  /** When may this member answer question `index`, and from when is their time measured? */
+  private answerWindow(
+    m: Member,
+    index: number,
+    now: number,
+  ): Reply<{ openedAt: number; deadline: number | null }> {
+    const p = this.phase;
+    if (this.record.settings.mode === "self_paced") {
+      if (p.kind === "lobby")
+        return fail("STATE", "the session has not started yet", "not_started");
+      if (p.kind !== "active") return fail("STATE", "this session has ended", "room_ended");
+      const servedAt = m.served.get(index);
+      if (servedAt !== undefined) {
+        const deadline = servedAt + this.limitOf(this.question(index));
+        if (now > deadline) return fail("STATE", "time is up for this question", "too_late");
+        return ok({ openedAt: servedAt, deadline });
+      }
+      // S-5: never served (the client read the quiz over REST): time runs from the participant's last step.
+      const from = Math.max(this.startedAt ?? 0, m.joinedAt, m.lastAnswerAt ?? 0);
+      return ok({ openedAt: from, deadline: null });
+    }
+    if (p.kind !== "question") return fail("STATE", "no question is open", "not_open");
+    if (p.index !== index) return fail("STATE", "that question is not the open one", "not_open");
+    if (p.closedAt !== null || now > p.deadline) {
+      return fail("STATE", "time is up for this question", "too_late");
+    }
+    return ok({ openedAt: p.openedAt, deadline: p.deadline });
+  }
+
+  private closeIfAllAnswered(now: number): void {
+    const p = this.phase;
+    if (p.kind !== "question" || p.closedAt !== null) return;
+    if (this.connectedPlayers > 0 && this.tally.connectedAnswered >= this.connectedPlayers) {
+      this.closeQuestion(now, "all_answered");
+    }
+  }
+
+  // ---------------------------------------------------------------- self_paced
+
+  /** A player arriving in a running self_paced session is served their question at once. */
+  private serveOnArrival(m: Member, now: number): void {
+    if (this.record.settings.mode === "self_paced" && this.phase.kind === "active") {
+      this.serveNext(m, now, true);
+    }
+  }
+
+  /**
+   * Serves the member their current question again (T-7: same timer) or the
+   * next one they have not answered. Returns null when they are done.
+   */
+  private serveNext(m: Member, now: number, push: boolean): ServedQuestion | null {
+    let index = this.unansweredServed(m, now);
+    if (index === null) {
+      index = null;
+      for (let i = 0; i < this.record.questions.length; i++) {
+        if (m.answers[i] === undefined && !m.served.has(i)) {
+          index = i;
+          break;
+        }
+      }
+    }
+    if (index === null) {
+      m.current = null;
+      return null;
+    }
+    const q = this.question(index);
+    let servedAt = m.served.get(index);
+    if (servedAt === undefined) {
+      servedAt = now;
+      m.served.set(index, now);
+      this.writes.push({
+        write: {
+          kind: "served_put",
+          served: {
+            sessionId: this.record.id,
+            participantId: m.id,
+            questionIndex: index,
+            servedAt: now,
+          },
+        },
+      });
+    }
+    m.current = index;
+    const limit = this.limitOf(q);
+    const served: ServedQuestion = {
+      index,
+      total: this.record.questions.length,
+      question: publicQuestion(q, limit),
+      servedAt,
+      deadline: servedAt + limit,
+    };
+    if (push) {
+      this.emit(
+        { kind: "participant", participantId: m.id },
+        {
+          type: "question",
+          index,
+          total: served.total,
+          question: served.question,
+          openedAt: servedAt,
+          deadline: served.deadline,
+        },
+        now,
+      );
+    }
+    return served;
+  }
+
+  /** The served, unanswered question whose time has not run out, if any. */
+  private unansweredServed(m: Member, now: number): number | null {
+    let best: number | null = null;
+    for (const [index, servedAt] of m.served) {
+      if (m.answers[index] !== undefined) continue;
+      if (now > servedAt + this.limitOf(this.question(index))) continue;
+      if (best === null || index < best) best = index;
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- views
+
+  private snapshot(actor: Actor, role: ViewerRole, now: number): Snapshot {
+    const m = this.memberOf(actor);
+    if (role === "host" && !this.isHost(actor)) role = "spectator";
+    return this.snapshotFor(m, role, now);
+  }
+
+  private snapshotFor(m: Member | undefined, role: ViewerRole, now: number): Snapshot {
+    const s = this.record.settings;
+    const p = this.phase;
+    const view: PhaseView = {
+      kind: p.kind,
+      index: null,
+      question: null,
+      openedAt: null,
+      deadline: null,
+      closed: false,
+      until: null,
+      endReason: null,
+      reveal: null,
+    };
+    switch (p.kind) {
+      case "question": {
+        const q = this.question(p.index);
+        view.index = p.index;
+        view.question = publicQuestion(q, this.limitOf(q));
+        view.openedAt = p.openedAt;
+        view.deadline = p.deadline;
+        view.closed = p.closedAt !== null;
+        break;
+      }
+      case "reveal":
+      case "intermission": {
+        const q = this.question(p.index);
+        view.index = p.index;
+        view.until = p.until;
+        view.question = publicQuestion(q, this.limitOf(q));
+        view.reveal = {
+          correct: correctAnswerOf(q),
+          optionCounts: this.countsFor(p.index),
+          answeredCount: this.countsFor(p.index).length === 0 ? 0 : this.answeredFor(p.index),
+        };
+        break;
+      }
+      case "active": {
+        if (m && m.role === "player") {
+          const index = this.unansweredServed(m, now);
+          if (index !== null) {
+            const q = this.question(index);
+            const servedAt = m.served.get(index) ?? now;
+            view.index = index;
+            view.question = publicQuestion(q, this.limitOf(q));
+            view.openedAt = servedAt;
+            view.deadline = servedAt + this.limitOf(q);
+          }
+        }
+        break;
+      }
+      case "ended":
+        view.endReason = p.reason;
+        break;
+      case "lobby":
+        break;
+      default:
+        exhaustive(p);
+    }
+    const staff = role === "host" || role === "spectator";
+    const players: PublicParticipant[] | null = staff ? [] : null;
+    if (players) {
+      for (const x of this.members.values()) {
+        if (x.role !== "player" || x.status === "kicked") continue;
+        players.push(this.publicOf(x));
+        if (players.length >= SNAPSHOT_PLAYERS_MAX) break;
+      }
+    }
+    const currentIndex = p.kind === "question" ? p.index : null;
+    return {
+      sessionId: this.record.id,
+      pin: this.record.pin,
+      title: this.record.title,
+      mode: s.mode,
+      status: statusOf(p),
+      phase: view,
+      questionCount: this.record.questions.length,
+      locked: this.locked,
+      settings: s,
+      playerCount: this.playerCount,
+      leaderboard: this.standings(s.leaderboardSize),
+      you: m
+        ? {
+            participantId: m.id,
+            name: m.name,
+            role: m.role,
+            score: m.score,
+            rank: ranked(m) ? (this.board.rank(m.id) ?? null) : null,
+            streak: m.streak,
+            answeredCurrent: currentIndex !== null && m.answers[currentIndex] !== undefined,
+            answeredCount: m.answers.reduce((n, a) => n + (a ? 1 : 0), 0),
+            finished:
+              s.mode === "self_paced" &&
+              this.record.questions.every(
+                (_, i) => m.answers[i] !== undefined || m.served.has(i),
+              ) &&
+              this.unansweredServed(m, now) === null,
+          }
+        : null,
+      players,
+      epoch: this.epoch,
+      seq: this.seq,
+      serverTime: now,
+    };
+  }
+
+  /** Top `n` standings with names, for events and snapshots. */
+  standings(n: number): Standing[] {
+    return this.board.top(n).map((e) => {
+      const m = this.members.get(e.id as ParticipantId)!;
+      return { participantId: m.id, userId: m.userId, name: m.name, score: e.score, rank: e.rank };
+    });
+  }
+
+  /** A page of the leaderboard (REST). */
+  standingsPage(fromRank: number, count: number): { total: number; entries: Standing[] } {
+    return {
+      total: this.board.size,
+      entries: this.board.range(fromRank, count).map((e) => {
+        const m = this.members.get(e.id as ParticipantId)!;
+        return {
+          participantId: m.id,
+          userId: m.userId,
+          name: m.name,
+          score: e.score,
+          rank: e.rank,
+        };
+      }),
+    };
+  }
+
+  rankOf(id: ParticipantId): number | null {
+    return this.board.rank(id) ?? null;
+  }
+
+  /** Looks a member up by user id (doors that identify players by user, like seed 001). */
+  participantOfUser(userId: UserId): ParticipantId | undefined {
+    const m = this.byUser.get(userId);
+    return m && m.status !== "kicked" ? m.id : undefined;
+  }
+
+  /** Looks a member up by participant id (seed 002's REST answers carry only the participant id). */
+  userOfParticipant(id: ParticipantId): UserId | undefined {
+    const m = this.members.get(id);
+    return m && m.status !== "kicked" ? m.userId : undefined;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private emit(audience: Audience, body: EventBody, now: number | null): void {
+    this.seq += 1;
+    this.events.push({
+      sessionId: this.record.id,
+      epoch: this.epoch,
+      seq: this.seq,
+      at: now ?? 0,
+      audience,
+      body,
+      encoded: new Map(),
+    });
+  }
+
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.queueState();
+  }
+
+  private queueState(): void {
+    const state: SessionStateRecord = {
+      phase: this.phase,
+      locked: this.locked,
+      epoch: this.epoch,
+      seq: this.seq,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+    };
+    this.writes.push({ write: { kind: "session_state", sessionId: this.record.id, state } });
+  }
+
+  private markDirty(now: number, what: "players" | "answers" | "leaderboard"): void {
+    if (what === "players") this.dirtyPlayerCount = true;
+    else if (what === "answers") this.dirtyAnswerCount = true;
+    else this.dirtyLeaderboard = true;
+    if (this.flushAt === null) this.flushAt = now + FLUSH_INTERVAL_MS;
+  }
+
+  private flush(now: number): void {
+    this.flushAt = null;
+    if (this.phase.kind === "ended") return;
+    if (this.dirtyPlayerCount) {
+      this.dirtyPlayerCount = false;
+      this.emit({ kind: "all" }, { type: "player_count", playerCount: this.playerCount }, now);
+    }
+    const p = this.phase;
+    if (this.dirtyAnswerCount) {
+      this.dirtyAnswerCount = false;
+      if (p.kind === "question") {
+        this.emit(
+          { kind: "all" },
+          {
+            type: "answer_count",
+            index: p.index,
+            answered: this.tally.answered,
+            players: this.playerCount,
+          },
+          now,
+        );
+      }
+    }
+    if (this.dirtyLeaderboard) {
+      this.dirtyLeaderboard = false;
+      this.emit(
+        { kind: "all" },
+        {
+          type: "leaderboard",
+          leaderboard: this.standings(100),
+          totalPlayers: this.board.size,
+          ranks: (id) => this.board.rank(id) ?? null,
+        },
+        now,
+      );
+    }
+  }
+
+  private addMember(p: ParticipantRecord): Member {
+    const m: Member = {
+      id: p.id,
+      userId: p.userId,
+      name: p.name,
+      key: nameKey(p.name),
+      role: p.role,
+      joinOrder: p.joinOrder,
+      joinedAt: p.joinedAt,
+      status: p.status,
+      kickReason: p.kickReason,
+      tokenHash: p.resumeTokenHash,
+      connections: 0,
+      score: 0,
+      streak: 0,
+      tieBreak: joinTieBreak(p.joinOrder),
+      answers: [],
+      served: new Map(),
+      current: null,
+      lastAnswerAt: null,
+    };
+    this.members.set(m.id, m);
+    this.byUser.set(m.userId, m);
+    if (m.status !== "kicked") {
+      this.byName.set(m.key, m);
+      this.byToken.set(m.tokenHash, m);
+      if (m.role === "player") this.playerCount += 1;
+    }
+    return m;
+  }
+
+  private recordOf(m: Member): ParticipantRecord {
+    return {
+      id: m.id,
+      sessionId: this.record.id,
+      userId: m.userId,
+      name: m.name,
+      role: m.role,
+      joinOrder: m.joinOrder,
+      joinedAt: m.joinedAt,
+      status: m.status,
+      resumeTokenHash: m.tokenHash,
+      score: m.score,
+      kickReason: m.kickReason,
+    };
+  }
+
+  private publicOf(m: Member): PublicParticipant {
+    return {
+      participantId: m.id,
+      userId: m.userId,
+      name: m.name,
+      role: m.role,
+      status: m.status,
+      connected: m.connections > 0,
+      score: m.score,
+    };
+  }
+
+  private newParticipantId(): ParticipantId {
+    for (;;) {
+      const id = asParticipantId(`p_${this.deps.random.token(9)}`);
+      if (!this.members.has(id)) return id;
+    }
+  }
+
+  private memberOf(actor: Actor): Member | undefined {
+    const m = actor.participantId
+      ? this.members.get(actor.participantId)
+      : this.byUser.get(actor.userId);
+    return m && m.userId === actor.userId ? m : undefined;
+  }
+
+  private isHost(actor: Actor): boolean {
+    return actor.userId === this.record.hostUserId || actor.roles.includes("admin");
+  }
+
+  private requireHost(actor: Actor): { ok: false; error: DomainError } | null {
+    return this.isHost(actor) ? null : fail("FORBIDDEN", "only the host can do that", "not_host");
+  }
+
+  private question(index: number): Question {
+    const q = this.record.questions[index];
+    if (!q) throw new Error(`question ${index} out of range`);
+    return q;
+  }
+
+  private limitOf(q: Question): number {
+    return this.record.settings.questionTimeMs ?? q.timeLimitMs;
+  }
+
+  private resolveTarget(target: AnswerTarget): number | undefined {
+    if ("index" in target) {
+      return Number.isInteger(target.index) &&
+        target.index >= 0 &&
+        target.index < this.record.questions.length
+        ? target.index
+        : undefined;
+    }
+    return this.questionIndexById.get(target.questionId);
+  }
+
+  private isLiveQuestion(index: number): boolean {
+    return this.phase.kind === "question" && this.phase.index === index;
+  }
+
+  private pendingFor(index: number): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.index === index) n += 1;
+    return n;
+  }
+
+  private countsFor(index: number): number[] {
+    const q = this.question(index);
+    const counts = q.options.map(() => 0);
+    for (const m of this.members.values()) {
+      if (!ranked(m)) continue;
+      for (const i of m.answers[index]?.optionIndices ?? []) counts[i]! += 1;
+    }
+    return counts;
+  }
+
+  private answeredFor(index: number): number {
+    let n = 0;
+    for (const m of this.members.values()) if (ranked(m) && m.answers[index]) n += 1;
+    return n;
+  }
+
+  private rebuildTally(index: number): void {
+    const q = this.question(index);
+    this.tally = { optionCounts: q.options.map(() => 0), answered: 0, connectedAnswered: 0 };
+    for (const m of this.members.values()) {
+      const a = m.answers[index];
+      if (!a || !ranked(m)) continue;
+      this.tally.answered += 1;
+      for (const i of a.optionIndices) this.tally.optionCounts[i]! += 1;
+    }
+  }
+
+  /** L-2: equal scores rank by when the score was reached; at zero, by join order. */
+  private tieBreakOf(m: Member): number {
+    let latest = -1;
+    for (const a of m.answers) {
+      if (a && a.record.points > 0 && a.record.seq > latest) latest = a.record.seq;
+    }
+    return latest < 0 ? joinTieBreak(m.joinOrder) : this.answerTieBreak(latest);
+  }
+
+  private answerTieBreak(seq: number): number {
+    return seq;
+  }
+
+  /** The streak a member carries after the questions already closed, replayed from stored answers. */
+  private replayStreak(m: Member): number {
+    const mode = this.record.settings.mode;
+    const p = this.phase;
+    let upTo: number;
+    if (mode === "self_paced") upTo = this.record.questions.length;
+    else if (p.kind === "question") upTo = p.index;
+    else if (p.kind === "reveal" || p.kind === "intermission") upTo = p.index + 1;
+    else if (p.kind === "ended") upTo = this.record.questions.length;
+    else upTo = 0;
+    let streak = 0;
+    for (let i = 0; i < upTo; i++) {
+      const q = this.question(i);
+      const a = m.answers[i];
+      if (!a) {
+        if (mode !== "self_paced") streak = missedAnswerStreak(streak, q.multiplier);
+        continue;
+      }
+      if (q.multiplier === 0) continue;
+      streak = a.record.correct ? streak + 1 : 0;
+    }
+    const current = p.kind === "question" ? m.answers[p.index] : undefined;
+    if (current && this.question(p.kind === "question" ? p.index : 0).multiplier !== 0) {
+      return current.record.correct ? streak + 1 : 0;
+    }
+    return streak;
+  }
+}
+
+/** Zero scores tie-break by join order; kept in their own number range for readability in logs. */
+function joinTieBreak(joinOrder: number): number {
+  return joinOrder;
+}
+
+/** Doors whose clients send the option's text (seed 001, 004) reach choice questions through this. */
+function resolveOptionText(q: Question, value: AnswerValue): AnswerValue {
+  if (value.kind !== "text" || q.kind === "typed") return value;
+  const index = matchOptionText(q, value.text);
+  // An unmatched text stays text: it is simply wrong, as a free-text guess would be.
+  return index === undefined ? value : { kind: "choice", index };
+}
+
+function optionIndicesOf(q: Question, value: AnswerValue): number[] {
+  if (q.kind === "typed") return [];
+  if (value.kind === "choice") return [value.index];
+  if (value.kind === "choices") return [...value.indices];
+  return [];
+}

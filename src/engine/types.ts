@@ -1,0 +1,267 @@
+import type { DomainError, Result } from "../domain/errors.js";
+import type { ParticipantId, SessionId, UserId } from "../domain/ids.js";
+import type { EndReason, PhaseKind, SessionStatus } from "../domain/phase.js";
+import type { AnswerValue, CorrectAnswer, PublicQuestion } from "../domain/quiz.js";
+import type { SessionMode, SessionSettings } from "../domain/session-settings.js";
+import type { ParticipantRole, ParticipantStatus } from "../ports/storage.js";
+
+/** Who is asking. Doors build it from the connection's identity. */
+export interface Actor {
+  userId: UserId;
+  roles: readonly string[];
+  /** True when the server made the identity up (no token): resume tokens then decide who you are. */
+  anonymous: boolean;
+  /** The member this connection acts as, once it has joined or resumed. */
+  participantId?: ParticipantId;
+}
+
+/** What a viewer is, for snapshots and for which events a door forwards. */
+export type ViewerRole = "player" | "host" | "spectator";
+
+/**
+ * Everything a door can ask a room to do. Serializable, so a command can be
+ * forwarded to the instance that owns the room.
+ */
+export type Command =
+  | { type: "join"; name: string }
+  | { type: "resume"; token: string }
+  | { type: "leave" }
+  | { type: "start" }
+  /** Host: advance the game. self_paced player: serve my next question. */
+  | { type: "next" }
+  | { type: "end" }
+  | { type: "lock"; locked: boolean }
+  | { type: "kick"; participantId: ParticipantId; reason: string }
+  | { type: "answer"; target: AnswerTarget; answer: AnswerValue }
+  | { type: "presence"; connected: boolean }
+  | { type: "snapshot"; role: ViewerRole };
+
+export type CommandType = Command["type"];
+
+/** Doors that speak in question ids (seeds 001, 002, 004) and doors that speak in indices both work. */
+export type AnswerTarget = { index: number } | { questionId: string };
+
+export type Reply<T> = Result<T, DomainError>;
+
+export interface JoinResult {
+  participantId: ParticipantId;
+  /** The user the connection is now acting as (differs from the caller's when an anonymous client resumes). */
+  userId: UserId;
+  role: ParticipantRole;
+  name: string;
+  /** Present on join and resume: the bearer secret that brings this member back. */
+  resumeToken: string;
+  resumed: boolean;
+  snapshot: Snapshot;
+}
+
+export interface AnswerAck {
+  index: number;
+  questionId: string;
+  correct: boolean;
+  points: number;
+  /** The participant's score once this answer counted. */
+  score: number;
+  streak: number;
+  /** True when this answer replaced an earlier one (allow_answer_change). */
+  changed: boolean;
+  elapsedMs: number;
+  /** self_paced only: the answer is shown at once, since nobody else shares this question's clock. */
+  correctAnswer: CorrectAnswer | null;
+}
+
+export interface NextResult {
+  /** self_paced: the question now served to the caller, or null when they have finished. */
+  served: ServedQuestion | null;
+  phase: PhaseKind;
+}
+
+export interface ServedQuestion {
+  index: number;
+  total: number;
+  question: PublicQuestion;
+  servedAt: number;
+  /** null when the question has no per-participant deadline (see rules T-7, S-5). */
+  deadline: number | null;
+}
+
+export type CommandResult =
+  | JoinResult
+  | AnswerAck
+  | NextResult
+  | Snapshot
+  | { done: true; phase: PhaseKind };
+
+export interface Standing {
+  participantId: ParticipantId;
+  userId: UserId;
+  name: string;
+  score: number;
+  rank: number;
+}
+
+export interface PlayerResult {
+  answered: boolean;
+  correct: boolean;
+  points: number;
+  score: number;
+  rank: number;
+  streak: number;
+}
+
+export interface FinalResult {
+  score: number;
+  rank: number;
+  total: number;
+}
+
+export interface PublicParticipant {
+  participantId: ParticipantId;
+  userId: UserId;
+  name: string;
+  role: ParticipantRole;
+  status: ParticipantStatus;
+  connected: boolean;
+  score: number;
+}
+
+/** A viewer's complete picture of a room; it replaces whatever the viewer missed. */
+export interface Snapshot {
+  sessionId: SessionId;
+  pin: string;
+  title: string;
+  mode: SessionMode;
+  status: SessionStatus;
+  phase: PhaseView;
+  questionCount: number;
+  locked: boolean;
+  settings: SessionSettings;
+  playerCount: number;
+  leaderboard: Standing[];
+  /** Present for the viewer's own membership. */
+  you: YouView | null;
+  /** Host and spectators only: the players (first 500 by join order). */
+  players: PublicParticipant[] | null;
+  epoch: number;
+  seq: number;
+  serverTime: number;
+}
+
+export interface PhaseView {
+  kind: PhaseKind;
+  index: number | null;
+  /** The question on screen (never with its answer); for self_paced, the viewer's served question. */
+  question: PublicQuestion | null;
+  openedAt: number | null;
+  deadline: number | null;
+  closed: boolean;
+  until: number | null;
+  endReason: EndReason | null;
+  /** In reveal: what the reveal event carried. */
+  reveal: RevealView | null;
+}
+
+export interface RevealView {
+  correct: CorrectAnswer;
+  optionCounts: number[];
+  answeredCount: number;
+}
+
+export interface YouView {
+  participantId: ParticipantId;
+  name: string;
+  role: ParticipantRole;
+  score: number;
+  rank: number | null;
+  streak: number;
+  /** The viewer's answer to the current question, if any. */
+  answeredCurrent: boolean;
+  /** self_paced: how many questions the viewer has answered. */
+  answeredCount: number;
+  finished: boolean;
+}
+
+/** Who an event is for. Doors decide which of their connections (by role) forward which event types. */
+export type Audience = { kind: "all" } | { kind: "participant"; participantId: ParticipantId };
+
+export type EventBody =
+  | { type: "participant_joined"; participant: PublicParticipant; playerCount: number }
+  | {
+      type: "participant_left";
+      participantId: ParticipantId;
+      userId: UserId;
+      name: string;
+      reason: "left" | "kicked";
+      playerCount: number;
+    }
+  | { type: "presence"; participantId: ParticipantId; name: string; connected: boolean }
+  | { type: "player_count"; playerCount: number }
+  | { type: "started"; startedAt: number; questionCount: number }
+  | {
+      type: "question";
+      index: number;
+      total: number;
+      question: PublicQuestion;
+      openedAt: number;
+      deadline: number | null;
+    }
+  | { type: "answer_count"; index: number; answered: number; players: number }
+  | {
+      type: "question_closed";
+      index: number;
+      reason: "deadline" | "all_answered" | "host" | "first_correct";
+    }
+  | {
+      type: "reveal";
+      index: number;
+      questionId: string;
+      correct: CorrectAnswer;
+      optionCounts: number[];
+      answeredCount: number;
+      leaderboard: Standing[];
+      totalPlayers: number;
+      /** Each player's own result; doors deliver only the recipient's entry. */
+      results: ReadonlyMap<ParticipantId, PlayerResult>;
+      until: number | null;
+    }
+  | { type: "intermission"; index: number; until: number | null; leaderboard: Standing[] }
+  | { type: "leaderboard"; leaderboard: Standing[]; totalPlayers: number; ranks: RankLookup }
+  | { type: "locked"; locked: boolean }
+  | { type: "kicked"; participantId: ParticipantId; reason: string; until: number }
+  | {
+      type: "ended";
+      reason: EndReason;
+      leaderboard: Standing[];
+      totalPlayers: number;
+      results: ReadonlyMap<ParticipantId, FinalResult>;
+    }
+  /** A participant's answer was accepted and stored (doors like seed 001 tell everyone's scores). */
+  | {
+      type: "scored";
+      participantId: ParticipantId;
+      userId: UserId;
+      name: string;
+      index: number;
+      questionId: string;
+      correct: boolean;
+      points: number;
+      score: number;
+    };
+
+export type EventType = EventBody["type"];
+
+/** Reads a participant's current rank lazily, so only recipients that need it pay for it. */
+export type RankLookup = (participantId: ParticipantId) => number | null;
+
+export interface RoomEvent {
+  sessionId: SessionId;
+  epoch: number;
+  seq: number;
+  at: number;
+  audience: Audience;
+  body: EventBody;
+  /** Doors cache their encoding here so a broadcast is serialized once per dialect. */
+  readonly encoded: Map<string, unknown>;
+}
+
+export type RoomListener = (event: RoomEvent) => void;
