@@ -82,7 +82,14 @@ describe("drawQuestions", () => {
 
   it("asks the random source for a shrinking range, once per drawn question", () => {
     const bounds: number[] = [];
-    const spy: Random = { int: (max) => (bounds.push(max), 0), float: () => 0, token: () => "" };
+    const spy: Random = {
+      int: (max) => {
+        bounds.push(max);
+        return 0;
+      },
+      float: () => 0,
+      token: () => "",
+    };
     expect(drawIds(3, spy)).toEqual(["bank-0", "bank-1", "bank-2"]);
     expect(bounds).toEqual([10, 9, 8]);
   });

@@ -317,6 +317,18 @@ describe("parseQuizDocument: issues", () => {
     ]);
   });
 
+  it("reports schema and domain issues of different questions in one pass, in document order", () => {
+    const issues = parseIssues({
+      title: "t",
+      questions: [single({ correct: [7] }), single({ points: -1 }), single({ text: " " })],
+    });
+    expect(issues).toEqual([
+      { path: "questions[0].correct[0]", msg: "must be an option index from 0 to 2" },
+      { path: "questions[1].points", msg: "must be at least 0" },
+      { path: "questions[2].text", msg: "must not be empty" },
+    ]);
+  });
+
   it("caps the number of issues it returns", () => {
     const questions = Array.from({ length: 120 }, () => single({ text: " " }));
     const issues = parseIssues({ title: "t", questions });

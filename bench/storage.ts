@@ -1,0 +1,179 @@
+/**
+ * SQLite answer-write cost (A-5: every acknowledgement waits for one). Not a test: prints, for
+ * synchronous=FULL and NORMAL, the time of one `SessionStore.write` holding 1, 10, 100 and
+ * 1,000 `answer_put` writes, and the answers per second that makes. Each measurement is capped
+ * in both calls and wall time. The database is a temp file on the OS temp dir's disk.
+ *
+ *   npx tsx bench/storage.ts
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { openSqliteStorage } from "../src/adapters/sqlite/sqlite-storage.js";
+import {
+  asParticipantId,
+  asQuestionId,
+  asQuizId,
+  asSessionId,
+  asUserId,
+} from "../src/domain/ids.js";
+import type { Question } from "../src/domain/quiz.js";
+import { defaultSettings } from "../src/domain/session-settings.js";
+import type { SessionWrite } from "../src/ports/storage.js";
+
+export interface StorageBenchRow {
+  synchronous: "FULL" | "NORMAL";
+  batchSize: number;
+  calls: number;
+  msPerWrite: number;
+  answersPerSec: number;
+}
+
+export interface StorageBenchOptions {
+  batchSizes?: readonly number[];
+  /** Wall-time budget per measurement. */
+  maxMs?: number;
+  /** `write` calls cap per measurement. */
+  maxCalls?: number;
+}
+
+const MIN_CALLS = 3;
+
+export async function runStorageBench(
+  options: StorageBenchOptions = {},
+): Promise<StorageBenchRow[]> {
+  const batchSizes = options.batchSizes ?? [1, 10, 100, 1_000];
+  const maxMs = options.maxMs ?? 1_000;
+  const maxCalls = options.maxCalls ?? 2_000;
+  const players = Math.max(...batchSizes);
+  const rows: StorageBenchRow[] = [];
+
+  for (const synchronous of ["FULL", "NORMAL"] as const) {
+    const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
+    const storage = await openSqliteStorage({ path: join(dir, "bench.db"), synchronous });
+    try {
+      const sessionId = asSessionId("bench-session");
+      const question: Question = {
+        id: asQuestionId("q"),
+        kind: "single",
+        text: "?",
+        options: ["a", "b"],
+        correct: [0],
+        accepted: [],
+        timeLimitMs: 20_000,
+        multiplier: 1,
+        difficulty: "easy",
+        tags: [],
+        points: 10,
+      };
+      const setup: SessionWrite[] = [
+        {
+          kind: "session_created",
+          session: {
+            id: sessionId,
+            pin: "482913",
+            quizId: asQuizId("bench-quiz"),
+            title: "bench",
+            settings: defaultSettings("live"),
+            questions: [question],
+            hostUserId: asUserId("host"),
+            createdAt: 0,
+            state: {
+              phase: { kind: "active" },
+              locked: false,
+              epoch: 1,
+              seq: 0,
+              startedAt: 0,
+              endedAt: null,
+            },
+          },
+        },
+      ];
+      for (let i = 0; i < players; i++) {
+        setup.push({
+          kind: "participant_put",
+          participant: {
+            id: asParticipantId(`p${i}`),
+            sessionId,
+            userId: asUserId(`u${i}`),
+            name: `Player ${i}`,
+            role: "player",
+            joinOrder: i,
+            joinedAt: 0,
+            status: "active",
+            resumeTokenHash: "0".repeat(64),
+            score: 0,
+            kickReason: null,
+          },
+        });
+      }
+      await storage.sessions.write(setup);
+
+      // Every call answers a question index no call used before, so each answer is an insert.
+      let questionIndex = 0;
+      let seq = 0;
+      const batchOf = (size: number): SessionWrite[] => {
+        const qi = questionIndex++;
+        return Array.from({ length: size }, (_, i) => ({
+          kind: "answer_put",
+          answer: {
+            sessionId,
+            participantId: asParticipantId(`p${i}`),
+            questionIndex: qi,
+            questionId: "q",
+            answer: { kind: "choice", index: 0 },
+            correct: true,
+            points: 900,
+            elapsedMs: 1_234,
+            receivedAt: 1_700_000_000_000 + seq,
+            seq: ++seq,
+          },
+          participantScore: 900 * (qi + 1),
+        }));
+      };
+
+      for (const size of batchSizes) {
+        await storage.sessions.write(batchOf(size)); // warm-up
+        let calls = 0;
+        let elapsed = 0;
+        while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
+          const batch = batchOf(size);
+          const start = performance.now();
+          await storage.sessions.write(batch);
+          elapsed += performance.now() - start;
+          calls++;
+        }
+        const msPerWrite = elapsed / calls;
+        rows.push({
+          synchronous,
+          batchSize: size,
+          calls,
+          msPerWrite,
+          answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
+        });
+      }
+    } finally {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+function formatRows(rows: readonly StorageBenchRow[]): string {
+  const lines = [
+    `${"sync".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)}`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `${r.synchronous.padEnd(6)} ${String(r.batchSize).padStart(6)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`SQLite answer writes (one SessionStore.write per batch, temp dir ${tmpdir()})`);
+  console.log(formatRows(await runStorageBench()));
+}

@@ -1,0 +1,648 @@
+/**
+ * The stores behind `Storage`, written once against `Kysely<Database>` and shared by the SQLite
+ * adapter and (later) the Postgres one. Only portable SQL is used; where SQLite and Postgres
+ * behave differently the code takes the form both accept, and a comment marked "Dialect:" says
+ * why.
+ */
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { ParticipantId, QuizId, SessionId } from "../../domain/ids.js";
+import type { Phase } from "../../domain/phase.js";
+import {
+  DIFFICULTIES,
+  type Difficulty,
+  type Question,
+  type Quiz,
+  type QuizSummary,
+} from "../../domain/quiz.js";
+import type { SessionMode } from "../../domain/session-settings.js";
+import type {
+  MetaStore,
+  QuestionBankStore,
+  QuizStore,
+  SessionBundle,
+  SessionStore,
+  SessionSummary,
+  SessionWrite,
+  StandingRecord,
+  Storage,
+} from "../../ports/storage.js";
+import {
+  answerToRow,
+  banToRow,
+  participantToRow,
+  questionToRow,
+  quizToRow,
+  rowToAnswer,
+  rowToBan,
+  rowToParticipant,
+  rowToQuestion,
+  rowToQuiz,
+  rowToServed,
+  rowToSession,
+  rowToStanding,
+  servedToRow,
+  sessionToRow,
+  stateToColumns,
+} from "./codec.js";
+import type { Database } from "./schema.js";
+
+/**
+ * Bound parameters per statement. Multi-row statements are cut into chunks that stay under it.
+ * Dialect: SQLite allows 32,766 variables per statement, Postgres 65,535; 10,000 leaves room and
+ * still fits a 1,000-answer batch (10 columns) in one INSERT.
+ */
+const MAX_PARAMS = 10_000;
+
+type Db = Kysely<Database>;
+type Trx = Transaction<Database>;
+
+/** Splits `items` into chunks of at most `MAX_PARAMS / paramsPerItem` items. */
+function chunks<T>(items: readonly T[], paramsPerItem: number): T[][] {
+  const size = Math.max(1, Math.floor(MAX_PARAMS / paramsPerItem));
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Keeps the last item for each key. Within a run of upserts of the same kind, the last write to
+ * a row is the one that survives, so applying only that one is equivalent to applying them all
+ * in order. Dialect: Postgres also requires it, since one `INSERT … ON CONFLICT DO UPDATE` may
+ * not touch the same row twice.
+ */
+function lastByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) byKey.set(key(item), item);
+  return [...byKey.values()];
+}
+
+/** Dialect: `count(*)` is an integer in SQLite but int8 (a string in node-postgres) in Postgres. */
+function toCount(n: string | number | bigint | null | undefined): number {
+  return n === null || n === undefined ? 0 : Number(n);
+}
+
+/** The columns of `idValues`: SQLite and Postgres both name the columns of VALUES this way. */
+interface IdValuesRow {
+  column1: string;
+  column2: number;
+  column3: number;
+}
+
+/**
+ * `(values (id, n, …), …) as v`, a table of ids and integers for an `update … from` that sets a
+ * different value on each row: one statement, and a join on the primary key rather than a
+ * `case` scanned per row. `column3` exists only when the rows have three items.
+ * Dialect: node-postgres sends every parameter untyped and Postgres would type these columns
+ * text, which it will not assign to an integer column; the casts make them integers in both.
+ */
+function idValues(rows: readonly (readonly [string, ...number[]])[]) {
+  const tuples = rows.map(
+    ([id, ...values]) => sql`(${id}, ${sql.join(values.map((v) => sql`cast(${v} as integer)`))})`,
+  );
+  return sql<IdValuesRow>`(values ${sql.join(tuples)})`.as("v");
+}
+
+/** A composite key for `lastByKey`. */
+function key(...parts: readonly (string | number)[]): string {
+  return parts.join("\u0000");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quizzes
+
+/** Quizzes and their questions in `quizzes` and `quiz_questions`. */
+export class SqlQuizStore implements QuizStore {
+  constructor(private readonly db: Db) {}
+
+  async list(): Promise<QuizSummary[]> {
+    // Dialect: `order by title` follows the column collation: byte order in SQLite, the
+    // database locale in Postgres. Titles that differ only in case or accents may sort apart.
+    const rows = await this.db
+      .selectFrom("quizzes as q")
+      .select((eb) => [
+        "q.id",
+        "q.title",
+        "q.description",
+        "q.updated_at",
+        eb
+          .selectFrom("quiz_questions as qq")
+          .select(eb.fn.countAll().as("n"))
+          .whereRef("qq.quiz_id", "=", "q.id")
+          .as("question_count"),
+      ])
+      .orderBy("q.title")
+      .orderBy("q.id")
+      .execute();
+    return rows.map((r) => ({
+      id: r.id as QuizId,
+      title: r.title,
+      description: r.description,
+      questionCount: toCount(r.question_count),
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async get(id: QuizId): Promise<Quiz | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom("quizzes")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      const questions = await trx
+        .selectFrom("quiz_questions")
+        .selectAll()
+        .where("quiz_id", "=", id)
+        .orderBy("position")
+        .execute();
+      return rowToQuiz(row, questions.map(rowToQuestion));
+    });
+  }
+
+  async put(quiz: Quiz): Promise<void> {
+    const { id, ...rest } = quizToRow(quiz);
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto("quizzes")
+        .values({ id, ...rest })
+        .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+        .execute();
+      await trx.deleteFrom("quiz_questions").where("quiz_id", "=", id).execute();
+      const rows = quiz.questions.map((q, position) => ({
+        quiz_id: id,
+        position,
+        ...questionToRow(q),
+      }));
+      for (const chunk of chunks(rows, 13)) {
+        await trx.insertInto("quiz_questions").values(chunk).execute();
+      }
+    });
+  }
+
+  async delete(id: QuizId): Promise<boolean> {
+    // quiz_questions go with it (on delete cascade).
+    const result = await this.db.deleteFrom("quizzes").where("id", "=", id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Question bank
+
+/** The quick-fire question pool in `bank_questions`. */
+export class SqlQuestionBankStore implements QuestionBankStore {
+  constructor(private readonly db: Db) {}
+
+  async put(questions: readonly Question[]): Promise<void> {
+    const rows = lastByKey(questions, (q) => q.id).map(questionToRow);
+    if (rows.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const chunk of chunks(rows, 11)) {
+        await trx
+          .insertInto("bank_questions")
+          .values(chunk)
+          .onConflict((oc) =>
+            oc.column("id").doUpdateSet((eb) => ({
+              kind: eb.ref("excluded.kind"),
+              text: eb.ref("excluded.text"),
+              options_json: eb.ref("excluded.options_json"),
+              correct_json: eb.ref("excluded.correct_json"),
+              accepted_json: eb.ref("excluded.accepted_json"),
+              time_limit_ms: eb.ref("excluded.time_limit_ms"),
+              multiplier: eb.ref("excluded.multiplier"),
+              difficulty: eb.ref("excluded.difficulty"),
+              tags_json: eb.ref("excluded.tags_json"),
+              points: eb.ref("excluded.points"),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async list(filter: { difficulty?: Difficulty } = {}): Promise<Question[]> {
+    const { difficulty } = filter;
+    const rows = await this.db
+      .selectFrom("bank_questions")
+      .selectAll()
+      .$if(difficulty !== undefined, (qb) => qb.where("difficulty", "=", difficulty as Difficulty))
+      .orderBy("id")
+      .execute();
+    return rows.map(rowToQuestion);
+  }
+
+  async countByDifficulty(): Promise<Record<Difficulty, number>> {
+    const rows = await this.db
+      .selectFrom("bank_questions")
+      .select((eb) => ["difficulty", eb.fn.countAll().as("n")])
+      .groupBy("difficulty")
+      .execute();
+    const counts = Object.fromEntries(DIFFICULTIES.map((d) => [d, 0])) as Record<
+      Difficulty,
+      number
+    >;
+    for (const r of rows) {
+      if ((DIFFICULTIES as readonly string[]).includes(r.difficulty)) {
+        counts[r.difficulty as Difficulty] = toCount(r.n);
+      }
+    }
+    return counts;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Meta
+
+/** Key/value pairs in `meta`. */
+export class SqlMetaStore implements MetaStore {
+  constructor(private readonly db: Db) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("meta")
+      .select("value")
+      .where("key", "=", key)
+      .executeTakeFirst();
+    return row?.value;
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto("meta")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
+      .execute();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+type WriteKind = SessionWrite["kind"];
+type WriteOf<K extends WriteKind> = Extract<SessionWrite, { kind: K }>;
+/** Consecutive writes of one kind, applied together. */
+type Run = { [K in WriteKind]: { kind: K; writes: WriteOf<K>[] } }[WriteKind];
+
+/** Cuts a batch into runs of consecutive writes of the same kind, keeping their order. */
+function runsOf(batch: readonly SessionWrite[]): Run[] {
+  const runs: Run[] = [];
+  let current: { kind: WriteKind; writes: SessionWrite[] } | undefined;
+  for (const w of batch) {
+    if (current?.kind === w.kind) {
+      current.writes.push(w);
+    } else {
+      current = { kind: w.kind, writes: [w] };
+      runs.push(current as Run);
+    }
+  }
+  return runs;
+}
+
+/** Sessions and everything that happens in them. */
+export class SqlSessionStore implements SessionStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * One transaction. The batch is cut into runs of consecutive writes of the same kind and each
+   * run is applied with as few statements as it can (one multi-row upsert per chunk), so a
+   * batch of answers costs a handful of statements however many answers it holds, while a write
+   * still sees every write before it (a participant is inserted before their first answer).
+   * Any failure rolls the whole batch back and rejects.
+   */
+  async write(batch: readonly SessionWrite[]): Promise<void> {
+    if (batch.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const run of runsOf(batch)) await applyRun(trx, run);
+    });
+  }
+
+  async load(id: SessionId): Promise<SessionBundle | undefined> {
+    // One read transaction, so the bundle is a consistent snapshot even while writes go on.
+    // Dialect: SQLite ignores the isolation level (a read transaction is a snapshot in WAL mode);
+    // Postgres needs repeatable read for every statement to see the same snapshot.
+    return this.db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute(async (trx) => {
+        const row = await trx
+          .selectFrom("sessions")
+          .selectAll()
+          .where("id", "=", id)
+          .executeTakeFirst();
+        if (row === undefined) return undefined;
+        const participants = await trx
+          .selectFrom("participants")
+          .selectAll()
+          .where("session_id", "=", id)
+          .orderBy("join_order")
+          .orderBy("id")
+          .execute();
+        const answers = await trx
+          .selectFrom("answers")
+          .selectAll()
+          .where("session_id", "=", id)
+          .orderBy("seq")
+          .orderBy("participant_id")
+          .orderBy("question_index")
+          .execute();
+        const served = await trx
+          .selectFrom("served_questions")
+          .selectAll()
+          .where("session_id", "=", id)
+          .orderBy("served_at")
+          .orderBy("participant_id")
+          .orderBy("question_index")
+          .execute();
+        const bans = await trx
+          .selectFrom("bans")
+          .selectAll()
+          .where("session_id", "=", id)
+          .orderBy("user_id")
+          .execute();
+        const standings = participants
+          .map(rowToStanding)
+          .filter((s): s is StandingRecord => s !== undefined)
+          .sort((a, b) => a.rank - b.rank);
+        return {
+          session: rowToSession(row),
+          participants: participants.map(rowToParticipant),
+          answers: answers.map(rowToAnswer),
+          served: served.map(rowToServed),
+          bans: bans.map(rowToBan),
+          standings,
+        };
+      });
+  }
+
+  async listOpen(): Promise<SessionId[]> {
+    const rows = await this.db
+      .selectFrom("sessions")
+      .select("id")
+      .where("status", "<>", "completed")
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => r.id as SessionId);
+  }
+
+  async list(options: { limit: number; includeEnded: boolean }): Promise<SessionSummary[]> {
+    const rows = await this.db
+      .selectFrom("sessions as s")
+      .select((eb) => [
+        "s.id",
+        "s.pin",
+        "s.quiz_id",
+        "s.title",
+        "s.mode",
+        "s.phase",
+        "s.created_at",
+        "s.ended_at",
+        eb
+          .selectFrom("participants as p")
+          .select(eb.fn.countAll().as("n"))
+          .whereRef("p.session_id", "=", "s.id")
+          .where("p.role", "=", "player")
+          .as("participant_count"),
+      ])
+      .$if(!options.includeEnded, (qb) => qb.where("s.status", "<>", "completed"))
+      .orderBy("s.created_at", "desc")
+      .orderBy("s.id", "desc")
+      .limit(Math.max(0, Math.floor(options.limit)))
+      .execute();
+    return rows.map((r) => ({
+      id: r.id as SessionId,
+      pin: r.pin,
+      quizId: r.quiz_id as QuizId,
+      title: r.title,
+      mode: r.mode as SessionMode,
+      phase: r.phase as Phase["kind"],
+      participantCount: toCount(r.participant_count),
+      createdAt: r.created_at,
+      endedAt: r.ended_at,
+    }));
+  }
+}
+
+async function applyRun(trx: Trx, run: Run): Promise<void> {
+  switch (run.kind) {
+    case "session_created":
+      return insertSessions(trx, run.writes);
+    case "session_state":
+      for (const w of run.writes) await updateSessionState(trx, w);
+      return;
+    case "participant_put":
+      return putParticipants(trx, run.writes);
+    case "answer_put":
+      return putAnswers(trx, run.writes);
+    case "served_put":
+      return putServed(trx, run.writes);
+    case "ban_put":
+      return putBans(trx, run.writes);
+    case "standings_put":
+      for (const w of run.writes) await putStandings(trx, w);
+      return;
+    default:
+      return exhaustiveRun(run);
+  }
+}
+
+function exhaustiveRun(run: never): never {
+  throw new Error(`unhandled session write: ${JSON.stringify(run)}`);
+}
+
+async function insertSessions(trx: Trx, writes: WriteOf<"session_created">[]): Promise<void> {
+  // A duplicate id, or a PIN already used by an open session (P-3), fails the batch.
+  for (const chunk of chunks(writes, 19)) {
+    await trx
+      .insertInto("sessions")
+      .values(chunk.map((w) => sessionToRow(w.session)))
+      .execute();
+  }
+}
+
+async function updateSessionState(trx: Trx, w: WriteOf<"session_state">): Promise<void> {
+  const result = await trx
+    .updateTable("sessions")
+    .set(stateToColumns(w.state))
+    .where("id", "=", w.sessionId)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) {
+    throw new Error(`session_state: no session ${w.sessionId}`);
+  }
+}
+
+async function putParticipants(trx: Trx, writes: WriteOf<"participant_put">[]): Promise<void> {
+  const rows = lastByKey(writes, (w) => w.participant.id).map((w) =>
+    participantToRow(w.participant),
+  );
+  for (const chunk of chunks(rows, 11)) {
+    await trx
+      .insertInto("participants")
+      .values(chunk)
+      .onConflict((oc) =>
+        // final_rank is left alone: only standings_put sets it.
+        oc.column("id").doUpdateSet((eb) => ({
+          session_id: eb.ref("excluded.session_id"),
+          user_id: eb.ref("excluded.user_id"),
+          name: eb.ref("excluded.name"),
+          role: eb.ref("excluded.role"),
+          join_order: eb.ref("excluded.join_order"),
+          joined_at: eb.ref("excluded.joined_at"),
+          status: eb.ref("excluded.status"),
+          resume_token_hash: eb.ref("excluded.resume_token_hash"),
+          score: eb.ref("excluded.score"),
+          kick_reason: eb.ref("excluded.kick_reason"),
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * The hot path: upserts every answer of the run in as few INSERTs as the parameter limit allows,
+ * then sets each participant's score with one UPDATE per session. A participant not in the
+ * answer's session fails the batch (the foreign key catches unknown participants; the row count
+ * catches one from another session).
+ */
+async function putAnswers(trx: Trx, writes: WriteOf<"answer_put">[]): Promise<void> {
+  const answers = lastByKey(writes, (w) =>
+    key(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
+  ).map((w) => answerToRow(w.answer));
+  for (const chunk of chunks(answers, 10)) {
+    await trx
+      .insertInto("answers")
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(["session_id", "participant_id", "question_index"]).doUpdateSet((eb) => ({
+          question_id: eb.ref("excluded.question_id"),
+          answer_json: eb.ref("excluded.answer_json"),
+          is_correct: eb.ref("excluded.is_correct"),
+          points: eb.ref("excluded.points"),
+          elapsed_ms: eb.ref("excluded.elapsed_ms"),
+          received_at: eb.ref("excluded.received_at"),
+          seq: eb.ref("excluded.seq"),
+        })),
+      )
+      .execute();
+  }
+
+  const scoresBySession = new Map<SessionId, Map<ParticipantId, number>>();
+  for (const w of writes) {
+    let scores = scoresBySession.get(w.answer.sessionId);
+    if (scores === undefined) {
+      scores = new Map();
+      scoresBySession.set(w.answer.sessionId, scores);
+    }
+    scores.set(w.answer.participantId, w.participantScore);
+  }
+  for (const [sessionId, scores] of scoresBySession) {
+    // Two parameters per participant: id and score.
+    for (const chunk of chunks([...scores], 2)) {
+      const result = await trx
+        .updateTable("participants")
+        .from(idValues(chunk))
+        .set((eb) => ({ score: eb.ref("v.column2") }))
+        .where("participants.session_id", "=", sessionId)
+        .whereRef("participants.id", "=", "v.column1")
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== chunk.length) {
+        throw new Error(`answer_put: a participant is not in session ${sessionId}`);
+      }
+    }
+  }
+}
+
+async function putServed(trx: Trx, writes: WriteOf<"served_put">[]): Promise<void> {
+  const rows = lastByKey(writes, (w) =>
+    key(w.served.sessionId, w.served.participantId, w.served.questionIndex),
+  ).map((w) => servedToRow(w.served));
+  for (const chunk of chunks(rows, 4)) {
+    await trx
+      .insertInto("served_questions")
+      .values(chunk)
+      .onConflict((oc) =>
+        oc
+          .columns(["session_id", "participant_id", "question_index"])
+          .doUpdateSet((eb) => ({ served_at: eb.ref("excluded.served_at") })),
+      )
+      .execute();
+  }
+}
+
+async function putBans(trx: Trx, writes: WriteOf<"ban_put">[]): Promise<void> {
+  const rows = lastByKey(writes, (w) => key(w.ban.sessionId, w.ban.userId)).map((w) =>
+    banToRow(w.ban),
+  );
+  for (const chunk of chunks(rows, 4)) {
+    await trx
+      .insertInto("bans")
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(["session_id", "user_id"]).doUpdateSet((eb) => ({
+          until: eb.ref("excluded.until"),
+          reason: eb.ref("excluded.reason"),
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Replaces the session's final standings: clears every final rank in the session, then sets
+ * score and rank of each listed participant. A participant not in the session fails the batch.
+ */
+async function putStandings(trx: Trx, w: WriteOf<"standings_put">): Promise<void> {
+  await trx
+    .updateTable("participants")
+    .set({ final_rank: null })
+    .where("session_id", "=", w.sessionId)
+    .where("final_rank", "is not", null)
+    .execute();
+  const standings = lastByKey(w.standings, (s) => s.participantId);
+  // Three parameters per standing: id, score and rank.
+  for (const chunk of chunks(standings, 3)) {
+    const result = await trx
+      .updateTable("participants")
+      .from(idValues(chunk.map((s) => [s.participantId, s.score, s.rank])))
+      .set((eb) => ({ score: eb.ref("v.column2"), final_rank: eb.ref("v.column3") }))
+      .where("participants.session_id", "=", w.sessionId)
+      .whereRef("participants.id", "=", "v.column1")
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== chunk.length) {
+      throw new Error(`standings_put: a participant is not in session ${w.sessionId}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Options for `createSqlStorage`. */
+export interface SqlStorageOptions {
+  /** Runs after Kysely is destroyed, e.g. to release what the adapter opened besides it. */
+  onClose?: () => void | Promise<void>;
+}
+
+/**
+ * A `Storage` over an already-migrated database. `close()` destroys `db` (which closes the
+ * connection or pool the dialect holds); calling it again does nothing.
+ */
+export function createSqlStorage(db: Db, options: SqlStorageOptions = {}): Storage {
+  let closing: Promise<void> | undefined;
+  return {
+    quizzes: new SqlQuizStore(db),
+    bank: new SqlQuestionBankStore(db),
+    sessions: new SqlSessionStore(db),
+    meta: new SqlMetaStore(db),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    close() {
+      closing ??= (async () => {
+        await db.destroy();
+        await options.onClose?.();
+      })();
+      return closing;
+    },
+  };
+}

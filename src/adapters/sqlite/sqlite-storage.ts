@@ -1,0 +1,83 @@
+/**
+ * The embedded default storage: a SQLite file through better-sqlite3, queried with Kysely.
+ * The stores themselves are shared with Postgres (`../sql/sql-storage.ts`).
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
+import type { Storage } from "../../ports/storage.js";
+import { migrateToLatest } from "../sql/migrations.js";
+import type { Database } from "../sql/schema.js";
+import { createSqlStorage } from "../sql/sql-storage.js";
+
+export interface SqliteStorageOptions {
+  /** Database file (its directory is created when missing), or ":memory:". */
+  path: string;
+  /**
+   * FULL (the default) syncs the write-ahead log on every commit, so an acknowledged answer
+   * survives a power cut (A-5). NORMAL syncs only at checkpoints: it survives a crash of the
+   * process but may lose the last commits on a power cut.
+   */
+  synchronous?: "FULL" | "NORMAL";
+  /** How long a statement waits for another process's lock before failing. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/** Prepared statements kept per connection; multi-row statements of every chunk size included. */
+const STATEMENT_CACHE_SIZE = 64;
+
+/**
+ * better-sqlite3 behind Kysely's `SqliteDatabase`, with the last prepared statements cached by
+ * their SQL: Kysely prepares every query afresh, and preparing a 1,000-row answer upsert takes
+ * about half as long as running it. Kysely runs one statement at a time on this single
+ * connection and never iterates (it does not stream here), so reusing a statement is safe.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => {
+      cache.clear();
+      sqlite.close();
+    },
+    prepare: (sql) => {
+      let stmt = cache.get(sql);
+      if (stmt !== undefined) {
+        cache.delete(sql); // re-inserted below: most recently used last
+      } else {
+        stmt = sqlite.prepare(sql);
+        const oldest = cache.size >= STATEMENT_CACHE_SIZE ? cache.keys().next() : undefined;
+        if (oldest !== undefined && oldest.done !== true) cache.delete(oldest.value);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  };
+}
+
+/**
+ * Opens (creating when needed) the SQLite database at `opts.path`, brings its schema up to date
+ * and returns the stores over it. `close()` closes the database.
+ */
+export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Storage> {
+  const inMemory = opts.path === ":memory:" || opts.path === "";
+  if (!inMemory) mkdirSync(dirname(opts.path), { recursive: true });
+  const sqlite = new BetterSqlite3(opts.path);
+  let db: Kysely<Database> | undefined;
+  try {
+    // WAL: readers do not block the writer, and a commit appends to one file.
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    });
+    await migrateToLatest(db);
+  } catch (err) {
+    if (db !== undefined) await db.destroy();
+    else sqlite.close();
+    throw err;
+  }
+  return createSqlStorage(db);
+}

@@ -1,0 +1,292 @@
+/**
+ * The canonical WebSocket protocol (seed 000's versioned envelope), version 1.
+ * This module is the one source of every message shape: the gateway validates
+ * with it, the SDK takes its types from it, and docs/protocol.md is checked
+ * against it by test/unit/protocol-doc.test.ts.
+ */
+import Type from "typebox";
+import { Compile } from "typebox/compile";
+import { NAME_MAX } from "../../domain/names.js";
+import { QUIZ_LIMITS } from "../../domain/quiz.js";
+import { ModeInput, SettingsInput } from "../schemas/session-settings.js";
+import {
+  CorrectView,
+  ParticipantView,
+  QuestionView,
+  SnapshotView,
+  StandingView,
+} from "../schemas/views.js";
+
+export const PROTOCOL_VERSION = 1;
+/** The path the canonical door listens on (plain /ws belongs to the seed 001 dialect). */
+export const CANONICAL_PATH = "/ws/v1";
+/** Largest frame a client may send (seed 001 §12.1). */
+export const MAX_FRAME_BYTES = 10 * 1024;
+export const MSG_ID_MAX = 64;
+
+const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Pin = Type.String({ pattern: "^[0-9]{6}$" });
+const RoomId = Type.String({ minLength: 1, maxLength: 64 });
+const Empty = Type.Object({}, { additionalProperties: false });
+
+/** The envelope every client frame must have. `data` is checked per type afterwards. */
+export const ClientEnvelope = Type.Object({
+  v: Type.Literal(PROTOCOL_VERSION),
+  type: Type.String({ minLength: 1, maxLength: 32 }),
+  msg_id: Type.String({ minLength: 1, maxLength: MSG_ID_MAX }),
+  room_id: Type.Optional(RoomId),
+  data: Type.Optional(Type.Object({})),
+});
+export type ClientEnvelope = Type.Static<typeof ClientEnvelope>;
+
+/** Client → server messages: the `data` of each type. */
+export const ClientMessages = {
+  create_room: Type.Object(
+    {
+      quiz_id: Type.String({ minLength: 1, maxLength: QUIZ_LIMITS.idMax }),
+      mode: Type.Optional(ModeInput),
+      settings: Type.Optional(SettingsInput),
+      host_name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+    },
+    { additionalProperties: false },
+  ),
+  /** By PIN with a display name, or back into a room with a resume token (room_id in the envelope). */
+  join: Type.Union([
+    Type.Object(
+      { pin: Pin, display_name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { resume_token: Type.String({ minLength: 8, maxLength: 128 }) },
+      { additionalProperties: false },
+    ),
+  ]),
+  /** Watch a room read-only (a big screen): by PIN, or by room_id in the envelope. */
+  spectate: Type.Object({ pin: Type.Optional(Pin) }, { additionalProperties: false }),
+  start: Empty,
+  /** Host: advance the game. self_paced player: serve my next question. */
+  next: Empty,
+  end: Empty,
+  lock: Type.Object({ locked: Type.Boolean() }, { additionalProperties: false }),
+  kick: Type.Object(
+    {
+      participant_id: Type.String({ minLength: 1, maxLength: 64 }),
+      reason: Type.Optional(Type.String({ maxLength: 200 })),
+    },
+    { additionalProperties: false },
+  ),
+  /** Exactly one of choice (single, true_false), choices (multiple) or text (typed). */
+  answer: Type.Object(
+    {
+      index: Type.Integer({ minimum: 0, maximum: QUIZ_LIMITS.questionsMax - 1 }),
+      choice: Type.Optional(Type.Integer({ minimum: 0, maximum: QUIZ_LIMITS.optionsMax - 1 })),
+      choices: Type.Optional(
+        Type.Array(Type.Integer({ minimum: 0, maximum: QUIZ_LIMITS.optionsMax - 1 }), {
+          minItems: 1,
+          maxItems: QUIZ_LIMITS.optionsMax,
+        }),
+      ),
+      text: Type.Optional(Type.String({ minLength: 1, maxLength: QUIZ_LIMITS.acceptedTextMax })),
+    },
+    { additionalProperties: false },
+  ),
+  leave: Empty,
+  ping: Type.Object({ client_time: Type.Optional(Type.Number()) }, { additionalProperties: false }),
+  /** Ask for a fresh `state` snapshot (after a sequence gap, say). */
+  sync: Empty,
+} as const;
+
+export type ClientType = keyof typeof ClientMessages;
+export type ClientData<T extends ClientType> = Type.Static<(typeof ClientMessages)[T]>;
+export const CLIENT_TYPES = Object.keys(ClientMessages) as ClientType[];
+
+const ResultYou = Type.Object({
+  answered: Type.Boolean(),
+  correct: Type.Boolean(),
+  points: Type.Integer(),
+  score: Type.Integer(),
+  rank: Type.Integer(),
+  streak: Type.Integer(),
+});
+
+/** Server → client messages: the `data` of each type. */
+export const ServerMessages = {
+  /** First frame on every connection. */
+  welcome: Type.Object({
+    user_id: Type.String(),
+    /** Anonymous identities only: present it as ?identity= next time to stay the same user. */
+    identity_token: Nullable(Type.String()),
+    protocol: Type.Literal(PROTOCOL_VERSION),
+    server_time: Type.Integer(),
+    heartbeat_ms: Type.Integer(),
+    max_frame_bytes: Type.Integer(),
+  }),
+  room_created: Type.Object({
+    room_id: Type.String(),
+    pin: Type.String(),
+    join_url: Type.String(),
+    participant_id: Type.String(),
+    host_token: Type.String(),
+  }),
+  joined: Type.Object({
+    room_id: Type.String(),
+    participant_id: Type.String(),
+    user_id: Type.String(),
+    name: Type.String(),
+    role: Type.Enum(["player", "host"]),
+    resume_token: Type.String(),
+    resumed: Type.Boolean(),
+  }),
+  /** A complete picture of the room for this client; it replaces whatever was missed. */
+  state: SnapshotView,
+  /** Reply to a host command, leave, or a self_paced `next` once finished. */
+  ack: Type.Object({ type: Type.String(), phase: PhaseKind() }),
+  pong: Type.Object({ server_time: Type.Integer(), client_time: Nullable(Type.Number()) }),
+  error: Type.Object({
+    code: Type.Enum([
+      "FORBIDDEN",
+      "RATE_LIMIT",
+      "VALIDATION",
+      "STATE",
+      "NOT_FOUND",
+      "CONFLICT",
+      "UNAUTHORIZED",
+      "UNAVAILABLE",
+      "INTERNAL",
+    ]),
+    msg: Type.String(),
+    reason: Type.Optional(Type.String()),
+    retryable: Type.Boolean(),
+    retry_after_ms: Type.Optional(Type.Integer()),
+  }),
+  player_joined: Type.Object({ participant: ParticipantView, player_count: Type.Integer() }),
+  player_left: Type.Object({
+    participant_id: Type.String(),
+    user_id: Type.String(),
+    name: Type.String(),
+    reason: Type.Enum(["left", "kicked"]),
+    player_count: Type.Integer(),
+  }),
+  presence: Type.Object({
+    participant_id: Type.String(),
+    name: Type.String(),
+    connected: Type.Boolean(),
+  }),
+  player_count: Type.Object({ player_count: Type.Integer() }),
+  started: Type.Object({ started_at: Type.Integer(), question_count: Type.Integer() }),
+  question: Type.Object({
+    index: Type.Integer(),
+    total: Type.Integer(),
+    question: QuestionView,
+    opened_at: Type.Integer(),
+    /** Absolute server epoch ms; null for a self_paced question with no per-question deadline. */
+    deadline_ms: Nullable(Type.Integer()),
+  }),
+  answer_count: Type.Object({
+    index: Type.Integer(),
+    answered: Type.Integer(),
+    players: Type.Integer(),
+  }),
+  question_closed: Type.Object({
+    index: Type.Integer(),
+    reason: Type.Enum(["deadline", "all_answered", "host", "first_correct"]),
+  }),
+  /** The acknowledgement of an answer, sent only once it is stored. */
+  score: Type.Object({
+    index: Type.Integer(),
+    question_id: Type.String(),
+    accepted: Type.Literal(true),
+    correct: Type.Boolean(),
+    points: Type.Integer(),
+    score: Type.Integer(),
+    streak: Type.Integer(),
+    changed: Type.Boolean(),
+    elapsed_ms: Type.Integer(),
+    correct_answer: Nullable(CorrectView),
+  }),
+  reveal: Type.Object({
+    index: Type.Integer(),
+    question_id: Type.String(),
+    correct: CorrectView,
+    option_counts: Type.Array(Type.Integer()),
+    answered_count: Type.Integer(),
+    leaderboard: Type.Array(StandingView),
+    total_players: Type.Integer(),
+    until: Nullable(Type.Integer()),
+    /** The recipient's own result; null for hosts and spectators. */
+    you: Nullable(ResultYou),
+  }),
+  intermission: Type.Object({
+    index: Type.Integer(),
+    until: Nullable(Type.Integer()),
+    leaderboard: Type.Array(StandingView),
+  }),
+  leaderboard: Type.Object({
+    leaderboard: Type.Array(StandingView),
+    total_players: Type.Integer(),
+    your_rank: Nullable(Type.Integer()),
+  }),
+  lock: Type.Object({ locked: Type.Boolean() }),
+  /** Sent to a kicked player just before the server closes their connection (code 4003). */
+  kick: Type.Object({ reason: Type.String(), banned_until: Type.Integer() }),
+  end: Type.Object({
+    reason: Type.Enum(["finished", "host_ended", "closed", "expired"]),
+    leaderboard: Type.Array(StandingView),
+    podium: Type.Array(StandingView),
+    total_players: Type.Integer(),
+    you: Nullable(
+      Type.Object({ score: Type.Integer(), rank: Type.Integer(), total: Type.Integer() }),
+    ),
+  }),
+} as const;
+
+function PhaseKind() {
+  return Type.Enum(["lobby", "question", "reveal", "intermission", "active", "ended"]);
+}
+
+export type ServerType = keyof typeof ServerMessages;
+export type ServerData<T extends ServerType> = Type.Static<(typeof ServerMessages)[T]>;
+export const SERVER_TYPES = Object.keys(ServerMessages) as ServerType[];
+
+/** A server frame as it arrives at a client. */
+export interface ServerFrame<T extends ServerType = ServerType> {
+  v: typeof PROTOCOL_VERSION;
+  type: T;
+  /** The client msg_id this frame answers; absent on events nobody asked for. */
+  msg_id?: string;
+  room_id?: string;
+  /** Room event order: (epoch, seq) increases with every event a room emits. */
+  epoch?: number;
+  seq?: number;
+  data: ServerData<T>;
+}
+
+export type AnyServerFrame = { [T in ServerType]: ServerFrame<T> }[ServerType];
+
+/** Close codes the server uses, beyond the standard ones. */
+export const CLOSE_CODES = {
+  /** 1001: the server is shutting down; reconnect. */
+  goingAway: 1001,
+  /** 1009: frame far beyond the size limit. */
+  tooBig: 1009,
+  /** The connection kept sending invalid messages. */
+  protocolViolations: 4002,
+  /** The host removed this player. */
+  kicked: 4003,
+  /** Too many messages, or the client reads too slowly to keep up. */
+  rateLimited: 4008,
+  /** No pong within two heartbeats. */
+  heartbeatTimeout: 4010,
+} as const;
+
+export const envelopeValidator = Compile(ClientEnvelope);
+export const clientValidators = Object.fromEntries(
+  CLIENT_TYPES.map((t) => [t, Compile(ClientMessages[t])]),
+) as { [T in ClientType]: ReturnType<typeof Compile<(typeof ClientMessages)[T]>> };
+export const serverValidators = Object.fromEntries(
+  SERVER_TYPES.map((t) => [t, Compile(ServerMessages[t])]),
+) as { [T in ServerType]: ReturnType<typeof Compile<(typeof ServerMessages)[T]>> };
+
+export function isClientType(type: string): type is ClientType {
+  return Object.hasOwn(ClientMessages, type);
+}

@@ -1,0 +1,308 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import {
+  asParticipantId,
+  asQuestionId,
+  asQuizId,
+  asSessionId,
+  asUserId,
+} from "../../src/domain/ids.js";
+import type { Question, Quiz } from "../../src/domain/quiz.js";
+import { resolveSettings } from "../../src/domain/session-settings.js";
+import type { SessionRecord, SessionWrite, Storage } from "../../src/ports/storage.js";
+import { runStorageContract } from "./storage-contract.js";
+
+const dirs: string[] = [];
+const pathOf = new Map<Storage, string>();
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A database path in a fresh temp dir, one directory level below it (which does not exist yet). */
+function tempDbPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "quizwire-sqlite-"));
+  dirs.push(dir);
+  return join(dir, "data", "quizwire.db");
+}
+
+async function openAt(path: string, synchronous?: "FULL" | "NORMAL"): Promise<Storage> {
+  const storage = await openSqliteStorage(synchronous ? { path, synchronous } : { path });
+  pathOf.set(storage, path);
+  return storage;
+}
+
+runStorageContract(
+  "sqlite file",
+  () => openAt(tempDbPath()),
+  (closed) => openAt(pathOf.get(closed) ?? ""),
+);
+runStorageContract("sqlite :memory:", () => openSqliteStorage({ path: ":memory:" }));
+runStorageContract("sqlite file, synchronous=NORMAL", () => openAt(tempDbPath(), "NORMAL"));
+
+// ---------------------------------------------------------------------------------------------
+
+const T0 = 1_700_000_000_000;
+
+function question(id: string): Question {
+  return {
+    id: asQuestionId(id),
+    kind: "multiple",
+    text: `Question ${id}?`,
+    options: ["A", "B", "C"],
+    correct: [0, 2],
+    accepted: [],
+    timeLimitMs: 20_000,
+    multiplier: 2,
+    difficulty: "hard",
+    tags: ["x"],
+    points: 10,
+  };
+}
+
+function quiz(questions: Question[]): Quiz {
+  return {
+    id: asQuizId("quiz"),
+    title: "Quiz",
+    description: "",
+    questions,
+    createdAt: T0,
+    updatedAt: T0,
+  };
+}
+
+function session(id: string, pin = "482913"): SessionRecord {
+  return {
+    id: asSessionId(id),
+    pin,
+    quizId: asQuizId("quiz"),
+    title: "Session",
+    settings: resolveSettings("live"),
+    questions: [question("q1"), question("q2")],
+    hostUserId: asUserId("host"),
+    createdAt: T0,
+    state: {
+      phase: { kind: "lobby" },
+      locked: false,
+      epoch: 1,
+      seq: 0,
+      startedAt: null,
+      endedAt: null,
+    },
+  };
+}
+
+/** A session with one player who answered question 1 while it was open. */
+function playedSession(id: string): SessionWrite[] {
+  const s = session(id);
+  const pid = asParticipantId(`${id}/p1`);
+  return [
+    { kind: "session_created", session: s },
+    {
+      kind: "participant_put",
+      participant: {
+        id: pid,
+        sessionId: s.id,
+        userId: asUserId("u1"),
+        name: "Ann",
+        role: "player",
+        joinOrder: 0,
+        joinedAt: T0,
+        status: "active",
+        resumeTokenHash: "f".repeat(64),
+        score: 0,
+        kickReason: null,
+      },
+    },
+    {
+      kind: "session_state",
+      sessionId: s.id,
+      state: {
+        ...s.state,
+        phase: { kind: "question", index: 1, openedAt: T0, deadline: T0 + 20_000, closedAt: null },
+        locked: true,
+        startedAt: T0,
+      },
+    },
+    {
+      kind: "answer_put",
+      answer: {
+        sessionId: s.id,
+        participantId: pid,
+        questionIndex: 1,
+        questionId: "q2",
+        answer: { kind: "choices", indices: [0, 2] },
+        correct: true,
+        points: 1800,
+        elapsedMs: 2_000,
+        receivedAt: T0 + 2_000,
+        seq: 1,
+      },
+      participantScore: 1800,
+    },
+  ];
+}
+
+describe("SqliteStorage", () => {
+  it("creates the database file and its missing parent directories", async () => {
+    const path = tempDbPath();
+    const storage = await openSqliteStorage({ path });
+    try {
+      expect(existsSync(path)).toBe(true);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("keeps the data in the file across close and reopen", async () => {
+    const path = tempDbPath();
+    const first = await openSqliteStorage({ path });
+    await first.quizzes.put(quiz([question("a"), question("b")]));
+    await first.sessions.write(playedSession("s1"));
+    const bundle = await first.sessions.load(asSessionId("s1"));
+    await first.close();
+
+    const second = await openSqliteStorage({ path });
+    try {
+      expect(await second.sessions.load(asSessionId("s1"))).toStrictEqual(bundle);
+      expect(await second.quizzes.get(asQuizId("quiz"))).toStrictEqual(
+        quiz([question("a"), question("b")]),
+      );
+      expect(await second.sessions.listOpen()).toStrictEqual(["s1"]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it("works in memory, and each :memory: storage is its own database", async () => {
+    const a = await openSqliteStorage({ path: ":memory:" });
+    const b = await openSqliteStorage({ path: ":memory:" });
+    try {
+      await a.sessions.write(playedSession("s1"));
+      expect((await a.sessions.load(asSessionId("s1")))?.answers.length).toBe(1);
+      expect(await b.sessions.load(asSessionId("s1"))).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("applies the migrations once: reopening an up-to-date file changes nothing", async () => {
+    const path = tempDbPath();
+    for (let i = 0; i < 3; i++) {
+      const storage = await openSqliteStorage({ path });
+      await storage.meta.set(`open-${i}`, "yes");
+      await storage.close();
+    }
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      const migrations = raw.prepare("select name from kysely_migration").pluck().all();
+      expect(migrations).toStrictEqual(["0001_initial"]);
+      const tables = raw
+        .prepare(
+          "select name from sqlite_master where type = 'table' and name not like 'kysely%' and name not like 'sqlite%' order by name",
+        )
+        .pluck()
+        .all();
+      expect(tables).toStrictEqual([
+        "answers",
+        "bank_questions",
+        "bans",
+        "meta",
+        "participants",
+        "quiz_questions",
+        "quizzes",
+        "served_questions",
+        "sessions",
+      ]);
+      expect(raw.prepare("select count(*) from meta").pluck().get()).toBe(3);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("uses write-ahead logging", async () => {
+    const path = tempDbPath();
+    const storage = await openSqliteStorage({ path });
+    await storage.close();
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("writes plain columns another application can read", async () => {
+    const path = tempDbPath();
+    const storage = await openSqliteStorage({ path });
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      const raw = new BetterSqlite3(path, { readonly: true });
+      try {
+        expect(
+          raw
+            .prepare(
+              "select status, phase, current_index, deadline_ms, locked, mode, started_at, ended_at from sessions",
+            )
+            .get(),
+        ).toStrictEqual({
+          status: "active",
+          phase: "question",
+          current_index: 1,
+          deadline_ms: T0 + 20_000,
+          locked: 1,
+          mode: "live",
+          started_at: T0,
+          ended_at: null,
+        });
+        const a = raw
+          .prepare("select answer_json, is_correct, points, question_id from answers")
+          .get() as { answer_json: string; is_correct: number; points: number };
+        expect(JSON.parse(a.answer_json)).toStrictEqual({ kind: "choices", indices: [0, 2] });
+        expect(a.is_correct).toBe(1);
+        expect(raw.prepare("select score, final_rank from participants").get()).toStrictEqual({
+          score: 1800,
+          final_rank: null,
+        });
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a quiz put that fails leaves the previous version whole", async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    try {
+      const before = quiz([question("a"), question("b")]);
+      await storage.quizzes.put(before);
+      // Two questions with one id break unique(quiz_id, id) after the old ones were deleted.
+      const broken = { ...quiz([question("c"), question("c")]), title: "Broken" };
+      await expect(storage.quizzes.put(broken)).rejects.toThrow();
+      expect(await storage.quizzes.get(before.id)).toStrictEqual(before);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("close is idempotent, and ping rejects once closed", async () => {
+    const storage = await openSqliteStorage({ path: ":memory:" });
+    await storage.ping();
+    await storage.close();
+    await storage.close();
+    await expect(storage.ping()).rejects.toThrow();
+  });
+
+  it("refuses to open a path whose parent is a file", async () => {
+    const path = tempDbPath();
+    const storage = await openSqliteStorage({ path });
+    await storage.close();
+    await expect(openSqliteStorage({ path: join(path, "inner.db") })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,897 @@
+/**
+ * The storage contract: what every `Storage` adapter (SQLite, Postgres, memory) must do. An
+ * adapter's test file calls `runStorageContract` with a function that opens a fresh, empty
+ * storage for each test.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  asParticipantId,
+  asQuestionId,
+  asQuizId,
+  asSessionId,
+  asUserId,
+  type ParticipantId,
+} from "../../src/domain/ids.js";
+import type { Phase } from "../../src/domain/phase.js";
+import type { AnswerValue, Question, Quiz } from "../../src/domain/quiz.js";
+import { resolveSettings, type SessionSettings } from "../../src/domain/session-settings.js";
+import type {
+  AnswerRecord,
+  BanRecord,
+  ParticipantRecord,
+  ServedRecord,
+  SessionRecord,
+  SessionStateRecord,
+  SessionWrite,
+  Storage,
+} from "../../src/ports/storage.js";
+
+/**
+ * Opens the database behind `closed` (already closed by the suite) again, for the tests that
+ * check that data survives a restart.
+ */
+export type ReopenStorage = (closed: Storage) => Promise<Storage>;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+const T0 = 1_700_000_000_000; // epoch ms beyond 32 bits
+const UNICODE = 'Ünïcödé e\u0301 東京 🚀 مرحبا — ‘quotes’ "dq" back\\slash\nnew line\ttab';
+
+function question(id: string, overrides: Partial<Question> = {}): Question {
+  return {
+    id: asQuestionId(id),
+    kind: "single",
+    text: `Question ${id}?`,
+    options: ["A", "B", "C", "D"],
+    correct: [0],
+    accepted: [],
+    timeLimitMs: 20_000,
+    multiplier: 1,
+    difficulty: "medium",
+    tags: [],
+    points: 10,
+    ...overrides,
+  };
+}
+
+/** One question of every kind, with every field away from its usual value somewhere. */
+function variedQuestions(): Question[] {
+  return [
+    question("q-single", { text: UNICODE, options: ["Ä", "🚀", "", " spaced "], tags: ["géo"] }),
+    question("q-multiple", {
+      kind: "multiple",
+      correct: [0, 2, 3],
+      multiplier: 2,
+      difficulty: "hard",
+      tags: ["a", "b", "c"],
+      timeLimitMs: 600_000,
+    }),
+    question("q-tf", {
+      kind: "true_false",
+      options: ["True", "False"],
+      correct: [1],
+      multiplier: 0,
+      difficulty: "easy",
+      points: 0,
+    }),
+    question("q-typed", {
+      kind: "typed",
+      options: [],
+      correct: [],
+      accepted: ["Zürich", "Zurich", UNICODE],
+      timeLimitMs: 1_000,
+      points: 10_000,
+    }),
+  ];
+}
+
+function quiz(id: string, overrides: Partial<Quiz> = {}): Quiz {
+  return {
+    id: asQuizId(id),
+    title: `Quiz ${id}`,
+    description: "",
+    questions: [question(`${id}-1`), question(`${id}-2`)],
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function state(phase: Phase, overrides: Partial<SessionStateRecord> = {}): SessionStateRecord {
+  return { phase, locked: false, epoch: 1, seq: 0, startedAt: null, endedAt: null, ...overrides };
+}
+
+const ENDED: Phase = { kind: "ended", reason: "finished", at: T0 + 60_000 };
+
+function endedState(): SessionStateRecord {
+  return state(ENDED, { seq: 99, startedAt: T0 + 1_000, endedAt: T0 + 60_000 });
+}
+
+function session(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: asSessionId(id),
+    pin: "482913",
+    quizId: asQuizId("quiz-1"),
+    title: `Session ${id}`,
+    settings: resolveSettings("live"),
+    questions: variedQuestions(),
+    hostUserId: asUserId("host-user"),
+    createdAt: T0,
+    state: state({ kind: "lobby" }),
+    ...overrides,
+  };
+}
+
+function participant(
+  sessionId: string,
+  n: number,
+  overrides: Partial<ParticipantRecord> = {},
+): ParticipantRecord {
+  return {
+    id: asParticipantId(`${sessionId}/p${n}`),
+    sessionId: asSessionId(sessionId),
+    userId: asUserId(`user-${n}`),
+    name: `Player ${n}`,
+    role: "player",
+    joinOrder: n,
+    joinedAt: T0 + n,
+    status: "active",
+    resumeTokenHash: "ab".repeat(32),
+    score: 0,
+    kickReason: null,
+    ...overrides,
+  };
+}
+
+function answer(
+  p: ParticipantRecord,
+  questionIndex: number,
+  seq: number,
+  overrides: Partial<AnswerRecord> = {},
+): AnswerRecord {
+  return {
+    sessionId: p.sessionId,
+    participantId: p.id,
+    questionIndex,
+    questionId: `q${questionIndex}`,
+    answer: { kind: "choice", index: 1 },
+    correct: true,
+    points: 500,
+    elapsedMs: 1_234,
+    receivedAt: T0 + 10_000 + seq,
+    seq,
+    ...overrides,
+  };
+}
+
+const created = (s: SessionRecord): SessionWrite => ({ kind: "session_created", session: s });
+const joined = (p: ParticipantRecord): SessionWrite => ({
+  kind: "participant_put",
+  participant: p,
+});
+const answered = (a: AnswerRecord, participantScore: number): SessionWrite => ({
+  kind: "answer_put",
+  answer: a,
+  participantScore,
+});
+const stateOf = (id: string, s: SessionStateRecord): SessionWrite => ({
+  kind: "session_state",
+  sessionId: asSessionId(id),
+  state: s,
+});
+
+function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
+  return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Registers the contract tests for one adapter. `open` must resolve to a new, empty storage
+ * each time; the suite closes it after each test. With `reopen`, the suite also checks that
+ * everything written survives closing and reopening the same database.
+ */
+export function runStorageContract(
+  name: string,
+  open: () => Promise<Storage>,
+  reopen?: ReopenStorage,
+): void {
+  describe(`storage contract: ${name}`, () => {
+    let storage: Storage;
+
+    beforeEach(async () => {
+      storage = await open();
+    });
+
+    afterEach(async () => {
+      await storage.close();
+    });
+
+    async function load(id: string) {
+      const bundle = await storage.sessions.load(asSessionId(id));
+      if (bundle === undefined) throw new Error(`session ${id} did not load`);
+      return bundle;
+    }
+
+    async function scoreOf(sessionId: string, id: ParticipantId): Promise<number | undefined> {
+      return (await load(sessionId)).participants.find((p) => p.id === id)?.score;
+    }
+
+    it("ping resolves", async () => {
+      await expect(storage.ping()).resolves.toBeUndefined();
+    });
+
+    describe("quizzes", () => {
+      it("get returns what put stored, every question field and their order", async () => {
+        const q = quiz("quiz-a", {
+          title: UNICODE,
+          description: `${UNICODE}\n${"long ".repeat(400)}`,
+          questions: variedQuestions(),
+          createdAt: T0,
+          updatedAt: T0 + 5,
+        });
+        await storage.quizzes.put(q);
+        expect(await storage.quizzes.get(q.id)).toStrictEqual(q);
+      });
+
+      it("keeps a quiz with no questions", async () => {
+        const q = quiz("empty", { questions: [] });
+        await storage.quizzes.put(q);
+        expect(await storage.quizzes.get(q.id)).toStrictEqual(q);
+      });
+
+      it("get of an unknown id is undefined", async () => {
+        expect(await storage.quizzes.get(asQuizId("nope"))).toBeUndefined();
+      });
+
+      it("put of an existing id replaces the quiz and all its questions", async () => {
+        await storage.quizzes.put(quiz("quiz-a", { questions: variedQuestions() }));
+        const replaced = quiz("quiz-a", {
+          title: "Renamed",
+          description: "new",
+          questions: [
+            question("new-2", { text: "second becomes first" }),
+            question("q-single", { text: "same id, new text", difficulty: "hard" }),
+          ],
+          updatedAt: T0 + 1_000,
+        });
+        await storage.quizzes.put(replaced);
+        expect(await storage.quizzes.get(replaced.id)).toStrictEqual(replaced);
+        const [summary] = await storage.quizzes.list();
+        expect(summary?.questionCount).toBe(2);
+      });
+
+      it("list gives summaries sorted by title, with question counts", async () => {
+        await storage.quizzes.put(quiz("c", { title: "Capitals", description: "d-c" }));
+        await storage.quizzes.put(
+          quiz("a", { title: "Animals", questions: variedQuestions(), updatedAt: T0 + 7 }),
+        );
+        await storage.quizzes.put(quiz("b", { title: "Birds", questions: [] }));
+        expect(await storage.quizzes.list()).toStrictEqual([
+          { id: "a", title: "Animals", description: "", questionCount: 4, updatedAt: T0 + 7 },
+          { id: "b", title: "Birds", description: "", questionCount: 0, updatedAt: T0 },
+          { id: "c", title: "Capitals", description: "d-c", questionCount: 2, updatedAt: T0 },
+        ]);
+      });
+
+      it("delete resolves whether a quiz went, and takes its questions along", async () => {
+        await storage.quizzes.put(quiz("a"));
+        await storage.quizzes.put(quiz("b"));
+        expect(await storage.quizzes.delete(asQuizId("a"))).toBe(true);
+        expect(await storage.quizzes.delete(asQuizId("a"))).toBe(false);
+        expect(await storage.quizzes.delete(asQuizId("never"))).toBe(false);
+        expect(await storage.quizzes.get(asQuizId("a"))).toBeUndefined();
+        expect((await storage.quizzes.list()).map((s) => s.id)).toStrictEqual(["b"]);
+        // A quiz put again under the deleted id starts from nothing.
+        const again = quiz("a", { questions: [question("fresh")] });
+        await storage.quizzes.put(again);
+        expect(await storage.quizzes.get(again.id)).toStrictEqual(again);
+      });
+
+      it("a session keeps its own questions when its quiz is deleted", async () => {
+        const q = quiz("quiz-1", { questions: variedQuestions() });
+        await storage.quizzes.put(q);
+        const s = session("s1", { quizId: q.id, questions: q.questions });
+        await storage.sessions.write([created(s)]);
+        await storage.quizzes.delete(q.id);
+        expect((await load("s1")).session).toStrictEqual(s);
+      });
+    });
+
+    describe("question bank", () => {
+      const sortById = byKey<Question>((q) => q.id);
+
+      it("counts are zero for every difficulty when the bank is empty", async () => {
+        expect(await storage.bank.countByDifficulty()).toStrictEqual({
+          easy: 0,
+          medium: 0,
+          hard: 0,
+        });
+        expect(await storage.bank.list()).toStrictEqual([]);
+      });
+
+      it("put then list round-trips, filtered by difficulty and counted", async () => {
+        const qs = [
+          ...variedQuestions(),
+          question("e2", { difficulty: "easy" }),
+          question("m2", { difficulty: "medium", text: UNICODE }),
+        ];
+        await storage.bank.put(qs);
+        expect((await storage.bank.list()).sort(sortById)).toStrictEqual([...qs].sort(sortById));
+        expect((await storage.bank.list({})).length).toBe(qs.length);
+        expect((await storage.bank.list({ difficulty: "easy" })).sort(sortById)).toStrictEqual(
+          qs.filter((q) => q.difficulty === "easy").sort(sortById),
+        );
+        expect(await storage.bank.list({ difficulty: "hard" })).toStrictEqual(
+          qs.filter((q) => q.difficulty === "hard"),
+        );
+        expect(await storage.bank.countByDifficulty()).toStrictEqual({
+          easy: 2,
+          medium: 3,
+          hard: 1,
+        });
+      });
+
+      it("put replaces questions by id and adds the others", async () => {
+        await storage.bank.put([question("x", { difficulty: "easy" }), question("y")]);
+        const moved = question("x", { difficulty: "hard", text: "changed", tags: ["t"] });
+        await storage.bank.put([moved, question("z", { difficulty: "easy" })]);
+        const all = (await storage.bank.list()).sort(sortById);
+        expect(all.map((q) => q.id)).toStrictEqual(["x", "y", "z"]);
+        expect(all[0]).toStrictEqual(moved);
+        expect(await storage.bank.countByDifficulty()).toStrictEqual({
+          easy: 1,
+          medium: 1,
+          hard: 1,
+        });
+      });
+
+      it("put of nothing is a no-op", async () => {
+        await storage.bank.put([]);
+        expect(await storage.bank.list()).toStrictEqual([]);
+      });
+    });
+
+    describe("meta", () => {
+      it("get of an unset key is undefined; set then get; set again overwrites", async () => {
+        expect(await storage.meta.get("secret")).toBeUndefined();
+        await storage.meta.set("secret", "one");
+        await storage.meta.set("other", UNICODE);
+        expect(await storage.meta.get("secret")).toBe("one");
+        await storage.meta.set("secret", "two");
+        expect(await storage.meta.get("secret")).toBe("two");
+        expect(await storage.meta.get("other")).toBe(UNICODE);
+        await storage.meta.set("empty", "");
+        expect(await storage.meta.get("empty")).toBe("");
+      });
+    });
+
+    describe("sessions", () => {
+      it("an empty batch resolves", async () => {
+        await expect(storage.sessions.write([])).resolves.toBeUndefined();
+      });
+
+      it("load of an unknown id is undefined", async () => {
+        expect(await storage.sessions.load(asSessionId("nope"))).toBeUndefined();
+      });
+
+      it("session_created round-trips the record, settings of every mode and policy", async () => {
+        const settings: SessionSettings[] = [
+          resolveSettings("live"),
+          resolveSettings("live", {
+            scoring: { policy: "latency", basePoints: 1000, alpha: 1.25 },
+            questionTimeMs: 12_345,
+            allowAnswerChange: true,
+            autoAdvance: true,
+            intermissionMs: 3_000,
+          }),
+          resolveSettings("quick_fire", { scoring: { policy: "kahoot", streakBonus: false } }),
+          resolveSettings("self_paced", {
+            closesAt: T0 + 86_400_000,
+            scoring: { policy: "vocab" },
+          }),
+        ];
+        const records = settings.map((s, i) =>
+          session(`s${i}`, {
+            pin: `${135790 + i}`,
+            settings: s,
+            title: i === 0 ? UNICODE : `t${i}`,
+            createdAt: T0 + i,
+          }),
+        );
+        await storage.sessions.write(records.map(created));
+        for (const r of records) {
+          expect(await storage.sessions.load(r.id)).toStrictEqual({
+            session: r,
+            participants: [],
+            answers: [],
+            served: [],
+            bans: [],
+            standings: [],
+          });
+        }
+      });
+
+      it("session_state replaces the state and round-trips every phase", async () => {
+        const s = session("s1");
+        await storage.sessions.write([created(s)]);
+        const phases: Phase[] = [
+          { kind: "lobby" },
+          { kind: "question", index: 0, openedAt: T0 + 1, deadline: T0 + 20_001, closedAt: null },
+          { kind: "question", index: 3, openedAt: T0 + 1, deadline: T0 + 20_001, closedAt: T0 + 9 },
+          { kind: "reveal", index: 0, until: null },
+          { kind: "reveal", index: 1, until: T0 + 5_000 },
+          { kind: "intermission", index: 2, until: T0 + 8_000 },
+          { kind: "intermission", index: 2, until: null },
+          { kind: "active" },
+          { kind: "ended", reason: "host_ended", at: T0 + 99 },
+          { kind: "ended", reason: "expired", at: T0 + 100 },
+        ];
+        for (const [i, phase] of phases.entries()) {
+          const next = state(phase, {
+            locked: i % 2 === 1,
+            epoch: 1 + i,
+            seq: 1_000 + i,
+            startedAt: i === 0 ? null : T0 + 1,
+            endedAt: phase.kind === "ended" ? phase.at : null,
+          });
+          await storage.sessions.write([stateOf("s1", next)]);
+          const loaded = await load("s1");
+          expect(loaded.session).toStrictEqual({ ...s, state: next });
+          const [summary] = await storage.sessions.list({ limit: 10, includeEnded: true });
+          expect(summary?.phase).toBe(phase.kind);
+        }
+      });
+
+      it("session_state for an unknown session rejects", async () => {
+        await expect(
+          storage.sessions.write([stateOf("ghost", state({ kind: "active" }))]),
+        ).rejects.toThrow();
+      });
+
+      it("participant_put inserts and replaces; participants load in join order", async () => {
+        await storage.sessions.write([created(session("s1"))]);
+        const host = participant("s1", 0, { role: "host", name: "Host", userId: asUserId("h") });
+        const p2 = participant("s1", 2, { name: UNICODE });
+        const p1 = participant("s1", 1);
+        await storage.sessions.write([joined(p2), joined(host), joined(p1)]);
+        expect((await load("s1")).participants).toStrictEqual([host, p1, p2]);
+
+        const kicked = { ...p1, status: "kicked" as const, kickReason: "rude", score: 1_500 };
+        const left = { ...p2, status: "left" as const, name: "Renamed" };
+        await storage.sessions.write([joined(kicked), joined(left)]);
+        expect((await load("s1")).participants).toStrictEqual([host, kicked, left]);
+      });
+
+      it("participant_put rejects a second participant for the same user in a session", async () => {
+        await storage.sessions.write([created(session("s1")), joined(participant("s1", 1))]);
+        const twin = participant("s1", 2, { userId: asUserId("user-1") });
+        await expect(storage.sessions.write([joined(twin)])).rejects.toThrow();
+        expect((await load("s1")).participants.map((p) => p.id)).toStrictEqual([
+          participant("s1", 1).id,
+        ]);
+      });
+
+      it("answer_put stores the answer and sets the participant's score (S-6)", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        const values: AnswerValue[] = [
+          { kind: "choice", index: 0 },
+          { kind: "choices", indices: [0, 2, 3] },
+          { kind: "choices", indices: [] },
+          { kind: "text", text: UNICODE },
+          { kind: "text", text: "" },
+        ];
+        const answers = values.map((v, i) =>
+          answer(p, i, i + 1, { answer: v, correct: i % 2 === 0, points: i * 100 }),
+        );
+        await storage.sessions.write(answers.map((a, i) => answered(a, 1_000 + i)));
+        const bundle = await load("s1");
+        expect(bundle.answers).toStrictEqual(answers);
+        expect(bundle.participants[0]?.score).toBe(1_004);
+      });
+
+      it("A-1: answer_put on the same participant and question replaces the answer", async () => {
+        const p = participant("s1", 1);
+        const other = participant("s1", 2);
+        await storage.sessions.write([created(session("s1")), joined(p), joined(other)]);
+        await storage.sessions.write([
+          answered(answer(p, 0, 1), 500),
+          answered(answer(other, 0, 2, { correct: false, points: 0 }), 0),
+        ]);
+        const changed = answer(p, 0, 3, {
+          answer: { kind: "choice", index: 3 },
+          correct: false,
+          points: 0,
+          elapsedMs: 7_000,
+        });
+        await storage.sessions.write([answered(changed, 0)]);
+        const bundle = await load("s1");
+        expect(bundle.answers).toStrictEqual([
+          answer(other, 0, 2, { correct: false, points: 0 }),
+          changed,
+        ]);
+        expect(await scoreOf("s1", p.id)).toBe(0);
+      });
+
+      it("answer_put twice on the same key in one batch keeps the later one", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        const first = answer(p, 0, 1);
+        const second = answer(p, 0, 2, { answer: { kind: "text", text: "later" }, points: 7 });
+        await storage.sessions.write([answered(first, 500), answered(second, 7)]);
+        const bundle = await load("s1");
+        expect(bundle.answers).toStrictEqual([second]);
+        expect(bundle.participants[0]?.score).toBe(7);
+      });
+
+      it("answers load in seq order, whatever order they were written in", async () => {
+        const ps = [1, 2, 3].map((n) => participant("s1", n));
+        await storage.sessions.write([created(session("s1")), ...ps.map(joined)]);
+        const a = [
+          answer(ps[0]!, 0, 30),
+          answer(ps[1]!, 0, 10),
+          answer(ps[2]!, 0, 20),
+          answer(ps[0]!, 1, 40),
+        ];
+        await storage.sessions.write([answered(a[0]!, 500), answered(a[1]!, 500)]);
+        await storage.sessions.write([answered(a[3]!, 1_000), answered(a[2]!, 500)]);
+        expect((await load("s1")).answers.map((x) => x.seq)).toStrictEqual([10, 20, 30, 40]);
+      });
+
+      it("writes in a batch apply in order: a participant joins before answering", async () => {
+        const s = session("s1");
+        const writes: SessionWrite[] = [created(s)];
+        const expectedScores: number[] = [];
+        for (let n = 0; n < 30; n++) {
+          const p = participant("s1", n);
+          writes.push(joined(p), answered(answer(p, 0, n + 1), 100 + n));
+          // Every third participant is put again after answering: that later write wins.
+          if (n % 3 === 0) writes.push(joined({ ...p, status: "left", score: 7 }));
+          expectedScores.push(n % 3 === 0 ? 7 : 100 + n);
+        }
+        await storage.sessions.write(writes);
+        const bundle = await load("s1");
+        expect(bundle.participants.map((p) => p.score)).toStrictEqual(expectedScores);
+        expect(bundle.participants.filter((p) => p.status === "left").length).toBe(10);
+        expect(bundle.answers.length).toBe(30);
+      });
+
+      it("A-5: a failing batch applies nothing, not even its earlier valid writes", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        await storage.sessions.write([answered(answer(p, 0, 1), 500)]);
+        const before = await load("s1");
+
+        const ghost = participant("s1", 99);
+        await expect(
+          storage.sessions.write([
+            answered(answer(p, 1, 2), 1_500),
+            joined({ ...p, name: "Renamed" }),
+            stateOf("s1", state({ kind: "active" }, { startedAt: T0 })),
+            answered(answer(ghost, 1, 3), 900), // never joined
+          ]),
+        ).rejects.toThrow();
+        expect(await load("s1")).toStrictEqual(before);
+      });
+
+      it("answer_put for a participant of another session rejects", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([
+          created(session("s1")),
+          created(session("s2", { pin: "246801" })),
+          joined(p),
+        ]);
+        await expect(
+          storage.sessions.write([
+            answered({ ...answer(p, 0, 1), sessionId: asSessionId("s2") }, 1),
+          ]),
+        ).rejects.toThrow();
+        expect((await load("s2")).answers).toStrictEqual([]);
+        expect(await scoreOf("s1", p.id)).toBe(0);
+      });
+
+      it("served_put stores when a question was served; a second put replaces it", async () => {
+        const p1 = participant("s1", 1);
+        const p2 = participant("s1", 2);
+        await storage.sessions.write([created(session("s1")), joined(p1), joined(p2)]);
+        const served: ServedRecord[] = [
+          { sessionId: p1.sessionId, participantId: p1.id, questionIndex: 0, servedAt: T0 + 1 },
+          { sessionId: p1.sessionId, participantId: p1.id, questionIndex: 1, servedAt: T0 + 2 },
+          { sessionId: p2.sessionId, participantId: p2.id, questionIndex: 0, servedAt: T0 + 3 },
+        ];
+        await storage.sessions.write(served.map((s) => ({ kind: "served_put", served: s })));
+        const sort = byKey<ServedRecord>((s) => `${s.participantId}|${s.questionIndex}`);
+        expect((await load("s1")).served.sort(sort)).toStrictEqual([...served].sort(sort));
+
+        const again = { ...served[0]!, servedAt: T0 + 50 };
+        await storage.sessions.write([{ kind: "served_put", served: again }]);
+        expect((await load("s1")).served.sort(sort)).toStrictEqual(
+          [again, served[1]!, served[2]!].sort(sort),
+        );
+      });
+
+      it("R-3: ban_put stores a ban; a second ban of the same user replaces it", async () => {
+        await storage.sessions.write([created(session("s1"))]);
+        const bans: BanRecord[] = [
+          { sessionId: asSessionId("s1"), userId: asUserId("u1"), until: T0 + 600_000, reason: "" },
+          { sessionId: asSessionId("s1"), userId: asUserId("u2"), until: T0 + 1, reason: UNICODE },
+        ];
+        await storage.sessions.write(bans.map((ban) => ({ kind: "ban_put", ban })));
+        const sort = byKey<BanRecord>((b) => b.userId);
+        expect((await load("s1")).bans.sort(sort)).toStrictEqual([...bans].sort(sort));
+
+        const longer = { ...bans[0]!, until: T0 + 9_999_999, reason: "again" };
+        await storage.sessions.write([{ kind: "ban_put", ban: longer }]);
+        expect((await load("s1")).bans.sort(sort)).toStrictEqual([longer, bans[1]!].sort(sort));
+      });
+
+      it("L-1: standings_put sets final scores and ranks; standings load in rank order", async () => {
+        const host = participant("s1", 0, { role: "host", userId: asUserId("h") });
+        const ps = [1, 2, 3].map((n) => participant("s1", n, { score: n * 100 }));
+        await storage.sessions.write([created(session("s1")), joined(host), ...ps.map(joined)]);
+        expect((await load("s1")).standings).toStrictEqual([]);
+
+        const standings = [
+          { participantId: ps[2]!.id, score: 300, rank: 1 },
+          { participantId: ps[0]!.id, score: 250, rank: 2 },
+          { participantId: ps[1]!.id, score: 200, rank: 3 },
+        ];
+        await storage.sessions.write([
+          stateOf("s1", endedState()),
+          {
+            kind: "standings_put",
+            sessionId: asSessionId("s1"),
+            standings: [...standings].reverse(),
+          },
+        ]);
+        const bundle = await load("s1");
+        expect(bundle.standings).toStrictEqual(standings);
+        expect(bundle.participants.map((p) => p.score)).toStrictEqual([0, 250, 200, 300]);
+      });
+
+      it("standings_put naming a participant outside the session rejects", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        await expect(
+          storage.sessions.write([
+            {
+              kind: "standings_put",
+              sessionId: asSessionId("s1"),
+              standings: [
+                { participantId: p.id, score: 5, rank: 1 },
+                { participantId: asParticipantId("stranger"), score: 1, rank: 2 },
+              ],
+            },
+          ]),
+        ).rejects.toThrow();
+        const bundle = await load("s1");
+        expect(bundle.standings).toStrictEqual([]);
+        expect(bundle.participants[0]?.score).toBe(0);
+      });
+
+      it("listOpen lists sessions that have not ended, oldest first", async () => {
+        await storage.sessions.write([
+          created(session("new", { pin: "111333", createdAt: T0 + 30 })),
+          created(session("old", { pin: "111444", createdAt: T0 + 10 })),
+          created(session("done", { pin: "111555", createdAt: T0 + 5 })),
+          created(session("mid", { pin: "111666", createdAt: T0 + 20 })),
+        ]);
+        await storage.sessions.write([
+          stateOf("done", endedState()),
+          stateOf("mid", state({ kind: "active" }, { startedAt: T0 + 21 })),
+        ]);
+        expect(await storage.sessions.listOpen()).toStrictEqual(["old", "mid", "new"]);
+        await storage.sessions.write([stateOf("old", endedState())]);
+        expect(await storage.sessions.listOpen()).toStrictEqual(["mid", "new"]);
+      });
+
+      it("list gives summaries newest first, counting players only", async () => {
+        const a = session("a", { pin: "222333", createdAt: T0 + 1 });
+        const b = session("b", {
+          pin: "222444",
+          createdAt: T0 + 2,
+          quizId: asQuizId("quiz-b"),
+          settings: resolveSettings("self_paced"),
+          title: UNICODE,
+        });
+        const c = session("c", { pin: "222555", createdAt: T0 + 3 });
+        await storage.sessions.write([
+          created(a),
+          created(b),
+          created(c),
+          joined(participant("a", 0, { role: "host", userId: asUserId("h") })),
+          joined(participant("a", 1)),
+          joined(participant("a", 2, { status: "kicked", kickReason: "x" })),
+          joined(participant("b", 1, { status: "left" })),
+          stateOf("b", endedState()),
+        ]);
+
+        const all = await storage.sessions.list({ limit: 10, includeEnded: true });
+        expect(all).toStrictEqual([
+          {
+            id: "c",
+            pin: "222555",
+            quizId: "quiz-1",
+            title: "Session c",
+            mode: "live",
+            phase: "lobby",
+            participantCount: 0,
+            createdAt: T0 + 3,
+            endedAt: null,
+          },
+          {
+            id: "b",
+            pin: "222444",
+            quizId: "quiz-b",
+            title: UNICODE,
+            mode: "self_paced",
+            phase: "ended",
+            participantCount: 1,
+            createdAt: T0 + 2,
+            endedAt: T0 + 60_000,
+          },
+          {
+            id: "a",
+            pin: "222333",
+            quizId: "quiz-1",
+            title: "Session a",
+            mode: "live",
+            phase: "lobby",
+            participantCount: 2,
+            createdAt: T0 + 1,
+            endedAt: null,
+          },
+        ]);
+        const open = await storage.sessions.list({ limit: 10, includeEnded: false });
+        expect(open.map((s) => s.id)).toStrictEqual(["c", "a"]);
+        const limited = await storage.sessions.list({ limit: 2, includeEnded: true });
+        expect(limited.map((s) => s.id)).toStrictEqual(["c", "b"]);
+      });
+
+      it("P-3: a PIN in use by an open session is refused, with nothing of the batch applied", async () => {
+        const pin = "135792";
+        await storage.sessions.write([created(session("first", { pin }))]);
+        await expect(
+          storage.sessions.write([
+            joined(participant("first", 1)),
+            created(session("second", { pin, createdAt: T0 + 1 })),
+          ]),
+        ).rejects.toThrow();
+        expect(await storage.sessions.load(asSessionId("second"))).toBeUndefined();
+        expect((await load("first")).participants).toStrictEqual([]);
+        expect(await storage.sessions.listOpen()).toStrictEqual(["first"]);
+      });
+
+      it("P-3: once its session has ended, a PIN may be used again", async () => {
+        const pin = "135792";
+        await storage.sessions.write([
+          created(session("first", { pin })),
+          stateOf("first", state({ kind: "active" }, { startedAt: T0 })),
+        ]);
+        await storage.sessions.write([stateOf("first", endedState())]);
+        const second = session("second", { pin, createdAt: T0 + 1 });
+        await storage.sessions.write([created(second)]);
+        expect((await load("second")).session).toStrictEqual(second);
+        await expect(
+          storage.sessions.write([created(session("third", { pin, createdAt: T0 + 2 }))]),
+        ).rejects.toThrow();
+        expect(await storage.sessions.listOpen()).toStrictEqual(["second"]);
+      });
+
+      it("a batch of 2,000 answers across 1,000 participants round-trips", async () => {
+        const s = session("big", { settings: resolveSettings("live", { maxParticipants: 5_000 }) });
+        const ps = Array.from({ length: 1_000 }, (_, n) => participant("big", n));
+        await storage.sessions.write([created(s), ...ps.map(joined)]);
+
+        const answers: AnswerRecord[] = [];
+        const writes: SessionWrite[] = [];
+        const scores = new Map<ParticipantId, number>();
+        for (const questionIndex of [0, 1]) {
+          for (const [n, p] of ps.entries()) {
+            const seq = answers.length + 1;
+            const a = answer(p, questionIndex, seq, {
+              correct: n % 3 !== 0,
+              points: n % 3 === 0 ? 0 : 100 + n,
+              answer:
+                n % 2 === 0 ? { kind: "choice", index: n % 4 } : { kind: "text", text: `t${n}` },
+            });
+            const score = (scores.get(p.id) ?? 0) + a.points;
+            scores.set(p.id, score);
+            answers.push(a);
+            writes.push(answered(a, score));
+          }
+        }
+        await storage.sessions.write(writes);
+
+        const bundle = await load("big");
+        expect(bundle.answers).toStrictEqual(answers);
+        expect(bundle.participants).toStrictEqual(
+          ps.map((p) => ({ ...p, score: scores.get(p.id) })),
+        );
+        const [summary] = await storage.sessions.list({ limit: 1, includeEnded: false });
+        expect(summary?.participantCount).toBe(1_000);
+      });
+
+      it("load returns the whole bundle of a session, and only that session's", async () => {
+        const bundle = await writeFullSession(storage, "full", "123789");
+        await writeFullSession(storage, "other", "987123");
+        expect(await storage.sessions.load(asSessionId("full"))).toStrictEqual(bundle);
+      });
+    });
+
+    const durability = reopen ? "durability" : "durability (skipped: the adapter gave no reopen)";
+    describe.skipIf(reopen === undefined)(durability, () => {
+      it("everything written survives closing and reopening the database", async () => {
+        const bundle = await writeFullSession(storage, "full", "123789");
+        const q = quiz("quiz-a", { questions: variedQuestions(), title: UNICODE });
+        await storage.quizzes.put(q);
+        await storage.bank.put(variedQuestions());
+        await storage.meta.set("secret", UNICODE);
+
+        await storage.close();
+        storage = await (reopen as ReopenStorage)(storage);
+
+        expect(await storage.sessions.load(asSessionId("full"))).toStrictEqual(bundle);
+        expect(await storage.quizzes.get(q.id)).toStrictEqual(q);
+        expect((await storage.bank.list()).length).toBe(4);
+        expect(await storage.meta.get("secret")).toBe(UNICODE);
+        expect(await storage.sessions.listOpen()).toStrictEqual([]);
+      });
+    });
+  });
+}
+
+/** Writes a session with something in every part of its bundle; resolves to what load must give. */
+async function writeFullSession(storage: Storage, id: string, pin: string) {
+  const s = session(id, {
+    pin,
+    settings: resolveSettings("self_paced", { closesAt: T0 + 3_600_000 }),
+  });
+  const host = participant(id, 0, { role: "host", userId: asUserId(`${id}-host`) });
+  const p1 = participant(id, 1, { name: UNICODE });
+  const p2 = participant(id, 2);
+  const a1 = answer(p1, 0, 1, { answer: { kind: "choices", indices: [1, 2] } });
+  const a2 = answer(p2, 0, 2, { correct: false, points: 0, answer: { kind: "text", text: "é" } });
+  const a3 = answer(p1, 1, 3, { points: 250 });
+  const served: ServedRecord = {
+    sessionId: s.id,
+    participantId: p1.id,
+    questionIndex: 1,
+    servedAt: T0 + 5,
+  };
+  const ban: BanRecord = { sessionId: s.id, userId: asUserId("bad"), until: T0 + 1, reason: "x" };
+  const ended = endedState();
+  await storage.sessions.write([created(s), joined(host), joined(p1), joined(p2)]);
+  await storage.sessions.write([
+    stateOf(id, state({ kind: "active" }, { startedAt: T0 + 1_000, seq: 3 })),
+    { kind: "served_put", served },
+    answered(a1, 500),
+    answered(a2, 0),
+    answered(a3, 750),
+    { kind: "ban_put", ban },
+  ]);
+  await storage.sessions.write([
+    stateOf(id, ended),
+    {
+      kind: "standings_put",
+      sessionId: s.id,
+      standings: [
+        { participantId: p1.id, score: 750, rank: 1 },
+        { participantId: p2.id, score: 0, rank: 2 },
+      ],
+    },
+  ]);
+  return {
+    session: { ...s, state: ended },
+    participants: [host, { ...p1, score: 750 }, p2],
+    answers: [a1, a2, a3],
+    served: [served],
+    bans: [ban],
+    standings: [
+      { participantId: p1.id, score: 750, rank: 1 },
+      { participantId: p2.id, score: 0, rank: 2 },
+    ],
+  };
+}
