@@ -1,4 +1,10 @@
-import type { SessionStore, SessionWrite } from "../ports/storage.js";
+import type { SessionWrite } from "../ports/storage.js";
+
+/** What the committer needs of storage: a batched write, and a ping to tell an outage from a bad write. */
+export interface CommitTarget {
+  write(batch: readonly SessionWrite[]): Promise<void>;
+  ping?(): Promise<void>;
+}
 
 export interface CommitterOptions {
   /** Most writes in one transaction. */
@@ -6,6 +12,8 @@ export interface CommitterOptions {
   /** Backoff before retrying writes after a failure. */
   retryDelayMs: (attempt: number) => number;
   onError?: (err: unknown, context: string) => void;
+  /** Reports the size of each committed batch (metrics). */
+  onBatch?: (writes: number) => void;
 }
 
 interface Entry {
@@ -52,7 +60,7 @@ export class GroupCommitter {
   private readonly opts: CommitterOptions;
 
   constructor(
-    private readonly store: SessionStore & { ping?: () => Promise<void> },
+    private readonly store: CommitTarget,
     opts: Partial<CommitterOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -98,6 +106,7 @@ export class GroupCommitter {
         await this.store.write(batch.map((e) => e.write));
         this.batches += 1;
         this.writes += batch.length;
+        this.opts.onBatch?.(batch.length);
         this.attempt = 0;
         this.lastError = null;
         for (const e of batch) e.resolve();

@@ -1237,6 +1237,15 @@ export class Room {
     return this.board.rank(id) ?? null;
   }
 
+  /**
+   * Who holds this resume token, without rotating it: REST callers present it
+   * as a bearer credential on every request.
+   */
+  authenticate(token: string): { participantId: ParticipantId; userId: UserId; role: ParticipantRole } | undefined {
+    const m = this.byToken.get(this.deps.hashToken(token));
+    return m && m.status !== "kicked" ? { participantId: m.id, userId: m.userId, role: m.role } : undefined;
+  }
+
   /** Looks a member up by user id (doors that identify players by user, like seed 001). */
   participantOfUser(userId: UserId): ParticipantId | undefined {
     const m = this.byUser.get(userId);

@@ -1,0 +1,122 @@
+import { resolve } from "node:path";
+
+/**
+ * Every setting comes from an environment variable; README.md lists them all
+ * with their defaults. An invalid value stops the server at start with a
+ * message naming the variable.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  /** Where the embedded SQLite database lives. */
+  dataDir: string;
+  /** Postgres connection string; unset means the embedded SQLite database. */
+  databaseUrl: string | null;
+  /** Redis connection string; unset means in-process fan-out and limits. */
+  redisUrl: string | null;
+  /** HS256 shared secret for JWTs; unset means tokens are not accepted. */
+  jwtSecret: string | null;
+  /** Whether connections without a token get an anonymous identity. */
+  allowAnonymous: boolean;
+  /** Bearer token that admin REST calls must carry; unset means admin REST is open (local use). */
+  adminToken: string | null;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** The URL players use to reach this server (for join links and QR codes). */
+  publicUrl: string;
+  sqliteSynchronous: "FULL" | "NORMAL";
+  /** Load the demo quizzes and question bank on first start. */
+  demoContent: boolean;
+  /** How long an ended room stays in memory for late reconnects. */
+  endedRetentionMs: number;
+  /** Comma-separated list of allowed Origin headers for WebSocket upgrades; empty allows any. */
+  allowedOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | null {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? null : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = str(env, name);
+  if (v === null) return def;
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const v = str(env, name);
+  if (v === null) return def;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(name, `must be true or false, got "${v}"`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const v = str(env, name);
+  if (v === null) return def;
+  const lower = v.toLowerCase();
+  const found = values.find((x) => x.toLowerCase() === lower);
+  if (!found) throw new ConfigError(name, `must be one of ${values.join(", ")}, got "${v}"`);
+  return found;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | null {
+  const v = str(env, name);
+  if (v === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(v);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must start with ${protocols.join(" or ")}`);
+  }
+  return v;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, "PORT", 8080, 0, 65535);
+  const host = str(env, "HOST") ?? "0.0.0.0";
+  const jwtSecret = str(env, "JWT_SECRET");
+  if (jwtSecret !== null && jwtSecret.length < 16) {
+    throw new ConfigError("JWT_SECRET", "must be at least 16 characters");
+  }
+  const publicUrl = url(env, "PUBLIC_URL", ["http:", "https:"]) ?? `http://localhost:${port}`;
+  return {
+    port,
+    host,
+    dataDir: resolve(str(env, "DATA_DIR") ?? "./data"),
+    databaseUrl: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    jwtSecret,
+    allowAnonymous: bool(env, "ALLOW_ANONYMOUS", true),
+    adminToken: str(env, "ADMIN_TOKEN"),
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    publicUrl: publicUrl.replace(/\/+$/, ""),
+    sqliteSynchronous: oneOf(env, "SQLITE_SYNCHRONOUS", ["FULL", "NORMAL"] as const, "FULL"),
+    demoContent: bool(env, "DEMO_CONTENT", true),
+    endedRetentionMs: int(env, "ENDED_RETENTION_MS", 10 * 60_000, 0, 24 * 3600_000),
+    allowedOrigins: (str(env, "ALLOWED_ORIGINS") ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+}

@@ -1,0 +1,206 @@
+import type { ParticipantId } from "../../domain/ids.js";
+import type { RoomEvent, ViewerRole } from "../../engine/types.js";
+import { participantView, questionView, standingView } from "../schemas/views.js";
+import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.js";
+
+/**
+ * Room events as canonical frames. A broadcast is serialized once (STYLE.md
+ * §13): the shared frame is kept as a Buffer on the event, and events that
+ * carry a per-recipient part (reveal, end, leaderboard) are split into a
+ * prefix and suffix so each recipient costs one string concatenation, not a
+ * JSON.stringify.
+ */
+export interface EncodedEvent {
+  type: ServerType;
+  /** The frame for recipients with nothing personal in it (hosts, spectators, players where none applies). */
+  shared: Buffer;
+  /** The frame for a player with their own part spliced in, when the event has one. */
+  personal: ((participantId: ParticipantId) => string) | null;
+  /** Which roles receive it. */
+  roles: ReadonlySet<ViewerRole>;
+  /** Dropped for a client that is behind (its newer counterpart follows). */
+  coalescible: boolean;
+}
+
+const EVERYONE: ReadonlySet<ViewerRole> = new Set(["player", "host", "spectator"]);
+const STAFF: ReadonlySet<ViewerRole> = new Set(["host", "spectator"]);
+const CACHE_KEY = "canonical";
+
+/** Event types this door does not forward at all (other doors use them). */
+const NOT_FORWARDED = new Set(["scored"]);
+
+export function isForwarded(event: RoomEvent): boolean {
+  return !NOT_FORWARDED.has(event.body.type);
+}
+
+function head(type: ServerType, event: RoomEvent): string {
+  return `{"v":${PROTOCOL_VERSION},"type":"${type}","room_id":${JSON.stringify(event.sessionId)},"epoch":${event.epoch},"seq":${event.seq},"data":`;
+}
+
+function frame<T extends ServerType>(type: T, event: RoomEvent, data: ServerData<T>): string {
+  return `${head(type, event)}${JSON.stringify(data)}}`;
+}
+
+/** Splits `{...data}` so a `"you":…` member can be appended per recipient. */
+function spliced<T extends ServerType>(
+  type: T,
+  event: RoomEvent,
+  data: Omit<ServerData<T>, "you" | "your_rank">,
+  key: "you" | "your_rank",
+): { prefix: string; suffix: string } {
+  const body = JSON.stringify(data);
+  const open = body.length > 2 ? `${body.slice(0, -1)},` : "{";
+  return { prefix: `${head(type, event)}${open}"${key}":`, suffix: "}}" };
+}
+
+function make(
+  type: ServerType,
+  shared: string,
+  roles: ReadonlySet<ViewerRole> = EVERYONE,
+  personal: EncodedEvent["personal"] = null,
+  coalescible = false,
+): EncodedEvent {
+  return { type, shared: Buffer.from(shared), personal, roles, coalescible };
+}
+
+/** Encodes (once, cached on the event) how this door presents a room event. */
+export function encodeEvent(event: RoomEvent): EncodedEvent | null {
+  const cached = event.encoded.get(CACHE_KEY) as EncodedEvent | null | undefined;
+  if (cached !== undefined) return cached;
+  const encoded = build(event);
+  event.encoded.set(CACHE_KEY, encoded);
+  return encoded;
+}
+
+function build(event: RoomEvent): EncodedEvent | null {
+  const b = event.body;
+  switch (b.type) {
+    case "participant_joined":
+      return make(
+        "player_joined",
+        frame("player_joined", event, {
+          participant: participantView(b.participant),
+          player_count: b.playerCount,
+        }),
+        STAFF,
+      );
+    case "participant_left":
+      return make(
+        "player_left",
+        frame("player_left", event, {
+          participant_id: b.participantId,
+          user_id: b.userId,
+          name: b.name,
+          reason: b.reason,
+          player_count: b.playerCount,
+        }),
+        STAFF,
+      );
+    case "presence":
+      return make(
+        "presence",
+        frame("presence", event, { participant_id: b.participantId, name: b.name, connected: b.connected }),
+        STAFF,
+        null,
+        true,
+      );
+    case "player_count":
+      return make(
+        "player_count",
+        frame("player_count", event, { player_count: b.playerCount }),
+        EVERYONE,
+        null,
+        true,
+      );
+    case "started":
+      return make(
+        "started",
+        frame("started", event, { started_at: b.startedAt, question_count: b.questionCount }),
+      );
+    case "question":
+      return make(
+        "question",
+        frame("question", event, {
+          index: b.index,
+          total: b.total,
+          question: questionView(b.question),
+          opened_at: b.openedAt,
+          deadline_ms: b.deadline,
+        }),
+      );
+    case "answer_count":
+      return make(
+        "answer_count",
+        frame("answer_count", event, { index: b.index, answered: b.answered, players: b.players }),
+        STAFF,
+        null,
+        true,
+      );
+    case "question_closed":
+      return make("question_closed", frame("question_closed", event, { index: b.index, reason: b.reason }));
+    case "reveal": {
+      const data = {
+        index: b.index,
+        question_id: b.questionId,
+        correct: b.correct,
+        option_counts: b.optionCounts,
+        answered_count: b.answeredCount,
+        leaderboard: b.leaderboard.map(standingView),
+        total_players: b.totalPlayers,
+        until: b.until,
+      };
+      const { prefix, suffix } = spliced("reveal", event, data, "you");
+      return make("reveal", `${prefix}null${suffix}`, EVERYONE, (id) => {
+        const r = b.results.get(id);
+        return `${prefix}${r ? JSON.stringify(r) : "null"}${suffix}`;
+      });
+    }
+    case "intermission":
+      return make(
+        "intermission",
+        frame("intermission", event, {
+          index: b.index,
+          until: b.until,
+          leaderboard: b.leaderboard.map(standingView),
+        }),
+      );
+    case "leaderboard": {
+      const { prefix, suffix } = spliced(
+        "leaderboard",
+        event,
+        { leaderboard: b.leaderboard.map(standingView), total_players: b.totalPlayers },
+        "your_rank",
+      );
+      return make(
+        "leaderboard",
+        `${prefix}null${suffix}`,
+        EVERYONE,
+        (id) => `${prefix}${b.ranks(id) ?? "null"}${suffix}`,
+        true,
+      );
+    }
+    case "locked":
+      return make("lock", frame("lock", event, { locked: b.locked }));
+    case "kicked":
+      return make("kick", frame("kick", event, { reason: b.reason, banned_until: b.until }));
+    case "ended": {
+      const leaderboard = b.leaderboard.map(standingView);
+      const { prefix, suffix } = spliced(
+        "end",
+        event,
+        { reason: b.reason, leaderboard, podium: leaderboard.slice(0, 3), total_players: b.totalPlayers },
+        "you",
+      );
+      return make("end", `${prefix}null${suffix}`, EVERYONE, (id) => {
+        const r = b.results.get(id);
+        return `${prefix}${r ? JSON.stringify(r) : "null"}${suffix}`;
+      });
+    }
+    case "scored":
+      return null;
+    default: {
+      const never: never = b;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,811 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { AuthError, type Identity, type IdentityService } from "../../auth/identity.js";
+import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { AnswerValue } from "../../domain/quiz.js";
+import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type {
+  Actor,
+  AnswerAck,
+  Command,
+  CommandResult,
+  JoinResult,
+  NextResult,
+  Reply,
+  RoomEvent,
+  Snapshot,
+  ViewerRole,
+} from "../../engine/types.js";
+import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
+import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
+import type { Metrics } from "../../observability/metrics.js";
+import type { Clock } from "../../ports/clock.js";
+import type { SessionService } from "../../services/session-service.js";
+import { settingsFromInput } from "../schemas/session-settings.js";
+import { questionView, snapshotView } from "../schemas/views.js";
+import { type EncodedEvent, encodeEvent, isForwarded } from "./encode.js";
+import {
+  CLOSE_CODES,
+  type ClientData,
+  type ClientEnvelope,
+  type ClientType,
+  clientValidators,
+  envelopeValidator,
+  isClientType,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ServerData,
+  type ServerType,
+} from "./protocol.js";
+
+export interface CanonicalLimits {
+  maxFrameBytes: number;
+  /** Frames beyond this are not even read: ws closes with 1009. */
+  hardMaxFrameBytes: number;
+  /** Sustained messages per second per connection, and the burst allowed on top. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Rate-limited messages after which the connection is closed (4008). */
+  floodCloseAfter: number;
+  /** Invalid messages per minute after which the connection is closed (4002). */
+  strikesPerMinute: number;
+  joinAttemptsPer30s: number;
+  pinGuessesPer10Min: number;
+  replayTtlMs: number;
+  heartbeatMs: number;
+  /** A client this far behind is disconnected; it resumes with a snapshot. */
+  slowConsumerBytes: number;
+  /** A client this far behind stops receiving coalescible updates until it catches up. */
+  coalesceAboveBytes: number;
+}
+
+export const DEFAULT_LIMITS: CanonicalLimits = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  hardMaxFrameBytes: 64 * 1024,
+  messagesPerSecond: 20,
+  messageBurst: 40,
+  floodCloseAfter: 200,
+  strikesPerMinute: 10,
+  joinAttemptsPer30s: 10,
+  pinGuessesPer10Min: 30,
+  replayTtlMs: 120_000,
+  heartbeatMs: 30_000,
+  slowConsumerBytes: 4 * 1024 * 1024,
+  coalesceAboveBytes: 256 * 1024,
+};
+
+export interface CanonicalDoorDeps {
+  sessions: SessionService;
+  identity: IdentityService;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  limiter: MemoryRateLimiter;
+  replay: MemoryReplayCache;
+  allowedOrigins: readonly string[];
+  limits?: Partial<CanonicalLimits>;
+}
+
+const DOOR = "canonical";
+/** Replies worth remembering for retries: everything that changes something. */
+const REPLAYED = new Set<ClientType>([
+  "create_room",
+  "join",
+  "start",
+  "next",
+  "end",
+  "lock",
+  "kick",
+  "answer",
+  "leave",
+]);
+
+interface Binding {
+  roomId: SessionId;
+  participantId: ParticipantId | null;
+  role: ViewerRole;
+}
+
+interface CachedReply {
+  frames: string[];
+  binding: Binding | null;
+}
+
+/** One client connection and what it is bound to. */
+class Connection {
+  room: RoomFanout | null = null;
+  participantId: ParticipantId | null = null;
+  role: ViewerRole | null = null;
+  /** Until the join reply is out, room events are held here so none is missed or sent early. */
+  ready = true;
+  held: RoomEvent[] = [];
+  /** Held events at or below this sequence are already in the snapshot the client got. */
+  snapshotSeq = 0;
+  alive = true;
+  floods = 0;
+  closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly identity: Identity,
+    readonly identityToken: string | null,
+    readonly ip: string,
+  ) {}
+
+  actor(): Actor {
+    const a: Actor = {
+      userId: this.identity.userId,
+      roles: this.identity.roles,
+      anonymous: this.identity.anonymous,
+    };
+    if (this.participantId) a.participantId = this.participantId;
+    return a;
+  }
+}
+
+/** The connections of one room in this door, subscribed to the room's events. */
+class RoomFanout {
+  readonly conns = new Set<Connection>();
+  readonly byParticipant = new Map<ParticipantId, Set<Connection>>();
+  unsubscribe: () => void = () => {};
+
+  constructor(readonly runtime: RoomRuntime) {}
+
+  add(c: Connection): void {
+    this.conns.add(c);
+    if (c.participantId) {
+      let set = this.byParticipant.get(c.participantId);
+      if (!set) this.byParticipant.set(c.participantId, (set = new Set()));
+      set.add(c);
+    }
+  }
+
+  remove(c: Connection): void {
+    this.conns.delete(c);
+    if (c.participantId) {
+      const set = this.byParticipant.get(c.participantId);
+      set?.delete(c);
+      if (set?.size === 0) this.byParticipant.delete(c.participantId);
+    }
+  }
+}
+
+/**
+ * The canonical WebSocket door (docs/protocol.md): upgrades, validates every
+ * frame at the edge, turns messages into room commands and room events into
+ * frames. It holds no game rules.
+ */
+export class CanonicalDoor {
+  private readonly wss: WebSocketServer;
+  private readonly limits: CanonicalLimits;
+  private readonly conns = new Set<Connection>();
+  private readonly fanouts = new Map<SessionId, RoomFanout>();
+  private readonly inflight = new Map<string, Promise<CachedReply>>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private nextConnId = 1;
+
+  constructor(private readonly deps: CanonicalDoorDeps) {
+    this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.limits.hardMaxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Called by the HTTP server for upgrades on this door's path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const origin = req.headers.origin;
+    if (origin && this.deps.allowedOrigins.length > 0 && !this.deps.allowedOrigins.includes(origin)) {
+      rejectUpgrade(socket, 403, "origin not allowed");
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
+    const token = url.searchParams.get("token") ?? bearer;
+    const identityToken = url.searchParams.get("identity");
+    this.deps.identity.resolve(token, identityToken).then(
+      ({ identity, identityToken: issued }) => {
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.onConnection(ws, identity, issued, req.socket.remoteAddress ?? "unknown"),
+        );
+      },
+      (err: unknown) => {
+        if (err instanceof AuthError) rejectUpgrade(socket, 401, err.message);
+        else {
+          this.deps.log.error({ err }, "upgrade failed");
+          rejectUpgrade(socket, 500, "internal error");
+        }
+      },
+    );
+  }
+
+  /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
+  shutdown(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  private onConnection(ws: WebSocket, identity: Identity, identityToken: string | null, ip: string): void {
+    const conn = new Connection(this.nextConnId++, ws, identity, identityToken, ip);
+    this.conns.add(conn);
+    this.deps.metrics.connections.inc({ door: DOOR });
+    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on("pong", () => {
+      conn.alive = true;
+    });
+    ws.on("close", () => this.onClose(conn));
+    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+    this.send(conn, "welcome", {
+      user_id: identity.userId,
+      identity_token: identityToken,
+      protocol: PROTOCOL_VERSION,
+      server_time: this.deps.clock.now(),
+      heartbeat_ms: this.limits.heartbeatMs,
+      max_frame_bytes: this.limits.maxFrameBytes,
+    });
+  }
+
+  private onClose(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    this.deps.metrics.connections.dec({ door: DOOR });
+    this.unbind(conn);
+  }
+
+  private beat(): void {
+    for (const c of this.conns) {
+      if (!c.alive) {
+        c.ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    const size = Array.isArray(data)
+      ? data.reduce((n, b) => n + b.length, 0)
+      : data instanceof ArrayBuffer
+        ? data.byteLength
+        : data.length;
+    if (!this.allowRate(conn)) return;
+    if (isBinary) return this.strike(conn, null, "VALIDATION", "binary frames are not accepted", "bad_json");
+    if (size > this.limits.maxFrameBytes) {
+      return this.strike(
+        conn,
+        null,
+        "VALIDATION",
+        `frame of ${size} bytes exceeds the ${this.limits.maxFrameBytes}-byte limit`,
+        "frame_too_large",
+      );
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(rawText(data));
+    } catch {
+      return this.strike(conn, null, "VALIDATION", "frame is not valid JSON", "bad_json");
+    }
+    if (!envelopeValidator.Check(msg)) {
+      const msgId = typeof (msg as { msg_id?: unknown })?.msg_id === "string" ? (msg as { msg_id: string }).msg_id : null;
+      const first = envelopeValidator.Errors(msg)[0];
+      const where = first ? `${first.instancePath || "frame"} ${first.message}` : "bad envelope";
+      return this.strike(conn, msgId, "VALIDATION", `invalid envelope: ${where}`, "bad_envelope");
+    }
+    const env = msg;
+    if (!isClientType(env.type)) {
+      return this.strike(conn, env.msg_id, "VALIDATION", `unknown message type "${env.type}"`, "unknown_type");
+    }
+    const type = env.type;
+    const body = env.data ?? {};
+    const validator = clientValidators[type];
+    if (!validator.Check(body)) {
+      const first = validator.Errors(body)[0];
+      const where = first ? `data${first.instancePath} ${first.message}` : "data is invalid";
+      return this.strike(conn, env.msg_id, "VALIDATION", `invalid ${type}: ${where}`, "bad_data");
+    }
+    this.deps.metrics.messagesIn.inc({ door: DOOR, type });
+    void this.dispatch(conn, env, type, body);
+  }
+
+  private allowRate(conn: Connection): boolean {
+    const { messageBurst, messagesPerSecond } = this.limits;
+    const r = this.deps.limiter.takeSync(
+      `ws:${conn.id}`,
+      messageBurst,
+      (messageBurst / messagesPerSecond) * 1000,
+    );
+    if (r.allowed) return true;
+    conn.floods += 1;
+    if (conn.floods >= this.limits.floodCloseAfter) {
+      conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
+      return false;
+    }
+    this.sendError(conn, null, "RATE_LIMIT", "too many messages; slow down", "rate_limited", r.retryAfterMs);
+    return false;
+  }
+
+  /** An invalid message: answered with an error; too many close the connection (4002). */
+  private strike(conn: Connection, msgId: string | null, code: ErrorCode, msg: string, reason: string): void {
+    this.sendError(conn, msgId, code, msg, reason);
+    const { strikesPerMinute } = this.limits;
+    const r = this.deps.limiter.takeSync(`strike:${conn.id}`, strikesPerMinute, 60_000);
+    if (!r.allowed) conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
+  }
+
+  private async dispatch(conn: Connection, env: ClientEnvelope, type: ClientType, body: unknown): Promise<void> {
+    const replayKey = REPLAYED.has(type) ? `${conn.identity.userId}:${env.msg_id}` : null;
+    if (replayKey) {
+      const cached = this.deps.replay.getSync(replayKey);
+      if (cached !== undefined) return this.replay(conn, JSON.parse(cached) as CachedReply);
+      const running = this.inflight.get(replayKey);
+      if (running) return this.replay(conn, await running);
+    }
+    const work = this.handle(conn, env, type, body).catch((err: unknown): CachedReply => {
+      if (err instanceof ProtocolError) {
+        return { frames: [this.errorFrame(env.msg_id, err.code, err.message, err.reason)], binding: null };
+      }
+      this.deps.log.error({ err, type }, "message handler failed");
+      return { frames: [this.errorFrame(env.msg_id, "INTERNAL", "internal error", "internal")], binding: null };
+    });
+    if (replayKey) this.inflight.set(replayKey, work);
+    const reply = await work;
+    if (replayKey) {
+      this.inflight.delete(replayKey);
+      // Retryable failures are not remembered: the retry should really run again (A-5).
+      if (!reply.frames.some((f) => f.includes('"retryable":true'))) {
+        this.deps.replay.putSync(replayKey, JSON.stringify(reply), this.limits.replayTtlMs);
+      }
+    }
+    for (const f of reply.frames) this.sendRaw(conn, f, "reply");
+    this.markReady(conn);
+  }
+
+  /** A retried message: the original reply again, and the binding if this is a new connection (A-6). */
+  private replay(conn: Connection, reply: CachedReply): void {
+    const b = reply.binding;
+    if (b && conn.room?.runtime.id !== b.roomId) {
+      const runtime = this.deps.sessions.find(b.roomId);
+      if (runtime) {
+        this.bind(conn, runtime, b.role, b.participantId);
+        if (b.participantId) void runtime.execute(conn.actor(), { type: "presence", connected: true });
+        for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f, "reply");
+        void this.sendSnapshot(conn, null).then(() => this.markReady(conn));
+        return;
+      }
+    }
+    for (const f of reply.frames) this.sendRaw(conn, f, "reply");
+  }
+
+  // ------------------------------------------------------------------ handlers
+
+  private async handle(conn: Connection, env: ClientEnvelope, type: ClientType, body: unknown): Promise<CachedReply> {
+    const id = env.msg_id;
+    switch (type) {
+      case "ping": {
+        const d = body as ClientData<"ping">;
+        return this.only(
+          this.frame("pong", id, { server_time: this.deps.clock.now(), client_time: d.client_time ?? null }),
+        );
+      }
+      case "create_room":
+        return this.createRoom(conn, id, body as ClientData<"create_room">);
+      case "join":
+        return this.join(conn, env, body as ClientData<"join">);
+      case "spectate":
+        return this.spectate(conn, env, body as ClientData<"spectate">);
+      case "sync": {
+        const runtime = this.requireRoom(conn);
+        const snap = await this.command(conn, runtime, { type: "snapshot", role: conn.role ?? "spectator" });
+        return this.only(this.stateFrame(id, snap as Snapshot));
+      }
+      case "start":
+      case "end":
+        return this.ackOf(conn, id, type, { type });
+      case "next":
+        return this.next(conn, id);
+      case "lock":
+        return this.ackOf(conn, id, type, { type: "lock", locked: (body as ClientData<"lock">).locked });
+      case "kick": {
+        const d = body as ClientData<"kick">;
+        return this.ackOf(conn, id, type, {
+          type: "kick",
+          participantId: d.participant_id as ParticipantId,
+          reason: d.reason ?? "removed by the host",
+        });
+      }
+      case "leave": {
+        const reply = await this.ackOf(conn, id, type, { type: "leave" });
+        this.unbind(conn);
+        return reply;
+      }
+      case "answer":
+        return this.answer(conn, id, body as ClientData<"answer">);
+      default: {
+        const never: never = type;
+        return never;
+      }
+    }
+  }
+
+  private async createRoom(conn: Connection, msgId: string, d: ClientData<"create_room">): Promise<CachedReply> {
+    const mode = d.mode ?? "live";
+    const created = await this.deps.sessions.create(conn.identity, {
+      quizId: d.quiz_id,
+      mode,
+      settings: settingsFromInput(d.settings),
+      hostName: d.host_name ?? conn.identity.handle ?? "Host",
+    });
+    if (!created.ok) throw new ProtocolError(created.error.code, created.error.msg, created.error.reason);
+    const { runtime, hostParticipantId, hostToken } = created.value;
+    this.unbind(conn);
+    this.bind(conn, runtime, "host", hostParticipantId);
+    conn.ready = false;
+    await runtime.execute(conn.actor(), { type: "presence", connected: true });
+    const snap = (await this.command(conn, runtime, { type: "snapshot", role: "host" })) as Snapshot;
+    conn.snapshotSeq = snap.seq;
+    return {
+      frames: [
+        this.frame("room_created", msgId, {
+          room_id: runtime.id,
+          pin: runtime.room.pin,
+          join_url: this.deps.sessions.joinUrl(runtime.room.pin),
+          participant_id: hostParticipantId ?? "",
+          host_token: hostToken ?? "",
+        }),
+        this.stateFrame(msgId, snap),
+      ],
+      binding: { roomId: runtime.id, participantId: hostParticipantId, role: "host" },
+    };
+  }
+
+  private async join(conn: Connection, env: ClientEnvelope, d: ClientData<"join">): Promise<CachedReply> {
+    const limit = this.deps.limiter.takeSync(
+      `join:${conn.identity.userId}`,
+      this.limits.joinAttemptsPer30s,
+      30_000,
+    );
+    if (!limit.allowed) {
+      throw new ProtocolError("RATE_LIMIT", "too many join attempts; wait a little", "rate_limited");
+    }
+    let runtime: RoomRuntime | undefined;
+    let command: Command;
+    if ("pin" in d) {
+      runtime = this.deps.sessions.findByPin(d.pin);
+      if (!runtime) {
+        const guesses = this.deps.limiter.takeSync(`pin:${conn.ip}`, this.limits.pinGuessesPer10Min, 600_000);
+        if (!guesses.allowed) {
+          throw new ProtocolError("RATE_LIMIT", "too many wrong PINs; wait a few minutes", "rate_limited");
+        }
+        throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
+      }
+      command = { type: "join", name: d.display_name };
+    } else {
+      if (!env.room_id) throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
+      runtime = this.deps.sessions.find(env.room_id);
+      if (!runtime) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
+      command = { type: "resume", token: d.resume_token };
+    }
+    this.unbind(conn);
+    // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
+    this.bind(conn, runtime, "player", null);
+    conn.ready = false;
+    const reply = await runtime.execute(conn.actor(), command);
+    if (!reply.ok) {
+      this.unbind(conn);
+      conn.ready = true;
+      throw new ProtocolError(reply.error.code, reply.error.msg, reply.error.reason);
+    }
+    const joined = reply.value as JoinResult;
+    conn.snapshotSeq = joined.snapshot.seq;
+    this.rebind(conn, joined.participantId, joined.role === "host" ? "host" : "player", joined.userId);
+    await runtime.execute(conn.actor(), { type: "presence", connected: true });
+    return {
+      frames: [
+        this.frame("joined", env.msg_id, {
+          room_id: runtime.id,
+          participant_id: joined.participantId,
+          user_id: joined.userId,
+          name: joined.name,
+          role: joined.role,
+          resume_token: joined.resumeToken,
+          resumed: joined.resumed,
+        }),
+        this.stateFrame(env.msg_id, joined.snapshot),
+      ],
+      binding: { roomId: runtime.id, participantId: joined.participantId, role: conn.role ?? "player" },
+    };
+  }
+
+  private async spectate(conn: Connection, env: ClientEnvelope, d: ClientData<"spectate">): Promise<CachedReply> {
+    const runtime = d.pin
+      ? this.deps.sessions.findByPin(d.pin)
+      : env.room_id
+        ? this.deps.sessions.find(env.room_id)
+        : undefined;
+    if (!d.pin && !env.room_id) throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
+    if (!runtime) throw new ProtocolError("NOT_FOUND", "no such open room", d.pin ? "bad_pin" : "no_room");
+    this.unbind(conn);
+    this.bind(conn, runtime, "spectator", null);
+    conn.ready = false;
+    const snap = (await this.command(conn, runtime, { type: "snapshot", role: "spectator" })) as Snapshot;
+    conn.snapshotSeq = snap.seq;
+    return this.only(this.stateFrame(env.msg_id, snap));
+  }
+
+  private async next(conn: Connection, msgId: string): Promise<CachedReply> {
+    const runtime = this.requireRoom(conn);
+    const result = await this.command(conn, runtime, { type: "next" });
+    if ("served" in result) {
+      const n = result as NextResult;
+      if (n.served) {
+        const s = n.served;
+        return this.only(
+          this.frame("question", msgId, {
+            index: s.index,
+            total: s.total,
+            question: questionView(s.question),
+            opened_at: s.servedAt,
+            deadline_ms: s.deadline,
+          }),
+        );
+      }
+      return this.only(this.frame("ack", msgId, { type: "next", phase: n.phase }));
+    }
+    return this.only(this.frame("ack", msgId, { type: "next", phase: (result as { phase: NextResult["phase"] }).phase }));
+  }
+
+  private async answer(conn: Connection, msgId: string, d: ClientData<"answer">): Promise<CachedReply> {
+    const started = performance.now();
+    const runtime = this.requireRoom(conn);
+    const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(Boolean).length;
+    if (given !== 1) {
+      throw new ProtocolError("VALIDATION", "an answer needs exactly one of choice, choices or text", "bad_answer");
+    }
+    const answer: AnswerValue =
+      d.choice !== undefined
+        ? { kind: "choice", index: d.choice }
+        : d.choices !== undefined
+          ? { kind: "choices", indices: d.choices }
+          : { kind: "text", text: d.text ?? "" };
+    const ack = (await this.command(conn, runtime, {
+      type: "answer",
+      target: { index: d.index },
+      answer,
+    })) as AnswerAck;
+    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+    return this.only(
+      this.frame("score", msgId, {
+        index: ack.index,
+        question_id: ack.questionId,
+        accepted: true,
+        correct: ack.correct,
+        points: ack.points,
+        score: ack.score,
+        streak: ack.streak,
+        changed: ack.changed,
+        elapsed_ms: ack.elapsedMs,
+        correct_answer: ack.correctAnswer,
+      }),
+    );
+  }
+
+  private async ackOf(conn: Connection, msgId: string, type: ClientType, command: Command): Promise<CachedReply> {
+    const runtime = this.requireRoom(conn);
+    const result = await this.command(conn, runtime, command);
+    const phase = "phase" in result && typeof result.phase === "string" ? result.phase : "lobby";
+    return this.only(this.frame("ack", msgId, { type, phase: phase as ServerData<"ack">["phase"] }));
+  }
+
+  /** Runs a command, turning a refusal into a ProtocolError (caught once, in dispatch). */
+  private async command(conn: Connection, runtime: RoomRuntime, command: Command): Promise<CommandResult> {
+    const reply: Reply<CommandResult> = await runtime.execute(conn.actor(), command);
+    if (!reply.ok) throw new ProtocolError(reply.error.code, reply.error.msg, reply.error.reason);
+    return reply.value;
+  }
+
+  private requireRoom(conn: Connection): RoomRuntime {
+    if (!conn.room) throw new ProtocolError("STATE", "join or spectate a room first", "not_joined");
+    return conn.room.runtime;
+  }
+
+  private async sendSnapshot(conn: Connection, msgId: string | null): Promise<void> {
+    if (!conn.room) return;
+    const reply = await conn.room.runtime.execute(conn.actor(), { type: "snapshot", role: conn.role ?? "spectator" });
+    if (!reply.ok) return;
+    conn.snapshotSeq = (reply.value as Snapshot).seq;
+    this.sendRaw(conn, this.stateFrame(msgId, reply.value as Snapshot), "state");
+  }
+
+  // ------------------------------------------------------------------ rooms and fan-out
+
+  private bind(conn: Connection, runtime: RoomRuntime, role: ViewerRole, participantId: ParticipantId | null): void {
+    let fanout = this.fanouts.get(runtime.id);
+    if (!fanout) {
+      const f = new RoomFanout(runtime);
+      f.unsubscribe = runtime.subscribe((e) => this.deliver(f, e));
+      this.fanouts.set(runtime.id, f);
+      fanout = f;
+    }
+    conn.role = role;
+    conn.participantId = participantId;
+    conn.room = fanout;
+    fanout.add(conn);
+  }
+
+  /** Records who a joined connection turned out to be (a resume can change the user id). */
+  private rebind(conn: Connection, participantId: ParticipantId, role: ViewerRole, userId: string): void {
+    const fanout = conn.room;
+    if (!fanout) return;
+    fanout.remove(conn);
+    conn.participantId = participantId;
+    conn.role = role;
+    if (userId !== conn.identity.userId) {
+      // An anonymous client resumed someone else's seat by token: act as that member from now on.
+      (conn as { identity: Identity }).identity = { ...conn.identity, userId: userId as Identity["userId"] };
+    }
+    fanout.add(conn);
+  }
+
+  private unbind(conn: Connection): void {
+    const fanout = conn.room;
+    if (!fanout) return;
+    if (conn.participantId) {
+      void fanout.runtime.execute(conn.actor(), { type: "presence", connected: false });
+    }
+    fanout.remove(conn);
+    conn.room = null;
+    conn.participantId = null;
+    conn.role = null;
+    conn.held = [];
+    if (fanout.conns.size === 0) {
+      fanout.unsubscribe();
+      this.fanouts.delete(fanout.runtime.id);
+    }
+  }
+
+  private markReady(conn: Connection): void {
+    if (conn.ready) return;
+    conn.ready = true;
+    const held = conn.held;
+    conn.held = [];
+    for (const e of held) if (e.seq > conn.snapshotSeq) this.deliverTo(conn, e, encodeEvent(e));
+  }
+
+  private deliver(fanout: RoomFanout, event: RoomEvent): void {
+    if (!isForwarded(event)) return;
+    const enc = encodeEvent(event);
+    if (!enc) return;
+    if (event.audience.kind === "participant") {
+      const targets = fanout.byParticipant.get(event.audience.participantId);
+      if (targets) for (const c of targets) this.deliverTo(c, event, enc);
+      if (event.body.type === "kicked" && targets) {
+        for (const c of [...targets]) {
+          this.unbind(c);
+          c.ws.close(CLOSE_CODES.kicked, "removed by the host");
+        }
+      }
+      return;
+    }
+    let sent = 0;
+    for (const c of fanout.conns) if (this.deliverTo(c, event, enc, false)) sent += 1;
+    if (sent > 0) this.deps.metrics.messagesOut.inc({ door: DOOR, type: enc.type }, sent);
+  }
+
+  /** Sends one event to one connection; returns whether it went out. */
+  private deliverTo(conn: Connection, event: RoomEvent, enc: EncodedEvent | null, count = true): boolean {
+    if (!enc || conn.closed) return false;
+    if (!conn.ready) {
+      conn.held.push(event);
+      return false;
+    }
+    if (!conn.role || !enc.roles.has(conn.role)) return false;
+    const buffered = conn.ws.bufferedAmount;
+    if (buffered > this.limits.slowConsumerBytes) {
+      conn.ws.close(CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect to resume");
+      return false;
+    }
+    if (enc.coalescible && buffered > this.limits.coalesceAboveBytes) return false;
+    if (enc.personal && conn.role === "player" && conn.participantId) {
+      conn.ws.send(enc.personal(conn.participantId));
+    } else {
+      conn.ws.send(enc.shared, { binary: false });
+    }
+    if (count) this.deps.metrics.messagesOut.inc({ door: DOOR, type: enc.type });
+    return true;
+  }
+
+  // ------------------------------------------------------------------ outbound helpers
+
+  private frame<T extends ServerType>(type: T, msgId: string | null, data: ServerData<T>, roomId?: string): string {
+    const m = msgId === null ? "" : `,"msg_id":${JSON.stringify(msgId)}`;
+    const r = roomId ? `,"room_id":${JSON.stringify(roomId)}` : "";
+    return `{"v":${PROTOCOL_VERSION},"type":"${type}"${m}${r},"data":${JSON.stringify(data)}}`;
+  }
+
+  private stateFrame(msgId: string | null, snap: Snapshot): string {
+    const view = snapshotView(snap);
+    const m = msgId === null ? "" : `,"msg_id":${JSON.stringify(msgId)}`;
+    return `{"v":${PROTOCOL_VERSION},"type":"state"${m},"room_id":${JSON.stringify(snap.sessionId)},"epoch":${snap.epoch},"seq":${snap.seq},"data":${JSON.stringify(view)}}`;
+  }
+
+  private errorFrame(
+    msgId: string | null,
+    code: ErrorCode,
+    msg: string,
+    reason?: string,
+    retryAfterMs?: number,
+  ): string {
+    const data: ServerData<"error"> = { code, msg, retryable: ERROR_CODES[code].retryable };
+    if (reason !== undefined) data.reason = reason;
+    if (retryAfterMs !== undefined) data.retry_after_ms = retryAfterMs;
+    this.deps.metrics.errors.inc({ door: DOOR, code });
+    return this.frame("error", msgId, data);
+  }
+
+  private sendError(
+    conn: Connection,
+    msgId: string | null,
+    code: ErrorCode,
+    msg: string,
+    reason?: string,
+    retryAfterMs?: number,
+  ): void {
+    this.sendRaw(conn, this.errorFrame(msgId, code, msg, reason, retryAfterMs), "error");
+  }
+
+  private send<T extends ServerType>(conn: Connection, type: T, data: ServerData<T>): void {
+    this.sendRaw(conn, this.frame(type, null, data), type);
+  }
+
+  private sendRaw(conn: Connection, frame: string, type: string): void {
+    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(frame);
+    this.deps.metrics.messagesOut.inc({ door: DOOR, type: type === "reply" ? frameType(frame) : type });
+  }
+
+  private only(frame: string): CachedReply {
+    return { frames: [frame], binding: null };
+  }
+}
+
+function frameType(frame: string): string {
+  return /"type":"([a-z_]+)"/.exec(frame)?.[1] ?? "unknown";
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
+  return data.toString("utf8");
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const reason = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error" }[
+    status
+  ];
+  const body = `WebSocket upgrade failed: ${message}`;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason ?? "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export { rejectUpgrade };

@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from "./config.js";
+import { createApp } from "./server/app.js";
+
+/** Entry point: configuration from the environment, then serve until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`quizwire: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp({ config });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`quizwire: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const port = await app.listen();
+  app.log.info(
+    { port, dataDir: config.dataDir },
+    `quizwire listening on http://localhost:${port} (data in ${config.dataDir})`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, "shutting down");
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`quizwire: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,189 @@
+import type { IncomingMessage } from "node:http";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { type Logger, pino } from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { CryptoRandom } from "../adapters/crypto-random.js";
+import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
+import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
+import { openSqliteStorage } from "../adapters/sqlite/sqlite-storage.js";
+import { IdentityService } from "../auth/identity.js";
+import { hashToken } from "../auth/token-hash.js";
+import { type Config, ConfigError } from "../config.js";
+import { loadDemoContent } from "../content/demo-content.js";
+import { type CanonicalLimits, CanonicalDoor, rejectUpgrade } from "../doors/canonical/gateway.js";
+import { CANONICAL_PATH } from "../doors/canonical/protocol.js";
+import { SystemClock } from "../engine/clocks.js";
+import { GroupCommitter } from "../engine/group-committer.js";
+import { RoomRegistry } from "../engine/room-registry.js";
+import { Metrics } from "../observability/metrics.js";
+import type { Clock, Random } from "../ports/clock.js";
+import type { Storage } from "../ports/storage.js";
+import { SessionService } from "../services/session-service.js";
+import { registerHealthRoutes } from "./health-routes.js";
+import { VERSION } from "./version.js";
+
+export interface AppOptions {
+  config: Config;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  /** Overrides for the canonical door's limits (tests use small ones). */
+  canonicalLimits?: Partial<CanonicalLimits>;
+}
+
+/** A composed quizwire server: every port wired to its adapter, every door mounted. */
+export interface App {
+  readonly config: Config;
+  readonly fastify: FastifyInstance;
+  readonly storage: Storage;
+  readonly registry: RoomRegistry;
+  readonly sessions: SessionService;
+  readonly committer: GroupCommitter;
+  readonly canonical: CanonicalDoor;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Graceful stop: clients told to reconnect, queued writes stored, database closed. */
+  close(): Promise<void>;
+}
+
+async function openStorage(config: Config): Promise<Storage> {
+  if (config.databaseUrl) {
+    throw new ConfigError("DATABASE_URL", "Postgres storage is not available in this build; unset it to use SQLite");
+  }
+  return openSqliteStorage({
+    path: join(config.dataDir, "quizwire.db"),
+    synchronous: config.sqliteSynchronous,
+  });
+}
+
+/** A per-installation secret, generated once and kept in the database. */
+async function installationSecret(storage: Storage, random: Random, key: string): Promise<string> {
+  const existing = await storage.meta.get(key);
+  if (existing) return existing;
+  const secret = random.token(32);
+  await storage.meta.set(key, secret);
+  return secret;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  if (config.redisUrl) {
+    throw new ConfigError("REDIS_URL", "Redis clustering is not available in this build; unset it to run in-process");
+  }
+  const clock = opts.clock ?? new SystemClock();
+  const random = opts.random ?? new CryptoRandom();
+  const log = opts.logger ?? pino({ level: config.logLevel });
+  const started = clock.now();
+
+  const storage = await openStorage(config);
+  if (config.demoContent) {
+    const { loaded } = await loadDemoContent(storage, { now: clock.now(), newId: () => uuidv7() });
+    if (loaded) log.info("demo content loaded");
+  }
+  const onError = (err: unknown, context: string) => log.error({ err }, context);
+  // The gauges read the registry and committer lazily, at scrape time.
+  const metrics = new Metrics({
+    sessions: () => registry.size,
+    storageQueue: () => committer.status().queued,
+  });
+  const committer = new GroupCommitter(
+    { write: (batch) => storage.sessions.write(batch), ping: () => storage.ping() },
+    { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
+  );
+  const registry = new RoomRegistry({
+    storage,
+    committer,
+    clock,
+    random,
+    pins: new MemoryPinDirectory(),
+    hashToken,
+    newSessionId: () => uuidv7(),
+    onError,
+    endedRetentionMs: config.endedRetentionMs,
+  });
+  const resumed = await registry.resumeOpen();
+  if (resumed > 0) log.info({ resumed }, "resumed open sessions");
+
+  const identity = new IdentityService({
+    jwtSecret: config.jwtSecret,
+    allowAnonymous: config.allowAnonymous,
+    anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
+    random,
+  });
+  const sessions = new SessionService({ registry, storage, clock, publicUrl: config.publicUrl });
+  const limiter = new MemoryRateLimiter(clock);
+  const replay = new MemoryReplayCache(clock);
+
+  const canonical = new CanonicalDoor({
+    sessions,
+    identity,
+    clock,
+    metrics,
+    log,
+    limiter,
+    replay,
+    allowedOrigins: config.allowedOrigins,
+    ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
+  });
+
+  const fastify: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request logs would dominate under load; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  });
+  registerHealthRoutes(fastify, {
+    version: VERSION,
+    startedAt: started,
+    clock,
+    storage,
+    committer,
+    metrics,
+    connections: () => canonical.connectionCount,
+    sessions: () => registry.size,
+  });
+
+  const doors: Array<{ matches: (path: string) => boolean; door: { handleUpgrade: CanonicalDoor["handleUpgrade"] } }> = [
+    { matches: (p) => p === CANONICAL_PATH, door: canonical },
+  ];
+  fastify.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const target = doors.find((d) => d.matches(path));
+    if (!target) {
+      rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
+      return;
+    }
+    target.door.handleUpgrade(req, socket, head);
+  });
+
+  let closed = false;
+  return {
+    config,
+    fastify,
+    storage,
+    registry,
+    sessions,
+    committer,
+    canonical,
+    metrics,
+    log,
+    async listen() {
+      await fastify.listen({ port: config.port, host: config.host });
+      const address = fastify.server.address();
+      return typeof address === "object" && address ? address.port : config.port;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      canonical.shutdown();
+      await fastify.close();
+      await registry.shutdown();
+      await storage.close();
+    },
+  };
+}

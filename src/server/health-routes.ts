@@ -1,0 +1,78 @@
+import type { FastifyInstance } from "fastify";
+import type { GroupCommitter } from "../engine/group-committer.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { Clock } from "../ports/clock.js";
+import type { Storage } from "../ports/storage.js";
+
+export interface HealthDeps {
+  version: string;
+  startedAt: number;
+  clock: Clock;
+  storage: Storage;
+  committer: GroupCommitter;
+  metrics: Metrics;
+  connections: () => number;
+  sessions: () => number;
+}
+
+interface Check {
+  status: "up" | "down" | "ok" | "high";
+  latency_ms?: number;
+  detail?: string;
+  usage_percent?: number;
+}
+
+// Readiness fails above this share of the heap limit (seed 001 §11.4: memory usage < 90%).
+const MEMORY_READY_LIMIT = 0.9;
+
+/**
+ * Seed 001's /health JSON, liveness and readiness (with their checks, seed 001
+ * §11.4), the Kubernetes-style aliases seed 000 names, and /metrics.
+ */
+export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): void {
+  const summary = () => ({
+    status: "healthy",
+    version: deps.version,
+    uptime_seconds: Math.floor((deps.clock.now() - deps.startedAt) / 1000),
+    active_connections: deps.connections(),
+    active_sessions: deps.sessions(),
+  });
+  const live = () => ({ status: "ok" });
+  const ready = async () => {
+    const checks: Record<string, Check> = {};
+    const t0 = performance.now();
+    try {
+      await deps.storage.ping();
+      checks.database = { status: "up", latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+    } catch (err) {
+      checks.database = { status: "down", detail: err instanceof Error ? err.message : String(err) };
+    }
+    const committer = deps.committer.status();
+    checks.storage_writes = committer.healthy
+      ? { status: "up" }
+      : { status: "down", detail: committer.lastError ?? "writes failing" };
+    const { heapUsed } = process.memoryUsage();
+    const { getHeapStatistics } = await import("node:v8");
+    const usage = heapUsed / getHeapStatistics().heap_size_limit;
+    checks.memory = {
+      status: usage < MEMORY_READY_LIMIT ? "ok" : "high",
+      usage_percent: Math.round(usage * 1000) / 10,
+    };
+    const healthy = Object.values(checks).every((c) => c.status === "up" || c.status === "ok");
+    return { healthy, body: { status: healthy ? "healthy" : "unhealthy", checks } };
+  };
+
+  app.get("/health", async () => summary());
+  app.get("/health/live", async () => live());
+  app.get("/healthz", async () => live());
+  for (const path of ["/health/ready", "/readyz"]) {
+    app.get(path, async (_req, reply) => {
+      const r = await ready();
+      return reply.code(r.healthy ? 200 : 503).send(r.body);
+    });
+  }
+  app.get("/metrics", async (_req, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(text);
+  });
+}

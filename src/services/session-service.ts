@@ -1,0 +1,91 @@
+import { type DomainError, type Result, fail, ok } from "../domain/errors.js";
+import { type SessionId, asQuizId } from "../domain/ids.js";
+import type { Quiz } from "../domain/quiz.js";
+import { type SessionMode, type SessionSettings, resolveSettings } from "../domain/session-settings.js";
+import type { CreatedSession, RoomRegistry } from "../engine/room-registry.js";
+import { SessionCreateError } from "../engine/room-registry.js";
+import type { RoomRuntime } from "../engine/room-runtime.js";
+import type { Identity } from "../auth/identity.js";
+import type { Clock } from "../ports/clock.js";
+import type { SessionBundle, Storage } from "../ports/storage.js";
+
+export interface CreateInput {
+  quizId: string;
+  mode: SessionMode;
+  settings: Partial<Omit<SessionSettings, "mode">>;
+  /** Name of the host's own (non-playing) membership; null for a host who plays (seed 004). */
+  hostName: string | null;
+}
+
+/**
+ * What every door needs around sessions that is not a room command: creating
+ * them from stored quizzes, finding them, reading them back from storage.
+ */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      registry: RoomRegistry;
+      storage: Storage;
+      clock: Clock;
+      publicUrl: string;
+    },
+  ) {}
+
+  async create(identity: Identity, input: CreateInput): Promise<Result<CreatedSession>> {
+    const quiz = await this.deps.storage.quizzes.get(asQuizId(input.quizId));
+    if (!quiz) return fail("NOT_FOUND", `no quiz with id "${input.quizId}"`, "no_quiz");
+    return this.createFromQuiz(identity, quiz, input);
+  }
+
+  /** For doors that bring their own questions (seed 002's POST /quizzes, seed 004's contests). */
+  async createFromQuiz(
+    identity: Identity,
+    quiz: Quiz,
+    input: Omit<CreateInput, "quizId">,
+  ): Promise<Result<CreatedSession>> {
+    const settings = resolveSettings(input.mode, input.settings);
+    const invalid = this.checkSettings(settings);
+    if (invalid) return { ok: false, error: invalid };
+    try {
+      return ok(
+        await this.deps.registry.create({
+          quiz,
+          settings,
+          hostUserId: identity.userId,
+          hostName: input.hostName,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof SessionCreateError) return fail(err.code, err.message);
+      throw err;
+    }
+  }
+
+  find(id: string): RoomRuntime | undefined {
+    return this.deps.registry.get(id);
+  }
+
+  findByPin(pin: string): RoomRuntime | undefined {
+    return this.deps.registry.findByPin(pin);
+  }
+
+  /** The stored session (open or ended), for results and for sessions no longer in memory. */
+  async load(id: string): Promise<SessionBundle | undefined> {
+    return this.deps.storage.sessions.load(id as SessionId);
+  }
+
+  /** The link a player opens (or scans as a QR code) to join by PIN. */
+  joinUrl(pin: string): string {
+    return `${this.deps.publicUrl}/play?pin=${pin}`;
+  }
+
+  private checkSettings(s: SessionSettings): DomainError | null {
+    if (s.closesAt !== null && s.mode !== "self_paced") {
+      return { code: "VALIDATION", msg: "closes_at applies to self_paced sessions only", reason: "bad_settings" };
+    }
+    if (s.closesAt !== null && s.closesAt <= this.deps.clock.now()) {
+      return { code: "VALIDATION", msg: "closes_at must be in the future", reason: "bad_settings" };
+    }
+    return null;
+  }
+}
