@@ -141,7 +141,9 @@ export class RoomRuntime {
       this.waiters.delete(ticket);
       waiter?.(reply);
     }
-    this.flush();
+    // Events this settlement caused (the reveal a last answer completes) go out on the next
+    // turn, so the answerer's acknowledgement — sent from the promise chain — arrives first.
+    setImmediate(() => this.flush());
   }
 
   private reschedule(): void {

@@ -330,7 +330,7 @@ export class Room {
       case "end":
         return reply(this.endByHost(actor, now));
       case "lock":
-        return reply(this.lock(actor, command.locked));
+        return reply(this.lock(actor, command.locked, now));
       case "kick":
         return reply(this.kick(actor, command.participantId, command.reason, now));
       case "answer":
@@ -562,14 +562,14 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private lock(actor: Actor, locked: boolean): Reply<CommandResult> {
+  private lock(actor: Actor, locked: boolean, now: number): Reply<CommandResult> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
     if (this.locked !== locked) {
       this.locked = locked;
       this.queueState();
-      this.emit({ kind: "all" }, { type: "locked", locked }, null);
+      this.emit({ kind: "all" }, { type: "locked", locked }, now);
     }
     return ok({ done: true, phase: this.phase.kind });
   }
@@ -1260,13 +1260,13 @@ export class Room {
 
   // ---------------------------------------------------------------- helpers
 
-  private emit(audience: Audience, body: EventBody, now: number | null): void {
+  private emit(audience: Audience, body: EventBody, now: number): void {
     this.seq += 1;
     this.events.push({
       sessionId: this.record.id,
       epoch: this.epoch,
       seq: this.seq,
-      at: now ?? 0,
+      at: now,
       audience,
       body,
       encoded: new Map(),

@@ -34,7 +34,7 @@ export function isForwarded(event: RoomEvent): boolean {
 }
 
 function head(type: ServerType, event: RoomEvent): string {
-  return `{"v":${PROTOCOL_VERSION},"type":"${type}","room_id":${JSON.stringify(event.sessionId)},"epoch":${event.epoch},"seq":${event.seq},"data":`;
+  return `{"v":${PROTOCOL_VERSION},"type":"${type}","room_id":${JSON.stringify(event.sessionId)},"epoch":${event.epoch},"seq":${event.seq},"at":${event.at},"data":`;
 }
 
 function frame<T extends ServerType>(type: T, event: RoomEvent, data: ServerData<T>): string {

@@ -258,6 +258,8 @@ export interface ServerFrame<T extends ServerType = ServerType> {
   /** Room event order: (epoch, seq) increases with every event a room emits. */
   epoch?: number;
   seq?: number;
+  /** Room events: server epoch ms at which the room emitted the event (fan-out latency, countdowns). */
+  at?: number;
   data: ServerData<T>;
 }
 

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
+import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import { hashToken } from "../../src/auth/token-hash.js";
+import { buildResults } from "../../src/domain/results.js";
+import { resolveSettings } from "../../src/domain/session-settings.js";
+import { SeededRandom } from "../../src/domain/seeded-random.js";
+import { FakeClock } from "../../src/engine/clocks.js";
+import { GroupCommitter } from "../../src/engine/group-committer.js";
+import { RoomRegistry } from "../../src/engine/room-registry.js";
+import type { RoomRuntime } from "../../src/engine/room-runtime.js";
+import type { Actor, AnswerAck, JoinResult, RoomEvent } from "../../src/engine/types.js";
+import type { Storage } from "../../src/ports/storage.js";
+import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
+
+/**
+ * The engine against a real SQLite file: a "crash" is simply abandoning the
+ * first registry and storage and opening new ones on the same file, which is
+ * what a SIGKILL'd process leaves behind (acknowledged writes are durable).
+ */
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+async function boot(dir: string, clock: FakeClock, seed: number) {
+  const storage = await openSqliteStorage({ path: join(dir, "quizwire.db") });
+  const committer = new GroupCommitter({
+    write: (b) => storage.sessions.write(b),
+    ping: () => storage.ping(),
+  });
+  let n = 0;
+  const registry = new RoomRegistry({
+    storage,
+    committer,
+    clock,
+    random: new SeededRandom(seed),
+    pins: new MemoryPinDirectory(),
+    hashToken,
+    newSessionId: () => `0190f5a8-0000-7000-8000-${String(++n).padStart(12, "0")}`,
+    onError: (err) => {
+      throw err;
+    },
+    endedRetentionMs: 60_000,
+  });
+  return { storage, committer, registry };
+}
+
+async function joinRoom(runtime: RoomRuntime, name: string): Promise<Actor> {
+  const actor = playerActor(name);
+  const r = await runtime.execute(actor, { type: "join", name });
+  if (!r.ok) throw new Error(r.error.msg);
+  const bound = { ...actor, participantId: (r.value as JoinResult).participantId };
+  await runtime.execute(bound, { type: "presence", connected: true });
+  return bound;
+}
+
+async function answer(runtime: RoomRuntime, actor: Actor, index: number, choice: number): Promise<AnswerAck> {
+  const r = await runtime.execute(actor, { type: "answer", target: { index }, answer: { kind: "choice", index: choice } });
+  if (!r.ok) throw new Error(r.error.msg);
+  return r.value as AnswerAck;
+}
+
+async function closeAll(s: Storage) {
+  await s.close();
+}
+
+describe("resume after a crash (S-6, T-6)", () => {
+  it("rebuilds scores, streaks and the open question from storage; an expired deadline is revealed at once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const created = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", {}),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const room = created.runtime;
+    const ann = await joinRoom(room, "ann");
+    const bob = await joinRoom(room, "bob");
+    await joinRoom(room, "cyd");
+    await room.execute(hostActor, { type: "start" });
+    clock.advance(2_000);
+    const a1 = await answer(room, ann, 0, 0);
+    clock.advance(8_000);
+    await answer(room, bob, 0, 1);
+    await room.execute(hostActor, { type: "next" }); // reveal q1
+    await room.execute(hostActor, { type: "next" }); // open q2
+    clock.advance(1_000);
+    const a2 = await answer(room, ann, 1, 1);
+    expect(a2.streak).toBe(2);
+    await first.committer.idle();
+    // Crash: the first process is gone without a goodbye. Time moves on past q2's deadline.
+    clock.advance(60_000);
+
+    const second = await boot(dir, clock, 2);
+    expect(await second.registry.resumeOpen()).toBe(1);
+    const resumed = second.registry.get(room.id)!;
+    const events: RoomEvent[] = [];
+    resumed.subscribe((e) => events.push(e));
+    const snap = await resumed.execute(ann, { type: "snapshot", role: "player" });
+    if (!snap.ok) throw new Error("snapshot failed");
+    const s = snap.value as { phase: { kind: string; index: number }; you: { score: number; streak: number }; epoch: number };
+    expect(s.phase).toMatchObject({ kind: "reveal", index: 1 });
+    expect(s.you.score).toBe(a1.points + a2.points);
+    expect(s.you.streak).toBe(2);
+    expect(s.epoch).toBe(2);
+
+    // The game carries on to the end on the new instance.
+    await resumed.execute(hostActor, { type: "next" });
+    const a3 = await answer(resumed, ann, 2, 2);
+    expect(a3.streak).toBe(3);
+    await resumed.execute(hostActor, { type: "end" });
+    expect(events.some((e) => e.body.type === "ended")).toBe(true);
+    await second.committer.idle();
+
+    // S-6: final scores equal a replay of the stored answers.
+    const bundle = await second.storage.sessions.load(room.id);
+    const results = buildResults(bundle!);
+    const annRow = results.players.find((p) => p.name === "ann")!;
+    expect(annRow.score).toBe(a1.points + a2.points + a3.points);
+    expect(annRow.rank).toBe(1);
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
+
+  it("T-6: a question whose deadline is still ahead stays open until that same deadline", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", {}),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    await joinRoom(runtime, "ann");
+    await runtime.execute(hostActor, { type: "start" });
+    const openedAt = clock.now();
+    await first.committer.idle();
+    clock.advance(5_000);
+
+    const second = await boot(dir, clock, 2);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    const phase = resumed.read((room) => room.currentPhase);
+    expect(phase).toMatchObject({ kind: "question", index: 0, deadline: openedAt + 20_000 });
+    clock.advance(14_999);
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("question");
+    clock.advance(1);
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("reveal");
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
+});
