@@ -99,7 +99,11 @@ function build(event: RoomEvent): EncodedEvent | null {
     case "presence":
       return make(
         "presence",
-        frame("presence", event, { participant_id: b.participantId, name: b.name, connected: b.connected }),
+        frame("presence", event, {
+          participant_id: b.participantId,
+          name: b.name,
+          connected: b.connected,
+        }),
         STAFF,
         null,
         true,
@@ -137,7 +141,10 @@ function build(event: RoomEvent): EncodedEvent | null {
         true,
       );
     case "question_closed":
-      return make("question_closed", frame("question_closed", event, { index: b.index, reason: b.reason }));
+      return make(
+        "question_closed",
+        frame("question_closed", event, { index: b.index, reason: b.reason }),
+      );
     case "reveal": {
       const data = {
         index: b.index,
@@ -188,7 +195,12 @@ function build(event: RoomEvent): EncodedEvent | null {
       const { prefix, suffix } = spliced(
         "end",
         event,
-        { reason: b.reason, leaderboard, podium: leaderboard.slice(0, 3), total_players: b.totalPlayers },
+        {
+          reason: b.reason,
+          leaderboard,
+          podium: leaderboard.slice(0, 3),
+          total_players: b.totalPlayers,
+        },
         "you",
       );
       return make("end", `${prefix}null${suffix}`, EVERYONE, (id) => {

@@ -2,6 +2,8 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
+import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
 import { AuthError, type Identity, type IdentityService } from "../../auth/identity.js";
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
@@ -19,8 +21,6 @@ import type {
   Snapshot,
   ViewerRole,
 } from "../../engine/types.js";
-import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
-import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { SessionService } from "../../services/session-service.js";
@@ -207,7 +207,11 @@ export class CanonicalDoor {
   /** Called by the HTTP server for upgrades on this door's path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const origin = req.headers.origin;
-    if (origin && this.deps.allowedOrigins.length > 0 && !this.deps.allowedOrigins.includes(origin)) {
+    if (
+      origin &&
+      this.deps.allowedOrigins.length > 0 &&
+      !this.deps.allowedOrigins.includes(origin)
+    ) {
       rejectUpgrade(socket, 403, "origin not allowed");
       return;
     }
@@ -240,7 +244,12 @@ export class CanonicalDoor {
 
   // ------------------------------------------------------------------ connection lifecycle
 
-  private onConnection(ws: WebSocket, identity: Identity, identityToken: string | null, ip: string): void {
+  private onConnection(
+    ws: WebSocket,
+    identity: Identity,
+    identityToken: string | null,
+    ip: string,
+  ): void {
     const conn = new Connection(this.nextConnId++, ws, identity, identityToken, ip);
     this.conns.add(conn);
     this.deps.metrics.connections.inc({ door: DOOR });
@@ -289,7 +298,8 @@ export class CanonicalDoor {
         ? data.byteLength
         : data.length;
     if (!this.allowRate(conn)) return;
-    if (isBinary) return this.strike(conn, null, "VALIDATION", "binary frames are not accepted", "bad_json");
+    if (isBinary)
+      return this.strike(conn, null, "VALIDATION", "binary frames are not accepted", "bad_json");
     if (size > this.limits.maxFrameBytes) {
       return this.strike(
         conn,
@@ -306,14 +316,23 @@ export class CanonicalDoor {
       return this.strike(conn, null, "VALIDATION", "frame is not valid JSON", "bad_json");
     }
     if (!envelopeValidator.Check(msg)) {
-      const msgId = typeof (msg as { msg_id?: unknown })?.msg_id === "string" ? (msg as { msg_id: string }).msg_id : null;
+      const msgId =
+        typeof (msg as { msg_id?: unknown })?.msg_id === "string"
+          ? (msg as { msg_id: string }).msg_id
+          : null;
       const first = envelopeValidator.Errors(msg)[0];
       const where = first ? `${first.instancePath || "frame"} ${first.message}` : "bad envelope";
       return this.strike(conn, msgId, "VALIDATION", `invalid envelope: ${where}`, "bad_envelope");
     }
     const env = msg;
     if (!isClientType(env.type)) {
-      return this.strike(conn, env.msg_id, "VALIDATION", `unknown message type "${env.type}"`, "unknown_type");
+      return this.strike(
+        conn,
+        env.msg_id,
+        "VALIDATION",
+        `unknown message type "${env.type}"`,
+        "unknown_type",
+      );
     }
     const type = env.type;
     const body = env.data ?? {};
@@ -340,32 +359,56 @@ export class CanonicalDoor {
       conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
       return false;
     }
-    this.sendError(conn, null, "RATE_LIMIT", "too many messages; slow down", "rate_limited", r.retryAfterMs);
+    this.sendError(
+      conn,
+      null,
+      "RATE_LIMIT",
+      "too many messages; slow down",
+      "rate_limited",
+      r.retryAfterMs,
+    );
     return false;
   }
 
   /** An invalid message: answered with an error; too many close the connection (4002). */
-  private strike(conn: Connection, msgId: string | null, code: ErrorCode, msg: string, reason: string): void {
+  private strike(
+    conn: Connection,
+    msgId: string | null,
+    code: ErrorCode,
+    msg: string,
+    reason: string,
+  ): void {
     this.sendError(conn, msgId, code, msg, reason);
     const { strikesPerMinute } = this.limits;
     const r = this.deps.limiter.takeSync(`strike:${conn.id}`, strikesPerMinute, 60_000);
     if (!r.allowed) conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
   }
 
-  private async dispatch(conn: Connection, env: ClientEnvelope, type: ClientType, body: unknown): Promise<void> {
+  private async dispatch(
+    conn: Connection,
+    env: ClientEnvelope,
+    type: ClientType,
+    body: unknown,
+  ): Promise<void> {
     const replayKey = REPLAYED.has(type) ? `${conn.identity.userId}:${env.msg_id}` : null;
     if (replayKey) {
       const cached = this.deps.replay.getSync(replayKey);
-      if (cached !== undefined) return this.replay(conn, JSON.parse(cached) as CachedReply);
+      if (cached !== undefined) return this.replay(conn, env.msg_id, JSON.parse(cached) as CachedReply);
       const running = this.inflight.get(replayKey);
-      if (running) return this.replay(conn, await running);
+      if (running) return this.replay(conn, env.msg_id, await running);
     }
     const work = this.handle(conn, env, type, body).catch((err: unknown): CachedReply => {
       if (err instanceof ProtocolError) {
-        return { frames: [this.errorFrame(env.msg_id, err.code, err.message, err.reason)], binding: null };
+        return {
+          frames: [this.errorFrame(env.msg_id, err.code, err.message, err.reason)],
+          binding: null,
+        };
       }
       this.deps.log.error({ err, type }, "message handler failed");
-      return { frames: [this.errorFrame(env.msg_id, "INTERNAL", "internal error", "internal")], binding: null };
+      return {
+        frames: [this.errorFrame(env.msg_id, "INTERNAL", "internal error", "internal")],
+        binding: null,
+      };
     });
     if (replayKey) this.inflight.set(replayKey, work);
     const reply = await work;
@@ -381,15 +424,17 @@ export class CanonicalDoor {
   }
 
   /** A retried message: the original reply again, and the binding if this is a new connection (A-6). */
-  private replay(conn: Connection, reply: CachedReply): void {
+  private replay(conn: Connection, msgId: string, reply: CachedReply): void {
     const b = reply.binding;
     if (b && conn.room?.runtime.id !== b.roomId) {
       const runtime = this.deps.sessions.find(b.roomId);
       if (runtime) {
         this.bind(conn, runtime, b.role, b.participantId);
-        if (b.participantId) void runtime.execute(conn.actor(), { type: "presence", connected: true });
+        if (b.participantId)
+          void runtime.execute(conn.actor(), { type: "presence", connected: true });
         for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f, "reply");
-        void this.sendSnapshot(conn, null).then(() => this.markReady(conn));
+        conn.ready = false;
+        void this.sendSnapshot(conn, msgId).then(() => this.markReady(conn));
         return;
       }
     }
@@ -398,13 +443,21 @@ export class CanonicalDoor {
 
   // ------------------------------------------------------------------ handlers
 
-  private async handle(conn: Connection, env: ClientEnvelope, type: ClientType, body: unknown): Promise<CachedReply> {
+  private async handle(
+    conn: Connection,
+    env: ClientEnvelope,
+    type: ClientType,
+    body: unknown,
+  ): Promise<CachedReply> {
     const id = env.msg_id;
     switch (type) {
       case "ping": {
         const d = body as ClientData<"ping">;
         return this.only(
-          this.frame("pong", id, { server_time: this.deps.clock.now(), client_time: d.client_time ?? null }),
+          this.frame("pong", id, {
+            server_time: this.deps.clock.now(),
+            client_time: d.client_time ?? null,
+          }),
         );
       }
       case "create_room":
@@ -415,7 +468,10 @@ export class CanonicalDoor {
         return this.spectate(conn, env, body as ClientData<"spectate">);
       case "sync": {
         const runtime = this.requireRoom(conn);
-        const snap = await this.command(conn, runtime, { type: "snapshot", role: conn.role ?? "spectator" });
+        const snap = await this.command(conn, runtime, {
+          type: "snapshot",
+          role: conn.role ?? "spectator",
+        });
         return this.only(this.stateFrame(id, snap as Snapshot));
       }
       case "start":
@@ -424,7 +480,10 @@ export class CanonicalDoor {
       case "next":
         return this.next(conn, id);
       case "lock":
-        return this.ackOf(conn, id, type, { type: "lock", locked: (body as ClientData<"lock">).locked });
+        return this.ackOf(conn, id, type, {
+          type: "lock",
+          locked: (body as ClientData<"lock">).locked,
+        });
       case "kick": {
         const d = body as ClientData<"kick">;
         return this.ackOf(conn, id, type, {
@@ -447,7 +506,11 @@ export class CanonicalDoor {
     }
   }
 
-  private async createRoom(conn: Connection, msgId: string, d: ClientData<"create_room">): Promise<CachedReply> {
+  private async createRoom(
+    conn: Connection,
+    msgId: string,
+    d: ClientData<"create_room">,
+  ): Promise<CachedReply> {
     const mode = d.mode ?? "live";
     const created = await this.deps.sessions.create(conn.identity, {
       quizId: d.quiz_id,
@@ -455,13 +518,17 @@ export class CanonicalDoor {
       settings: settingsFromInput(d.settings),
       hostName: d.host_name ?? conn.identity.handle ?? "Host",
     });
-    if (!created.ok) throw new ProtocolError(created.error.code, created.error.msg, created.error.reason);
+    if (!created.ok)
+      throw new ProtocolError(created.error.code, created.error.msg, created.error.reason);
     const { runtime, hostParticipantId, hostToken } = created.value;
     this.unbind(conn);
     this.bind(conn, runtime, "host", hostParticipantId);
     conn.ready = false;
     await runtime.execute(conn.actor(), { type: "presence", connected: true });
-    const snap = (await this.command(conn, runtime, { type: "snapshot", role: "host" })) as Snapshot;
+    const snap = (await this.command(conn, runtime, {
+      type: "snapshot",
+      role: "host",
+    })) as Snapshot;
     conn.snapshotSeq = snap.seq;
     return {
       frames: [
@@ -478,29 +545,46 @@ export class CanonicalDoor {
     };
   }
 
-  private async join(conn: Connection, env: ClientEnvelope, d: ClientData<"join">): Promise<CachedReply> {
+  private async join(
+    conn: Connection,
+    env: ClientEnvelope,
+    d: ClientData<"join">,
+  ): Promise<CachedReply> {
     const limit = this.deps.limiter.takeSync(
       `join:${conn.identity.userId}`,
       this.limits.joinAttemptsPer30s,
       30_000,
     );
     if (!limit.allowed) {
-      throw new ProtocolError("RATE_LIMIT", "too many join attempts; wait a little", "rate_limited");
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many join attempts; wait a little",
+        "rate_limited",
+      );
     }
     let runtime: RoomRuntime | undefined;
     let command: Command;
     if ("pin" in d) {
       runtime = this.deps.sessions.findByPin(d.pin);
       if (!runtime) {
-        const guesses = this.deps.limiter.takeSync(`pin:${conn.ip}`, this.limits.pinGuessesPer10Min, 600_000);
+        const guesses = this.deps.limiter.takeSync(
+          `pin:${conn.ip}`,
+          this.limits.pinGuessesPer10Min,
+          600_000,
+        );
         if (!guesses.allowed) {
-          throw new ProtocolError("RATE_LIMIT", "too many wrong PINs; wait a few minutes", "rate_limited");
+          throw new ProtocolError(
+            "RATE_LIMIT",
+            "too many wrong PINs; wait a few minutes",
+            "rate_limited",
+          );
         }
         throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
       }
       command = { type: "join", name: d.display_name };
     } else {
-      if (!env.room_id) throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
+      if (!env.room_id)
+        throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
       runtime = this.deps.sessions.find(env.room_id);
       if (!runtime) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
       command = { type: "resume", token: d.resume_token };
@@ -517,7 +601,12 @@ export class CanonicalDoor {
     }
     const joined = reply.value as JoinResult;
     conn.snapshotSeq = joined.snapshot.seq;
-    this.rebind(conn, joined.participantId, joined.role === "host" ? "host" : "player", joined.userId);
+    this.rebind(
+      conn,
+      joined.participantId,
+      joined.role === "host" ? "host" : "player",
+      joined.userId,
+    );
     await runtime.execute(conn.actor(), { type: "presence", connected: true });
     return {
       frames: [
@@ -532,22 +621,35 @@ export class CanonicalDoor {
         }),
         this.stateFrame(env.msg_id, joined.snapshot),
       ],
-      binding: { roomId: runtime.id, participantId: joined.participantId, role: conn.role ?? "player" },
+      binding: {
+        roomId: runtime.id,
+        participantId: joined.participantId,
+        role: conn.role ?? "player",
+      },
     };
   }
 
-  private async spectate(conn: Connection, env: ClientEnvelope, d: ClientData<"spectate">): Promise<CachedReply> {
+  private async spectate(
+    conn: Connection,
+    env: ClientEnvelope,
+    d: ClientData<"spectate">,
+  ): Promise<CachedReply> {
     const runtime = d.pin
       ? this.deps.sessions.findByPin(d.pin)
       : env.room_id
         ? this.deps.sessions.find(env.room_id)
         : undefined;
-    if (!d.pin && !env.room_id) throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
-    if (!runtime) throw new ProtocolError("NOT_FOUND", "no such open room", d.pin ? "bad_pin" : "no_room");
+    if (!d.pin && !env.room_id)
+      throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
+    if (!runtime)
+      throw new ProtocolError("NOT_FOUND", "no such open room", d.pin ? "bad_pin" : "no_room");
     this.unbind(conn);
     this.bind(conn, runtime, "spectator", null);
     conn.ready = false;
-    const snap = (await this.command(conn, runtime, { type: "snapshot", role: "spectator" })) as Snapshot;
+    const snap = (await this.command(conn, runtime, {
+      type: "snapshot",
+      role: "spectator",
+    })) as Snapshot;
     conn.snapshotSeq = snap.seq;
     return this.only(this.stateFrame(env.msg_id, snap));
   }
@@ -571,15 +673,30 @@ export class CanonicalDoor {
       }
       return this.only(this.frame("ack", msgId, { type: "next", phase: n.phase }));
     }
-    return this.only(this.frame("ack", msgId, { type: "next", phase: (result as { phase: NextResult["phase"] }).phase }));
+    return this.only(
+      this.frame("ack", msgId, {
+        type: "next",
+        phase: (result as { phase: NextResult["phase"] }).phase,
+      }),
+    );
   }
 
-  private async answer(conn: Connection, msgId: string, d: ClientData<"answer">): Promise<CachedReply> {
+  private async answer(
+    conn: Connection,
+    msgId: string,
+    d: ClientData<"answer">,
+  ): Promise<CachedReply> {
     const started = performance.now();
     const runtime = this.requireRoom(conn);
-    const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(Boolean).length;
+    const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(
+      Boolean,
+    ).length;
     if (given !== 1) {
-      throw new ProtocolError("VALIDATION", "an answer needs exactly one of choice, choices or text", "bad_answer");
+      throw new ProtocolError(
+        "VALIDATION",
+        "an answer needs exactly one of choice, choices or text",
+        "bad_answer",
+      );
     }
     const answer: AnswerValue =
       d.choice !== undefined
@@ -609,15 +726,26 @@ export class CanonicalDoor {
     );
   }
 
-  private async ackOf(conn: Connection, msgId: string, type: ClientType, command: Command): Promise<CachedReply> {
+  private async ackOf(
+    conn: Connection,
+    msgId: string,
+    type: ClientType,
+    command: Command,
+  ): Promise<CachedReply> {
     const runtime = this.requireRoom(conn);
     const result = await this.command(conn, runtime, command);
     const phase = "phase" in result && typeof result.phase === "string" ? result.phase : "lobby";
-    return this.only(this.frame("ack", msgId, { type, phase: phase as ServerData<"ack">["phase"] }));
+    return this.only(
+      this.frame("ack", msgId, { type, phase: phase as ServerData<"ack">["phase"] }),
+    );
   }
 
   /** Runs a command, turning a refusal into a ProtocolError (caught once, in dispatch). */
-  private async command(conn: Connection, runtime: RoomRuntime, command: Command): Promise<CommandResult> {
+  private async command(
+    conn: Connection,
+    runtime: RoomRuntime,
+    command: Command,
+  ): Promise<CommandResult> {
     const reply: Reply<CommandResult> = await runtime.execute(conn.actor(), command);
     if (!reply.ok) throw new ProtocolError(reply.error.code, reply.error.msg, reply.error.reason);
     return reply.value;
@@ -630,7 +758,10 @@ export class CanonicalDoor {
 
   private async sendSnapshot(conn: Connection, msgId: string | null): Promise<void> {
     if (!conn.room) return;
-    const reply = await conn.room.runtime.execute(conn.actor(), { type: "snapshot", role: conn.role ?? "spectator" });
+    const reply = await conn.room.runtime.execute(conn.actor(), {
+      type: "snapshot",
+      role: conn.role ?? "spectator",
+    });
     if (!reply.ok) return;
     conn.snapshotSeq = (reply.value as Snapshot).seq;
     this.sendRaw(conn, this.stateFrame(msgId, reply.value as Snapshot), "state");
@@ -638,7 +769,12 @@ export class CanonicalDoor {
 
   // ------------------------------------------------------------------ rooms and fan-out
 
-  private bind(conn: Connection, runtime: RoomRuntime, role: ViewerRole, participantId: ParticipantId | null): void {
+  private bind(
+    conn: Connection,
+    runtime: RoomRuntime,
+    role: ViewerRole,
+    participantId: ParticipantId | null,
+  ): void {
     let fanout = this.fanouts.get(runtime.id);
     if (!fanout) {
       const f = new RoomFanout(runtime);
@@ -653,7 +789,12 @@ export class CanonicalDoor {
   }
 
   /** Records who a joined connection turned out to be (a resume can change the user id). */
-  private rebind(conn: Connection, participantId: ParticipantId, role: ViewerRole, userId: string): void {
+  private rebind(
+    conn: Connection,
+    participantId: ParticipantId,
+    role: ViewerRole,
+    userId: string,
+  ): void {
     const fanout = conn.room;
     if (!fanout) return;
     fanout.remove(conn);
@@ -661,7 +802,10 @@ export class CanonicalDoor {
     conn.role = role;
     if (userId !== conn.identity.userId) {
       // An anonymous client resumed someone else's seat by token: act as that member from now on.
-      (conn as { identity: Identity }).identity = { ...conn.identity, userId: userId as Identity["userId"] };
+      (conn as { identity: Identity }).identity = {
+        ...conn.identity,
+        userId: userId as Identity["userId"],
+      };
     }
     fanout.add(conn);
   }
@@ -712,7 +856,12 @@ export class CanonicalDoor {
   }
 
   /** Sends one event to one connection; returns whether it went out. */
-  private deliverTo(conn: Connection, event: RoomEvent, enc: EncodedEvent | null, count = true): boolean {
+  private deliverTo(
+    conn: Connection,
+    event: RoomEvent,
+    enc: EncodedEvent | null,
+    count = true,
+  ): boolean {
     if (!enc || conn.closed) return false;
     if (!conn.ready) {
       conn.held.push(event);
@@ -736,7 +885,12 @@ export class CanonicalDoor {
 
   // ------------------------------------------------------------------ outbound helpers
 
-  private frame<T extends ServerType>(type: T, msgId: string | null, data: ServerData<T>, roomId?: string): string {
+  private frame<T extends ServerType>(
+    type: T,
+    msgId: string | null,
+    data: ServerData<T>,
+    roomId?: string,
+  ): string {
     const m = msgId === null ? "" : `,"msg_id":${JSON.stringify(msgId)}`;
     const r = roomId ? `,"room_id":${JSON.stringify(roomId)}` : "";
     return `{"v":${PROTOCOL_VERSION},"type":"${type}"${m}${r},"data":${JSON.stringify(data)}}`;
@@ -780,7 +934,10 @@ export class CanonicalDoor {
   private sendRaw(conn: Connection, frame: string, type: string): void {
     if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
     conn.ws.send(frame);
-    this.deps.metrics.messagesOut.inc({ door: DOOR, type: type === "reply" ? frameType(frame) : type });
+    this.deps.metrics.messagesOut.inc({
+      door: DOOR,
+      type: type === "reply" ? frameType(frame) : type,
+    });
   }
 
   private only(frame: string): CachedReply {
@@ -799,9 +956,13 @@ function rawText(data: RawData): string {
 }
 
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const reason = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error" }[
-    status
-  ];
+  const reason = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    500: "Internal Server Error",
+  }[status];
   const body = `WebSocket upgrade failed: ${message}`;
   socket.end(
     `HTTP/1.1 ${status} ${reason ?? "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -17,12 +17,15 @@ import {
   StandingView,
 } from "../schemas/views.js";
 
-export const PROTOCOL_VERSION = 1;
-/** The path the canonical door listens on (plain /ws belongs to the seed 001 dialect). */
-export const CANONICAL_PATH = "/ws/v1";
-/** Largest frame a client may send (seed 001 §12.1). */
-export const MAX_FRAME_BYTES = 10 * 1024;
-export const MSG_ID_MAX = 64;
+import { MSG_ID_MAX, PROTOCOL_VERSION } from "./constants.js";
+
+export {
+  CANONICAL_PATH,
+  CLOSE_CODES,
+  MAX_FRAME_BYTES,
+  MSG_ID_MAX,
+  PROTOCOL_VERSION,
+} from "./constants.js";
 
 const Nullable = <T extends Type.TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Pin = Type.String({ pattern: "^[0-9]{6}$" });
@@ -264,22 +267,6 @@ export interface ServerFrame<T extends ServerType = ServerType> {
 }
 
 export type AnyServerFrame = { [T in ServerType]: ServerFrame<T> }[ServerType];
-
-/** Close codes the server uses, beyond the standard ones. */
-export const CLOSE_CODES = {
-  /** 1001: the server is shutting down; reconnect. */
-  goingAway: 1001,
-  /** 1009: frame far beyond the size limit. */
-  tooBig: 1009,
-  /** The connection kept sending invalid messages. */
-  protocolViolations: 4002,
-  /** The host removed this player. */
-  kicked: 4003,
-  /** Too many messages, or the client reads too slowly to keep up. */
-  rateLimited: 4008,
-  /** No pong within two heartbeats. */
-  heartbeatTimeout: 4010,
-} as const;
 
 export const envelopeValidator = Compile(ClientEnvelope);
 export const clientValidators = Object.fromEntries(

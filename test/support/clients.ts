@@ -1,0 +1,134 @@
+import WebSocket from "ws";
+import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
+import { QuizwireClient, type QuizwireClientOptions } from "../../src/sdk/index.js";
+
+/** An SDK client for Node, connected. Reconnects fast so tests don't wait on backoff. */
+export async function connectClient(
+  url: string,
+  opts: Partial<QuizwireClientOptions> = {},
+): Promise<QuizwireClient> {
+  const client = new QuizwireClient({
+    url,
+    WebSocket: WebSocket as unknown as QuizwireClientOptions["WebSocket"],
+    reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    requestTimeoutMs: 5_000,
+    ...opts,
+  });
+  await client.connect();
+  return client;
+}
+
+/** Records every frame of one type a client receives. */
+export function record<T>(client: QuizwireClient, type: Parameters<QuizwireClient["on"]>[0]): T[] {
+  const out: T[] = [];
+  client.on(type, ((data: T) => out.push(data)) as never);
+  return out;
+}
+
+/**
+ * A bare WebSocket speaking raw frames, for tests of the protocol edge (bad
+ * input, replays) that the SDK would never send.
+ */
+export class RawSocket {
+  readonly frames: AnyServerFrame[] = [];
+  closeCode: number | null = null;
+  closeReason = "";
+  private waiters: Array<{ match: (f: AnyServerFrame) => boolean; resolve: (f: AnyServerFrame) => void }> = [];
+  private closeWaiters: Array<() => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as AnyServerFrame;
+      this.frames.push(frame);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(frame)) return true;
+        w.resolve(frame);
+        return false;
+      });
+    });
+    ws.on("close", (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = String(reason);
+      for (const w of this.closeWaiters) w();
+    });
+  }
+
+  static async open(url: string): Promise<RawSocket> {
+    const ws = new WebSocket(url);
+    const raw = new RawSocket(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    await raw.next((f) => f.type === "welcome");
+    return raw;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === "string" || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  }
+
+  /** The first frame (already received or still to come) that matches. */
+  next(match: (f: AnyServerFrame) => boolean): Promise<AnyServerFrame> {
+    const seen = this.frames.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  /** Sends a request and waits for the first reply frame carrying its msg_id. */
+  async request(type: string, msgId: string, data: unknown = {}, roomId?: string): Promise<AnyServerFrame> {
+    const before = this.frames.length;
+    this.send({ v: 1, type, msg_id: msgId, ...(roomId ? { room_id: roomId } : {}), data });
+    return this.next((f) => f.msg_id === msgId && this.frames.indexOf(f) >= before);
+  }
+
+  closed(): Promise<void> {
+    if (this.closeCode !== null) return Promise.resolve();
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/**
+ * Everything of the given types a client receives, in order, with a way to
+ * wait for the first match that has arrived or will arrive — so a test never
+ * misses an event that came before it started waiting.
+ */
+export class EventLog {
+  readonly events: Array<{ type: string; data: unknown }> = [];
+  private waiters: Array<{ type: string; match: (d: never) => boolean; resolve: (d: unknown) => void }> = [];
+
+  constructor(client: QuizwireClient, types: readonly string[]) {
+    for (const type of types) {
+      client.on(type as never, ((data: unknown) => {
+        this.events.push({ type, data });
+        this.waiters = this.waiters.filter((w) => {
+          if (w.type !== type || !w.match(data as never)) return true;
+          w.resolve(data);
+          return false;
+        });
+      }) as never);
+    }
+  }
+
+  /** The first event of `type` matching `match` (default: any), received before or after this call. */
+  wait<T>(type: string, match: (d: T) => boolean = () => true): Promise<T> {
+    const found = this.events.find((e) => e.type === type && match(e.data as T));
+    if (found) return Promise.resolve(found.data as T);
+    return new Promise((resolve) =>
+      this.waiters.push({ type, match: match as (d: never) => boolean, resolve: resolve as (d: unknown) => void }),
+    );
+  }
+
+  all<T>(type: string): T[] {
+    return this.events.filter((e) => e.type === type).map((e) => e.data as T);
+  }
+}
+
+/** Drops a client's socket as a flaky network would (the client should reconnect and resume). */
+export function dropConnection(client: QuizwireClient): void {
+  (client as unknown as { socket: { close(code?: number): void } | null }).socket?.close(4999);
+}
