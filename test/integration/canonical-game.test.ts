@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serverValidators } from "../../src/doors/canonical/protocol.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
+import { serverValidators } from "../../src/doors/canonical/protocol.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
 import { QuizwireError } from "../../src/sdk/index.js";
 import { connectClient, dropConnection, EventLog, RawSocket } from "../support/clients.js";
@@ -47,7 +47,11 @@ afterAll(async () => {
   await t.close();
 });
 
-async function hostRoom(mode: "live" | "quick_fire" | "self_paced", settings = {}, quizId = "it-quiz") {
+async function hostRoom(
+  mode: "live" | "quick_fire" | "self_paced",
+  settings = {},
+  quizId = "it-quiz",
+) {
   const host = await client();
   const room = await host.createRoom({ quizId, mode, settings, hostName: "Quizmaster" });
   return { host, room };
@@ -63,7 +67,13 @@ describe("canonical protocol: a full live game", () => {
   it("host and three players play to the end; scores and leaderboard change in real time", async () => {
     const { host, room } = await hostRoom("live", { question_time_ms: 2_000 });
     expect(room.pin).toMatch(/^[1-9]\d{5}$/);
-    const hostLog = new EventLog(host, ["player_joined", "question", "question_closed", "reveal", "end"]);
+    const hostLog = new EventLog(host, [
+      "player_joined",
+      "question",
+      "question_closed",
+      "reveal",
+      "end",
+    ]);
     const ann = await player(room.pin, "Ann");
     const bob = await player(room.pin, "Bob");
     const cyd = await player(room.pin, "Cyd");
@@ -72,12 +82,13 @@ describe("canonical protocol: a full live game", () => {
     );
     const [annLog, bobLog] = logs as [EventLog, EventLog, EventLog];
     expect(ann.joined.state.you?.name).toBe("Ann");
-    await hostLog.wait<ServerData<"player_joined">>("player_joined", (p) => p.participant.name === "Cyd");
-    expect(hostLog.all<ServerData<"player_joined">>("player_joined").map((p) => p.participant.name)).toEqual([
-      "Ann",
-      "Bob",
-      "Cyd",
-    ]);
+    await hostLog.wait<ServerData<"player_joined">>(
+      "player_joined",
+      (p) => p.participant.name === "Cyd",
+    );
+    expect(
+      hostLog.all<ServerData<"player_joined">>("player_joined").map((p) => p.participant.name),
+    ).toEqual(["Ann", "Bob", "Cyd"]);
 
     // Question 1: everybody answers; the reveal comes as soon as all have.
     await host.start();
@@ -98,7 +109,9 @@ describe("canonical protocol: a full live game", () => {
     expect(r.option_counts).toEqual([2, 0, 0, 1]);
     expect(r.you).toMatchObject({ answered: true, correct: true, rank: 1, score: aAck.score });
     expect(r.leaderboard[0]?.name).toBe("Ann");
-    expect((await hostLog.wait<ServerData<"reveal">>("reveal", (x) => x.index === 0)).you).toBeNull();
+    expect(
+      (await hostLog.wait<ServerData<"reveal">>("reveal", (x) => x.index === 0)).you,
+    ).toBeNull();
     expect(serverValidators.reveal.Check(r)).toBe(true);
 
     // Question 2: Bob answers after the deadline and is refused with STATE (T-2).
@@ -135,7 +148,10 @@ describe("canonical protocol: a full live game", () => {
   });
 
   it("A-6: a retried msg_id has no second effect and gets the original reply", async () => {
-    const { host, room } = await hostRoom("live", { question_time_ms: 5_000, allow_answer_change: true });
+    const { host, room } = await hostRoom("live", {
+      question_time_ms: 5_000,
+      allow_answer_change: true,
+    });
     const raw = await RawSocket.open(url);
     const joined = await raw.request("join", "j1", { pin: room.pin, display_name: "Raw" });
     expect(joined.type).toBe("joined");
@@ -169,7 +185,9 @@ describe("canonical protocol: a full live game", () => {
     // Same identity, new connection, new name: still banned.
     const again = await connectClient(url, { identityToken: eve.c.identityToken ?? undefined });
     clients.push(again);
-    const refused = await again.join({ pin: room.pin, displayName: "Eve2" }).catch((e: unknown) => e);
+    const refused = await again
+      .join({ pin: room.pin, displayName: "Eve2" })
+      .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: "FORBIDDEN", reason: "banned" });
   });
 
@@ -250,9 +268,15 @@ describe("canonical protocol: hostile input", () => {
       return data;
     };
     await expectError(() => raw.send("{not json"), "bad_json");
-    await expectError(() => raw.send({ v: 2, type: "ping", msg_id: "x", data: {} }), "bad_envelope");
+    await expectError(
+      () => raw.send({ v: 2, type: "ping", msg_id: "x", data: {} }),
+      "bad_envelope",
+    );
     await expectError(() => raw.send({ v: 1, type: "ping", data: {} }), "bad_envelope");
-    await expectError(() => raw.send({ v: 1, type: "teleport", msg_id: "1", data: {} }), "unknown_type");
+    await expectError(
+      () => raw.send({ v: 1, type: "teleport", msg_id: "1", data: {} }),
+      "unknown_type",
+    );
     await expectError(
       () => raw.send({ v: 1, type: "join", msg_id: "2", data: { pin: 123456, display_name: "x" } }),
       "bad_data",
@@ -269,7 +293,10 @@ describe("canonical protocol: hostile input", () => {
     const notHost = await raw.request("join", "6", { pin: room.pin, display_name: "Mallory" });
     expect(notHost.type).toBe("joined");
     const start = await raw.request("start", "7");
-    expect((start.data as ServerData<"error">)).toMatchObject({ code: "FORBIDDEN", reason: "not_host" });
+    expect(start.data as ServerData<"error">).toMatchObject({
+      code: "FORBIDDEN",
+      reason: "not_host",
+    });
     const badAnswer = await raw.request("answer", "8", { index: 0, choice: 1, text: "both" });
     expect((badAnswer.data as ServerData<"error">).reason).toBe("bad_answer");
     for (const e of errors) expect(serverValidators.error.Check(e)).toBe(true);
@@ -297,9 +324,10 @@ describe("canonical protocol: hostile input", () => {
   it("a flood is rate limited with RATE_LIMIT errors", async () => {
     const raw = await RawSocket.open(url);
     for (let i = 0; i < 60; i++) raw.send({ v: 1, type: "ping", msg_id: `p${i}`, data: {} });
-    const limited = await raw.next((f) => f.type === "error" && (f.data as ServerData<"error">).code === "RATE_LIMIT");
+    const limited = await raw.next(
+      (f) => f.type === "error" && (f.data as ServerData<"error">).code === "RATE_LIMIT",
+    );
     expect((limited.data as ServerData<"error">).retryable).toBe(true);
     raw.close();
   });
 });
-

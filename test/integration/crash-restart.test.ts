@@ -95,10 +95,16 @@ describe("a server killed with SIGKILL mid-question", () => {
     expect(end.reason).toBe("finished");
 
     // Every acknowledged answer is in the results, with the points it was acknowledged with.
-    const res = await fetch(`http://127.0.0.1:${second.port}/api/v1/sessions/${room.roomId}/results`);
+    const res = await fetch(
+      `http://127.0.0.1:${second.port}/api/v1/sessions/${room.roomId}/results`,
+    );
     expect(res.status).toBe(200);
     const results = (await res.json()) as {
-      players: Array<{ name: string; score: number; answers: Array<{ question_index: number; points: number; answered: boolean }> }>;
+      players: Array<{
+        name: string;
+        score: number;
+        answers: Array<{ question_index: number; points: number; answered: boolean }>;
+      }>;
     };
     for (const { player, ack } of acked) {
       const row = results.players.find((p) => p.name === names[player])!;

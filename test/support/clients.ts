@@ -33,7 +33,10 @@ export class RawSocket {
   readonly frames: AnyServerFrame[] = [];
   closeCode: number | null = null;
   closeReason = "";
-  private waiters: Array<{ match: (f: AnyServerFrame) => boolean; resolve: (f: AnyServerFrame) => void }> = [];
+  private waiters: Array<{
+    match: (f: AnyServerFrame) => boolean;
+    resolve: (f: AnyServerFrame) => void;
+  }> = [];
   private closeWaiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
@@ -65,7 +68,9 @@ export class RawSocket {
   }
 
   send(frame: unknown): void {
-    this.ws.send(typeof frame === "string" || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+    this.ws.send(
+      typeof frame === "string" || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame),
+    );
   }
 
   /** The first frame (already received or still to come) that matches. */
@@ -76,7 +81,12 @@ export class RawSocket {
   }
 
   /** Sends a request and waits for the first reply frame carrying its msg_id. */
-  async request(type: string, msgId: string, data: unknown = {}, roomId?: string): Promise<AnyServerFrame> {
+  async request(
+    type: string,
+    msgId: string,
+    data: unknown = {},
+    roomId?: string,
+  ): Promise<AnyServerFrame> {
     const before = this.frames.length;
     this.send({ v: 1, type, msg_id: msgId, ...(roomId ? { room_id: roomId } : {}), data });
     return this.next((f) => f.msg_id === msgId && this.frames.indexOf(f) >= before);
@@ -99,18 +109,25 @@ export class RawSocket {
  */
 export class EventLog {
   readonly events: Array<{ type: string; data: unknown }> = [];
-  private waiters: Array<{ type: string; match: (d: never) => boolean; resolve: (d: unknown) => void }> = [];
+  private waiters: Array<{
+    type: string;
+    match: (d: never) => boolean;
+    resolve: (d: unknown) => void;
+  }> = [];
 
   constructor(client: QuizwireClient, types: readonly string[]) {
     for (const type of types) {
-      client.on(type as never, ((data: unknown) => {
-        this.events.push({ type, data });
-        this.waiters = this.waiters.filter((w) => {
-          if (w.type !== type || !w.match(data as never)) return true;
-          w.resolve(data);
-          return false;
-        });
-      }) as never);
+      client.on(
+        type as never,
+        ((data: unknown) => {
+          this.events.push({ type, data });
+          this.waiters = this.waiters.filter((w) => {
+            if (w.type !== type || !w.match(data as never)) return true;
+            w.resolve(data);
+            return false;
+          });
+        }) as never,
+      );
     }
   }
 
@@ -119,7 +136,11 @@ export class EventLog {
     const found = this.events.find((e) => e.type === type && match(e.data as T));
     if (found) return Promise.resolve(found.data as T);
     return new Promise((resolve) =>
-      this.waiters.push({ type, match: match as (d: never) => boolean, resolve: resolve as (d: unknown) => void }),
+      this.waiters.push({
+        type,
+        match: match as (d: never) => boolean,
+        resolve: resolve as (d: unknown) => void,
+      }),
     );
   }
 
