@@ -54,7 +54,8 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   if (v === null) return def;
   if (!/^\d+$/.test(v)) throw new ConfigError(name, `must be a whole number, got "${v}"`);
   const n = Number(v);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { errors as joseErrors, jwtVerify } from "jose";
-import { type UserId, asUserId } from "../domain/ids.js";
+import { asUserId, type UserId } from "../domain/ids.js";
 import type { Random } from "../ports/clock.js";
 
 /** Who is on the other end of a connection or request. */
@@ -54,7 +54,8 @@ export class IdentityService {
 
   /** Verifies a JWT. Rejects with AuthError for anything but a valid, unexpired token. */
   async fromJwt(token: string): Promise<Identity> {
-    if (!this.jwtKey) throw new AuthError("this server does not accept tokens (JWT_SECRET is not set)");
+    if (!this.jwtKey)
+      throw new AuthError("this server does not accept tokens (JWT_SECRET is not set)");
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, this.jwtKey, { algorithms: ["HS256"] }));
@@ -67,7 +68,9 @@ export class IdentityService {
       throw new AuthError("token has no subject (sub or user_id)");
     }
     const handle = typeof payload.handle === "string" ? payload.handle : payload.username;
-    const roles = Array.isArray(payload.roles) ? payload.roles.filter((r) => typeof r === "string") : [];
+    const roles = Array.isArray(payload.roles)
+      ? payload.roles.filter((r) => typeof r === "string")
+      : [];
     return {
       userId: asUserId(sub),
       handle: typeof handle === "string" ? handle : null,
@@ -81,7 +84,8 @@ export class IdentityService {
    * genuine, otherwise a new one. Throws when anonymous access is off.
    */
   anonymous(identityToken: string | null): { identity: Identity; token: string } {
-    if (!this.opts.allowAnonymous) throw new AuthError("a token is required (anonymous access is off)");
+    if (!this.opts.allowAnonymous)
+      throw new AuthError("a token is required (anonymous access is off)");
     const known = identityToken ? this.verifyAnonymous(identityToken) : null;
     const userId = known ?? asUserId(`anon-${this.opts.random.token(12)}`);
     return {
@@ -107,7 +111,9 @@ export class IdentityService {
     if (!userId.startsWith("anon-") || userId.length > USER_ID_MAX) return null;
     const given = Buffer.from(token.slice(dot + 1));
     const expected = Buffer.from(this.sign(userId));
-    return given.length === expected.length && timingSafeEqual(given, expected) ? asUserId(userId) : null;
+    return given.length === expected.length && timingSafeEqual(given, expected)
+      ? asUserId(userId)
+      : null;
   }
 
   private sign(userId: string): string {

@@ -1241,9 +1241,13 @@ export class Room {
    * Who holds this resume token, without rotating it: REST callers present it
    * as a bearer credential on every request.
    */
-  authenticate(token: string): { participantId: ParticipantId; userId: UserId; role: ParticipantRole } | undefined {
+  authenticate(
+    token: string,
+  ): { participantId: ParticipantId; userId: UserId; role: ParticipantRole } | undefined {
     const m = this.byToken.get(this.deps.hashToken(token));
-    return m && m.status !== "kicked" ? { participantId: m.id, userId: m.userId, role: m.role } : undefined;
+    return m && m.status !== "kicked"
+      ? { participantId: m.id, userId: m.userId, role: m.role }
+      : undefined;
   }
 
   /** Looks a member up by user id (doors that identify players by user, like seed 001). */

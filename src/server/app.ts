@@ -13,8 +13,9 @@ import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
 import { type Config, ConfigError } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
-import { type CanonicalLimits, CanonicalDoor, rejectUpgrade } from "../doors/canonical/gateway.js";
+import { CanonicalDoor, type CanonicalLimits, rejectUpgrade } from "../doors/canonical/gateway.js";
 import { CANONICAL_PATH } from "../doors/canonical/protocol.js";
+import { registerRestRoutes } from "../doors/rest/index.js";
 import { SystemClock } from "../engine/clocks.js";
 import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
@@ -53,7 +54,10 @@ export interface App {
 
 async function openStorage(config: Config): Promise<Storage> {
   if (config.databaseUrl) {
-    throw new ConfigError("DATABASE_URL", "Postgres storage is not available in this build; unset it to use SQLite");
+    throw new ConfigError(
+      "DATABASE_URL",
+      "Postgres storage is not available in this build; unset it to use SQLite",
+    );
   }
   return openSqliteStorage({
     path: join(config.dataDir, "quizwire.db"),
@@ -73,7 +77,10 @@ async function installationSecret(storage: Storage, random: Random, key: string)
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   if (config.redisUrl) {
-    throw new ConfigError("REDIS_URL", "Redis clustering is not available in this build; unset it to run in-process");
+    throw new ConfigError(
+      "REDIS_URL",
+      "Redis clustering is not available in this build; unset it to run in-process",
+    );
   }
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
@@ -147,10 +154,24 @@ export async function createApp(opts: AppOptions): Promise<App> {
     connections: () => canonical.connectionCount,
     sessions: () => registry.size,
   });
+  await registerRestRoutes(fastify, {
+    config,
+    storage,
+    sessions,
+    registry,
+    identity,
+    clock,
+    random,
+    metrics,
+    limiter,
+    log,
+    committer,
+  });
 
-  const doors: Array<{ matches: (path: string) => boolean; door: { handleUpgrade: CanonicalDoor["handleUpgrade"] } }> = [
-    { matches: (p) => p === CANONICAL_PATH, door: canonical },
-  ];
+  const doors: Array<{
+    matches: (path: string) => boolean;
+    door: { handleUpgrade: CanonicalDoor["handleUpgrade"] };
+  }> = [{ matches: (p) => p === CANONICAL_PATH, door: canonical }];
   fastify.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const target = doors.find((d) => d.matches(path));

@@ -43,9 +43,15 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     const t0 = performance.now();
     try {
       await deps.storage.ping();
-      checks.database = { status: "up", latency_ms: Math.round((performance.now() - t0) * 100) / 100 };
+      checks.database = {
+        status: "up",
+        latency_ms: Math.round((performance.now() - t0) * 100) / 100,
+      };
     } catch (err) {
-      checks.database = { status: "down", detail: err instanceof Error ? err.message : String(err) };
+      checks.database = {
+        status: "down",
+        detail: err instanceof Error ? err.message : String(err),
+      };
     }
     const committer = deps.committer.status();
     checks.storage_writes = committer.healthy

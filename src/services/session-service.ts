@@ -1,11 +1,15 @@
-import { type DomainError, type Result, fail, ok } from "../domain/errors.js";
-import { type SessionId, asQuizId } from "../domain/ids.js";
+import type { Identity } from "../auth/identity.js";
+import { type DomainError, fail, ok, type Result } from "../domain/errors.js";
+import { asQuizId, type SessionId } from "../domain/ids.js";
 import type { Quiz } from "../domain/quiz.js";
-import { type SessionMode, type SessionSettings, resolveSettings } from "../domain/session-settings.js";
+import {
+  resolveSettings,
+  type SessionMode,
+  type SessionSettings,
+} from "../domain/session-settings.js";
 import type { CreatedSession, RoomRegistry } from "../engine/room-registry.js";
 import { SessionCreateError } from "../engine/room-registry.js";
 import type { RoomRuntime } from "../engine/room-runtime.js";
-import type { Identity } from "../auth/identity.js";
 import type { Clock } from "../ports/clock.js";
 import type { SessionBundle, Storage } from "../ports/storage.js";
 
@@ -81,7 +85,11 @@ export class SessionService {
 
   private checkSettings(s: SessionSettings): DomainError | null {
     if (s.closesAt !== null && s.mode !== "self_paced") {
-      return { code: "VALIDATION", msg: "closes_at applies to self_paced sessions only", reason: "bad_settings" };
+      return {
+        code: "VALIDATION",
+        msg: "closes_at applies to self_paced sessions only",
+        reason: "bad_settings",
+      };
     }
     if (s.closesAt !== null && s.closesAt <= this.deps.clock.now()) {
       return { code: "VALIDATION", msg: "closes_at must be in the future", reason: "bad_settings" };

@@ -6,8 +6,8 @@ import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directo
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
 import { hashToken } from "../../src/auth/token-hash.js";
 import { buildResults } from "../../src/domain/results.js";
-import { resolveSettings } from "../../src/domain/session-settings.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
+import { resolveSettings } from "../../src/domain/session-settings.js";
 import { FakeClock } from "../../src/engine/clocks.js";
 import { GroupCommitter } from "../../src/engine/group-committer.js";
 import { RoomRegistry } from "../../src/engine/room-registry.js";
@@ -59,8 +59,17 @@ async function joinRoom(runtime: RoomRuntime, name: string): Promise<Actor> {
   return bound;
 }
 
-async function answer(runtime: RoomRuntime, actor: Actor, index: number, choice: number): Promise<AnswerAck> {
-  const r = await runtime.execute(actor, { type: "answer", target: { index }, answer: { kind: "choice", index: choice } });
+async function answer(
+  runtime: RoomRuntime,
+  actor: Actor,
+  index: number,
+  choice: number,
+): Promise<AnswerAck> {
+  const r = await runtime.execute(actor, {
+    type: "answer",
+    target: { index },
+    answer: { kind: "choice", index: choice },
+  });
   if (!r.ok) throw new Error(r.error.msg);
   return r.value as AnswerAck;
 }
@@ -106,7 +115,11 @@ describe("resume after a crash (S-6, T-6)", () => {
     resumed.subscribe((e) => events.push(e));
     const snap = await resumed.execute(ann, { type: "snapshot", role: "player" });
     if (!snap.ok) throw new Error("snapshot failed");
-    const s = snap.value as { phase: { kind: string; index: number }; you: { score: number; streak: number }; epoch: number };
+    const s = snap.value as {
+      phase: { kind: string; index: number };
+      you: { score: number; streak: number };
+      epoch: number;
+    };
     expect(s.phase).toMatchObject({ kind: "reveal", index: 1 });
     expect(s.you.score).toBe(a1.points + a2.points);
     expect(s.you.streak).toBe(2);

@@ -159,7 +159,10 @@ class RoomFanout {
     this.conns.add(c);
     if (c.participantId) {
       let set = this.byParticipant.get(c.participantId);
-      if (!set) this.byParticipant.set(c.participantId, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        this.byParticipant.set(c.participantId, set);
+      }
       set.add(c);
     }
   }
@@ -292,47 +295,63 @@ export class CanonicalDoor {
   // ------------------------------------------------------------------ inbound
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (!this.allowRate(conn)) return;
+    const decoded = this.decode(data, isBinary);
+    if (!decoded.ok) {
+      this.strike(conn, decoded.msgId, "VALIDATION", decoded.msg, decoded.reason);
+      return;
+    }
+    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    void this.dispatch(conn, decoded.env, decoded.type, decoded.body);
+  }
+
+  /** Size, JSON, envelope, type and data checks, in that order; the first failure is reported. */
+  private decode(
+    data: RawData,
+    isBinary: boolean,
+  ):
+    | { ok: true; env: ClientEnvelope; type: ClientType; body: unknown }
+    | { ok: false; msgId: string | null; msg: string; reason: string } {
     const size = Array.isArray(data)
       ? data.reduce((n, b) => n + b.length, 0)
       : data instanceof ArrayBuffer
         ? data.byteLength
         : data.length;
-    if (!this.allowRate(conn)) return;
     if (isBinary)
-      return this.strike(conn, null, "VALIDATION", "binary frames are not accepted", "bad_json");
+      return { ok: false, msgId: null, msg: "binary frames are not accepted", reason: "bad_json" };
     if (size > this.limits.maxFrameBytes) {
-      return this.strike(
-        conn,
-        null,
-        "VALIDATION",
-        `frame of ${size} bytes exceeds the ${this.limits.maxFrameBytes}-byte limit`,
-        "frame_too_large",
-      );
+      return {
+        ok: false,
+        msgId: null,
+        msg: `frame of ${size} bytes exceeds the ${this.limits.maxFrameBytes}-byte limit`,
+        reason: "frame_too_large",
+      };
     }
     let msg: unknown;
     try {
       msg = JSON.parse(rawText(data));
     } catch {
-      return this.strike(conn, null, "VALIDATION", "frame is not valid JSON", "bad_json");
+      return { ok: false, msgId: null, msg: "frame is not valid JSON", reason: "bad_json" };
     }
     if (!envelopeValidator.Check(msg)) {
-      const msgId =
-        typeof (msg as { msg_id?: unknown })?.msg_id === "string"
-          ? (msg as { msg_id: string }).msg_id
-          : null;
+      const given = (msg as { msg_id?: unknown } | null)?.msg_id;
       const first = envelopeValidator.Errors(msg)[0];
       const where = first ? `${first.instancePath || "frame"} ${first.message}` : "bad envelope";
-      return this.strike(conn, msgId, "VALIDATION", `invalid envelope: ${where}`, "bad_envelope");
+      return {
+        ok: false,
+        msgId: typeof given === "string" ? given : null,
+        msg: `invalid envelope: ${where}`,
+        reason: "bad_envelope",
+      };
     }
     const env = msg;
     if (!isClientType(env.type)) {
-      return this.strike(
-        conn,
-        env.msg_id,
-        "VALIDATION",
-        `unknown message type "${env.type}"`,
-        "unknown_type",
-      );
+      return {
+        ok: false,
+        msgId: env.msg_id,
+        msg: `unknown message type "${env.type}"`,
+        reason: "unknown_type",
+      };
     }
     const type = env.type;
     const body = env.data ?? {};
@@ -340,10 +359,9 @@ export class CanonicalDoor {
     if (!validator.Check(body)) {
       const first = validator.Errors(body)[0];
       const where = first ? `data${first.instancePath} ${first.message}` : "data is invalid";
-      return this.strike(conn, env.msg_id, "VALIDATION", `invalid ${type}: ${where}`, "bad_data");
+      return { ok: false, msgId: env.msg_id, msg: `invalid ${type}: ${where}`, reason: "bad_data" };
     }
-    this.deps.metrics.messagesIn.inc({ door: DOOR, type });
-    void this.dispatch(conn, env, type, body);
+    return { ok: true, env, type, body };
   }
 
   private allowRate(conn: Connection): boolean {
@@ -393,7 +411,8 @@ export class CanonicalDoor {
     const replayKey = REPLAYED.has(type) ? `${conn.identity.userId}:${env.msg_id}` : null;
     if (replayKey) {
       const cached = this.deps.replay.getSync(replayKey);
-      if (cached !== undefined) return this.replay(conn, env.msg_id, JSON.parse(cached) as CachedReply);
+      if (cached !== undefined)
+        return this.replay(conn, env.msg_id, JSON.parse(cached) as CachedReply);
       const running = this.inflight.get(replayKey);
       if (running) return this.replay(conn, env.msg_id, await running);
     }

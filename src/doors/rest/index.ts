@@ -1,0 +1,125 @@
+/**
+ * The REST door: quizzes, the question bank, sessions, and the OpenAPI
+ * document that describes them (GET /openapi.json, Swagger UI at /docs).
+ * Routes validate with TypeBox's own compiler, answer errors in the one
+ * format of errors.ts, and hold no game rules: sessions are driven through
+ * the same room commands as the WebSocket doors.
+ */
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
+import type { Logger } from "pino";
+import type { TSchema } from "typebox";
+import { v7 as uuidv7 } from "uuid";
+import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
+import type { IdentityService } from "../../auth/identity.js";
+import type { Config } from "../../config.js";
+import type { GroupCommitter } from "../../engine/group-committer.js";
+import type { RoomRegistry } from "../../engine/room-registry.js";
+import type { Metrics } from "../../observability/metrics.js";
+import type { Clock, Random } from "../../ports/clock.js";
+import type { Storage } from "../../ports/storage.js";
+import { VERSION } from "../../server/version.js";
+import type { SessionService } from "../../services/session-service.js";
+import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
+import { registerBankRoutes } from "./bank-routes.js";
+import { installErrorHandling } from "./errors.js";
+import { registerQuizRoutes } from "./quiz-routes.js";
+import { registerSessionRoutes } from "./session-routes.js";
+
+/** What the REST door needs from the composed server. */
+export interface RestDeps {
+  config: Config;
+  storage: Storage;
+  sessions: SessionService;
+  registry: RoomRegistry;
+  identity: IdentityService;
+  clock: Clock;
+  random: Random;
+  metrics: Metrics;
+  limiter: MemoryRateLimiter;
+  log: Logger;
+  /** Results wait for queued writes, so a report read right after the end includes the end. */
+  committer: Pick<GroupCommitter, "idle">;
+}
+
+/** RestDeps plus what the door builds once: the auth rules and a quiz id source. */
+export interface RestContext extends RestDeps {
+  auth: RestAuth;
+  newId: () => string;
+}
+
+export const OPENAPI_PATH = "/openapi.json";
+export const DOCS_PATH = "/docs";
+
+export const TAGS = [
+  {
+    name: "quizzes",
+    description: "Quiz documents: create, read, replace, delete, import, export.",
+  },
+  { name: "bank", description: "The question bank quick-fire contests draw from." },
+  { name: "sessions", description: "Sessions (rooms): create, join, control, answer, results." },
+  { name: "rooms", description: "Public lookups for join pages." },
+  { name: "admin", description: "Seed 000's internal admin aliases." },
+] as const;
+
+/** Some bodies are checked by their own parser (with better messages); their schema only documents them. */
+export const documentedBodyOnly: FastifySchemaCompiler<TSchema> = (route) =>
+  route.httpPart === "body" ? (value: unknown) => ({ value }) : TypeBoxValidatorCompiler(route);
+
+/** Deep copy without "~"-prefixed keys (TypeBox's markers), so published JSON Schema is clean. */
+export function stripMarkers<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => stripMarkers(v)) as T;
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!k.startsWith("~")) out[k] = stripMarkers(v);
+  }
+  return out as T;
+}
+
+/**
+ * Registers the REST door on the root instance: TypeBox validation, the error
+ * and not-found handlers (for every route of the server), the OpenAPI
+ * document and Swagger UI, and every /api/v1 route plus seed 000's
+ * /internal/rooms aliases.
+ */
+export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): Promise<void> {
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "quizwire",
+        version: VERSION,
+        description:
+          "quizwire's REST API. Errors always have the body `{ code, message, reason?, issues? }` " +
+          "with the HTTP status of `code` (docs/errors.md). Admin routes are OPEN when the server " +
+          "has no ADMIN_TOKEN (the local default): set ADMIN_TOKEN on any shared network.",
+      },
+      tags: TAGS.map((t) => ({ ...t })),
+      components: { securitySchemes: stripMarkers(SECURITY_SCHEMES) },
+    },
+    transformObject: (doc) =>
+      stripMarkers("openapiObject" in doc ? doc.openapiObject : doc.swaggerObject),
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PATH });
+
+  const ctx: RestContext = {
+    ...deps,
+    auth: new RestAuth({ identity: deps.identity, adminToken: deps.config.adminToken }),
+    newId: () => uuidv7(),
+  };
+  await app.register(async (scope) => {
+    registerQuizRoutes(scope, ctx);
+    registerBankRoutes(scope, ctx);
+    registerSessionRoutes(scope, ctx);
+  });
+
+  app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
+  // The web app will own "/" later; until then the API docs are the front page.
+  app.get("/", { schema: { hide: true } }, async (_req, reply) => reply.redirect(DOCS_PATH));
+}

@@ -1,0 +1,294 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance, FastifyReply } from "fastify";
+import Type from "typebox";
+import { parseQuizCsv } from "../../content/quiz-csv.js";
+import {
+  type ParseContext,
+  parseQuizDocument,
+  QuizDocument,
+  quizToDocument,
+} from "../../content/quiz-format.js";
+import { asQuizId } from "../../domain/ids.js";
+import type { Quiz } from "../../domain/quiz.js";
+import { SECURITY } from "./auth.js";
+import { errorResponses, invalid, RestError } from "./errors.js";
+import { documentedBodyOnly, type RestContext } from "./index.js";
+import { IdParams, ImportQuery, QuizGetQuery, QuizListReply } from "./schemas.js";
+
+const TAG = ["quizzes"];
+const WITH_ANSWERS = { includeAnswers: true } as const;
+const WITHOUT_ANSWERS = { includeAnswers: false } as const;
+
+/** Quiz documents over REST (content/quiz-format.ts is the one definition of their shape). */
+export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { storage, auth } = ctx;
+  const parseCtx = (): ParseContext => ({ now: ctx.clock.now(), newId: ctx.newId });
+
+  // CSV arrives as text; parseQuizCsv checks it.
+  app.addContentTypeParser("text/csv", { parseAs: "string" }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  /**
+   * Stores a parsed quiz. When the document named its id and that quiz exists,
+   * identical content is an idempotent retry (200) and anything else a 409.
+   */
+  async function create(quiz: Quiz, idGiven: boolean, reply: FastifyReply) {
+    if (idGiven) {
+      const existing = await storage.quizzes.get(quiz.id);
+      if (existing) {
+        if (sameContent(existing, quiz))
+          return reply.code(200).send(quizToDocument(existing, WITH_ANSWERS));
+        throw new RestError(
+          "CONFLICT",
+          `a different quiz with id "${quiz.id}" exists`,
+          "quiz_exists",
+        );
+      }
+    }
+    await storage.quizzes.put(quiz);
+    return reply.code(201).send(quizToDocument(quiz, WITH_ANSWERS));
+  }
+
+  r.get(
+    "/api/v1/quizzes",
+    {
+      schema: {
+        tags: TAG,
+        summary: "List quizzes",
+        security: [...SECURITY.anyone],
+        response: { 200: QuizListReply, ...errorResponses() },
+      },
+    },
+    async () => {
+      const list = await storage.quizzes.list();
+      return {
+        quizzes: list.map((q) => ({
+          id: q.id,
+          title: q.title,
+          description: q.description,
+          question_count: q.questionCount,
+          updated_at: q.updatedAt,
+        })),
+      };
+    },
+  );
+
+  r.post(
+    "/api/v1/quizzes",
+    {
+      validatorCompiler: documentedBodyOnly,
+      schema: {
+        tags: TAG,
+        summary: "Create a quiz",
+        description:
+          "Body: a quiz document (seed 001's `{id, title, questions:[{id, text, options, " +
+          "correct_answer, points}]}` works as it is). Replies with the stored quiz, answers " +
+          "included. Re-posting an existing id with identical content answers 200 (a safe " +
+          "retry); different content is 409 CONFLICT `quiz_exists`. Every problem with the " +
+          "document is listed in `issues` of a 400.",
+        security: [...SECURITY.admin],
+        body: QuizDocument,
+        response: {
+          200: QuizDocument,
+          201: QuizDocument,
+          ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT"),
+        },
+      },
+    },
+    async (req, reply) => {
+      await auth.requireAdmin(req);
+      const body: unknown = req.body;
+      const parsed = parseQuizDocument(body, parseCtx());
+      if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
+      return create(parsed.quiz, hasId(body), reply);
+    },
+  );
+
+  r.post(
+    "/api/v1/quizzes/import",
+    {
+      validatorCompiler: documentedBodyOnly,
+      schema: {
+        tags: TAG,
+        summary: "Import a quiz from JSON or CSV",
+        description:
+          "`Content-Type: application/json`: a quiz document (as POST /api/v1/quizzes, and what " +
+          "GET …/export writes). `Content-Type: text/csv`: one question per row (columns " +
+          "question, answer_1..answer_6, correct, kind, time_limit, points, difficulty, tags); " +
+          "the title and description come from the query. CSV issues name their line.",
+        security: [...SECURITY.admin],
+        querystring: ImportQuery,
+        body: {
+          content: {
+            "application/json": { schema: QuizDocument },
+            "text/csv": { schema: Type.String({ description: "CSV with a header row" }) },
+          },
+        },
+        response: {
+          200: QuizDocument,
+          201: QuizDocument,
+          ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "CONFLICT"),
+        },
+      },
+    },
+    async (req, reply) => {
+      await auth.requireAdmin(req);
+      const body: unknown = req.body;
+      if (typeof body === "string") {
+        const { title, description } = req.query;
+        if (title === undefined) {
+          const issue = { path: "title", msg: "is required for text/csv (query parameter)" };
+          throw invalid("invalid import", [issue], "missing_title");
+        }
+        const meta = description === undefined ? { title } : { title, description };
+        const parsed = parseQuizCsv(body, meta, parseCtx());
+        if (!parsed.ok) throw invalid("invalid CSV", parsed.issues, "invalid_quiz");
+        return create(parsed.quiz, false, reply);
+      }
+      const parsed = parseQuizDocument(body, parseCtx());
+      if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
+      return create(parsed.quiz, hasId(body), reply);
+    },
+  );
+
+  r.get(
+    "/api/v1/quizzes/:id",
+    {
+      schema: {
+        tags: TAG,
+        summary: "Get a quiz (without answers unless ?answers=true, admin)",
+        security: [...SECURITY.anyone, ...SECURITY.admin],
+        params: IdParams,
+        querystring: QuizGetQuery,
+        response: {
+          200: QuizDocument,
+          ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+        },
+      },
+    },
+    async (req) => {
+      const answers = req.query.answers === true;
+      if (answers) await auth.requireAdmin(req);
+      const quiz = await getQuiz(req.params.id);
+      return quizToDocument(quiz, answers ? WITH_ANSWERS : WITHOUT_ANSWERS);
+    },
+  );
+
+  r.put(
+    "/api/v1/quizzes/:id",
+    {
+      validatorCompiler: documentedBodyOnly,
+      schema: {
+        tags: TAG,
+        summary: "Replace a quiz",
+        description:
+          "The body's id must be absent or equal to the path's. Sessions already created keep their copy.",
+        security: [...SECURITY.admin],
+        params: IdParams,
+        body: QuizDocument,
+        response: {
+          200: QuizDocument,
+          ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+        },
+      },
+    },
+    async (req) => {
+      await auth.requireAdmin(req);
+      const id = req.params.id;
+      const body: unknown = req.body;
+      if (isObject(body) && body.id !== undefined && body.id !== id) {
+        throw invalid(
+          "invalid quiz",
+          [{ path: "id", msg: `must be absent or "${id}" (the id in the path)` }],
+          "id_mismatch",
+        );
+      }
+      const existing = await getQuiz(id);
+      const doc = isObject(body) ? { ...body, id } : body;
+      const parsed = parseQuizDocument(doc, parseCtx());
+      if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
+      const quiz: Quiz = { ...parsed.quiz, createdAt: existing.createdAt };
+      await storage.quizzes.put(quiz);
+      return quizToDocument(quiz, WITH_ANSWERS);
+    },
+  );
+
+  r.delete(
+    "/api/v1/quizzes/:id",
+    {
+      schema: {
+        tags: TAG,
+        summary: "Delete a quiz",
+        description: "Sessions created from it keep their own copy of the questions.",
+        security: [...SECURITY.admin],
+        params: IdParams,
+        response: {
+          204: Type.Null({ description: "deleted" }),
+          ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+        },
+      },
+    },
+    async (req, reply) => {
+      await auth.requireAdmin(req);
+      const deleted = await storage.quizzes.delete(asQuizId(req.params.id));
+      if (!deleted) throw noQuiz(req.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  r.get(
+    "/api/v1/quizzes/:id/export",
+    {
+      schema: {
+        tags: TAG,
+        summary: "Export a quiz as a JSON file (answers included)",
+        description:
+          'Served with `Content-Disposition: attachment; filename="<id>.json"`; POST it to …/import to restore.',
+        security: [...SECURITY.admin],
+        params: IdParams,
+        response: {
+          200: QuizDocument,
+          ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+        },
+      },
+    },
+    async (req, reply) => {
+      await auth.requireAdmin(req);
+      const quiz = await getQuiz(req.params.id);
+      // A file people open and edit: indented, keys in the document's own order.
+      return reply
+        .type("application/json; charset=utf-8")
+        .header("content-disposition", `attachment; filename="${quiz.id}.json"`)
+        .serializer((doc) => `${JSON.stringify(doc, null, 2)}\n`)
+        .send(quizToDocument(quiz, WITH_ANSWERS));
+    },
+  );
+
+  async function getQuiz(id: string): Promise<Quiz> {
+    const quiz = await storage.quizzes.get(asQuizId(id));
+    if (!quiz) throw noQuiz(id);
+    return quiz;
+  }
+}
+
+function noQuiz(id: string): RestError {
+  return new RestError("NOT_FOUND", `no quiz with id ${JSON.stringify(id)}`, "no_quiz");
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function hasId(body: unknown): boolean {
+  return isObject(body) && typeof body.id === "string";
+}
+
+/** Same questions, title and description (timestamps aside). */
+function sameContent(a: Quiz, b: Quiz): boolean {
+  return (
+    JSON.stringify(quizToDocument(a, WITH_ANSWERS)) ===
+    JSON.stringify(quizToDocument(b, WITH_ANSWERS))
+  );
+}
