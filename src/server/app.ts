@@ -13,9 +13,10 @@ import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
 import { type Config, ConfigError } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
-import { CanonicalDoor, type CanonicalLimits, rejectUpgrade } from "../doors/canonical/gateway.js";
-import { CANONICAL_PATH } from "../doors/canonical/protocol.js";
+import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/gateway.js";
+import type { Door, DoorDeps } from "../doors/door.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
+import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
 import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
@@ -126,17 +127,28 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const limiter = new MemoryRateLimiter(clock);
   const replay = new MemoryReplayCache(clock);
 
-  const canonical = new CanonicalDoor({
+  const deps: DoorDeps = {
+    config,
+    storage,
     sessions,
+    registry,
     identity,
     clock,
+    random,
     metrics,
-    log,
     limiter,
     replay,
+    log,
+    committer,
+  };
+  const canonical = new CanonicalDoor({
+    ...deps,
     allowedOrigins: config.allowedOrigins,
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
+  // Every door of the server. Seed dialects mount here too, each a thin translation onto the engine.
+  const doors: Door[] = [{ ws: canonical, routes: (app) => registerRestRoutes(app, deps) }];
+  const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -151,35 +163,19 @@ export async function createApp(opts: AppOptions): Promise<App> {
     storage,
     committer,
     metrics,
-    connections: () => canonical.connectionCount,
+    connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
     sessions: () => registry.size,
   });
-  await registerRestRoutes(fastify, {
-    config,
-    storage,
-    sessions,
-    registry,
-    identity,
-    clock,
-    random,
-    metrics,
-    limiter,
-    log,
-    committer,
-  });
+  for (const door of doors) await door.routes?.(fastify);
 
-  const doors: Array<{
-    matches: (path: string) => boolean;
-    door: { handleUpgrade: CanonicalDoor["handleUpgrade"] };
-  }> = [{ matches: (p) => p === CANONICAL_PATH, door: canonical }];
   fastify.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    const target = doors.find((d) => d.matches(path));
+    const target = wsDoors.find((d) => d.matches(path));
     if (!target) {
       rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
       return;
     }
-    target.door.handleUpgrade(req, socket, head);
+    target.handleUpgrade(req, socket, head);
   });
 
   let closed = false;
@@ -201,7 +197,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
-      canonical.shutdown();
+      for (const d of wsDoors) d.shutdown();
       await fastify.close();
       await registry.shutdown();
       await storage.close();

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
 import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
 import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
 import { AuthError, type Identity, type IdentityService } from "../../auth/identity.js";
@@ -24,10 +24,23 @@ import type {
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { SessionService } from "../../services/session-service.js";
+import type { WsDoor } from "../door.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
 import { questionView, snapshotView } from "../schemas/views.js";
+import {
+  createWsServer,
+  frameBytes,
+  frameText,
+  originAllowed,
+  rejectUpgrade,
+  upgradeToken,
+} from "../ws-kit/frames.js";
+import { Heartbeat } from "../ws-kit/heartbeat.js";
+import { InboundGuard } from "../ws-kit/inbound-guard.js";
+import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
 import { type EncodedEvent, encodeEvent, isForwarded } from "./encode.js";
 import {
+  CANONICAL_PATH,
   CLOSE_CODES,
   type ClientData,
   type ClientEnvelope,
@@ -116,7 +129,7 @@ interface CachedReply {
 
 /** One client connection and what it is bound to. */
 class Connection {
-  room: RoomFanout | null = null;
+  room: RoomGroup<Connection> | null = null;
   participantId: ParticipantId | null = null;
   role: ViewerRole | null = null;
   /** Until the join reply is out, room events are held here so none is missed or sent early. */
@@ -124,8 +137,6 @@ class Connection {
   held: RoomEvent[] = [];
   /** Held events at or below this sequence are already in the snapshot the client got. */
   snapshotSeq = 0;
-  alive = true;
-  floods = 0;
   closed = false;
 
   constructor(
@@ -134,6 +145,7 @@ class Connection {
     readonly identity: Identity,
     readonly identityToken: string | null,
     readonly ip: string,
+    readonly guard: InboundGuard,
   ) {}
 
   actor(): Actor {
@@ -147,81 +159,46 @@ class Connection {
   }
 }
 
-/** The connections of one room in this door, subscribed to the room's events. */
-class RoomFanout {
-  readonly conns = new Set<Connection>();
-  readonly byParticipant = new Map<ParticipantId, Set<Connection>>();
-  unsubscribe: () => void = () => {};
-
-  constructor(readonly runtime: RoomRuntime) {}
-
-  add(c: Connection): void {
-    this.conns.add(c);
-    if (c.participantId) {
-      let set = this.byParticipant.get(c.participantId);
-      if (!set) {
-        set = new Set();
-        this.byParticipant.set(c.participantId, set);
-      }
-      set.add(c);
-    }
-  }
-
-  remove(c: Connection): void {
-    this.conns.delete(c);
-    if (c.participantId) {
-      const set = this.byParticipant.get(c.participantId);
-      set?.delete(c);
-      if (set?.size === 0) this.byParticipant.delete(c.participantId);
-    }
-  }
-}
-
 /**
  * The canonical WebSocket door (docs/protocol.md): upgrades, validates every
  * frame at the edge, turns messages into room commands and room events into
  * frames. It holds no game rules.
  */
-export class CanonicalDoor {
+export class CanonicalDoor implements WsDoor {
+  readonly name = DOOR;
   private readonly wss: WebSocketServer;
   private readonly limits: CanonicalLimits;
   private readonly conns = new Set<Connection>();
-  private readonly fanouts = new Map<SessionId, RoomFanout>();
+  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
   private readonly inflight = new Map<string, Promise<CachedReply>>();
-  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly heartbeat: Heartbeat;
   private nextConnId = 1;
 
   constructor(private readonly deps: CanonicalDoorDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: this.limits.hardMaxFrameBytes,
-      perMessageDeflate: false,
-      clientTracking: false,
+    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
+    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
+      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
+      ws.terminate();
     });
-    this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
-    this.heartbeat.unref();
   }
 
   get connectionCount(): number {
     return this.conns.size;
   }
 
+  matches(path: string): boolean {
+    return path === CANONICAL_PATH;
+  }
+
   /** Called by the HTTP server for upgrades on this door's path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const origin = req.headers.origin;
-    if (
-      origin &&
-      this.deps.allowedOrigins.length > 0 &&
-      !this.deps.allowedOrigins.includes(origin)
-    ) {
+    if (!originAllowed(req.headers.origin, this.deps.allowedOrigins)) {
       rejectUpgrade(socket, 403, "origin not allowed");
       return;
     }
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
-    const token = url.searchParams.get("token") ?? bearer;
-    const identityToken = url.searchParams.get("identity");
+    const token = upgradeToken(req);
+    const identityToken = new URL(req.url ?? "/", "http://localhost").searchParams.get("identity");
     this.deps.identity.resolve(token, identityToken).then(
       ({ identity, identityToken: issued }) => {
         this.wss.handleUpgrade(req, socket, head, (ws) =>
@@ -240,8 +217,7 @@ export class CanonicalDoor {
 
   /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
   shutdown(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.heartbeat = null;
+    this.heartbeat.stop();
     for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
   }
 
@@ -253,13 +229,13 @@ export class CanonicalDoor {
     identityToken: string | null,
     ip: string,
   ): void {
-    const conn = new Connection(this.nextConnId++, ws, identity, identityToken, ip);
+    const id = this.nextConnId++;
+    const guard = new InboundGuard(this.deps.limiter, this.limits, `canonical:${id}`);
+    const conn = new Connection(id, ws, identity, identityToken, ip, guard);
     this.conns.add(conn);
+    this.heartbeat.add(ws);
     this.deps.metrics.connections.inc({ door: DOOR });
     ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("pong", () => {
-      conn.alive = true;
-    });
     ws.on("close", () => this.onClose(conn));
     ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
     this.send(conn, "welcome", {
@@ -276,20 +252,9 @@ export class CanonicalDoor {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
+    this.heartbeat.remove(conn.ws);
     this.deps.metrics.connections.dec({ door: DOOR });
     this.unbind(conn);
-  }
-
-  private beat(): void {
-    for (const c of this.conns) {
-      if (!c.alive) {
-        c.ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
-        c.ws.terminate();
-        continue;
-      }
-      c.alive = false;
-      c.ws.ping();
-    }
   }
 
   // ------------------------------------------------------------------ inbound
@@ -312,11 +277,7 @@ export class CanonicalDoor {
   ):
     | { ok: true; env: ClientEnvelope; type: ClientType; body: unknown }
     | { ok: false; msgId: string | null; msg: string; reason: string } {
-    const size = Array.isArray(data)
-      ? data.reduce((n, b) => n + b.length, 0)
-      : data instanceof ArrayBuffer
-        ? data.byteLength
-        : data.length;
+    const size = frameBytes(data);
     if (isBinary)
       return { ok: false, msgId: null, msg: "binary frames are not accepted", reason: "bad_json" };
     if (size > this.limits.maxFrameBytes) {
@@ -329,7 +290,7 @@ export class CanonicalDoor {
     }
     let msg: unknown;
     try {
-      msg = JSON.parse(rawText(data));
+      msg = JSON.parse(frameText(data));
     } catch {
       return { ok: false, msgId: null, msg: "frame is not valid JSON", reason: "bad_json" };
     }
@@ -365,26 +326,19 @@ export class CanonicalDoor {
   }
 
   private allowRate(conn: Connection): boolean {
-    const { messageBurst, messagesPerSecond } = this.limits;
-    const r = this.deps.limiter.takeSync(
-      `ws:${conn.id}`,
-      messageBurst,
-      (messageBurst / messagesPerSecond) * 1000,
-    );
-    if (r.allowed) return true;
-    conn.floods += 1;
-    if (conn.floods >= this.limits.floodCloseAfter) {
-      conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
-      return false;
+    const verdict = conn.guard.admit();
+    if (verdict.ok) return true;
+    if (verdict.close) conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
+    else {
+      this.sendError(
+        conn,
+        null,
+        "RATE_LIMIT",
+        "too many messages; slow down",
+        "rate_limited",
+        verdict.retryAfterMs,
+      );
     }
-    this.sendError(
-      conn,
-      null,
-      "RATE_LIMIT",
-      "too many messages; slow down",
-      "rate_limited",
-      r.retryAfterMs,
-    );
     return false;
   }
 
@@ -397,9 +351,8 @@ export class CanonicalDoor {
     reason: string,
   ): void {
     this.sendError(conn, msgId, code, msg, reason);
-    const { strikesPerMinute } = this.limits;
-    const r = this.deps.limiter.takeSync(`strike:${conn.id}`, strikesPerMinute, 60_000);
-    if (!r.allowed) conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
+    if (conn.guard.strike())
+      conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
   }
 
   private async dispatch(
@@ -794,17 +747,9 @@ export class CanonicalDoor {
     role: ViewerRole,
     participantId: ParticipantId | null,
   ): void {
-    let fanout = this.fanouts.get(runtime.id);
-    if (!fanout) {
-      const f = new RoomFanout(runtime);
-      f.unsubscribe = runtime.subscribe((e) => this.deliver(f, e));
-      this.fanouts.set(runtime.id, f);
-      fanout = f;
-    }
     conn.role = role;
     conn.participantId = participantId;
-    conn.room = fanout;
-    fanout.add(conn);
+    conn.room = this.groups.add(runtime, conn);
   }
 
   /** Records who a joined connection turned out to be (a resume can change the user id). */
@@ -814,10 +759,8 @@ export class CanonicalDoor {
     role: ViewerRole,
     userId: string,
   ): void {
-    const fanout = conn.room;
-    if (!fanout) return;
-    fanout.remove(conn);
-    conn.participantId = participantId;
+    if (!conn.room) return;
+    this.groups.reassign(conn.room, conn, participantId);
     conn.role = role;
     if (userId !== conn.identity.userId) {
       // An anonymous client resumed someone else's seat by token: act as that member from now on.
@@ -826,24 +769,19 @@ export class CanonicalDoor {
         userId: userId as Identity["userId"],
       };
     }
-    fanout.add(conn);
   }
 
   private unbind(conn: Connection): void {
-    const fanout = conn.room;
-    if (!fanout) return;
+    const group = conn.room;
+    if (!group) return;
     if (conn.participantId) {
-      void fanout.runtime.execute(conn.actor(), { type: "presence", connected: false });
+      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
     }
-    fanout.remove(conn);
+    this.groups.remove(group, conn);
     conn.room = null;
     conn.participantId = null;
     conn.role = null;
     conn.held = [];
-    if (fanout.conns.size === 0) {
-      fanout.unsubscribe();
-      this.fanouts.delete(fanout.runtime.id);
-    }
   }
 
   private markReady(conn: Connection): void {
@@ -854,12 +792,12 @@ export class CanonicalDoor {
     for (const e of held) if (e.seq > conn.snapshotSeq) this.deliverTo(conn, e, encodeEvent(e));
   }
 
-  private deliver(fanout: RoomFanout, event: RoomEvent): void {
+  private deliver(group: RoomGroup<Connection>, event: RoomEvent): void {
     if (!isForwarded(event)) return;
     const enc = encodeEvent(event);
     if (!enc) return;
     if (event.audience.kind === "participant") {
-      const targets = fanout.byParticipant.get(event.audience.participantId);
+      const targets = group.of(event.audience.participantId);
       if (targets) for (const c of targets) this.deliverTo(c, event, enc);
       if (event.body.type === "kicked" && targets) {
         for (const c of [...targets]) {
@@ -870,7 +808,7 @@ export class CanonicalDoor {
       return;
     }
     let sent = 0;
-    for (const c of fanout.conns) if (this.deliverTo(c, event, enc, false)) sent += 1;
+    for (const c of group.conns) if (this.deliverTo(c, event, enc, false)) sent += 1;
     if (sent > 0) this.deps.metrics.messagesOut.inc({ door: DOOR, type: enc.type }, sent);
   }
 
@@ -967,25 +905,3 @@ export class CanonicalDoor {
 function frameType(frame: string): string {
   return /"type":"([a-z_]+)"/.exec(frame)?.[1] ?? "unknown";
 }
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
-  return data.toString("utf8");
-}
-
-function rejectUpgrade(socket: Duplex, status: number, message: string): void {
-  const reason = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    500: "Internal Server Error",
-  }[status];
-  const body = `WebSocket upgrade failed: ${message}`;
-  socket.end(
-    `HTTP/1.1 ${status} ${reason ?? "Error"}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-export { rejectUpgrade };

@@ -1,0 +1,47 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import type { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
+import type { IdentityService } from "../auth/identity.js";
+import type { Config } from "../config.js";
+import type { GroupCommitter } from "../engine/group-committer.js";
+import type { RoomRegistry } from "../engine/room-registry.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { Clock, Random } from "../ports/clock.js";
+import type { Storage } from "../ports/storage.js";
+import type { SessionService } from "../services/session-service.js";
+
+/** Everything a door may use. Doors translate; the engine and services decide. */
+export interface DoorDeps {
+  config: Config;
+  storage: Storage;
+  sessions: SessionService;
+  registry: RoomRegistry;
+  identity: IdentityService;
+  clock: Clock;
+  random: Random;
+  metrics: Metrics;
+  limiter: MemoryRateLimiter;
+  replay: MemoryReplayCache;
+  log: Logger;
+  committer: Pick<GroupCommitter, "idle">;
+}
+
+/** A WebSocket door: the HTTP server hands it the upgrades whose path it claims. */
+export interface WsDoor {
+  readonly name: string;
+  /** Whether this door serves WebSocket upgrades on `path` (no query string). */
+  matches(path: string): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  readonly connectionCount: number;
+  /** Closes every connection (1001) so clients reconnect elsewhere. */
+  shutdown(): void;
+}
+
+/** A door as mounted on the server: its WebSocket part and/or its HTTP routes. */
+export interface Door {
+  ws?: WsDoor;
+  routes?: (app: FastifyInstance) => Promise<void> | void;
+}

@@ -1,0 +1,65 @@
+import type { Duplex } from "node:stream";
+import { type RawData, WebSocketServer } from "ws";
+
+/** A WebSocket server every door uses: upgrades routed by us, no compression, no tracking. */
+export function createWsServer(maxPayload: number): WebSocketServer {
+  // permessage-deflate stays off: it costs CPU per recipient and defeats serialize-once broadcasts.
+  return new WebSocketServer({
+    noServer: true,
+    maxPayload,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+}
+
+export function frameBytes(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+export function frameText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
+  return data.toString("utf8");
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  410: "Gone",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/**
+ * Refuses an upgrade with a plain HTTP response before any WebSocket exists.
+ * The body reads "WebSocket upgrade failed: <message>" (seed 002's wording).
+ */
+export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = `WebSocket upgrade failed: ${message}`;
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
+      "Content-Type: text/plain; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}
+
+/** The bearer token of an upgrade request: `?token=` (browsers cannot set headers) or `Authorization`. */
+export function upgradeToken(req: {
+  url?: string | undefined;
+  headers: { authorization?: string | undefined };
+}): string | null {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
+  return url.searchParams.get("token") ?? bearer;
+}
+
+/** Whether an upgrade's Origin is allowed (an empty list allows any; non-browser clients send none). */
+export function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
+  return !origin || allowed.length === 0 || allowed.includes(origin);
+}

@@ -1,0 +1,90 @@
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { RoomEvent } from "../../engine/types.js";
+
+/** What a door's connection must expose to be grouped by room. */
+export interface GroupMember {
+  participantId: ParticipantId | null;
+}
+
+/** The connections of one room in one door, subscribed to the room's events. */
+export class RoomGroup<C extends GroupMember> {
+  readonly conns = new Set<C>();
+  readonly byParticipant = new Map<ParticipantId, Set<C>>();
+  unsubscribe: () => void = () => {};
+
+  constructor(readonly runtime: RoomRuntime) {}
+
+  /** Connections of one participant (a player may have several tabs open). */
+  of(participantId: ParticipantId): ReadonlySet<C> | undefined {
+    return this.byParticipant.get(participantId);
+  }
+}
+
+/**
+ * A door's connections grouped by room: the first connection of a room
+ * subscribes the door to the room's events, the last one to leave
+ * unsubscribes. Events arrive at `onEvent` with the room's group.
+ */
+export class RoomGroups<C extends GroupMember> {
+  private readonly groups = new Map<SessionId, RoomGroup<C>>();
+
+  constructor(private readonly onEvent: (group: RoomGroup<C>, event: RoomEvent) => void) {}
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** Adds a connection (with its current participantId) to the room's group. */
+  add(runtime: RoomRuntime, conn: C): RoomGroup<C> {
+    let group = this.groups.get(runtime.id);
+    if (!group) {
+      const g = new RoomGroup<C>(runtime);
+      g.unsubscribe = runtime.subscribe((e) => this.onEvent(g, e));
+      this.groups.set(runtime.id, g);
+      group = g;
+    }
+    group.conns.add(conn);
+    if (conn.participantId) {
+      let set = group.byParticipant.get(conn.participantId);
+      if (!set) {
+        set = new Set();
+        group.byParticipant.set(conn.participantId, set);
+      }
+      set.add(conn);
+    }
+    return group;
+  }
+
+  /** Removes a connection; the group unsubscribes when it empties. */
+  remove(group: RoomGroup<C>, conn: C): void {
+    group.conns.delete(conn);
+    if (conn.participantId) {
+      const set = group.byParticipant.get(conn.participantId);
+      set?.delete(conn);
+      if (set?.size === 0) group.byParticipant.delete(conn.participantId);
+    }
+    if (group.conns.size === 0 && this.groups.get(group.runtime.id) === group) {
+      group.unsubscribe();
+      this.groups.delete(group.runtime.id);
+    }
+  }
+
+  /** Re-files a connection whose participant changed (join or resume); the subscription stays. */
+  reassign(group: RoomGroup<C>, conn: C, participantId: ParticipantId | null): void {
+    if (conn.participantId) {
+      const set = group.byParticipant.get(conn.participantId);
+      set?.delete(conn);
+      if (set?.size === 0) group.byParticipant.delete(conn.participantId);
+    }
+    conn.participantId = participantId;
+    if (participantId) {
+      let set = group.byParticipant.get(participantId);
+      if (!set) {
+        set = new Set();
+        group.byParticipant.set(participantId, set);
+      }
+      set.add(conn);
+    }
+  }
+}
