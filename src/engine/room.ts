@@ -52,8 +52,14 @@ export interface RoomDeps {
   hashToken(token: string): string;
 }
 
-/** Coalescing window for counts and self_paced leaderboards (seed 001 batches leaderboards per 100 ms). */
-export const FLUSH_INTERVAL_MS = 100;
+/**
+ * Coalescing windows for updates that would otherwise go out once per join or
+ * per answer. The player count reaches every player, so it is pushed at most
+ * once a second; the host's answer counter and self_paced leaderboards (seed
+ * 001 batches them per 100 ms) every 100 ms.
+ */
+export const COALESCE_MS = { players: 1_000, answers: 100, leaderboard: 100 } as const;
+type Coalesced = keyof typeof COALESCE_MS;
 /** How many players a host or spectator snapshot lists. */
 const SNAPSHOT_PLAYERS_MAX = 500;
 
@@ -150,10 +156,12 @@ export class Room {
   private readonly pending = new Map<number, PendingAnswer>();
   private tally: QuestionTally = { optionCounts: [], answered: 0, connectedAnswered: 0 };
 
-  private flushAt: number | null = null;
-  private dirtyPlayerCount = false;
-  private dirtyAnswerCount = false;
-  private dirtyLeaderboard = false;
+  /** When each coalesced update is due; null when nothing is waiting. */
+  private readonly due: Record<Coalesced, number | null> = {
+    players: null,
+    answers: null,
+    leaderboard: null,
+  };
 
   private events: RoomEvent[] = [];
   private writes: QueuedWrite[] = [];
@@ -267,10 +275,11 @@ export class Room {
 
   /** The next moment the room needs `tick`, or null. */
   nextWakeAt(): number | null {
-    let at: number | null = this.flushAt;
+    let at: number | null = null;
     const consider = (t: number | null) => {
       if (t !== null && (at === null || t < at)) at = t;
     };
+    for (const t of Object.values(this.due)) consider(t);
     const p = this.phase;
     switch (p.kind) {
       case "question":
@@ -311,7 +320,7 @@ export class Room {
     ) {
       this.finish(now, "expired");
     }
-    if (this.flushAt !== null && now >= this.flushAt) this.flush(now);
+    this.flush(now);
   }
 
   execute(actor: Actor, command: Command, now: number): Outcome {
@@ -770,7 +779,7 @@ export class Room {
       results.set(id, { score: entry.score, rank: entry.rank, total });
     }
     this.writes.push({ write: { kind: "standings_put", sessionId: this.record.id, standings } });
-    this.flushAt = null;
+    this.due.players = this.due.answers = this.due.leaderboard = null;
     this.emit(
       { kind: "all" },
       {
@@ -1294,38 +1303,35 @@ export class Room {
     this.writes.push({ write: { kind: "session_state", sessionId: this.record.id, state } });
   }
 
-  private markDirty(now: number, what: "players" | "answers" | "leaderboard"): void {
-    if (what === "players") this.dirtyPlayerCount = true;
-    else if (what === "answers") this.dirtyAnswerCount = true;
-    else this.dirtyLeaderboard = true;
-    if (this.flushAt === null) this.flushAt = now + FLUSH_INTERVAL_MS;
+  private markDirty(now: number, what: Coalesced): void {
+    if (this.due[what] === null) this.due[what] = now + COALESCE_MS[what];
   }
 
+  /** Emits the coalesced updates that are due. */
   private flush(now: number): void {
-    this.flushAt = null;
-    if (this.phase.kind === "ended") return;
-    if (this.dirtyPlayerCount) {
-      this.dirtyPlayerCount = false;
+    const isDue = (what: Coalesced) => {
+      const at = this.due[what];
+      if (at === null || now < at) return false;
+      this.due[what] = null;
+      return this.phase.kind !== "ended";
+    };
+    if (isDue("players")) {
       this.emit({ kind: "all" }, { type: "player_count", playerCount: this.playerCount }, now);
     }
     const p = this.phase;
-    if (this.dirtyAnswerCount) {
-      this.dirtyAnswerCount = false;
-      if (p.kind === "question") {
-        this.emit(
-          { kind: "all" },
-          {
-            type: "answer_count",
-            index: p.index,
-            answered: this.tally.answered,
-            players: this.playerCount,
-          },
-          now,
-        );
-      }
+    if (isDue("answers") && p.kind === "question") {
+      this.emit(
+        { kind: "all" },
+        {
+          type: "answer_count",
+          index: p.index,
+          answered: this.tally.answered,
+          players: this.playerCount,
+        },
+        now,
+      );
     }
-    if (this.dirtyLeaderboard) {
-      this.dirtyLeaderboard = false;
+    if (isDue("leaderboard")) {
       this.emit(
         { kind: "all" },
         {

@@ -224,8 +224,15 @@ describe("canonical protocol: quick_fire and self_paced", () => {
     expect(((await closed) as ServerData<"question_closed">).reason).toBe("first_correct");
     const refused = await a.c.answer(0, { choice: 0 }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: "STATE" });
-    const next = a.c.once("question");
-    expect(((await next) as ServerData<"question">).index).toBe(1);
+    // The reveal advances by itself; the rest of the contest plays out to the end.
+    const log = new EventLog(a.c, ["question", "end"]);
+    for (const index of [1, 2]) {
+      await log.wait<ServerData<"question">>("question", (x) => x.index === index);
+      expect((await a.c.answer(index, { choice: index })).correct).toBe(true);
+    }
+    const end = await log.wait<ServerData<"end">>("end");
+    expect(end.reason).toBe("finished");
+    expect(end.podium.map((s) => s.name)).toEqual(["Ann", "Bob"]);
   });
 
   it("M-3: a self-paced learner is served questions one by one with the answer shown at once", async () => {
@@ -249,6 +256,10 @@ describe("canonical protocol: quick_fire and self_paced", () => {
     const wrong = await learner.c.answer(1, { text: "everywhere" });
     expect(wrong.correct).toBe(false);
     expect(await learner.c.nextQuestion()).toBeNull();
+    const ended = learner.c.once("end");
+    await host.end();
+    const end = (await ended) as ServerData<"end">;
+    expect(end).toMatchObject({ reason: "host_ended", you: { rank: 1, score: ack.score } });
   });
 });
 
