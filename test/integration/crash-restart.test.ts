@@ -17,7 +17,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe("a server killed with SIGKILL mid-question", () => {
+describe("a server killed with SIGKILL mid-question, then stopped gracefully", () => {
   it("restarts on the same database, the clients resume by themselves, the game finishes and no acknowledged answer is lost", async () => {
     const first = await ServerProcess.start({ DATA_DIR: dataDir, PORT: "0" });
     servers.push(first);
@@ -83,6 +83,17 @@ describe("a server killed with SIGKILL mid-question", () => {
     // The game carries on: the third player answers, the question closes, and the rest is played out.
     await answerAll(1, [2]);
     await hostLog.wait("reveal", (r: ServerData<"reveal">) => r.index === 1);
+
+    // A graceful stop (SIGTERM) and start resumes the same way, from the reveal.
+    await second.kill("SIGTERM");
+    const third = await ServerProcess.start({ DATA_DIR: dataDir, PORT: String(first.port) });
+    servers.push(third);
+    const again = await Promise.all(
+      logs.map((l) => l.nth<{ state: ServerData<"state"> }>("resumed", 2)),
+    );
+    await hostLog.nth("resumed", 2);
+    expect(again[0]!.state.epoch).toBe(3);
+    expect(again[0]!.state.phase).toMatchObject({ kind: "reveal", index: 1 });
     const total = resumed[0]!.state.question_count;
     for (let index = 2; index < total; index++) {
       await host.nextQuestion();

@@ -144,6 +144,15 @@ export class EventLog {
     );
   }
 
+  /** The n-th (1-based) event of `type`, received before or after this call. */
+  nth<T>(type: string, n: number): Promise<T> {
+    let seen = 0;
+    return this.wait<T>(type, () => {
+      seen += 1;
+      return seen >= n;
+    });
+  }
+
   all<T>(type: string): T[] {
     return this.events.filter((e) => e.type === type).map((e) => e.data as T);
   }

@@ -88,6 +88,14 @@ export function stripMarkers<T>(value: T): T {
 export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): Promise<void> {
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installErrorHandling(app);
+  // Every HTTP error response is counted by its stable code, like the WebSocket doors' errors.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (reply.statusCode >= 400 && typeof payload === "string") {
+      const code = /"code":"([A-Z_]+)"/.exec(payload)?.[1] ?? String(reply.statusCode);
+      deps.metrics.errors.inc({ door: "rest", code });
+    }
+    return payload;
+  });
 
   await app.register(swagger, {
     openapi: {
