@@ -30,6 +30,8 @@ export interface Config {
   endedRetentionMs: number;
   /** Comma-separated list of allowed Origin headers for WebSocket upgrades; empty allows any. */
   allowedOrigins: string[];
+  /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
+  loginEnabled: boolean;
 }
 
 export class ConfigError extends Error {
@@ -119,5 +121,6 @@ export function loadConfig(env: Env = process.env): Config {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean),
+    loginEnabled: bool(env, "LOGIN_ENABLED", true),
   };
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { errors as joseErrors, jwtVerify } from "jose";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { asUserId, type UserId } from "../domain/ids.js";
 import type { Random } from "../ports/clock.js";
 
@@ -34,6 +34,7 @@ export class IdentityService {
 
   constructor(
     private readonly opts: {
+      /** JWT_SECRET, or the installation's own generated secret when it is not set. */
       jwtSecret: string | null;
       allowAnonymous: boolean;
       /** Key for anonymous identity tokens; persisted so they survive restarts. */
@@ -50,6 +51,20 @@ export class IdentityService {
 
   get acceptsTokens(): boolean {
     return this.jwtKey !== null;
+  }
+
+  /**
+   * Signs a token for a user (seed 004's /login): HS256 with claims `user_id`,
+   * `username` and `sub`, expiring after `ttlSeconds`.
+   */
+  async issueToken(user: { userId: string; username: string }, ttlSeconds: number): Promise<string> {
+    if (!this.jwtKey) throw new AuthError("this server has no signing secret");
+    return new SignJWT({ user_id: user.userId, username: user.username })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(user.userId)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.jwtKey);
   }
 
   /** Verifies a JWT. Rejects with AuthError for anything but a valid, unexpired token. */

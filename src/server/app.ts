@@ -16,6 +16,9 @@ import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/gateway.js";
 import type { Door, DoorDeps } from "../doors/door.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
+import { createSeed001Door } from "../doors/seed001/index.js";
+import { createSeed002Door } from "../doors/seed002/index.js";
+import { createSeed004Door } from "../doors/seed004/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
 import { GroupCommitter } from "../engine/group-committer.js";
@@ -118,7 +121,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   if (resumed > 0) log.info({ resumed }, "resumed open sessions");
 
   const identity = new IdentityService({
-    jwtSecret: config.jwtSecret,
+    // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
+    // own /login works out of the box; other applications need the shared JWT_SECRET.
+    jwtSecret: config.jwtSecret ?? (await installationSecret(storage, random, "jwt_secret")),
     allowAnonymous: config.allowAnonymous,
     anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
     random,
@@ -147,7 +152,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
   // Every door of the server. Seed dialects mount here too, each a thin translation onto the engine.
-  const doors: Door[] = [{ ws: canonical, routes: (app) => registerRestRoutes(app, deps) }];
+  const doors: Door[] = [
+    { ws: canonical, routes: (app) => registerRestRoutes(app, deps) },
+    createSeed001Door(deps),
+    createSeed002Door(deps),
+    createSeed004Door(deps),
+  ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 
   const fastify: FastifyInstance = Fastify({
