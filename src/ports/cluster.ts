@@ -34,3 +34,64 @@ export interface ReplayCache {
   get(key: string): Promise<string | undefined>;
   put(key: string, reply: string, ttlMs: number): Promise<void>;
 }
+
+/** An instance's expiring, exclusive claim on one session. */
+export interface Lease {
+  sessionId: SessionId;
+  instanceId: string;
+  /** The fencing epoch the holder runs the session at (also claimed in the database). */
+  epoch: number;
+}
+
+/**
+ * Which instance owns which session. A lease expires unless renewed, so a dead
+ * instance's sessions become free; the database epoch (not the lease) is what
+ * fences a stale owner's writes.
+ */
+export interface OwnershipLeases {
+  /** Takes the session's lease unless another live lease exists; then resolves with its holder. */
+  acquire(
+    sessionId: SessionId,
+    instanceId: string,
+    epoch: number,
+    ttlMs: number,
+  ): Promise<{ ok: true; lease: Lease } | { ok: false; holder: Lease | null }>;
+  /** Extends a lease still held by the same instance at the same epoch; false once it was lost. */
+  renew(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Gives a lease up if it is still held as given. */
+  release(lease: Lease): Promise<void>;
+  holder(sessionId: SessionId): Promise<Lease | null>;
+}
+
+/** The bus timed out waiting for another instance's reply. */
+export class ClusterTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ClusterTimeoutError";
+  }
+}
+
+/**
+ * Messages between server instances. Payloads are JSON strings encoded by the
+ * engine. Delivery is at most once (Redis pub/sub): receivers detect lost room
+ * events by their sequence numbers, and requests time out.
+ */
+export interface ClusterBus {
+  readonly instanceId: string;
+  /** Sends one of a room's events to every instance subscribed to that room. */
+  publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void>;
+  /** Receives a room's events until the returned function is called; resolves once subscribed. */
+  subscribeRoomEvents(
+    sessionId: SessionId,
+    onEvent: (encoded: string) => void,
+  ): Promise<() => Promise<void>>;
+  /** Asks instance `to` to handle a request; rejects with ClusterTimeoutError after `timeoutMs`. */
+  request(to: string, encoded: string, timeoutMs: number): Promise<string>;
+  /** Handles requests addressed to this instance (one handler; a later call replaces it). */
+  serve(handler: (encoded: string) => Promise<string>): void;
+  /** Whether the broker is reachable right now (health, degraded mode). */
+  readonly connected: boolean;
+  /** Called each time the broker connection came back and every subscription was restored. */
+  onReconnected(handler: () => void): void;
+  close(): Promise<void>;
+}
