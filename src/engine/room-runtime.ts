@@ -3,6 +3,7 @@ import type { EndReason } from "../domain/phase.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import type { GroupCommitter } from "./group-committer.js";
 import type { QueuedWrite, Room } from "./room.js";
+import type { RoomHandle, SessionInfo } from "./room-handle.js";
 import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "./types.js";
 
 export interface RuntimeDeps {
@@ -24,7 +25,7 @@ const STORE_FAILED: DomainError = {
  * queued — writes to the group committer, events to listeners, its single
  * timer through the clock. The only place a room meets the outside world.
  */
-export class RoomRuntime {
+export class RoomRuntime implements RoomHandle {
   private readonly listeners = new Set<RoomListener>();
   private readonly waiters = new Map<number, (reply: Reply<CommandResult>) => void>();
   private timer: TimerHandle | null = null;
@@ -39,6 +40,16 @@ export class RoomRuntime {
 
   get id() {
     return this.room.id;
+  }
+
+  private cachedInfo: SessionInfo | null = null;
+
+  get info(): SessionInfo {
+    if (!this.cachedInfo) {
+      const { state: _state, ...info } = this.room.record;
+      this.cachedInfo = info;
+    }
+    return this.cachedInfo;
   }
 
   /** Applies a command. Answers resolve once stored; everything else at once. */
@@ -71,7 +82,8 @@ export class RoomRuntime {
     return fn(this.room, this.deps.clock.now());
   }
 
-  subscribe(listener: RoomListener): () => void {
+  /** In-process delivery cannot lose events, so there is never a resync to signal. */
+  subscribe(listener: RoomListener, _onResync?: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

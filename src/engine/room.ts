@@ -33,6 +33,7 @@ import type {
   EventBody,
   FinalResult,
   JoinResult,
+  MemberInfo,
   NextResult,
   PhaseView,
   PlayerResult,
@@ -192,9 +193,13 @@ export class Room {
    * the sums of the stored answers (S-6); a question whose deadline passed
    * while nobody owned the session is revealed at once (T-6).
    */
-  static restore(bundle: SessionBundle, deps: RoomDeps, now: number): Room {
+  static restore(bundle: SessionBundle, deps: RoomDeps, now: number, epoch?: number): Room {
     const state = bundle.session.state;
-    const room = new Room({ ...bundle.session, state: { ...state, epoch: state.epoch + 1 } }, deps);
+    // The caller has claimed `epoch` in storage (fencing out the previous owner); by default one up.
+    const room = new Room(
+      { ...bundle.session, state: { ...state, epoch: epoch ?? state.epoch + 1 } },
+      deps,
+    );
     for (const p of bundle.participants) {
       const m = room.addMember(p);
       room.joinCounter = Math.max(room.joinCounter, p.joinOrder);
@@ -348,6 +353,20 @@ export class Room {
         return reply(this.presence(actor, command.connected, now));
       case "snapshot":
         return reply(ok(this.snapshot(actor, command.role, now)));
+      case "standings":
+        return reply(ok(this.standingsPage(command.fromRank, command.count)));
+      case "authenticate": {
+        const m = this.byToken.get(this.deps.hashToken(command.token));
+        return reply(ok({ member: m && m.status !== "kicked" ? this.infoOf(m) : null }));
+      }
+      case "lookup": {
+        const m = command.participantId
+          ? this.members.get(command.participantId)
+          : command.userId
+            ? this.byUser.get(command.userId)
+            : undefined;
+        return reply(ok({ member: m && m.status !== "kicked" ? this.infoOf(m) : null }));
+      }
       default:
         return exhaustive(command);
     }
@@ -1217,6 +1236,13 @@ export class Room {
     };
   }
 
+  /** Every ranked player's rank, in rank order (for remote doors' per-recipient ranks). */
+  rankList(): Array<[ParticipantId, number]> {
+    const out: Array<[ParticipantId, number]> = [];
+    for (const e of this.board.entries()) out.push([e.id as ParticipantId, e.rank]);
+    return out;
+  }
+
   /** Top `n` standings with names, for events and snapshots. */
   standings(n: number): Standing[] {
     return this.board.top(n).map((e) => {
@@ -1374,6 +1400,18 @@ export class Room {
       if (m.role === "player") this.playerCount += 1;
     }
     return m;
+  }
+
+  private infoOf(m: Member): MemberInfo {
+    return {
+      participantId: m.id,
+      userId: m.userId,
+      name: m.name,
+      role: m.role,
+      status: m.status,
+      score: m.score,
+      rank: ranked(m) ? (this.board.rank(m.id) ?? null) : null,
+    };
   }
 
   private recordOf(m: Member): ParticipantRecord {

@@ -34,7 +34,13 @@ export type Command =
   | { type: "kick"; participantId: ParticipantId; reason: string }
   | { type: "answer"; target: AnswerTarget; answer: AnswerValue }
   | { type: "presence"; connected: boolean }
-  | { type: "snapshot"; role: ViewerRole };
+  | { type: "snapshot"; role: ViewerRole }
+  /** Read-only: a page of the leaderboard. */
+  | { type: "standings"; fromRank: number; count: number }
+  /** Read-only: who holds this resume token (REST bearer credentials), without rotating it. */
+  | { type: "authenticate"; token: string }
+  /** Read-only: a member by user or participant id. */
+  | { type: "lookup"; userId?: UserId; participantId?: ParticipantId };
 
 export type CommandType = Command["type"];
 
@@ -90,7 +96,29 @@ export type CommandResult =
   | AnswerAck
   | NextResult
   | Snapshot
+  | StandingsPage
+  | MemberLookup
   | { done: true; phase: PhaseKind };
+
+export interface StandingsPage {
+  total: number;
+  entries: Standing[];
+}
+
+export interface MemberInfo {
+  participantId: ParticipantId;
+  userId: UserId;
+  name: string;
+  role: ParticipantRole;
+  status: ParticipantStatus;
+  score: number;
+  rank: number | null;
+}
+
+/** Answer to `authenticate` and `lookup`: the member, or null when there is none (kicked members are none). */
+export interface MemberLookup {
+  member: MemberInfo | null;
+}
 
 export interface Standing {
   participantId: ParticipantId;

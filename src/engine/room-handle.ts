@@ -1,0 +1,24 @@
+import type { SessionId } from "../domain/ids.js";
+import type { SessionRecord } from "../ports/storage.js";
+import type { Actor, Command, CommandResult, Reply, RoomListener } from "./types.js";
+
+/** What never changes about a session once it exists: doors may read it without asking the owner. */
+export type SessionInfo = Omit<SessionRecord, "state">;
+
+/**
+ * A door's view of one session, wherever the session runs: in this process
+ * (RoomRuntime) or on another instance (a proxy that forwards commands to the
+ * owner and relays its events). Doors use nothing else.
+ */
+export interface RoomHandle {
+  readonly id: SessionId;
+  readonly info: SessionInfo;
+  /** Applies a command on the session's owner. Answers resolve once stored (A-5). */
+  execute(actor: Actor, command: Command): Promise<Reply<CommandResult>>;
+  /**
+   * Receives the session's events in order. `onResync` is called when events
+   * may have been missed (a lost message between instances, a new owner): the
+   * door should send its clients a fresh snapshot.
+   */
+  subscribe(listener: RoomListener, onResync?: () => void): () => void;
+}
