@@ -57,7 +57,10 @@ export class IdentityService {
    * Signs a token for a user (seed 004's /login): HS256 with claims `user_id`,
    * `username` and `sub`, expiring after `ttlSeconds`.
    */
-  async issueToken(user: { userId: string; username: string }, ttlSeconds: number): Promise<string> {
+  async issueToken(
+    user: { userId: string; username: string },
+    ttlSeconds: number,
+  ): Promise<string> {
     if (!this.jwtKey) throw new AuthError("this server has no signing secret");
     return new SignJWT({ user_id: user.userId, username: user.username })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })

@@ -29,7 +29,10 @@ interface WireEvent {
 }
 
 /** Serializes an event for the bus. `allRanks` lists every ranked player (leaderboard events only). */
-export function encodeRoomEvent(e: RoomEvent, allRanks?: () => Array<[ParticipantId, number]>): string {
+export function encodeRoomEvent(
+  e: RoomEvent,
+  allRanks?: () => Array<[ParticipantId, number]>,
+): string {
   const b = e.body;
   let body: WireBody;
   switch (b.type) {

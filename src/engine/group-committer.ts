@@ -129,7 +129,12 @@ export class GroupCommitter {
     for (const e of refused) e.reject(err);
     const retry = batch.filter((e) => !e.critical);
     this.queue = this.queue.filter((e) => !e.critical);
-    if (retry.length === 0) return;
+    if (retry.length === 0) {
+      // Nothing to retry, so no write will clear the error: probe until the store answers again,
+      // or readiness would stay down after the database came back.
+      this.probeUntilHealthy();
+      return;
+    }
 
     if (await this.storeResponds()) {
       // The database is up, so something in this batch is bad: isolate it.
@@ -153,6 +158,24 @@ export class GroupCommitter {
       this.running = false;
       this.kick();
     }, delay);
+  }
+
+  private probing = false;
+
+  private probeUntilHealthy(attempt = 0): void {
+    if (this.probing && attempt === 0) return;
+    this.probing = true;
+    const timer = setTimeout(() => {
+      void this.storeResponds().then((up) => {
+        if (up || this.lastError === null) {
+          if (up && this.queue.length === 0 && !this.running) this.lastError = null;
+          this.probing = false;
+          return;
+        }
+        this.probeUntilHealthy(attempt + 1);
+      });
+    }, this.opts.retryDelayMs(attempt));
+    timer.unref();
   }
 
   private async storeResponds(): Promise<boolean> {

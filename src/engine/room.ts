@@ -97,6 +97,8 @@ interface Member {
   served: Map<number, number>;
   /** self_paced: the index served and not yet answered or expired. */
   current: number | null;
+  /** self_paced: push questions to this member (canonical clients) or let them read them (seed 001, 002). */
+  pushQuestions: boolean;
   lastAnswerAt: number | null;
 }
 
@@ -332,7 +334,7 @@ export class Room {
     const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
     switch (command.type) {
       case "join":
-        return reply(this.join(actor, command.name, now));
+        return reply(this.join(actor, command.name, now, command.serveQuestions ?? true));
       case "resume":
         return reply(this.resume(actor, command.token, now));
       case "leave":
@@ -374,7 +376,12 @@ export class Room {
 
   // ---------------------------------------------------------------- membership
 
-  private join(actor: Actor, rawName: string, now: number): Reply<JoinResult> {
+  private join(
+    actor: Actor,
+    rawName: string,
+    now: number,
+    serveQuestions: boolean,
+  ): Reply<JoinResult> {
     if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
     const ban = this.bans.get(actor.userId);
     if (ban && ban.until > now) {
@@ -390,6 +397,7 @@ export class Room {
         );
       }
       // The same user joining again is a reconnect, not a second player (seed 001 §7.1).
+      existing.pushQuestions = serveQuestions;
       return ok(this.rebind(existing, now, true));
     }
     if (this.locked) return fail("FORBIDDEN", "this room is locked", "room_locked");
@@ -416,6 +424,7 @@ export class Room {
       kickReason: null,
     };
     const m = this.addMember(record);
+    m.pushQuestions = serveQuestions;
     this.board.set(m.id, 0, m.tieBreak);
     this.writes.push({ write: { kind: "participant_put", participant: record } });
     this.emit(
@@ -618,7 +627,9 @@ export class Room {
     if (this.record.settings.mode === "self_paced") {
       this.setPhase({ kind: "active" });
       for (const m of this.members.values()) {
-        if (isPlayer(m) && m.status !== "kicked" && m.connections > 0) this.serveNext(m, now, true);
+        if (isPlayer(m) && m.status !== "kicked" && m.connections > 0 && m.pushQuestions) {
+          this.serveNext(m, now, true);
+        }
       }
     } else {
       this.openQuestion(0, now);
@@ -944,6 +955,7 @@ export class Room {
       );
       if (this.record.settings.mode === "self_paced") this.markDirty(now, "leaderboard");
     }
+    this.closeIfAllAnswered(now);
     this.revealIfSettled(now);
     return replies;
   }
@@ -1032,9 +1044,14 @@ export class Room {
     return ok({ openedAt: p.openedAt, deadline: p.deadline });
   }
 
+  /**
+   * T-3: closes once every connected player's answer is in and stored — stored,
+   * so an answer refused by storage (A-5) cannot have closed the question.
+   */
   private closeIfAllAnswered(now: number): void {
     const p = this.phase;
     if (p.kind !== "question" || p.closedAt !== null) return;
+    if (this.pendingFor(p.index) > 0) return;
     if (this.connectedPlayers > 0 && this.tally.connectedAnswered >= this.connectedPlayers) {
       this.closeQuestion(now, "all_answered");
     }
@@ -1044,7 +1061,11 @@ export class Room {
 
   /** A player arriving in a running self_paced session is served their question at once. */
   private serveOnArrival(m: Member, now: number): void {
-    if (this.record.settings.mode === "self_paced" && this.phase.kind === "active") {
+    if (
+      m.pushQuestions &&
+      this.record.settings.mode === "self_paced" &&
+      this.phase.kind === "active"
+    ) {
       this.serveNext(m, now, true);
     }
   }
@@ -1390,6 +1411,7 @@ export class Room {
       answers: [],
       served: new Map(),
       current: null,
+      pushQuestions: true,
       lastAnswerAt: null,
     };
     this.members.set(m.id, m);
@@ -1573,7 +1595,8 @@ function joinTieBreak(joinOrder: number): number {
 function resolveOptionText(q: Question, value: AnswerValue): AnswerValue {
   if (value.kind !== "text" || q.kind === "typed") return value;
   const index = matchOptionText(q, value.text);
-  // An unmatched text stays text: it is simply wrong, as a free-text guess would be.
+  // An unmatched text stays text, which the shape check then refuses (VALIDATION, bad_answer): a
+  // client that sends an option's text can only miss by a bug or on purpose.
   return index === undefined ? value : { kind: "choice", index };
 }
 

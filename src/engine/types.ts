@@ -23,7 +23,11 @@ export type ViewerRole = "player" | "host" | "spectator";
  * forwarded to the instance that owns the room.
  */
 export type Command =
-  | { type: "join"; name: string }
+  /**
+   * `serveQuestions: false` for doors whose clients read the questions themselves (seed 001's REST,
+   * seed 002): self_paced questions are then never pushed, so no per-question timer starts (T-7).
+   */
+  | { type: "join"; name: string; serveQuestions?: boolean }
   | { type: "resume"; token: string }
   | { type: "leave" }
   | { type: "start" }

@@ -8,6 +8,7 @@ import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
+import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { openSqliteStorage } from "../adapters/sqlite/sqlite-storage.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
@@ -57,12 +58,8 @@ export interface App {
 }
 
 async function openStorage(config: Config): Promise<Storage> {
-  if (config.databaseUrl) {
-    throw new ConfigError(
-      "DATABASE_URL",
-      "Postgres storage is not available in this build; unset it to use SQLite",
-    );
-  }
+  // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
+  if (config.databaseUrl) return openPostgresStorage({ url: config.databaseUrl });
   return openSqliteStorage({
     path: join(config.dataDir, "quizwire.db"),
     synchronous: config.sqliteSynchronous,

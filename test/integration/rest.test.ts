@@ -127,7 +127,7 @@ describe("REST quizzes and bank (no ADMIN_TOKEN: admin routes open)", () => {
     expect(qs.map((q) => q.correct_answer)).toEqual(seed.questions.map((q) => q.correct_answer));
   });
 
-  it("an identical re-POST is an idempotent 200; a different quiz under the same id is 409 quiz_exists", async () => {
+  it("POST with an existing id replaces the quiz (200); an identical re-POST is a 200 too", async () => {
     const seed = await vocab101();
     const body = { ...seed, id: "retry-me" };
     expect((await api.post("/api/v1/quizzes", { body })).statusCode).toBe(201);
@@ -135,7 +135,24 @@ describe("REST quizzes and bank (no ADMIN_TOKEN: admin routes open)", () => {
     expect(again.statusCode).toBe(200);
     expect(again.data.id).toBe("retry-me");
     const changed = await api.post("/api/v1/quizzes", { body: { ...body, title: "Other" } });
-    expectError(changed, 409, "CONFLICT", "quiz_exists");
+    expect(changed.statusCode).toBe(200);
+    expect((await api.get("/api/v1/quizzes/retry-me")).data.title).toBe("Other");
+    // A seed 001 client posting its own vocab-101 works against a server that ships the demo one.
+    const own = await api.post("/api/v1/quizzes", {
+      body: {
+        id: "vocab-101",
+        title: "My words",
+        questions: [
+          { id: "q1", text: "Hi?", options: ["a", "b"], correct_answer: "a", points: 10 },
+        ],
+      },
+    });
+    expect(own.statusCode).toBe(200);
+    // Import keeps refusing to overwrite a different quiz.
+    const imported = await api.post("/api/v1/quizzes/import", {
+      body: { ...body, title: "Third" },
+    });
+    expectError(imported, 409, "CONFLICT", "quiz_exists");
   });
 
   it("a POST without id gets a new id", async () => {

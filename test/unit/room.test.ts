@@ -246,15 +246,37 @@ describe("live mode (M-1)", () => {
   it("T-5: the reveal waits for answers still being stored, and includes them", () => {
     const h = live();
     const ann = h.join("ann");
+    const bob = h.join("bob");
     h.start();
+    h.choose(bob, 0, 1);
     h.storeMode = "hold";
     expect(h.choose(ann, 0, 0)).toBeUndefined();
-    expect(h.last("question_closed").reason).toBe("all_answered");
+    // T-3: everyone has answered but Ann's answer is not stored yet, so nothing has closed.
+    expect(h.bodies("question_closed")).toHaveLength(0);
+    // The deadline closes it; the reveal still waits for the answer being stored.
+    h.advance(20_000);
+    expect(h.last("question_closed").reason).toBe("deadline");
     expect(h.phase.kind).toBe("question");
     const [reply] = h.releaseHeld();
     expect(ack(reply).points).toBe(1000);
     expect(h.phase.kind).toBe("reveal");
     expect(h.last("reveal").results.get(ann.participantId!)?.points).toBe(1000);
+  });
+
+  it("T-3, A-5: the last answer closes the question only once stored; refused, it closes nothing", () => {
+    const h = live();
+    const ann = h.join("ann");
+    h.start();
+    h.storeMode = "hold";
+    h.choose(ann, 0, 0);
+    expect(h.phase).toMatchObject({ kind: "question", closedAt: null });
+    const [refused] = h.failHeld();
+    expect(errorOf(refused).code).toBe("UNAVAILABLE");
+    expect(h.phase).toMatchObject({ kind: "question", closedAt: null });
+    h.storeMode = "ok";
+    expect(ack(h.choose(ann, 0, 0)).points).toBe(1000);
+    expect(h.last("question_closed").reason).toBe("all_answered");
+    expect(h.phase.kind).toBe("reveal");
   });
 
   it("A-5: when storing fails the answer is refused as retryable and undone", () => {

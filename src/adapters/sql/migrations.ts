@@ -257,12 +257,24 @@ const provider: MigrationProvider = {
   getMigrations: async () => ({ ...MIGRATIONS }),
 };
 
+/** Options for `migrateToLatest`. */
+export interface MigrateOptions {
+  /**
+   * Dialect: Postgres only. The schema holding Kysely's bookkeeping tables. Kysely otherwise
+   * looks for them in every schema of the database, and would take another schema's for these.
+   */
+  migrationTableSchema?: string;
+}
+
 /**
  * Brings the database up to the latest schema. Safe to call on every start: applied migrations
  * are skipped. Rejects with the first migration error.
  */
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const { error } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  options: MigrateOptions = {},
+): Promise<void> {
+  const { error } = await new Migrator({ db, provider, ...options }).migrateToLatest();
   if (error !== undefined) {
     throw error instanceof Error ? error : new Error(`migration failed: ${String(error)}`);
   }

@@ -32,19 +32,27 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
 
   /**
    * Stores a parsed quiz. When the document named its id and that quiz exists,
-   * identical content is an idempotent retry (200) and anything else a 409.
+   * identical content is an idempotent retry (200); different content is a
+   * 409 unless `replace` (POST /api/v1/quizzes replaces, so a seed 001 client
+   * that posts its own `vocab-101` works against a server shipping the demo one).
    */
-  async function create(quiz: Quiz, idGiven: boolean, reply: FastifyReply) {
+  async function create(quiz: Quiz, idGiven: boolean, reply: FastifyReply, replace: boolean) {
     if (idGiven) {
       const existing = await storage.quizzes.get(quiz.id);
       if (existing) {
         if (sameContent(existing, quiz))
           return reply.code(200).send(quizToDocument(existing, WITH_ANSWERS));
-        throw new RestError(
-          "CONFLICT",
-          `a different quiz with id "${quiz.id}" exists`,
-          "quiz_exists",
-        );
+        if (!replace) {
+          throw new RestError(
+            "CONFLICT",
+            `a different quiz with id "${quiz.id}" exists`,
+            "quiz_exists",
+          );
+        }
+        // Sessions keep their own copy of the questions, so replacing never changes a running game.
+        const replaced = { ...quiz, createdAt: existing.createdAt };
+        await storage.quizzes.put(replaced);
+        return reply.code(200).send(quizToDocument(replaced, WITH_ANSWERS));
       }
     }
     await storage.quizzes.put(quiz);
@@ -85,9 +93,9 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
         description:
           "Body: a quiz document (seed 001's `{id, title, questions:[{id, text, options, " +
           "correct_answer, points}]}` works as it is). Replies with the stored quiz, answers " +
-          "included. Re-posting an existing id with identical content answers 200 (a safe " +
-          "retry); different content is 409 CONFLICT `quiz_exists`. Every problem with the " +
-          "document is listed in `issues` of a 400.",
+          "included: 201 when created, 200 when a quiz with the document's id existed and was " +
+          "replaced (or was identical). Running sessions keep their own copy of the questions. " +
+          "Every problem with the document is listed in `issues` of a 400.",
         security: [...SECURITY.admin],
         body: QuizDocument,
         response: {
@@ -102,7 +110,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
       const body: unknown = req.body;
       const parsed = parseQuizDocument(body, parseCtx());
       if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
-      return create(parsed.quiz, hasId(body), reply);
+      return create(parsed.quiz, hasId(body), reply, true);
     },
   );
 
@@ -145,11 +153,11 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
         const meta = description === undefined ? { title } : { title, description };
         const parsed = parseQuizCsv(body, meta, parseCtx());
         if (!parsed.ok) throw invalid("invalid CSV", parsed.issues, "invalid_quiz");
-        return create(parsed.quiz, false, reply);
+        return create(parsed.quiz, false, reply, false);
       }
       const parsed = parseQuizDocument(body, parseCtx());
       if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
-      return create(parsed.quiz, hasId(body), reply);
+      return create(parsed.quiz, hasId(body), reply, false);
     },
   );
 

@@ -1,0 +1,346 @@
+import type { SessionId } from "../../domain/ids.js";
+import { SystemClock } from "../../engine/clocks.js";
+import type { Clock, TimerHandle } from "../../ports/clock.js";
+import {
+  type ClusterBus,
+  ClusterTimeoutError,
+  type Lease,
+  type OwnershipLeases,
+} from "../../ports/cluster.js";
+
+export interface MemoryClusterHubOptions {
+  /** Times request timeouts. Default: the system clock. */
+  clock?: Clock;
+  /**
+   * Receives what a room-event, reconnect or request handler threw. Default: rethrown from a
+   * fresh task, so it surfaces as an uncaught exception instead of vanishing.
+   */
+  onHandlerError?: (err: unknown) => void;
+}
+
+/**
+ * The broker of several in-process "instances", for one-process deployments and tests:
+ * `hub.bus(instanceId)` gives each instance its ClusterBus. Delivery is asynchronous (a later
+ * macrotask, as from a socket) and in publish order per destination, like Redis pub/sub.
+ */
+export class MemoryClusterHub {
+  readonly clock: Clock;
+  readonly onHandlerError: (err: unknown) => void;
+  /** @internal Open buses by instance id. */
+  readonly buses = new Map<string, MemoryClusterBus>();
+  private outage = false;
+
+  constructor(options: MemoryClusterHubOptions = {}) {
+    this.clock = options.clock ?? new SystemClock();
+    this.onHandlerError = options.onHandlerError ?? rethrowLater;
+  }
+
+  /** Opens the bus of instance `instanceId`; throws if that instance already has an open bus. */
+  bus(instanceId: string): MemoryClusterBus {
+    if (this.buses.has(instanceId)) {
+      throw new Error(`instance ${instanceId} already has an open bus on this hub`);
+    }
+    const bus = new MemoryClusterBus(this, instanceId, !this.outage);
+    this.buses.set(instanceId, bus);
+    return bus;
+  }
+
+  /** Test hook: the broker goes away for every instance (see `MemoryClusterBus.simulateOutage`). */
+  simulateOutage(): void {
+    this.outage = true;
+    for (const bus of this.buses.values()) bus.simulateOutage();
+  }
+
+  /** Test hook: the broker is back for every instance; each one's onReconnected handlers run. */
+  simulateReconnect(): void {
+    this.outage = false;
+    for (const bus of this.buses.values()) bus.simulateReconnect();
+  }
+
+  /** @internal */
+  publish(sessionId: SessionId, encoded: string): void {
+    for (const bus of this.buses.values()) bus.receiveRoomEvent(sessionId, encoded);
+  }
+}
+
+interface RoomSubscription {
+  onEvent: (encoded: string) => void;
+}
+
+interface PendingRequest {
+  resolve: (reply: string) => void;
+  reject: (err: Error) => void;
+  timer: TimerHandle;
+}
+
+/** One instance's ClusterBus on a MemoryClusterHub, with hooks to simulate loss and outages. */
+export class MemoryClusterBus implements ClusterBus {
+  private readonly rooms = new Map<SessionId, Set<RoomSubscription>>();
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly reconnectedHandlers: (() => void)[] = [];
+  private handler: ((encoded: string) => Promise<string>) | undefined;
+  private nextRequestId = 0;
+  private up: boolean;
+  private closed = false;
+  private dropAny = 0;
+  private readonly dropByRoom = new Map<SessionId, number>();
+  private inbox: (() => void)[] = [];
+  private drainScheduled = false;
+
+  /** @internal Use `MemoryClusterHub.bus`. */
+  constructor(
+    private readonly hub: MemoryClusterHub,
+    readonly instanceId: string,
+    connected: boolean,
+  ) {
+    this.up = connected;
+  }
+
+  get connected(): boolean {
+    return this.up && !this.closed;
+  }
+
+  async publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void> {
+    this.assertUsable("publish");
+    this.hub.publish(sessionId, encoded);
+  }
+
+  async subscribeRoomEvents(
+    sessionId: SessionId,
+    onEvent: (encoded: string) => void,
+  ): Promise<() => Promise<void>> {
+    this.assertUsable("subscribe");
+    const sub: RoomSubscription = { onEvent };
+    let subs = this.rooms.get(sessionId);
+    if (!subs) {
+      subs = new Set();
+      this.rooms.set(sessionId, subs);
+    }
+    subs.add(sub);
+    return async () => {
+      const current = this.rooms.get(sessionId);
+      if (!current?.delete(sub)) return;
+      if (current.size === 0) this.rooms.delete(sessionId);
+    };
+  }
+
+  async request(to: string, encoded: string, timeoutMs: number): Promise<string> {
+    this.assertUsable("send a request");
+    const id = this.nextRequestId++;
+    return new Promise<string>((resolve, reject) => {
+      const clock = this.hub.clock;
+      const timer = clock.setTimer(clock.now() + timeoutMs, () => {
+        this.pending.delete(id);
+        reject(new ClusterTimeoutError(`no reply from instance ${to} within ${timeoutMs} ms`));
+      });
+      this.pending.set(id, { resolve, reject, timer });
+      const target = this.hub.buses.get(to);
+      if (target?.connected) target.enqueue(() => target.handleRequest(this, id, encoded));
+    });
+  }
+
+  serve(handler: (encoded: string) => Promise<string>): void {
+    this.handler = handler;
+  }
+
+  onReconnected(handler: () => void): void {
+    this.reconnectedHandlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hub.buses.get(this.instanceId) === this) this.hub.buses.delete(this.instanceId);
+    for (const p of this.pending.values()) {
+      this.hub.clock.clearTimer(p.timer);
+      p.reject(new Error(`cluster bus of ${this.instanceId} closed`));
+    }
+    this.pending.clear();
+    this.rooms.clear();
+    this.inbox = [];
+  }
+
+  /**
+   * Test hook: the next `count` room events that would reach this instance are lost (only
+   * those of `sessionId` when given), as a lossy broker may lose them.
+   */
+  dropNextRoomEvents(count: number, sessionId?: SessionId): void {
+    if (sessionId === undefined) this.dropAny += count;
+    else this.dropByRoom.set(sessionId, (this.dropByRoom.get(sessionId) ?? 0) + count);
+  }
+
+  /**
+   * Test hook: this instance loses the broker. `connected` turns false, publishing, subscribing
+   * and requesting reject, and whatever is sent to this instance meanwhile is lost (its
+   * requesters time out). Subscriptions survive, as a real adapter restores them.
+   */
+  simulateOutage(): void {
+    this.up = false;
+  }
+
+  /** Test hook: the broker is back; the onReconnected handlers run in a later task. */
+  simulateReconnect(): void {
+    if (this.up || this.closed) return;
+    this.up = true;
+    this.enqueue(() => {
+      for (const handler of this.reconnectedHandlers) this.guard(handler);
+    });
+  }
+
+  /** @internal Called by the hub for every published room event. */
+  receiveRoomEvent(sessionId: SessionId, encoded: string): void {
+    if (!this.connected || !this.rooms.has(sessionId)) return;
+    const roomDrops = this.dropByRoom.get(sessionId) ?? 0;
+    if (roomDrops > 0) {
+      if (roomDrops === 1) this.dropByRoom.delete(sessionId);
+      else this.dropByRoom.set(sessionId, roomDrops - 1);
+      return;
+    }
+    if (this.dropAny > 0) {
+      this.dropAny--;
+      return;
+    }
+    this.enqueue(() => {
+      // Looked up at delivery, so an unsubscribe stops even events already on their way.
+      const subs = this.rooms.get(sessionId);
+      if (!subs) return;
+      for (const sub of [...subs]) {
+        if (subs.has(sub)) this.guard(() => sub.onEvent(encoded));
+      }
+    });
+  }
+
+  /** @internal */
+  handleRequest(from: MemoryClusterBus, id: number, encoded: string): void {
+    const handler = this.handler;
+    if (!this.connected || !handler) return;
+    const reply = (settle: (p: PendingRequest) => void) => {
+      if (!this.connected || !from.connected) return;
+      from.enqueue(() => {
+        const p = from.pending.get(id);
+        if (!p) return;
+        from.pending.delete(id);
+        from.hub.clock.clearTimer(p.timer);
+        settle(p);
+      });
+    };
+    let result: Promise<string>;
+    try {
+      result = handler(encoded);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (r) => reply((p) => p.resolve(r)),
+      (err: unknown) => reply((p) => p.reject(remoteError(this.instanceId, err))),
+    );
+  }
+
+  /** @internal Runs `task` in a later macrotask, after everything queued before it. */
+  enqueue(task: () => void): void {
+    this.inbox.push(task);
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => this.drain());
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    const tasks = this.inbox;
+    this.inbox = [];
+    for (const task of tasks) {
+      if (this.closed) return;
+      task();
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.hub.onHandlerError(err);
+    }
+  }
+
+  private assertUsable(what: string): void {
+    if (this.closed) throw new Error(`cannot ${what}: cluster bus of ${this.instanceId} is closed`);
+    if (!this.up) throw new Error(`cannot ${what}: cluster broker unavailable`);
+  }
+}
+
+/**
+ * Ownership leases in process memory, expiring by the injected clock. Share one instance
+ * between the in-process "instances" of a test.
+ */
+export class MemoryOwnershipLeases implements OwnershipLeases {
+  private readonly leases = new Map<SessionId, { lease: Lease; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async acquire(
+    sessionId: SessionId,
+    instanceId: string,
+    epoch: number,
+    ttlMs: number,
+  ): Promise<{ ok: true; lease: Lease } | { ok: false; holder: Lease | null }> {
+    checkTtl(ttlMs);
+    if (!Number.isSafeInteger(epoch)) {
+      throw new RangeError(`lease epoch must be an integer, got ${epoch}`);
+    }
+    const lease: Lease = { sessionId, instanceId, epoch };
+    const live = this.live(sessionId);
+    if (live && !sameLease(live.lease, lease)) return { ok: false, holder: { ...live.lease } };
+    this.leases.set(sessionId, { lease, expiresAt: this.clock.now() + ttlMs });
+    return { ok: true, lease: { ...lease } };
+  }
+
+  async renew(lease: Lease, ttlMs: number): Promise<boolean> {
+    checkTtl(ttlMs);
+    const live = this.live(lease.sessionId);
+    if (!live || !sameLease(live.lease, lease)) return false;
+    live.expiresAt = this.clock.now() + ttlMs;
+    return true;
+  }
+
+  async release(lease: Lease): Promise<void> {
+    const live = this.live(lease.sessionId);
+    if (live && sameLease(live.lease, lease)) this.leases.delete(lease.sessionId);
+  }
+
+  async holder(sessionId: SessionId): Promise<Lease | null> {
+    const live = this.live(sessionId);
+    return live ? { ...live.lease } : null;
+  }
+
+  private live(sessionId: SessionId): { lease: Lease; expiresAt: number } | undefined {
+    const entry = this.leases.get(sessionId);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.clock.now()) {
+      this.leases.delete(sessionId);
+      return undefined;
+    }
+    return entry;
+  }
+}
+
+function sameLease(a: Lease, b: Lease): boolean {
+  return a.sessionId === b.sessionId && a.instanceId === b.instanceId && a.epoch === b.epoch;
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+  }
+}
+
+/** The error a requester sees when the serving instance's handler failed. */
+function remoteError(instanceId: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`instance ${instanceId} failed the request: ${message}`);
+}
+
+function rethrowLater(err: unknown): void {
+  setImmediate(() => {
+    throw err;
+  });
+}

@@ -1,0 +1,339 @@
+import { randomUUID } from "node:crypto";
+import type { SessionId } from "../../domain/ids.js";
+import { type ClusterBus, ClusterTimeoutError } from "../../ports/cluster.js";
+import type { RedisConnection } from "./redis-connection.js";
+
+export interface RedisClusterBusOptions {
+  /**
+   * Receives what a room-event or reconnect handler threw. Default: rethrown from a fresh task,
+   * so it surfaces as an uncaught exception instead of vanishing.
+   */
+  onHandlerError?: (err: unknown) => void;
+}
+
+interface RoomChannel {
+  handlers: Set<{ onEvent: (encoded: string) => void }>;
+  /** Settles when the SUBSCRIBE that opened the channel was answered. */
+  subscribed: Promise<unknown>;
+}
+
+interface PendingRequest {
+  resolve: (reply: string) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface RequestMessage {
+  id: string;
+  from: string;
+  body: string;
+}
+
+type ReplyMessage =
+  | { id: string; ok: true; body: string }
+  | { id: string; ok: false; error: string };
+
+/**
+ * ClusterBus over Redis pub/sub. Channels (all under the connection's prefix):
+ * `room:<sessionId>` carries a room's events as published; `req:<instanceId>` carries requests
+ * to an instance and `rep:<instanceId>` the replies to its requests, JSON with a correlation id.
+ *
+ * Publishing and replying use the given connection; subscriptions use a second connection the
+ * bus opens and owns, because a subscribed Redis connection can do nothing else. When either
+ * connection drops, `connected` turns false, publishing and requesting reject at once, and
+ * what is published meanwhile is lost (at most once). When both are back, every subscription
+ * is restored first, then the onReconnected handlers run.
+ */
+export class RedisClusterBus implements ClusterBus {
+  private readonly rooms = new Map<string, RoomChannel>();
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly reconnectedHandlers: (() => void)[] = [];
+  private readonly onHandlerError: (err: unknown) => void;
+  private readonly requestChannel: string;
+  private readonly replyChannel: string;
+  // Correlation ids stay unique across restarts of an instance with the same id.
+  private readonly nonce = randomUUID();
+  private nextRequestId = 0;
+  private handler: ((encoded: string) => Promise<string>) | undefined;
+  private subscriptionsRestored = true;
+  private restoreGeneration = 0;
+  private wasDown = false;
+  private closed = false;
+  private readonly removers: (() => void)[] = [];
+
+  private constructor(
+    private readonly conn: RedisConnection,
+    private readonly sub: RedisConnection,
+    readonly instanceId: string,
+    options: RedisClusterBusOptions,
+  ) {
+    this.onHandlerError = options.onHandlerError ?? rethrowLater;
+    this.requestChannel = conn.key("req", instanceId);
+    this.replyChannel = conn.key("rep", instanceId);
+    sub.client.on("message", (channel: string, message: string) =>
+      this.onMessage(channel, message),
+    );
+    this.removers.push(
+      conn.onDisconnected(() => this.markDown()),
+      conn.onReconnected(() => this.maybeReconnected()),
+      sub.onDisconnected(() => {
+        this.subscriptionsRestored = false;
+        this.markDown();
+      }),
+      sub.onReconnected(() => this.restoreSubscriptions()),
+    );
+  }
+
+  /**
+   * Opens the bus of `instanceId` on `conn` (which stays the caller's to close): opens the
+   * subscriber connection and subscribes to this instance's request and reply channels.
+   */
+  static async open(
+    conn: RedisConnection,
+    instanceId: string,
+    options: RedisClusterBusOptions = {},
+  ): Promise<RedisClusterBus> {
+    const sub = await conn.duplicate(`${instanceId}:bus-sub`);
+    const bus = new RedisClusterBus(conn, sub, instanceId, options);
+    try {
+      await sub.client.subscribe(bus.requestChannel, bus.replyChannel);
+    } catch (err) {
+      await bus.close();
+      throw err;
+    }
+    return bus;
+  }
+
+  get connected(): boolean {
+    return !this.closed && this.conn.connected && this.sub.connected && this.subscriptionsRestored;
+  }
+
+  async publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void> {
+    this.assertUsable("publish");
+    await this.conn.client.publish(this.conn.key("room", sessionId), encoded);
+  }
+
+  async subscribeRoomEvents(
+    sessionId: SessionId,
+    onEvent: (encoded: string) => void,
+  ): Promise<() => Promise<void>> {
+    this.assertUsable("subscribe");
+    const channel = this.conn.key("room", sessionId);
+    let room = this.rooms.get(channel);
+    if (!room) {
+      room = { handlers: new Set(), subscribed: this.sub.client.subscribe(channel) };
+      this.rooms.set(channel, room);
+    }
+    const entry = { onEvent };
+    room.handlers.add(entry);
+    try {
+      await room.subscribed;
+    } catch (err) {
+      this.removeHandler(channel, room, entry);
+      throw err;
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      if (!this.removeHandler(channel, room, entry)) return;
+      // A dropped connection took the subscription with it, and it is not restored any more.
+      if (this.sub.connected) await this.sub.client.unsubscribe(channel);
+    };
+  }
+
+  async request(to: string, encoded: string, timeoutMs: number): Promise<string> {
+    this.assertUsable("send a request");
+    const id = `${this.nonce}:${this.nextRequestId++}`;
+    const message: RequestMessage = { id, from: this.instanceId, body: encoded };
+    const reply = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ClusterTimeoutError(`no reply from instance ${to} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+    // A timeout while the publish below is still waiting must not count as unhandled.
+    reply.catch(() => {});
+    try {
+      await this.conn.client.publish(this.conn.key("req", to), JSON.stringify(message));
+    } catch (err) {
+      const p = this.pending.get(id);
+      if (p) {
+        this.pending.delete(id);
+        clearTimeout(p.timer);
+      }
+      // The reply promise is abandoned unsettled; the caller gets the publish failure.
+      throw err;
+    }
+    return reply;
+  }
+
+  serve(handler: (encoded: string) => Promise<string>): void {
+    this.handler = handler;
+  }
+
+  onReconnected(handler: () => void): void {
+    this.reconnectedHandlers.push(handler);
+  }
+
+  /** Stops the bus and closes its subscriber connection (not the connection it was given). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const remove of this.removers) remove();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`cluster bus of ${this.instanceId} closed`));
+    }
+    this.pending.clear();
+    this.rooms.clear();
+    await this.sub.close();
+  }
+
+  private onMessage(channel: string, message: string): void {
+    if (this.closed) return;
+    if (channel === this.requestChannel) this.handleRequest(message);
+    else if (channel === this.replyChannel) this.handleReply(message);
+    else {
+      const room = this.rooms.get(channel);
+      if (!room) return;
+      for (const entry of [...room.handlers]) {
+        if (!room.handlers.has(entry)) continue;
+        try {
+          entry.onEvent(message);
+        } catch (err) {
+          this.onHandlerError(err);
+        }
+      }
+    }
+  }
+
+  private handleRequest(message: string): void {
+    const handler = this.handler;
+    const request = parseRequest(message);
+    // Unserved or unreadable requests get no reply: their requesters time out.
+    if (!handler || !request) return;
+    let result: Promise<string>;
+    try {
+      result = handler(request.body);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (body) => this.reply(request, { id: request.id, ok: true, body }),
+      (err: unknown) =>
+        this.reply(request, {
+          id: request.id,
+          ok: false,
+          error: `instance ${this.instanceId} failed the request: ${errorText(err)}`,
+        }),
+    );
+  }
+
+  private reply(request: RequestMessage, reply: ReplyMessage): void {
+    if (this.closed) return;
+    // A reply that cannot be sent is lost like any pub/sub message; the requester times out.
+    this.conn.client
+      .publish(this.conn.key("rep", request.from), JSON.stringify(reply))
+      .catch(() => {});
+  }
+
+  private handleReply(message: string): void {
+    const reply = parseReply(message);
+    if (!reply) return;
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    clearTimeout(p.timer);
+    if (reply.ok) p.resolve(reply.body);
+    else p.reject(new Error(reply.error));
+  }
+
+  /** Removes one handler; true when it was the channel's last, so the channel is dropped. */
+  private removeHandler(
+    channel: string,
+    room: RoomChannel,
+    entry: { onEvent: (encoded: string) => void },
+  ): boolean {
+    room.handlers.delete(entry);
+    if (room.handlers.size > 0 || this.rooms.get(channel) !== room) return false;
+    this.rooms.delete(channel);
+    return true;
+  }
+
+  private markDown(): void {
+    if (!this.closed) this.wasDown = true;
+  }
+
+  private restoreSubscriptions(): void {
+    if (this.closed) return;
+    const generation = ++this.restoreGeneration;
+    const channels = [this.requestChannel, this.replyChannel, ...this.rooms.keys()];
+    this.sub.client.subscribe(...channels).then(
+      () => {
+        if (generation !== this.restoreGeneration || this.closed) return;
+        this.subscriptionsRestored = true;
+        this.maybeReconnected();
+      },
+      () => {
+        // Start over from a fresh connection rather than stay half subscribed.
+        if (generation === this.restoreGeneration && this.sub.connected) {
+          this.sub.client.disconnect(true);
+        }
+      },
+    );
+  }
+
+  private maybeReconnected(): void {
+    if (!this.wasDown || !this.connected) return;
+    this.wasDown = false;
+    for (const handler of this.reconnectedHandlers) {
+      try {
+        handler();
+      } catch (err) {
+        this.onHandlerError(err);
+      }
+    }
+  }
+
+  private assertUsable(what: string): void {
+    if (this.closed) throw new Error(`cannot ${what}: cluster bus of ${this.instanceId} is closed`);
+    if (!this.connected) throw new Error(`cannot ${what}: Redis unavailable`);
+  }
+}
+
+function parseRequest(message: string): RequestMessage | undefined {
+  const m = parseObject(message);
+  if (!m || typeof m.id !== "string" || typeof m.from !== "string" || typeof m.body !== "string") {
+    return undefined;
+  }
+  return { id: m.id, from: m.from, body: m.body };
+}
+
+function parseReply(message: string): ReplyMessage | undefined {
+  const m = parseObject(message);
+  if (!m || typeof m.id !== "string") return undefined;
+  if (m.ok === true && typeof m.body === "string") return { id: m.id, ok: true, body: m.body };
+  if (m.ok === false && typeof m.error === "string") return { id: m.id, ok: false, error: m.error };
+  return undefined;
+}
+
+function parseObject(message: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(message);
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function rethrowLater(err: unknown): void {
+  setImmediate(() => {
+    throw err;
+  });
+}

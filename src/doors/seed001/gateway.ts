@@ -1,0 +1,705 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import { NAME_MAX } from "../../domain/names.js";
+import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { Actor, AnswerAck, JoinResult, RoomEvent } from "../../engine/types.js";
+import type { DoorDeps, WsDoor } from "../door.js";
+import {
+  createWsServer,
+  frameBytes,
+  frameText,
+  originAllowed,
+  rejectUpgrade,
+} from "../ws-kit/frames.js";
+import { Heartbeat } from "../ws-kit/heartbeat.js";
+import { InboundGuard } from "../ws-kit/inbound-guard.js";
+import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { type EventFrame, encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
+import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
+import { resolveSeedUser, type SeedUser } from "./identity.js";
+import {
+  CLOSE_CODES,
+  type ClientEnvelope,
+  type ClientPayload,
+  type ClientType,
+  clientValidators,
+  ERROR_CODES,
+  envelopeValidator,
+  isClientType,
+  MAX_FRAME_BYTES,
+  SEED001_PATH,
+  type Seed001ErrorCode,
+  type ServerPayload,
+  type ServerType,
+} from "./protocol.js";
+
+export interface Seed001Limits {
+  maxFrameBytes: number;
+  /** Frames beyond this are not even read: ws closes with 1009. */
+  hardMaxFrameBytes: number;
+  /** Sustained messages per second per user, and the burst allowed on top (seed 001 §12.3: 100/s). */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Rate-limited messages after which the connection is closed (4008). */
+  floodCloseAfter: number;
+  /** Invalid messages per minute after which the connection is closed (4002). */
+  strikesPerMinute: number;
+  /** SUBMIT_ANSWER per second per user (seed 001 §12.3: 10/s). */
+  answersPerSecond: number;
+  /** JOIN_SESSION per minute per user (seed 001 §12.3: 5/minute). */
+  joinsPerMinute: number;
+  replayTtlMs: number;
+  heartbeatMs: number;
+  /** A client this far behind is disconnected. */
+  slowConsumerBytes: number;
+  /** A client this far behind stops receiving leaderboard batches until it catches up. */
+  coalesceAboveBytes: number;
+}
+
+export const DEFAULT_LIMITS: Seed001Limits = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  hardMaxFrameBytes: 64 * 1024,
+  messagesPerSecond: 100,
+  messageBurst: 100,
+  floodCloseAfter: 200,
+  strikesPerMinute: 10,
+  answersPerSecond: 10,
+  joinsPerMinute: 5,
+  replayTtlMs: 120_000,
+  heartbeatMs: 30_000,
+  slowConsumerBytes: 4 * 1024 * 1024,
+  coalesceAboveBytes: 256 * 1024,
+};
+
+const DOOR = "seed001";
+const CACHE_KEY = "seed001";
+/** Messages with an effect: a retried message_id gets the original reply (A-6). */
+const REPLAYED = new Set<ClientType>(["JOIN_SESSION", "SUBMIT_ANSWER", "LEAVE_SESSION"]);
+
+interface Binding {
+  sessionId: SessionId;
+  participantId: ParticipantId;
+}
+
+interface CachedReply {
+  frames: string[];
+  binding: Binding | null;
+  /** Recoverable refusals are not remembered: the retry should really run again. */
+  remember: boolean;
+}
+
+/** One client connection and the session it has joined. */
+class Connection {
+  room: RoomGroup<Connection> | null = null;
+  participantId: ParticipantId | null = null;
+  /** Until the join reply is out, room events are held here so none is missed or sent early. */
+  ready = true;
+  held: RoomEvent[] = [];
+  /** Held events at or below this sequence are already reflected in the join reply. */
+  snapshotSeq = 0;
+  closed = false;
+  /** The tail of this connection's message queue. */
+  queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly user: SeedUser,
+    readonly guard: InboundGuard,
+  ) {}
+
+  actor(): Actor {
+    const a: Actor = {
+      userId: this.user.userId,
+      roles: this.user.roles,
+      anonymous: this.user.anonymous,
+    };
+    if (this.participantId) a.participantId = this.participantId;
+    return a;
+  }
+}
+
+/**
+ * The seed 001 / 003 dialect on `/ws` (docs/protocols/seed-001.md): upgrades
+ * with `?user_id=`, validates every frame at the edge, turns JOIN_SESSION,
+ * SUBMIT_ANSWER and LEAVE_SESSION into room commands and room events into
+ * this dialect's messages. It holds no game rules.
+ */
+export class Seed001Door implements WsDoor {
+  readonly name = DOOR;
+  private readonly wss: WebSocketServer;
+  private readonly limits: Seed001Limits;
+  private readonly conns = new Set<Connection>();
+  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
+  /** Per room: participants announced as gone (USER_LEFT sent, no USER_JOINED since). */
+  private readonly away = new WeakMap<RoomGroup<Connection>, Set<ParticipantId>>();
+  private readonly inflight = new Map<string, Promise<CachedReply>>();
+  private readonly heartbeat: Heartbeat;
+  private nextConnId = 1;
+
+  constructor(
+    private readonly deps: DoorDeps,
+    limits: Partial<Seed001Limits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
+    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
+      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
+      ws.terminate();
+    });
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  matches(path: string): boolean {
+    return path === SEED001_PATH;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!originAllowed(req.headers.origin, this.deps.config.allowedOrigins)) {
+      rejectUpgrade(socket, 403, "origin not allowed");
+      return;
+    }
+    resolveSeedUser(req, this.deps.identity).then(
+      (who) => {
+        if (!who.ok) {
+          rejectUpgrade(socket, who.status, who.message);
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, who.user));
+      },
+      (err: unknown) => {
+        this.deps.log.error({ err }, "seed001 upgrade failed");
+        rejectUpgrade(socket, 500, "internal error");
+      },
+    );
+  }
+
+  shutdown(): void {
+    this.heartbeat.stop();
+    for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  private onConnection(ws: WebSocket, user: SeedUser): void {
+    const id = this.nextConnId++;
+    // Keyed by user: seed 001 §12.3 limits users, not sockets.
+    const guard = new InboundGuard(this.deps.limiter, this.limits, `${DOOR}:${user.userId}`);
+    const conn = new Connection(id, ws, user, guard);
+    this.conns.add(conn);
+    this.heartbeat.add(ws);
+    this.deps.metrics.connections.inc({ door: DOOR });
+    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on("close", () => this.onClose(conn));
+    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+  }
+
+  private onClose(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    this.heartbeat.remove(conn.ws);
+    this.deps.metrics.connections.dec({ door: DOOR });
+    this.unbind(conn);
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  /**
+   * Rate limit and decoding happen on arrival; handling is queued per
+   * connection, so messages are handled one at a time in the order they came
+   * (a JOIN_SESSION sent without waiting is done before the next SUBMIT_ANSWER)
+   * and replies come in the order of the requests.
+   */
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    const verdict = conn.guard.admit();
+    if (!verdict.ok) {
+      if (verdict.close) conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
+      else {
+        const error = rateLimited("Too many messages", verdict.retryAfterMs);
+        this.enqueue(conn, () => this.sendError(conn, null, error));
+      }
+      return;
+    }
+    const decoded = this.decode(data, isBinary);
+    if (!decoded.ok) {
+      this.enqueue(conn, () => this.sendError(conn, decoded.messageId, decoded.error));
+      if (conn.guard.strike()) {
+        conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
+      }
+      return;
+    }
+    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    this.enqueue(conn, () => this.dispatch(conn, decoded.env, decoded.type, decoded.payload));
+  }
+
+  private enqueue(conn: Connection, work: () => Promise<void> | void): void {
+    conn.queue = conn.queue
+      .then(() => (conn.closed ? undefined : work()))
+      .catch((err: unknown) =>
+        this.deps.log.error({ err, conn: conn.id }, "seed001 message failed"),
+      );
+  }
+
+  /** Size, JSON, envelope, type and payload checks, in that order; the first failure is reported. */
+  private decode(
+    data: RawData,
+    isBinary: boolean,
+  ):
+    | { ok: true; env: ClientEnvelope; type: ClientType; payload: unknown }
+    | { ok: false; messageId: string | null; error: SeedError } {
+    const bad = (code: Seed001ErrorCode, message: string, messageId: string | null = null) => ({
+      ok: false as const,
+      messageId,
+      error: new SeedError(code, message),
+    });
+    if (isBinary) return bad("MALFORMED_MESSAGE", "Binary frames are not accepted; send JSON text");
+    const size = frameBytes(data);
+    if (size > this.limits.maxFrameBytes) {
+      return bad(
+        "MESSAGE_TOO_LARGE",
+        `Message of ${size} bytes exceeds the ${this.limits.maxFrameBytes}-byte limit`,
+      );
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(frameText(data));
+    } catch {
+      return bad("MALFORMED_MESSAGE", "Message is not valid JSON");
+    }
+    if (!envelopeValidator.Check(msg)) {
+      const given = (msg as { message_id?: unknown } | null)?.message_id;
+      const first = envelopeValidator.Errors(msg)[0];
+      const where = first ? `${first.instancePath || "message"} ${first.message}` : "bad envelope";
+      return bad(
+        "MALFORMED_MESSAGE",
+        `Invalid message envelope: ${where}`,
+        typeof given === "string" && given.length > 0 ? given.slice(0, 64) : null,
+      );
+    }
+    const env = msg;
+    const messageId = env.message_id ?? null;
+    if (!isClientType(env.type)) {
+      return bad("UNKNOWN_MESSAGE_TYPE", `Unknown message type "${env.type}"`, messageId);
+    }
+    const payload = env.payload ?? {};
+    const validator = clientValidators[env.type];
+    if (!validator.Check(payload)) {
+      const first = validator.Errors(payload)[0];
+      const where = first ? `payload${first.instancePath} ${first.message}` : "invalid payload";
+      return bad("INVALID_PAYLOAD", `Invalid ${env.type}: ${where}`, messageId);
+    }
+    return { ok: true, env, type: env.type, payload };
+  }
+
+  private async dispatch(
+    conn: Connection,
+    env: ClientEnvelope,
+    type: ClientType,
+    payload: unknown,
+  ): Promise<void> {
+    const messageId = env.message_id ?? null;
+    const replayKey =
+      messageId !== null && REPLAYED.has(type) ? `${DOOR}:${conn.user.userId}:${messageId}` : null;
+    if (replayKey) {
+      const cached = this.deps.replay.getSync(replayKey);
+      if (cached !== undefined) return this.replay(conn, JSON.parse(cached) as CachedReply);
+      const running = this.inflight.get(replayKey);
+      if (running) return this.replay(conn, await running);
+    }
+    const work = this.handle(conn, messageId, type, payload).catch((err: unknown) =>
+      this.refusal(messageId, err),
+    );
+    if (replayKey) this.inflight.set(replayKey, work);
+    const reply = await work;
+    if (replayKey) {
+      this.inflight.delete(replayKey);
+      if (reply.remember) {
+        this.deps.replay.putSync(replayKey, JSON.stringify(reply), this.limits.replayTtlMs);
+      }
+    }
+    for (const f of reply.frames) this.sendRaw(conn, f);
+    this.markReady(conn);
+  }
+
+  private refusal(messageId: string | null, err: unknown): CachedReply {
+    let error: SeedError;
+    if (err instanceof SeedError) error = err;
+    else {
+      this.deps.log.error({ err }, "seed001 message handler failed");
+      error = new SeedError("INTERNAL_ERROR", "Internal error");
+    }
+    return {
+      frames: [this.errorFrame(messageId, error)],
+      binding: null,
+      remember: !error.recoverable,
+    };
+  }
+
+  /** A retried message: the original reply again, and the binding if this is a new connection (A-6). */
+  private replay(conn: Connection, reply: CachedReply): void {
+    const b = reply.binding;
+    if (b && conn.room?.runtime.id !== b.sessionId) {
+      const runtime = this.deps.sessions.find(b.sessionId);
+      if (runtime) {
+        this.unbind(conn);
+        this.bind(conn, runtime, b.participantId);
+        conn.ready = false;
+        void runtime.execute(conn.actor(), { type: "presence", connected: true });
+        // The join reply, then today's board rather than the remembered one.
+        for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f);
+        conn.snapshotSeq = runtime.room.currentSeq;
+        this.sendRaw(conn, this.boardFrame(runtime, b.participantId));
+        this.markReady(conn);
+        return;
+      }
+    }
+    for (const f of reply.frames) this.sendRaw(conn, f);
+  }
+
+  // ------------------------------------------------------------------ handlers
+
+  private async handle(
+    conn: Connection,
+    messageId: string | null,
+    type: ClientType,
+    payload: unknown,
+  ): Promise<CachedReply> {
+    switch (type) {
+      case "PING":
+        return this.only(frame("PONG", { server_time: iso(this.now()) }, this.now(), messageId));
+      case "JOIN_SESSION":
+        return this.join(conn, messageId, payload as ClientPayload<"JOIN_SESSION">);
+      case "SUBMIT_ANSWER":
+        return this.answer(conn, messageId, payload as ClientPayload<"SUBMIT_ANSWER">);
+      case "LEAVE_SESSION":
+        return this.leave(conn, messageId, payload as ClientPayload<"LEAVE_SESSION">);
+      default: {
+        const never: never = type;
+        return never;
+      }
+    }
+  }
+
+  private async join(
+    conn: Connection,
+    messageId: string | null,
+    p: ClientPayload<"JOIN_SESSION">,
+  ): Promise<CachedReply> {
+    const ctx: ErrorContext = { sessionId: p.session_id };
+    const limit = this.deps.limiter.takeSync(
+      `${DOOR}:join:${conn.user.userId}`,
+      this.limits.joinsPerMinute,
+      60_000,
+    );
+    if (!limit.allowed) throw rateLimited("Too many JOIN_SESSION messages", limit.retryAfterMs);
+    const runtime = await this.findSession(p.session_id);
+    const already = conn.room?.runtime === runtime && conn.participantId !== null;
+    if (!already) {
+      this.unbind(conn);
+      // Bound (but held) before the command runs, so no event between the reply and the binding is lost.
+      this.bind(conn, runtime, null);
+      conn.ready = false;
+    }
+    const reply = await runtime.execute(conn.actor(), {
+      type: "join",
+      // Seed 001 clients read the questions over REST: nothing is pushed, no per-question timer starts.
+      serveQuestions: false,
+      name: p.username ?? defaultName(conn.user),
+    });
+    if (!reply.ok) {
+      if (!already) {
+        this.unbind(conn);
+        conn.ready = true;
+      }
+      throw fromDomainError(reply.error, ctx);
+    }
+    const joined = reply.value as JoinResult;
+    // A connection that closed meanwhile was unbound by onClose and must not count as present.
+    if (!already && conn.room && !conn.closed) {
+      conn.snapshotSeq = joined.snapshot.seq;
+      this.groups.reassign(conn.room, conn, joined.participantId);
+      await runtime.execute(conn.actor(), { type: "presence", connected: true });
+    }
+    const snap = joined.snapshot;
+    const at = this.now();
+    return {
+      frames: [
+        frame(
+          "SESSION_JOINED",
+          {
+            session_id: runtime.id,
+            quiz_id: runtime.room.record.quizId,
+            status: snap.status,
+            participant_count: snap.playerCount,
+            your_score: snap.you?.score ?? 0,
+            username: joined.name,
+            rejoined: joined.resumed,
+          },
+          at,
+          messageId,
+        ),
+        // The board as of the join, so a (re)joining client need not wait for the next change.
+        leaderboardFrame(
+          runtime.id,
+          snap.leaderboard,
+          snap.playerCount,
+          at,
+        )(snap.you?.rank ?? null),
+      ],
+      binding: { sessionId: runtime.id, participantId: joined.participantId },
+      remember: true,
+    };
+  }
+
+  private async answer(
+    conn: Connection,
+    messageId: string | null,
+    p: ClientPayload<"SUBMIT_ANSWER">,
+  ): Promise<CachedReply> {
+    const started = performance.now();
+    const ctx: ErrorContext = { sessionId: p.session_id, questionId: p.question_id };
+    const runtime = this.requireJoined(conn, ctx);
+    const limit = this.deps.limiter.takeSync(
+      `${DOOR}:answer:${conn.user.userId}`,
+      this.limits.answersPerSecond,
+      1_000,
+    );
+    if (!limit.allowed) throw rateLimited("Too many answers", limit.retryAfterMs);
+    // `time_taken_ms` was validated at the edge and goes no further: the server measures (S-5).
+    const reply = await runtime.execute(conn.actor(), {
+      type: "answer",
+      target: { questionId: p.question_id },
+      answer: { kind: "text", text: p.answer },
+    });
+    if (!reply.ok) throw fromDomainError(reply.error, ctx);
+    const ack = reply.value as AnswerAck;
+    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+    return this.only(
+      frame(
+        "SCORE_UPDATED",
+        {
+          user_id: conn.user.publicId,
+          new_score: ack.score,
+          points_earned: ack.points,
+          is_correct: ack.correct,
+          question_id: ack.questionId,
+          elapsed_ms: ack.elapsedMs,
+        },
+        this.now(),
+        messageId,
+      ),
+    );
+  }
+
+  private async leave(
+    conn: Connection,
+    messageId: string | null,
+    p: ClientPayload<"LEAVE_SESSION">,
+  ): Promise<CachedReply> {
+    const ctx: ErrorContext = { sessionId: p.session_id };
+    const runtime = this.requireJoined(conn, ctx);
+    const reply = await runtime.execute(conn.actor(), { type: "leave" });
+    if (!reply.ok) throw fromDomainError(reply.error, ctx);
+    this.unbind(conn);
+    return this.only(frame("SESSION_LEFT", { session_id: runtime.id }, this.now(), messageId));
+  }
+
+  /** The open session with that id; an ended one that is no longer in memory is SESSION_COMPLETED. */
+  private async findSession(id: string): Promise<RoomRuntime> {
+    const runtime = this.deps.sessions.find(id);
+    if (runtime) return runtime;
+    const stored = await this.deps.sessions.load(id);
+    const code =
+      stored?.session.state.phase.kind === "ended" ? "SESSION_COMPLETED" : "INVALID_SESSION";
+    throw new SeedError(code, seedMessage(code, { sessionId: id }) ?? code);
+  }
+
+  private requireJoined(conn: Connection, ctx: ErrorContext): RoomRuntime {
+    const group = conn.room;
+    if (!group || group.runtime.id !== ctx.sessionId || conn.participantId === null) {
+      throw new SeedError("NOT_JOINED", seedMessage("NOT_JOINED", ctx) ?? "Not joined");
+    }
+    return group.runtime;
+  }
+
+  // ------------------------------------------------------------------ rooms and fan-out
+
+  private bind(conn: Connection, runtime: RoomRuntime, participantId: ParticipantId | null): void {
+    conn.participantId = participantId;
+    conn.room = this.groups.add(runtime, conn);
+  }
+
+  private unbind(conn: Connection): void {
+    const group = conn.room;
+    if (!group) return;
+    if (conn.participantId) {
+      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
+    }
+    this.groups.remove(group, conn);
+    conn.room = null;
+    conn.participantId = null;
+    conn.held = [];
+  }
+
+  private markReady(conn: Connection): void {
+    if (conn.ready) return;
+    conn.ready = true;
+    const held = conn.held;
+    conn.held = [];
+    const group = conn.room;
+    if (!group) return;
+    for (const e of held)
+      if (e.seq > conn.snapshotSeq) this.sendEvent(conn, this.framesOf(group, e));
+  }
+
+  private deliver(group: RoomGroup<Connection>, event: RoomEvent): void {
+    if (event.body.type === "kicked") {
+      this.removeKicked(group, event.body.participantId, event.body.reason);
+      return;
+    }
+    const frames = this.framesOf(group, event);
+    if (frames.length === 0) return;
+    const audience = event.audience;
+    const targets =
+      audience.kind === "participant" ? (group.of(audience.participantId) ?? []) : group.conns;
+    for (const c of targets) {
+      if (!c.ready) c.held.push(event);
+      else this.sendEvent(c, frames);
+    }
+  }
+
+  /**
+   * The frames an event becomes, decided once per event. USER_JOINED and
+   * USER_LEFT follow a participant's presence: a new participant is announced,
+   * and afterwards only changes are (gone after LEAVE_SESSION or a lost
+   * connection, back on their return), so nobody is announced twice.
+   */
+  private framesOf(group: RoomGroup<Connection>, event: RoomEvent): EventFrame[] {
+    const cached = event.encoded.get(CACHE_KEY) as EventFrame[] | undefined;
+    if (cached) return cached;
+    const runtime = group.runtime;
+    const all = encodeEvent(event, {
+      userOf: (id) => runtime.read((room) => room.userOfParticipant(id)),
+      playerCount: () => runtime.read((room) => room.players),
+    });
+    let away = this.away.get(group);
+    if (!away) {
+      away = new Set();
+      this.away.set(group, away);
+    }
+    const frames = all.filter((f) => {
+      const m = f.membership;
+      if (!m) return true;
+      const wasAway = away.has(m.participantId);
+      if (m.arrived) {
+        away.delete(m.participantId);
+        return m.fresh || wasAway;
+      }
+      away.add(m.participantId);
+      return !wasAway;
+    });
+    event.encoded.set(CACHE_KEY, frames);
+    return frames;
+  }
+
+  private sendEvent(conn: Connection, frames: readonly EventFrame[]): void {
+    const pid = conn.participantId;
+    if (conn.closed || pid === null) return;
+    for (const f of frames) {
+      if (f.membership?.participantId === pid) continue;
+      const buffered = conn.ws.bufferedAmount;
+      if (buffered > this.limits.slowConsumerBytes) {
+        conn.ws.close(CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
+        return;
+      }
+      if (f.coalescible && buffered > this.limits.coalesceAboveBytes) continue;
+      if (f.personal) conn.ws.send(f.personal(pid));
+      else if (f.shared) conn.ws.send(f.shared, { binary: false });
+      this.deps.metrics.messagesOut.inc({ door: DOOR, type: f.type });
+    }
+  }
+
+  /** The host removed a participant: each of their connections is told why and closed (4003). */
+  private removeKicked(
+    group: RoomGroup<Connection>,
+    participantId: ParticipantId,
+    reason: string,
+  ): void {
+    const targets = group.of(participantId);
+    if (!targets) return;
+    const error = new SeedError(
+      "ACCESS_DENIED",
+      `You were removed from session ${group.runtime.id}: ${reason}`,
+    );
+    for (const c of [...targets]) {
+      this.sendError(c, null, error);
+      // Kicked members have no presence to clear; leave the group without a presence command.
+      this.groups.remove(group, c);
+      c.room = null;
+      c.participantId = null;
+      c.held = [];
+      c.ws.close(CLOSE_CODES.kicked, "removed by the host");
+    }
+  }
+
+  /** The current board for one participant (a replayed join on a new connection). */
+  private boardFrame(runtime: RoomRuntime, participantId: ParticipantId): string {
+    return runtime.read((room) => {
+      const render = leaderboardFrame(runtime.id, room.standings(100), room.players, this.now());
+      return render(room.rankOf(participantId));
+    });
+  }
+
+  // ------------------------------------------------------------------ outbound helpers
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+
+  private errorFrame(messageId: string | null, error: SeedError): string {
+    const payload: ServerPayload<"ERROR"> = {
+      code: error.code,
+      message: error.message,
+      recoverable: ERROR_CODES[error.code].recoverable,
+    };
+    if (error.retryAfterMs !== undefined) payload.retry_after_ms = error.retryAfterMs;
+    this.deps.metrics.errors.inc({ door: DOOR, code: error.code });
+    return frame("ERROR", payload, this.now(), messageId);
+  }
+
+  private sendError(conn: Connection, messageId: string | null, error: SeedError): void {
+    this.sendRaw(conn, this.errorFrame(messageId, error));
+  }
+
+  private sendRaw(conn: Connection, text: string): void {
+    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(text);
+    this.deps.metrics.messagesOut.inc({ door: DOOR, type: frameType(text) });
+  }
+
+  private only(text: string): CachedReply {
+    return { frames: [text], binding: null, remember: true };
+  }
+}
+
+function rateLimited(what: string, retryAfterMs: number): SeedError {
+  return new SeedError("RATE_LIMITED", `${what}; slow down`, retryAfterMs);
+}
+
+/**
+ * Without a username (the seed's own load-test script sends none) the token's
+ * handle names the player, or else the user id (its first 24 characters, N-1).
+ */
+function defaultName(user: SeedUser): string {
+  return [...(user.handle ?? user.publicId)].slice(0, NAME_MAX).join("");
+}
+
+function frameType(text: string): ServerType | "unknown" {
+  return (/^\{"type":"([A-Z_]+)"/.exec(text)?.[1] as ServerType | undefined) ?? "unknown";
+}

@@ -1,0 +1,103 @@
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { RoomEvent } from "../../engine/types.js";
+import type { Clock, TimerHandle } from "../../ports/clock.js";
+import { encodeBoard, readBoard } from "./board.js";
+import { UPDATE_COALESCE_MS } from "./protocol.js";
+
+/** Where a feed's output goes: the quiz's streams. */
+export interface FeedSink {
+  /** An update, serialized once for every stream of the quiz; `seq` orders it (BoardView.seq). */
+  board(frame: Buffer, seq: number): void;
+  /** The quiz ended and its final board (if it changed) has gone out. */
+  ended(): void;
+}
+
+/**
+ * When one quiz's stream subscribers get a leaderboard update. Updates are
+ * read from the session's standings, so they show what the engine ranks:
+ *
+ * - self_paced: after every stored answer (`scored`) and when a participant
+ *   joins or is removed, coalesced — the first change goes out at once, later
+ *   ones at most once per UPDATE_COALESCE_MS;
+ * - live and quick_fire: at each reveal, when the engine publishes its own
+ *   leaderboard (scores of an open question are never pushed);
+ * - every mode: at the end, the final board;
+ * - never when nothing on the board changed since the last update.
+ */
+export class BoardFeed {
+  private timer: TimerHandle | null = null;
+  private lastKey: string | null = null;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  /** The newest read shown, so a slow read never overwrites a newer board. */
+  private shownSeq = 0;
+  private finished = false;
+
+  constructor(
+    private readonly handle: RoomHandle,
+    private readonly clock: Clock,
+    private readonly sink: FeedSink,
+  ) {}
+
+  /** A stream got this board as its snapshot: if nothing was published yet, it is the baseline. */
+  noteSnapshot(key: string): void {
+    if (this.lastKey === null) this.lastKey = key;
+  }
+
+  onEvent(event: RoomEvent): void {
+    if (this.finished) return;
+    const b = event.body;
+    const selfPaced = this.handle.info.settings.mode === "self_paced";
+    switch (b.type) {
+      case "scored":
+      case "participant_joined":
+        if (selfPaced) this.request();
+        return;
+      case "participant_left":
+        if (selfPaced && b.reason === "kicked") this.request();
+        return;
+      case "reveal":
+        // Read now, while the room is at its reveal: no answer to a later question counts yet.
+        void this.publish();
+        return;
+      case "ended":
+        this.finished = true;
+        this.dispose();
+        void this.publish().finally(() => this.sink.ended());
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Stops the pending update (the last subscriber left, or the server stops). */
+  dispose(): void {
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  /** Leading edge at once, then at most one update per window. */
+  private request(): void {
+    if (this.timer) return;
+    const due = this.lastSentAt + UPDATE_COALESCE_MS;
+    if (due <= this.clock.now()) {
+      void this.publish();
+      return;
+    }
+    this.timer = this.clock.setTimer(due, () => {
+      this.timer = null;
+      void this.publish();
+    });
+  }
+
+  private async publish(): Promise<void> {
+    this.lastSentAt = this.clock.now();
+    // A failed read skips this update; the next change publishes the board again.
+    const view = await readBoard(this.handle).catch(() => null);
+    if (!view || view.seq < this.shownSeq) return;
+    this.shownSeq = view.seq;
+    const encoded = encodeBoard(view, this.clock.now());
+    if (encoded.key === this.lastKey) return;
+    this.lastKey = encoded.key;
+    this.sink.board(encoded.frame, view.seq);
+  }
+}

@@ -1,0 +1,86 @@
+import { asUserId } from "../../domain/ids.js";
+import { buildResults } from "../../domain/results.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { Actor, Standing, StandingsPage } from "../../engine/types.js";
+import type { SessionBundle } from "../../ports/storage.js";
+import { LEADERBOARD_CAP, type LeaderboardEntry, type LeaderboardMessage } from "./protocol.js";
+
+/** A quiz's leaderboard as seed 002 shows it: the top entries and how many are ranked in all. */
+export interface BoardView {
+  quizId: string;
+  entries: LeaderboardEntry[];
+  total: number;
+  /** Order of the read that produced it (0 for stored boards): a higher one is never older. */
+  seq: number;
+}
+
+let reads = 0;
+
+/** A board serialized for the wire, once for every recipient. */
+export interface EncodedBoard {
+  /** Everything but the timestamp: equal keys mean nothing on the board changed. */
+  key: string;
+  frame: Buffer;
+}
+
+/** Who the door reads as: never a member, never the host. */
+export const VIEWER: Actor = { userId: asUserId("seed002:viewer"), roles: [], anonymous: true };
+
+function entryOf(s: Standing): LeaderboardEntry {
+  return { participant_id: s.participantId, username: s.name, score: s.score, rank: s.rank };
+}
+
+/**
+ * The running session's board, read from the engine's own ranking (L-1, L-2);
+ * null when the session is no longer open where it ran (it is then in storage).
+ */
+export async function readBoard(handle: RoomHandle): Promise<BoardView | null> {
+  const seq = ++reads;
+  const reply = await handle.execute(VIEWER, {
+    type: "standings",
+    fromRank: 1,
+    count: LEADERBOARD_CAP,
+  });
+  if (!reply.ok) return null;
+  const page = reply.value as StandingsPage;
+  return { quizId: handle.id, entries: page.entries.map(entryOf), total: page.total, seq };
+}
+
+/** The final board of a session that is only in storage (ended and unloaded). */
+export function storedBoard(bundle: SessionBundle): BoardView {
+  const ranked = buildResults(bundle).players.filter((p) => p.rank !== null);
+  return {
+    quizId: bundle.session.id,
+    entries: ranked.slice(0, LEADERBOARD_CAP).map((p) => ({
+      participant_id: p.participantId,
+      username: p.name,
+      score: p.score,
+      rank: p.rank ?? 0,
+    })),
+    total: ranked.length,
+    seq: 0,
+  };
+}
+
+/** ISO 8601 in UTC, as the seed's `timestamp` shows it. */
+export function isoTime(at: number): string {
+  return new Date(at).toISOString();
+}
+
+/** The message as an object (GET …/leaderboard). */
+export function boardMessage(view: BoardView, at: number): LeaderboardMessage {
+  return {
+    quiz_id: view.quizId,
+    leaderboard: view.entries,
+    total_participants: view.total,
+    timestamp: isoTime(at),
+  };
+}
+
+/** The message as one frame for all subscribers (STYLE.md §13), keyed by its content. */
+export function encodeBoard(view: BoardView, at: number): EncodedBoard {
+  const key =
+    `{"quiz_id":${JSON.stringify(view.quizId)},"leaderboard":${JSON.stringify(view.entries)},` +
+    `"total_participants":${view.total}`;
+  return { key, frame: Buffer.from(`${key},"timestamp":"${isoTime(at)}"}`) };
+}

@@ -1,0 +1,517 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { RawData, WebSocket, WebSocketServer } from "ws";
+import { AuthError, type Identity } from "../../auth/identity.js";
+import type { DomainError, ErrorCode } from "../../domain/errors.js";
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../engine/types.js";
+import type { TimerHandle } from "../../ports/clock.js";
+import type { DoorDeps, WsDoor } from "../door.js";
+import { createWsServer, originAllowed, rejectUpgrade, upgradeToken } from "../ws-kit/frames.js";
+import { Heartbeat } from "../ws-kit/heartbeat.js";
+import { type GuardLimits, InboundGuard } from "../ws-kit/inbound-guard.js";
+import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import {
+  contestStartedFrame,
+  correctText,
+  type EncodedFrame,
+  encodeEvent,
+  errorFrame,
+  frame,
+  gameOverFrame,
+  openQuestionFrame,
+  rosterOf,
+} from "./encode.js";
+import { decodeClientFrame } from "./inbound.js";
+import { baseName, nameAttempt } from "./player-names.js";
+import {
+  CLOSE_CODES,
+  type ClientMessage,
+  contestIdOf,
+  MAX_FRAME_BYTES,
+  type ServerPayload,
+  type ServerType,
+} from "./protocol.js";
+
+export interface Seed004Limits extends GuardLimits {
+  maxFrameBytes: number;
+  /** Frames beyond this are not even read: ws closes with 1009. */
+  hardMaxFrameBytes: number;
+  heartbeatMs: number;
+  /** A client this far behind is disconnected. */
+  slowConsumerBytes: number;
+}
+
+/** The canonical door's limits: the seed names none. */
+export const DEFAULT_LIMITS: Seed004Limits = {
+  maxFrameBytes: MAX_FRAME_BYTES,
+  hardMaxFrameBytes: 64 * 1024,
+  messagesPerSecond: 20,
+  messageBurst: 40,
+  floodCloseAfter: 200,
+  strikesPerMinute: 10,
+  heartbeatMs: 30_000,
+  slowConsumerBytes: 4 * 1024 * 1024,
+};
+
+export interface Seed004GatewayOptions {
+  /** How long after GAME_OVER a contest closes (CLOSE_AFTER_MS in the mounted door). */
+  closeAfterMs: number;
+  limits: Seed004Limits;
+}
+
+const DOOR = "seed004";
+const CONTEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A WebSocket close reason must fit in 123 bytes. */
+const CLOSE_REASON_MAX_BYTES = 123;
+
+type Admission =
+  | { ok: true; identity: Identity; runtime: RoomRuntime }
+  | { ok: false; status: number; message: string };
+
+/** One contest connection: one user in one contest, for the connection's whole life. */
+class Connection {
+  participantId: ParticipantId | null = null;
+  group: RoomGroup<Connection> | null = null;
+  /** Until the catch-up frames are out, room events wait here so none is missed or sent early. */
+  ready = false;
+  held: Array<{ seq: number; enc: EncodedFrame }> = [];
+  closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly identity: Identity,
+    readonly guard: InboundGuard,
+  ) {}
+
+  actor(): Actor {
+    const a: Actor = {
+      userId: this.identity.userId,
+      roles: this.identity.roles,
+      anonymous: false,
+    };
+    if (this.participantId) a.participantId = this.participantId;
+    return a;
+  }
+}
+
+/**
+ * Seed 004's contest WebSocket (`/ws/contests/{id}?token=<jwt>`): checks the
+ * token and the contest before the upgrade, joins the user as a player,
+ * turns START_GAME and SUBMIT_ANSWER into room commands and room events into
+ * the seed's frames. It holds no game rules; the room decides everything.
+ */
+export class Seed004Gateway implements WsDoor {
+  readonly name = DOOR;
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Connection>();
+  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
+  private readonly closeTimers = new Map<SessionId, TimerHandle>();
+  private readonly heartbeat: Heartbeat;
+  private readonly limits: Seed004Limits;
+  private nextConnId = 1;
+
+  constructor(
+    private readonly deps: DoorDeps,
+    private readonly opts: Seed004GatewayOptions,
+  ) {
+    this.limits = opts.limits;
+    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
+    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
+      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
+      ws.terminate();
+    });
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  matches(path: string): boolean {
+    return contestIdOf(path) !== null;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!originAllowed(req.headers.origin, this.deps.config.allowedOrigins)) {
+      rejectUpgrade(socket, 403, "origin not allowed");
+      return;
+    }
+    const token = upgradeToken(req);
+    if (!token) {
+      rejectUpgrade(socket, 401, "a token is required (?token=<jwt>)");
+      return;
+    }
+    const contestId = contestIdOf((req.url ?? "/").split("?")[0] ?? "/");
+    this.admit(token, contestId).then(
+      (a) => {
+        if (!a.ok) {
+          rejectUpgrade(socket, a.status, a.message);
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) =>
+          this.onConnection(ws, a.identity, a.runtime),
+        );
+      },
+      (err: unknown) => {
+        this.deps.log.error({ err }, "seed004 upgrade failed");
+        rejectUpgrade(socket, 500, "internal error");
+      },
+    );
+  }
+
+  /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
+  shutdown(): void {
+    this.heartbeat.stop();
+    for (const t of this.closeTimers.values()) this.deps.clock.clearTimer(t);
+    this.closeTimers.clear();
+    for (const c of this.conns) this.close(c, CLOSE_CODES.goingAway, "server shutting down");
+  }
+
+  // ------------------------------------------------------------------ admission
+
+  /** The token first (401), then the contest (404 unknown, 410 closed). */
+  private async admit(token: string, contestId: string | null): Promise<Admission> {
+    let identity: Identity;
+    try {
+      identity = await this.deps.identity.fromJwt(token);
+    } catch (err) {
+      if (err instanceof AuthError) return { ok: false, status: 401, message: err.message };
+      throw err;
+    }
+    const unknown = { ok: false, status: 404, message: "no such contest" } as const;
+    if (contestId === null || !CONTEST_ID.test(contestId)) return unknown;
+    const runtime = this.deps.sessions.find(contestId);
+    if (runtime) {
+      if (runtime.room.record.settings.mode !== "quick_fire") return unknown;
+      if (this.isClosed(runtime)) return { ok: false, status: 410, message: "contest closed" };
+      return { ok: true, identity, runtime };
+    }
+    // No longer in memory: it ended long ago (open sessions are always loaded).
+    const stored = await this.deps.sessions.load(contestId);
+    if (stored?.session.settings.mode === "quick_fire") {
+      return { ok: false, status: 410, message: "contest closed" };
+    }
+    return unknown;
+  }
+
+  private closesAt(runtime: RoomRuntime): number | null {
+    const p = runtime.room.currentPhase;
+    return p.kind === "ended" ? p.at + this.opts.closeAfterMs : null;
+  }
+
+  private isClosed(runtime: RoomRuntime): boolean {
+    const at = this.closesAt(runtime);
+    return at !== null && this.deps.clock.now() >= at;
+  }
+
+  // ------------------------------------------------------------------ connection lifecycle
+
+  private onConnection(ws: WebSocket, identity: Identity, runtime: RoomRuntime): void {
+    const id = this.nextConnId++;
+    const guard = new InboundGuard(this.deps.limiter, this.limits, `${DOOR}:${id}`);
+    const conn = new Connection(id, ws, identity, guard);
+    this.conns.add(conn);
+    this.heartbeat.add(ws);
+    this.deps.metrics.connections.inc({ door: DOOR });
+    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on("close", () => this.onClose(conn));
+    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+    // In the group (events held) before joining, so nothing between the join and the catch-up is lost.
+    conn.group = this.groups.add(runtime, conn);
+    this.enter(conn, runtime).catch((err: unknown) => {
+      this.deps.log.error({ err }, "seed004 join failed");
+      this.sendError(conn, "INTERNAL", "internal error", "internal");
+      this.close(conn, CLOSE_CODES.internalError, "internal error");
+    });
+  }
+
+  private onClose(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    this.heartbeat.remove(conn.ws);
+    this.deps.metrics.connections.dec({ door: DOOR });
+    this.unbind(conn);
+  }
+
+  /** Joins the user (a returning user is the same player), then sends what they need to catch up. */
+  private async enter(conn: Connection, runtime: RoomRuntime): Promise<void> {
+    if (runtime.room.ended) return this.enterEnded(conn, runtime);
+    const joined = await this.join(conn, runtime);
+    if (conn.closed) return;
+    if (!joined.ok) {
+      if (joined.error.reason === "room_ended") return this.enterEnded(conn, runtime);
+      const e = joined.error;
+      this.sendError(conn, e.code, e.msg, e.reason);
+      this.close(conn, CLOSE_CODES.joinRefused, e.msg);
+      return;
+    }
+    const j = joined.value;
+    if (conn.group) this.groups.reassign(conn.group, conn, j.participantId);
+    void runtime.execute(conn.actor(), { type: "presence", connected: true });
+    const reply = await runtime.execute(conn.actor(), { type: "snapshot", role: "spectator" });
+    if (!reply.ok || conn.closed) return;
+    const snap = reply.value as Snapshot;
+    for (const f of this.catchUp(runtime, snap, j)) this.sendRaw(conn, f.frame, f.type);
+    this.release(conn, snap.seq);
+  }
+
+  /** Tries the user's name, then `name (2)`, `name (3)`, … while it clashes (N-1). */
+  private async join(
+    conn: Connection,
+    runtime: RoomRuntime,
+  ): Promise<{ ok: true; value: JoinResult } | { ok: false; error: DomainError }> {
+    const base = baseName(conn.identity.handle, conn.identity.userId);
+    const attempts = runtime.room.players + 2;
+    for (let n = 1; ; n++) {
+      const reply = await runtime.execute(conn.actor(), {
+        type: "join",
+        name: nameAttempt(base, n),
+      });
+      if (reply.ok) return { ok: true, value: reply.value as JoinResult };
+      if (reply.error.reason !== "name_taken" || n >= attempts) return reply;
+    }
+  }
+
+  /** PLAYER_JOINED for the joiner (roster and host flag), then the contest as it stands. */
+  private catchUp(
+    runtime: RoomRuntime,
+    snap: Snapshot,
+    j: JoinResult,
+  ): Array<{ type: ServerType; frame: string }> {
+    const host = runtime.room.record.hostUserId;
+    const players = rosterOf(snap, host);
+    const out: Array<{ type: ServerType; frame: string }> = [
+      {
+        type: "PLAYER_JOINED",
+        frame: frame("PLAYER_JOINED", {
+          user_id: j.userId,
+          username: j.name,
+          is_host: j.userId === host,
+          player_count: snap.playerCount,
+          players,
+        }),
+      },
+    ];
+    const kind = snap.phase.kind;
+    if (kind === "ended") {
+      out.push({ type: "GAME_OVER", frame: gameOverFrame(runtime) });
+    } else if (kind !== "lobby") {
+      out.push({
+        type: "CONTEST_STARTED",
+        frame: contestStartedFrame(snap.questionCount, players),
+      });
+      const question = openQuestionFrame(snap);
+      if (question) out.push({ type: "NEW_QUESTION", frame: question });
+    }
+    return out;
+  }
+
+  /** A contest that already ended: its GAME_OVER, and the socket closes with the contest. */
+  private enterEnded(conn: Connection, runtime: RoomRuntime): void {
+    this.sendRaw(conn, gameOverFrame(runtime), "GAME_OVER");
+    conn.held = [];
+    conn.ready = true;
+    if (this.isClosed(runtime)) this.close(conn, CLOSE_CODES.contestClosed, "contest closed");
+    else this.scheduleClose(runtime);
+  }
+
+  private release(conn: Connection, snapshotSeq: number): void {
+    conn.ready = true;
+    const held = conn.held;
+    conn.held = [];
+    for (const h of held) if (h.seq > snapshotSeq) this.sendRaw(conn, h.enc.frame, h.enc.type);
+  }
+
+  private unbind(conn: Connection): void {
+    const group = conn.group;
+    if (!group) return;
+    if (conn.participantId) {
+      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
+    }
+    this.groups.remove(group, conn);
+    conn.group = null;
+    conn.participantId = null;
+    conn.held = [];
+  }
+
+  /** Closes every socket of a contest once it has been over for `closeAfterMs` (seed: 10 s). */
+  private scheduleClose(runtime: RoomRuntime): void {
+    const at = this.closesAt(runtime);
+    if (at === null || this.closeTimers.has(runtime.id)) return;
+    const timer = this.deps.clock.setTimer(at, () => {
+      this.closeTimers.delete(runtime.id);
+      for (const c of [...this.conns]) {
+        if (c.group?.runtime === runtime)
+          this.close(c, CLOSE_CODES.contestClosed, "contest closed");
+      }
+    });
+    this.closeTimers.set(runtime.id, timer);
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    const verdict = conn.guard.admit();
+    if (!verdict.ok) {
+      if (verdict.close) this.close(conn, CLOSE_CODES.rateLimited, "too many messages");
+      else {
+        this.sendError(
+          conn,
+          "RATE_LIMIT",
+          "too many messages; slow down",
+          "rate_limited",
+          verdict.retryAfterMs,
+        );
+      }
+      return;
+    }
+    const decoded = decodeClientFrame(data, isBinary, this.limits.maxFrameBytes);
+    if (!decoded.ok) {
+      this.sendError(conn, "VALIDATION", decoded.message, decoded.reason);
+      if (conn.guard.strike()) {
+        this.close(conn, CLOSE_CODES.protocolViolations, "too many invalid messages");
+      }
+      return;
+    }
+    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    this.dispatch(conn, decoded.message).catch((err: unknown) => {
+      this.deps.log.error({ err, type: decoded.type }, "seed004 message handler failed");
+      this.sendError(conn, "INTERNAL", "internal error", "internal");
+    });
+  }
+
+  private async dispatch(conn: Connection, msg: ClientMessage): Promise<void> {
+    const runtime = conn.group?.runtime;
+    if (!runtime) {
+      this.sendError(conn, "STATE", "you are not in a contest", "not_joined");
+      return;
+    }
+    switch (msg.type) {
+      case "START_GAME": {
+        // The room refuses everyone but the host (R-1); the CONTEST_STARTED broadcast is the reply.
+        const reply = await runtime.execute(conn.actor(), { type: "start" });
+        if (!reply.ok) this.sendDomainError(conn, reply.error);
+        return;
+      }
+      case "SUBMIT_ANSWER":
+        return this.answer(conn, runtime, msg as ClientMessage<"SUBMIT_ANSWER">);
+      default: {
+        const never: never = msg;
+        return never;
+      }
+    }
+  }
+
+  private async answer(
+    conn: Connection,
+    runtime: RoomRuntime,
+    msg: ClientMessage<"SUBMIT_ANSWER">,
+  ): Promise<void> {
+    const started = performance.now();
+    // The option's text: the room matches it to the option (A-3), so no lookup here.
+    const reply = await runtime.execute(conn.actor(), {
+      type: "answer",
+      target: { questionId: msg.question_id },
+      answer: { kind: "text", text: msg.answer },
+    });
+    if (!reply.ok) {
+      // Seed clients send an option's text; the engine's wording speaks of choice indices.
+      const e = reply.error;
+      const msg =
+        e.reason === "bad_answer" ? "the answer is not one of the question's options" : e.msg;
+      this.sendError(conn, e.code, msg, e.reason);
+      return;
+    }
+    const ack = reply.value as AnswerAck;
+    const q = runtime.room.record.questions[ack.index];
+    const result: ServerPayload<"ANSWER_RESULT"> = ack.correct
+      ? {
+          is_correct: true,
+          points_awarded: ack.points,
+          time_taken: ack.elapsedMs / 1000,
+          new_score: ack.score,
+        }
+      : { is_correct: false, correct_answer: q ? correctText(q) : "" };
+    this.sendRaw(conn, frame("ANSWER_RESULT", result), "ANSWER_RESULT");
+    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+  }
+
+  // ------------------------------------------------------------------ fan-out
+
+  private deliver(group: RoomGroup<Connection>, event: RoomEvent): void {
+    const b = event.body;
+    if (b.type === "ended") this.scheduleClose(group.runtime);
+    if (b.type === "kicked") {
+      this.kicked(group, b.participantId);
+      return;
+    }
+    const enc = encodeEvent(event, group.runtime);
+    if (!enc) return;
+    if (event.audience.kind === "participant") {
+      for (const c of group.of(event.audience.participantId) ?? []) this.deliverTo(c, event, enc);
+      return;
+    }
+    for (const c of group.conns) this.deliverTo(c, event, enc);
+  }
+
+  private deliverTo(conn: Connection, event: RoomEvent, enc: EncodedFrame): void {
+    if (conn.closed) return;
+    if (!conn.ready) {
+      conn.held.push({ seq: event.seq, enc });
+      return;
+    }
+    if (conn.ws.bufferedAmount > this.limits.slowConsumerBytes) {
+      this.close(conn, CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
+      return;
+    }
+    this.sendRaw(conn, enc.frame, enc.type);
+  }
+
+  private kicked(group: RoomGroup<Connection>, participantId: ParticipantId): void {
+    const targets = group.of(participantId);
+    if (!targets) return;
+    for (const c of [...targets]) {
+      this.sendError(c, "FORBIDDEN", "you were removed from this contest", "kicked");
+      this.unbind(c);
+      this.close(c, CLOSE_CODES.kicked, "removed by the host");
+    }
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  private sendDomainError(conn: Connection, e: DomainError): void {
+    this.sendError(conn, e.code, e.msg, e.reason);
+  }
+
+  private sendError(
+    conn: Connection,
+    code: ErrorCode,
+    message: string,
+    reason?: string,
+    retryAfterMs?: number,
+  ): void {
+    this.deps.metrics.errors.inc({ door: DOOR, code });
+    this.sendRaw(conn, errorFrame(code, message, reason, retryAfterMs), "ERROR");
+  }
+
+  private sendRaw(conn: Connection, text: string, type: ServerType): void {
+    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(text);
+    this.deps.metrics.messagesOut.inc({ door: DOOR, type });
+  }
+
+  private close(conn: Connection, code: number, reason: string): void {
+    if (conn.ws.readyState === conn.ws.CLOSED || conn.ws.readyState === conn.ws.CLOSING) return;
+    conn.ws.close(code, fitCloseReason(reason));
+  }
+}
+
+/** Cuts a close reason to the 123 bytes a close frame allows (ws throws beyond). */
+function fitCloseReason(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > CLOSE_REASON_MAX_BYTES) out = [...out].slice(0, -1).join("");
+  return out;
+}

@@ -1,0 +1,547 @@
+/**
+ * The cluster contract: what the in-process and the Redis adapters of the cluster ports
+ * (src/ports/cluster.ts) must both do. An adapter's test file calls `runClusterContract` with a
+ * function that opens a fresh, empty backend for each test; the backend opens any number of
+ * "instances", each with its own adapters on that one backend, as separate servers would.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { asSessionId } from "../../src/domain/ids.js";
+import {
+  type ClusterBus,
+  ClusterTimeoutError,
+  type Lease,
+  type OwnershipLeases,
+  type PinDirectory,
+  type RateLimiter,
+  type ReplayCache,
+} from "../../src/ports/cluster.js";
+
+/** One instance's view of the cluster backend. */
+export interface ClusterInstance {
+  pins: PinDirectory;
+  rateLimiter: RateLimiter;
+  replay: ReplayCache;
+  leases: OwnershipLeases;
+  bus: ClusterBus;
+}
+
+export interface ClusterBackend {
+  /** Opens instance `instanceId`'s adapters on the shared backend (once per id). */
+  instance(instanceId: string): Promise<ClusterInstance>;
+  /**
+   * Lets `ms` pass for expiry, refill and request timeouts: advances the fake clock the
+   * adapters were given and, where the backend keeps its own time (Redis), really waits.
+   */
+  wait(ms: number): Promise<void>;
+  /** Closes every instance opened and drops the backend's data. */
+  close(): Promise<void>;
+}
+
+const S1 = asSessionId("session-1");
+const S2 = asSessionId("session-2");
+const S3 = asSessionId("session-3");
+const LONG_MS = 60_000;
+
+export function runClusterContract(name: string, makeBackend: () => Promise<ClusterBackend>): void {
+  describe(`cluster contract: ${name}`, () => {
+    let backend: ClusterBackend;
+
+    beforeEach(async () => {
+      backend = await makeBackend();
+    });
+
+    afterEach(async () => {
+      await backend.close();
+    });
+
+    /** Probes until `done` holds, letting `stepMs` pass between probes, for at most `maxMs`. */
+    async function waitUntil<T>(
+      probe: () => Promise<T>,
+      done: (v: T) => boolean,
+      stepMs = 10,
+      maxMs = 5_000,
+    ): Promise<T> {
+      for (let waited = 0; ; waited += stepMs) {
+        const v = await probe();
+        if (done(v)) return v;
+        if (waited >= maxMs) throw new Error(`condition not met after ${maxMs} ms`);
+        await backend.wait(stepMs);
+      }
+    }
+
+    describe("OwnershipLeases", () => {
+      it("acquire is exclusive: another instance gets the holder, not the lease", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const got = await a.leases.acquire(S1, "a", 1, LONG_MS);
+        expect(got).toStrictEqual({
+          ok: true,
+          lease: { sessionId: S1, instanceId: "a", epoch: 1 },
+        });
+        expect(await b.leases.acquire(S1, "b", 2, LONG_MS)).toStrictEqual({
+          ok: false,
+          holder: { sessionId: S1, instanceId: "a", epoch: 1 },
+        });
+        expect(await b.leases.holder(S1)).toStrictEqual({
+          sessionId: S1,
+          instanceId: "a",
+          epoch: 1,
+        });
+        expect(await a.leases.holder(S2)).toBeNull();
+        expect((await b.leases.acquire(S2, "b", 1, LONG_MS)).ok).toBe(true);
+        expect(await a.leases.holder(S2)).toStrictEqual({
+          sessionId: S2,
+          instanceId: "b",
+          epoch: 1,
+        });
+      });
+
+      it("the holder may acquire again at its epoch, but not at another", async () => {
+        const a = await backend.instance("a");
+        expect((await a.leases.acquire(S1, "a", 3, LONG_MS)).ok).toBe(true);
+        expect((await a.leases.acquire(S1, "a", 3, LONG_MS)).ok).toBe(true);
+        expect(await a.leases.acquire(S1, "a", 4, LONG_MS)).toStrictEqual({
+          ok: false,
+          holder: { sessionId: S1, instanceId: "a", epoch: 3 },
+        });
+      });
+
+      it("renewing keeps a lease past its first expiry", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const got = await a.leases.acquire(S1, "a", 1, 100);
+        if (!got.ok) throw new Error("acquire failed");
+        expect(await a.leases.renew(got.lease, LONG_MS)).toBe(true);
+        await backend.wait(200);
+        expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
+        expect((await b.leases.acquire(S1, "b", 2, LONG_MS)).ok).toBe(false);
+        expect(await a.leases.renew(got.lease, LONG_MS)).toBe(true);
+      });
+
+      it("an unrenewed lease expires: it has no holder, cannot be renewed, and another instance takes it", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const got = await a.leases.acquire(S1, "a", 1, 50);
+        if (!got.ok) throw new Error("acquire failed");
+        expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
+        await waitUntil(
+          () => b.leases.holder(S1),
+          (h) => h === null,
+        );
+        expect(await a.leases.renew(got.lease, LONG_MS)).toBe(false);
+        expect(await b.leases.acquire(S1, "b", 2, LONG_MS)).toStrictEqual({
+          ok: true,
+          lease: { sessionId: S1, instanceId: "b", epoch: 2 },
+        });
+        expect(await a.leases.renew(got.lease, LONG_MS)).toBe(false);
+        expect(await a.leases.holder(S1)).toStrictEqual({
+          sessionId: S1,
+          instanceId: "b",
+          epoch: 2,
+        });
+      });
+
+      it("renew by a non-holder or at a stale epoch fails and leaves the lease alone", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const held: Lease = { sessionId: S1, instanceId: "a", epoch: 2 };
+        expect((await a.leases.acquire(S1, "a", 2, LONG_MS)).ok).toBe(true);
+        expect(await b.leases.renew({ ...held, instanceId: "b" }, LONG_MS)).toBe(false);
+        expect(await a.leases.renew({ ...held, epoch: 1 }, LONG_MS)).toBe(false);
+        expect(await a.leases.renew({ ...held, epoch: 3 }, LONG_MS)).toBe(false);
+        expect(await a.leases.renew({ ...held, sessionId: S2 }, LONG_MS)).toBe(false);
+        expect(await b.leases.holder(S1)).toStrictEqual(held);
+        expect(await b.leases.holder(S2)).toBeNull();
+      });
+
+      it("release by a non-holder or at a stale epoch does nothing; by the holder it frees the session", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const held: Lease = { sessionId: S1, instanceId: "a", epoch: 2 };
+        expect((await a.leases.acquire(S1, "a", 2, LONG_MS)).ok).toBe(true);
+        await b.leases.release({ ...held, instanceId: "b" });
+        await a.leases.release({ ...held, epoch: 1 });
+        expect(await b.leases.holder(S1)).toStrictEqual(held);
+        expect((await b.leases.acquire(S1, "b", 3, LONG_MS)).ok).toBe(false);
+        await a.leases.release(held);
+        expect(await b.leases.holder(S1)).toBeNull();
+        expect((await b.leases.acquire(S1, "b", 3, LONG_MS)).ok).toBe(true);
+        await a.leases.release(held);
+        expect(await a.leases.holder(S1)).toStrictEqual({
+          sessionId: S1,
+          instanceId: "b",
+          epoch: 3,
+        });
+      });
+
+      it("rejects a TTL that is not positive and an epoch that is not an integer", async () => {
+        const a = await backend.instance("a");
+        await expect(a.leases.acquire(S1, "a", 1, 0)).rejects.toThrow(RangeError);
+        await expect(a.leases.acquire(S1, "a", 1.5, LONG_MS)).rejects.toThrow(RangeError);
+        expect(await a.leases.holder(S1)).toBeNull();
+      });
+    });
+
+    describe("PinDirectory", () => {
+      it("P-3: reserve, lookup and release, seen alike by every instance", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        expect(await a.pins.lookup("482913")).toBeUndefined();
+        expect(await a.pins.reserve("482913", S1)).toBe(true);
+        expect(await a.pins.lookup("482913")).toBe(S1);
+        expect(await b.pins.lookup("482913")).toBe(S1);
+        await b.pins.release("482913", S1);
+        expect(await a.pins.lookup("482913")).toBeUndefined();
+        expect(await b.pins.lookup("482913")).toBeUndefined();
+      });
+
+      it("P-3: another session cannot take a held PIN on any instance; a freed PIN can be taken", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        expect(await a.pins.reserve("482913", S1)).toBe(true);
+        expect(await b.pins.reserve("482913", S2)).toBe(false);
+        expect(await a.pins.reserve("482913", S2)).toBe(false);
+        expect(await a.pins.reserve("482913", S1)).toBe(true);
+        expect(await b.pins.reserve("111111", S2)).toBe(true);
+        expect(await a.pins.lookup("482913")).toBe(S1);
+        expect(await a.pins.lookup("111111")).toBe(S2);
+        await a.pins.release("482913", S1);
+        expect(await b.pins.reserve("482913", S3)).toBe(true);
+        expect(await a.pins.lookup("482913")).toBe(S3);
+      });
+
+      it("release by the wrong session does nothing", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        expect(await a.pins.reserve("482913", S1)).toBe(true);
+        await b.pins.release("482913", S2);
+        await b.pins.release("000000", S1);
+        expect(await b.pins.lookup("482913")).toBe(S1);
+        expect(await b.pins.reserve("482913", S2)).toBe(false);
+      });
+    });
+
+    describe("RateLimiter", () => {
+      it("allows `limit` takes, then refuses with the time until the next token", async () => {
+        const a = await backend.instance("a");
+        for (let i = 0; i < 3; i++) {
+          expect(await a.rateLimiter.take("user:1", 3, 3_000)).toStrictEqual({
+            allowed: true,
+            retryAfterMs: 0,
+          });
+        }
+        // One token per 1 000 ms, and no time has passed.
+        expect(await a.rateLimiter.take("user:1", 3, 3_000)).toStrictEqual({
+          allowed: false,
+          retryAfterMs: 1_000,
+        });
+        expect((await a.rateLimiter.take("user:2", 3, 3_000)).allowed).toBe(true);
+      });
+
+      it("refills continuously over the window, up to the limit", async () => {
+        const a = await backend.instance("a");
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
+        expect(await a.rateLimiter.take("k", 2, 100)).toStrictEqual({
+          allowed: false,
+          retryAfterMs: 50,
+        });
+        await backend.wait(40);
+        expect(await a.rateLimiter.take("k", 2, 100)).toStrictEqual({
+          allowed: false,
+          retryAfterMs: 10,
+        });
+        await backend.wait(10);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(false);
+        // A long idle time fills the bucket to the limit, not beyond.
+        await backend.wait(300);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
+        expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(false);
+      });
+
+      it("a limit holds across instances sharing the backend", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const take = (i: ClusterInstance) => i.rateLimiter.take("ip:10.0.0.1", 4, LONG_MS);
+        const allowed = [await take(a), await take(b), await take(a), await take(b)];
+        expect(allowed.every((r) => r.allowed)).toBe(true);
+        const refusedA = await take(a);
+        const refusedB = await take(b);
+        expect(refusedA.allowed).toBe(false);
+        expect(refusedB.allowed).toBe(false);
+        expect(refusedA.retryAfterMs).toBe(15_000);
+        expect((await b.rateLimiter.take("ip:10.0.0.2", 4, LONG_MS)).allowed).toBe(true);
+      });
+    });
+
+    describe("ReplayCache", () => {
+      it("A-6: a new id has no reply; a stored reply is seen by every instance and replaced by a later put", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        expect(await a.replay.get("p1/m1")).toBeUndefined();
+        await a.replay.put("p1/m1", '{"ok":true}', LONG_MS);
+        expect(await a.replay.get("p1/m1")).toBe('{"ok":true}');
+        expect(await b.replay.get("p1/m1")).toBe('{"ok":true}');
+        expect(await b.replay.get("p1/m2")).toBeUndefined();
+        await b.replay.put("p1/m1", "second", LONG_MS);
+        expect(await a.replay.get("p1/m1")).toBe("second");
+      });
+
+      it("A-6: a reply is forgotten after its TTL, others stay", async () => {
+        const a = await backend.instance("a");
+        await a.replay.put("short", "r1", 50);
+        await a.replay.put("long", "r2", LONG_MS);
+        expect(await a.replay.get("short")).toBe("r1");
+        await waitUntil(
+          () => a.replay.get("short"),
+          (v) => v === undefined,
+        );
+        expect(await a.replay.get("long")).toBe("r2");
+      });
+
+      it("a reply with no time to live is not kept", async () => {
+        const a = await backend.instance("a");
+        await a.replay.put("k", "r", LONG_MS);
+        await a.replay.put("k", "r", 0);
+        expect(await a.replay.get("k")).toBeUndefined();
+      });
+    });
+
+    describe("ClusterBus", () => {
+      it("is connected while the broker is up", async () => {
+        const a = await backend.instance("a");
+        expect(a.bus.connected).toBe(true);
+        expect(a.bus.instanceId).toBe("a");
+      });
+
+      it("a room's events reach every subscriber of that room on every instance, and no other room's", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const c = await backend.instance("c");
+        const onA = collector();
+        const onB1 = collector();
+        const onB2 = collector();
+        const onC = collector();
+        const otherRoomOnC = collector();
+        await a.bus.subscribeRoomEvents(S1, onA.add);
+        await b.bus.subscribeRoomEvents(S1, onB1.add);
+        await b.bus.subscribeRoomEvents(S1, onB2.add);
+        await c.bus.subscribeRoomEvents(S1, onC.add);
+        await c.bus.subscribeRoomEvents(S2, otherRoomOnC.add);
+
+        await a.bus.publishRoomEvent(S1, "e1");
+        await c.bus.publishRoomEvent(S1, "e2");
+        await a.bus.publishRoomEvent(S3, "nobody listens");
+        await a.bus.publishRoomEvent(S2, "other room");
+        // The last event of each room marks the end: a publisher's events arrive in order.
+        await c.bus.publishRoomEvent(S1, "end");
+        await a.bus.publishRoomEvent(S1, "end");
+        for (const sub of [onA, onB1, onB2, onC]) {
+          await sub.waitFor((events) => events.filter((e) => e === "end").length === 2);
+          expect(sub.events.filter((e) => e !== "end").sort()).toStrictEqual(["e1", "e2"]);
+        }
+        await otherRoomOnC.waitFor((events) => events.length === 1);
+        expect(otherRoomOnC.events).toStrictEqual(["other room"]);
+      });
+
+      it("each publisher's events arrive in publish order", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const c = await backend.instance("c");
+        const onA = collector();
+        const onC = collector();
+        await a.bus.subscribeRoomEvents(S1, onA.add);
+        await c.bus.subscribeRoomEvents(S1, onC.add);
+        const sent: Promise<void>[] = [];
+        for (let i = 0; i < 300; i++) {
+          sent.push(a.bus.publishRoomEvent(S1, `a:${i}`));
+          sent.push(b.bus.publishRoomEvent(S1, `b:${i}`));
+        }
+        await Promise.all(sent);
+        const expected = (p: string) => Array.from({ length: 300 }, (_, i) => `${p}:${i}`);
+        for (const sub of [onA, onC]) {
+          await sub.waitFor((events) => events.length === 600);
+          expect(sub.events.filter((e) => e.startsWith("a:"))).toStrictEqual(expected("a"));
+          expect(sub.events.filter((e) => e.startsWith("b:"))).toStrictEqual(expected("b"));
+        }
+      });
+
+      it("unsubscribing stops delivery to that handler only, and the room can be joined again", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const c = await backend.instance("c");
+        const first = collector();
+        const second = collector();
+        const onC = collector();
+        const offFirst = await b.bus.subscribeRoomEvents(S1, first.add);
+        const offSecond = await b.bus.subscribeRoomEvents(S1, second.add);
+        await c.bus.subscribeRoomEvents(S1, onC.add);
+
+        await a.bus.publishRoomEvent(S1, "1");
+        await second.waitFor((events) => events.length === 1);
+        await offFirst();
+        await offFirst();
+        await a.bus.publishRoomEvent(S1, "2");
+        await second.waitFor((events) => events.length === 2);
+        await offSecond();
+        await a.bus.publishRoomEvent(S1, "3");
+        await onC.waitFor((events) => events.length === 3);
+        const again = collector();
+        await b.bus.subscribeRoomEvents(S1, again.add);
+        await a.bus.publishRoomEvent(S1, "4");
+        await again.waitFor((events) => events.length === 1);
+        await onC.waitFor((events) => events.length === 4);
+
+        expect(first.events).toStrictEqual(["1"]);
+        expect(second.events).toStrictEqual(["1", "2"]);
+        expect(again.events).toStrictEqual(["4"]);
+        expect(onC.events).toStrictEqual(["1", "2", "3", "4"]);
+      });
+
+      it("many concurrent requests across instances are each answered with their own reply", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const c = await backend.instance("c");
+        for (const served of [b, c]) {
+          const id = served.bus.instanceId;
+          served.bus.serve(async (m) => {
+            // Uneven work, so replies come back in another order than the requests went out.
+            for (let i = Number(m.split(":")[1]) % 7; i > 0; i--) await macrotask();
+            return `${id} handled ${m}`;
+          });
+        }
+        const requests: Promise<string>[] = [];
+        const expected: string[] = [];
+        for (let i = 0; i < 200; i++) {
+          const from = i % 3 === 0 ? c : a;
+          const to = i % 2 === 0 ? "b" : "c";
+          const m = `${from.bus.instanceId}:${i}`;
+          requests.push(from.bus.request(to, m, LONG_MS));
+          expected.push(`${to} handled ${m}`);
+        }
+        expect(await Promise.all(requests)).toStrictEqual(expected);
+      });
+
+      it("an instance can send a request to itself", async () => {
+        const a = await backend.instance("a");
+        a.bus.serve(async (m) => `echo ${m}`);
+        expect(await a.bus.request("a", "hi", LONG_MS)).toBe("echo hi");
+      });
+
+      it("a later serve replaces the handler", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        b.bus.serve(async () => "old");
+        expect(await a.bus.request("b", "x", LONG_MS)).toBe("old");
+        b.bus.serve(async () => "new");
+        expect(await a.bus.request("b", "x", LONG_MS)).toBe("new");
+      });
+
+      it("a failing handler rejects the request with its message, not with a timeout", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        b.bus.serve(async (m) => {
+          throw new Error(`cannot handle ${m}`);
+        });
+        const err = await a.bus.request("b", "cmd", LONG_MS).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(Error);
+        expect(err).not.toBeInstanceOf(ClusterTimeoutError);
+        expect((err as Error).message).toContain("cannot handle cmd");
+      });
+
+      it("a request to an instance that does not serve times out with ClusterTimeoutError", async () => {
+        const a = await backend.instance("a");
+        await backend.instance("b"); // open, but never serves
+        const toNobody = expect(a.bus.request("nobody", "x", 100)).rejects.toBeInstanceOf(
+          ClusterTimeoutError,
+        );
+        const toIdle = expect(a.bus.request("b", "x", 100)).rejects.toBeInstanceOf(
+          ClusterTimeoutError,
+        );
+        await backend.wait(150);
+        await toNobody;
+        await toIdle;
+      });
+
+      it("a reply that comes after the timeout is ignored, and later requests still work", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const gate = deferred();
+        const handled = deferred();
+        b.bus.serve(async (m) => {
+          if (m === "slow") {
+            handled.resolve();
+            await gate.promise;
+          }
+          return `re ${m}`;
+        });
+        const slow = expect(a.bus.request("b", "slow", 100)).rejects.toBeInstanceOf(
+          ClusterTimeoutError,
+        );
+        await handled.promise;
+        await backend.wait(150);
+        await slow;
+        gate.resolve();
+        expect(await a.bus.request("b", "fast", LONG_MS)).toBe("re fast");
+      });
+
+      it("closing fails pending requests, and a closed bus refuses to publish or request", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        b.bus.serve(() => new Promise<string>(() => {}));
+        const pending = a.bus.request("b", "x", LONG_MS).catch((e: unknown) => e);
+        await a.bus.close();
+        const err = await pending;
+        expect(err).toBeInstanceOf(Error);
+        expect(err).not.toBeInstanceOf(ClusterTimeoutError);
+        expect(a.bus.connected).toBe(false);
+        await expect(a.bus.publishRoomEvent(S1, "x")).rejects.toThrow();
+        await expect(a.bus.request("b", "x", LONG_MS)).rejects.toThrow();
+        await expect(a.bus.subscribeRoomEvents(S1, () => {})).rejects.toThrow();
+      });
+    });
+  });
+}
+
+/** Collects one handler's events; `waitFor` resolves once `done(events)` holds (real-time bound). */
+export function collector(timeoutMs = 5_000) {
+  const events: string[] = [];
+  const waiters = new Set<() => void>();
+  return {
+    events,
+    add: (e: string) => {
+      events.push(e);
+      for (const w of [...waiters]) w();
+    },
+    waitFor(done: (events: string[]) => boolean): Promise<void> {
+      if (done(events)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for events; got ${JSON.stringify(events)}`));
+        }, timeoutMs);
+        const check = () => {
+          if (!done(events)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+      });
+    },
+  };
+}
+
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
