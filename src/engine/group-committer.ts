@@ -1,9 +1,16 @@
-import type { SessionWrite } from "../ports/storage.js";
+import type { SessionId } from "../domain/ids.js";
+import { FencedError, type SessionWrite } from "../ports/storage.js";
 
 /** What the committer needs of storage: a batched write, and a ping to tell an outage from a bad write. */
 export interface CommitTarget {
-  write(batch: readonly SessionWrite[]): Promise<void>;
+  write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>): Promise<void>;
   ping?(): Promise<void>;
+}
+
+/** The session and epoch a write is made at; storage refuses it once the session moved on. */
+export interface Fence {
+  sessionId: SessionId;
+  epoch: number;
 }
 
 export interface CommitterOptions {
@@ -18,6 +25,7 @@ export interface CommitterOptions {
 
 interface Entry {
   write: SessionWrite;
+  fence: Fence | undefined;
   /** Critical writes have a caller waiting on the outcome; on failure they are refused, not retried. */
   critical: boolean;
   resolve: () => void;
@@ -66,10 +74,13 @@ export class GroupCommitter {
     this.opts = { ...DEFAULTS, ...opts };
   }
 
-  /** Queues a write; the promise settles when it is durable (or refused, for critical writes). */
-  enqueue(write: SessionWrite, critical: boolean): Promise<void> {
+  /**
+   * Queues a write; the promise settles when it is durable (or refused, for critical writes).
+   * A fenced write is refused with FencedError once its session runs at a higher epoch.
+   */
+  enqueue(write: SessionWrite, critical: boolean, fence?: Fence): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ write, critical, resolve, reject });
+      this.queue.push({ write, fence, critical, resolve, reject });
       this.kick();
     });
   }
@@ -101,9 +112,12 @@ export class GroupCommitter {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxBatch);
+      const { batch, fences } = this.takeBatch();
       try {
-        await this.store.write(batch.map((e) => e.write));
+        await this.store.write(
+          batch.map((e) => e.write),
+          fences,
+        );
         this.batches += 1;
         this.writes += batch.length;
         this.opts.onBatch?.(batch.length);
@@ -111,6 +125,10 @@ export class GroupCommitter {
         this.lastError = null;
         for (const e of batch) e.resolve();
       } catch (err) {
+        if (err instanceof FencedError) {
+          this.dropFenced(batch, err);
+          continue;
+        }
         await this.recover(batch, err);
         if (this.retryTimer) return;
       }
@@ -119,6 +137,44 @@ export class GroupCommitter {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * The next batch, cut short where a session would appear at two epochs (a
+   * demoted and a new owner in one process): each batch is fenced per session.
+   */
+  private takeBatch(): { batch: Entry[]; fences: Map<SessionId, number> } {
+    const fences = new Map<SessionId, number>();
+    let n = 0;
+    while (n < this.queue.length && n < this.opts.maxBatch) {
+      const f = this.queue[n]?.fence;
+      if (f) {
+        const seen = fences.get(f.sessionId);
+        if (seen !== undefined && seen !== f.epoch) break;
+        fences.set(f.sessionId, f.epoch);
+      }
+      n += 1;
+    }
+    return { batch: this.queue.splice(0, n), fences };
+  }
+
+  /**
+   * A session of the batch was taken over by another instance: its writes at
+   * the stale epoch (in the batch and still queued) are refused with the
+   * FencedError; everything else goes back to the head of the queue at once.
+   */
+  private dropFenced(batch: Entry[], err: FencedError): void {
+    const stale = (e: Entry) =>
+      e.fence !== undefined &&
+      e.fence.sessionId === err.sessionId &&
+      e.fence.epoch <= err.writerEpoch;
+    const refused = [...batch, ...this.queue].filter(stale).reverse();
+    this.queue = [...batch.filter((e) => !stale(e)), ...this.queue.filter((e) => !stale(e))];
+    this.opts.onError?.(
+      err,
+      `dropped ${refused.length} writes of a session another instance took over`,
+    );
+    for (const e of refused) e.reject(err);
   }
 
   private async recover(batch: Entry[], err: unknown): Promise<void> {
@@ -140,7 +196,10 @@ export class GroupCommitter {
       // The database is up, so something in this batch is bad: isolate it.
       for (const e of retry) {
         try {
-          await this.store.write([e.write]);
+          await this.store.write(
+            [e.write],
+            e.fence ? new Map([[e.fence.sessionId, e.fence.epoch]]) : undefined,
+          );
           this.writes += 1;
           e.resolve();
         } catch (one) {

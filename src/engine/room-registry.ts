@@ -20,6 +20,10 @@ export interface RegistryDeps {
   onError(err: unknown, context: string): void;
   /** How long an ended room stays in memory for late reconnects before only storage has it. */
   endedRetentionMs: number;
+  /** A room ended here (cluster mode releases its lease). */
+  onEnded?(runtime: RoomRuntime): void;
+  /** A room was taken over elsewhere and relinquished here. */
+  onFenced?(runtime: RoomRuntime): void;
 }
 
 export interface CreateSessionInput {
@@ -120,19 +124,51 @@ export class RoomRegistry {
     const ids = await this.deps.storage.sessions.listOpen();
     let resumed = 0;
     for (const id of ids) {
-      if (this.rooms.has(id)) continue;
-      const bundle = await this.deps.storage.sessions.load(id);
-      if (!bundle) continue;
-      const room = Room.restore(
-        bundle,
-        { random: this.deps.random, hashToken: this.deps.hashToken },
-        this.deps.clock.now(),
-      );
-      await this.deps.pins.reserve(room.pin, room.id);
-      this.register(room);
-      resumed += 1;
+      if (await this.adopt(id)) resumed += 1;
     }
     return resumed;
+  }
+
+  /**
+   * Takes a stored session over: claims the next epoch in storage (so writes
+   * of any previous owner are fenced out from here on), then loads it and
+   * carries on where it was. Null when it is not open, or another claim won.
+   */
+  async adopt(id: SessionId, epoch?: number): Promise<RoomRuntime | null> {
+    const existing = this.rooms.get(id);
+    if (existing) return existing;
+    const sessions = this.deps.storage.sessions;
+    const stored = await sessions.epochOf(id);
+    if (stored === undefined) return null;
+    const next = epoch ?? stored + 1;
+    if (next <= stored || !(await sessions.claim(id, stored, next))) return null;
+    // Loaded after the claim, so it holds everything the previous owner managed to store.
+    const bundle = await sessions.load(id);
+    if (!bundle || bundle.session.state.phase.kind === "ended") return null;
+    if (this.rooms.has(id)) return this.rooms.get(id) ?? null;
+    const room = Room.restore(
+      bundle,
+      { random: this.deps.random, hashToken: this.deps.hashToken },
+      this.deps.clock.now(),
+      next,
+    );
+    await this.deps.pins.reserve(room.pin, room.id);
+    return this.register(room);
+  }
+
+  /**
+   * Stops running a session here without ending it (another instance owns it
+   * now, or this one is shutting down): its timer stops, it leaves memory.
+   */
+  relinquish(id: SessionId): void {
+    const runtime = this.rooms.get(id);
+    if (!runtime) return;
+    runtime.dispose();
+    this.rooms.delete(id);
+    if (this.pinIndex.get(runtime.room.pin) === id) this.pinIndex.delete(runtime.room.pin);
+    const t = this.unloadTimers.get(id);
+    if (t) this.deps.clock.clearTimer(t);
+    this.unloadTimers.delete(id);
   }
 
   /** Stops every room's timer and waits for queued writes (graceful shutdown). */
@@ -148,7 +184,15 @@ export class RoomRegistry {
       clock: this.deps.clock,
       committer: this.deps.committer,
       onError: this.deps.onError,
-      onEnded: (r) => this.scheduleUnload(r),
+      onEnded: (r) => {
+        this.scheduleUnload(r);
+        this.deps.onEnded?.(r);
+      },
+      onFenced: (r) => {
+        this.deps.onError(new Error(`session ${r.id} was taken over elsewhere`), "fenced out");
+        this.relinquish(r.id);
+        this.deps.onFenced?.(r);
+      },
     });
     this.rooms.set(room.id, runtime);
     this.pinIndex.set(room.pin, room.id);

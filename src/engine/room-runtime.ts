@@ -1,6 +1,7 @@
 import type { DomainError } from "../domain/errors.js";
 import type { EndReason } from "../domain/phase.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
+import { FencedError } from "../ports/storage.js";
 import type { GroupCommitter } from "./group-committer.js";
 import type { QueuedWrite, Room } from "./room.js";
 import type { RoomHandle, SessionInfo } from "./room-handle.js";
@@ -12,6 +13,8 @@ export interface RuntimeDeps {
   onError: (err: unknown, context: string) => void;
   /** Called once, after the room's `ended` event went out. */
   onEnded?: (runtime: RoomRuntime) => void;
+  /** Storage refused a write because another instance took the session over: stop acting for it. */
+  onFenced?: (runtime: RoomRuntime) => void;
 }
 
 const STORE_FAILED: DomainError = {
@@ -31,6 +34,7 @@ export class RoomRuntime implements RoomHandle {
   private timer: TimerHandle | null = null;
   private flushing = false;
   private endedNotified = false;
+  private fencedNotified = false;
   private disposed = false;
 
   constructor(
@@ -132,19 +136,28 @@ export class RoomRuntime implements RoomHandle {
 
   private persist(w: QueuedWrite): void {
     const ticket = w.ticket;
+    const fence = { sessionId: this.room.id, epoch: this.room.currentEpoch };
     if (ticket === undefined) {
-      this.deps.committer
-        .enqueue(w.write, false)
-        .catch((err) => this.deps.onError(err, `${w.write.kind} write dropped`));
+      this.deps.committer.enqueue(w.write, false, fence).catch((err) => {
+        if (err instanceof FencedError) this.fenced();
+        else this.deps.onError(err, `${w.write.kind} write dropped`);
+      });
       return;
     }
-    this.deps.committer.enqueue(w.write, true).then(
+    this.deps.committer.enqueue(w.write, true, fence).then(
       () => this.settle(this.room.stored([ticket], this.deps.clock.now())),
       (err) => {
-        this.deps.onError(err, "answer write refused");
+        if (err instanceof FencedError) this.fenced();
+        else this.deps.onError(err, "answer write refused");
         this.settle(this.room.storeFailed([ticket], this.deps.clock.now(), STORE_FAILED));
       },
     );
+  }
+
+  private fenced(): void {
+    if (this.fencedNotified) return;
+    this.fencedNotified = true;
+    this.deps.onFenced?.(this);
   }
 
   private settle(replies: Array<{ ticket: number; reply: Reply<CommandResult> }>): void {

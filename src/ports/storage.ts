@@ -146,9 +146,37 @@ export interface SessionSummary {
   endedAt: number | null;
 }
 
+/**
+ * A write was refused because its session now runs at a higher epoch: another
+ * instance took the session over, and the writer must stop acting for it.
+ */
+export class FencedError extends Error {
+  constructor(
+    readonly sessionId: SessionId,
+    readonly writerEpoch: number,
+    readonly storedEpoch: number,
+  ) {
+    super(
+      `session ${sessionId} is at epoch ${storedEpoch}; a writer at epoch ${writerEpoch} is fenced out`,
+    );
+    this.name = "FencedError";
+  }
+}
+
 export interface SessionStore {
-  /** Applies the writes in one transaction, in order. Resolves only once they are durable. */
-  write(batch: readonly SessionWrite[]): Promise<void>;
+  /**
+   * Applies the writes in one transaction, in order. Resolves only once they are durable.
+   * `fences` maps sessions to the epoch the writer runs them at: when a session is stored at a
+   * higher epoch the whole batch is refused with FencedError and nothing is applied.
+   */
+  write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>): Promise<void>;
+  /**
+   * Moves a session from epoch `from` to `to` if it is still at `from` (compare-and-set):
+   * how a new owner fences out the previous one before loading the session.
+   */
+  claim(id: SessionId, from: number, to: number): Promise<boolean>;
+  /** The epoch a session is stored at, without loading it; undefined when there is no such session. */
+  epochOf(id: SessionId): Promise<number | undefined>;
   load(id: SessionId): Promise<SessionBundle | undefined>;
   /** Ids of every session that has not ended, oldest first: what a starting server resumes. */
   listOpen(): Promise<SessionId[]>;

@@ -15,15 +15,16 @@ import {
 import type { Phase } from "../../src/domain/phase.js";
 import type { AnswerValue, Question, Quiz } from "../../src/domain/quiz.js";
 import { resolveSettings, type SessionSettings } from "../../src/domain/session-settings.js";
-import type {
-  AnswerRecord,
-  BanRecord,
-  ParticipantRecord,
-  ServedRecord,
-  SessionRecord,
-  SessionStateRecord,
-  SessionWrite,
-  Storage,
+import {
+  type AnswerRecord,
+  type BanRecord,
+  FencedError,
+  type ParticipantRecord,
+  type ServedRecord,
+  type SessionRecord,
+  type SessionStateRecord,
+  type SessionWrite,
+  type Storage,
 } from "../../src/ports/storage.js";
 
 /**
@@ -762,6 +763,44 @@ export function runStorageContract(
         expect(await storage.sessions.load(asSessionId("second"))).toBeUndefined();
         expect((await load("first")).participants).toStrictEqual([]);
         expect(await storage.sessions.listOpen()).toStrictEqual(["first"]);
+      });
+
+      it("claim moves a session's epoch only from the epoch it names (compare-and-set)", async () => {
+        await storage.sessions.write([created(session("claimed"))]);
+        const id = asSessionId("claimed");
+        expect(await storage.sessions.epochOf(id)).toBe(1);
+        expect(await storage.sessions.claim(id, 1, 2)).toBe(true);
+        expect(await storage.sessions.epochOf(id)).toBe(2);
+        expect(await storage.sessions.epochOf(asSessionId("nobody"))).toBeUndefined();
+        expect((await load("claimed")).session.state.epoch).toBe(2);
+        expect(await storage.sessions.claim(id, 1, 3)).toBe(false);
+        expect(await storage.sessions.claim(asSessionId("nobody"), 1, 2)).toBe(false);
+        expect((await load("claimed")).session.state.epoch).toBe(2);
+      });
+
+      it("a writer fenced out by a newer epoch has its whole batch refused (FencedError)", async () => {
+        await storage.sessions.write([
+          created(session("fenced")),
+          created(session("other", { pin: "246813" })),
+        ]);
+        const id = asSessionId("fenced");
+        await storage.sessions.claim(id, 1, 2);
+        const stale = new Map([[id, 1]]);
+        await expect(
+          storage.sessions.write(
+            [joined(participant("other", 1)), joined(participant("fenced", 1))],
+            new Map([...stale, [asSessionId("other"), 1]]),
+          ),
+        ).rejects.toBeInstanceOf(FencedError);
+        expect((await load("fenced")).participants).toStrictEqual([]);
+        expect((await load("other")).participants).toStrictEqual([]);
+        // The current owner's epoch, a lower stored one, and a session being created all pass.
+        await storage.sessions.write([joined(participant("fenced", 1))], new Map([[id, 2]]));
+        await storage.sessions.write(
+          [created(session("fresh", { pin: "975313" }))],
+          new Map([[asSessionId("fresh"), 1]]),
+        );
+        expect((await load("fenced")).participants).toHaveLength(1);
       });
 
       it("P-3: once its session has ended, a PIN may be used again", async () => {

@@ -15,16 +15,17 @@ import {
   type QuizSummary,
 } from "../../domain/quiz.js";
 import type { SessionMode } from "../../domain/session-settings.js";
-import type {
-  MetaStore,
-  QuestionBankStore,
-  QuizStore,
-  SessionBundle,
-  SessionStore,
-  SessionSummary,
-  SessionWrite,
-  StandingRecord,
-  Storage,
+import {
+  FencedError,
+  type MetaStore,
+  type QuestionBankStore,
+  type QuizStore,
+  type SessionBundle,
+  type SessionStore,
+  type SessionSummary,
+  type SessionWrite,
+  type StandingRecord,
+  type Storage,
 } from "../../ports/storage.js";
 import {
   answerToRow,
@@ -300,6 +301,30 @@ function runsOf(batch: readonly SessionWrite[]): Run[] {
 }
 
 /** Sessions and everything that happens in them. */
+/**
+ * Refuses the batch when a session it writes is stored at a higher epoch than
+ * its writer runs it at (a newer owner claimed it). Sessions not stored yet
+ * (being created in this batch) pass.
+ * Dialect: the no-op UPDATE takes the rows' write locks on Postgres, so a claim
+ * waits for this transaction (or this one for the claim) — a portable FOR UPDATE;
+ * SQLite transactions are serialized anyway.
+ */
+async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Promise<void> {
+  const ids = [...fences.keys()];
+  await trx.updateTable("sessions").set({ epoch: sql`epoch` }).where("id", "in", ids).execute();
+  const rows = await trx
+    .selectFrom("sessions")
+    .select(["id", "epoch"])
+    .where("id", "in", ids)
+    .execute();
+  for (const row of rows) {
+    const writer = fences.get(row.id as SessionId);
+    if (writer !== undefined && Number(row.epoch) > writer) {
+      throw new FencedError(row.id as SessionId, writer, Number(row.epoch));
+    }
+  }
+}
+
 export class SqlSessionStore implements SessionStore {
   constructor(private readonly db: Db) {}
 
@@ -310,11 +335,34 @@ export class SqlSessionStore implements SessionStore {
    * still sees every write before it (a participant is inserted before their first answer).
    * Any failure rolls the whole batch back and rejects.
    */
-  async write(batch: readonly SessionWrite[]): Promise<void> {
+  async write(
+    batch: readonly SessionWrite[],
+    fences?: ReadonlyMap<SessionId, number>,
+  ): Promise<void> {
     if (batch.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
+      if (fences && fences.size > 0) await checkFences(trx, fences);
       for (const run of runsOf(batch)) await applyRun(trx, run);
     });
+  }
+
+  async epochOf(id: SessionId): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom("sessions")
+      .select("epoch")
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.epoch);
+  }
+
+  async claim(id: SessionId, from: number, to: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable("sessions")
+      .set({ epoch: to })
+      .where("id", "=", id)
+      .where("epoch", "=", from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async load(id: SessionId): Promise<SessionBundle | undefined> {
