@@ -14,6 +14,8 @@ export interface Config {
   databaseUrl: string | null;
   /** Redis connection string; unset means in-process fan-out and limits. */
   redisUrl: string | null;
+  /** Starts every Redis key and channel, so several deployments can share one Redis. */
+  redisKeyPrefix: string;
   /** HS256 shared secret for JWTs; unset means tokens are not accepted. */
   jwtSecret: string | null;
   /** Whether connections without a token get an anonymous identity. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(str(env, "DATA_DIR") ?? "./data"),
     databaseUrl: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
     redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    redisKeyPrefix: str(env, "REDIS_KEY_PREFIX") ?? "quizwire:",
     jwtSecret,
     allowAnonymous: bool(env, "ALLOW_ANONYMOUS", true),
     adminToken: str(env, "ADMIN_TOKEN"),

@@ -10,6 +10,7 @@ import type { GroupCommitter } from "../engine/group-committer.js";
 import type { RoomRegistry } from "../engine/room-registry.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
+import type { RateLimiter } from "../ports/cluster.js";
 import type { Storage } from "../ports/storage.js";
 import type { SessionService } from "../services/session-service.js";
 
@@ -23,7 +24,10 @@ export interface DoorDeps {
   clock: Clock;
   random: Random;
   metrics: Metrics;
+  /** Per-connection limits (a connection lives on one instance): synchronous, in process. */
   limiter: MemoryRateLimiter;
+  /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
+  sharedLimiter: RateLimiter;
   replay: MemoryReplayCache;
   log: Logger;
   committer: Pick<GroupCommitter, "idle">;

@@ -2,6 +2,15 @@ import type { SessionId } from "../domain/ids.js";
 import type { SessionRecord } from "../ports/storage.js";
 import type { Actor, Command, CommandResult, Reply, RoomListener } from "./types.js";
 
+export interface ExecuteOptions {
+  /**
+   * The client's message identity (e.g. user + msg_id). A command retried with the
+   * same key gets the first reply back and is not applied again (A-6), even when the
+   * retry reaches the owner through another instance.
+   */
+  dedupeKey?: string;
+}
+
 /** What never changes about a session once it exists: doors may read it without asking the owner. */
 export type SessionInfo = Omit<SessionRecord, "state">;
 
@@ -14,7 +23,7 @@ export interface RoomHandle {
   readonly id: SessionId;
   readonly info: SessionInfo;
   /** Applies a command on the session's owner. Answers resolve once stored (A-5). */
-  execute(actor: Actor, command: Command): Promise<Reply<CommandResult>>;
+  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>>;
   /**
    * Receives the session's events in order. `onResync` is called when events
    * may have been missed (a lost message between instances, a new owner): the

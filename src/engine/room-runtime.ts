@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from "../ports/clock.js";
 import { FencedError } from "../ports/storage.js";
 import type { GroupCommitter } from "./group-committer.js";
 import type { QueuedWrite, Room } from "./room.js";
-import type { RoomHandle, SessionInfo } from "./room-handle.js";
+import type { ExecuteOptions, RoomHandle, SessionInfo } from "./room-handle.js";
 import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "./types.js";
 
 export interface RuntimeDeps {
@@ -16,6 +16,10 @@ export interface RuntimeDeps {
   /** Storage refused a write because another instance took the session over: stop acting for it. */
   onFenced?: (runtime: RoomRuntime) => void;
 }
+
+/** How long a command's reply is remembered for retries with the same key. */
+const DEDUPE_TTL_MS = 120_000;
+const DEDUPE_MAX = 20_000;
 
 const STORE_FAILED: DomainError = {
   code: "UNAVAILABLE",
@@ -35,6 +39,10 @@ export class RoomRuntime implements RoomHandle {
   private flushing = false;
   private endedNotified = false;
   private fencedNotified = false;
+  private readonly dedupe = new Map<
+    string,
+    { reply: Promise<Reply<CommandResult>>; expiresAt: number }
+  >();
   private disposed = false;
 
   constructor(
@@ -57,7 +65,18 @@ export class RoomRuntime implements RoomHandle {
   }
 
   /** Applies a command. Answers resolve once stored; everything else at once. */
-  execute(actor: Actor, command: Command): Promise<Reply<CommandResult>> {
+  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>> {
+    const key = opts?.dedupeKey;
+    if (key !== undefined) {
+      const seen = this.dedupe.get(key);
+      if (seen && seen.expiresAt > this.deps.clock.now()) return seen.reply;
+    }
+    const reply = this.apply(actor, command);
+    if (key !== undefined) this.remember(key, reply);
+    return reply;
+  }
+
+  private apply(actor: Actor, command: Command): Promise<Reply<CommandResult>> {
     if (this.disposed) {
       return Promise.resolve({
         ok: false,
@@ -73,6 +92,18 @@ export class RoomRuntime implements RoomHandle {
     }
     this.flush();
     return result;
+  }
+
+  /** Bounded and expiring: a client retries within seconds, not minutes. */
+  private remember(key: string, reply: Promise<Reply<CommandResult>>): void {
+    const now = this.deps.clock.now();
+    this.dedupe.set(key, { reply, expiresAt: now + DEDUPE_TTL_MS });
+    if (this.dedupe.size > DEDUPE_MAX) {
+      for (const [k, v] of this.dedupe) {
+        if (v.expiresAt <= now || this.dedupe.size > DEDUPE_MAX) this.dedupe.delete(k);
+        else break;
+      }
+    }
   }
 
   /** Ends the room from outside (admin close, REST close). */

@@ -345,6 +345,14 @@ export class Room {
         return reply(this.next(actor, now));
       case "end":
         return reply(this.endByHost(actor, now));
+      case "close": {
+        const denied = this.requireHost(actor);
+        if (denied) return reply(denied);
+        if (this.phase.kind === "ended")
+          return reply(fail("STATE", "this room has already ended", "room_ended"));
+        this.finish(now, "closed");
+        return reply(ok({ done: true, phase: this.phase.kind }));
+      }
       case "lock":
         return reply(this.lock(actor, command.locked, now));
       case "kick":

@@ -34,6 +34,8 @@ export type Command =
   /** Host: advance the game. self_paced player: serve my next question. */
   | { type: "next" }
   | { type: "end" }
+  /** Ends the room from outside (admin close): like end, with the reason "closed". */
+  | { type: "close" }
   | { type: "lock"; locked: boolean }
   | { type: "kick"; participantId: ParticipantId; reason: string }
   | { type: "answer"; target: AnswerTarget; answer: AnswerValue }

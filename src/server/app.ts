@@ -22,12 +22,18 @@ import { createSeed002Door } from "../doors/seed002/index.js";
 import { createSeed004Door } from "../doors/seed004/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
+import {
+  ClusterDirectory,
+  type ClusterDirectoryOptions,
+} from "../engine/cluster/cluster-directory.js";
 import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
+import { LocalDirectory, type SessionDirectory } from "../engine/session-directory.js";
 import { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
+import { openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -38,6 +44,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Overrides for the canonical door's limits (tests use small ones). */
   canonicalLimits?: Partial<CanonicalLimits>;
+  /** Overrides for lease and takeover timing when several instances run (tests). */
+  clusterOptions?: Partial<ClusterDirectoryOptions>;
 }
 
 /** A composed quizwire server: every port wired to its adapter, every door mounted. */
@@ -77,12 +85,6 @@ async function installationSecret(storage: Storage, random: Random, key: string)
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
-  if (config.redisUrl) {
-    throw new ConfigError(
-      "REDIS_URL",
-      "Redis clustering is not available in this build; unset it to run in-process",
-    );
-  }
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
   const log = opts.logger ?? pino({ level: config.logLevel });
@@ -103,19 +105,46 @@ export async function createApp(opts: AppOptions): Promise<App> {
     { write: (batch) => storage.sessions.write(batch), ping: () => storage.ping() },
     { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
   );
+  // Several instances share PINs, limits, ownership and events through Redis; one runs in-process.
+  const cluster = config.redisUrl
+    ? await openRedisCluster({
+        url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
+        clock,
+        random,
+      })
+    : null;
+  const pins = cluster?.pins ?? new MemoryPinDirectory();
+  let clusterDirectory: ClusterDirectory | null = null;
   const registry = new RoomRegistry({
     storage,
     committer,
     clock,
     random,
-    pins: new MemoryPinDirectory(),
+    pins,
     hashToken,
     newSessionId: () => uuidv7(),
     onError,
     endedRetentionMs: config.endedRetentionMs,
+    onEnded: (r) => clusterDirectory?.onEnded(r),
+    onFenced: (r) => clusterDirectory?.onFenced(r),
   });
-  const resumed = await registry.resumeOpen();
-  if (resumed > 0) log.info({ resumed }, "resumed open sessions");
+  if (cluster) {
+    clusterDirectory = new ClusterDirectory({
+      instanceId: cluster.instanceId,
+      registry,
+      storage,
+      leases: cluster.leases,
+      bus: cluster.bus,
+      pins,
+      clock,
+      onError,
+      ...(opts.clusterOptions ? { options: opts.clusterOptions } : {}),
+    });
+  }
+  const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
+  await directory.start();
+  log.info({ ...directory.status(), instance: cluster?.instanceId ?? null }, "sessions ready");
 
   const identity = new IdentityService({
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
@@ -125,8 +154,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
     random,
   });
-  const sessions = new SessionService({ registry, storage, clock, publicUrl: config.publicUrl });
+  const sessions = new SessionService({ directory, storage, clock, publicUrl: config.publicUrl });
   const limiter = new MemoryRateLimiter(clock);
+  const sharedLimiter = cluster?.limiter ?? limiter;
   const replay = new MemoryReplayCache(clock);
 
   const deps: DoorDeps = {
@@ -139,6 +169,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     random,
     metrics,
     limiter,
+    sharedLimiter,
     replay,
     log,
     committer,
@@ -172,6 +203,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
     sessions: () => registry.size,
+    cluster: () => directory.status(),
   });
   for (const door of doors) await door.routes?.(fastify);
 
@@ -206,7 +238,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       closed = true;
       for (const d of wsDoors) d.shutdown();
       await fastify.close();
-      await registry.shutdown();
+      await directory.stop();
+      await cluster?.close();
       await storage.close();
     },
   };

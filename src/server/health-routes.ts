@@ -13,10 +13,12 @@ export interface HealthDeps {
   metrics: Metrics;
   connections: () => number;
   sessions: () => number;
+  /** Redis-backed clustering: whether the bus is up, and how many sessions this instance runs. */
+  cluster: () => { cluster: "none" | "up" | "down"; owned: number };
 }
 
 interface Check {
-  status: "up" | "down" | "ok" | "high";
+  status: "up" | "down" | "ok" | "high" | "degraded";
   latency_ms?: number;
   detail?: string;
   usage_percent?: number;
@@ -64,8 +66,26 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
       status: usage < MEMORY_READY_LIMIT ? "ok" : "high",
       usage_percent: Math.round(usage * 1000) / 10,
     };
-    const healthy = Object.values(checks).every((c) => c.status === "up" || c.status === "ok");
-    return { healthy, body: { status: healthy ? "healthy" : "unhealthy", checks } };
+    const cluster = deps.cluster();
+    if (cluster.cluster !== "none") {
+      // Without Redis an instance keeps serving the sessions it owns, so it stays ready; the
+      // check says so, and new or foreign sessions are refused until Redis is back.
+      checks.redis =
+        cluster.cluster === "up"
+          ? { status: "up", detail: `owns ${cluster.owned} sessions` }
+          : {
+              status: "degraded",
+              detail: `Redis unreachable: serving the ${cluster.owned} sessions this instance owns, no others`,
+            };
+    }
+    const healthy = Object.values(checks).every(
+      (c) => c.status === "up" || c.status === "ok" || c.status === "degraded",
+    );
+    const degraded = Object.values(checks).some((c) => c.status === "degraded");
+    return {
+      healthy,
+      body: { status: healthy ? (degraded ? "degraded" : "healthy") : "unhealthy", checks },
+    };
   };
 
   app.get("/health", async () => summary());

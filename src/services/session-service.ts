@@ -7,9 +7,9 @@ import {
   type SessionMode,
   type SessionSettings,
 } from "../domain/session-settings.js";
-import type { CreatedSession, RoomRegistry } from "../engine/room-registry.js";
+import type { RoomHandle } from "../engine/room-handle.js";
 import { SessionCreateError } from "../engine/room-registry.js";
-import type { RoomRuntime } from "../engine/room-runtime.js";
+import type { CreatedHandle, SessionDirectory } from "../engine/session-directory.js";
 import type { Clock } from "../ports/clock.js";
 import type { SessionBundle, Storage } from "../ports/storage.js";
 
@@ -28,14 +28,14 @@ export interface CreateInput {
 export class SessionService {
   constructor(
     private readonly deps: {
-      registry: RoomRegistry;
+      directory: SessionDirectory;
       storage: Storage;
       clock: Clock;
       publicUrl: string;
     },
   ) {}
 
-  async create(identity: Identity, input: CreateInput): Promise<Result<CreatedSession>> {
+  async create(identity: Identity, input: CreateInput): Promise<Result<CreatedHandle>> {
     const quiz = await this.deps.storage.quizzes.get(asQuizId(input.quizId));
     if (!quiz) return fail("NOT_FOUND", `no quiz with id "${input.quizId}"`, "no_quiz");
     return this.createFromQuiz(identity, quiz, input);
@@ -46,13 +46,13 @@ export class SessionService {
     identity: Identity,
     quiz: Quiz,
     input: Omit<CreateInput, "quizId">,
-  ): Promise<Result<CreatedSession>> {
+  ): Promise<Result<CreatedHandle>> {
     const settings = resolveSettings(input.mode, input.settings);
     const invalid = this.checkSettings(settings);
     if (invalid) return { ok: false, error: invalid };
     try {
       return ok(
-        await this.deps.registry.create({
+        await this.deps.directory.create({
           quiz,
           settings,
           hostUserId: identity.userId,
@@ -65,12 +65,13 @@ export class SessionService {
     }
   }
 
-  find(id: string): RoomRuntime | undefined {
-    return this.deps.registry.get(id);
+  /** The open session with this id, wherever it runs; undefined when it is not open. */
+  find(id: string): Promise<RoomHandle | undefined> {
+    return this.deps.directory.find(id);
   }
 
-  findByPin(pin: string): RoomRuntime | undefined {
-    return this.deps.registry.findByPin(pin);
+  findByPin(pin: string): Promise<RoomHandle | undefined> {
+    return this.deps.directory.findByPin(pin);
   }
 
   /** The stored session (open or ended), for results and for sessions no longer in memory. */

@@ -8,7 +8,7 @@ import { AuthError, type Identity, type IdentityService } from "../../auth/ident
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import type { AnswerValue } from "../../domain/quiz.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
 import type {
   Actor,
   AnswerAck,
@@ -23,6 +23,7 @@ import type {
 } from "../../engine/types.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
+import type { RateLimiter } from "../../ports/cluster.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
@@ -97,6 +98,7 @@ export interface CanonicalDoorDeps {
   metrics: Metrics;
   log: Logger;
   limiter: MemoryRateLimiter;
+  sharedLimiter: RateLimiter;
   replay: MemoryReplayCache;
   allowedOrigins: readonly string[];
   limits?: Partial<CanonicalLimits>;
@@ -169,7 +171,10 @@ export class CanonicalDoor implements WsDoor {
   private readonly wss: WebSocketServer;
   private readonly limits: CanonicalLimits;
   private readonly conns = new Set<Connection>();
-  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
+  private readonly groups = new RoomGroups<Connection>(
+    (g, e) => this.deliver(g, e),
+    (g) => this.resync(g),
+  );
   private readonly inflight = new Map<string, Promise<CachedReply>>();
   private readonly heartbeat: Heartbeat;
   private nextConnId = 1;
@@ -396,14 +401,14 @@ export class CanonicalDoor implements WsDoor {
   }
 
   /** A retried message: the original reply again, and the binding if this is a new connection (A-6). */
-  private replay(conn: Connection, msgId: string, reply: CachedReply): void {
+  private async replay(conn: Connection, msgId: string, reply: CachedReply): Promise<void> {
     const b = reply.binding;
-    if (b && conn.room?.runtime.id !== b.roomId) {
-      const runtime = this.deps.sessions.find(b.roomId);
-      if (runtime) {
-        this.bind(conn, runtime, b.role, b.participantId);
+    if (b && conn.room?.handle.id !== b.roomId) {
+      const handle = await this.deps.sessions.find(b.roomId);
+      if (handle) {
+        this.bind(conn, handle, b.role, b.participantId);
         if (b.participantId)
-          void runtime.execute(conn.actor(), { type: "presence", connected: true });
+          void handle.execute(conn.actor(), { type: "presence", connected: true });
         for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f, "reply");
         conn.ready = false;
         void this.sendSnapshot(conn, msgId).then(() => this.markReady(conn));
@@ -439,8 +444,8 @@ export class CanonicalDoor implements WsDoor {
       case "spectate":
         return this.spectate(conn, env, body as ClientData<"spectate">);
       case "sync": {
-        const runtime = this.requireRoom(conn);
-        const snap = await this.command(conn, runtime, {
+        const handle = this.requireRoom(conn);
+        const snap = await this.command(conn, handle, {
           type: "snapshot",
           role: conn.role ?? "spectator",
         });
@@ -492,12 +497,12 @@ export class CanonicalDoor implements WsDoor {
     });
     if (!created.ok)
       throw new ProtocolError(created.error.code, created.error.msg, created.error.reason);
-    const { runtime, hostParticipantId, hostToken } = created.value;
+    const { handle, hostParticipantId, hostToken } = created.value;
     this.unbind(conn);
-    this.bind(conn, runtime, "host", hostParticipantId);
+    this.bind(conn, handle, "host", hostParticipantId);
     conn.ready = false;
-    await runtime.execute(conn.actor(), { type: "presence", connected: true });
-    const snap = (await this.command(conn, runtime, {
+    await handle.execute(conn.actor(), { type: "presence", connected: true });
+    const snap = (await this.command(conn, handle, {
       type: "snapshot",
       role: "host",
     })) as Snapshot;
@@ -505,15 +510,15 @@ export class CanonicalDoor implements WsDoor {
     return {
       frames: [
         this.frame("room_created", msgId, {
-          room_id: runtime.id,
-          pin: runtime.room.pin,
-          join_url: this.deps.sessions.joinUrl(runtime.room.pin),
+          room_id: handle.id,
+          pin: handle.info.pin,
+          join_url: this.deps.sessions.joinUrl(handle.info.pin),
           participant_id: hostParticipantId ?? "",
           host_token: hostToken ?? "",
         }),
         this.stateFrame(msgId, snap),
       ],
-      binding: { roomId: runtime.id, participantId: hostParticipantId, role: "host" },
+      binding: { roomId: handle.id, participantId: hostParticipantId, role: "host" },
     };
   }
 
@@ -522,7 +527,8 @@ export class CanonicalDoor implements WsDoor {
     env: ClientEnvelope,
     d: ClientData<"join">,
   ): Promise<CachedReply> {
-    const limit = this.deps.limiter.takeSync(
+    // Shared across instances (Redis when clustered), so a limit holds wherever the client lands.
+    const limit = await this.deps.sharedLimiter.take(
       `join:${conn.identity.userId}`,
       this.limits.joinAttemptsPer30s,
       30_000,
@@ -534,12 +540,12 @@ export class CanonicalDoor implements WsDoor {
         "rate_limited",
       );
     }
-    let runtime: RoomRuntime | undefined;
+    let handle: RoomHandle | undefined;
     let command: Command;
     if ("pin" in d) {
-      runtime = this.deps.sessions.findByPin(d.pin);
-      if (!runtime) {
-        const guesses = this.deps.limiter.takeSync(
+      handle = await this.deps.sessions.findByPin(d.pin);
+      if (!handle) {
+        const guesses = await this.deps.sharedLimiter.take(
           `pin:${conn.ip}`,
           this.limits.pinGuessesPer10Min,
           600_000,
@@ -557,15 +563,15 @@ export class CanonicalDoor implements WsDoor {
     } else {
       if (!env.room_id)
         throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
-      runtime = this.deps.sessions.find(env.room_id);
-      if (!runtime) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
+      handle = await this.deps.sessions.find(env.room_id);
+      if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
       command = { type: "resume", token: d.resume_token };
     }
     this.unbind(conn);
     // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
-    this.bind(conn, runtime, "player", null);
+    this.bind(conn, handle, "player", null);
     conn.ready = false;
-    const reply = await runtime.execute(conn.actor(), command);
+    const reply = await handle.execute(conn.actor(), command);
     if (!reply.ok) {
       this.unbind(conn);
       conn.ready = true;
@@ -579,11 +585,11 @@ export class CanonicalDoor implements WsDoor {
       joined.role === "host" ? "host" : "player",
       joined.userId,
     );
-    await runtime.execute(conn.actor(), { type: "presence", connected: true });
+    await handle.execute(conn.actor(), { type: "presence", connected: true });
     return {
       frames: [
         this.frame("joined", env.msg_id, {
-          room_id: runtime.id,
+          room_id: handle.id,
           participant_id: joined.participantId,
           user_id: joined.userId,
           name: joined.name,
@@ -594,7 +600,7 @@ export class CanonicalDoor implements WsDoor {
         this.stateFrame(env.msg_id, joined.snapshot),
       ],
       binding: {
-        roomId: runtime.id,
+        roomId: handle.id,
         participantId: joined.participantId,
         role: conn.role ?? "player",
       },
@@ -606,19 +612,19 @@ export class CanonicalDoor implements WsDoor {
     env: ClientEnvelope,
     d: ClientData<"spectate">,
   ): Promise<CachedReply> {
-    const runtime = d.pin
-      ? this.deps.sessions.findByPin(d.pin)
+    const handle = d.pin
+      ? await this.deps.sessions.findByPin(d.pin)
       : env.room_id
-        ? this.deps.sessions.find(env.room_id)
+        ? await this.deps.sessions.find(env.room_id)
         : undefined;
     if (!d.pin && !env.room_id)
       throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
-    if (!runtime)
+    if (!handle)
       throw new ProtocolError("NOT_FOUND", "no such open room", d.pin ? "bad_pin" : "no_room");
     this.unbind(conn);
-    this.bind(conn, runtime, "spectator", null);
+    this.bind(conn, handle, "spectator", null);
     conn.ready = false;
-    const snap = (await this.command(conn, runtime, {
+    const snap = (await this.command(conn, handle, {
       type: "snapshot",
       role: "spectator",
     })) as Snapshot;
@@ -627,8 +633,8 @@ export class CanonicalDoor implements WsDoor {
   }
 
   private async next(conn: Connection, msgId: string): Promise<CachedReply> {
-    const runtime = this.requireRoom(conn);
-    const result = await this.command(conn, runtime, { type: "next" });
+    const handle = this.requireRoom(conn);
+    const result = await this.command(conn, handle, { type: "next" }, this.dedupeKey(conn, msgId));
     if ("served" in result) {
       const n = result as NextResult;
       if (n.served) {
@@ -659,7 +665,7 @@ export class CanonicalDoor implements WsDoor {
     d: ClientData<"answer">,
   ): Promise<CachedReply> {
     const started = performance.now();
-    const runtime = this.requireRoom(conn);
+    const handle = this.requireRoom(conn);
     const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(
       Boolean,
     ).length;
@@ -676,11 +682,12 @@ export class CanonicalDoor implements WsDoor {
         : d.choices !== undefined
           ? { kind: "choices", indices: d.choices }
           : { kind: "text", text: d.text ?? "" };
-    const ack = (await this.command(conn, runtime, {
-      type: "answer",
-      target: { index: d.index },
-      answer,
-    })) as AnswerAck;
+    const ack = (await this.command(
+      conn,
+      handle,
+      { type: "answer", target: { index: d.index }, answer },
+      this.dedupeKey(conn, msgId),
+    )) as AnswerAck;
     this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
     return this.only(
       this.frame("score", msgId, {
@@ -704,33 +711,46 @@ export class CanonicalDoor implements WsDoor {
     type: ClientType,
     command: Command,
   ): Promise<CachedReply> {
-    const runtime = this.requireRoom(conn);
-    const result = await this.command(conn, runtime, command);
+    const handle = this.requireRoom(conn);
+    const result = await this.command(conn, handle, command, this.dedupeKey(conn, msgId));
     const phase = "phase" in result && typeof result.phase === "string" ? result.phase : "lobby";
     return this.only(
       this.frame("ack", msgId, { type, phase: phase as ServerData<"ack">["phase"] }),
     );
   }
 
+  /**
+   * A mutating message's identity for the owner's dedupe (A-6): a retry that reaches the
+   * session's owner through another instance still gets the first reply.
+   */
+  private dedupeKey(conn: Connection, msgId: string): string {
+    return `canonical:${conn.identity.userId}:${msgId}`;
+  }
+
   /** Runs a command, turning a refusal into a ProtocolError (caught once, in dispatch). */
   private async command(
     conn: Connection,
-    runtime: RoomRuntime,
+    handle: RoomHandle,
     command: Command,
+    dedupeKey?: string,
   ): Promise<CommandResult> {
-    const reply: Reply<CommandResult> = await runtime.execute(conn.actor(), command);
+    const reply: Reply<CommandResult> = await handle.execute(
+      conn.actor(),
+      command,
+      dedupeKey ? { dedupeKey } : undefined,
+    );
     if (!reply.ok) throw new ProtocolError(reply.error.code, reply.error.msg, reply.error.reason);
     return reply.value;
   }
 
-  private requireRoom(conn: Connection): RoomRuntime {
+  private requireRoom(conn: Connection): RoomHandle {
     if (!conn.room) throw new ProtocolError("STATE", "join or spectate a room first", "not_joined");
-    return conn.room.runtime;
+    return conn.room.handle;
   }
 
   private async sendSnapshot(conn: Connection, msgId: string | null): Promise<void> {
     if (!conn.room) return;
-    const reply = await conn.room.runtime.execute(conn.actor(), {
+    const reply = await conn.room.handle.execute(conn.actor(), {
       type: "snapshot",
       role: conn.role ?? "spectator",
     });
@@ -743,13 +763,13 @@ export class CanonicalDoor implements WsDoor {
 
   private bind(
     conn: Connection,
-    runtime: RoomRuntime,
+    handle: RoomHandle,
     role: ViewerRole,
     participantId: ParticipantId | null,
   ): void {
     conn.role = role;
     conn.participantId = participantId;
-    conn.room = this.groups.add(runtime, conn);
+    conn.room = this.groups.add(handle, conn);
   }
 
   /** Records who a joined connection turned out to be (a resume can change the user id). */
@@ -775,13 +795,20 @@ export class CanonicalDoor implements WsDoor {
     const group = conn.room;
     if (!group) return;
     if (conn.participantId) {
-      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
+      void group.handle.execute(conn.actor(), { type: "presence", connected: false });
     }
     this.groups.remove(group, conn);
     conn.room = null;
     conn.participantId = null;
     conn.role = null;
     conn.held = [];
+  }
+
+  /** Events may have been lost between instances: every client of the room gets a fresh `state`. */
+  private resync(group: RoomGroup<Connection>): void {
+    for (const c of group.conns) {
+      if (c.ready && !c.closed) void this.sendSnapshot(c, null);
+    }
   }
 
   private markReady(conn: Connection): void {

@@ -1,5 +1,5 @@
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
 import type { RoomEvent } from "../../engine/types.js";
 
 /** What a door's connection must expose to be grouped by room. */
@@ -13,7 +13,7 @@ export class RoomGroup<C extends GroupMember> {
   readonly byParticipant = new Map<ParticipantId, Set<C>>();
   unsubscribe: () => void = () => {};
 
-  constructor(readonly runtime: RoomRuntime) {}
+  constructor(readonly handle: RoomHandle) {}
 
   /** Connections of one participant (a player may have several tabs open). */
   of(participantId: ParticipantId): ReadonlySet<C> | undefined {
@@ -29,19 +29,26 @@ export class RoomGroup<C extends GroupMember> {
 export class RoomGroups<C extends GroupMember> {
   private readonly groups = new Map<SessionId, RoomGroup<C>>();
 
-  constructor(private readonly onEvent: (group: RoomGroup<C>, event: RoomEvent) => void) {}
+  constructor(
+    private readonly onEvent: (group: RoomGroup<C>, event: RoomEvent) => void,
+    /** Events may have been missed (another instance's messages lost, a new owner): resend state. */
+    private readonly onResync?: (group: RoomGroup<C>) => void,
+  ) {}
 
   get size(): number {
     return this.groups.size;
   }
 
   /** Adds a connection (with its current participantId) to the room's group. */
-  add(runtime: RoomRuntime, conn: C): RoomGroup<C> {
-    let group = this.groups.get(runtime.id);
+  add(handle: RoomHandle, conn: C): RoomGroup<C> {
+    let group = this.groups.get(handle.id);
     if (!group) {
-      const g = new RoomGroup<C>(runtime);
-      g.unsubscribe = runtime.subscribe((e) => this.onEvent(g, e));
-      this.groups.set(runtime.id, g);
+      const g = new RoomGroup<C>(handle);
+      g.unsubscribe = handle.subscribe(
+        (e) => this.onEvent(g, e),
+        () => this.onResync?.(g),
+      );
+      this.groups.set(handle.id, g);
       group = g;
     }
     group.conns.add(conn);
@@ -64,9 +71,9 @@ export class RoomGroups<C extends GroupMember> {
       set?.delete(conn);
       if (set?.size === 0) group.byParticipant.delete(conn.participantId);
     }
-    if (group.conns.size === 0 && this.groups.get(group.runtime.id) === group) {
+    if (group.conns.size === 0 && this.groups.get(group.handle.id) === group) {
       group.unsubscribe();
-      this.groups.delete(group.runtime.id);
+      this.groups.delete(group.handle.id);
     }
   }
 

@@ -1,0 +1,398 @@
+import type { SessionId } from "../../domain/ids.js";
+import type { Clock } from "../../ports/clock.js";
+import type { ClusterBus, Lease, OwnershipLeases, PinDirectory } from "../../ports/cluster.js";
+import type { Storage } from "../../ports/storage.js";
+import { encodeRoomEvent } from "../event-codec.js";
+import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
+import type { CreateSessionInput, RoomRegistry } from "../room-registry.js";
+import type { RoomRuntime } from "../room-runtime.js";
+import type { CreatedHandle, DirectoryStatus, SessionDirectory } from "../session-directory.js";
+import type { Actor, Command, CommandResult, Reply } from "../types.js";
+import { type ProxyHost, SessionProxy, type Target } from "./session-proxy.js";
+
+export interface ClusterDirectoryOptions {
+  /** A lease not renewed for this long is free: how long a dead owner's sessions wait. */
+  leaseTtlMs: number;
+  renewEveryMs: number;
+  /** How long a forwarded command waits for the owner's reply. */
+  requestTimeoutMs: number;
+  /** How often sessions watched here are checked for a dead owner to replace. */
+  sweepEveryMs: number;
+  /** How long a known remote owner is trusted before asking Redis again. */
+  ownerCacheMs: number;
+}
+
+export const CLUSTER_DEFAULTS: ClusterDirectoryOptions = {
+  leaseTtlMs: 3_000,
+  renewEveryMs: 1_000,
+  requestTimeoutMs: 4_000,
+  sweepEveryMs: 1_000,
+  ownerCacheMs: 1_000,
+};
+
+export interface ClusterDirectoryDeps {
+  instanceId: string;
+  registry: RoomRegistry;
+  storage: Storage;
+  leases: OwnershipLeases;
+  bus: ClusterBus;
+  pins: PinDirectory;
+  clock: Clock;
+  onError(err: unknown, context: string): void;
+  options?: Partial<ClusterDirectoryOptions>;
+}
+
+/** A command on its way to a session's owner. */
+interface ForwardedCommand {
+  sessionId: SessionId;
+  actor: Actor;
+  command: Command;
+  dedupeKey?: string;
+}
+
+const NOT_OWNER: Reply<CommandResult> = {
+  ok: false,
+  error: {
+    code: "UNAVAILABLE",
+    msg: "this instance no longer runs that session",
+    reason: "not_owner",
+  },
+};
+
+/**
+ * Sessions across several instances sharing Postgres and Redis (issue 5):
+ * - each session is run by one owner holding its lease in Redis, at an epoch
+ *   it claimed in the database (which fences any previous owner's writes);
+ * - other instances hold a SessionProxy that forwards commands to the owner and
+ *   relays its events from the bus, with gap detection;
+ * - a session whose owner died (lease expired) is taken over from the database
+ *   by the first instance that needs it or sees it orphaned;
+ * - while Redis is away, owners keep serving what they own.
+ */
+export class ClusterDirectory implements SessionDirectory, ProxyHost {
+  private readonly opts: ClusterDirectoryOptions;
+  private readonly proxies = new Map<SessionId, SessionProxy>();
+  private readonly loading = new Map<SessionId, Promise<SessionProxy | undefined>>();
+  private readonly owned = new Map<SessionId, { lease: Lease; unpublish: () => void }>();
+  private readonly takeovers = new Map<SessionId, Promise<Target | null>>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly deps: ClusterDirectoryDeps) {
+    this.opts = { ...CLUSTER_DEFAULTS, ...deps.options };
+  }
+
+  get instanceId(): string {
+    return this.deps.instanceId;
+  }
+
+  async start(): Promise<void> {
+    this.deps.bus.serve((text) => this.serve(text));
+    this.deps.bus.onReconnected(() => void this.reassert());
+    this.renewTimer = setInterval(() => void this.renew(), this.opts.renewEveryMs);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepEveryMs);
+    this.renewTimer.unref();
+    this.sweepTimer.unref();
+  }
+
+  /** Graceful stop: every owned session is stored and its lease released, for others to take over. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.deps.registry.shutdown();
+    for (const [, o] of this.owned) {
+      o.unpublish();
+      await this.deps.leases
+        .release(o.lease)
+        .catch((err: unknown) => this.deps.onError(err, "releasing a lease"));
+    }
+    this.owned.clear();
+    for (const p of this.proxies.values()) p.retarget(null);
+  }
+
+  status(): DirectoryStatus {
+    return { cluster: this.deps.bus.connected ? "up" : "down", owned: this.owned.size };
+  }
+
+  async find(id: string): Promise<RoomHandle | undefined> {
+    const proxy = await this.proxyFor(id as SessionId);
+    if (!proxy) return undefined;
+    try {
+      const target = await this.resolve(proxy, false);
+      return target ? proxy : undefined;
+    } catch (err) {
+      // Redis away and we do not own it: the session exists; commands will say it is unavailable.
+      this.deps.onError(err, `could not locate session ${id}`);
+      return proxy;
+    }
+  }
+
+  async findByPin(pin: string): Promise<RoomHandle | undefined> {
+    const local = this.deps.registry.findByPin(pin);
+    if (local) return this.find(local.id);
+    const id = await this.deps.pins.lookup(pin);
+    return id ? this.find(id) : undefined;
+  }
+
+  async create(input: CreateSessionInput): Promise<CreatedHandle> {
+    const created = await this.deps.registry.create(input);
+    const runtime = created.runtime;
+    const acquired = await this.deps.leases.acquire(
+      runtime.id,
+      this.deps.instanceId,
+      runtime.room.currentEpoch,
+      this.opts.leaseTtlMs,
+    );
+    if (!acquired.ok) {
+      // Cannot happen for a brand-new id unless Redis misbehaves; keep running it, the lease follows.
+      this.deps.onError(new Error(`no lease for new session ${runtime.id}`), "creating a session");
+    }
+    const proxy = this.proxyOf(runtime.id, runtime.info);
+    this.own(runtime, acquired.ok ? acquired.lease : this.leaseOf(runtime));
+    proxy.retarget({ kind: "local", runtime });
+    return {
+      handle: proxy,
+      hostParticipantId: created.hostParticipantId,
+      hostToken: created.hostToken,
+    };
+  }
+
+  /** The registry tells us a room ended here. */
+  onEnded(runtime: RoomRuntime): void {
+    const o = this.owned.get(runtime.id);
+    if (!o) return;
+    // The ended room stays in memory for late reconnects, but nobody needs to take it over.
+    void this.deps.leases
+      .release(o.lease)
+      .catch((err: unknown) => this.deps.onError(err, "releasing a lease"));
+  }
+
+  /** The registry tells us storage fenced a room out: another instance owns it now. */
+  onFenced(runtime: RoomRuntime): void {
+    this.disown(runtime.id);
+    this.proxies.get(runtime.id)?.retarget(null);
+  }
+
+  // ------------------------------------------------------------------ ProxyHost
+
+  async resolve(proxy: SessionProxy, force: boolean): Promise<Target | null> {
+    const id = proxy.id;
+    const local = this.deps.registry.get(id);
+    if (local && this.owned.has(id)) {
+      if (proxy.target?.kind !== "local" || proxy.target.runtime !== local)
+        proxy.retarget({ kind: "local", runtime: local });
+      return proxy.target;
+    }
+    const cached = proxy.target;
+    if (
+      !force &&
+      cached?.kind === "remote" &&
+      this.deps.clock.now() - cached.at < this.opts.ownerCacheMs
+    )
+      return cached;
+    const holder = await this.deps.leases.holder(id);
+    if (holder && holder.instanceId !== this.deps.instanceId) {
+      const target: Target = {
+        kind: "remote",
+        owner: holder.instanceId,
+        at: this.deps.clock.now(),
+      };
+      proxy.retarget(target);
+      return target;
+    }
+    return this.takeOver(proxy);
+  }
+
+  async forward(
+    owner: string,
+    sessionId: SessionId,
+    actor: Actor,
+    command: Command,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<CommandResult>> {
+    const request: ForwardedCommand = { sessionId, actor, command };
+    if (opts?.dedupeKey) request.dedupeKey = opts.dedupeKey;
+    const text = await this.deps.bus.request(
+      owner,
+      JSON.stringify(request),
+      this.opts.requestTimeoutMs,
+    );
+    return JSON.parse(text) as Reply<CommandResult>;
+  }
+
+  subscribeRemote(
+    sessionId: SessionId,
+    onEvent: (text: string) => void,
+  ): Promise<() => Promise<void>> {
+    return this.deps.bus.subscribeRoomEvents(sessionId, onEvent);
+  }
+
+  onError(err: unknown, context: string): void {
+    this.deps.onError(err, context);
+  }
+
+  // ------------------------------------------------------------------ ownership
+
+  private async takeOver(proxy: SessionProxy): Promise<Target | null> {
+    const id = proxy.id;
+    const running = this.takeovers.get(id);
+    if (running) return running;
+    const attempt = (async (): Promise<Target | null> => {
+      if (this.stopped) return null;
+      const stored = await this.deps.storage.sessions.epochOf(id);
+      if (stored === undefined) return null;
+      const next = stored + 1;
+      const acquired = await this.deps.leases.acquire(
+        id,
+        this.deps.instanceId,
+        next,
+        this.opts.leaseTtlMs,
+      );
+      if (!acquired.ok) {
+        if (!acquired.holder) return null;
+        const target: Target = {
+          kind: "remote",
+          owner: acquired.holder.instanceId,
+          at: this.deps.clock.now(),
+        };
+        proxy.retarget(target);
+        return target;
+      }
+      const runtime = await this.deps.registry.adopt(id, next);
+      if (!runtime) {
+        // Ended, or another instance claimed a newer epoch first: the lease is not ours to keep.
+        await this.deps.leases.release(acquired.lease);
+        proxy.retarget(null);
+        return null;
+      }
+      this.own(runtime, acquired.lease);
+      const target: Target = { kind: "local", runtime };
+      proxy.retarget(target);
+      return target;
+    })();
+    this.takeovers.set(id, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.takeovers.delete(id);
+    }
+  }
+
+  /** Runs a session here: its events go out on the bus for every other instance. */
+  private own(runtime: RoomRuntime, lease: Lease): void {
+    const unpublish = runtime.subscribe((e) => {
+      const ranks = e.body.type === "leaderboard" ? () => runtime.room.rankList() : undefined;
+      this.deps.bus
+        .publishRoomEvent(runtime.id, encodeRoomEvent(e, ranks))
+        .catch((err: unknown) => {
+          // Redis away: remote instances will see the gap and resync once it is back.
+          this.deps.onError(err, "publishing a room event");
+        });
+    });
+    this.owned.set(runtime.id, { lease, unpublish });
+  }
+
+  private disown(id: SessionId): void {
+    const o = this.owned.get(id);
+    if (!o) return;
+    o.unpublish();
+    this.owned.delete(id);
+    this.deps.registry.relinquish(id);
+  }
+
+  private leaseOf(runtime: RoomRuntime): Lease {
+    return {
+      sessionId: runtime.id,
+      instanceId: this.deps.instanceId,
+      epoch: runtime.room.currentEpoch,
+    };
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.deps.bus.connected) return; // degraded: keep serving what we own
+    for (const [id, o] of [...this.owned]) {
+      if (this.deps.registry.get(id)?.room.ended) continue;
+      try {
+        if (!(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs))) this.lost(id);
+      } catch (err) {
+        this.deps.onError(err, "renewing a lease");
+      }
+    }
+  }
+
+  /** After Redis came back (possibly empty): claim our leases again before anyone else does. */
+  private async reassert(): Promise<void> {
+    for (const [id, o] of [...this.owned]) {
+      try {
+        const again = await this.deps.leases.acquire(
+          id,
+          this.deps.instanceId,
+          o.lease.epoch,
+          this.opts.leaseTtlMs,
+        );
+        if (!again.ok) this.lost(id);
+      } catch (err) {
+        this.deps.onError(err, "re-asserting a lease");
+      }
+    }
+  }
+
+  private lost(id: SessionId): void {
+    this.deps.onError(new Error(`lost the lease of session ${id}`), "lease lost");
+    this.disown(id);
+    this.proxies.get(id)?.retarget(null);
+  }
+
+  /** Watched sessions whose owner vanished are taken over without waiting for a client. */
+  private async sweep(): Promise<void> {
+    if (this.stopped || !this.deps.bus.connected) return;
+    for (const proxy of this.proxies.values()) {
+      if (proxy.subscriberCount === 0 || proxy.target?.kind === "local") continue;
+      try {
+        await this.resolve(proxy, true);
+      } catch (err) {
+        this.deps.onError(err, "sweeping sessions");
+      }
+    }
+  }
+
+  /** Requests from other instances: commands for sessions we own. */
+  private async serve(text: string): Promise<string> {
+    const req = JSON.parse(text) as ForwardedCommand;
+    const runtime = this.deps.registry.get(req.sessionId);
+    if (!runtime || !this.owned.has(req.sessionId)) return JSON.stringify(NOT_OWNER);
+    const opts: ExecuteOptions = req.dedupeKey ? { dedupeKey: req.dedupeKey } : {};
+    return JSON.stringify(await runtime.execute(req.actor, req.command, opts));
+  }
+
+  // ------------------------------------------------------------------ proxies
+
+  private proxyOf(id: SessionId, info: SessionInfo): SessionProxy {
+    let p = this.proxies.get(id);
+    if (!p) {
+      p = new SessionProxy(id, info, this);
+      this.proxies.set(id, p);
+    }
+    return p;
+  }
+
+  private async proxyFor(id: SessionId): Promise<SessionProxy | undefined> {
+    const known = this.proxies.get(id);
+    if (known) return known;
+    const local = this.deps.registry.get(id);
+    if (local) return this.proxyOf(id, local.info);
+    let loading = this.loading.get(id);
+    if (!loading) {
+      loading = this.deps.storage.sessions.load(id).then((bundle) => {
+        if (!bundle || bundle.session.state.phase.kind === "ended") return undefined;
+        const { state: _state, ...info } = bundle.session;
+        return this.proxyOf(id, info);
+      });
+      this.loading.set(id, loading);
+      void loading.finally(() => this.loading.delete(id));
+    }
+    return loading;
+  }
+}
