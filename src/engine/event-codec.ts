@@ -90,3 +90,25 @@ export function decodeRoomEvent(text: string): RoomEvent {
     encoded: new Map(),
   };
 }
+
+/**
+ * The owner's periodic "latest event is (epoch, seq)" on the bus, so a watcher
+ * that lost the last events (and would otherwise wait for the next one to see
+ * the gap) resyncs within a beacon interval.
+ */
+export interface Beacon {
+  epoch: number;
+  seq: number;
+}
+
+export function encodeBeacon(b: Beacon): string {
+  return JSON.stringify({ beacon: true, epoch: b.epoch, seq: b.seq });
+}
+
+/** The beacon in a bus message, or null when the message is a room event. */
+export function decodeBeacon(text: string): Beacon | null {
+  // Room events start with {"sessionId":…; a cheap check before parsing.
+  if (!text.startsWith('{"beacon":true')) return null;
+  const b = JSON.parse(text) as { epoch: number; seq: number };
+  return { epoch: b.epoch, seq: b.seq };
+}

@@ -72,7 +72,14 @@ export class RoomRuntime implements RoomHandle {
       if (seen && seen.expiresAt > this.deps.clock.now()) return seen.reply;
     }
     const reply = this.apply(actor, command);
-    if (key !== undefined) this.remember(key, reply);
+    if (key !== undefined) {
+      this.remember(key, reply);
+      // A refusal applied nothing, so it is not remembered: a retry really runs again (the session
+      // may have started meanwhile, or storage come back). Doors decide what they replay to clients.
+      void reply.then((r) => {
+        if (!r.ok && this.dedupe.get(key)?.reply === reply) this.dedupe.delete(key);
+      });
+    }
     return reply;
   }
 

@@ -63,6 +63,18 @@ export interface OwnershipLeases {
   holder(sessionId: SessionId): Promise<Lease | null>;
 }
 
+/**
+ * The request never reached the instance: nobody listens on its channel (it is
+ * gone). Unlike a timeout, the request was certainly not handled, so it may be
+ * sent again elsewhere.
+ */
+export class ClusterUndeliveredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ClusterUndeliveredError";
+  }
+}
+
 /** The bus timed out waiting for another instance's reply. */
 export class ClusterTimeoutError extends Error {
   constructor(message: string) {
@@ -85,7 +97,10 @@ export interface ClusterBus {
     sessionId: SessionId,
     onEvent: (encoded: string) => void,
   ): Promise<() => Promise<void>>;
-  /** Asks instance `to` to handle a request; rejects with ClusterTimeoutError after `timeoutMs`. */
+  /**
+   * Asks instance `to` to handle a request; rejects with ClusterTimeoutError after `timeoutMs`,
+   * or at once with ClusterUndeliveredError when nobody listens for `to`.
+   */
   request(to: string, encoded: string, timeoutMs: number): Promise<string>;
   /** Handles requests addressed to this instance (one handler; a later call replaces it). */
   serve(handler: (encoded: string) => Promise<string>): void;

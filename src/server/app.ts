@@ -12,7 +12,7 @@ import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { openSqliteStorage } from "../adapters/sqlite/sqlite-storage.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
-import { type Config, ConfigError } from "../config.js";
+import type { Config } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/gateway.js";
 import type { Door, DoorDeps } from "../doors/door.js";
@@ -20,6 +20,7 @@ import { registerRestRoutes } from "../doors/rest/index.js";
 import { createSeed001Door } from "../doors/seed001/index.js";
 import { createSeed002Door } from "../doors/seed002/index.js";
 import { createSeed004Door } from "../doors/seed004/index.js";
+import { createWebDoor } from "../doors/web/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
 import {
@@ -185,6 +186,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     createSeed001Door(deps),
     createSeed002Door(deps),
     createSeed004Door(deps),
+    createWebDoor({ config }),
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 

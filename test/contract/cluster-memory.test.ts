@@ -73,8 +73,9 @@ describe("MemoryClusterHub", () => {
   it("request timeouts follow the injected clock", async () => {
     const { clock, hub } = setup();
     const a = hub.bus("a");
+    hub.bus("b"); // open, but never serves: the request waits for its timeout
     let outcome: unknown;
-    a.request("nobody", "x", 1_000).catch((err: unknown) => {
+    a.request("b", "x", 1_000).catch((err: unknown) => {
       outcome = err;
     });
     clock.advance(999);

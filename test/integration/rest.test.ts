@@ -3,6 +3,15 @@ import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { VERSION } from "../../src/server/version.js";
+import { deleteKeys, randomKeyPrefix } from "../support/redis.js";
+import {
+  freshPgSchema,
+  type PgSchema,
+  postgresAvailable,
+  redisAvailable,
+  requireOrSkip,
+  TEST_REDIS_URL,
+} from "../support/services.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
@@ -878,6 +887,64 @@ describe("REST sessions", () => {
     expectError(await api.get("/api/v1/rooms/12345"), 400, "VALIDATION");
   });
 
+  it("A-6: an answer retried with the same Idempotency-Key gets the first acknowledgement", async () => {
+    const s = await createSession({ quiz_id: "vocab-101" });
+    const id = s.session_id;
+    const ann = await join(id, "Ann");
+    const bob = await join(id, "Bob");
+    await api.post(`/api/v1/sessions/${id}/start`, { token: s.host_token });
+    const answer = (token: string, key: string | undefined, body: Json) =>
+      api.post(`/api/v1/sessions/${id}/answers`, {
+        token,
+        body,
+        ...(key === undefined ? {} : { headers: { "idempotency-key": key } }),
+      });
+
+    const first = await answer(ann.resume_token, "try-1", { question_index: 0, choice: 0 });
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.data).toMatchObject({ index: 0, correct: true, changed: false });
+    // The retry is the same answer even if its body differs: no second effect, the first reply.
+    const retry = await answer(ann.resume_token, "try-1", { question_index: 0, choice: 1 });
+    expect(retry.statusCode, retry.body).toBe(200);
+    expect(retry.data).toEqual(first.data);
+    // A new key, or none, is a new answer, which A-1 refuses.
+    expectError(
+      await answer(ann.resume_token, "try-2", { question_index: 0, choice: 1 }),
+      409,
+      "STATE",
+      "already_answered",
+    );
+    expectError(
+      await answer(ann.resume_token, undefined, { question_index: 0, choice: 1 }),
+      409,
+      "STATE",
+      "already_answered",
+    );
+    // Keys are per participant: Bob's "try-1" is his own answer.
+    const bobs = await answer(bob.resume_token, "try-1", { question_index: 0, choice: 3 });
+    expect(bobs.data).toMatchObject({ index: 0, correct: false, score: 0 });
+    expectError(
+      await answer(ann.resume_token, "", { question_index: 1, choice: 0 }),
+      400,
+      "VALIDATION",
+    );
+
+    const results = await api.get(`/api/v1/sessions/${id}/results`, { token: s.host_token });
+    const ann1 = (
+      results.data.players as Array<{ name: string; score: number; answers: Json[] }>
+    ).find((p) => p.name === "Ann");
+    expect(ann1?.score).toBe(first.data.score);
+    expect(ann1?.answers[0]).toMatchObject({ answer: "elated", correct: true });
+
+    const doc = (await api.get("/openapi.json")).data as {
+      paths: Record<string, Record<string, { parameters?: Json[] }>>;
+    };
+    const params = doc.paths["/api/v1/sessions/{id}/answers"]?.post?.parameters ?? [];
+    const header = params.find((p) => p.in === "header" && p.name === "idempotency-key");
+    expect(header).toMatchObject({ required: false });
+    expect(JSON.stringify(header)).toContain("first acknowledgement");
+  });
+
   it("admin close and seed 000's /internal/rooms aliases", async () => {
     const s = await createSession({ quiz_id: "vocab-101", mode: "live" });
     const p = await join(s.session_id, "Kickme");
@@ -993,6 +1060,121 @@ describe("REST on sessions only in storage, and PIN guessing", () => {
 
 // ---------------------------------------------------------------------------------------------
 
+const cluster = requireOrSkip(await postgresAvailable(), await redisAvailable());
+
+describe.skipIf(cluster.skip)(cluster.title("REST on two instances (Postgres and Redis)"), () => {
+  let schema: PgSchema;
+  const prefix = randomKeyPrefix();
+  let a: TestApp;
+  let b: TestApp;
+  const onA = client(() => a);
+  const onB = client(() => b);
+  beforeAll(async () => {
+    schema = await freshPgSchema();
+    const env = { DATABASE_URL: schema.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix };
+    // One at a time, so migrations and demo content are in place before the second starts.
+    a = await createTestApp(env);
+    b = await createTestApp(env);
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await schema?.drop();
+    await deleteKeys(TEST_REDIS_URL, prefix);
+  });
+
+  it("a session run by one instance is played, read and closed through the other", async () => {
+    const created = await onA.post("/api/v1/sessions", {
+      body: { quiz_id: "vocab-101", host_name: "Teacher" },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const s = created.data as { session_id: string; pin: string; host_token: string };
+    const id = s.session_id;
+
+    expect((await onB.get(`/api/v1/rooms/${s.pin}`)).data).toMatchObject({
+      room_id: id,
+      status: "waiting",
+      player_count: 0,
+    });
+    const joined = await onB.post(`/api/v1/sessions/${id}/participants`, {
+      body: { display_name: "Ann" },
+    });
+    expect(joined.statusCode, joined.body).toBe(201);
+    const ann = joined.data as { participant_id: string; resume_token: string };
+    // R-1 and R-5 hold wherever the request lands: tokens are checked by the owner.
+    expectError(
+      await onB.post(`/api/v1/sessions/${id}/start`, { token: ann.resume_token }),
+      403,
+      "FORBIDDEN",
+      "not_host",
+    );
+    const started = await onB.post(`/api/v1/sessions/${id}/start`, { token: s.host_token });
+    expect(started.data).toEqual({ session_id: id, status: "active", phase: "active" });
+
+    // A-6: the retry reaches the other instance and still gets the first acknowledgement.
+    const body = { question_index: 0, choice: 0 };
+    const headers = { "idempotency-key": "ann-q0" };
+    const first = await onB.post(`/api/v1/sessions/${id}/answers`, {
+      token: ann.resume_token,
+      body,
+      headers,
+    });
+    expect(first.statusCode, first.body).toBe(200);
+    const retry = await onA.post(`/api/v1/sessions/${id}/answers`, {
+      token: ann.resume_token,
+      body,
+      headers,
+    });
+    expect(retry.data).toEqual(first.data);
+    expectError(
+      await onB.post(`/api/v1/sessions/${id}/answers`, { token: s.host_token, body }),
+      403,
+      "FORBIDDEN",
+      "not_player",
+    );
+
+    const board = await onB.get(`/api/v1/sessions/${id}/leaderboard`);
+    expect(board.data).toMatchObject({ session_id: id, total: 1 });
+    expect((board.data.leaderboard as Json[])[0]).toMatchObject({
+      name: "Ann",
+      rank: 1,
+      score: first.data.score,
+    });
+    const detail = await onB.get(`/api/v1/sessions/${id}`);
+    expect(detail.data).toMatchObject({ status: "active", phase: "active", player_count: 1 });
+    expect(typeof detail.data.started_at).toBe("number");
+    expectError(
+      await onB.get(`/api/v1/sessions/${id}/results`, { token: ann.resume_token }),
+      403,
+      "FORBIDDEN",
+    );
+
+    const closed = await onB.post(`/api/v1/sessions/${id}/close`);
+    expect(closed.data).toEqual({ session_id: id, status: "completed", phase: "ended" });
+    expectError(await onA.post(`/api/v1/sessions/${id}/close`), 409, "STATE", "room_ended");
+    await vi.waitFor(async () => {
+      const ended = await onB.get(`/api/v1/sessions/${id}`);
+      expect(ended.data).toMatchObject({ status: "completed", phase: "ended" });
+      expect(typeof ended.data.ended_at).toBe("number");
+    });
+    const results = await onB.get(`/api/v1/sessions/${id}/results`);
+    expect(results.statusCode, results.body).toBe(200);
+    expect((results.data.players as Json[]).map((p) => [p.name, p.score])).toEqual([
+      ["Ann", first.data.score],
+    ]);
+  });
+
+  it("P-2: unknown PINs count against one allowance across instances", async () => {
+    for (let i = 0; i < 30; i++) {
+      const api = i % 2 === 0 ? onA : onB;
+      expectError(await api.get("/api/v1/rooms/100000"), 404, "NOT_FOUND", "bad_pin");
+    }
+    expectError(await onB.get("/api/v1/rooms/100000"), 429, "RATE_LIMIT", "rate_limited");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
 describe("OpenAPI and docs", () => {
   let t: TestApp;
   const api = client(() => t);
@@ -1068,15 +1250,12 @@ describe("OpenAPI and docs", () => {
     expect(JSON.stringify(create.responses["404"])).toContain("message");
   });
 
-  it("/docs serves Swagger UI from the installed package; / redirects there", async () => {
+  it("/docs serves Swagger UI from the installed package", async () => {
     const docs = await api.get("/docs");
     expect(docs.statusCode).toBe(200);
     expect(docs.headers["content-type"]).toMatch(/^text\/html/);
     expect(docs.body).toContain("swagger-ui");
     const css = await api.get("/docs/static/swagger-ui.css");
     expect(css.statusCode).toBe(200);
-    const root = await api.get("/");
-    expect(root.statusCode).toBe(302);
-    expect(root.headers.location).toBe("/docs");
   });
 });

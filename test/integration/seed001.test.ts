@@ -1,12 +1,41 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
+import { pino } from "pino";
+import { v7 as uuidv7 } from "uuid";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import {
+  MemoryClusterHub,
+  MemoryOwnershipLeases,
+} from "../../src/adapters/memory/memory-cluster.js";
+import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
+import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
+import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import { IdentityService } from "../../src/auth/identity.js";
+import { hashToken } from "../../src/auth/token-hash.js";
+import { loadConfig } from "../../src/config.js";
+import { asUserId } from "../../src/domain/ids.js";
+import { SeededRandom } from "../../src/domain/seeded-random.js";
+import { resolveSettings } from "../../src/domain/session-settings.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
-import { FakeClock } from "../../src/engine/clocks.js";
+import { Seed001Door } from "../../src/doors/seed001/index.js";
+import { FakeClock, SystemClock } from "../../src/engine/clocks.js";
+import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
+import { GroupCommitter } from "../../src/engine/group-committer.js";
+import { RoomRegistry } from "../../src/engine/room-registry.js";
+import type { Actor, RoomEvent } from "../../src/engine/types.js";
+import { Metrics } from "../../src/observability/metrics.js";
+import type { Storage } from "../../src/ports/storage.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
+import { SessionService } from "../../src/services/session-service.js";
 import { connectClient, EventLog } from "../support/clients.js";
+import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 /*
@@ -59,8 +88,12 @@ class SeedClient {
     });
   }
 
-  static async connect(query: string, headers: Record<string, string> = {}): Promise<SeedClient> {
-    const ws = new WebSocket(`${wsBase}/ws?${query}`, { headers });
+  static async connect(
+    query: string,
+    headers: Record<string, string> = {},
+    base = wsBase,
+  ): Promise<SeedClient> {
+    const ws = new WebSocket(`${base}/ws?${query}`, { headers });
     const c = new SeedClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
@@ -568,6 +601,23 @@ describe("seed 001: connections, reconnects and replays", () => {
   });
 });
 
+describe("seed 001: retries after a recoverable refusal", () => {
+  it("A-6: a refusal with recoverable: true is not remembered; the same message_id runs again", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    const { session_id: sid } = await createSession(quizId);
+    const p = await player(sid, "early");
+    expectError(
+      await p.c.answer(sid, "q1", "Paris", 100, { message_id: "early-1" }),
+      "SESSION_NOT_ACTIVE",
+      true,
+    );
+    await api("POST", `/api/v1/sessions/${sid}/start`);
+    const retried = await p.c.answer(sid, "q1", "Paris", 100, { message_id: "early-1" });
+    expect(retried.type).toBe("SCORE_UPDATED");
+    expect(retried.payload.is_correct).toBe(true);
+  });
+});
+
 function USER_JOINED_count(c: SeedClient, id: string): number {
   return c.messages.filter((m) => m.type === "USER_JOINED" && m.payload.user_id === id).length;
 }
@@ -729,8 +779,8 @@ describe("seed 001: every documented error", () => {
     // Nothing was recorded: the same answer goes through when retried.
     expect((await p.c.answer(sid, "q1", "Paris")).payload.is_correct).toBe(true);
 
-    const runtime = t.app.sessions.find(sid)!;
-    vi.spyOn(runtime, "execute").mockRejectedValueOnce(new Error("bug"));
+    const handle = (await t.app.sessions.find(sid))!;
+    vi.spyOn(handle, "execute").mockRejectedValueOnce(new Error("bug"));
     const fault = await p.c.answer(sid, "q2", "Madrid");
     expectError(fault, "INTERNAL_ERROR", true);
     expect(fault.payload.message).toBe("Internal error");
@@ -924,5 +974,276 @@ describe("seed 001 and the canonical door in one session", () => {
     expect(seedBoard.your_rank).toBe(2);
     expect(sdkBoard.your_rank).toBe(1);
     expect(seedBoard.total_participants).toBe(sdkBoard.total_players);
+  });
+});
+
+/*
+ * Several instances in one process (the in-process bus and leases standing in for Redis, one
+ * SQLite database shared), each with its own seed 001 door on its own port: a session runs on
+ * one instance and its clients connect wherever they like.
+ */
+interface SeedInstance {
+  directory: ClusterDirectory;
+  bus: ReturnType<MemoryClusterHub["bus"]>;
+  sessions: SessionService;
+  wsBase: string;
+}
+
+const HOST: Actor = { userId: asUserId("seed001-cluster-host"), roles: [], anonymous: false };
+
+async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): Promise<void> }> {
+  const clock = new SystemClock();
+  const dir = mkdtempSync(join(tmpdir(), "qw-seed001-cluster-"));
+  const storage: Storage = await openSqliteStorage({ path: join(dir, "quizwire.db") });
+  const config = loadConfig({ DATA_DIR: dir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent" });
+  const hub = new MemoryClusterHub({ clock });
+  const leases = new MemoryOwnershipLeases(clock);
+  const pins = new MemoryPinDirectory();
+  // Stands for the Redis limiter every instance shares.
+  const sharedLimiter = new MemoryRateLimiter(clock);
+  const log = pino({ level: "silent" });
+  const stops: Array<() => Promise<void>> = [];
+  const nodes: SeedInstance[] = [];
+  for (let i = 1; i <= n; i++) {
+    const random = new SeededRandom(100 + i);
+    const committer = new GroupCommitter({
+      write: (batch, fence) => storage.sessions.write(batch, fence),
+      ping: () => storage.ping(),
+    });
+    let directory: ClusterDirectory | null = null;
+    const registry = new RoomRegistry({
+      storage,
+      committer,
+      clock,
+      random,
+      pins,
+      hashToken,
+      newSessionId: () => uuidv7(),
+      onError: () => undefined,
+      endedRetentionMs: 60_000,
+      onEnded: (r) => directory?.onEnded(r),
+      onFenced: (r) => directory?.onFenced(r),
+    });
+    const bus = hub.bus(`seed-i${i}`);
+    directory = new ClusterDirectory({
+      instanceId: `seed-i${i}`,
+      registry,
+      storage,
+      leases,
+      bus,
+      pins,
+      clock,
+      onError: () => undefined,
+      options: { leaseTtlMs: 2_000, renewEveryMs: 200, sweepEveryMs: 200, requestTimeoutMs: 2_000 },
+    });
+    await directory.start();
+    const sessions = new SessionService({
+      directory,
+      storage,
+      clock,
+      publicUrl: "http://localhost",
+    });
+    const door = new Seed001Door({
+      config,
+      storage,
+      sessions,
+      registry,
+      identity: new IdentityService({
+        jwtSecret: SECRET,
+        allowAnonymous: true,
+        anonymousKey: "seed001-cluster-anonymous-key",
+        random,
+      }),
+      clock,
+      random,
+      metrics: new Metrics({ sessions: () => registry.size, storageQueue: () => 0 }),
+      limiter: new MemoryRateLimiter(clock),
+      sharedLimiter,
+      replay: new MemoryReplayCache(clock),
+      log,
+      committer,
+    });
+    const server = createServer();
+    server.on("upgrade", (req, socket, head) => door.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const d = directory;
+    stops.push(async () => {
+      door.shutdown();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await d.stop();
+    });
+    nodes.push({ directory: d, bus, sessions, wsBase: `ws://127.0.0.1:${port}` });
+  }
+  return {
+    nodes,
+    async stop() {
+      for (const stop of stops) await stop();
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A self-paced vocab session (as seed 001's REST creates) owned by `owner`. */
+async function clusterSession(owner: SeedInstance, leaderboardSize = 100) {
+  const created = await owner.directory.create({
+    quiz: quizOf(
+      ["q1", "q2", "q3"].map((id) => choiceQuestion(id)),
+      `seed001-cluster-${++quizCounter}`,
+    ),
+    settings: resolveSettings("self_paced", { leaderboardSize }),
+    hostUserId: HOST.userId,
+    hostName: null,
+  });
+  return created.handle;
+}
+
+async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("seed 001 across instances", () => {
+  const clusters: Array<{ stop(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const c of clusters.splice(0)) await c.stop();
+  });
+
+  async function twoInstances(): Promise<[SeedInstance, SeedInstance]> {
+    const c = await seedCluster(2);
+    clusters.push(c);
+    return c.nodes as [SeedInstance, SeedInstance];
+  }
+
+  it("a session run by another instance: joins, answers, presence and the batched board reach every client", async () => {
+    const [a, b] = await twoInstances();
+    // A board of one: bob's door learns nobody else from his join, and must look carol up.
+    const handle = await clusterSession(a, 1);
+    const sid = handle.id;
+    const annId = user("ann");
+    const ann = await SeedClient.connect(`user_id=${annId}`, {}, a.wsBase);
+    expect((await ann.join(sid, "ann")).type).toBe("SESSION_JOINED");
+    const carolId = user("carol");
+    const carol = await SeedClient.connect(`user_id=${carolId}`, {}, a.wsBase);
+    await carol.join(sid, "carol");
+    const bobId = user("bob");
+    const bob = await SeedClient.connect(`user_id=${bobId}`, {}, b.wsBase);
+    const joined = await bob.join(sid, "bob");
+    expect(joined.payload).toMatchObject({
+      session_id: sid,
+      quiz_id: handle.info.quizId,
+      status: "waiting",
+      participant_count: 3,
+      username: "bob",
+      rejoined: false,
+    });
+    expect((await ann.takeType("USER_JOINED", (p) => p.user_id === bobId)).payload).toEqual({
+      user_id: bobId,
+      username: "bob",
+      participant_count: 3,
+    });
+
+    carol.close();
+    expect((await bob.takeType("USER_LEFT")).payload).toEqual({
+      user_id: carolId,
+      username: "carol",
+      participant_count: 3,
+    });
+
+    expect((await handle.execute(HOST, { type: "start" })).ok).toBe(true);
+    await bob.takeType("SESSION_STARTED");
+    const annScore = (await ann.answer(sid, "q1", "A")).payload.new_score as number;
+    expect(annScore).toBeGreaterThan(0);
+    const bobAnswer = await bob.answer(sid, "q1", "B");
+    expect(bobAnswer.payload).toMatchObject({ user_id: bobId, is_correct: false, new_score: 0 });
+    const board = await bob.board((x) => x.leaderboard[0]?.score === annScore);
+    expect(board).toMatchObject({ session_id: sid, your_rank: 3, total_participants: 3 });
+    expect(board.leaderboard.map((e) => [e.rank, e.user_id, e.score])).toEqual([
+      [1, annId, annScore],
+      [2, carolId, 0],
+      [3, bobId, 0],
+    ]);
+    expect((await ann.board((x) => x.leaderboard[0]?.score === annScore)).your_rank).toBe(1);
+  });
+
+  it("A-6: a retry reaching the session through another instance gets the first reply", async () => {
+    const [a, b] = await twoInstances();
+    const handle = await clusterSession(a);
+    const sid = handle.id;
+    const id = user("wanderer");
+    const first = await SeedClient.connect(`user_id=${id}`, {}, b.wsBase);
+    const joined = await first.join(sid, "wanda", { message_id: "join-1" });
+    expect(joined.payload.rejoined).toBe(false);
+    await handle.execute(HOST, { type: "start" });
+    const a1 = await first.answer(sid, "q1", "A", 1000, { message_id: "ans-1" });
+    expect(a1.type).toBe("SCORE_UPDATED");
+    first.close();
+
+    // Instance a never saw these messages; the session's owner remembers them.
+    const back = await SeedClient.connect(`user_id=${id}`, {}, a.wsBase);
+    const j2 = await back.join(sid, "wanda", { message_id: "join-1" });
+    expect(j2.payload).toEqual(joined.payload);
+    expect((await back.board((x) => x.leaderboard.length === 1)).your_rank).toBe(1);
+    const a2 = await back.answer(sid, "q1", "A", 1000, { message_id: "ans-1" });
+    expect(a2.payload).toEqual(a1.payload);
+    expectError(
+      await back.answer(sid, "q1", "A", 1000, { message_id: "ans-2" }),
+      "ALREADY_ANSWERED",
+    );
+  });
+
+  it("RATE_LIMITED: the join limit (5/min per user) holds across instances", async () => {
+    const [a, b] = await twoInstances();
+    const id = user("hopper");
+    const onA = await SeedClient.connect(`user_id=${id}`, {}, a.wsBase);
+    const onB = await SeedClient.connect(`user_id=${id}`, {}, b.wsBase);
+    for (let i = 0; i < 3; i++) {
+      expectError(await onA.join("nope", "h"), "INVALID_SESSION");
+    }
+    expectError(await onB.join("nope", "h"), "INVALID_SESSION");
+    expectError(await onB.join("nope", "h"), "INVALID_SESSION");
+    expectError(await onB.join("nope", "h"), "RATE_LIMITED", true);
+  });
+
+  it("events lost between instances: every client gets a fresh LEADERBOARD_UPDATED with its own rank", async () => {
+    const [a, b] = await twoInstances();
+    const handle = await clusterSession(a);
+    const sid = handle.id;
+    const remote = (await b.sessions.find(sid))!;
+    const seen: RoomEvent[] = [];
+    let resyncs = 0;
+    remote.subscribe(
+      (e) => seen.push(e),
+      () => {
+        resyncs += 1;
+      },
+    );
+    const ann = await SeedClient.connect(`user_id=${user("ann")}`, {}, a.wsBase);
+    await ann.join(sid, "ann");
+    const bobId = user("bob");
+    const bob = await SeedClient.connect(`user_id=${bobId}`, {}, b.wsBase);
+    await bob.join(sid, "bob");
+    await handle.execute(HOST, { type: "start" });
+    // The joins' coalesced player count goes out after a second; let it pass before losing events.
+    await until(() => seen.some((e) => e.body.type === "player_count"));
+
+    // The answer's `scored` and the batched `leaderboard` never reach instance b.
+    const before = resyncs; // the bus subscription going live counted one
+    b.bus.dropNextRoomEvents(2, sid);
+    const annScore = (await ann.answer(sid, "q1", "A")).payload.new_score as number;
+    await ann.board((x) => x.leaderboard[0]?.score === annScore);
+    await handle.execute(HOST, { type: "lock", locked: true });
+    const board = await bob.board((x) => x.leaderboard[0]?.score === annScore);
+    expect(resyncs).toBe(before + 1);
+    expect(seen.some((e) => e.body.type === "leaderboard")).toBe(false);
+    expect(board).toMatchObject({ session_id: sid, your_rank: 2, total_participants: 2 });
+    expect(board.leaderboard.map((e) => [e.rank, e.user_id, e.score])).toEqual([
+      [1, expect.any(String), annScore],
+      [2, bobId, 0],
+    ]);
   });
 });

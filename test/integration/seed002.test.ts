@@ -1,7 +1,14 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
+import { Seed002Stream } from "../../src/doors/seed002/stream-gateway.js";
+import { SystemClock } from "../../src/engine/clocks.js";
+import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js";
+import type { Actor, Command, CommandResult, Reply, RoomListener } from "../../src/engine/types.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
 import { connectClient, EventLog } from "../support/clients.js";
 import { createTestApp } from "../support/test-app.js";
@@ -46,8 +53,8 @@ class Stream {
     });
   }
 
-  static async open(quizId: string, participantId: string): Promise<Stream> {
-    const ws = new WebSocket(`${wsBase}/quizzes/${quizId}/ws?participant_id=${participantId}`);
+  static async open(quizId: string, participantId: string, at = wsBase): Promise<Stream> {
+    const ws = new WebSocket(`${at}/quizzes/${quizId}/ws?participant_id=${participantId}`);
     const stream = new Stream(ws);
     streams.push(stream);
     await new Promise<void>((resolve, reject) => {
@@ -75,9 +82,9 @@ class Stream {
 }
 
 /** What an upgrade refused before the WebSocket exists looks like to a client. */
-function refusal(path: string): Promise<{ status: number; body: string }> {
+function refusal(path: string, at = wsBase): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${wsBase}${path}`);
+    const ws = new WebSocket(`${at}${path}`);
     ws.on("unexpected-response", (_req, res) => {
       let body = "";
       res.setEncoding("utf8");
@@ -613,7 +620,7 @@ describe("seed 002 on a quiz that ended and left memory", () => {
     });
     expect(ack.status).toBe(200);
     expect((await post(`/api/v1/sessions/${quizId}/end`)).status).toBe(200);
-    await vi.waitFor(() => expect(t2.app.sessions.find(quizId)).toBeUndefined());
+    await vi.waitFor(async () => expect(await t2.app.sessions.find(quizId)).toBeUndefined());
 
     const res = await fetch(`${base2}/quizzes/${quizId}/leaderboard`);
     const board = (await res.json()) as Board;
@@ -653,5 +660,150 @@ describe("seed 002 in the OpenAPI document", () => {
       expect(op?.tags).toEqual(["seed 002"]);
       expect(op?.summary).toBeTruthy();
     }
+  });
+});
+
+// ------------------------------------------------------------------ missed events
+
+/**
+ * A session as another instance sees it (src/engine/cluster/session-proxy.ts):
+ * it can lose events on the way (then signals a resync, as the proxy does on a
+ * sequence gap) and lose its owner (commands answer UNAVAILABLE).
+ */
+class LossyHandle implements RoomHandle {
+  dropping = false;
+  unreachable = false;
+  private readonly resyncs = new Set<() => void>();
+
+  constructor(private readonly inner: RoomHandle) {}
+
+  get id() {
+    return this.inner.id;
+  }
+
+  get info() {
+    return this.inner.info;
+  }
+
+  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>> {
+    if (!this.unreachable) return this.inner.execute(actor, command, opts);
+    return Promise.resolve({
+      ok: false,
+      error: { code: "UNAVAILABLE", msg: "owner out of reach", reason: "owner_unreachable" },
+    });
+  }
+
+  subscribe(listener: RoomListener, onResync?: () => void): () => void {
+    const off = this.inner.subscribe((e) => {
+      if (!this.dropping) listener(e);
+    });
+    if (onResync) this.resyncs.add(onResync);
+    return () => {
+      off();
+      if (onResync) this.resyncs.delete(onResync);
+    };
+  }
+
+  /** Events flow again and subscribers are told some were missed. */
+  recover(): void {
+    this.dropping = false;
+    for (const r of [...this.resyncs]) r();
+  }
+}
+
+describe("seed 002 streams after missed events (a stream served by another instance)", () => {
+  let door: Seed002Stream;
+  let server: Server;
+  let at: string;
+  const handles = new Map<string, LossyHandle>();
+
+  beforeAll(async () => {
+    door = new Seed002Stream({
+      config: t.app.config,
+      clock: new SystemClock(),
+      metrics: t.app.metrics,
+      log: t.app.log,
+      limiter: new MemoryRateLimiter(new SystemClock()),
+      sessions: {
+        find: async (id) => {
+          const known = handles.get(id);
+          if (known) return known;
+          const inner = await t.app.sessions.find(id);
+          if (!inner) return undefined;
+          const lossy = new LossyHandle(inner);
+          handles.set(id, lossy);
+          return lossy;
+        },
+        load: (id) => t.app.sessions.load(id),
+      },
+    });
+    server = createServer();
+    server.on("upgrade", (req, socket, head) => door.handleUpgrade(req, socket, head));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    at = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    door.shutdown();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("L-1: after a resync the stream shows the board as it is, removed participants' streams close (4003), a missed end closes (1000)", async () => {
+    const quizId = await createQuiz({ from_quiz: "vocab-101" });
+    const ann = await addParticipant(quizId, "ann");
+    const bob = await addParticipant(quizId, "bob");
+    const cy = await addParticipant(quizId, "cy");
+    const annStream = await Stream.open(quizId, ann, at);
+    const cyStream = await Stream.open(quizId, cy, at);
+    expect((await annStream.next()).total_participants).toBe(3);
+    await cyStream.next();
+    const lossy = handles.get(quizId)!;
+
+    // Bob scores and Cy is removed while this instance hears nothing.
+    lossy.dropping = true;
+    const b1 = await submit(quizId, bob, "q1", "elated");
+    expect(b1.correct).toBe(true);
+    expect(
+      (await call("POST", `/api/v1/sessions/${quizId}/kick`, { participant_id: cy })).status,
+    ).toBe(200);
+    lossy.recover();
+
+    const caughtUp = await annStream.next((b) => scoreOf(b, bob) === b1.score);
+    expect(caughtUp.leaderboard.map((e) => [e.username, e.score, e.rank])).toEqual([
+      ["bob", b1.score, 1],
+      ["ann", 0, 2],
+    ]);
+    expect(caughtUp.total_participants).toBe(2);
+    expect(content(caughtUp)).toEqual(content(await leaderboard(quizId)));
+    expect(await cyStream.closed()).toBe(4003);
+
+    // The end is missed too: the resync finds it and closes the stream normally.
+    lossy.dropping = true;
+    expect((await call("POST", `/api/v1/sessions/${quizId}/end`)).status).toBe(200);
+    lossy.recover();
+    expect(await annStream.closed()).toBe(1000);
+    expect(content(annStream.last!)).toEqual(content(await leaderboard(quizId)));
+  });
+
+  it("an owner out of reach: a resync closes the stream with 1011, an upgrade is refused with 503", async () => {
+    const quizId = await createQuiz({ from_quiz: "vocab-101" });
+    const dee = await addParticipant(quizId, "dee");
+    const stream = await Stream.open(quizId, dee, at);
+    await stream.next();
+    const lossy = handles.get(quizId)!;
+
+    lossy.unreachable = true;
+    lossy.recover();
+    expect(await stream.closed()).toBe(1011);
+    expect(await refusal(`/quizzes/${quizId}/ws?participant_id=${dee}`, at)).toEqual({
+      status: 503,
+      body: "WebSocket upgrade failed: quiz temporarily unavailable",
+    });
+
+    // Back in reach: a reconnect gets a fresh snapshot.
+    lossy.unreachable = false;
+    const again = await Stream.open(quizId, dee, at);
+    expect(content(await again.next())).toEqual(content(await leaderboard(quizId)));
   });
 });

@@ -1,7 +1,30 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { loadConfig } from "../../src/config.js";
+import { asParticipantId, asUserId, type ParticipantId } from "../../src/domain/ids.js";
+import { publicQuestion } from "../../src/domain/quiz.js";
+import { ContestFeed } from "../../src/doors/seed004/contest-feed.js";
 import { FakeClock } from "../../src/engine/clocks.js";
+import type { RoomHandle } from "../../src/engine/room-handle.js";
+import type {
+  Command,
+  CommandResult,
+  EventBody,
+  FinalResult,
+  PhaseView,
+  PublicParticipant,
+  Reply,
+  RoomEvent,
+  Snapshot,
+} from "../../src/engine/types.js";
+import { type App, createApp } from "../../src/server/app.js";
+import { sessionRecord, threeQuestions } from "../support/fixtures.js";
+import { deleteKeys, randomKeyPrefix } from "../support/redis.js";
+import { redisAvailable, requireOrSkip, TEST_REDIS_URL } from "../support/services.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 /**
@@ -113,10 +136,11 @@ async function post(
   path: string,
   body: unknown,
   token?: string,
+  base = http,
 ): Promise<{ status: number; body: Payload }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${http}${path}`, {
+  const res = await fetch(`${base}${path}`, {
     method: "POST",
     headers,
     body: JSON.stringify(body),
@@ -139,14 +163,14 @@ function mint(userId: string, username: string, expiresIn: string | number = "2h
     .sign(otherApp);
 }
 
-async function createContest(token: string, difficulty = "easy", count = 3) {
-  const res = await post("/api/contests", { difficulty, question_count: count }, token);
+async function createContest(token: string, difficulty = "easy", count = 3, base = http) {
+  const res = await post("/api/contests", { difficulty, question_count: count }, token, base);
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body as { contest_id: string; websocket_url: string };
 }
 
-async function connect(websocketUrl: string, token: string): Promise<ContestSocket> {
-  const s = await ContestSocket.open(`${wsBase}${websocketUrl}?token=${token}`);
+async function connect(websocketUrl: string, token: string, base = wsBase): Promise<ContestSocket> {
+  const s = await ContestSocket.open(`${base}${websocketUrl}?token=${token}`);
   sockets.push(s);
   return s;
 }
@@ -538,5 +562,455 @@ describe("seed 004: hostile input", () => {
     for (let i = 0; i < 20; i++) s.send("garbage");
     await s.closed();
     expect(s.closeCode).toBe(4002);
+  });
+});
+
+// ------------------------------------------------------------------ several instances
+
+const redis = requireOrSkip(await redisAvailable());
+
+describe.skipIf(redis.skip)(redis.title("seed 004: a contest run by another instance"), () => {
+  const shared = new FakeClock(Date.now());
+  let dir = "";
+  let prefix = "";
+  const apps: App[] = [];
+  /** [http, ws] base URLs of instance one (runs the contest) and two (reaches it through Redis). */
+  const bases: Array<{ http: string; ws: string }> = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "quizwire-seed004-"));
+    prefix = randomKeyPrefix();
+    // Two instances sharing one database and one Redis, as behind a load balancer.
+    for (let i = 0; i < 2; i++) {
+      const config = loadConfig({
+        DATA_DIR: dir,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "silent",
+        JWT_SECRET: SECRET,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+      });
+      const app = await createApp({ config, clock: shared });
+      apps.push(app);
+      const port = await app.listen();
+      bases.push({ http: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` });
+    }
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const app of apps.reverse()) await app.close();
+    await rm(dir, { recursive: true, force: true });
+    if (prefix) await deleteKeys(TEST_REDIS_URL, prefix);
+  });
+
+  it("M-2, T-4: players on the other instance get rosters, scores and GAME_OVER; it closes 10 s later there too", async () => {
+    const key = await answerKey();
+    const [one, two] = bases as [{ http: string; ws: string }, { http: string; ws: string }];
+    const alice = { id: "x-alice", token: await mint("x-alice", "alice") };
+    const bob = { id: "x-bob", token: await mint("x-bob", "bob") };
+    const cyd = { id: "x-cyd", token: await mint("x-cyd", "cyd") };
+    const contest = await createContest(alice.token, "easy", 2, one.http);
+
+    const a = await connect(contest.websocket_url, alice.token, one.ws);
+    await a.next("PLAYER_JOINED");
+    // Bob and Cyd play through instance two: its door knows the roster only from events.
+    const b = await connect(contest.websocket_url, bob.token, two.ws);
+    expect(
+      (await b.next("PLAYER_JOINED")).players.map((p: Payload) => [p.username, p.is_host]),
+    ).toEqual([
+      ["alice", true],
+      ["bob", false],
+    ]);
+    await a.next("PLAYER_JOINED", (p) => p.user_id === bob.id);
+    const c = await connect(contest.websocket_url, cyd.token, two.ws);
+    await c.next("PLAYER_JOINED");
+    for (const s of [a, b]) {
+      const seen = await s.next("PLAYER_JOINED", (p) => p.user_id === cyd.id);
+      expect(seen.player_count).toBe(3);
+      expect(seen.players.map((p: Payload) => p.username)).toEqual(["alice", "bob", "cyd"]);
+    }
+    const everyone = [a, b, c];
+
+    a.send({ type: "START_GAME" });
+    for (const s of everyone) {
+      expect((await s.next("CONTEST_STARTED")).players).toHaveLength(3);
+    }
+    const q1 = await a.next("NEW_QUESTION");
+    for (const s of [b, c]) expect(await s.next("NEW_QUESTION")).toEqual(q1);
+
+    // Bob's answer is forwarded to instance one; everyone hears of it.
+    b.send({
+      type: "SUBMIT_ANSWER",
+      question_id: q1.question_id,
+      answer: key.get(q1.question_id)!.right,
+    });
+    expect(await b.next("ANSWER_RESULT")).toMatchObject({ is_correct: true, new_score: 1_000 });
+    for (const s of everyone) {
+      expect(await s.next("SCORE_UPDATE")).toMatchObject({ user_id: bob.id, score: 1_000 });
+    }
+    shared.advance(2_000);
+    const q2 = await c.next("NEW_QUESTION", isNumber(2));
+    c.send({
+      type: "SUBMIT_ANSWER",
+      question_id: q2.question_id,
+      answer: key.get(q2.question_id)!.right,
+    });
+    expect(await c.next("ANSWER_RESULT")).toMatchObject({ is_correct: true });
+    for (const s of everyone) await s.next("SCORE_UPDATE", (p) => p.user_id === cyd.id);
+    shared.advance(2_000);
+
+    const overs = await Promise.all(everyone.map((s) => s.next("GAME_OVER")));
+    const over = overs[0]!;
+    expect(overs.every((o) => JSON.stringify(o) === JSON.stringify(over))).toBe(true);
+    expect(
+      over.final_scoreboard.map((e: Payload) => [e.username, e.score, e.rank, e.is_host]),
+    ).toEqual([
+      ["bob", 1_000, 1, false],
+      ["cyd", 1_000, 2, false],
+      ["alice", 0, 3, true],
+    ]);
+    expect(over.questions.map((q: Payload) => q.correct_answer)).toEqual(
+      [q1, q2].map((q) => key.get(q.question_id)!.right),
+    );
+
+    // Within the 10 s a newcomer on instance two still gets the same GAME_OVER.
+    shared.advance(5_000);
+    const late = await connect(contest.websocket_url, await mint("x-dan", "dan"), two.ws);
+    expect(await late.next("GAME_OVER")).toEqual(over);
+
+    shared.advance(4_999);
+    await barrier(b);
+    expect(b.closeCode).toBeNull();
+    shared.advance(1);
+    for (const s of [...everyone, late]) {
+      await s.closed();
+      expect([s.closeCode, s.closeReason]).toEqual([1000, "contest closed"]);
+    }
+    for (const base of [one, two]) {
+      expect(await upgrade(`${base.ws}${contest.websocket_url}?token=${bob.token}`)).toEqual({
+        status: 410,
+        body: "WebSocket upgrade failed: contest closed",
+      });
+    }
+  });
+});
+
+// ------------------------------------------------------------------ the door's own contest state
+
+/**
+ * The door's ContestFeed against a handle whose replies the test hands out, as
+ * a contest on another instance would answer: late, and in between events.
+ */
+function fakeContest() {
+  const { state: _state, ...info } = sessionRecord("quick_fire", threeQuestions());
+  const waiting: Array<{ command: Command; resolve: (r: Reply<CommandResult>) => void }> = [];
+  const handle: RoomHandle = {
+    id: info.id,
+    info,
+    execute: (_actor, command) => new Promise((resolve) => waiting.push({ command, resolve })),
+    subscribe: () => () => {},
+  };
+  const sent: Array<{ type: string; payload: Payload; seq: number }> = [];
+  const kicked: string[] = [];
+  const ended: number[] = [];
+  const errors: unknown[] = [];
+  const feed = new ContestFeed(
+    handle,
+    {
+      broadcast: (enc, seq) => sent.push({ ...(JSON.parse(enc.frame) as Frame), seq }),
+      kicked: (id) => kicked.push(id),
+      ended: (at) => ended.push(at),
+    },
+    { load: async () => undefined, now: () => 0, onError: (err) => errors.push(err) },
+  );
+  feed.start();
+  return {
+    feed,
+    sent,
+    kicked,
+    ended,
+    errors,
+    /** Commands sent and not yet answered. */
+    waiting: () => waiting.map((w) => w.command.type),
+    /** Answers the oldest waiting command, which must be of `type`. */
+    async reply(type: Command["type"], r: Reply<CommandResult>) {
+      const w = waiting.shift();
+      expect(w?.command.type).toBe(type);
+      w?.resolve(r);
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+const HOST = "host";
+function member(id: string, name: string, score = 0): PublicParticipant {
+  return {
+    participantId: asParticipantId(`p-${id}`),
+    userId: asUserId(id === "alice" ? HOST : `u-${id}`),
+    name,
+    role: "player",
+    status: "active",
+    connected: true,
+    score,
+  };
+}
+const ALICE = member("alice", "alice");
+const BOB = member("bob", "bob");
+const CYD = member("cyd", "cyd");
+
+function snapshotAt(
+  seq: number,
+  players: PublicParticipant[],
+  phase: Partial<PhaseView> = {},
+  playerCount = players.length,
+): Snapshot {
+  const record = sessionRecord("quick_fire", threeQuestions());
+  return {
+    sessionId: record.id,
+    pin: record.pin,
+    title: record.title,
+    mode: "quick_fire",
+    status: "waiting",
+    phase: {
+      kind: "lobby",
+      index: null,
+      question: null,
+      openedAt: null,
+      deadline: null,
+      closed: false,
+      until: null,
+      endReason: null,
+      reveal: null,
+      ...phase,
+    },
+    questionCount: 3,
+    locked: false,
+    settings: record.settings,
+    playerCount,
+    leaderboard: [],
+    you: null,
+    players,
+    epoch: 1,
+    seq,
+    serverTime: 10_000,
+  };
+}
+
+function event(seq: number, body: EventBody): RoomEvent {
+  return {
+    sessionId: sessionRecord("quick_fire", []).id,
+    epoch: 1,
+    seq,
+    at: 1_000 + seq,
+    audience: { kind: "all" },
+    body,
+    encoded: new Map(),
+  };
+}
+
+function results(...lines: Array<[PublicParticipant, number, number]>) {
+  return new Map<ParticipantId, FinalResult>(
+    lines.map(([p, score, rank]) => [p.participantId, { score, rank, total: lines.length }]),
+  );
+}
+
+function scored(seq: number, p: PublicParticipant, points: number, score: number): RoomEvent {
+  return event(seq, {
+    type: "scored",
+    participantId: p.participantId,
+    userId: p.userId,
+    name: p.name,
+    index: 0,
+    questionId: "q1",
+    correct: points > 0,
+    points,
+    score,
+  });
+}
+
+describe("seed 004: the door's contest state, kept from events", () => {
+  it("rosters and GAME_OVER come from the seeding snapshot and later events, not from room queries", async () => {
+    const f = fakeContest();
+    // Bob's arrival comes before the seeding snapshot is back: it waits for it.
+    f.feed.event(event(2, { type: "participant_joined", participant: BOB, playerCount: 2 }));
+    expect(f.sent).toEqual([]);
+    await f.reply("snapshot", { ok: true, value: snapshotAt(1, [ALICE]) });
+    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([["PLAYER_JOINED", 2]]);
+    expect(f.sent[0]!.payload).toEqual({
+      user_id: BOB.userId,
+      username: "bob",
+      is_host: false,
+      player_count: 2,
+      players: [
+        { user_id: HOST, username: "alice", score: 0, is_host: true },
+        { user_id: BOB.userId, username: "bob", score: 0, is_host: false },
+      ],
+    });
+
+    f.feed.event(event(3, { type: "participant_joined", participant: CYD, playerCount: 3 }));
+    f.feed.event(
+      event(4, {
+        type: "participant_left",
+        participantId: CYD.participantId,
+        userId: CYD.userId,
+        name: "cyd",
+        reason: "kicked",
+        playerCount: 2,
+      }),
+    );
+    f.feed.event(
+      event(5, { type: "kicked", participantId: CYD.participantId, reason: "x", until: 0 }),
+    );
+    expect(f.kicked).toEqual([CYD.participantId]);
+    f.feed.event(event(6, { type: "started", startedAt: 1_006, questionCount: 3 }));
+    f.feed.event(scored(7, BOB, 0, 0));
+    f.feed.event(scored(8, BOB, 800, 800));
+    const started = f.sent.find((s) => s.type === "CONTEST_STARTED")!;
+    expect(started.payload.players.map((p: Payload) => p.username)).toEqual(["alice", "bob"]);
+    // A wrong answer is not announced; a right one is.
+    expect(f.sent.filter((s) => s.type === "SCORE_UPDATE").map((s) => s.payload)).toEqual([
+      { user_id: BOB.userId, username: "bob", score: 800, points_earned: 800 },
+    ]);
+
+    f.feed.event(
+      event(9, {
+        type: "ended",
+        reason: "finished",
+        leaderboard: [],
+        totalPlayers: 2,
+        results: results([ALICE, 0, 2], [BOB, 800, 1]),
+      }),
+    );
+    expect(f.waiting()).toEqual([]);
+    expect(f.ended).toEqual([1_009]);
+    const over = f.sent.at(-1)!;
+    expect(over.type).toBe("GAME_OVER");
+    expect(over.payload).toEqual({
+      message: "Contest finished!",
+      final_scoreboard: [
+        { user_id: BOB.userId, username: "bob", score: 800, is_host: false, rank: 1 },
+        { user_id: HOST, username: "alice", score: 0, is_host: true, rank: 2 },
+      ],
+      questions: [
+        { question_id: "q1", question_text: "Question q1?", correct_answer: "A" },
+        { question_id: "q2", question_text: "Question q2?", correct_answer: "B" },
+        { question_id: "q3", question_text: "Question q3?", correct_answer: "C" },
+      ],
+    });
+    expect(JSON.parse(await f.feed.finalFrame())).toEqual({
+      type: "GAME_OVER",
+      payload: over.payload,
+    });
+    expect(f.errors).toEqual([]);
+  });
+
+  it("frames stay in event order while GAME_OVER waits for standings the roster cannot name", async () => {
+    const f = fakeContest();
+    // The snapshot lists only the first players; Zed is beyond that list.
+    await f.reply("snapshot", {
+      ok: true,
+      value: snapshotAt(1, [ALICE], { kind: "question", index: 2 }, 2),
+    });
+    const zed = member("zed", "zed");
+    f.feed.event(
+      event(2, {
+        type: "ended",
+        reason: "finished",
+        leaderboard: [],
+        totalPlayers: 2,
+        results: results([ALICE, 0, 2], [zed, 500, 1]),
+      }),
+    );
+    f.feed.event(scored(3, ALICE, 300, 300));
+    expect(f.waiting()).toEqual(["standings"]);
+    expect(f.sent).toEqual([]);
+    await f.reply("standings", {
+      ok: true,
+      value: {
+        total: 2,
+        entries: [
+          {
+            participantId: zed.participantId,
+            userId: zed.userId,
+            name: "zed",
+            score: 500,
+            rank: 1,
+          },
+          {
+            participantId: ALICE.participantId,
+            userId: ALICE.userId,
+            name: "alice",
+            score: 0,
+            rank: 2,
+          },
+        ],
+      },
+    });
+    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([
+      ["GAME_OVER", 2],
+      ["SCORE_UPDATE", 3],
+    ]);
+    expect(f.sent[0]!.payload.final_scoreboard.map((e: Payload) => e.username)).toEqual([
+      "zed",
+      "alice",
+    ]);
+  });
+
+  it("on resync, clients are told what they missed in the seed's own messages, once", async () => {
+    const f = fakeContest();
+    await f.reply("snapshot", { ok: true, value: snapshotAt(1, [ALICE, CYD]) });
+    f.feed.resync();
+    // Events queued behind the resync: the first is in its snapshot, the second is not.
+    const q1 = publicQuestion(threeQuestions()[0]!);
+    f.feed.event(
+      event(5, {
+        type: "question",
+        index: 0,
+        total: 3,
+        question: q1,
+        openedAt: 5_000,
+        deadline: 20_000,
+      }),
+    );
+    f.feed.event(scored(7, ALICE, 900, 900));
+    expect(f.sent).toEqual([]);
+    await f.reply("snapshot", {
+      ok: true,
+      value: snapshotAt(6, [ALICE, member("bob", "bob", 700)], {
+        kind: "question",
+        index: 0,
+        question: q1,
+        openedAt: 5_000,
+        deadline: 20_000,
+      }),
+    });
+    // Cyd is gone from a complete list: removed while the messages were lost.
+    expect(f.kicked).toEqual([CYD.participantId]);
+    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([
+      ["PLAYER_JOINED", 6],
+      ["CONTEST_STARTED", 6],
+      ["SCORE_UPDATE", 6],
+      ["NEW_QUESTION", 6],
+      ["SCORE_UPDATE", 7],
+    ]);
+    expect(f.sent[0]!.payload).toMatchObject({ username: "bob", player_count: 2 });
+    expect(f.sent[2]!.payload).toEqual({
+      user_id: BOB.userId,
+      username: "bob",
+      score: 700,
+      points_earned: 700,
+    });
+    expect(f.sent[3]!.payload).toMatchObject({ question_number: 1, question_id: "q1", timer: 10 });
+
+    // A resync whose snapshot cannot be had changes nothing; events carry on.
+    f.feed.resync();
+    await f.reply("snapshot", {
+      ok: false,
+      error: { code: "NOT_FOUND", msg: "this room is no longer open", reason: "room_closed" },
+    });
+    f.feed.event(scored(8, BOB, 100, 800));
+    expect(f.sent.at(-1)).toMatchObject({ type: "SCORE_UPDATE", seq: 8 });
+    expect(f.errors).toEqual([]);
   });
 });

@@ -203,6 +203,8 @@ describe("docs/protocols/seed-001.md", () => {
     for (const path of [
       "src/engine/room.ts",
       "src/engine/room-runtime.ts",
+      "src/engine/cluster/session-proxy.ts",
+      "src/engine/cluster/cluster-directory.ts",
       "src/domain/names.ts",
     ]) {
       const text = readFileSync(root(path), "utf8");
@@ -216,6 +218,7 @@ describe("docs/protocols/seed-001.md", () => {
       "name_taken",
       "invalid_name",
       "storage_unavailable",
+      "owner_unreachable",
     ]) {
       expect(reasons, `scan found ${known}`).toContain(known);
     }
@@ -252,6 +255,22 @@ describe("seed 001 error mapping", () => {
         },
       ),
     ).toMatchObject({ code: "SESSION_FULL", message: "Session at capacity" });
+  });
+
+  it("SERVICE_UNAVAILABLE: the server running the session cannot be reached; the client retries", () => {
+    const refused = fromDomainError(
+      {
+        code: "UNAVAILABLE",
+        msg: "the server running this session cannot be reached right now; please retry",
+        reason: "owner_unreachable",
+      },
+      { sessionId: "s" },
+    );
+    expect(refused).toMatchObject({
+      code: "SERVICE_UNAVAILABLE",
+      message: "The server running this session cannot be reached right now; please retry",
+      recoverable: true,
+    });
   });
 
   it("REQUEST_REFUSED: a reason the table does not know falls back by the engine's code", () => {

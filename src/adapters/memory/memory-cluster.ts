@@ -4,6 +4,7 @@ import type { Clock, TimerHandle } from "../../ports/clock.js";
 import {
   type ClusterBus,
   ClusterTimeoutError,
+  ClusterUndeliveredError,
   type Lease,
   type OwnershipLeases,
 } from "../../ports/cluster.js";
@@ -135,7 +136,14 @@ export class MemoryClusterBus implements ClusterBus {
       });
       this.pending.set(id, { resolve, reject, timer });
       const target = this.hub.buses.get(to);
-      if (target?.connected) target.enqueue(() => target.handleRequest(this, id, encoded));
+      if (!target) {
+        // Like Redis reporting no subscriber: the instance is gone and nothing was delivered.
+        clock.clearTimer(timer);
+        this.pending.delete(id);
+        reject(new ClusterUndeliveredError(`instance ${to} is not listening (gone)`));
+        return;
+      }
+      if (target.connected) target.enqueue(() => target.handleRequest(this, id, encoded));
     });
   }
 

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { SessionId } from "../../domain/ids.js";
-import { type ClusterBus, ClusterTimeoutError } from "../../ports/cluster.js";
+import {
+  type ClusterBus,
+  ClusterTimeoutError,
+  ClusterUndeliveredError,
+} from "../../ports/cluster.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 export interface RedisClusterBusOptions {
@@ -156,7 +160,20 @@ export class RedisClusterBus implements ClusterBus {
     // A timeout while the publish below is still waiting must not count as unhandled.
     reply.catch(() => {});
     try {
-      await this.conn.client.publish(this.conn.key("req", to), JSON.stringify(message));
+      const receivers = await this.conn.client.publish(
+        this.conn.key("req", to),
+        JSON.stringify(message),
+      );
+      if (receivers === 0) {
+        // Nobody listens on that instance's channel: it is gone. Say so now rather than after
+        // the whole timeout, so the caller can look for the session's next owner at once.
+        const p = this.pending.get(id);
+        if (p) {
+          this.pending.delete(id);
+          clearTimeout(p.timer);
+        }
+        throw new ClusterUndeliveredError(`instance ${to} is not listening (gone)`);
+      }
     } catch (err) {
       const p = this.pending.get(id);
       if (p) {

@@ -5,8 +5,9 @@
  * 1. a JWT (three dot-separated base64url parts), verified with JWT_SECRET;
  *    a bad or expired one is refused with 401 whatever the route;
  * 2. the ADMIN_TOKEN;
- * 3. a session's host token or a participant's resume token, authenticated
- *    by the session's room (`Room.authenticate`).
+ * 3. a session's host token or a participant's resume token, checked by the
+ *    session's owner (the `authenticate` command), or against the stored
+ *    hashes once the session is only in storage.
  *
  * Missing credentials are 401 UNAUTHORIZED; credentials that do not grant the
  * action are 403 FORBIDDEN.
@@ -19,9 +20,10 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { AuthError, type Identity, type IdentityService } from "../../auth/identity.js";
+import type { DomainError } from "../../domain/errors.js";
 import { asUserId, type ParticipantId, type UserId } from "../../domain/ids.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
-import type { Actor } from "../../engine/types.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { Actor, MemberLookup } from "../../engine/types.js";
 import type { ParticipantRole } from "../../ports/storage.js";
 import { RestError } from "./errors.js";
 
@@ -69,6 +71,9 @@ const ADMIN_USER = asUserId("admin");
 /** The actor admin routes act as (rooms let the `admin` role do what a host may, R-1). */
 export const ADMIN_ACTOR: Actor = { userId: ADMIN_USER, roles: ["admin"], anonymous: false };
 
+/** Reads views and checks tokens as a bystander: never a member, never the host. */
+export const BYSTANDER: Actor = { userId: asUserId("rest:bystander"), roles: [], anonymous: true };
+
 /** The bearer value of the request, or null. */
 export function bearerOf(req: FastifyRequest): string | null {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
@@ -91,20 +96,37 @@ export interface RestAuthOptions {
   adminToken: string | null;
 }
 
-/** A session as host checks need it: a loaded room, or a stored bundle. */
+/** Who holds a host or resume token. */
+export interface TokenHolder {
+  participantId: ParticipantId;
+  userId: UserId;
+  role: ParticipantRole;
+}
+
+/** A session as host and participant checks need it: an open session, or a stored bundle. */
 export interface HostTarget {
   hostUserId: UserId;
   /** Who holds this host or resume token (kicked members hold none). */
-  authenticate(
-    token: string,
-  ): { participantId: ParticipantId; userId: UserId; role: ParticipantRole } | undefined;
+  authenticate(token: string): Promise<TokenHolder | undefined>;
 }
 
-/** A loaded room as a HostTarget. */
-export function roomTarget(runtime: RoomRuntime): HostTarget {
+/**
+ * An open session as a HostTarget: tokens are checked by the session's owner,
+ * wherever it runs. A refusal (the owner unreachable, the session gone) is
+ * thrown as `refused` makes it.
+ */
+export function roomTarget(
+  handle: RoomHandle,
+  refused: (e: DomainError) => RestError = RestError.fromDomain,
+): HostTarget {
   return {
-    hostUserId: runtime.room.record.hostUserId,
-    authenticate: (token) => runtime.room.authenticate(token),
+    hostUserId: handle.info.hostUserId,
+    authenticate: async (token) => {
+      const reply = await handle.execute(BYSTANDER, { type: "authenticate", token });
+      if (!reply.ok) throw refused(reply.error);
+      const m = (reply.value as MemberLookup).member;
+      return m ? { participantId: m.participantId, userId: m.userId, role: m.role } : undefined;
+    },
   };
 }
 
@@ -176,7 +198,7 @@ export class RestAuth {
     } else if (this.isAdminToken(bearer)) {
       return ADMIN_ACTOR;
     } else {
-      const member = session.authenticate(bearer);
+      const member = await session.authenticate(bearer);
       if (member?.role === "host") {
         return {
           userId: member.userId,
@@ -190,7 +212,7 @@ export class RestAuth {
   }
 
   /** The actor of the participant whose resume token the request carries (R-5). */
-  participantActor(req: FastifyRequest, runtime: RoomRuntime): Actor {
+  async participantActor(req: FastifyRequest, session: HostTarget): Promise<Actor> {
     const bearer = bearerOf(req);
     if (bearer === null) {
       throw new RestError(
@@ -199,7 +221,7 @@ export class RestAuth {
         "token_required",
       );
     }
-    const member = looksLikeJwt(bearer) ? undefined : runtime.room.authenticate(bearer);
+    const member = looksLikeJwt(bearer) ? undefined : await session.authenticate(bearer);
     if (member?.role !== "player") {
       throw new RestError(
         "FORBIDDEN",

@@ -3,7 +3,8 @@
  * document that describes them (GET /openapi.json, Swagger UI at /docs).
  * Routes validate with TypeBox's own compiler, answer errors in the one
  * format of errors.ts, and hold no game rules: sessions are driven through
- * the same room commands as the WebSocket doors.
+ * the same room commands as the WebSocket doors, through RoomHandles, so a
+ * request may reach any instance, whichever one runs the session.
  */
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -12,13 +13,12 @@ import type { FastifyInstance, FastifySchemaCompiler } from "fastify";
 import type { Logger } from "pino";
 import type { TSchema } from "typebox";
 import { v7 as uuidv7 } from "uuid";
-import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
 import type { IdentityService } from "../../auth/identity.js";
 import type { Config } from "../../config.js";
 import type { GroupCommitter } from "../../engine/group-committer.js";
-import type { RoomRegistry } from "../../engine/room-registry.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
+import type { RateLimiter } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
 import { VERSION } from "../../server/version.js";
 import type { SessionService } from "../../services/session-service.js";
@@ -33,12 +33,12 @@ export interface RestDeps {
   config: Config;
   storage: Storage;
   sessions: SessionService;
-  registry: RoomRegistry;
   identity: IdentityService;
   clock: Clock;
   random: Random;
   metrics: Metrics;
-  limiter: MemoryRateLimiter;
+  /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
+  sharedLimiter: RateLimiter;
   log: Logger;
   /** Results wait for queued writes, so a report read right after the end includes the end. */
   committer: Pick<GroupCommitter, "idle">;
@@ -128,6 +128,4 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
   });
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());
-  // The web app will own "/" later; until then the API docs are the front page.
-  app.get("/", { schema: { hide: true } }, async (_req, reply) => reply.redirect(DOCS_PATH));
 }

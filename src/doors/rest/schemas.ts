@@ -200,6 +200,23 @@ export const AnswerBody = Type.Object(
 );
 export type AnswerBody = Type.Static<typeof AnswerBody>;
 
+export const IDEMPOTENCY_KEY_MAX = 200;
+
+/** Optional request headers of POST /answers. */
+export const AnswerHeaders = Type.Object({
+  "idempotency-key": Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX,
+      description:
+        "Optional. Any string you choose per answer (a UUID, say). Sending the same answer again " +
+        "with the same key (after a timeout or a lost connection) has no second effect and " +
+        "returns the first acknowledgement (A-6), whichever server the retry reaches. Keys are " +
+        "per participant and remembered for a couple of minutes.",
+    }),
+  ),
+});
+
 export const AnswerReply = Type.Object({
   index: Type.Integer(),
   question_id: Type.String(),

@@ -2,18 +2,23 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type, { type Static } from "typebox";
 import { hashToken } from "../../auth/token-hash.js";
-import { asParticipantId, asUserId } from "../../domain/ids.js";
+import type { DomainError } from "../../domain/errors.js";
+import { asParticipantId } from "../../domain/ids.js";
 import { type PhaseKind, type SessionStatus, statusOf } from "../../domain/phase.js";
 import type { AnswerValue } from "../../domain/quiz.js";
 import { buildResults } from "../../domain/results.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
+import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
 import type {
   Actor,
   AnswerAck,
   AnswerTarget,
   Command,
+  CommandResult,
   JoinResult,
+  Reply,
   Snapshot,
+  StandingsPage,
+  ViewerRole,
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
 import {
@@ -24,11 +29,12 @@ import {
 } from "../schemas/results.js";
 import { settingsFromInput, settingsView } from "../schemas/session-settings.js";
 import { snapshotView, standingView } from "../schemas/views.js";
-import { ADMIN_ACTOR, type HostTarget, roomTarget, SECURITY } from "./auth.js";
+import { ADMIN_ACTOR, BYSTANDER, type HostTarget, roomTarget, SECURITY } from "./auth.js";
 import { errorResponses, RestError, unwrap } from "./errors.js";
 import type { RestContext } from "./index.js";
 import {
   AnswerBody,
+  AnswerHeaders,
   AnswerReply,
   ControlReply,
   CreateSessionBody,
@@ -51,65 +57,110 @@ const TAG = ["sessions"];
 const DOOR = "rest";
 /** Unknown-PIN lookups allowed per IP (shared with the WebSocket door's bucket) and their window. */
 export const PIN_GUESSES = { limit: 30, windowMs: 10 * 60_000 } as const;
+/** Sessions whose start and end times this instance remembers (oldest forgotten first). */
+const TIMES_CACHED = 10_000;
+/** IPs this instance remembers as blocked from PIN lookups (oldest forgotten first). */
+const BLOCKS_CACHED = 10_000;
 
 const RESULTS_ACCESS =
   "Anyone may read the results of an ended session. While it runs, only its host (host token " +
   "or the host's JWT) or an admin may: the report shows every question's correct answer.";
 
-/** Reads views as a bystander: never a member, never the host. */
-const BYSTANDER: Actor = { userId: asUserId("rest:bystander"), roles: [], anonymous: true };
-
 type Control = Static<typeof ControlReply>;
 
-/** Where a session is: loaded in this process, or only in storage. */
-type Located = { kind: "loaded"; runtime: RoomRuntime } | { kind: "stored"; bundle: SessionBundle };
+/** Where a session is: open (on this instance or another), or only in storage. */
+type Located = { kind: "open"; handle: RoomHandle } | { kind: "stored"; bundle: SessionBundle };
+
+/** When a session started and ended: neither is in a snapshot, and neither changes once set. */
+interface Times {
+  startedAt: number | null;
+  endedAt: number | null;
+}
 
 /** Sessions over REST: create, read, join, answer, host control, leaderboards and results. */
 export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, auth } = ctx;
-  // started_at never changes once set; rooms created here do not carry it in their record.
-  const startedAtCache = new Map<string, number>();
+  const timesCache = new Map<string, Times>();
   const pinBlockedUntil = new Map<string, number>();
 
   async function locate(id: string): Promise<Located> {
-    const runtime = sessions.find(id);
-    if (runtime) return { kind: "loaded", runtime };
+    const handle = await sessions.find(id);
+    if (handle) return { kind: "open", handle };
+    return { kind: "stored", bundle: await stored(id) };
+  }
+
+  /** The session from storage: where a session that is no longer open is read. */
+  async function stored(id: string): Promise<SessionBundle> {
     const bundle = await sessions.load(id);
-    if (bundle) return { kind: "stored", bundle };
-    throw noSession(id);
+    if (!bundle) throw noSession(id);
+    return bundle;
   }
 
-  /** The loaded room; a session only in storage has ended (409), an unknown one is 404. */
-  async function openRoom(id: string): Promise<RoomRuntime> {
+  /** The open session; a session only in storage has ended (409), an unknown one is 404. */
+  async function openRoom(id: string): Promise<RoomHandle> {
     const at = await locate(id);
-    if (at.kind === "loaded") return at.runtime;
-    throw new RestError("STATE", "this session has ended", "room_ended");
+    if (at.kind === "open") return at.handle;
+    throw sessionEnded();
   }
 
-  function control(runtime: RoomRuntime): Control {
-    const phase = runtime.room.currentPhase;
-    return { session_id: runtime.id, status: statusOf(phase), phase: phase.kind };
+  /**
+   * Runs a command on the session's owner; refusals are thrown. A session that
+   * left memory since it was found has ended, like one only in storage (409).
+   */
+  async function run(
+    handle: RoomHandle,
+    actor: Actor,
+    command: Command,
+    opts?: ExecuteOptions,
+  ): Promise<CommandResult> {
+    return unwrap(openReply(await handle.execute(actor, command, opts)));
+  }
+
+  /**
+   * A read-only query to an open session; undefined when the session left
+   * memory since it was found (read it from storage then).
+   */
+  async function query(handle: RoomHandle, command: Command): Promise<CommandResult | undefined> {
+    const reply = await handle.execute(BYSTANDER, command);
+    if (isClosed(reply)) return undefined;
+    return unwrap(reply);
+  }
+
+  async function snapshotOf(handle: RoomHandle, role: ViewerRole): Promise<Snapshot | undefined> {
+    return (await query(handle, { type: "snapshot", role })) as Snapshot | undefined;
+  }
+
+  /** Host checks on an open session; its tokens are checked by its owner. */
+  function hostTarget(handle: RoomHandle): HostTarget {
+    return roomTarget(handle, (e) => RestError.fromDomain(openError(e)));
   }
 
   async function hostCommand(req: FastifyRequest, id: string, command: Command): Promise<Control> {
-    const runtime = await openRoom(id);
-    const actor = await auth.hostActor(req, roomTarget(runtime));
-    unwrap(await runtime.execute(actor, command));
-    return control(runtime);
+    const handle = await openRoom(id);
+    const actor = await auth.hostActor(req, hostTarget(handle));
+    return control(handle, await run(handle, actor, command));
   }
 
-  async function startedAt(runtime: RoomRuntime, status: SessionStatus): Promise<number | null> {
-    if (status === "waiting") return null;
-    const known = runtime.room.record.state.startedAt ?? startedAtCache.get(runtime.id);
-    if (known !== undefined && known !== null) return known;
-    const stored = (await sessions.load(runtime.id))?.session.state.startedAt ?? null;
-    if (stored !== null) startedAtCache.set(runtime.id, stored);
-    return stored;
-  }
-
-  async function snapshotOf(runtime: RoomRuntime, role: "spectator" | "player"): Promise<Snapshot> {
-    return unwrap(await runtime.execute(BYSTANDER, { type: "snapshot", role })) as Snapshot;
+  /**
+   * started_at and ended_at of an open session. Snapshots carry neither, so
+   * they are read from storage once each is set, then remembered.
+   */
+  async function timesOf(handle: RoomHandle, snap: Snapshot): Promise<Times> {
+    const wantStart = snap.status !== "waiting";
+    const wantEnd = snap.phase.kind === "ended";
+    let known = timesCache.get(handle.id) ?? { startedAt: null, endedAt: null };
+    if ((wantStart && known.startedAt === null) || (wantEnd && known.endedAt === null)) {
+      // Read-your-writes for sessions run here: the start (or end) is stored before it is read.
+      await ctx.committer.idle();
+      const state = (await ctx.storage.sessions.load(handle.id))?.session.state;
+      known = { startedAt: state?.startedAt ?? null, endedAt: state?.endedAt ?? null };
+      if (known.startedAt !== null) remember(timesCache, handle.id, known, TIMES_CACHED);
+    }
+    return {
+      startedAt: wantStart ? known.startedAt : null,
+      endedAt: wantEnd ? known.endedAt : null,
+    };
   }
 
   /**
@@ -117,21 +168,22 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
    * or an admin may read them: the report shows every question's answer.
    */
   async function requireResultsAccess(req: FastifyRequest, at: Located): Promise<void> {
-    const ended =
-      at.kind === "loaded" ? at.runtime.room.ended : at.bundle.session.state.phase.kind === "ended";
+    let ended: boolean;
+    if (at.kind === "open") {
+      const snap = await snapshotOf(at.handle, "spectator");
+      ended = snap === undefined || snap.phase.kind === "ended";
+    } else {
+      ended = at.bundle.session.state.phase.kind === "ended";
+    }
     if (ended || (await auth.isAdmin(req))) return;
-    await auth.hostActor(
-      req,
-      at.kind === "loaded" ? roomTarget(at.runtime) : bundleTarget(at.bundle),
-    );
+    await auth.hostActor(req, at.kind === "open" ? hostTarget(at.handle) : bundleTarget(at.bundle));
   }
 
   async function resultsOf(at: Located) {
-    // Read-your-writes: the end, and anything else the room queued, is stored before the report.
-    if (at.kind === "loaded") await ctx.committer.idle();
-    const bundle = at.kind === "stored" ? at.bundle : await sessions.load(at.runtime.id);
-    if (!bundle) throw noSession(at.kind === "loaded" ? at.runtime.id : at.bundle.session.id);
-    return buildResults(bundle);
+    if (at.kind === "stored") return buildResults(at.bundle);
+    // Read-your-writes: the end, and anything else the room queued here, is stored before the report.
+    await ctx.committer.idle();
+    return buildResults(await stored(at.handle.id));
   }
 
   const byId = { params: IdParams };
@@ -168,18 +220,18 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
           hostName: b.host_name ?? identity.handle ?? "Host",
         }),
       );
-      const { runtime } = created;
-      const record = runtime.room.record;
+      const { handle } = created;
+      const info = handle.info;
       return reply.code(201).send({
-        session_id: runtime.id,
-        quiz_id: record.quizId,
+        session_id: handle.id,
+        quiz_id: info.quizId,
         status: "waiting" as const,
-        mode: record.settings.mode,
-        pin: record.pin,
-        join_url: sessions.joinUrl(record.pin),
+        mode: info.settings.mode,
+        pin: info.pin,
+        join_url: sessions.joinUrl(info.pin),
         host_token: created.hostToken ?? "",
         host_participant_id: created.hostParticipantId ?? "",
-        settings: settingsView(record.settings),
+        settings: settingsView(info.settings),
       });
     },
   );
@@ -229,50 +281,34 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         summary: "A session's status (and the spectator's view while it is loaded)",
         security: [...SECURITY.anyone],
         ...byId,
-        response: { 200: SessionDetailReply, ...errorResponses("NOT_FOUND") },
+        response: { 200: SessionDetailReply, ...errorResponses("NOT_FOUND", "UNAVAILABLE") },
       },
     },
     async (req) => {
       const at = await locate(req.params.id);
-      if (at.kind === "stored") {
-        const s = at.bundle.session;
-        return {
-          session_id: s.id,
-          quiz_id: s.quizId,
-          status: statusOf(s.state.phase),
-          mode: s.settings.mode,
-          pin: s.pin,
-          title: s.title,
-          phase: s.state.phase.kind,
-          player_count: at.bundle.participants.filter(
-            (p) => p.role === "player" && p.status !== "kicked",
-          ).length,
-          question_count: s.questions.length,
-          created_at: s.createdAt,
-          started_at: s.state.startedAt,
-          ended_at: s.state.endedAt,
-          state: null,
-        };
+      if (at.kind === "open") {
+        const { handle } = at;
+        const snap = await snapshotOf(handle, "spectator");
+        if (snap) {
+          const times = await timesOf(handle, snap);
+          return {
+            session_id: handle.id,
+            quiz_id: handle.info.quizId,
+            status: snap.status,
+            mode: snap.mode,
+            pin: snap.pin,
+            title: snap.title,
+            phase: snap.phase.kind,
+            player_count: snap.playerCount,
+            question_count: snap.questionCount,
+            created_at: handle.info.createdAt,
+            started_at: times.startedAt,
+            ended_at: times.endedAt,
+            state: snapshotView(snap),
+          };
+        }
       }
-      const { runtime } = at;
-      const snap = await snapshotOf(runtime, "spectator");
-      const phase = runtime.room.currentPhase;
-      const record = runtime.room.record;
-      return {
-        session_id: runtime.id,
-        quiz_id: record.quizId,
-        status: snap.status,
-        mode: snap.mode,
-        pin: snap.pin,
-        title: snap.title,
-        phase: phase.kind,
-        player_count: snap.playerCount,
-        question_count: snap.questionCount,
-        created_at: record.createdAt,
-        started_at: await startedAt(runtime, snap.status),
-        ended_at: phase.kind === "ended" ? phase.at : null,
-        state: snapshotView(snap),
-      };
+      return storedDetail(at.kind === "stored" ? at.bundle : await stored(req.params.id));
     },
   );
 
@@ -284,7 +320,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     ...byId,
     response: {
       200: ControlReply,
-      ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "STATE"),
+      ...errorResponses(
+        "VALIDATION",
+        "UNAUTHORIZED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "STATE",
+        "UNAVAILABLE",
+      ),
     },
   });
 
@@ -330,22 +373,17 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
   );
 
   const adminClose = async (id: string): Promise<Control> => {
-    const runtime = await openRoom(id);
-    if (runtime.room.ended)
-      throw new RestError("STATE", "this session has already ended", "room_ended");
-    runtime.close("closed");
-    return control(runtime);
+    const handle = await openRoom(id);
+    return control(handle, await run(handle, ADMIN_ACTOR, { type: "close" }));
   };
   const adminKick = async (id: string, body: Static<typeof KickBody>): Promise<Control> => {
-    const runtime = await openRoom(id);
-    unwrap(
-      await runtime.execute(ADMIN_ACTOR, {
-        type: "kick",
-        participantId: asParticipantId(body.participant_id),
-        reason: body.reason ?? "removed by an admin",
-      }),
-    );
-    return control(runtime);
+    const handle = await openRoom(id);
+    const kicked = await run(handle, ADMIN_ACTOR, {
+      type: "kick",
+      participantId: asParticipantId(body.participant_id),
+      reason: body.reason ?? "removed by an admin",
+    });
+    return control(handle, kicked);
   };
   const adminSchema = (summary: string, tags: string[]) => ({
     tags,
@@ -354,7 +392,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     ...byId,
     response: {
       200: ControlReply,
-      ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "STATE"),
+      ...errorResponses(
+        "VALIDATION",
+        "UNAUTHORIZED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "STATE",
+        "UNAVAILABLE",
+      ),
     },
   });
 
@@ -412,27 +457,29 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
             "NOT_FOUND",
             "STATE",
             "CONFLICT",
+            "UNAVAILABLE",
           ),
         },
       },
     },
     async (req, reply) => {
-      const runtime = await openRoom(req.params.id);
+      const handle = await openRoom(req.params.id);
       const identity = await auth.caller(req);
       const actor: Actor = {
         userId: identity.userId,
         roles: identity.roles,
         anonymous: identity.anonymous,
       };
-      const joined = unwrap(
-        await runtime.execute(actor, { type: "join", name: req.body.display_name }),
-      ) as JoinResult;
+      const joined = (await run(handle, actor, {
+        type: "join",
+        name: req.body.display_name,
+      })) as JoinResult;
       return reply.code(joined.resumed ? 200 : 201).send({
         participant_id: joined.participantId,
         user_id: joined.userId,
         name: joined.name,
         resume_token: joined.resumeToken,
-        session_id: runtime.id,
+        session_id: handle.id,
       });
     },
   );
@@ -446,10 +493,12 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         description:
           "Exactly one of `question_index` / `question_id`, and exactly one of `choice` (single, " +
           "true_false), `choices` (multiple) or `text` (typed; also an option's text). The reply " +
-          "comes only once the answer is stored (A-5); a 503 UNAVAILABLE means nothing was " +
-          "recorded and the answer may be sent again. 409 STATE when the question is not open (A-2, T-2).",
+          "comes only once the answer is stored (A-5); after a 503 UNAVAILABLE send the answer " +
+          "again, with the same `Idempotency-Key` header so that it counts at most once (A-6). " +
+          "409 STATE when the question is not open (A-2, T-2).",
         security: [...SECURITY.participant],
         ...byId,
+        headers: AnswerHeaders,
         body: AnswerBody,
         response: {
           200: AnswerReply,
@@ -466,12 +515,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     },
     async (req) => {
       const started = performance.now();
-      const runtime = await openRoom(req.params.id);
-      const actor = auth.participantActor(req, runtime);
+      const handle = await openRoom(req.params.id);
+      const actor = await auth.participantActor(req, hostTarget(handle));
       const { target, answer } = decodeAnswer(req.body);
-      const ack = unwrap(
-        await runtime.execute(actor, { type: "answer", target, answer }),
-      ) as AnswerAck;
+      const key = req.headers["idempotency-key"];
+      // Namespaced by participant: one player's key never answers for another.
+      const opts =
+        key === undefined ? undefined : { dedupeKey: `rest:${actor.participantId}:${key}` };
+      const ack = (await run(handle, actor, { type: "answer", target, answer }, opts)) as AnswerAck;
       ctx.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
       return {
         index: ack.index,
@@ -498,24 +549,34 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         security: [...SECURITY.anyone],
         ...byId,
         querystring: LeaderboardQuery,
-        response: { 200: LeaderboardReply, ...errorResponses("VALIDATION", "NOT_FOUND") },
+        response: {
+          200: LeaderboardReply,
+          ...errorResponses("VALIDATION", "NOT_FOUND", "UNAVAILABLE"),
+        },
       },
     },
     async (req) => {
       const limit = req.query.limit ?? 10;
       const offset = req.query.offset ?? 0;
       const at = await locate(req.params.id);
-      if (at.kind === "loaded") {
-        const page = at.runtime.read((room) => room.standingsPage(offset + 1, limit));
-        return {
-          session_id: at.runtime.id,
-          total: page.total,
-          leaderboard: page.entries.map(standingView),
-        };
+      if (at.kind === "open") {
+        const page = (await query(at.handle, {
+          type: "standings",
+          fromRank: offset + 1,
+          count: limit,
+        })) as StandingsPage | undefined;
+        if (page) {
+          return {
+            session_id: at.handle.id,
+            total: page.total,
+            leaderboard: page.entries.map(standingView),
+          };
+        }
       }
-      const ranked = buildResults(at.bundle).players.filter((p) => p.rank !== null);
+      const bundle = at.kind === "stored" ? at.bundle : await stored(req.params.id);
+      const ranked = buildResults(bundle).players.filter((p) => p.rank !== null);
       return {
-        session_id: at.bundle.session.id,
+        session_id: bundle.session.id,
         total: ranked.length,
         leaderboard: ranked.slice(offset, offset + limit).map((p) => ({
           participant_id: p.participantId,
@@ -537,7 +598,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         description: RESULTS_ACCESS,
         security: [...SECURITY.anyone, ...SECURITY.host],
         ...byId,
-        response: { 200: ResultsView, ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND") },
+        response: {
+          200: ResultsView,
+          ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
+        },
       },
     },
     async (req) => {
@@ -561,7 +625,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
             description: `CSV, header row first: ${RESULTS_CSV_COLUMNS.join(", ")}`,
             content: { "text/csv": { schema: Type.String() } },
           },
-          ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND"),
+          ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
         },
       },
     },
@@ -582,35 +646,43 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       schema: {
         tags: ["rooms"],
         summary: "Find an open room by PIN (what a join page needs)",
-        description: `Unknown PINs are rate-limited per IP: ${PIN_GUESSES.limit} per ${PIN_GUESSES.windowMs / 60_000} minutes (shared with WebSocket joins); past that every lookup is 429 RATE_LIMIT until the window refills.`,
+        description: `Unknown PINs are rate-limited per IP across every server instance: ${PIN_GUESSES.limit} per ${PIN_GUESSES.windowMs / 60_000} minutes (shared with WebSocket joins); past that every lookup is 429 RATE_LIMIT until the window refills.`,
         security: [...SECURITY.anyone],
         params: PinParams,
         response: {
           200: RoomByPinReply,
-          ...errorResponses("VALIDATION", "NOT_FOUND", "RATE_LIMIT"),
+          ...errorResponses("VALIDATION", "NOT_FOUND", "RATE_LIMIT", "UNAVAILABLE"),
         },
       },
     },
     async (req) => {
-      const now = ctx.clock.now();
       const key = `pin:${req.ip}`;
+      // Blocks are remembered per instance; the guesses that cause them are counted across instances.
       const blocked = pinBlockedUntil.get(key);
       if (blocked !== undefined) {
+        const now = ctx.clock.now();
         if (blocked > now) throw tooManyGuesses(blocked - now);
         pinBlockedUntil.delete(key);
       }
-      const runtime = sessions.findByPin(req.params.pin);
-      if (!runtime) {
-        const take = ctx.limiter.takeSync(key, PIN_GUESSES.limit, PIN_GUESSES.windowMs);
+      const badPin = new RestError(
+        "NOT_FOUND",
+        `no open room has PIN ${req.params.pin}`,
+        "bad_pin",
+      );
+      const handle = await sessions.findByPin(req.params.pin);
+      if (!handle) {
+        const take = await ctx.sharedLimiter.take(key, PIN_GUESSES.limit, PIN_GUESSES.windowMs);
         if (!take.allowed) {
-          pinBlockedUntil.set(key, now + take.retryAfterMs);
+          remember(pinBlockedUntil, key, ctx.clock.now() + take.retryAfterMs, BLOCKS_CACHED);
           throw tooManyGuesses(take.retryAfterMs);
         }
-        throw new RestError("NOT_FOUND", `no open room has PIN ${req.params.pin}`, "bad_pin");
+        throw badPin;
       }
-      const snap = await snapshotOf(runtime, "player");
+      const snap = await snapshotOf(handle, "player");
+      // The PIN was right a moment ago: the room has just closed, which is no guess.
+      if (!snap) throw badPin;
       return {
-        room_id: runtime.id,
+        room_id: handle.id,
         title: snap.title,
         mode: snap.mode,
         status: snap.status,
@@ -619,6 +691,44 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       };
     },
   );
+}
+
+/** A command's reply, with "the room left memory meanwhile" turned into "the session has ended". */
+function openReply<T>(reply: Reply<T>): Reply<T> {
+  return reply.ok ? reply : { ok: false, error: openError(reply.error) };
+}
+
+/** A session that left memory since it was found has ended: 409, as for one only in storage. */
+function openError(e: DomainError): DomainError {
+  return e.reason === "room_closed"
+    ? { code: "STATE", msg: "this session has ended", reason: "room_ended" }
+    : e;
+}
+
+function isClosed(reply: Reply<unknown>): boolean {
+  return !reply.ok && reply.error.reason === "room_closed";
+}
+
+/** The control reply: every host command answers with the phase it left the session in. */
+function control(handle: RoomHandle, result: CommandResult): Control {
+  if (!("done" in result) && !("served" in result)) {
+    throw new Error("a host command answered without its phase");
+  }
+  return { session_id: handle.id, status: statusOfKind(result.phase), phase: result.phase };
+}
+
+/** Sets `key`, forgetting the oldest entries beyond `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break;
+    map.delete(oldest);
+  }
+}
+
+function sessionEnded(): RestError {
+  return new RestError("STATE", "this session has ended", "room_ended");
 }
 
 function noSession(id: string): RestError {
@@ -635,6 +745,27 @@ function tooManyGuesses(retryAfterMs: number): RestError {
   );
 }
 
+/** GET /sessions/:id for a session only in storage. */
+function storedDetail(bundle: SessionBundle): Static<typeof SessionDetailReply> {
+  const s = bundle.session;
+  return {
+    session_id: s.id,
+    quiz_id: s.quizId,
+    status: statusOf(s.state.phase),
+    mode: s.settings.mode,
+    pin: s.pin,
+    title: s.title,
+    phase: s.state.phase.kind,
+    player_count: bundle.participants.filter((p) => p.role === "player" && p.status !== "kicked")
+      .length,
+    question_count: s.questions.length,
+    created_at: s.createdAt,
+    started_at: s.state.startedAt,
+    ended_at: s.state.endedAt,
+    state: null,
+  };
+}
+
 function statusOfKind(kind: PhaseKind): SessionStatus {
   return kind === "lobby" ? "waiting" : kind === "ended" ? "completed" : "active";
 }
@@ -643,7 +774,7 @@ function statusOfKind(kind: PhaseKind): SessionStatus {
 function bundleTarget(bundle: SessionBundle): HostTarget {
   return {
     hostUserId: bundle.session.hostUserId,
-    authenticate: (token) => {
+    authenticate: async (token) => {
       const hash = hashToken(token);
       const p = bundle.participants.find(
         (x) => x.resumeTokenHash === hash && x.status !== "kicked",

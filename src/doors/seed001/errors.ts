@@ -47,6 +47,9 @@ export const ENGINE_REASONS: Readonly<Record<string, Seed001ErrorCode>> = {
   bad_token: "ACCESS_DENIED",
   not_host: "ACCESS_DENIED",
   storage_unavailable: "SERVICE_UNAVAILABLE",
+  // The session runs on another instance that cannot be reached (or just handed it over): retry.
+  owner_unreachable: "SERVICE_UNAVAILABLE",
+  not_owner: "SERVICE_UNAVAILABLE",
   // Host and resume commands this dialect never sends; mapped so nothing is left unnamed.
   no_player: "REQUEST_REFUSED",
   already_kicked: "REQUEST_REFUSED",

@@ -1,10 +1,18 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
-import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { ParticipantId, SessionId, UserId } from "../../domain/ids.js";
 import { NAME_MAX } from "../../domain/names.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
-import type { Actor, AnswerAck, JoinResult, RoomEvent } from "../../engine/types.js";
+import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
+import type {
+  Actor,
+  AnswerAck,
+  JoinResult,
+  MemberLookup,
+  RoomEvent,
+  Snapshot,
+  Standing,
+} from "../../engine/types.js";
 import type { DoorDeps, WsDoor } from "../door.js";
 import {
   createWsServer,
@@ -90,15 +98,62 @@ interface CachedReply {
   remember: boolean;
 }
 
+/** Where in a session's history something stands: events and snapshots compare by (epoch, seq). */
+interface Mark {
+  epoch: number;
+  seq: number;
+}
+
+const ORIGIN: Mark = { epoch: 0, seq: 0 };
+
+function isAfter(a: Mark, b: Mark): boolean {
+  return a.epoch > b.epoch || (a.epoch === b.epoch && a.seq > b.seq);
+}
+
+function markOf(x: { epoch: number; seq: number }): Mark {
+  return { epoch: x.epoch, seq: x.seq };
+}
+
+/** An event held for a connection whose join reply is not out yet, with the frames it became. */
+interface Held {
+  event: RoomEvent;
+  frames: readonly EventFrame[];
+}
+
+/** Queued in a group's backlog: events may have been missed, send fresh boards. */
+const RESYNC = Symbol("resync");
+
+/**
+ * What the door knows about one session, kept up to date from its events (and
+ * snapshots), so encoding an event never asks the session synchronously.
+ */
+interface GroupState {
+  /** Participant → user, for presence events (which name only the participant). */
+  users: Map<ParticipantId, UserId>;
+  /** The session's participant count, and the point in its history it is from. */
+  playerCount: number | null;
+  countMark: Mark | null;
+  /** Participants announced as gone (USER_LEFT sent, no USER_JOINED since). */
+  away: Set<ParticipantId>;
+  /**
+   * Events (and resyncs) waiting for data that must be fetched first; while
+   * anything waits here, later events queue behind it so frames keep event order.
+   */
+  backlog: Array<RoomEvent | typeof RESYNC>;
+  draining: boolean;
+}
+
 /** One client connection and the session it has joined. */
 class Connection {
   room: RoomGroup<Connection> | null = null;
   participantId: ParticipantId | null = null;
   /** Until the join reply is out, room events are held here so none is missed or sent early. */
   ready = true;
-  held: RoomEvent[] = [];
-  /** Held events at or below this sequence are already reflected in the join reply. */
-  snapshotSeq = 0;
+  held: Held[] = [];
+  /** Events at or before this mark are already reflected in the join reply. */
+  snapshotMark: Mark = ORIGIN;
+  /** What the last LEADERBOARD_UPDATED sent reflected: an older board is never sent after it. */
+  boardMark: Mark = ORIGIN;
   closed = false;
   /** The tail of this connection's message queue. */
   queue: Promise<void> = Promise.resolve();
@@ -125,16 +180,19 @@ class Connection {
  * The seed 001 / 003 dialect on `/ws` (docs/protocols/seed-001.md): upgrades
  * with `?user_id=`, validates every frame at the edge, turns JOIN_SESSION,
  * SUBMIT_ANSWER and LEAVE_SESSION into room commands and room events into
- * this dialect's messages. It holds no game rules.
+ * this dialect's messages. It holds no game rules, and reaches sessions only
+ * through their RoomHandle, so a session may run on another instance.
  */
 export class Seed001Door implements WsDoor {
   readonly name = DOOR;
   private readonly wss: WebSocketServer;
   private readonly limits: Seed001Limits;
   private readonly conns = new Set<Connection>();
-  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
-  /** Per room: participants announced as gone (USER_LEFT sent, no USER_JOINED since). */
-  private readonly away = new WeakMap<RoomGroup<Connection>, Set<ParticipantId>>();
+  private readonly groups = new RoomGroups<Connection>(
+    (g, e) => this.deliver(g, e),
+    (g) => this.resync(g),
+  );
+  private readonly states = new WeakMap<RoomGroup<Connection>, GroupState>();
   private readonly inflight = new Map<string, Promise<CachedReply>>();
   private readonly heartbeat: Heartbeat;
   private nextConnId = 1;
@@ -305,7 +363,7 @@ export class Seed001Door implements WsDoor {
   ): Promise<void> {
     const messageId = env.message_id ?? null;
     const replayKey =
-      messageId !== null && REPLAYED.has(type) ? `${DOOR}:${conn.user.userId}:${messageId}` : null;
+      messageId !== null && REPLAYED.has(type) ? this.messageKey(conn, messageId) : null;
     if (replayKey) {
       const cached = this.deps.replay.getSync(replayKey);
       if (cached !== undefined) return this.replay(conn, JSON.parse(cached) as CachedReply);
@@ -342,20 +400,29 @@ export class Seed001Door implements WsDoor {
   }
 
   /** A retried message: the original reply again, and the binding if this is a new connection (A-6). */
-  private replay(conn: Connection, reply: CachedReply): void {
+  private async replay(conn: Connection, reply: CachedReply): Promise<void> {
     const b = reply.binding;
-    if (b && conn.room?.runtime.id !== b.sessionId) {
-      const runtime = this.deps.sessions.find(b.sessionId);
-      if (runtime) {
+    if (b && conn.room?.handle.id !== b.sessionId) {
+      const handle = await this.deps.sessions.find(b.sessionId);
+      if (handle && !conn.closed) {
         this.unbind(conn);
-        this.bind(conn, runtime, b.participantId);
+        this.bind(conn, handle, b.participantId);
         conn.ready = false;
-        void runtime.execute(conn.actor(), { type: "presence", connected: true });
-        // The join reply, then today's board rather than the remembered one.
-        for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f);
-        conn.snapshotSeq = runtime.room.currentSeq;
-        this.sendRaw(conn, this.boardFrame(runtime, b.participantId));
-        this.markReady(conn);
+        try {
+          this.stateOf(conn.room).users.set(b.participantId, conn.user.userId);
+          // The join reply, then today's board rather than the remembered one.
+          for (const f of reply.frames.slice(0, 1)) this.sendRaw(conn, f);
+          await handle.execute(conn.actor(), { type: "presence", connected: true });
+          const snap = await this.snapshotOf(conn, handle);
+          if (snap) {
+            conn.snapshotMark = markOf(snap);
+            this.sendBoard(conn, snap);
+          } else {
+            for (const f of reply.frames.slice(1)) this.sendRaw(conn, f);
+          }
+        } finally {
+          this.markReady(conn);
+        }
         return;
       }
     }
@@ -392,26 +459,33 @@ export class Seed001Door implements WsDoor {
     p: ClientPayload<"JOIN_SESSION">,
   ): Promise<CachedReply> {
     const ctx: ErrorContext = { sessionId: p.session_id };
-    const limit = this.deps.limiter.takeSync(
+    // Shared across instances (Redis when clustered): the limit holds wherever the user connects.
+    const limit = await this.deps.sharedLimiter.take(
       `${DOOR}:join:${conn.user.userId}`,
       this.limits.joinsPerMinute,
       60_000,
     );
     if (!limit.allowed) throw rateLimited("Too many JOIN_SESSION messages", limit.retryAfterMs);
-    const runtime = await this.findSession(p.session_id);
-    const already = conn.room?.runtime === runtime && conn.participantId !== null;
+    const handle = await this.findSession(p.session_id);
+    // Closed while we looked: binding it now would leave it in the group for good.
+    if (conn.closed) return { frames: [], binding: null, remember: false };
+    const already = conn.room?.handle.id === handle.id && conn.participantId !== null;
     if (!already) {
       this.unbind(conn);
       // Bound (but held) before the command runs, so no event between the reply and the binding is lost.
-      this.bind(conn, runtime, null);
+      this.bind(conn, handle, null);
       conn.ready = false;
     }
-    const reply = await runtime.execute(conn.actor(), {
-      type: "join",
-      // Seed 001 clients read the questions over REST: nothing is pushed, no per-question timer starts.
-      serveQuestions: false,
-      name: p.username ?? defaultName(conn.user),
-    });
+    const reply = await handle.execute(
+      conn.actor(),
+      {
+        type: "join",
+        // Seed 001 clients read the questions over REST: nothing is pushed, no per-question timer starts.
+        serveQuestions: false,
+        name: p.username ?? defaultName(conn.user),
+      },
+      this.dedupe(conn, messageId),
+    );
     if (!reply.ok) {
       if (!already) {
         this.unbind(conn);
@@ -420,24 +494,33 @@ export class Seed001Door implements WsDoor {
       throw fromDomainError(reply.error, ctx);
     }
     const joined = reply.value as JoinResult;
+    let snap = joined.snapshot;
     // A connection that closed meanwhile was unbound by onClose and must not count as present.
     if (!already && conn.room && !conn.closed) {
-      conn.snapshotSeq = joined.snapshot.seq;
+      const state = this.stateOf(conn.room);
+      state.users.set(joined.participantId, joined.userId);
+      this.learnSnapshot(state, snap);
       this.groups.reassign(conn.room, conn, joined.participantId);
-      await runtime.execute(conn.actor(), { type: "presence", connected: true });
+      await handle.execute(conn.actor(), { type: "presence", connected: true });
+      if (messageId !== null) {
+        // The owner answers a retried message_id with the first reply (A-6), whose board may be
+        // old by now: the board that goes with it is today's, as on a replay from this instance.
+        snap = (await this.snapshotOf(conn, handle)) ?? snap;
+      }
     }
-    const snap = joined.snapshot;
+    if (isAfter(markOf(snap), conn.snapshotMark)) conn.snapshotMark = markOf(snap);
+    if (isAfter(markOf(snap), conn.boardMark)) conn.boardMark = markOf(snap);
     const at = this.now();
     return {
       frames: [
         frame(
           "SESSION_JOINED",
           {
-            session_id: runtime.id,
-            quiz_id: runtime.room.record.quizId,
-            status: snap.status,
-            participant_count: snap.playerCount,
-            your_score: snap.you?.score ?? 0,
+            session_id: handle.id,
+            quiz_id: handle.info.quizId,
+            status: joined.snapshot.status,
+            participant_count: joined.snapshot.playerCount,
+            your_score: joined.snapshot.you?.score ?? 0,
             username: joined.name,
             rejoined: joined.resumed,
           },
@@ -445,14 +528,9 @@ export class Seed001Door implements WsDoor {
           messageId,
         ),
         // The board as of the join, so a (re)joining client need not wait for the next change.
-        leaderboardFrame(
-          runtime.id,
-          snap.leaderboard,
-          snap.playerCount,
-          at,
-        )(snap.you?.rank ?? null),
+        leaderboardFrame(handle.id, snap.leaderboard, snap.playerCount, at)(snap.you?.rank ?? null),
       ],
-      binding: { sessionId: runtime.id, participantId: joined.participantId },
+      binding: { sessionId: handle.id, participantId: joined.participantId },
       remember: true,
     };
   }
@@ -464,7 +542,7 @@ export class Seed001Door implements WsDoor {
   ): Promise<CachedReply> {
     const started = performance.now();
     const ctx: ErrorContext = { sessionId: p.session_id, questionId: p.question_id };
-    const runtime = this.requireJoined(conn, ctx);
+    const handle = this.requireJoined(conn, ctx);
     const limit = this.deps.limiter.takeSync(
       `${DOOR}:answer:${conn.user.userId}`,
       this.limits.answersPerSecond,
@@ -472,11 +550,15 @@ export class Seed001Door implements WsDoor {
     );
     if (!limit.allowed) throw rateLimited("Too many answers", limit.retryAfterMs);
     // `time_taken_ms` was validated at the edge and goes no further: the server measures (S-5).
-    const reply = await runtime.execute(conn.actor(), {
-      type: "answer",
-      target: { questionId: p.question_id },
-      answer: { kind: "text", text: p.answer },
-    });
+    const reply = await handle.execute(
+      conn.actor(),
+      {
+        type: "answer",
+        target: { questionId: p.question_id },
+        answer: { kind: "text", text: p.answer },
+      },
+      this.dedupe(conn, messageId),
+    );
     if (!reply.ok) throw fromDomainError(reply.error, ctx);
     const ack = reply.value as AnswerAck;
     this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
@@ -503,43 +585,71 @@ export class Seed001Door implements WsDoor {
     p: ClientPayload<"LEAVE_SESSION">,
   ): Promise<CachedReply> {
     const ctx: ErrorContext = { sessionId: p.session_id };
-    const runtime = this.requireJoined(conn, ctx);
-    const reply = await runtime.execute(conn.actor(), { type: "leave" });
+    const handle = this.requireJoined(conn, ctx);
+    const reply = await handle.execute(
+      conn.actor(),
+      { type: "leave" },
+      this.dedupe(conn, messageId),
+    );
     if (!reply.ok) throw fromDomainError(reply.error, ctx);
     this.unbind(conn);
-    return this.only(frame("SESSION_LEFT", { session_id: runtime.id }, this.now(), messageId));
+    return this.only(frame("SESSION_LEFT", { session_id: handle.id }, this.now(), messageId));
   }
 
-  /** The open session with that id; an ended one that is no longer in memory is SESSION_COMPLETED. */
-  private async findSession(id: string): Promise<RoomRuntime> {
-    const runtime = this.deps.sessions.find(id);
-    if (runtime) return runtime;
+  /** The open session with that id; an ended one that is no longer open is SESSION_COMPLETED. */
+  private async findSession(id: string): Promise<RoomHandle> {
+    const handle = await this.deps.sessions.find(id);
+    if (handle) return handle;
     const stored = await this.deps.sessions.load(id);
     const code =
       stored?.session.state.phase.kind === "ended" ? "SESSION_COMPLETED" : "INVALID_SESSION";
     throw new SeedError(code, seedMessage(code, { sessionId: id }) ?? code);
   }
 
-  private requireJoined(conn: Connection, ctx: ErrorContext): RoomRuntime {
+  private requireJoined(conn: Connection, ctx: ErrorContext): RoomHandle {
     const group = conn.room;
-    if (!group || group.runtime.id !== ctx.sessionId || conn.participantId === null) {
+    if (!group || group.handle.id !== ctx.sessionId || conn.participantId === null) {
       throw new SeedError("NOT_JOINED", seedMessage("NOT_JOINED", ctx) ?? "Not joined");
     }
-    return group.runtime;
+    return group.handle;
+  }
+
+  /** A message's identity: the local replay cache's key, and the owner's dedupe key (A-6). */
+  private messageKey(conn: Connection, messageId: string): string {
+    return `${DOOR}:${conn.user.userId}:${messageId}`;
+  }
+
+  /**
+   * Mutating commands carry the message_id to the session's owner, so a retry
+   * that reaches the owner through another instance gets the first reply.
+   */
+  private dedupe(conn: Connection, messageId: string | null): ExecuteOptions | undefined {
+    return messageId === null ? undefined : { dedupeKey: this.messageKey(conn, messageId) };
+  }
+
+  /** The connection's own view of the session, or null when the session refused. */
+  private async snapshotOf(conn: Connection, handle: RoomHandle): Promise<Snapshot | null> {
+    const reply = await handle.execute(conn.actor(), { type: "snapshot", role: "player" });
+    return reply.ok ? (reply.value as Snapshot) : null;
   }
 
   // ------------------------------------------------------------------ rooms and fan-out
 
-  private bind(conn: Connection, runtime: RoomRuntime, participantId: ParticipantId | null): void {
+  private bind(conn: Connection, handle: RoomHandle, participantId: ParticipantId | null): void {
     conn.participantId = participantId;
-    conn.room = this.groups.add(runtime, conn);
+    conn.room = this.groups.add(handle, conn);
+    conn.snapshotMark = ORIGIN;
+    conn.boardMark = ORIGIN;
   }
 
   private unbind(conn: Connection): void {
     const group = conn.room;
     if (!group) return;
     if (conn.participantId) {
-      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
+      this.background(
+        group.handle.execute(conn.actor(), { type: "presence", connected: false }),
+        "presence",
+      );
     }
     this.groups.remove(group, conn);
     conn.room = null;
@@ -552,26 +662,155 @@ export class Seed001Door implements WsDoor {
     conn.ready = true;
     const held = conn.held;
     conn.held = [];
-    const group = conn.room;
-    if (!group) return;
-    for (const e of held)
-      if (e.seq > conn.snapshotSeq) this.sendEvent(conn, this.framesOf(group, e));
+    for (const h of held) this.sendEvent(conn, h.event, h.frames);
   }
 
+  private stateOf(group: RoomGroup<Connection> | null): GroupState {
+    // Callers hold a bound connection; a fresh state for a missing group is never shared.
+    if (!group) return newGroupState();
+    let state = this.states.get(group);
+    if (!state) {
+      state = newGroupState();
+      this.states.set(group, state);
+    }
+    return state;
+  }
+
+  /**
+   * Events go out in the order the session emitted them. Most are encoded at
+   * once; one that needs something the door does not know yet (who a presence
+   * event is about) waits in the group's backlog while it is fetched, and
+   * everything after it waits behind it.
+   */
   private deliver(group: RoomGroup<Connection>, event: RoomEvent): void {
+    const state = this.stateOf(group);
+    if (state.backlog.length === 0 && !this.needsFetch(state, event)) {
+      this.process(group, state, event);
+      return;
+    }
+    state.backlog.push(event);
+    this.drain(group, state);
+  }
+
+  /** Events may have been missed (another instance's messages lost, a new owner): fresh boards. */
+  private resync(group: RoomGroup<Connection>): void {
+    const state = this.stateOf(group);
+    state.backlog.push(RESYNC);
+    this.drain(group, state);
+  }
+
+  private drain(group: RoomGroup<Connection>, state: GroupState): void {
+    if (state.draining) return;
+    state.draining = true;
+    const run = async () => {
+      while (state.backlog.length > 0) {
+        const item = state.backlog[0];
+        try {
+          if (group.conns.size === 0) {
+            state.backlog.length = 0;
+            break;
+          }
+          if (item === RESYNC) await this.refreshBoards(group, state);
+          else if (item) {
+            if (this.needsFetch(state, item)) await this.fetchFor(group, state, item);
+            this.process(group, state, item);
+          }
+        } catch (err) {
+          this.deps.log.error({ err, session: group.handle.id }, "seed001 delivery failed");
+        }
+        state.backlog.shift();
+      }
+    };
+    void run().finally(() => {
+      state.draining = false;
+    });
+  }
+
+  private needsFetch(state: GroupState, event: RoomEvent): boolean {
+    const b = event.body;
+    return (
+      b.type === "presence" && (!state.users.has(b.participantId) || state.playerCount === null)
+    );
+  }
+
+  /** Fetches what a presence event needs: the session's count (and roster), then the member. */
+  private async fetchFor(
+    group: RoomGroup<Connection>,
+    state: GroupState,
+    event: RoomEvent,
+  ): Promise<void> {
+    const b = event.body;
+    if (b.type !== "presence") return;
+    const asker = group.conns.values().next().value;
+    if (!asker) return;
+    if (state.playerCount === null) {
+      const reply = await group.handle.execute(asker.actor(), {
+        type: "snapshot",
+        role: "spectator",
+      });
+      if (reply.ok) this.learnSnapshot(state, reply.value as Snapshot);
+    }
+    if (!state.users.has(b.participantId)) {
+      const reply = await group.handle.execute(asker.actor(), {
+        type: "lookup",
+        participantId: b.participantId,
+      });
+      const member = reply.ok ? (reply.value as MemberLookup).member : null;
+      if (member) state.users.set(member.participantId, member.userId);
+    }
+  }
+
+  /** Encodes an event and sends it to its audience; the session's state is learnt from it first. */
+  private process(group: RoomGroup<Connection>, state: GroupState, event: RoomEvent): void {
+    learnEvent(state, event);
     if (event.body.type === "kicked") {
       this.removeKicked(group, event.body.participantId, event.body.reason);
       return;
     }
-    const frames = this.framesOf(group, event);
+    const frames = this.framesOf(state, event);
     if (frames.length === 0) return;
     const audience = event.audience;
     const targets =
       audience.kind === "participant" ? (group.of(audience.participantId) ?? []) : group.conns;
     for (const c of targets) {
-      if (!c.ready) c.held.push(event);
-      else this.sendEvent(c, frames);
+      if (!c.ready) c.held.push({ event, frames });
+      else this.sendEvent(c, event, frames);
     }
+  }
+
+  /**
+   * Every ready participant gets the board as the session has it now, with
+   * their own rank: one snapshot per participant (their connections share it).
+   */
+  private async refreshBoards(group: RoomGroup<Connection>, state: GroupState): Promise<void> {
+    const byParticipant = new Map<ParticipantId, Connection[]>();
+    for (const c of group.conns) {
+      if (!c.ready || c.closed || c.participantId === null) continue;
+      const list = byParticipant.get(c.participantId);
+      if (list) list.push(c);
+      else byParticipant.set(c.participantId, [c]);
+    }
+    await Promise.all(
+      [...byParticipant.values()].map(async (list) => {
+        const first = list[0];
+        if (!first) return;
+        const snap = await this.snapshotOf(first, group.handle);
+        if (!snap) return;
+        this.learnSnapshot(state, snap);
+        for (const c of list) if (c.room === group) this.sendBoard(c, snap);
+      }),
+    );
+  }
+
+  /** What a snapshot tells the door about the session: its count, and members it names. */
+  private learnSnapshot(state: GroupState, snap: Snapshot): void {
+    const mark = markOf(snap);
+    if (state.countMark === null || isAfter(mark, state.countMark)) {
+      state.playerCount = snap.playerCount;
+      state.countMark = mark;
+    }
+    for (const s of snap.leaderboard) state.users.set(s.participantId, s.userId);
+    for (const p of snap.players ?? []) state.users.set(p.participantId, p.userId);
   }
 
   /**
@@ -580,19 +819,14 @@ export class Seed001Door implements WsDoor {
    * and afterwards only changes are (gone after LEAVE_SESSION or a lost
    * connection, back on their return), so nobody is announced twice.
    */
-  private framesOf(group: RoomGroup<Connection>, event: RoomEvent): EventFrame[] {
+  private framesOf(state: GroupState, event: RoomEvent): EventFrame[] {
     const cached = event.encoded.get(CACHE_KEY) as EventFrame[] | undefined;
     if (cached) return cached;
-    const runtime = group.runtime;
     const all = encodeEvent(event, {
-      userOf: (id) => runtime.read((room) => room.userOfParticipant(id)),
-      playerCount: () => runtime.read((room) => room.players),
+      userOf: (id) => state.users.get(id),
+      playerCount: () => state.playerCount ?? 0,
     });
-    let away = this.away.get(group);
-    if (!away) {
-      away = new Set();
-      this.away.set(group, away);
-    }
+    const away = state.away;
     const frames = all.filter((f) => {
       const m = f.membership;
       if (!m) return true;
@@ -608,11 +842,16 @@ export class Seed001Door implements WsDoor {
     return frames;
   }
 
-  private sendEvent(conn: Connection, frames: readonly EventFrame[]): void {
+  private sendEvent(conn: Connection, event: RoomEvent, frames: readonly EventFrame[]): void {
     const pid = conn.participantId;
     if (conn.closed || pid === null) return;
+    const mark = markOf(event);
+    // Already reflected in what the connection got when it joined.
+    if (!isAfter(mark, conn.snapshotMark)) return;
     for (const f of frames) {
       if (f.membership?.participantId === pid) continue;
+      const board = f.type === "LEADERBOARD_UPDATED";
+      if (board && !isAfter(mark, conn.boardMark)) continue;
       const buffered = conn.ws.bufferedAmount;
       if (buffered > this.limits.slowConsumerBytes) {
         conn.ws.close(CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
@@ -621,8 +860,19 @@ export class Seed001Door implements WsDoor {
       if (f.coalescible && buffered > this.limits.coalesceAboveBytes) continue;
       if (f.personal) conn.ws.send(f.personal(pid));
       else if (f.shared) conn.ws.send(f.shared, { binary: false });
+      else continue;
+      if (board) conn.boardMark = mark;
       this.deps.metrics.messagesOut.inc({ door: DOOR, type: f.type });
     }
+  }
+
+  /** A board from a snapshot, unless the connection already has a newer one. */
+  private sendBoard(conn: Connection, snap: Snapshot): void {
+    const mark = markOf(snap);
+    if (isAfter(conn.boardMark, mark)) return;
+    const render = leaderboardFrame(snap.sessionId, snap.leaderboard, snap.playerCount, this.now());
+    this.sendRaw(conn, render(snap.you?.rank ?? null));
+    conn.boardMark = mark;
   }
 
   /** The host removed a participant: each of their connections is told why and closed (4003). */
@@ -635,7 +885,7 @@ export class Seed001Door implements WsDoor {
     if (!targets) return;
     const error = new SeedError(
       "ACCESS_DENIED",
-      `You were removed from session ${group.runtime.id}: ${reason}`,
+      `You were removed from session ${group.handle.id}: ${reason}`,
     );
     for (const c of [...targets]) {
       this.sendError(c, null, error);
@@ -648,12 +898,9 @@ export class Seed001Door implements WsDoor {
     }
   }
 
-  /** The current board for one participant (a replayed join on a new connection). */
-  private boardFrame(runtime: RoomRuntime, participantId: ParticipantId): string {
-    return runtime.read((room) => {
-      const render = leaderboardFrame(runtime.id, room.standings(100), room.players, this.now());
-      return render(room.rankOf(participantId));
-    });
+  /** A command whose reply nobody waits for: a failure is logged, never left unhandled. */
+  private background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.deps.log.error({ err }, `seed001 ${what} failed`));
   }
 
   // ------------------------------------------------------------------ outbound helpers
@@ -685,6 +932,53 @@ export class Seed001Door implements WsDoor {
 
   private only(text: string): CachedReply {
     return { frames: [text], binding: null, remember: true };
+  }
+}
+
+function newGroupState(): GroupState {
+  return {
+    users: new Map(),
+    playerCount: null,
+    countMark: null,
+    away: new Set(),
+    backlog: [],
+    draining: false,
+  };
+}
+
+/** What an event tells the door about the session, applied in event order. */
+function learnEvent(state: GroupState, event: RoomEvent): void {
+  const b = event.body;
+  const count = (n: number) => {
+    state.playerCount = n;
+    state.countMark = markOf(event);
+  };
+  const standings = (list: readonly Standing[]) => {
+    for (const s of list) state.users.set(s.participantId, s.userId);
+  };
+  switch (b.type) {
+    case "participant_joined":
+      state.users.set(b.participant.participantId, b.participant.userId);
+      count(b.playerCount);
+      break;
+    case "participant_left":
+      state.users.set(b.participantId, b.userId);
+      count(b.playerCount);
+      break;
+    case "player_count":
+      count(b.playerCount);
+      break;
+    case "scored":
+      state.users.set(b.participantId, b.userId);
+      break;
+    case "leaderboard":
+    case "reveal":
+    case "intermission":
+    case "ended":
+      standings(b.leaderboard);
+      break;
+    default:
+      break;
   }
 }
 

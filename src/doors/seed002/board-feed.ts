@@ -1,20 +1,24 @@
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { RoomEvent } from "../../engine/types.js";
 import type { Clock, TimerHandle } from "../../ports/clock.js";
-import { encodeBoard, readBoard } from "./board.js";
+import { type BoardRead, encodeBoard, readBoard } from "./board.js";
 import { UPDATE_COALESCE_MS } from "./protocol.js";
+import { sessionState } from "./queries.js";
 
 /** Where a feed's output goes: the quiz's streams. */
 export interface FeedSink {
   /** An update, serialized once for every stream of the quiz; `seq` orders it (BoardView.seq). */
   board(frame: Buffer, seq: number): void;
-  /** The quiz ended and its final board (if it changed) has gone out. */
+  /** The quiz ended and its final board (if it changed and could be read) has gone out. */
   ended(): void;
+  /** Updates may have been missed and the board cannot be read now: the streams must reconnect. */
+  lost(): void;
 }
 
 /**
  * When one quiz's stream subscribers get a leaderboard update. Updates are
- * read from the session's standings, so they show what the engine ranks:
+ * read from the session's standings (a command to the session's owner, which
+ * may run on another instance), so they show what the engine ranks:
  *
  * - self_paced: after every stored answer (`scored`) and when a participant
  *   joins or is removed, coalesced — the first change goes out at once, later
@@ -22,6 +26,8 @@ export interface FeedSink {
  * - live and quick_fire: at each reveal, when the engine publishes its own
  *   leaderboard (scores of an open question are never pushed);
  * - every mode: at the end, the final board;
+ * - after a resync (events may have been missed): the board as it is then,
+ *   or the end if the quiz ended meanwhile;
  * - never when nothing on the board changed since the last update.
  */
 export class BoardFeed {
@@ -60,19 +66,52 @@ export class BoardFeed {
         void this.publish();
         return;
       case "ended":
-        this.finished = true;
-        this.dispose();
-        void this.publish().finally(() => this.sink.ended());
+        this.finish();
         return;
       default:
         return;
     }
   }
 
+  /**
+   * Events may have been missed (lost between instances, a new owner): asks
+   * where the session stands first, so an end that was missed still closes the
+   * streams after the final board; otherwise publishes the board as it is now.
+   */
+  resync(): void {
+    if (this.finished) return;
+    void this.catchUp();
+  }
+
   /** Stops the pending update (the last subscriber left, or the server stops). */
   dispose(): void {
     if (this.timer) this.clock.clearTimer(this.timer);
     this.timer = null;
+  }
+
+  private async catchUp(): Promise<void> {
+    const state = await sessionState(this.handle).catch(() => "unavailable" as const);
+    // An ended event that arrived meanwhile has taken over.
+    if (this.finished) return;
+    if (state === "ended") {
+      this.finish();
+      return;
+    }
+    if (state === "unavailable") {
+      this.sink.lost();
+      return;
+    }
+    const read = await this.publish();
+    if (this.finished) return;
+    if (read === "gone") this.finish();
+    else if (read === "unavailable") this.sink.lost();
+  }
+
+  /** The final board (when it can still be read), then the streams close. */
+  private finish(): void {
+    this.finished = true;
+    this.dispose();
+    void this.publish().finally(() => this.sink.ended());
   }
 
   /** Leading edge at once, then at most one update per window. */
@@ -89,15 +128,18 @@ export class BoardFeed {
     });
   }
 
-  private async publish(): Promise<void> {
+  /** Reads the board and sends it if it changed; a failed read skips this update (the next change publishes). */
+  private async publish(): Promise<BoardRead["kind"]> {
     this.lastSentAt = this.clock.now();
-    // A failed read skips this update; the next change publishes the board again.
-    const view = await readBoard(this.handle).catch(() => null);
-    if (!view || view.seq < this.shownSeq) return;
+    const read = await readBoard(this.handle).catch(() => ({ kind: "unavailable" }) as const);
+    if (read.kind !== "board") return read.kind;
+    const view = read.view;
+    if (view.seq < this.shownSeq) return read.kind;
     this.shownSeq = view.seq;
     const encoded = encodeBoard(view, this.clock.now());
-    if (encoded.key === this.lastKey) return;
+    if (encoded.key === this.lastKey) return read.kind;
     this.lastKey = encoded.key;
     this.sink.board(encoded.frame, view.seq);
+    return read.kind;
   }
 }

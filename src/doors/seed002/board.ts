@@ -31,19 +31,29 @@ function entryOf(s: Standing): LeaderboardEntry {
 }
 
 /**
- * The running session's board, read from the engine's own ranking (L-1, L-2);
- * null when the session is no longer open where it ran (it is then in storage).
+ * A read of a running session's board: the board, or why there is none — the
+ * session is no longer open (it is then in storage), or the server running it
+ * cannot be reached right now.
  */
-export async function readBoard(handle: RoomHandle): Promise<BoardView | null> {
+export type BoardRead =
+  | { kind: "board"; view: BoardView }
+  | { kind: "gone" }
+  | { kind: "unavailable" };
+
+/** The running session's board, read from the engine's own ranking (L-1, L-2) on its owner. */
+export async function readBoard(handle: RoomHandle): Promise<BoardRead> {
   const seq = ++reads;
   const reply = await handle.execute(VIEWER, {
     type: "standings",
     fromRank: 1,
     count: LEADERBOARD_CAP,
   });
-  if (!reply.ok) return null;
+  if (!reply.ok) return { kind: reply.error.code === "UNAVAILABLE" ? "unavailable" : "gone" };
   const page = reply.value as StandingsPage;
-  return { quizId: handle.id, entries: page.entries.map(entryOf), total: page.total, seq };
+  return {
+    kind: "board",
+    view: { quizId: handle.id, entries: page.entries.map(entryOf), total: page.total, seq },
+  };
 }
 
 /** The final board of a session that is only in storage (ended and unloaded). */

@@ -40,7 +40,7 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** 1009: a frame far beyond the size limit. */
   tooBig: 1009,
-  /** 1011: the server failed to read the board; reconnect. */
+  /** 1011: the server failed to read the board (for the snapshot, or to catch up); reconnect. */
   internalError: 1011,
   /** The connection kept sending binary or oversized frames. */
   protocolViolations: 4002,
@@ -70,6 +70,8 @@ export const STREAM_ERRORS = {
     message: "too many streams for this participant",
     code: "RATE_LIMIT",
   },
+  /** Several instances: the server running the quiz cannot be reached right now. */
+  unavailable: { status: 503, message: "quiz temporarily unavailable", code: "UNAVAILABLE" },
   internal: { status: 500, message: "internal error", code: "INTERNAL" },
 } as const satisfies Record<string, { status: number; message: string; code: ErrorCode }>;
 export type StreamError = (typeof STREAM_ERRORS)[keyof typeof STREAM_ERRORS];
@@ -194,7 +196,15 @@ export const ENDPOINTS = {
     path: "/quizzes/{quizId}/participants",
     body: JoinBody,
     replies: { 200: JoinReply, 201: JoinReply },
-    errors: ["VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "STATE", "CONFLICT"],
+    errors: [
+      "VALIDATION",
+      "UNAUTHORIZED",
+      "FORBIDDEN",
+      "NOT_FOUND",
+      "STATE",
+      "CONFLICT",
+      "UNAVAILABLE",
+    ],
   },
   answer: {
     method: "POST",
@@ -208,7 +218,7 @@ export const ENDPOINTS = {
     path: "/quizzes/{quizId}/leaderboard",
     body: null,
     replies: { 200: LeaderboardMessage },
-    errors: ["VALIDATION", "NOT_FOUND"],
+    errors: ["VALIDATION", "NOT_FOUND", "UNAVAILABLE"],
   },
 } as const satisfies Record<string, Endpoint>;
 

@@ -1,10 +1,23 @@
+import type { DomainError } from "../../domain/errors.js";
 import type { ParticipantId, UserId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { MemberLookup, Snapshot } from "../../engine/types.js";
 import { VIEWER } from "./board.js";
 
-/** What a lookup of a participant found: a member, nobody, or a session no longer open here. */
-export type MemberAnswer = { kind: "member"; userId: UserId } | { kind: "none" } | { kind: "gone" };
+/**
+ * What a lookup of a participant found: a member, nobody, a session no longer
+ * open (it is then in storage), or a session whose server cannot be reached now.
+ */
+export type MemberAnswer =
+  | { kind: "member"; userId: UserId }
+  | { kind: "none" }
+  | { kind: "gone" }
+  | { kind: "unavailable" };
+
+/** Whether a failed query means "try again" (the owner is out of reach) rather than "not open". */
+export function isUnavailable(error: DomainError): boolean {
+  return error.code === "UNAVAILABLE";
+}
 
 /** The user behind a participant id (kicked members are nobody), through the session's handle. */
 export async function memberOf(
@@ -12,13 +25,16 @@ export async function memberOf(
   participantId: ParticipantId,
 ): Promise<MemberAnswer> {
   const reply = await handle.execute(VIEWER, { type: "lookup", participantId });
-  if (!reply.ok) return { kind: "gone" };
+  if (!reply.ok) return { kind: isUnavailable(reply.error) ? "unavailable" : "gone" };
   const member = (reply.value as MemberLookup).member;
   return member ? { kind: "member", userId: member.userId } : { kind: "none" };
 }
 
-/** Whether the session has ended (or is no longer open where it ran). */
-export async function hasEnded(handle: RoomHandle): Promise<boolean> {
+/** Where a session stands for the stream: open, ended (or no longer open), or out of reach. */
+export type SessionState = "open" | "ended" | "unavailable";
+
+export async function sessionState(handle: RoomHandle): Promise<SessionState> {
   const reply = await handle.execute(VIEWER, { type: "snapshot", role: "player" });
-  return !reply.ok || (reply.value as Snapshot).status === "completed";
+  if (!reply.ok) return isUnavailable(reply.error) ? "unavailable" : "ended";
+  return (reply.value as Snapshot).status === "completed" ? "ended" : "open";
 }

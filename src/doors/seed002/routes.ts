@@ -4,13 +4,14 @@ import Type from "typebox";
 import { v7 as uuidv7 } from "uuid";
 import type { Identity } from "../../auth/identity.js";
 import { asParticipantId } from "../../domain/ids.js";
-import type { Actor, AnswerAck, JoinResult } from "../../engine/types.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { Actor, AnswerAck, CommandResult, JoinResult, Reply } from "../../engine/types.js";
 import type { CreateInput } from "../../services/session-service.js";
 import type { DoorDeps } from "../door.js";
 import { RestAuth, SECURITY } from "../rest/auth.js";
 import { errorResponses, invalid, RestError, unwrap } from "../rest/errors.js";
 import { documentedBodyOnly } from "../rest/index.js";
-import { type BoardView, boardMessage, readBoard, storedBoard } from "./board.js";
+import { boardMessage, readBoard, storedBoard } from "./board.js";
 import {
   AnswerBody,
   AnswerReply,
@@ -27,9 +28,6 @@ import {
 } from "./protocol.js";
 import { memberOf } from "./queries.js";
 import { decodeCreateBody } from "./quiz-input.js";
-
-/** A session as the door gets it from the session service. */
-type Quiz = NonNullable<ReturnType<DoorDeps["sessions"]["find"]>>;
 
 /** The OpenAPI tag of the dialect's routes. */
 export const SEED002_TAG = "seed 002";
@@ -49,6 +47,25 @@ function quizEnded(): RestError {
   return new RestError("STATE", "this quiz has ended", "room_ended");
 }
 
+/** The server running the quiz cannot be reached (several instances): nothing is known, retry. */
+function quizUnreachable(): RestError {
+  return new RestError(
+    "UNAVAILABLE",
+    "the server running this quiz cannot be reached right now; please retry",
+    "owner_unreachable",
+  );
+}
+
+/**
+ * A command's result, with the two failures a handle adds put in the dialect's
+ * words: the quiz closed since it was found, or its server is out of reach.
+ */
+function settle(reply: Reply<CommandResult>): CommandResult {
+  if (!reply.ok && reply.error.reason === "room_closed") throw quizEnded();
+  if (!reply.ok && reply.error.reason === "owner_unreachable") throw quizUnreachable();
+  return unwrap(reply);
+}
+
 /**
  * Seed 002's REST family: create a running quiz, join it, answer, read the
  * leaderboard. Errors use the server's one REST error body (rest/errors.ts).
@@ -59,8 +76,8 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
   const auth = new RestAuth({ identity: deps.identity, adminToken: deps.config.adminToken });
 
   /** The quiz's open session; one that is only in storage has ended (409), an unknown one is 404. */
-  async function openQuiz(id: string): Promise<Quiz> {
-    const handle = deps.sessions.find(id);
+  async function openQuiz(id: string): Promise<RoomHandle> {
+    const handle = await deps.sessions.find(id);
     if (handle) return handle;
     if (await deps.sessions.load(id)) throw quizEnded();
     throw quizNotFound();
@@ -104,9 +121,9 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
           ? await deps.sessions.create(identity, { ...input, quizId: request.quizId })
           : await deps.sessions.createFromQuiz(identity, request.quiz, input),
       );
-      const { runtime } = created;
-      unwrap(await runtime.execute(actorOf(identity), { type: "start" }));
-      return reply.code(201).send({ quiz_id: runtime.id });
+      const { handle } = created;
+      unwrap(await handle.execute(actorOf(identity), { type: "start" }));
+      return reply.code(201).send({ quiz_id: handle.id });
     },
   );
 
@@ -133,7 +150,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
     async (req, reply) => {
       const identity = await auth.caller(req);
       const handle = await openQuiz(req.params.quizId);
-      const joined = unwrap(
+      const joined = settle(
         await handle.execute(actorOf(identity), {
           type: "join",
           name: req.body.username,
@@ -174,6 +191,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
       const pid = asParticipantId(req.body.participant_id);
       const member = await memberOf(handle, pid);
       if (member.kind === "gone") throw quizEnded();
+      if (member.kind === "unavailable") throw quizUnreachable();
       if (member.kind === "none") {
         throw new RestError("NOT_FOUND", "participant not in quiz", "no_player");
       }
@@ -183,7 +201,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
         anonymous: false,
         participantId: pid,
       };
-      const ack = unwrap(
+      const ack = settle(
         await handle.execute(actor, {
           type: "answer",
           target: { questionId: req.body.question_id },
@@ -208,14 +226,14 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
       },
     },
     async (req) => {
-      const handle = deps.sessions.find(req.params.quizId);
-      let view: BoardView | null = handle ? await readBoard(handle) : null;
-      if (!view) {
-        const bundle = await deps.sessions.load(req.params.quizId);
-        if (!bundle) throw quizNotFound();
-        view = storedBoard(bundle);
-      }
-      return boardMessage(view, deps.clock.now());
+      const handle = await deps.sessions.find(req.params.quizId);
+      const read = handle ? await readBoard(handle) : null;
+      if (read?.kind === "board") return boardMessage(read.view, deps.clock.now());
+      if (read?.kind === "unavailable") throw quizUnreachable();
+      // Not open (any more): an ended quiz's final board is in storage.
+      const bundle = await deps.sessions.load(req.params.quizId);
+      if (!bundle) throw quizNotFound();
+      return boardMessage(storedBoard(bundle), deps.clock.now());
     },
   );
 

@@ -2,13 +2,15 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { asParticipantId, type ParticipantId, type SessionId } from "../../domain/ids.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
 import type { RoomEvent } from "../../engine/types.js";
+import type { SessionService } from "../../services/session-service.js";
 import type { DoorDeps, WsDoor } from "../door.js";
 import { createWsServer, frameBytes, originAllowed, rejectUpgrade } from "../ws-kit/frames.js";
 import { Heartbeat } from "../ws-kit/heartbeat.js";
 import { type GuardLimits, InboundGuard } from "../ws-kit/inbound-guard.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
-import { type BoardView, encodeBoard, readBoard, storedBoard } from "./board.js";
+import { type BoardRead, type BoardView, encodeBoard, readBoard, storedBoard } from "./board.js";
 import { BoardFeed } from "./board-feed.js";
 import {
   CLOSE_CODES,
@@ -19,10 +21,7 @@ import {
   STREAMS_PER_PARTICIPANT,
   type StreamError,
 } from "./protocol.js";
-import { hasEnded, memberOf } from "./queries.js";
-
-/** A session as the door gets it from the session service. */
-type Quiz = NonNullable<ReturnType<DoorDeps["sessions"]["find"]>>;
+import { memberOf, type SessionState, sessionState } from "./queries.js";
 
 export interface StreamLimits extends GuardLimits {
   /** Frames beyond this are not even read: ws closes with 1009. */
@@ -44,6 +43,7 @@ export const STREAM_LIMITS: StreamLimits = {
 };
 
 const QUIZ_ENDED = { code: CLOSE_CODES.quizEnded, reason: "quiz ended" } as const;
+const READ_FAILED = { code: CLOSE_CODES.internalError, reason: "internal error" } as const;
 
 /** One stream connection: a participant watching one quiz's leaderboard. */
 class StreamConn {
@@ -60,6 +60,17 @@ class StreamConn {
     public participantId: ParticipantId | null,
     readonly guard: InboundGuard,
   ) {}
+}
+
+/** How a stream ends right after its snapshot, if it does: the quiz is over, or could not be read. */
+function closeAfterSnapshot(
+  read: BoardRead["kind"],
+  state: SessionState,
+): { code: number; reason: string } | null {
+  // The owner out of reach is not the end of the quiz: the client reconnects and tries again.
+  if (read === "unavailable" || state === "unavailable") return READ_FAILED;
+  if (read === "gone" || state === "ended") return QUIZ_ENDED;
+  return null;
 }
 
 /** The quiz id of a stream path, or null when the path does not name one. */
@@ -83,16 +94,18 @@ export class Seed002Stream implements WsDoor {
   private readonly wss: WebSocketServer;
   private readonly limits: StreamLimits;
   private readonly conns = new Set<StreamConn>();
-  private readonly groups = new RoomGroups<StreamConn>((g, e) => this.onEvent(g, e));
+  private readonly groups = new RoomGroups<StreamConn>(
+    (g, e) => this.onEvent(g, e),
+    (g) => this.onResync(g),
+  );
   private readonly feeds = new Map<SessionId, { group: RoomGroup<StreamConn>; feed: BoardFeed }>();
   private readonly heartbeat: Heartbeat;
   private nextConnId = 1;
 
   constructor(
-    private readonly deps: Pick<
-      DoorDeps,
-      "config" | "sessions" | "clock" | "metrics" | "log" | "limiter"
-    >,
+    private readonly deps: Pick<DoorDeps, "config" | "clock" | "metrics" | "log" | "limiter"> & {
+      sessions: Pick<SessionService, "find" | "load">;
+    },
     limits: Partial<StreamLimits> = {},
   ) {
     this.limits = { ...STREAM_LIMITS, ...limits };
@@ -155,11 +168,15 @@ export class Seed002Stream implements WsDoor {
     quizId: string,
     pid: ParticipantId,
   ): Promise<void> {
-    const handle = this.deps.sessions.find(quizId);
+    const handle = await this.deps.sessions.find(quizId);
     const member = handle ? await memberOf(handle, pid) : ({ kind: "gone" } as const);
     if (socket.destroyed) return;
     if (!handle || member.kind === "gone") {
       await this.admitStored(req, socket, head, quizId, pid);
+      return;
+    }
+    if (member.kind === "unavailable") {
+      this.refuse(socket, STREAM_ERRORS.unavailable);
       return;
     }
     if (member.kind === "none") {
@@ -230,7 +247,7 @@ export class Seed002Stream implements WsDoor {
    * between; updates that arrive before the snapshot is out are held and
    * follow it.
    */
-  private async watch(ws: WebSocket, handle: Quiz, pid: ParticipantId): Promise<void> {
+  private async watch(ws: WebSocket, handle: RoomHandle, pid: ParticipantId): Promise<void> {
     const conn = this.open(ws, pid);
     conn.ready = false;
     const group = this.groups.add(handle, conn);
@@ -240,13 +257,17 @@ export class Seed002Stream implements WsDoor {
       const feed = new BoardFeed(handle, this.deps.clock, {
         board: (frame, seq) => this.broadcast(group, frame, seq),
         ended: () => {
-          for (const c of [...group.conns]) this.close(c, CLOSE_CODES.quizEnded, "quiz ended");
+          for (const c of [...group.conns]) this.close(c, QUIZ_ENDED.code, QUIZ_ENDED.reason);
+        },
+        lost: () => {
+          for (const c of [...group.conns]) this.close(c, READ_FAILED.code, READ_FAILED.reason);
         },
       });
       entry = { group, feed };
       this.feeds.set(handle.id, entry);
     }
-    const [view, ended] = await Promise.all([readBoard(handle), hasEnded(handle)]);
+    const [read, state] = await Promise.all([readBoard(handle), sessionState(handle)]);
+    const view = read.kind === "board" ? read.view : null;
     if (view) {
       const snapshot = encodeBoard(view, this.deps.clock.now());
       entry.feed.noteSnapshot(snapshot.key);
@@ -257,7 +278,7 @@ export class Seed002Stream implements WsDoor {
     const held = conn.heldBoard;
     conn.heldBoard = null;
     if (held && held.seq > (view?.seq ?? 0)) this.send(conn, held.frame, "update");
-    const close = conn.heldClose ?? (ended || !view ? QUIZ_ENDED : null);
+    const close = conn.heldClose ?? closeAfterSnapshot(read.kind, state);
     if (close) this.close(conn, close.code, close.reason);
   }
 
@@ -276,10 +297,10 @@ export class Seed002Stream implements WsDoor {
     if (!group) return;
     conn.group = null;
     this.groups.remove(group, conn);
-    const entry = this.feeds.get(group.runtime.id);
+    const entry = this.feeds.get(group.handle.id);
     if (group.conns.size === 0 && entry?.group === group) {
       entry.feed.dispose();
-      this.feeds.delete(group.runtime.id);
+      this.feeds.delete(group.handle.id);
     }
   }
 
@@ -314,13 +335,37 @@ export class Seed002Stream implements WsDoor {
   // ------------------------------------------------------------------ outbound
 
   private onEvent(group: RoomGroup<StreamConn>, event: RoomEvent): void {
-    this.feeds.get(group.runtime.id)?.feed.onEvent(event);
+    this.feeds.get(group.handle.id)?.feed.onEvent(event);
     const b = event.body;
     if (b.type === "participant_left" && b.reason === "kicked") {
       for (const c of [...(group.of(b.participantId) ?? [])]) {
         this.close(c, CLOSE_CODES.removed, "removed from the quiz");
       }
     }
+  }
+
+  /**
+   * Events may have been missed (lost between instances, a new owner): the
+   * feed sends the board as it is now (or the end, if the quiz ended
+   * meanwhile), and the streams of participants removed meanwhile close.
+   */
+  private onResync(group: RoomGroup<StreamConn>): void {
+    const entry = this.feeds.get(group.handle.id);
+    if (entry?.group === group) entry.feed.resync();
+    this.closeRemoved(group).catch((err: unknown) =>
+      this.deps.log.error({ err, quizId: group.handle.id }, "seed 002 stream: resync failed"),
+    );
+  }
+
+  private async closeRemoved(group: RoomGroup<StreamConn>): Promise<void> {
+    const watched = [...group.byParticipant.keys()];
+    const members = await Promise.all(watched.map((pid) => memberOf(group.handle, pid)));
+    watched.forEach((pid, i) => {
+      if (members[i]?.kind !== "none") return;
+      for (const c of [...(group.of(pid) ?? [])]) {
+        this.close(c, CLOSE_CODES.removed, "removed from the quiz");
+      }
+    });
   }
 
   /** One frame, serialized once, to every stream of the quiz. */

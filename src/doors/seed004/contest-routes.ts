@@ -109,7 +109,7 @@ export function registerContestRoutes(app: FastifyInstance, deps: DoorDeps): voi
         hostName: null,
       });
       if (!created.ok) throw RestError.fromDomain(created.error);
-      const id = created.value.runtime.id;
+      const id = created.value.handle.id;
       return { contest_id: id, websocket_url: `${CONTEST_PATH_PREFIX}${id}` };
     },
   );

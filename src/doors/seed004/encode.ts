@@ -1,8 +1,7 @@
 import type { ErrorCode } from "../../domain/errors.js";
-import { asUserId } from "../../domain/ids.js";
 import { correctAnswerOf, type Question } from "../../domain/quiz.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
-import type { Actor, PhaseView, RoomEvent, Snapshot } from "../../engine/types.js";
+import type { SessionInfo } from "../../engine/room-handle.js";
+import type { PhaseView, Snapshot } from "../../engine/types.js";
 import type {
   PlayerState,
   ScoreboardEntry,
@@ -12,19 +11,16 @@ import type {
 } from "./protocol.js";
 
 /**
- * Room state and room events as seed 004 frames. A broadcast is encoded once
- * and cached on the event (STYLE.md §13); every recipient gets the same string.
+ * Contest state and room events as seed 004 frames. A broadcast is encoded
+ * once per contest and the same string goes to every recipient (STYLE.md §13).
  */
 export interface EncodedFrame {
   type: ServerType;
   frame: string;
 }
 
-const CACHE_KEY = "seed004";
 const STARTED_MESSAGE = "Contest has started!";
 const FINISHED_MESSAGE = "Contest finished!";
-/** Reads rosters as nobody in particular: never a member, never the host. */
-const BYSTANDER: Actor = { userId: asUserId("seed004:bystander"), roles: [], anonymous: true };
 
 export function frame<T extends ServerType>(type: T, payload: ServerPayload<T>): string {
   const f: ServerFrame<T> = { type, payload };
@@ -54,48 +50,47 @@ export function secondsLeft(deadline: number | null, now: number): number {
   return Math.max(0, Math.ceil((deadline - now) / 1000));
 }
 
+/** One player as the door knows them: enough for rosters and scoreboards. */
+export interface PlayerLine {
+  userId: string;
+  name: string;
+  score: number;
+}
+
+/** Roster entries in the order given (join order), flagged for the host. */
+export function playerStates(players: Iterable<PlayerLine>, hostUserId: string): PlayerState[] {
+  const out: PlayerState[] = [];
+  for (const p of players) {
+    out.push({
+      user_id: p.userId,
+      username: p.name,
+      score: p.score,
+      is_host: p.userId === hostUserId,
+    });
+  }
+  return out;
+}
+
 /** The players of a snapshot taken with the spectator role (which lists them), in join order. */
 export function rosterOf(snap: Snapshot, hostUserId: string): PlayerState[] {
-  return (snap.players ?? []).map((p) => ({
-    user_id: p.userId,
-    username: p.name,
-    score: p.score,
-    is_host: p.userId === hostUserId,
-  }));
-}
-
-/**
- * A spectator snapshot, taken synchronously: it changes nothing in the room,
- * and building a broadcast inside the event listener keeps frames in event order.
- */
-function spectatorSnapshot(runtime: RoomRuntime): Snapshot | null {
-  const outcome = runtime.read((room, now) =>
-    room.execute(BYSTANDER, { type: "snapshot", role: "spectator" }, now),
+  return playerStates(
+    (snap.players ?? []).map((p) => ({ userId: p.userId, name: p.name, score: p.score })),
+    hostUserId,
   );
-  if (outcome.kind !== "reply" || !outcome.reply.ok) return null;
-  return outcome.reply.value as Snapshot;
 }
 
-/** GAME_OVER from the room as it stands (ended): every player ranked, every question answered. */
-export function gameOverFrame(runtime: RoomRuntime): string {
-  return runtime.read((room) => {
-    const host = room.record.hostUserId;
-    const finalScoreboard: ScoreboardEntry[] = room.standings(room.players).map((s) => ({
-      user_id: s.userId,
-      username: s.name,
-      score: s.score,
-      is_host: s.userId === host,
-      rank: s.rank,
-    }));
-    return frame("GAME_OVER", {
-      message: FINISHED_MESSAGE,
-      final_scoreboard: finalScoreboard,
-      questions: room.record.questions.map((q) => ({
-        question_id: q.id,
-        question_text: q.text,
-        correct_answer: correctText(q),
-      })),
-    });
+export function playerJoinedFrame(
+  joiner: { userId: string; name: string },
+  playerCount: number,
+  players: PlayerState[],
+  hostUserId: string,
+): string {
+  return frame("PLAYER_JOINED", {
+    user_id: joiner.userId,
+    username: joiner.name,
+    is_host: joiner.userId === hostUserId,
+    player_count: playerCount,
+    players,
   });
 }
 
@@ -104,6 +99,48 @@ export function contestStartedFrame(totalQuestions: number, players: PlayerState
     message: STARTED_MESSAGE,
     total_questions: totalQuestions,
     players,
+  });
+}
+
+export function scoreUpdateFrame(player: PlayerLine, pointsEarned: number): string {
+  return frame("SCORE_UPDATE", {
+    user_id: player.userId,
+    username: player.name,
+    score: player.score,
+    points_earned: pointsEarned,
+  });
+}
+
+/** One line of the final scoreboard. */
+export interface FinalLine extends PlayerLine {
+  rank: number;
+}
+
+/**
+ * GAME_OVER: every player best first (by rank; equal ranks keep the order
+ * given) and every question of the contest with its correct answer.
+ */
+export function gameOverFrame(
+  info: Pick<SessionInfo, "hostUserId" | "questions">,
+  lines: readonly FinalLine[],
+): string {
+  const finalScoreboard: ScoreboardEntry[] = [...lines]
+    .sort((a, b) => a.rank - b.rank)
+    .map((s) => ({
+      user_id: s.userId,
+      username: s.name,
+      score: s.score,
+      is_host: s.userId === info.hostUserId,
+      rank: s.rank,
+    }));
+  return frame("GAME_OVER", {
+    message: FINISHED_MESSAGE,
+    final_scoreboard: finalScoreboard,
+    questions: info.questions.map((q) => ({
+      question_id: q.id,
+      question_text: q.text,
+      correct_answer: correctText(q),
+    })),
   });
 }
 
@@ -119,83 +156,4 @@ export function openQuestionFrame(snap: Snapshot): string | null {
     options: [...p.question.options],
     timer: secondsLeft(p.deadline, snap.serverTime),
   });
-}
-
-/** How this door presents a room event (encoded once, cached on the event); null: not forwarded. */
-export function encodeEvent(event: RoomEvent, runtime: RoomRuntime): EncodedFrame | null {
-  const cached = event.encoded.get(CACHE_KEY) as EncodedFrame | null | undefined;
-  if (cached !== undefined) return cached;
-  const encoded = build(event, runtime);
-  event.encoded.set(CACHE_KEY, encoded);
-  return encoded;
-}
-
-function build(event: RoomEvent, runtime: RoomRuntime): EncodedFrame | null {
-  const b = event.body;
-  switch (b.type) {
-    case "participant_joined": {
-      const snap = spectatorSnapshot(runtime);
-      const host = runtime.room.record.hostUserId;
-      return {
-        type: "PLAYER_JOINED",
-        frame: frame("PLAYER_JOINED", {
-          user_id: b.participant.userId,
-          username: b.participant.name,
-          is_host: b.participant.userId === host,
-          player_count: b.playerCount,
-          players: snap ? rosterOf(snap, host) : [],
-        }),
-      };
-    }
-    case "started": {
-      const snap = spectatorSnapshot(runtime);
-      const players = snap ? rosterOf(snap, runtime.room.record.hostUserId) : [];
-      return {
-        type: "CONTEST_STARTED",
-        frame: contestStartedFrame(b.questionCount, players),
-      };
-    }
-    case "question":
-      return {
-        type: "NEW_QUESTION",
-        frame: frame("NEW_QUESTION", {
-          question_number: b.index + 1,
-          total_questions: b.total,
-          question_id: b.question.id,
-          question_text: b.question.text,
-          options: [...b.question.options],
-          timer: secondsLeft(b.deadline, b.openedAt),
-        }),
-      };
-    case "scored":
-      // The seed tells everyone about correct answers only.
-      if (!b.correct) return null;
-      return {
-        type: "SCORE_UPDATE",
-        frame: frame("SCORE_UPDATE", {
-          user_id: b.userId,
-          username: b.name,
-          score: b.score,
-          points_earned: b.points,
-        }),
-      };
-    case "ended":
-      return { type: "GAME_OVER", frame: gameOverFrame(runtime) };
-    case "participant_left":
-    case "presence":
-    case "player_count":
-    case "answer_count":
-    case "question_closed":
-    case "reveal":
-    case "intermission":
-    case "leaderboard":
-    case "locked":
-    case "kicked":
-      // The seed has no message for these; kicks are handled by the gateway (it closes the socket).
-      return null;
-    default: {
-      const never: never = b;
-      return never;
-    }
-  }
 }

@@ -3,24 +3,25 @@ import type { Duplex } from "node:stream";
 import type { RawData, WebSocket, WebSocketServer } from "ws";
 import { AuthError, type Identity } from "../../auth/identity.js";
 import type { DomainError, ErrorCode } from "../../domain/errors.js";
-import type { ParticipantId, SessionId } from "../../domain/ids.js";
-import type { RoomRuntime } from "../../engine/room-runtime.js";
-import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../engine/types.js";
+import { asSessionId, type ParticipantId, type SessionId } from "../../domain/ids.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { Actor, AnswerAck, Audience, JoinResult, Snapshot } from "../../engine/types.js";
 import type { TimerHandle } from "../../ports/clock.js";
+import type { SessionBundle } from "../../ports/storage.js";
 import type { DoorDeps, WsDoor } from "../door.js";
 import { createWsServer, originAllowed, rejectUpgrade, upgradeToken } from "../ws-kit/frames.js";
 import { Heartbeat } from "../ws-kit/heartbeat.js";
 import { type GuardLimits, InboundGuard } from "../ws-kit/inbound-guard.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { BYSTANDER, ContestFeed, endedAtOf, storedGameOverFrame } from "./contest-feed.js";
 import {
   contestStartedFrame,
   correctText,
   type EncodedFrame,
-  encodeEvent,
   errorFrame,
   frame,
-  gameOverFrame,
   openQuestionFrame,
+  playerJoinedFrame,
   rosterOf,
 } from "./encode.js";
 import { decodeClientFrame } from "./inbound.js";
@@ -66,8 +67,13 @@ const CONTEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A WebSocket close reason must fit in 123 bytes. */
 const CLOSE_REASON_MAX_BYTES = 123;
 
+/**
+ * Who may connect, and to what: an open contest (with when it ended, if it has),
+ * or an ended contest no instance runs any more, answered from storage until it closes.
+ */
 type Admission =
-  | { ok: true; identity: Identity; runtime: RoomRuntime }
+  | { ok: true; identity: Identity; handle: RoomHandle; endedAt: number | null }
+  | { ok: true; identity: Identity; handle: null; stored: SessionBundle; endedAt: number }
   | { ok: false; status: number; message: string };
 
 /** One contest connection: one user in one contest, for the connection's whole life. */
@@ -77,12 +83,15 @@ class Connection {
   /** Until the catch-up frames are out, room events wait here so none is missed or sent early. */
   ready = false;
   held: Array<{ seq: number; enc: EncodedFrame }> = [];
+  /** GAME_OVER was sent: the contest is over for this connection. */
+  over = false;
   closed = false;
 
   constructor(
     readonly id: number,
     readonly ws: WebSocket,
     readonly identity: Identity,
+    readonly contestId: SessionId,
     readonly guard: InboundGuard,
   ) {}
 
@@ -102,12 +111,23 @@ class Connection {
  * token and the contest before the upgrade, joins the user as a player,
  * turns START_GAME and SUBMIT_ANSWER into room commands and room events into
  * the seed's frames. It holds no game rules; the room decides everything.
+ *
+ * The contest may run on another instance: the door reaches it through its
+ * RoomHandle only, and builds rosters and GAME_OVER from what a ContestFeed
+ * keeps from the room's events.
  */
 export class Seed004Gateway implements WsDoor {
   readonly name = DOOR;
   private readonly wss: WebSocketServer;
   private readonly conns = new Set<Connection>();
-  private readonly groups = new RoomGroups<Connection>((g, e) => this.deliver(g, e));
+  private readonly groups = new RoomGroups<Connection>(
+    (g, e) => this.feedOf(g).event(e),
+    (g) => this.feedOf(g).resync(),
+  );
+  private readonly feeds = new Map<
+    SessionId,
+    { group: RoomGroup<Connection>; feed: ContestFeed }
+  >();
   private readonly closeTimers = new Map<SessionId, TimerHandle>();
   private readonly heartbeat: Heartbeat;
   private readonly limits: Seed004Limits;
@@ -150,9 +170,7 @@ export class Seed004Gateway implements WsDoor {
           rejectUpgrade(socket, a.status, a.message);
           return;
         }
-        this.wss.handleUpgrade(req, socket, head, (ws) =>
-          this.onConnection(ws, a.identity, a.runtime),
-        );
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, a));
       },
       (err: unknown) => {
         this.deps.log.error({ err }, "seed004 upgrade failed");
@@ -181,46 +199,71 @@ export class Seed004Gateway implements WsDoor {
       throw err;
     }
     const unknown = { ok: false, status: 404, message: "no such contest" } as const;
+    const closed = { ok: false, status: 410, message: "contest closed" } as const;
     if (contestId === null || !CONTEST_ID.test(contestId)) return unknown;
-    const runtime = this.deps.sessions.find(contestId);
-    if (runtime) {
-      if (runtime.room.record.settings.mode !== "quick_fire") return unknown;
-      if (this.isClosed(runtime)) return { ok: false, status: 410, message: "contest closed" };
-      return { ok: true, identity, runtime };
+    const handle = await this.deps.sessions.find(contestId);
+    if (handle) {
+      if (handle.info.settings.mode !== "quick_fire") return unknown;
+      const endedAt = await this.endedAtOf(handle);
+      if (this.isClosed(endedAt)) return closed;
+      return { ok: true, identity, handle, endedAt };
     }
-    // No longer in memory: it ended long ago (open sessions are always loaded).
+    // No instance runs it: it ended (open sessions are always found).
     const stored = await this.deps.sessions.load(contestId);
-    if (stored?.session.settings.mode === "quick_fire") {
-      return { ok: false, status: 410, message: "contest closed" };
+    if (stored?.session.settings.mode !== "quick_fire") return unknown;
+    const endedAt = endedAtOf(stored);
+    // Within its last seconds a contest still answers with its GAME_OVER, wherever it ran.
+    if (endedAt !== null && !this.isClosed(endedAt) && stored.standings.length > 0) {
+      return { ok: true, identity, handle: null, stored, endedAt };
     }
-    return unknown;
+    return closed;
   }
 
-  private closesAt(runtime: RoomRuntime): number | null {
-    const p = runtime.room.currentPhase;
-    return p.kind === "ended" ? p.at + this.opts.closeAfterMs : null;
+  /**
+   * When the contest ended, or null while it runs: from the door's feed when it
+   * saw the end, else a snapshot says whether it ended and storage says when.
+   */
+  private async endedAtOf(handle: RoomHandle): Promise<number | null> {
+    const known = this.feeds.get(handle.id)?.feed.endedAt;
+    if (known !== undefined && known !== null) return known;
+    const reply = await handle.execute(BYSTANDER, { type: "snapshot", role: "spectator" });
+    if (reply.ok && (reply.value as Snapshot).phase.kind !== "ended") return null;
+    const stored = await this.deps.sessions.load(handle.id);
+    const at = stored ? endedAtOf(stored) : null;
+    if (at !== null) return at;
+    // Ended a moment ago and not stored yet; or no answer at all: let the join decide.
+    return reply.ok ? this.deps.clock.now() : null;
   }
 
-  private isClosed(runtime: RoomRuntime): boolean {
-    const at = this.closesAt(runtime);
-    return at !== null && this.deps.clock.now() >= at;
+  private isClosed(endedAt: number | null): boolean {
+    return endedAt !== null && this.deps.clock.now() >= endedAt + this.opts.closeAfterMs;
   }
 
   // ------------------------------------------------------------------ connection lifecycle
 
-  private onConnection(ws: WebSocket, identity: Identity, runtime: RoomRuntime): void {
+  private onConnection(ws: WebSocket, a: Extract<Admission, { ok: true }>): void {
     const id = this.nextConnId++;
     const guard = new InboundGuard(this.deps.limiter, this.limits, `${DOOR}:${id}`);
-    const conn = new Connection(id, ws, identity, guard);
+    const contestId = a.handle ? a.handle.id : asSessionId(a.stored.session.id);
+    const conn = new Connection(id, ws, a.identity, contestId, guard);
     this.conns.add(conn);
     this.heartbeat.add(ws);
     this.deps.metrics.connections.inc({ door: DOOR });
     ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.on("close", () => this.onClose(conn));
     ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+    if (!a.handle) {
+      this.over(conn, storedGameOverFrame(a.stored), a.endedAt);
+      return;
+    }
+    const handle = a.handle;
     // In the group (events held) before joining, so nothing between the join and the catch-up is lost.
-    conn.group = this.groups.add(runtime, conn);
-    this.enter(conn, runtime).catch((err: unknown) => {
+    const group = this.groups.add(handle, conn);
+    conn.group = group;
+    const feed = this.feedOf(group);
+    const entering =
+      a.endedAt !== null ? this.enterEnded(conn, feed, a.endedAt) : this.enter(conn, feed);
+    entering.catch((err: unknown) => {
       this.deps.log.error({ err }, "seed004 join failed");
       this.sendError(conn, "INTERNAL", "internal error", "internal");
       this.close(conn, CLOSE_CODES.internalError, "internal error");
@@ -237,12 +280,13 @@ export class Seed004Gateway implements WsDoor {
   }
 
   /** Joins the user (a returning user is the same player), then sends what they need to catch up. */
-  private async enter(conn: Connection, runtime: RoomRuntime): Promise<void> {
-    if (runtime.room.ended) return this.enterEnded(conn, runtime);
-    const joined = await this.join(conn, runtime);
+  private async enter(conn: Connection, feed: ContestFeed): Promise<void> {
+    const handle = conn.group?.handle;
+    if (!handle) return;
+    const joined = await this.join(conn, handle);
     if (conn.closed) return;
     if (!joined.ok) {
-      if (joined.error.reason === "room_ended") return this.enterEnded(conn, runtime);
+      if (joined.error.reason === "room_ended") return this.enterEnded(conn, feed, null);
       const e = joined.error;
       this.sendError(conn, e.code, e.msg, e.reason);
       this.close(conn, CLOSE_CODES.joinRefused, e.msg);
@@ -250,23 +294,24 @@ export class Seed004Gateway implements WsDoor {
     }
     const j = joined.value;
     if (conn.group) this.groups.reassign(conn.group, conn, j.participantId);
-    void runtime.execute(conn.actor(), { type: "presence", connected: true });
-    const reply = await runtime.execute(conn.actor(), { type: "snapshot", role: "spectator" });
+    void handle.execute(conn.actor(), { type: "presence", connected: true });
+    const reply = await handle.execute(conn.actor(), { type: "snapshot", role: "spectator" });
     if (!reply.ok || conn.closed) return;
     const snap = reply.value as Snapshot;
-    for (const f of this.catchUp(runtime, snap, j)) this.sendRaw(conn, f.frame, f.type);
+    for (const f of await this.catchUp(handle, feed, snap, j)) this.sendRaw(conn, f.frame, f.type);
     this.release(conn, snap.seq);
   }
 
   /** Tries the user's name, then `name (2)`, `name (3)`, … while it clashes (N-1). */
   private async join(
     conn: Connection,
-    runtime: RoomRuntime,
+    handle: RoomHandle,
   ): Promise<{ ok: true; value: JoinResult } | { ok: false; error: DomainError }> {
     const base = baseName(conn.identity.handle, conn.identity.userId);
-    const attempts = runtime.room.players + 2;
+    // Names taken are at most the players (and a host) there can be, so one of these is free.
+    const attempts = handle.info.settings.maxParticipants + 2;
     for (let n = 1; ; n++) {
-      const reply = await runtime.execute(conn.actor(), {
+      const reply = await handle.execute(conn.actor(), {
         type: "join",
         name: nameAttempt(base, n),
       });
@@ -276,28 +321,28 @@ export class Seed004Gateway implements WsDoor {
   }
 
   /** PLAYER_JOINED for the joiner (roster and host flag), then the contest as it stands. */
-  private catchUp(
-    runtime: RoomRuntime,
+  private async catchUp(
+    handle: RoomHandle,
+    feed: ContestFeed,
     snap: Snapshot,
     j: JoinResult,
-  ): Array<{ type: ServerType; frame: string }> {
-    const host = runtime.room.record.hostUserId;
+  ): Promise<EncodedFrame[]> {
+    const host = handle.info.hostUserId;
     const players = rosterOf(snap, host);
-    const out: Array<{ type: ServerType; frame: string }> = [
+    const out: EncodedFrame[] = [
       {
         type: "PLAYER_JOINED",
-        frame: frame("PLAYER_JOINED", {
-          user_id: j.userId,
-          username: j.name,
-          is_host: j.userId === host,
-          player_count: snap.playerCount,
+        frame: playerJoinedFrame(
+          { userId: j.userId, name: j.name },
+          snap.playerCount,
           players,
-        }),
+          host,
+        ),
       },
     ];
     const kind = snap.phase.kind;
     if (kind === "ended") {
-      out.push({ type: "GAME_OVER", frame: gameOverFrame(runtime) });
+      out.push({ type: "GAME_OVER", frame: await feed.finalFrame() });
     } else if (kind !== "lobby") {
       out.push({
         type: "CONTEST_STARTED",
@@ -310,12 +355,30 @@ export class Seed004Gateway implements WsDoor {
   }
 
   /** A contest that already ended: its GAME_OVER, and the socket closes with the contest. */
-  private enterEnded(conn: Connection, runtime: RoomRuntime): void {
-    this.sendRaw(conn, gameOverFrame(runtime), "GAME_OVER");
+  private async enterEnded(
+    conn: Connection,
+    feed: ContestFeed,
+    endedAt: number | null,
+  ): Promise<void> {
+    const over = await feed.finalFrame();
+    const handle = conn.group?.handle;
+    const at =
+      feed.endedAt ??
+      endedAt ??
+      (handle ? await this.endedAtOf(handle) : null) ??
+      this.deps.clock.now();
+    if (conn.closed) return;
+    this.over(conn, over, at);
+  }
+
+  /** Sends GAME_OVER (nothing held is sent after it) and closes with the contest. */
+  private over(conn: Connection, gameOver: string, endedAt: number): void {
+    this.sendRaw(conn, gameOver, "GAME_OVER");
+    conn.over = true;
     conn.held = [];
     conn.ready = true;
-    if (this.isClosed(runtime)) this.close(conn, CLOSE_CODES.contestClosed, "contest closed");
-    else this.scheduleClose(runtime);
+    if (this.isClosed(endedAt)) this.close(conn, CLOSE_CODES.contestClosed, "contest closed");
+    else this.scheduleClose(conn.contestId, endedAt);
   }
 
   private release(conn: Connection, snapshotSeq: number): void {
@@ -329,26 +392,31 @@ export class Seed004Gateway implements WsDoor {
     const group = conn.group;
     if (!group) return;
     if (conn.participantId) {
-      void group.runtime.execute(conn.actor(), { type: "presence", connected: false });
+      void group.handle.execute(conn.actor(), { type: "presence", connected: false });
     }
     this.groups.remove(group, conn);
+    if (group.conns.size === 0) {
+      const entry = this.feeds.get(group.handle.id);
+      if (entry?.group === group) {
+        entry.feed.dispose();
+        this.feeds.delete(group.handle.id);
+      }
+    }
     conn.group = null;
     conn.participantId = null;
     conn.held = [];
   }
 
   /** Closes every socket of a contest once it has been over for `closeAfterMs` (seed: 10 s). */
-  private scheduleClose(runtime: RoomRuntime): void {
-    const at = this.closesAt(runtime);
-    if (at === null || this.closeTimers.has(runtime.id)) return;
-    const timer = this.deps.clock.setTimer(at, () => {
-      this.closeTimers.delete(runtime.id);
+  private scheduleClose(contestId: SessionId, endedAt: number): void {
+    if (this.closeTimers.has(contestId)) return;
+    const timer = this.deps.clock.setTimer(endedAt + this.opts.closeAfterMs, () => {
+      this.closeTimers.delete(contestId);
       for (const c of [...this.conns]) {
-        if (c.group?.runtime === runtime)
-          this.close(c, CLOSE_CODES.contestClosed, "contest closed");
+        if (c.contestId === contestId) this.close(c, CLOSE_CODES.contestClosed, "contest closed");
       }
     });
-    this.closeTimers.set(runtime.id, timer);
+    this.closeTimers.set(contestId, timer);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -384,20 +452,22 @@ export class Seed004Gateway implements WsDoor {
   }
 
   private async dispatch(conn: Connection, msg: ClientMessage): Promise<void> {
-    const runtime = conn.group?.runtime;
-    if (!runtime) {
-      this.sendError(conn, "STATE", "you are not in a contest", "not_joined");
+    const handle = conn.group?.handle;
+    if (!handle) {
+      // Answered from storage (the contest ended on another instance): nothing to send it to.
+      if (conn.over) this.sendError(conn, "STATE", "this contest is over", "room_ended");
+      else this.sendError(conn, "STATE", "you are not in a contest", "not_joined");
       return;
     }
     switch (msg.type) {
       case "START_GAME": {
         // The room refuses everyone but the host (R-1); the CONTEST_STARTED broadcast is the reply.
-        const reply = await runtime.execute(conn.actor(), { type: "start" });
+        const reply = await handle.execute(conn.actor(), { type: "start" });
         if (!reply.ok) this.sendDomainError(conn, reply.error);
         return;
       }
       case "SUBMIT_ANSWER":
-        return this.answer(conn, runtime, msg as ClientMessage<"SUBMIT_ANSWER">);
+        return this.answer(conn, handle, msg as ClientMessage<"SUBMIT_ANSWER">);
       default: {
         const never: never = msg;
         return never;
@@ -407,12 +477,12 @@ export class Seed004Gateway implements WsDoor {
 
   private async answer(
     conn: Connection,
-    runtime: RoomRuntime,
+    handle: RoomHandle,
     msg: ClientMessage<"SUBMIT_ANSWER">,
   ): Promise<void> {
     const started = performance.now();
     // The option's text: the room matches it to the option (A-3), so no lookup here.
-    const reply = await runtime.execute(conn.actor(), {
+    const reply = await handle.execute(conn.actor(), {
       type: "answer",
       target: { questionId: msg.question_id },
       answer: { kind: "text", text: msg.answer },
@@ -426,7 +496,7 @@ export class Seed004Gateway implements WsDoor {
       return;
     }
     const ack = reply.value as AnswerAck;
-    const q = runtime.room.record.questions[ack.index];
+    const q = handle.info.questions[ack.index];
     const result: ServerPayload<"ANSWER_RESULT"> = ack.correct
       ? {
           is_correct: true,
@@ -441,26 +511,48 @@ export class Seed004Gateway implements WsDoor {
 
   // ------------------------------------------------------------------ fan-out
 
-  private deliver(group: RoomGroup<Connection>, event: RoomEvent): void {
-    const b = event.body;
-    if (b.type === "ended") this.scheduleClose(group.runtime);
-    if (b.type === "kicked") {
-      this.kicked(group, b.participantId);
-      return;
-    }
-    const enc = encodeEvent(event, group.runtime);
-    if (!enc) return;
-    if (event.audience.kind === "participant") {
-      for (const c of group.of(event.audience.participantId) ?? []) this.deliverTo(c, event, enc);
-      return;
-    }
-    for (const c of group.conns) this.deliverTo(c, event, enc);
+  /** The contest's feed: created with its group (seeding from a snapshot), dropped with it. */
+  private feedOf(group: RoomGroup<Connection>): ContestFeed {
+    const id = group.handle.id;
+    const entry = this.feeds.get(id);
+    if (entry?.group === group) return entry.feed;
+    entry?.feed.dispose();
+    const feed = new ContestFeed(
+      group.handle,
+      {
+        broadcast: (enc, seq, audience) => this.broadcast(group, enc, seq, audience),
+        kicked: (participantId) => this.kicked(group, participantId),
+        ended: (at) => this.scheduleClose(id, at),
+      },
+      {
+        load: (sessionId) => this.deps.sessions.load(sessionId),
+        now: () => this.deps.clock.now(),
+        onError: (err, context) => this.deps.log.error({ err }, context),
+      },
+    );
+    // Known before it starts: the seeding snapshot may flush events that come straight back here.
+    this.feeds.set(id, { group, feed });
+    feed.start();
+    return feed;
   }
 
-  private deliverTo(conn: Connection, event: RoomEvent, enc: EncodedFrame): void {
+  private broadcast(
+    group: RoomGroup<Connection>,
+    enc: EncodedFrame,
+    seq: number,
+    audience: Audience,
+  ): void {
+    if (audience.kind === "participant") {
+      for (const c of group.of(audience.participantId) ?? []) this.deliverTo(c, seq, enc);
+      return;
+    }
+    for (const c of group.conns) this.deliverTo(c, seq, enc);
+  }
+
+  private deliverTo(conn: Connection, seq: number, enc: EncodedFrame): void {
     if (conn.closed) return;
     if (!conn.ready) {
-      conn.held.push({ seq: event.seq, enc });
+      conn.held.push({ seq, enc });
       return;
     }
     if (conn.ws.bufferedAmount > this.limits.slowConsumerBytes) {

@@ -2,7 +2,7 @@ import type { SessionId } from "../../domain/ids.js";
 import type { Clock } from "../../ports/clock.js";
 import type { ClusterBus, Lease, OwnershipLeases, PinDirectory } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
-import { encodeRoomEvent } from "../event-codec.js";
+import { encodeBeacon, encodeRoomEvent } from "../event-codec.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
 import type { CreateSessionInput, RoomRegistry } from "../room-registry.js";
 import type { RoomRuntime } from "../room-runtime.js";
@@ -23,10 +23,11 @@ export interface ClusterDirectoryOptions {
 }
 
 export const CLUSTER_DEFAULTS: ClusterDirectoryOptions = {
-  leaseTtlMs: 3_000,
-  renewEveryMs: 1_000,
+  // A dead owner's sessions wait at most lease + sweep (≈ 2.5 s) for a new owner (issue 5: < 5 s).
+  leaseTtlMs: 2_000,
+  renewEveryMs: 500,
   requestTimeoutMs: 4_000,
-  sweepEveryMs: 1_000,
+  sweepEveryMs: 500,
   ownerCacheMs: 1_000,
 };
 
@@ -113,7 +114,9 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   }
 
   status(): DirectoryStatus {
-    return { cluster: this.deps.bus.connected ? "up" : "down", owned: this.owned.size };
+    let owned = 0;
+    for (const id of this.owned.keys()) if (!this.deps.registry.get(id)?.room.ended) owned += 1;
+    return { cluster: this.deps.bus.connected ? "up" : "down", owned };
   }
 
   async find(id: string): Promise<RoomHandle | undefined> {
@@ -233,6 +236,21 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     this.deps.onError(err, context);
   }
 
+  /**
+   * Nobody listens for the lease holder any more: it died before its lease ran out. Its lease
+   * is released (only if still exactly its) so the session can be taken over now rather than
+   * after the TTL. Were it merely slow to resubscribe, fencing makes this safe: it would lose
+   * the session, never write over its successor.
+   */
+  async ownerGone(proxy: SessionProxy, owner: string): Promise<void> {
+    try {
+      const holder = await this.deps.leases.holder(proxy.id);
+      if (holder && holder.instanceId === owner) await this.deps.leases.release(holder);
+    } catch (err) {
+      this.deps.onError(err, "releasing a dead owner's lease");
+    }
+  }
+
   // ------------------------------------------------------------------ ownership
 
   private async takeOver(proxy: SessionProxy): Promise<Target | null> {
@@ -313,9 +331,19 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private async renew(): Promise<void> {
     if (!this.deps.bus.connected) return; // degraded: keep serving what we own
     for (const [id, o] of [...this.owned]) {
-      if (this.deps.registry.get(id)?.room.ended) continue;
+      const runtime = this.deps.registry.get(id);
+      if (!runtime || runtime.room.ended) continue;
       try {
-        if (!(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs))) this.lost(id);
+        if (!(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs))) {
+          this.lost(id);
+          continue;
+        }
+        // Pub/sub loses messages silently (Redis restarts, full buffers): a beacon with the
+        // latest sequence lets every watcher notice a loss even when no new event follows.
+        await this.deps.bus.publishRoomEvent(
+          id,
+          encodeBeacon({ epoch: runtime.room.currentEpoch, seq: runtime.room.currentSeq }),
+        );
       } catch (err) {
         this.deps.onError(err, "renewing a lease");
       }

@@ -1,6 +1,7 @@
 import type { DomainError } from "../../domain/errors.js";
 import type { SessionId } from "../../domain/ids.js";
-import { decodeRoomEvent } from "../event-codec.js";
+import { ClusterUndeliveredError } from "../../ports/cluster.js";
+import { decodeBeacon, decodeRoomEvent } from "../event-codec.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
 import type { RoomRuntime } from "../room-runtime.js";
 import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "../types.js";
@@ -26,6 +27,8 @@ export interface ProxyHost {
     sessionId: SessionId,
     onEvent: (text: string) => void,
   ): Promise<() => Promise<void>>;
+  /** A request to `owner` could not be delivered (it is gone): free its claim so we can take over. */
+  ownerGone(proxy: SessionProxy, owner: string): Promise<void>;
   onError(err: unknown, context: string): void;
 }
 
@@ -89,6 +92,12 @@ export class SessionProxy implements RoomHandle {
       try {
         reply = await this.host.forward(target.owner, this.id, actor, command, opts);
       } catch (err) {
+        if (err instanceof ClusterUndeliveredError) {
+          // Certainly not applied: the owner is gone. Take the session over and send it again.
+          this.target = null;
+          await this.host.ownerGone(this, target.owner);
+          continue;
+        }
         // It may have been applied and only the reply lost: never resend it from here. The client's
         // retry (same dedupe key) finds the owner's remembered reply.
         this.host.onError(err, `forwarding ${command.type} to ${target.owner}`);
@@ -142,8 +151,14 @@ export class SessionProxy implements RoomHandle {
       .subscribeRemote(this.id, (text) => this.fromBus(text))
       .then(
         (u) => {
-          if (cancelled) void u();
-          else unsubscribe = u;
+          if (cancelled) {
+            void u();
+            return;
+          }
+          unsubscribe = u;
+          // Events published before the subscription was live are gone unnoticed (the first
+          // event sets the baseline): subscribers catch up now.
+          this.resync();
         },
         (err: unknown) => this.host.onError(err, `subscribing to session ${this.id}`),
       );
@@ -161,6 +176,20 @@ export class SessionProxy implements RoomHandle {
   }
 
   private fromBus(text: string): void {
+    if (this.target?.kind === "local") return; // we own it now; the runtime delivers directly
+    const beacon = decodeBeacon(text);
+    if (beacon) {
+      const ahead =
+        beacon.epoch > this.lastEpoch ||
+        (beacon.epoch === this.lastEpoch && beacon.seq > this.lastSeq);
+      if (ahead) {
+        // Events were published that never arrived: catch up from a snapshot.
+        this.lastEpoch = beacon.epoch;
+        this.lastSeq = beacon.seq;
+        this.resync();
+      }
+      return;
+    }
     let event: RoomEvent;
     try {
       event = decodeRoomEvent(text);
@@ -168,7 +197,6 @@ export class SessionProxy implements RoomHandle {
       this.host.onError(err, "undecodable room event");
       return;
     }
-    if (this.target?.kind === "local") return; // we own it now; the runtime delivers directly
     if (event.epoch < this.lastEpoch) return;
     let missed = false;
     if (event.epoch > this.lastEpoch) {

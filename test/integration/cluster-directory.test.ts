@@ -1,0 +1,274 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  MemoryClusterHub,
+  MemoryOwnershipLeases,
+} from "../../src/adapters/memory/memory-cluster.js";
+import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
+import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import { hashToken } from "../../src/auth/token-hash.js";
+import { SeededRandom } from "../../src/domain/seeded-random.js";
+import { resolveSettings } from "../../src/domain/session-settings.js";
+import { SystemClock } from "../../src/engine/clocks.js";
+import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
+import { GroupCommitter } from "../../src/engine/group-committer.js";
+import type { RoomHandle } from "../../src/engine/room-handle.js";
+import { RoomRegistry } from "../../src/engine/room-registry.js";
+import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../src/engine/types.js";
+import type { Storage } from "../../src/ports/storage.js";
+import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
+
+/**
+ * Several "instances" in one process over the in-process bus and leases, sharing
+ * one SQLite database: ownership, forwarding, event relay with gap repair, and
+ * takeover when an owner disappears. (The same runs over Redis with separate
+ * processes in cluster-processes.test.ts.)
+ */
+const clock = new SystemClock();
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function sharedStorage(): Promise<Storage> {
+  const dir = mkdtempSync(join(tmpdir(), "qw-cluster-"));
+  const storage = await openSqliteStorage({ path: join(dir, "quizwire.db") });
+  cleanups.push(async () => {
+    await storage.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return storage;
+}
+
+interface Instance {
+  id: string;
+  directory: ClusterDirectory;
+  bus: ReturnType<MemoryClusterHub["bus"]>;
+  /** Simulates SIGKILL: timers stop, nothing is released, the bus goes silent. */
+  kill(): Promise<void>;
+}
+
+async function instance(
+  id: string,
+  storage: Storage,
+  hub: MemoryClusterHub,
+  leases: MemoryOwnershipLeases,
+  pins: MemoryPinDirectory,
+  seed: number,
+): Promise<Instance> {
+  const committer = new GroupCommitter({
+    write: (b, f) => storage.sessions.write(b, f),
+    ping: () => storage.ping(),
+  });
+  const errors: unknown[] = [];
+  let directory: ClusterDirectory | null = null;
+  const registry = new RoomRegistry({
+    storage,
+    committer,
+    clock,
+    random: new SeededRandom(seed),
+    pins,
+    hashToken,
+    newSessionId: () =>
+      `0190f5a8-0000-7000-8000-${String(seed).padStart(4, "0")}${String(Date.now() % 1e8).padStart(8, "0")}`,
+    onError: (err) => errors.push(err),
+    endedRetentionMs: 60_000,
+    onEnded: (r) => directory?.onEnded(r),
+    onFenced: (r) => directory?.onFenced(r),
+  });
+  const bus = hub.bus(id);
+  directory = new ClusterDirectory({
+    instanceId: id,
+    registry,
+    storage,
+    leases,
+    bus,
+    pins,
+    clock,
+    onError: (err) => errors.push(err),
+    options: { leaseTtlMs: 400, renewEveryMs: 100, sweepEveryMs: 100, requestTimeoutMs: 500 },
+  });
+  await directory.start();
+  let dead = false;
+  const d = directory;
+  cleanups.push(async () => {
+    if (!dead) await d.stop();
+  });
+  return {
+    id,
+    directory: d,
+    bus,
+    async kill() {
+      dead = true;
+      // No release, no flush: stop the timers and cut the bus, like a killed process.
+      (d as unknown as { stopped: boolean }).stopped = true;
+      clearInterval((d as unknown as { renewTimer: NodeJS.Timeout }).renewTimer);
+      clearInterval((d as unknown as { sweepTimer: NodeJS.Timeout }).sweepTimer);
+      for (const r of [...registry.all()]) r.dispose();
+      await bus.close();
+    },
+  };
+}
+
+async function cluster(n: number) {
+  const storage = await sharedStorage();
+  const hub = new MemoryClusterHub({ clock });
+  const leases = new MemoryOwnershipLeases(clock);
+  const pins = new MemoryPinDirectory();
+  const nodes: Instance[] = [];
+  for (let i = 0; i < n; i++)
+    nodes.push(await instance(`i${i + 1}`, storage, hub, leases, pins, i + 1));
+  return { storage, hub, leases, nodes };
+}
+
+async function joinRoom(h: RoomHandle, name: string): Promise<Actor> {
+  const actor = playerActor(name);
+  const r = await h.execute(actor, { type: "join", name });
+  if (!r.ok) throw new Error(`${name}: ${r.error.msg}`);
+  const bound = { ...actor, participantId: (r.value as JoinResult).participantId };
+  await h.execute(bound, { type: "presence", connected: true });
+  return bound;
+}
+
+function collect(h: RoomHandle) {
+  const events: RoomEvent[] = [];
+  let resyncs = 0;
+  h.subscribe(
+    (e) => events.push(e),
+    () => {
+      resyncs += 1;
+    },
+  );
+  return {
+    events,
+    get resyncs() {
+      return resyncs;
+    },
+    async waitFor(pred: (e: RoomEvent) => boolean, timeoutMs = 5_000): Promise<RoomEvent> {
+      const start = Date.now();
+      for (;;) {
+        const found = events.find(pred);
+        if (found) return found;
+        if (Date.now() - start > timeoutMs) throw new Error("event did not arrive");
+        await new Promise((r) => setImmediate(r));
+      }
+    },
+  };
+}
+
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("cluster directory (in-process bus)", () => {
+  it("a session created on one instance is found, commanded and watched from another", async () => {
+    const { nodes } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const created = await a.directory.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live"),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const remote = await b.directory.findByPin(created.handle.info.pin);
+    expect(remote?.id).toBe(created.handle.id);
+    const watchB = collect(remote!);
+    const ann = await joinRoom(remote!, "ann"); // forwarded to a
+    const bob = await joinRoom(created.handle, "bob"); // local on a
+    expect((await remote!.execute(hostActor, { type: "start" })).ok).toBe(true);
+    await watchB.waitFor((e) => e.body.type === "question");
+    const ack = await remote!.execute(ann, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    expect((ack as { ok: true; value: AnswerAck }).value.correct).toBe(true);
+    await created.handle.execute(bob, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 1 },
+    });
+    const reveal = await watchB.waitFor((e) => e.body.type === "reveal");
+    if (reveal.body.type !== "reveal") throw new Error("unreachable");
+    expect(reveal.body.leaderboard.map((s) => s.name)).toEqual(["ann", "bob"]);
+    expect(reveal.body.results.get(ann.participantId!)?.rank).toBe(1);
+    expect(a.directory.status().owned).toBe(1);
+    expect(b.directory.status().owned).toBe(0);
+  });
+
+  it("a lost event between instances is noticed by its sequence number and repaired by a resync", async () => {
+    const { nodes } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const created = await a.directory.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live"),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const remote = (await b.directory.find(created.handle.id))!;
+    const watch = collect(remote);
+    await joinRoom(created.handle, "ann");
+    await watch.waitFor((e) => e.body.type === "presence");
+    const before = watch.resyncs; // one when the bus subscription went live
+    b.bus.dropNextRoomEvents(1, created.handle.id);
+    await created.handle.execute(hostActor, { type: "lock", locked: true }); // this one is lost
+    await created.handle.execute(hostActor, { type: "lock", locked: false });
+    await watch.waitFor((e) => e.body.type === "locked" && !e.body.locked);
+    expect(watch.resyncs).toBe(before + 1);
+    expect(watch.events.filter((e) => e.body.type === "locked")).toHaveLength(1);
+  });
+
+  it("when the owner dies another instance takes the session over from storage and the game goes on", async () => {
+    const { nodes } = await cluster(3);
+    const [a, b, c] = nodes as [Instance, Instance, Instance];
+    const created = await a.directory.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", { questionTimeMs: 60_000 }),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const onB = (await b.directory.find(created.handle.id))!;
+    const onC = (await c.directory.find(created.handle.id))!;
+    const watchB = collect(onB);
+    const watchC = collect(onC);
+    const ann = await joinRoom(onB, "ann");
+    const bob = await joinRoom(onC, "bob");
+    await onB.execute(hostActor, { type: "start" });
+    const first = await onB.execute(ann, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    expect(first.ok).toBe(true);
+
+    const killedAt = Date.now();
+    await a.kill();
+    // The sweep of b or c notices the expired lease and takes over; both are told to resync.
+    await until(() => b.directory.status().owned + c.directory.status().owned === 1);
+    await until(() => watchB.resyncs > 0 && watchC.resyncs > 0);
+    const failoverMs = Date.now() - killedAt;
+    expect(failoverMs).toBeLessThan(5_000);
+    expect(b.directory.status().owned + c.directory.status().owned).toBe(1);
+
+    const snap = await onC.execute(bob, { type: "snapshot", role: "player" });
+    const s = (snap as { ok: true; value: Snapshot }).value;
+    expect(s.epoch).toBe(2);
+    expect(s.phase).toMatchObject({ kind: "question", index: 0 });
+    expect(s.leaderboard[0]?.name).toBe("ann");
+    // Bob answers on the new owner; the question closes (all connected answered) and is revealed.
+    const second = await onC.execute(bob, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    expect(second.ok).toBe(true);
+    await onC.execute(hostActor, { type: "next" });
+    await watchB.waitFor((e) => e.body.type === "reveal" && e.epoch === 2);
+  });
+});

@@ -1,0 +1,110 @@
+import { useEffect, useState } from "preact/hooks";
+import type { ResultsView } from "../../../src/doors/schemas/results.js";
+import { api } from "../lib/api.js";
+import { errorText } from "../lib/error-text.js";
+import { ordinal, points } from "../lib/format.js";
+import { ErrorBox, Loading } from "../ui/misc.js";
+
+export type { ResultsView };
+
+/** GET /api/v1/sessions/{id}/results once `ready` (the game has ended). */
+export function useResults(
+  sessionId: string,
+  ready: boolean,
+): { results: ResultsView | null; error: string | null } {
+  const [results, setResults] = useState<ResultsView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!ready) return;
+    let live = true;
+    api<ResultsView>(`/api/v1/sessions/${encodeURIComponent(sessionId)}/results`)
+      .then((r) => live && setResults(r))
+      .catch((e: unknown) => live && setError(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [sessionId, ready]);
+  return { results, error };
+}
+
+export function csvUrl(sessionId: string): string {
+  return `/api/v1/sessions/${encodeURIComponent(sessionId)}/results.csv`;
+}
+
+/** Every player's every answer: rank, name, score, correct count, then a mark per question. */
+export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: boolean }) {
+  const { results, error } = useResults(sessionId, ready);
+  if (error) return <ErrorBox>Could not load the full results. {error}</ErrorBox>;
+  if (!results) return <Loading text="Loading the full results…" />;
+  const qs = results.questions;
+  return (
+    <section class="results" aria-labelledby="results-title">
+      <div class="results-head">
+        <h2 id="results-title">Full results</h2>
+        <a class="btn btn-secondary" href={csvUrl(sessionId)} download data-testid="results-csv">
+          Download results (CSV)
+        </a>
+      </div>
+      {results.players.length === 0 ? (
+        <p class="muted">Nobody played.</p>
+      ) : (
+        <div class="table-scroll">
+          <table class="results-table" data-testid="results-table">
+            <thead>
+              <tr>
+                <th scope="col">Rank</th>
+                <th scope="col">Player</th>
+                <th scope="col">Score</th>
+                <th scope="col">Correct</th>
+                {qs.map((q) => (
+                  <th scope="col" key={q.id} title={q.text}>
+                    Q{q.index + 1}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {results.players.map((p) => {
+                const right = p.answers.filter((a) => a.correct).length;
+                return (
+                  <tr key={p.participant_id}>
+                    <td>{p.rank === null ? "—" : ordinal(p.rank)}</td>
+                    <th scope="row">
+                      {p.name}
+                      {p.status === "kicked" ? <span class="muted small"> (removed)</span> : null}
+                    </th>
+                    <td>{points(p.score)}</td>
+                    <td>
+                      {right}/{qs.length}
+                    </td>
+                    {qs.map((q) => {
+                      const a = p.answers.find((x) => x.question_index === q.index);
+                      const mark = !a?.answered ? "–" : a.correct ? "✓" : "✗";
+                      const words = !a?.answered
+                        ? "no answer"
+                        : a.correct
+                          ? `right, ${a.points} points`
+                          : `wrong: ${a.answer ?? ""}`;
+                      return (
+                        <td
+                          key={q.id}
+                          class={
+                            !a?.answered ? "cell-none" : a.correct ? "cell-right" : "cell-wrong"
+                          }
+                          title={words}
+                        >
+                          <span aria-hidden="true">{mark}</span>
+                          <span class="visually-hidden">{words}</span>
+                        </td>
+                      );
+                    })}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
