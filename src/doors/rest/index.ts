@@ -62,6 +62,16 @@ export const TAGS = [
   { name: "sessions", description: "Sessions (rooms): create, join, control, answer, results." },
   { name: "rooms", description: "Public lookups for join pages." },
   { name: "admin", description: "Seed 000's internal admin aliases." },
+  {
+    name: "seed 002",
+    description:
+      "Seed 002's leaderboard-stream family: a quiz is a self-paced session (docs/protocols/seed-002.md).",
+  },
+  {
+    name: "contests (seed 004)",
+    description:
+      "Seed 004's development login and quick-fire contests (docs/protocols/seed-004.md).",
+  },
 ] as const;
 
 /** Some bodies are checked by their own parser (with better messages); their schema only documents them. */
