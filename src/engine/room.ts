@@ -23,6 +23,21 @@ import type {
   SessionWrite,
   StandingRecord,
 } from "../ports/storage.js";
+import {
+  answerTieBreak,
+  isPlayer,
+  type Member,
+  type MemberAnswer,
+  memberInfo,
+  memberRecord,
+  newMember,
+  optionIndicesOf,
+  publicMember,
+  ranked,
+  replayStreak,
+  resolveOptionText,
+  tieBreakOf,
+} from "./room-member.js";
 import type {
   Actor,
   AnswerAck,
@@ -64,44 +79,6 @@ type Coalesced = keyof typeof COALESCE_MS;
 /** How many players a host or spectator snapshot lists. */
 const SNAPSHOT_PLAYERS_MAX = 500;
 
-interface MemberAnswer {
-  record: AnswerRecord;
-  /** Options this answer counts towards in the reveal's bar chart. */
-  optionIndices: number[];
-  pending: boolean;
-  /** State before this answer applied, to undo it if storing fails. */
-  undo: { score: number; streak: number; tieBreak: number; previous: MemberAnswer | undefined };
-  streakAfter: number;
-  scoreAfter: number;
-  /** The connection's participant was connected when it answered (for the all-answered count). */
-  countedConnected: boolean;
-}
-
-interface Member {
-  id: ParticipantId;
-  userId: UserId;
-  name: string;
-  key: string;
-  role: ParticipantRole;
-  joinOrder: number;
-  joinedAt: number;
-  status: ParticipantStatus;
-  kickReason: string | null;
-  tokenHash: string;
-  connections: number;
-  score: number;
-  streak: number;
-  tieBreak: number;
-  answers: (MemberAnswer | undefined)[];
-  /** self_paced: question index → when it was served to this member. */
-  served: Map<number, number>;
-  /** self_paced: the index served and not yet answered or expired. */
-  current: number | null;
-  /** self_paced: push questions to this member (canonical clients) or let them read them (seed 001, 002). */
-  pushQuestions: boolean;
-  lastAnswerAt: number | null;
-}
-
 interface PendingAnswer {
   member: Member;
   index: number;
@@ -124,9 +101,6 @@ export interface QueuedWrite {
   /** Set on answer writes: the runtime reports back with stored()/storeFailed(). */
   ticket?: number;
 }
-
-const isPlayer = (m: Member) => m.role === "player";
-const ranked = (m: Member) => m.role === "player" && m.status !== "kicked";
 
 /**
  * One quiz session: its state and every rule that changes it. A Room does no
@@ -229,7 +203,7 @@ export class Room {
       m.answers[a.questionIndex] = entry;
       m.score += a.points;
       entry.scoreAfter = m.score;
-      if (a.points > 0) m.tieBreak = room.answerTieBreak(a.seq);
+      if (a.points > 0) m.tieBreak = answerTieBreak(a.seq);
       m.lastAnswerAt = Math.max(m.lastAnswerAt ?? 0, a.receivedAt);
     }
     for (const m of room.members.values()) {
@@ -992,7 +966,7 @@ export class Room {
     m.answers[index] = entry;
     m.score += entry.record.points - (previous?.record.points ?? 0);
     m.streak = entry.streakAfter;
-    m.tieBreak = this.tieBreakOf(m);
+    m.tieBreak = tieBreakOf(m);
     m.lastAnswerAt = entry.record.receivedAt;
     if (ranked(m)) this.board.set(m.id, m.score, m.tieBreak);
     if (m.current === index) m.current = null;
@@ -1401,27 +1375,7 @@ export class Room {
   }
 
   private addMember(p: ParticipantRecord): Member {
-    const m: Member = {
-      id: p.id,
-      userId: p.userId,
-      name: p.name,
-      key: nameKey(p.name),
-      role: p.role,
-      joinOrder: p.joinOrder,
-      joinedAt: p.joinedAt,
-      status: p.status,
-      kickReason: p.kickReason,
-      tokenHash: p.resumeTokenHash,
-      connections: 0,
-      score: 0,
-      streak: 0,
-      tieBreak: joinTieBreak(p.joinOrder),
-      answers: [],
-      served: new Map(),
-      current: null,
-      pushQuestions: true,
-      lastAnswerAt: null,
-    };
+    const m = newMember(p);
     this.members.set(m.id, m);
     this.byUser.set(m.userId, m);
     if (m.status !== "kicked") {
@@ -1433,43 +1387,15 @@ export class Room {
   }
 
   private infoOf(m: Member): MemberInfo {
-    return {
-      participantId: m.id,
-      userId: m.userId,
-      name: m.name,
-      role: m.role,
-      status: m.status,
-      score: m.score,
-      rank: ranked(m) ? (this.board.rank(m.id) ?? null) : null,
-    };
+    return memberInfo(m, ranked(m) ? (this.board.rank(m.id) ?? null) : null);
   }
 
   private recordOf(m: Member): ParticipantRecord {
-    return {
-      id: m.id,
-      sessionId: this.record.id,
-      userId: m.userId,
-      name: m.name,
-      role: m.role,
-      joinOrder: m.joinOrder,
-      joinedAt: m.joinedAt,
-      status: m.status,
-      resumeTokenHash: m.tokenHash,
-      score: m.score,
-      kickReason: m.kickReason,
-    };
+    return memberRecord(m, this.record.id);
   }
 
   private publicOf(m: Member): PublicParticipant {
-    return {
-      participantId: m.id,
-      userId: m.userId,
-      name: m.name,
-      role: m.role,
-      status: m.status,
-      connected: m.connections > 0,
-      score: m.score,
-    };
+    return publicMember(m);
   }
 
   private newParticipantId(): ParticipantId {
@@ -1552,19 +1478,6 @@ export class Room {
     }
   }
 
-  /** L-2: equal scores rank by when the score was reached; at zero, by join order. */
-  private tieBreakOf(m: Member): number {
-    let latest = -1;
-    for (const a of m.answers) {
-      if (a && a.record.points > 0 && a.record.seq > latest) latest = a.record.seq;
-    }
-    return latest < 0 ? joinTieBreak(m.joinOrder) : this.answerTieBreak(latest);
-  }
-
-  private answerTieBreak(seq: number): number {
-    return seq;
-  }
-
   /** The streak a member carries after the questions already closed, replayed from stored answers. */
   private replayStreak(m: Member): number {
     const mode = this.record.settings.mode;
@@ -1575,42 +1488,10 @@ export class Room {
     else if (p.kind === "reveal" || p.kind === "intermission") upTo = p.index + 1;
     else if (p.kind === "ended") upTo = this.record.questions.length;
     else upTo = 0;
-    let streak = 0;
-    for (let i = 0; i < upTo; i++) {
-      const q = this.question(i);
-      const a = m.answers[i];
-      if (!a) {
-        if (mode !== "self_paced") streak = missedAnswerStreak(streak, q.multiplier);
-        continue;
-      }
-      if (q.multiplier === 0) continue;
-      streak = a.record.correct ? streak + 1 : 0;
-    }
-    const current = p.kind === "question" ? m.answers[p.index] : undefined;
-    if (current && this.question(p.kind === "question" ? p.index : 0).multiplier !== 0) {
-      return current.record.correct ? streak + 1 : 0;
-    }
-    return streak;
+    return replayStreak(m, this.record.questions, {
+      upTo,
+      missesReset: mode !== "self_paced",
+      open: p.kind === "question" ? p.index : null,
+    });
   }
-}
-
-/** Zero scores tie-break by join order; kept in their own number range for readability in logs. */
-function joinTieBreak(joinOrder: number): number {
-  return joinOrder;
-}
-
-/** Doors whose clients send the option's text (seed 001, 004) reach choice questions through this. */
-function resolveOptionText(q: Question, value: AnswerValue): AnswerValue {
-  if (value.kind !== "text" || q.kind === "typed") return value;
-  const index = matchOptionText(q, value.text);
-  // An unmatched text stays text, which the shape check then refuses (VALIDATION, bad_answer): a
-  // client that sends an option's text can only miss by a bug or on purpose.
-  return index === undefined ? value : { kind: "choice", index };
-}
-
-function optionIndicesOf(q: Question, value: AnswerValue): number[] {
-  if (q.kind === "typed") return [];
-  if (value.kind === "choice") return [value.index];
-  if (value.kind === "choices") return [...value.indices];
-  return [];
 }
