@@ -1,4 +1,4 @@
-import { checkAnswerShape, isCorrect, matchOptionText } from "../domain/answer-check.js";
+import { checkAnswerShape, isCorrect } from "../domain/answer-check.js";
 import { type DomainError, type ErrorCode, fail, ok } from "../domain/errors.js";
 import { asParticipantId, type ParticipantId, type UserId } from "../domain/ids.js";
 import { Leaderboard } from "../domain/leaderboard.js";
@@ -16,7 +16,6 @@ import type {
   AnswerRecord,
   ParticipantRecord,
   ParticipantRole,
-  ParticipantStatus,
   SessionBundle,
   SessionRecord,
   SessionStateRecord,
