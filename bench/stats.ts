@@ -162,3 +162,47 @@ export function peakWindow(
   }
   return best;
 }
+
+/** The smallest of `xs` that is ≥ `from`; NaN when there is none. */
+export function firstAtOrAfter(xs: Iterable<number>, from: number): number {
+  let best = Number.NaN;
+  for (const x of xs) if (x >= from && !(x >= best)) best = x;
+  return best;
+}
+
+/** An answer the server acknowledged with a `score` reply. */
+export interface AckedAnswer {
+  /** The player's display name. */
+  name: string;
+  /** 0-based question index. */
+  index: number;
+  /** The points the ack reported. */
+  points: number;
+}
+
+/** A player's row of GET /api/v1/sessions/{id}/results, as far as the check reads it. */
+export interface StoredPlayer {
+  name: string;
+  answers: ReadonlyArray<{ question_index: number; answered: boolean; points: number }>;
+}
+
+/**
+ * Compares acknowledged answers with the stored results: `lost` counts acks whose answer is not
+ * in the results at all (no player of that name, or that question unanswered), `pointsDiffer`
+ * those stored with other points than the ack reported. Names must be unique.
+ */
+export function checkAcknowledged(
+  acked: readonly AckedAnswer[],
+  stored: readonly StoredPlayer[],
+): { lost: number; pointsDiffer: number } {
+  const byName = new Map<string, StoredPlayer>();
+  for (const p of stored) byName.set(p.name, p);
+  let lost = 0;
+  let pointsDiffer = 0;
+  for (const a of acked) {
+    const answer = byName.get(a.name)?.answers.find((x) => x.question_index === a.index);
+    if (!answer?.answered) lost++;
+    else if (answer.points !== a.points) pointsDiffer++;
+  }
+  return { lost, pointsDiffer };
+}

@@ -71,7 +71,10 @@ export class RoomRuntime implements RoomHandle {
       const seen = this.dedupe.get(key);
       if (seen && seen.expiresAt > this.deps.clock.now()) return seen.reply;
     }
-    const reply = this.apply(actor, command);
+    // An answer keeps its key in storage, so a retry still matches after a takeover.
+    const applied =
+      key !== undefined && command.type === "answer" ? { ...command, requestKey: key } : command;
+    const reply = this.apply(actor, applied);
     if (key !== undefined) {
       this.remember(key, reply);
       // A refusal applied nothing, so it is not remembered: a retry really runs again (the session

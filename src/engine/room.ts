@@ -75,6 +75,12 @@ export interface RoomDeps {
  */
 export const COALESCE_MS = { players: 1_000, answers: 100, leaderboard: 100 } as const;
 type Coalesced = keyof typeof COALESCE_MS;
+/**
+ * After a restart or takeover nobody is connected yet: the all-answered early
+ * close (T-3) waits this long for players to come back, so a question is not
+ * closed on the few who reconnected first.
+ */
+export const RESUME_GRACE_MS = 5_000;
 /** How many players a host or spectator snapshot lists. */
 const SNAPSHOT_PLAYERS_MAX = 500;
 
@@ -132,6 +138,8 @@ export class Room {
   private readonly pending = new Map<number, PendingAnswer>();
   private tally: QuestionTally = { optionCounts: [], answered: 0, connectedAnswered: 0 };
 
+  /** T-3 early closes are held until this time after a restore (0: no hold). */
+  private earlyCloseFrom = 0;
   /** When each coalesced update is due; null when nothing is waiting. */
   private readonly due: Record<Coalesced, number | null> = {
     players: null,
@@ -213,6 +221,7 @@ export class Room {
     const phase = room.phase;
     if (phase.kind === "question") {
       room.rebuildTally(phase.index);
+      room.earlyCloseFrom = now + RESUME_GRACE_MS;
     }
     room.queueState();
     if (phase.kind === "question" && phase.closedAt === null && phase.deadline <= now) {
@@ -260,6 +269,7 @@ export class Room {
       if (t !== null && (at === null || t < at)) at = t;
     };
     for (const t of Object.values(this.due)) consider(t);
+    if (this.earlyCloseFrom > 0) consider(this.earlyCloseFrom);
     const p = this.phase;
     switch (p.kind) {
       case "question":
@@ -283,6 +293,10 @@ export class Room {
 
   /** Applies whatever time has made due: deadlines, timed phases, coalesced updates. */
   tick(now: number): void {
+    if (this.earlyCloseFrom > 0 && now >= this.earlyCloseFrom) {
+      this.earlyCloseFrom = 0;
+      this.closeIfAllAnswered(now);
+    }
     const p = this.phase;
     if (p.kind === "question" && p.closedAt === null && now >= p.deadline) {
       this.closeQuestion(now, "deadline");
@@ -331,7 +345,7 @@ export class Room {
       case "kick":
         return reply(this.kick(actor, command.participantId, command.reason, now));
       case "answer":
-        return this.answer(actor, command.target, command.answer, now);
+        return this.answer(actor, command.target, command.answer, now, command.requestKey);
       case "presence":
         return reply(this.presence(actor, command.connected, now));
       case "snapshot":
@@ -806,7 +820,13 @@ export class Room {
 
   // ---------------------------------------------------------------- answers
 
-  private answer(actor: Actor, target: AnswerTarget, raw: AnswerValue, now: number): Outcome {
+  private answer(
+    actor: Actor,
+    target: AnswerTarget,
+    raw: AnswerValue,
+    now: number,
+    requestKey: string | undefined,
+  ): Outcome {
     const reply = (code: ErrorCode, msg: string, reason?: string): Outcome => ({
       kind: "reply",
       reply: fail(code, msg, reason),
@@ -820,13 +840,26 @@ export class Room {
       return reply("NOT_FOUND", "no such question in this quiz", "no_question");
     const q = this.question(index);
 
-    const timing = this.answerWindow(m, index, now);
-    if (!timing.ok) return { kind: "reply", reply: timing };
-    const { openedAt } = timing.value;
-
     const value = resolveOptionText(q, raw);
     const shape = checkAnswerShape(q, value);
     if (!shape.ok) return reply("VALIDATION", shape.msg, "bad_answer");
+
+    // a retry of the very message that stored this answer (its acknowledgement was lost,
+    // perhaps with the instance that stored it) gets the original acknowledgement, whatever the
+    // phase is now. The key is stored with the answer, so this holds after a takeover too.
+    const stored = m.answers[index];
+    if (
+      stored &&
+      !stored.pending &&
+      requestKey !== undefined &&
+      stored.record.requestKey === requestKey
+    ) {
+      return { kind: "reply", reply: ok(this.ackOf(index, stored)) };
+    }
+
+    const timing = this.answerWindow(m, index, now);
+    if (!timing.ok) return { kind: "reply", reply: timing };
+    const { openedAt } = timing.value;
 
     const previous = m.answers[index];
     if (previous && !this.record.settings.allowAnswerChange) {
@@ -860,6 +893,7 @@ export class Room {
       receivedAt: now,
       seq,
     };
+    if (requestKey !== undefined) record.requestKey = requestKey;
     const entry: MemberAnswer = {
       record,
       optionIndices: optionIndicesOf(q, value),
@@ -904,21 +938,7 @@ export class Room {
       p.answer.pending = false;
       const { member: m, index, answer } = p;
       const r = answer.record;
-      const q = this.question(index);
-      replies.push({
-        ticket,
-        reply: ok({
-          index,
-          questionId: r.questionId,
-          correct: r.correct,
-          points: r.points,
-          score: answer.scoreAfter,
-          streak: answer.streakAfter,
-          changed: answer.undo.previous !== undefined,
-          elapsedMs: r.elapsedMs,
-          correctAnswer: this.record.settings.mode === "self_paced" ? correctAnswerOf(q) : null,
-        }),
-      });
+      replies.push({ ticket, reply: ok(this.ackOf(index, answer)) });
       this.emit(
         { kind: "all" },
         {
@@ -939,6 +959,23 @@ export class Room {
     this.closeIfAllAnswered(now);
     this.revealIfSettled(now);
     return replies;
+  }
+
+  /** The acknowledgement of a stored answer, as first sent or as sent again for a retry. */
+  private ackOf(index: number, answer: MemberAnswer): AnswerAck {
+    const r = answer.record;
+    return {
+      index,
+      questionId: r.questionId,
+      correct: r.correct,
+      points: r.points,
+      score: answer.scoreAfter,
+      streak: answer.streakAfter,
+      changed: answer.undo.previous !== undefined,
+      elapsedMs: r.elapsedMs,
+      correctAnswer:
+        this.record.settings.mode === "self_paced" ? correctAnswerOf(this.question(index)) : null,
+    };
   }
 
   /** Storing failed: undo the answers, newest first, and refuse them with a retryable error. */
@@ -1032,6 +1069,7 @@ export class Room {
   private closeIfAllAnswered(now: number): void {
     const p = this.phase;
     if (p.kind !== "question" || p.closedAt !== null) return;
+    if (this.earlyCloseFrom > 0) return; // players are still coming back after a restore
     if (this.pendingFor(p.index) > 0) return;
     if (this.connectedPlayers > 0 && this.tally.connectedAnswered >= this.connectedPlayers) {
       this.closeQuestion(now, "all_answered");

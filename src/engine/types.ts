@@ -38,7 +38,8 @@ export type Command =
   | { type: "close" }
   | { type: "lock"; locked: boolean }
   | { type: "kick"; participantId: ParticipantId; reason: string }
-  | { type: "answer"; target: AnswerTarget; answer: AnswerValue }
+  /** `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it. */
+  | { type: "answer"; target: AnswerTarget; answer: AnswerValue; requestKey?: string }
   | { type: "presence"; connected: boolean }
   | { type: "snapshot"; role: ViewerRole }
   /** Read-only: a page of the leaderboard. */

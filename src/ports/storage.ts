@@ -85,6 +85,11 @@ export interface AnswerRecord {
   receivedAt: number;
   /** Per-session order in which answers were accepted; breaks ties between equal scores. */
   seq: number;
+  /**
+   * The client message identity the answer arrived with (user + message id), when it had one:
+   * a retry of that message gets this answer's acknowledgement back, even on another instance (A-6).
+   */
+  requestKey?: string;
 }
 
 export interface ServedRecord {

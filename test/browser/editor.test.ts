@@ -1,24 +1,17 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   answerButton,
   browserDescribe,
-  type Harness,
-  joinAs,
+  createGame,
+  joinAndStart,
   LAPTOP,
-  lobbyPin,
   PHONE,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 browserDescribe("web app: the quiz editor", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness();
 
   it("creates a quiz with every question kind, shows the server's problems per field, and the quiz then plays", {
     timeout: 150_000,
@@ -112,13 +105,9 @@ browserDescribe("web app: the quiz editor", () => {
 
     // Save and host: the quiz plays.
     await host.getByRole("button", { name: "Save and host" }).click();
-    await host.getByTestId("create-game").click();
-    await host.getByTestId("room-pin").waitFor();
-    const pin = await lobbyPin(host);
+    const pin = await createGame(host);
     const pia = await h.page(PHONE);
-    await joinAs(pia, pin, "Pia");
-    await host.getByTestId("roster").getByText("Pia").waitFor();
-    await host.getByTestId("start-game").click();
+    await joinAndStart(host, pin, [[pia, "Pia"]]);
 
     await pia.getByRole("heading", { name: "Which colour is the sky?" }).waitFor();
     expect(await pia.getByRole("button", { name: /\(key \d\)/ }).count()).toBe(3);

@@ -1,14 +1,12 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   browserDescribe,
-  type Harness,
+  hostGame,
   joinAs,
   LAPTOP,
-  lobbyPin,
   PHONE,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const QUIZ = {
@@ -18,24 +16,13 @@ const QUIZ = {
 };
 
 browserDescribe("web app: problems are shown in words", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, QUIZ);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness(QUIZ);
 
   it("wrong PIN, name taken, room locked and kicked each get a sentence, never a blank page", {
     timeout: 120_000,
   }, async () => {
     const shot = screenshots("errors");
-    const host = await h.page(LAPTOP);
-    await host.goto("/quiz/browser-errors/start");
-    await host.getByTestId("create-game").click();
-    await host.getByTestId("room-pin").waitFor();
-    const pin = await lobbyPin(host);
+    const { host, pin } = await hostGame(h, "browser-errors");
     // A PIN no open room has: the real one with its first digit changed.
     const wrong = `${pin[0] === "9" ? "8" : "9"}${pin.slice(1)}`;
 

@@ -1,14 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   browserDescribe,
-  type Harness,
   LAPTOP,
   overflowsHorizontally,
   PHONE,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const CSV = [
@@ -19,17 +17,10 @@ const CSV = [
 ].join("\n");
 
 browserDescribe("web app: the quiz library", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, {
-      id: "to-export",
-      title: "Export me",
-      questions: [{ text: "Yes?", options: ["Yes", "No"], correct: [0] }],
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
+  const h = useHarness({
+    id: "to-export",
+    title: "Export me",
+    questions: [{ text: "Yes?", options: ["Yes", "No"], correct: [0] }],
   });
 
   it("imports CSV and JSON (with problems listed), exports and deletes quizzes", {

@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   answerButton,
   browserDescribe,
-  type Harness,
+  createGame,
   joinAs,
   LAPTOP,
-  lobbyPin,
   overflowsHorizontally,
   PHONE,
   PROJECTOR,
   playerScore,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const QUIZ = {
@@ -33,14 +31,7 @@ const QUIZ = {
 };
 
 browserDescribe("web app: a live game in the browser", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, QUIZ);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness(QUIZ);
 
   it("a host and three players play a whole live game through the UI", {
     timeout: 180_000,
@@ -56,11 +47,9 @@ browserDescribe("web app: a live game in the browser", () => {
     await host.getByRole("heading", { name: "Host “Browser quiz”" }).waitFor();
     await host.getByRole("radio", { name: /^Live/ }).check();
     await shot(host, "host-setup");
-    await host.getByTestId("create-game").click();
 
     // The lobby: a big PIN, the join link and its QR code.
-    await host.getByTestId("room-pin").waitFor();
-    const pin = await lobbyPin(host);
+    const pin = await createGame(host);
     expect(pin).toMatch(/^[1-9]\d{5}$/);
     expect(await host.getByTestId("join-url").getAttribute("href")).toMatch(
       new RegExp(`/play\\?pin=${pin}$`),

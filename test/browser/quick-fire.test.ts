@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   answerButton,
   browserDescribe,
-  type Harness,
-  joinAs,
-  lobbyPin,
+  createGame,
+  joinAndStart,
   overflowsHorizontally,
   PHONE,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const QUIZ = {
@@ -22,14 +20,7 @@ const QUIZ = {
 };
 
 browserDescribe("web app: quick fire, hosted from a phone", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, QUIZ);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness(QUIZ);
 
   it("T-4: the first correct answer closes the question for everyone and the game runs by itself", {
     timeout: 120_000,
@@ -44,18 +35,16 @@ browserDescribe("web app: quick fire, hosted from a phone", () => {
     await host.getByLabel("Seconds per question").fill("6");
     expect(await overflowsHorizontally(host)).toBe(false);
     await shot(host, "host-setup-phone");
-    await host.getByTestId("create-game").click();
-    await host.getByTestId("room-pin").waitFor();
+    const pin = await createGame(host);
     expect(await overflowsHorizontally(host)).toBe(false);
     await shot(host, "host-lobby-phone");
-    const pin = await lobbyPin(host);
 
     const ann = await h.page(PHONE);
     const ben = await h.page(PHONE);
-    await joinAs(ann, pin, "Ann");
-    await joinAs(ben, pin, "Ben");
-    await host.getByTestId("roster").getByText("Ben").waitFor();
-    await host.getByTestId("start-game").click();
+    await joinAndStart(host, pin, [
+      [ann, "Ann"],
+      [ben, "Ben"],
+    ]);
 
     await ben.getByRole("heading", { name: "Fastest: pick Gold" }).waitFor();
     await ann.getByRole("heading", { name: "Fastest: pick Gold" }).waitFor();

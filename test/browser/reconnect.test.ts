@@ -1,17 +1,14 @@
-import type { Page, WebSocketRoute } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import type { WebSocketRoute } from "playwright-core";
+import { expect, it } from "vitest";
 import {
   answerButton,
   browserDescribe,
-  type Harness,
-  joinAs,
-  LAPTOP,
-  lobbyPin,
+  hostGame,
+  joinAndStart,
   PHONE,
   playerScore,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const QUIZ = {
@@ -34,35 +31,20 @@ const QUIZ = {
   ],
 };
 
-async function hostGame(h: Harness): Promise<{ host: Page; pin: string }> {
-  const host = await h.page(LAPTOP);
-  await host.goto("/quiz/browser-reload/start");
-  await host.getByTestId("create-game").click();
-  await host.getByTestId("room-pin").waitFor();
-  return { host, pin: await lobbyPin(host) };
-}
-
 browserDescribe("web app: refreshes and lost connections", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, QUIZ);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness(QUIZ);
 
   it("a player who reloads mid-question is back in the same game with the same score; so is the host", {
     timeout: 120_000,
   }, async () => {
     const shot = screenshots("reload");
-    const { host, pin } = await hostGame(h);
+    const { host, pin } = await hostGame(h, QUIZ.id);
     const ann = await h.page(PHONE);
     const ben = await h.page(PHONE);
-    await joinAs(ann, pin, "Ann");
-    await joinAs(ben, pin, "Ben");
-    await host.getByTestId("roster").getByText("Ben").waitFor();
-    await host.getByTestId("start-game").click();
+    await joinAndStart(host, pin, [
+      [ann, "Ann"],
+      [ben, "Ben"],
+    ]);
 
     await ann.getByRole("heading", { name: "First: pick Apple" }).waitFor();
     await answerButton(ann, "Apple").click();
@@ -116,7 +98,7 @@ browserDescribe("web app: refreshes and lost connections", () => {
     timeout: 120_000,
   }, async () => {
     const shot = screenshots("connection-lost");
-    const { host, pin } = await hostGame(h);
+    const { host, pin } = await hostGame(h, QUIZ.id);
 
     // Ann's socket goes through a switch the test controls.
     const ann = await h.page(PHONE);
@@ -131,10 +113,10 @@ browserDescribe("web app: refreshes and lost connections", () => {
       open.push(ws);
     });
     const ben = await h.page(PHONE);
-    await joinAs(ann, pin, "Ann");
-    await joinAs(ben, pin, "Ben");
-    await host.getByTestId("roster").getByText("Ben").waitFor();
-    await host.getByTestId("start-game").click();
+    await joinAndStart(host, pin, [
+      [ann, "Ann"],
+      [ben, "Ben"],
+    ]);
 
     await ann.getByRole("heading", { name: "First: pick Apple" }).waitFor();
     await answerButton(ann, "Apple").click();

@@ -1,18 +1,16 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   answerButton,
   browserDescribe,
-  type Harness,
-  joinAs,
+  createGame,
+  joinAndStart,
   LAPTOP,
-  lobbyPin,
   overflowsHorizontally,
   PHONE,
   PROJECTOR,
   playerScore,
-  putQuiz,
   screenshots,
-  startHarness,
+  useHarness,
 } from "./support.js";
 
 const VOCAB = {
@@ -42,14 +40,7 @@ const VOCAB = {
 };
 
 browserDescribe("web app: a self-paced session", () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-    await putQuiz(h.baseUrl, VOCAB);
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  });
+  const h = useHarness(VOCAB);
 
   it("learners work through typed questions on their own timers and watch a live leaderboard", {
     timeout: 120_000,
@@ -61,16 +52,14 @@ browserDescribe("web app: a self-paced session", () => {
     // Vocabulary scoring is the self-paced default.
     await expect.poll(() => host.getByLabel("How points are given").inputValue()).toBe("vocab");
     await shot(host, "host-setup");
-    await host.getByTestId("create-game").click();
-    await host.getByTestId("room-pin").waitFor();
-    const pin = await lobbyPin(host);
+    const pin = await createGame(host);
 
     const lea = await h.page(PHONE);
     const max = await h.page(PHONE);
-    await joinAs(lea, pin, "Lea", "link");
-    await joinAs(max, pin, "Max", "typed");
-    await host.getByTestId("roster").getByText("Max").waitFor();
-    await host.getByTestId("start-game").click();
+    await joinAndStart(host, pin, [
+      [lea, "Lea", "link"],
+      [max, "Max", "typed"],
+    ]);
     await host.getByTestId("self-paced-board").waitFor();
 
     // Each learner gets their own first question with their own countdown.

@@ -18,7 +18,7 @@ import {
   type Locator,
   type Page,
 } from "playwright-core";
-import { describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { findWebRoot } from "../../src/doors/web/index.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
@@ -162,6 +162,43 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
   };
 }
 
+/**
+ * The harness of the describe block this is called in: started before its tests, with `quizzes`
+ * stored through the REST API, and closed after them. The object it returns stands for that
+ * harness once started.
+ */
+export function useHarness(...quizzes: unknown[]): Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await startHarness();
+    for (const quiz of quizzes) await putQuiz(h.baseUrl, quiz);
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  });
+  const started = (): Harness => {
+    if (h === undefined) throw new Error("the browser harness is not started");
+    return h;
+  };
+  return {
+    get server() {
+      return started().server;
+    },
+    get baseUrl() {
+      return started().baseUrl;
+    },
+    get browser() {
+      return started().browser;
+    },
+    get problems() {
+      return started().problems;
+    },
+    context: (options) => started().context(options),
+    page: (options) => started().page(options),
+    close: () => started().close(),
+  };
+}
+
 /** Saves numbered screenshots of one test's screens under test-results/screenshots/<suite>/. */
 export function screenshots(suite: string): (page: Page, name: string) => Promise<void> {
   const dir = join(SHOTS, suite);
@@ -196,6 +233,20 @@ export async function lobbyPin(host: Page): Promise<string> {
   return text.replace(/\D/g, "");
 }
 
+/** Creates the game set up on the host's start page and returns the PIN its lobby shows. */
+export async function createGame(host: Page): Promise<string> {
+  await host.getByTestId("create-game").click();
+  await host.getByTestId("room-pin").waitFor();
+  return lobbyPin(host);
+}
+
+/** A host on a laptop who creates a game of quiz `quizId` with its default settings. */
+export async function hostGame(h: Harness, quizId: string): Promise<{ host: Page; pin: string }> {
+  const host = await h.page(LAPTOP);
+  await host.goto(`/quiz/${quizId}/start`);
+  return { host, pin: await createGame(host) };
+}
+
 /** Joins a game as a player: opens the QR link (or types the PIN) and picks a nickname. */
 export async function joinAs(
   player: Page,
@@ -213,6 +264,21 @@ export async function joinAs(
   await player.getByRole("textbox", { name: "Nickname" }).fill(name);
   await player.getByRole("button", { name: "OK, go!" }).click();
   await player.getByTestId("player-lobby").waitFor();
+}
+
+/**
+ * Joins `players` (page, nickname and how they join) in turn, waits until the host's roster shows
+ * the last of them, and starts the game.
+ */
+export async function joinAndStart(
+  host: Page,
+  pin: string,
+  players: Array<[player: Page, name: string, how?: "link" | "typed"]>,
+): Promise<void> {
+  for (const [player, name, how] of players) await joinAs(player, pin, name, how);
+  const last = players.at(-1);
+  if (last !== undefined) await host.getByTestId("roster").getByText(last[1]).waitFor();
+  await host.getByTestId("start-game").click();
 }
 
 /** Whether the page is wider than its viewport (a horizontal scrollbar at 360 px is a bug). */

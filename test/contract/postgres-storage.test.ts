@@ -8,10 +8,10 @@ import {
   openPostgresStorage,
   splitSchemaFromUrl,
 } from "../../src/adapters/postgres/postgres-storage.js";
+import { MIGRATIONS } from "../../src/adapters/sql/migrations.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
-import { asParticipantId, asQuizId, asSessionId, asUserId } from "../../src/domain/ids.js";
-import { resolveSettings } from "../../src/domain/session-settings.js";
-import type { SessionRecord, SessionWrite, Storage } from "../../src/ports/storage.js";
+import { asSessionId } from "../../src/domain/ids.js";
+import type { Storage } from "../../src/ports/storage.js";
 import {
   freshPgSchema,
   type PgSchema,
@@ -20,6 +20,13 @@ import {
   TEST_DATABASE_URL,
   withPgClient,
 } from "../support/services.js";
+import {
+  PLAYED_PARTICIPANT_ROW,
+  PLAYED_SESSION_ROW,
+  playedSession,
+  STORAGE_TABLES,
+  T0,
+} from "../support/stored-session.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { runStorageContract } from "./storage-contract.js";
 
@@ -52,92 +59,6 @@ function inSchema<T>(schema: PgSchema, fn: (c: pg.Client) => Promise<T>): Promis
   });
 }
 
-const T0 = 1_700_000_000_000;
-
-function session(id: string, pin = "482913"): SessionRecord {
-  return {
-    id: asSessionId(id),
-    pin,
-    quizId: asQuizId("quiz"),
-    title: "Session",
-    settings: resolveSettings("live"),
-    questions: [],
-    hostUserId: asUserId("host"),
-    createdAt: T0,
-    state: {
-      phase: { kind: "lobby" },
-      locked: false,
-      epoch: 1,
-      seq: 0,
-      startedAt: null,
-      endedAt: null,
-    },
-  };
-}
-
-/** A session with one player who answered question 1 while it was open. */
-function playedSession(id: string, pin = "482913"): SessionWrite[] {
-  const s = session(id, pin);
-  const pid = asParticipantId(`${id}/p1`);
-  return [
-    { kind: "session_created", session: s },
-    {
-      kind: "participant_put",
-      participant: {
-        id: pid,
-        sessionId: s.id,
-        userId: asUserId("u1"),
-        name: "Ann",
-        role: "player",
-        joinOrder: 0,
-        joinedAt: T0,
-        status: "active",
-        resumeTokenHash: "f".repeat(64),
-        score: 0,
-        kickReason: null,
-      },
-    },
-    {
-      kind: "session_state",
-      sessionId: s.id,
-      state: {
-        ...s.state,
-        phase: { kind: "question", index: 1, openedAt: T0, deadline: T0 + 20_000, closedAt: null },
-        locked: true,
-        startedAt: T0,
-      },
-    },
-    {
-      kind: "answer_put",
-      answer: {
-        sessionId: s.id,
-        participantId: pid,
-        questionIndex: 1,
-        questionId: "q2",
-        answer: { kind: "choices", indices: [0, 2] },
-        correct: true,
-        points: 1800,
-        elapsedMs: 2_000,
-        receivedAt: T0 + 2_000,
-        seq: 1,
-      },
-      participantScore: 1800,
-    },
-  ];
-}
-
-const TABLES = [
-  "answers",
-  "bank_questions",
-  "bans",
-  "meta",
-  "participants",
-  "quiz_questions",
-  "quizzes",
-  "served_questions",
-  "sessions",
-];
-
 describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
   runStorageContract(
     "postgres",
@@ -159,13 +80,13 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
       }
       await inSchema(schema, async (c) => {
         const migrations = await c.query("select name from kysely_migration order by name");
-        expect(migrations.rows.map((r) => r.name)).toStrictEqual(["0001_initial"]);
+        expect(migrations.rows.map((r) => r.name)).toStrictEqual(Object.keys(MIGRATIONS).sort());
         const tables = await c.query(
           `select table_name from information_schema.tables
             where table_schema = $1 and table_name not like 'kysely%' order by table_name`,
           [schema.name],
         );
-        expect(tables.rows.map((r) => r.table_name)).toStrictEqual(TABLES);
+        expect(tables.rows.map((r) => r.table_name)).toStrictEqual(STORAGE_TABLES);
         expect((await c.query("select count(*)::int as n from meta")).rows[0]?.n).toBe(3);
       });
     });
@@ -232,18 +153,7 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
                   started_at::float8 as started_at, ended_at
              from sessions`,
         );
-        expect(s.rows).toStrictEqual([
-          {
-            status: "active",
-            phase: "question",
-            current_index: 1,
-            deadline_ms: T0 + 20_000,
-            locked: 1,
-            mode: "live",
-            started_at: T0,
-            ended_at: null,
-          },
-        ]);
+        expect(s.rows).toStrictEqual([PLAYED_SESSION_ROW]);
         const a = await c.query(
           "select answer_json::jsonb as answer, is_correct, points, question_id from answers",
         );
@@ -256,7 +166,7 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
           },
         ]);
         const p = await c.query("select score, final_rank from participants");
-        expect(p.rows).toStrictEqual([{ score: 1800, final_rank: null }]);
+        expect(p.rows).toStrictEqual([PLAYED_PARTICIPANT_ROW]);
       });
     });
 
@@ -422,7 +332,7 @@ describe("docs/schema.md", () => {
       await (await openSqliteStorage({ path })).close();
       const raw = new BetterSqlite3(path, { readonly: true });
       try {
-        const actual = TABLES.flatMap((table) =>
+        const actual = STORAGE_TABLES.flatMap((table) =>
           (
             raw
               .prepare(`select name, type, "notnull", pk from pragma_table_info(?)`)

@@ -3,17 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { MIGRATIONS } from "../../src/adapters/sql/migrations.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
-import {
-  asParticipantId,
-  asQuestionId,
-  asQuizId,
-  asSessionId,
-  asUserId,
-} from "../../src/domain/ids.js";
+import { asQuestionId, asQuizId, asSessionId } from "../../src/domain/ids.js";
 import type { Question, Quiz } from "../../src/domain/quiz.js";
-import { resolveSettings } from "../../src/domain/session-settings.js";
-import type { SessionRecord, SessionWrite, Storage } from "../../src/ports/storage.js";
+import type { SessionWrite, Storage } from "../../src/ports/storage.js";
+import {
+  PLAYED_PARTICIPANT_ROW,
+  PLAYED_SESSION_ROW,
+  playedSession as played,
+  STORAGE_TABLES,
+  T0,
+} from "../support/stored-session.js";
 import { runStorageContract } from "./storage-contract.js";
 
 const dirs: string[] = [];
@@ -46,8 +47,6 @@ runStorageContract("sqlite file, synchronous=NORMAL", () => openAt(tempDbPath(),
 
 // ---------------------------------------------------------------------------------------------
 
-const T0 = 1_700_000_000_000;
-
 function question(id: string): Question {
   return {
     id: asQuestionId(id),
@@ -75,76 +74,9 @@ function quiz(questions: Question[]): Quiz {
   };
 }
 
-function session(id: string, pin = "482913"): SessionRecord {
-  return {
-    id: asSessionId(id),
-    pin,
-    quizId: asQuizId("quiz"),
-    title: "Session",
-    settings: resolveSettings("live"),
-    questions: [question("q1"), question("q2")],
-    hostUserId: asUserId("host"),
-    createdAt: T0,
-    state: {
-      phase: { kind: "lobby" },
-      locked: false,
-      epoch: 1,
-      seq: 0,
-      startedAt: null,
-      endedAt: null,
-    },
-  };
-}
-
 /** A session with one player who answered question 1 while it was open. */
 function playedSession(id: string): SessionWrite[] {
-  const s = session(id);
-  const pid = asParticipantId(`${id}/p1`);
-  return [
-    { kind: "session_created", session: s },
-    {
-      kind: "participant_put",
-      participant: {
-        id: pid,
-        sessionId: s.id,
-        userId: asUserId("u1"),
-        name: "Ann",
-        role: "player",
-        joinOrder: 0,
-        joinedAt: T0,
-        status: "active",
-        resumeTokenHash: "f".repeat(64),
-        score: 0,
-        kickReason: null,
-      },
-    },
-    {
-      kind: "session_state",
-      sessionId: s.id,
-      state: {
-        ...s.state,
-        phase: { kind: "question", index: 1, openedAt: T0, deadline: T0 + 20_000, closedAt: null },
-        locked: true,
-        startedAt: T0,
-      },
-    },
-    {
-      kind: "answer_put",
-      answer: {
-        sessionId: s.id,
-        participantId: pid,
-        questionIndex: 1,
-        questionId: "q2",
-        answer: { kind: "choices", indices: [0, 2] },
-        correct: true,
-        points: 1800,
-        elapsedMs: 2_000,
-        receivedAt: T0 + 2_000,
-        seq: 1,
-      },
-      participantScore: 1800,
-    },
-  ];
+  return played(id, "482913", [question("q1"), question("q2")]);
 }
 
 describe("SqliteStorage", () => {
@@ -201,24 +133,14 @@ describe("SqliteStorage", () => {
     const raw = new BetterSqlite3(path, { readonly: true });
     try {
       const migrations = raw.prepare("select name from kysely_migration").pluck().all();
-      expect(migrations).toStrictEqual(["0001_initial"]);
+      expect(migrations).toStrictEqual(Object.keys(MIGRATIONS).sort());
       const tables = raw
         .prepare(
           "select name from sqlite_master where type = 'table' and name not like 'kysely%' and name not like 'sqlite%' order by name",
         )
         .pluck()
         .all();
-      expect(tables).toStrictEqual([
-        "answers",
-        "bank_questions",
-        "bans",
-        "meta",
-        "participants",
-        "quiz_questions",
-        "quizzes",
-        "served_questions",
-        "sessions",
-      ]);
+      expect(tables).toStrictEqual(STORAGE_TABLES);
       expect(raw.prepare("select count(*) from meta").pluck().get()).toBe(3);
     } finally {
       raw.close();
@@ -250,25 +172,15 @@ describe("SqliteStorage", () => {
               "select status, phase, current_index, deadline_ms, locked, mode, started_at, ended_at from sessions",
             )
             .get(),
-        ).toStrictEqual({
-          status: "active",
-          phase: "question",
-          current_index: 1,
-          deadline_ms: T0 + 20_000,
-          locked: 1,
-          mode: "live",
-          started_at: T0,
-          ended_at: null,
-        });
+        ).toStrictEqual(PLAYED_SESSION_ROW);
         const a = raw
           .prepare("select answer_json, is_correct, points, question_id from answers")
           .get() as { answer_json: string; is_correct: number; points: number };
         expect(JSON.parse(a.answer_json)).toStrictEqual({ kind: "choices", indices: [0, 2] });
         expect(a.is_correct).toBe(1);
-        expect(raw.prepare("select score, final_rank from participants").get()).toStrictEqual({
-          score: 1800,
-          final_rank: null,
-        });
+        expect(raw.prepare("select score, final_rank from participants").get()).toStrictEqual(
+          PLAYED_PARTICIPANT_ROW,
+        );
       } finally {
         raw.close();
       }

@@ -493,6 +493,20 @@ export function runStorageContract(
         expect(bundle.participants[0]?.score).toBe(1_004);
       });
 
+      it("A-6: an answer keeps the message identity it arrived with; a replacement takes its own", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        const keyed = answer(p, 0, 1, { requestKey: "canonical:user-1:m-17" });
+        const plain = answer(p, 1, 2);
+        await storage.sessions.write([answered(keyed, 10), answered(plain, 10)]);
+        expect((await load("s1")).answers).toStrictEqual([keyed, plain]);
+        const replaced = answer(p, 0, 3, { requestKey: "canonical:user-1:m-18" });
+        await storage.sessions.write([answered(replaced, 10)]);
+        expect((await load("s1")).answers.find((a) => a.questionIndex === 0)?.requestKey).toBe(
+          "canonical:user-1:m-18",
+        );
+      });
+
       it("A-1: answer_put on the same participant and question replaces the answer", async () => {
         const p = participant("s1", 1);
         const other = participant("s1", 2);

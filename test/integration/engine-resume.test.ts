@@ -173,4 +173,45 @@ describe("resume after a crash (S-6, T-6)", () => {
     await closeAll(first.storage);
     await closeAll(second.storage);
   });
+  it("T-3: after a restore the all-answered close waits for players to come back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", {}),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const ann = await joinRoom(runtime, "ann");
+    const bob = await joinRoom(runtime, "bob");
+    await runtime.execute(hostActor, { type: "start" });
+    await answer(runtime, ann, 0, 0);
+    await first.committer.idle();
+
+    const second = await boot(dir, clock, 2);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    // Ann is back first and has answered; Bob is still reconnecting. Without the grace the
+    // question would close at once on "every connected player has answered".
+    await resumed.execute(ann, { type: "presence", connected: true });
+    expect(resumed.read((room) => room.currentPhase)).toMatchObject({
+      kind: "question",
+      closedAt: null,
+    });
+    clock.advance(1_000);
+    await resumed.execute(bob, { type: "presence", connected: true });
+    await answer(resumed, bob, 0, 1);
+    expect(resumed.read((room) => room.currentPhase)).toMatchObject({
+      kind: "question",
+      closedAt: null,
+    });
+    clock.advance(4_000);
+    await second.committer.idle();
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("reveal");
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
 });

@@ -55,6 +55,22 @@ function client(t: () => TestApp) {
   };
 }
 
+/** Starts one app (with `env`) for the describe block around it; `app()` is that app. */
+function appFor(env: Record<string, string> = {}) {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await createTestApp(env);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const app = (): TestApp => {
+    if (t === undefined) throw new Error("the app is not started");
+    return t;
+  };
+  return { app, api: client(app) };
+}
+
 /** Asserts the one REST error format and returns the body. */
 function expectError(
   res: LightMyRequestResponse & { data: Json },
@@ -93,14 +109,7 @@ const issuesOf = (data: Json) => data.issues as Array<{ path: string; msg: strin
 // ---------------------------------------------------------------------------------------------
 
 describe("REST quizzes and bank (no ADMIN_TOKEN: admin routes open)", () => {
-  let t: TestApp;
-  const api = client(() => t);
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { app, api } = appFor();
 
   it("lists the quizzes with their question counts", async () => {
     const res = await api.get("/api/v1/quizzes");
@@ -350,7 +359,7 @@ describe("REST quizzes and bank (no ADMIN_TOKEN: admin routes open)", () => {
 
   it("a failure inside a route is 500 INTERNAL without details", async () => {
     const spy = vi
-      .spyOn(t.app.storage.quizzes, "list")
+      .spyOn(app().app.storage.quizzes, "list")
       .mockRejectedValueOnce(new Error("secret database detail"));
     const res = await api.get("/api/v1/quizzes");
     spy.mockRestore();
@@ -363,14 +372,7 @@ describe("REST quizzes and bank (no ADMIN_TOKEN: admin routes open)", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("REST auth (ADMIN_TOKEN and JWT_SECRET set)", () => {
-  let t: TestApp;
-  const api = client(() => t);
-  beforeAll(async () => {
-    t = await createTestApp({ ADMIN_TOKEN, JWT_SECRET });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { api } = appFor({ ADMIN_TOKEN, JWT_SECRET });
 
   it("admin routes: 401 without a token, 403 with a wrong one or a non-admin JWT", async () => {
     expectError(await api.get("/api/v1/sessions"), 401, "UNAUTHORIZED", "admin_required");
@@ -485,14 +487,7 @@ describe("REST auth (ADMIN_TOKEN and JWT_SECRET set)", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("REST sessions", () => {
-  let t: TestApp;
-  const api = client(() => t);
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { api } = appFor();
 
   async function createSession(body: Json = { quiz_id: "vocab-101" }) {
     const res = await api.post("/api/v1/sessions", { body });
@@ -976,15 +971,8 @@ describe("REST sessions", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("REST on sessions only in storage, and PIN guessing", () => {
-  let t: TestApp;
-  const api = client(() => t);
-  beforeAll(async () => {
-    // Ended rooms leave memory at once, so reads come from storage.
-    t = await createTestApp({ ENDED_RETENTION_MS: "0" });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  // Ended rooms leave memory at once, so reads come from storage.
+  const { app, api } = appFor({ ENDED_RETENTION_MS: "0" });
 
   it("a stored-only session still has its status, leaderboard and results", async () => {
     const created = await api.post("/api/v1/sessions", { body: { quiz_id: "vocab-101" } });
@@ -1002,7 +990,7 @@ describe("REST on sessions only in storage, and PIN guessing", () => {
       body: { question_index: 0, choice: 0 },
     });
     await api.post(`/api/v1/sessions/${id}/end`, { token: s.host_token });
-    await vi.waitFor(() => expect(t.app.registry.get(id)).toBeUndefined());
+    await vi.waitFor(() => expect(app().app.registry.get(id)).toBeUndefined());
 
     const detail = await api.get(`/api/v1/sessions/${id}`);
     expect(detail.data).toMatchObject({
@@ -1176,14 +1164,7 @@ describe.skipIf(cluster.skip)(cluster.title("REST on two instances (Postgres and
 // ---------------------------------------------------------------------------------------------
 
 describe("OpenAPI and docs", () => {
-  let t: TestApp;
-  const api = client(() => t);
-  beforeAll(async () => {
-    t = await createTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const { api } = appFor();
 
   const ROUTES: Array<[string, string]> = [
     ["get", "/api/v1/quizzes"],

@@ -22,13 +22,14 @@ export async function startRoundRobinProxy(backends: number[]): Promise<RoundRob
     s.on("close", () => sockets.delete(s));
   };
 
-  const pipeTo = (client: Socket, tried: number) => {
+  // Each connection starts at the next backend in turn, then tries every other one once: with
+  // many clients reconnecting at once, a shared counter would send many to the dead one again.
+  const pipeTo = (client: Socket, tried: number, start = next++) => {
     if (tried >= backends.length) {
       client.destroy();
       return;
     }
-    const port = backends[next % backends.length] ?? 0;
-    next += 1;
+    const port = backends[(start + tried) % backends.length] ?? 0;
     const upstream = connect({ host: "127.0.0.1", port });
     track(upstream);
     let connected = false;
@@ -39,7 +40,7 @@ export async function startRoundRobinProxy(backends: number[]): Promise<RoundRob
       upstream.pipe(client);
     });
     upstream.on("error", () => {
-      if (!connected) pipeTo(client, tried + 1);
+      if (!connected) pipeTo(client, tried + 1, start);
       else client.destroy();
     });
     upstream.on("close", () => {

@@ -119,6 +119,32 @@ describe("live mode (M-1)", () => {
     expect(e.reason).toBe("already_answered");
   });
 
+  it("A-6: a retry of the message that stored an answer gets its acknowledgement, even after the close", () => {
+    const h = live();
+    const ann = h.join("ann");
+    h.join("bob");
+    h.start();
+    h.now += 3_000;
+    const send = (choice: number, requestKey?: string) =>
+      h.exec(ann, {
+        type: "answer",
+        target: { index: 0 },
+        answer: { kind: "choice", index: choice },
+        ...(requestKey ? { requestKey } : {}),
+      });
+    const first = ack(send(0, "ann:m1"));
+    h.now += 1_000;
+    expect(ack(send(0, "ann:m1"))).toEqual(first);
+    h.exec(hostActor, { type: "next" }); // closed and revealed
+    expect(ack(send(0, "ann:m1"))).toEqual(first);
+    // Another message is not a retry, even with the same answer: first answer wins.
+    expect(errorOf(send(0, "ann:m2")).code).toBe("STATE");
+    expect(errorOf(send(0)).code).toBe("STATE");
+    const puts = h.writes.filter((w) => w.kind === "answer_put");
+    expect(puts).toHaveLength(1);
+    expect(puts[0]?.kind === "answer_put" && puts[0].answer.requestKey).toBe("ann:m1");
+  });
+
   it("A-1: with allow_answer_change the last answer counts, scored at its own time", () => {
     const h = live({ allowAnswerChange: true });
     const ann = h.join("ann");

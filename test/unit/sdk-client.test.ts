@@ -16,6 +16,7 @@ import {
   type WebSocketConstructorLike,
   type WebSocketLike,
 } from "../../src/sdk/index.js";
+import { lobbySnapshot, scoreData } from "../support/server-data.js";
 
 const ROOM = "room-1";
 const URL_BASE = "ws://quiz.test/ws/v1";
@@ -221,47 +222,7 @@ function record(client: QuizwireClient) {
 }
 
 function snapshot(over: Partial<SnapshotView> = {}): SnapshotView {
-  return {
-    room_id: ROOM,
-    pin: "482913",
-    title: "Capitals",
-    mode: "live",
-    status: "waiting",
-    phase: {
-      kind: "lobby",
-      index: null,
-      question: null,
-      opened_at: null,
-      deadline_ms: null,
-      closed: false,
-      until: null,
-      end_reason: null,
-      reveal: null,
-    },
-    question_count: 3,
-    locked: false,
-    settings: {
-      mode: "live",
-      scoring: { policy: "kahoot", streak_bonus: true },
-      question_time_ms: null,
-      allow_answer_change: false,
-      max_participants: 100,
-      auto_advance: false,
-      reveal_ms: 5_000,
-      intermission_ms: 0,
-      closes_at: null,
-      ban_ms: 600_000,
-      leaderboard_size: 10,
-    },
-    player_count: 1,
-    leaderboard: [],
-    you: null,
-    players: null,
-    epoch: 1,
-    seq: 0,
-    server_time: 0,
-    ...over,
-  };
+  return lobbySnapshot({ room_id: ROOM, ...over });
 }
 
 function joinedData(over: Partial<ServerData<"joined">> = {}): ServerData<"joined"> {
@@ -273,22 +234,6 @@ function joinedData(over: Partial<ServerData<"joined">> = {}): ServerData<"joine
     role: "player",
     resume_token: "resume-token-1",
     resumed: false,
-    ...over,
-  };
-}
-
-function scoreData(over: Partial<ServerData<"score">> = {}): ServerData<"score"> {
-  return {
-    index: 0,
-    question_id: "q1",
-    accepted: true,
-    correct: true,
-    points: 900,
-    score: 900,
-    streak: 1,
-    changed: false,
-    elapsed_ms: 2_000,
-    correct_answer: null,
     ...over,
   };
 }

@@ -9,51 +9,19 @@ import {
   reduceRoom,
 } from "../../web/src/lib/room-view.js";
 import type { SnapshotView, StandingView } from "../../web/src/lib/types.js";
+import { lobbySnapshot, scoreData } from "../support/server-data.js";
 
 const ROOM = "0193502c-7e1a-7b3c-9d4e-5f6a7b8c9d0e";
 
 function snapshot(overrides: Partial<SnapshotView> = {}): SnapshotView {
-  return {
+  return lobbySnapshot({
     room_id: ROOM,
-    pin: "482913",
-    title: "Capitals",
-    mode: "live",
-    status: "waiting",
-    phase: {
-      kind: "lobby",
-      index: null,
-      question: null,
-      opened_at: null,
-      deadline_ms: null,
-      closed: false,
-      until: null,
-      end_reason: null,
-      reveal: null,
-    },
-    question_count: 3,
-    locked: false,
-    settings: {
-      mode: "live",
-      scoring: { policy: "kahoot", streak_bonus: true },
-      question_time_ms: null,
-      allow_answer_change: false,
-      max_participants: 2000,
-      auto_advance: false,
-      reveal_ms: 5000,
-      intermission_ms: 0,
-      closes_at: null,
-      ban_ms: 600000,
-      leaderboard_size: 10,
-    },
     player_count: 0,
-    leaderboard: [],
-    you: null,
     players: [],
-    epoch: 1,
     seq: 5,
     server_time: 1_000,
     ...overrides,
-  };
+  });
 }
 
 function ev(type: string, data: unknown, seq?: number, epoch = 1): RoomEvent {
@@ -172,21 +140,7 @@ describe("web room view", () => {
       closed: false,
       status: "active",
     });
-    v = apply(
-      v,
-      ev("score", {
-        index: 0,
-        question_id: "q1",
-        accepted: true,
-        correct: true,
-        points: 900,
-        score: 900,
-        streak: 1,
-        changed: false,
-        elapsed_ms: 2_000,
-        correct_answer: null,
-      }),
-    );
+    v = apply(v, ev("score", scoreData()));
     expect(v?.you).toMatchObject({
       score: 900,
       streak: 1,

@@ -253,11 +253,12 @@ export function answerToRow(a: AnswerRecord): AnswersTable {
     elapsed_ms: a.elapsedMs,
     received_at: a.receivedAt,
     seq: a.seq,
+    request_key: a.requestKey ?? null,
   };
 }
 
 export function rowToAnswer(r: AnswersTable): AnswerRecord {
-  return {
+  const record: AnswerRecord = {
     sessionId: asSessionId(r.session_id),
     participantId: asParticipantId(r.participant_id),
     questionIndex: r.question_index,
@@ -269,6 +270,8 @@ export function rowToAnswer(r: AnswersTable): AnswerRecord {
     receivedAt: r.received_at,
     seq: r.seq,
   };
+  if (r.request_key !== null && r.request_key !== undefined) record.requestKey = r.request_key;
+  return record;
 }
 
 export function servedToRow(s: ServedRecord): ServedQuestionsTable {

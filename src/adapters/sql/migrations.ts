@@ -248,9 +248,24 @@ const initial: Migration = {
   },
 };
 
+/**
+ * answers.request_key: the client message identity an answer arrived with, so a
+ * retry of that very message gets the original acknowledgement even from an
+ * instance that took the session over (A-6). Null for answers without one.
+ */
+const answerRequestKey: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("answers").addColumn("request_key", "text").execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("answers").dropColumn("request_key").execute();
+  },
+};
+
 /** Every migration, by name; Kysely applies them in name order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_initial": initial,
+  "0002_answer_request_key": answerRequestKey,
 };
 
 const provider: MigrationProvider = {

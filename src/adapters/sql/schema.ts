@@ -89,6 +89,8 @@ export interface AnswersTable {
   elapsed_ms: number;
   received_at: number;
   seq: number;
+  /** The client message identity the answer arrived with; null when it had none. */
+  request_key: string | null;
 }
 
 export interface ServedQuestionsTable {

@@ -557,7 +557,7 @@ async function putAnswers(trx: Trx, writes: WriteOf<"answer_put">[]): Promise<vo
   const answers = lastByKey(writes, (w) =>
     key(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
   ).map((w) => answerToRow(w.answer));
-  for (const chunk of chunks(answers, 10)) {
+  for (const chunk of chunks(answers, 11)) {
     await trx
       .insertInto("answers")
       .values(chunk)
@@ -570,6 +570,7 @@ async function putAnswers(trx: Trx, writes: WriteOf<"answer_put">[]): Promise<vo
           elapsed_ms: eb.ref("excluded.elapsed_ms"),
           received_at: eb.ref("excluded.received_at"),
           seq: eb.ref("excluded.seq"),
+          request_key: eb.ref("excluded.request_key"),
         })),
       )
       .execute();

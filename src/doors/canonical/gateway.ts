@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import type { RawData, WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket } from "ws";
 import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
 import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
-import { AuthError, type Identity, type IdentityService } from "../../auth/identity.js";
+import type { Identity, IdentityService } from "../../auth/identity.js";
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import type { AnswerValue } from "../../domain/quiz.js";
@@ -28,17 +28,18 @@ import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
 import { questionView, snapshotView } from "../schemas/views.js";
+import { actorOf } from "../ws-kit/actor.js";
 import {
-  createWsServer,
-  frameBytes,
-  frameText,
-  originAllowed,
-  rejectUpgrade,
-  upgradeToken,
-} from "../ws-kit/frames.js";
-import { Heartbeat } from "../ws-kit/heartbeat.js";
-import { InboundGuard } from "../ws-kit/inbound-guard.js";
+  type ConnectionLimits,
+  ConnectionRegistry,
+  DEFAULT_CONNECTION_LIMITS,
+} from "../ws-kit/connections.js";
+import { DoorMetrics } from "../ws-kit/door-metrics.js";
+import { frameBytes, frameText, upgradeToken } from "../ws-kit/frames.js";
+import type { InboundGuard } from "../ws-kit/inbound-guard.js";
+import { ReplyCache } from "../ws-kit/replies.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { UpgradeGate } from "../ws-kit/upgrade.js";
 import { type EncodedEvent, encodeEvent, isForwarded } from "./encode.js";
 import {
   CANONICAL_PATH,
@@ -55,39 +56,22 @@ import {
   type ServerType,
 } from "./protocol.js";
 
-export interface CanonicalLimits {
+/** The kit's connection limits (floods close with 4008, strikes with 4002), and the door's own. */
+export interface CanonicalLimits extends ConnectionLimits {
   maxFrameBytes: number;
-  /** Frames beyond this are not even read: ws closes with 1009. */
-  hardMaxFrameBytes: number;
-  /** Sustained messages per second per connection, and the burst allowed on top. */
-  messagesPerSecond: number;
-  messageBurst: number;
-  /** Rate-limited messages after which the connection is closed (4008). */
-  floodCloseAfter: number;
-  /** Invalid messages per minute after which the connection is closed (4002). */
-  strikesPerMinute: number;
   joinAttemptsPer30s: number;
   pinGuessesPer10Min: number;
   replayTtlMs: number;
-  heartbeatMs: number;
-  /** A client this far behind is disconnected; it resumes with a snapshot. */
-  slowConsumerBytes: number;
-  /** A client this far behind stops receiving coalescible updates until it catches up. */
+  /** Always set here: coalescible updates are skipped for a client this far behind. */
   coalesceAboveBytes: number;
 }
 
 export const DEFAULT_LIMITS: CanonicalLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
-  hardMaxFrameBytes: 64 * 1024,
-  messagesPerSecond: 20,
-  messageBurst: 40,
-  floodCloseAfter: 200,
-  strikesPerMinute: 10,
   joinAttemptsPer30s: 10,
   pinGuessesPer10Min: 30,
   replayTtlMs: 120_000,
-  heartbeatMs: 30_000,
-  slowConsumerBytes: 4 * 1024 * 1024,
   coalesceAboveBytes: 256 * 1024,
 };
 
@@ -105,6 +89,7 @@ export interface CanonicalDoorDeps {
 }
 
 const DOOR = "canonical";
+const SLOW_DOWN = "too many messages; slow down";
 /** Replies worth remembering for retries: everything that changes something. */
 const REPLAYED = new Set<ClientType>([
   "create_room",
@@ -151,13 +136,7 @@ class Connection {
   ) {}
 
   actor(): Actor {
-    const a: Actor = {
-      userId: this.identity.userId,
-      roles: this.identity.roles,
-      anonymous: this.identity.anonymous,
-    };
-    if (this.participantId) a.participantId = this.participantId;
-    return a;
+    return actorOf(this.identity, this.participantId);
   }
 }
 
@@ -168,24 +147,43 @@ class Connection {
  */
 export class CanonicalDoor implements WsDoor {
   readonly name = DOOR;
-  private readonly wss: WebSocketServer;
   private readonly limits: CanonicalLimits;
-  private readonly conns = new Set<Connection>();
+  private readonly count: DoorMetrics;
+  private readonly gate: UpgradeGate;
+  private readonly conns: ConnectionRegistry<Connection>;
   private readonly groups = new RoomGroups<Connection>(
     (g, e) => this.deliver(g, e),
     (g) => this.resync(g),
   );
-  private readonly inflight = new Map<string, Promise<CachedReply>>();
-  private readonly heartbeat: Heartbeat;
-  private nextConnId = 1;
+  private readonly replies: ReplyCache<CachedReply>;
 
   constructor(private readonly deps: CanonicalDoorDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
-    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
-    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
-      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
-      ws.terminate();
+    this.count = new DoorMetrics(deps.metrics, DOOR);
+    this.gate = new UpgradeGate({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      allowedOrigins: deps.allowedOrigins,
+      log: deps.log,
+      failure: "upgrade failed",
     });
+    this.conns = new ConnectionRegistry<Connection>({
+      metrics: this.count,
+      limiter: deps.limiter,
+      limits: this.limits,
+      closeCodes: CLOSE_CODES,
+      log: deps.log,
+      onMessage: (conn, data, isBinary) => this.onMessage(conn, data, isBinary),
+      onClose: (conn) => this.unbind(conn),
+      onLimited: (conn, retryAfterMs) =>
+        this.sendError(conn, null, "RATE_LIMIT", SLOW_DOWN, "rate_limited", retryAfterMs),
+      slowReason: "client too slow to keep up; reconnect to resume",
+    });
+    // Retryable failures are not remembered: the retry should really run again (A-5).
+    this.replies = new ReplyCache(
+      deps.replay,
+      this.limits.replayTtlMs,
+      (reply) => !reply.frames.some((f) => f.includes('"retryable":true')),
+    );
   }
 
   get connectionCount(): number {
@@ -198,32 +196,20 @@ export class CanonicalDoor implements WsDoor {
 
   /** Called by the HTTP server for upgrades on this door's path. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!originAllowed(req.headers.origin, this.deps.allowedOrigins)) {
-      rejectUpgrade(socket, 403, "origin not allowed");
-      return;
-    }
-    const token = upgradeToken(req);
-    const identityToken = new URL(req.url ?? "/", "http://localhost").searchParams.get("identity");
-    this.deps.identity.resolve(token, identityToken).then(
-      ({ identity, identityToken: issued }) => {
-        this.wss.handleUpgrade(req, socket, head, (ws) =>
-          this.onConnection(ws, identity, issued, req.socket.remoteAddress ?? "unknown"),
-        );
+    this.gate.accept(req, socket, head, {
+      admit: () => {
+        const token = upgradeToken(req);
+        const given = new URL(req.url ?? "/", "http://localhost").searchParams.get("identity");
+        return this.deps.identity.resolve(token, given).then((r) => ({ ok: true as const, ...r }));
       },
-      (err: unknown) => {
-        if (err instanceof AuthError) rejectUpgrade(socket, 401, err.message);
-        else {
-          this.deps.log.error({ err }, "upgrade failed");
-          rejectUpgrade(socket, 500, "internal error");
-        }
-      },
-    );
+      open: (ws, { identity, identityToken }) =>
+        this.onConnection(ws, identity, identityToken, req.socket.remoteAddress ?? "unknown"),
+    });
   }
 
   /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
   shutdown(): void {
-    this.heartbeat.stop();
-    for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
+    this.conns.shutdown();
   }
 
   // ------------------------------------------------------------------ connection lifecycle
@@ -234,15 +220,10 @@ export class CanonicalDoor implements WsDoor {
     identityToken: string | null,
     ip: string,
   ): void {
-    const id = this.nextConnId++;
-    const guard = new InboundGuard(this.deps.limiter, this.limits, `canonical:${id}`);
-    const conn = new Connection(id, ws, identity, identityToken, ip, guard);
-    this.conns.add(conn);
-    this.heartbeat.add(ws);
-    this.deps.metrics.connections.inc({ door: DOOR });
-    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("close", () => this.onClose(conn));
-    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+    const conn = this.conns.open(
+      ws,
+      (id, guard) => new Connection(id, ws, identity, identityToken, ip, guard),
+    );
     this.send(conn, "welcome", {
       user_id: identity.userId,
       identity_token: identityToken,
@@ -253,25 +234,16 @@ export class CanonicalDoor implements WsDoor {
     });
   }
 
-  private onClose(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.conns.delete(conn);
-    this.heartbeat.remove(conn.ws);
-    this.deps.metrics.connections.dec({ door: DOOR });
-    this.unbind(conn);
-  }
-
   // ------------------------------------------------------------------ inbound
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
-    if (!this.allowRate(conn)) return;
+    if (!this.conns.admit(conn)) return;
     const decoded = this.decode(data, isBinary);
     if (!decoded.ok) {
       this.strike(conn, decoded.msgId, "VALIDATION", decoded.msg, decoded.reason);
       return;
     }
-    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    this.count.received(decoded.type);
     void this.dispatch(conn, decoded.env, decoded.type, decoded.body);
   }
 
@@ -330,23 +302,6 @@ export class CanonicalDoor implements WsDoor {
     return { ok: true, env, type, body };
   }
 
-  private allowRate(conn: Connection): boolean {
-    const verdict = conn.guard.admit();
-    if (verdict.ok) return true;
-    if (verdict.close) conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
-    else {
-      this.sendError(
-        conn,
-        null,
-        "RATE_LIMIT",
-        "too many messages; slow down",
-        "rate_limited",
-        verdict.retryAfterMs,
-      );
-    }
-    return false;
-  }
-
   /** An invalid message: answered with an error; too many close the connection (4002). */
   private strike(
     conn: Connection,
@@ -356,8 +311,7 @@ export class CanonicalDoor implements WsDoor {
     reason: string,
   ): void {
     this.sendError(conn, msgId, code, msg, reason);
-    if (conn.guard.strike())
-      conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
+    this.conns.strike(conn);
   }
 
   private async dispatch(
@@ -368,10 +322,9 @@ export class CanonicalDoor implements WsDoor {
   ): Promise<void> {
     const replayKey = REPLAYED.has(type) ? `${conn.identity.userId}:${env.msg_id}` : null;
     if (replayKey) {
-      const cached = this.deps.replay.getSync(replayKey);
-      if (cached !== undefined)
-        return this.replay(conn, env.msg_id, JSON.parse(cached) as CachedReply);
-      const running = this.inflight.get(replayKey);
+      const done = this.replies.done(replayKey);
+      if (done !== undefined) return this.replay(conn, env.msg_id, done);
+      const running = this.replies.running(replayKey);
       if (running) return this.replay(conn, env.msg_id, await running);
     }
     const work = this.handle(conn, env, type, body).catch((err: unknown): CachedReply => {
@@ -387,15 +340,7 @@ export class CanonicalDoor implements WsDoor {
         binding: null,
       };
     });
-    if (replayKey) this.inflight.set(replayKey, work);
-    const reply = await work;
-    if (replayKey) {
-      this.inflight.delete(replayKey);
-      // Retryable failures are not remembered: the retry should really run again (A-5).
-      if (!reply.frames.some((f) => f.includes('"retryable":true'))) {
-        this.deps.replay.putSync(replayKey, JSON.stringify(reply), this.limits.replayTtlMs);
-      }
-    }
+    const reply = await this.replies.run(replayKey, work);
     for (const f of reply.frames) this.sendRaw(conn, f, "reply");
     this.markReady(conn);
   }
@@ -688,7 +633,7 @@ export class CanonicalDoor implements WsDoor {
       { type: "answer", target: { index: d.index }, answer },
       this.dedupeKey(conn, msgId),
     )) as AnswerAck;
-    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+    this.count.answerAcked(started);
     return this.only(
       this.frame("score", msgId, {
         index: ack.index,
@@ -836,7 +781,7 @@ export class CanonicalDoor implements WsDoor {
     }
     let sent = 0;
     for (const c of group.conns) if (this.deliverTo(c, event, enc, false)) sent += 1;
-    if (sent > 0) this.deps.metrics.messagesOut.inc({ door: DOOR, type: enc.type }, sent);
+    if (sent > 0) this.count.sent(enc.type, sent);
   }
 
   /** Sends one event to one connection; returns whether it went out. */
@@ -852,18 +797,13 @@ export class CanonicalDoor implements WsDoor {
       return false;
     }
     if (!conn.role || !enc.roles.has(conn.role)) return false;
-    const buffered = conn.ws.bufferedAmount;
-    if (buffered > this.limits.slowConsumerBytes) {
-      conn.ws.close(CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect to resume");
-      return false;
-    }
-    if (enc.coalescible && buffered > this.limits.coalesceAboveBytes) return false;
+    if (this.conns.pressure(conn, enc.coalescible) !== "send") return false;
     if (enc.personal && conn.role === "player" && conn.participantId) {
       conn.ws.send(enc.personal(conn.participantId));
     } else {
       conn.ws.send(enc.shared, { binary: false });
     }
-    if (count) this.deps.metrics.messagesOut.inc({ door: DOOR, type: enc.type });
+    if (count) this.count.sent(enc.type);
     return true;
   }
 
@@ -896,7 +836,7 @@ export class CanonicalDoor implements WsDoor {
     const data: ServerData<"error"> = { code, msg, retryable: ERROR_CODES[code].retryable };
     if (reason !== undefined) data.reason = reason;
     if (retryAfterMs !== undefined) data.retry_after_ms = retryAfterMs;
-    this.deps.metrics.errors.inc({ door: DOOR, code });
+    this.count.error(code);
     return this.frame("error", msgId, data);
   }
 
@@ -916,12 +856,7 @@ export class CanonicalDoor implements WsDoor {
   }
 
   private sendRaw(conn: Connection, frame: string, type: string): void {
-    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(frame);
-    this.deps.metrics.messagesOut.inc({
-      door: DOOR,
-      type: type === "reply" ? frameType(frame) : type,
-    });
+    this.conns.send(conn, frame, type === "reply" ? frameType(frame) : type);
   }
 
   private only(frame: string): CachedReply {

@@ -16,6 +16,7 @@ import {
   SnapshotView,
   StandingView,
 } from "../schemas/views.js";
+import { compileMessages, messageTypeGuard } from "../ws-kit/validators.js";
 
 import { MSG_ID_MAX, PROTOCOL_VERSION } from "./constants.js";
 
@@ -269,13 +270,6 @@ export interface ServerFrame<T extends ServerType = ServerType> {
 export type AnyServerFrame = { [T in ServerType]: ServerFrame<T> }[ServerType];
 
 export const envelopeValidator = Compile(ClientEnvelope);
-export const clientValidators = Object.fromEntries(
-  CLIENT_TYPES.map((t) => [t, Compile(ClientMessages[t])]),
-) as { [T in ClientType]: ReturnType<typeof Compile<(typeof ClientMessages)[T]>> };
-export const serverValidators = Object.fromEntries(
-  SERVER_TYPES.map((t) => [t, Compile(ServerMessages[t])]),
-) as { [T in ServerType]: ReturnType<typeof Compile<(typeof ServerMessages)[T]>> };
-
-export function isClientType(type: string): type is ClientType {
-  return Object.hasOwn(ClientMessages, type);
-}
+export const clientValidators = compileMessages(ClientMessages);
+export const serverValidators = compileMessages(ServerMessages);
+export const isClientType = messageTypeGuard(ClientMessages);

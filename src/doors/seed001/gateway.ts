@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RawData, WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket } from "ws";
 import type { ParticipantId, SessionId, UserId } from "../../domain/ids.js";
 import { NAME_MAX } from "../../domain/names.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
@@ -14,16 +14,18 @@ import type {
   Standing,
 } from "../../engine/types.js";
 import type { DoorDeps, WsDoor } from "../door.js";
+import { actorOf } from "../ws-kit/actor.js";
 import {
-  createWsServer,
-  frameBytes,
-  frameText,
-  originAllowed,
-  rejectUpgrade,
-} from "../ws-kit/frames.js";
-import { Heartbeat } from "../ws-kit/heartbeat.js";
-import { InboundGuard } from "../ws-kit/inbound-guard.js";
+  type ConnectionLimits,
+  ConnectionRegistry,
+  DEFAULT_CONNECTION_LIMITS,
+} from "../ws-kit/connections.js";
+import { DoorMetrics } from "../ws-kit/door-metrics.js";
+import { frameBytes, frameText } from "../ws-kit/frames.js";
+import type { InboundGuard } from "../ws-kit/inbound-guard.js";
+import { ReplyCache } from "../ws-kit/replies.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { UpgradeGate } from "../ws-kit/upgrade.js";
 import { type EventFrame, encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
 import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
 import { resolveSeedUser, type SeedUser } from "./identity.js";
@@ -43,41 +45,29 @@ import {
   type ServerType,
 } from "./protocol.js";
 
-export interface Seed001Limits {
+/**
+ * The kit's connection limits, counted per user here (seed 001 §12.3: 100
+ * messages/s; floods close with 4008, strikes with 4002), and the dialect's own.
+ */
+export interface Seed001Limits extends ConnectionLimits {
   maxFrameBytes: number;
-  /** Frames beyond this are not even read: ws closes with 1009. */
-  hardMaxFrameBytes: number;
-  /** Sustained messages per second per user, and the burst allowed on top (seed 001 §12.3: 100/s). */
-  messagesPerSecond: number;
-  messageBurst: number;
-  /** Rate-limited messages after which the connection is closed (4008). */
-  floodCloseAfter: number;
-  /** Invalid messages per minute after which the connection is closed (4002). */
-  strikesPerMinute: number;
   /** SUBMIT_ANSWER per second per user (seed 001 §12.3: 10/s). */
   answersPerSecond: number;
   /** JOIN_SESSION per minute per user (seed 001 §12.3: 5/minute). */
   joinsPerMinute: number;
   replayTtlMs: number;
-  heartbeatMs: number;
-  /** A client this far behind is disconnected. */
-  slowConsumerBytes: number;
-  /** A client this far behind stops receiving leaderboard batches until it catches up. */
+  /** Always set here: leaderboard batches are skipped for a client this far behind. */
   coalesceAboveBytes: number;
 }
 
 export const DEFAULT_LIMITS: Seed001Limits = {
+  ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
-  hardMaxFrameBytes: 64 * 1024,
   messagesPerSecond: 100,
   messageBurst: 100,
-  floodCloseAfter: 200,
-  strikesPerMinute: 10,
   answersPerSecond: 10,
   joinsPerMinute: 5,
   replayTtlMs: 120_000,
-  heartbeatMs: 30_000,
-  slowConsumerBytes: 4 * 1024 * 1024,
   coalesceAboveBytes: 256 * 1024,
 };
 
@@ -166,13 +156,7 @@ class Connection {
   ) {}
 
   actor(): Actor {
-    const a: Actor = {
-      userId: this.user.userId,
-      roles: this.user.roles,
-      anonymous: this.user.anonymous,
-    };
-    if (this.participantId) a.participantId = this.participantId;
-    return a;
+    return actorOf(this.user, this.participantId);
   }
 }
 
@@ -185,28 +169,43 @@ class Connection {
  */
 export class Seed001Door implements WsDoor {
   readonly name = DOOR;
-  private readonly wss: WebSocketServer;
   private readonly limits: Seed001Limits;
-  private readonly conns = new Set<Connection>();
+  private readonly count: DoorMetrics;
+  private readonly gate: UpgradeGate;
+  private readonly conns: ConnectionRegistry<Connection>;
   private readonly groups = new RoomGroups<Connection>(
     (g, e) => this.deliver(g, e),
     (g) => this.resync(g),
   );
   private readonly states = new WeakMap<RoomGroup<Connection>, GroupState>();
-  private readonly inflight = new Map<string, Promise<CachedReply>>();
-  private readonly heartbeat: Heartbeat;
-  private nextConnId = 1;
+  private readonly replies: ReplyCache<CachedReply>;
 
   constructor(
     private readonly deps: DoorDeps,
     limits: Partial<Seed001Limits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
-    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
-      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
-      ws.terminate();
+    this.count = new DoorMetrics(deps.metrics, DOOR);
+    this.gate = new UpgradeGate({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      allowedOrigins: deps.config.allowedOrigins,
+      log: deps.log,
+      failure: "seed001 upgrade failed",
     });
+    this.conns = new ConnectionRegistry<Connection>({
+      metrics: this.count,
+      limiter: deps.limiter,
+      limits: this.limits,
+      closeCodes: CLOSE_CODES,
+      log: deps.log,
+      onMessage: (conn, data, isBinary) => this.onMessage(conn, data, isBinary),
+      onClose: (conn) => this.unbind(conn),
+      onLimited: (conn, retryAfterMs) => {
+        const error = rateLimited("Too many messages", retryAfterMs);
+        this.enqueue(conn, () => this.sendError(conn, null, error));
+      },
+    });
+    this.replies = new ReplyCache(deps.replay, this.limits.replayTtlMs, (r) => r.remember);
   }
 
   get connectionCount(): number {
@@ -218,52 +217,22 @@ export class Seed001Door implements WsDoor {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!originAllowed(req.headers.origin, this.deps.config.allowedOrigins)) {
-      rejectUpgrade(socket, 403, "origin not allowed");
-      return;
-    }
-    resolveSeedUser(req, this.deps.identity).then(
-      (who) => {
-        if (!who.ok) {
-          rejectUpgrade(socket, who.status, who.message);
-          return;
-        }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, who.user));
-      },
-      (err: unknown) => {
-        this.deps.log.error({ err }, "seed001 upgrade failed");
-        rejectUpgrade(socket, 500, "internal error");
-      },
-    );
+    this.gate.accept(req, socket, head, {
+      admit: () => resolveSeedUser(req, this.deps.identity),
+      open: (ws, who) => this.onConnection(ws, who.user),
+    });
   }
 
   shutdown(): void {
-    this.heartbeat.stop();
-    for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
+    this.conns.shutdown();
   }
 
   // ------------------------------------------------------------------ connection lifecycle
 
   private onConnection(ws: WebSocket, user: SeedUser): void {
-    const id = this.nextConnId++;
     // Keyed by user: seed 001 §12.3 limits users, not sockets.
-    const guard = new InboundGuard(this.deps.limiter, this.limits, `${DOOR}:${user.userId}`);
-    const conn = new Connection(id, ws, user, guard);
-    this.conns.add(conn);
-    this.heartbeat.add(ws);
-    this.deps.metrics.connections.inc({ door: DOOR });
-    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("close", () => this.onClose(conn));
-    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
-  }
-
-  private onClose(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.conns.delete(conn);
-    this.heartbeat.remove(conn.ws);
-    this.deps.metrics.connections.dec({ door: DOOR });
-    this.unbind(conn);
+    const guardKey = `${DOOR}:${user.userId}`;
+    this.conns.open(ws, (id, guard) => new Connection(id, ws, user, guard), guardKey);
   }
 
   // ------------------------------------------------------------------ inbound
@@ -275,24 +244,14 @@ export class Seed001Door implements WsDoor {
    * and replies come in the order of the requests.
    */
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
-    const verdict = conn.guard.admit();
-    if (!verdict.ok) {
-      if (verdict.close) conn.ws.close(CLOSE_CODES.rateLimited, "too many messages");
-      else {
-        const error = rateLimited("Too many messages", verdict.retryAfterMs);
-        this.enqueue(conn, () => this.sendError(conn, null, error));
-      }
-      return;
-    }
+    if (!this.conns.admit(conn)) return;
     const decoded = this.decode(data, isBinary);
     if (!decoded.ok) {
       this.enqueue(conn, () => this.sendError(conn, decoded.messageId, decoded.error));
-      if (conn.guard.strike()) {
-        conn.ws.close(CLOSE_CODES.protocolViolations, "too many invalid messages");
-      }
+      this.conns.strike(conn);
       return;
     }
-    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    this.count.received(decoded.type);
     this.enqueue(conn, () => this.dispatch(conn, decoded.env, decoded.type, decoded.payload));
   }
 
@@ -365,22 +324,15 @@ export class Seed001Door implements WsDoor {
     const replayKey =
       messageId !== null && REPLAYED.has(type) ? this.messageKey(conn, messageId) : null;
     if (replayKey) {
-      const cached = this.deps.replay.getSync(replayKey);
-      if (cached !== undefined) return this.replay(conn, JSON.parse(cached) as CachedReply);
-      const running = this.inflight.get(replayKey);
+      const done = this.replies.done(replayKey);
+      if (done !== undefined) return this.replay(conn, done);
+      const running = this.replies.running(replayKey);
       if (running) return this.replay(conn, await running);
     }
     const work = this.handle(conn, messageId, type, payload).catch((err: unknown) =>
       this.refusal(messageId, err),
     );
-    if (replayKey) this.inflight.set(replayKey, work);
-    const reply = await work;
-    if (replayKey) {
-      this.inflight.delete(replayKey);
-      if (reply.remember) {
-        this.deps.replay.putSync(replayKey, JSON.stringify(reply), this.limits.replayTtlMs);
-      }
-    }
+    const reply = await this.replies.run(replayKey, work);
     for (const f of reply.frames) this.sendRaw(conn, f);
     this.markReady(conn);
   }
@@ -561,7 +513,7 @@ export class Seed001Door implements WsDoor {
     );
     if (!reply.ok) throw fromDomainError(reply.error, ctx);
     const ack = reply.value as AnswerAck;
-    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+    this.count.answerAcked(started);
     return this.only(
       frame(
         "SCORE_UPDATED",
@@ -852,17 +804,14 @@ export class Seed001Door implements WsDoor {
       if (f.membership?.participantId === pid) continue;
       const board = f.type === "LEADERBOARD_UPDATED";
       if (board && !isAfter(mark, conn.boardMark)) continue;
-      const buffered = conn.ws.bufferedAmount;
-      if (buffered > this.limits.slowConsumerBytes) {
-        conn.ws.close(CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
-        return;
-      }
-      if (f.coalescible && buffered > this.limits.coalesceAboveBytes) continue;
+      const pressure = this.conns.pressure(conn, f.coalescible);
+      if (pressure === "closed") return;
+      if (pressure === "skip") continue;
       if (f.personal) conn.ws.send(f.personal(pid));
       else if (f.shared) conn.ws.send(f.shared, { binary: false });
       else continue;
       if (board) conn.boardMark = mark;
-      this.deps.metrics.messagesOut.inc({ door: DOOR, type: f.type });
+      this.count.sent(f.type);
     }
   }
 
@@ -916,7 +865,7 @@ export class Seed001Door implements WsDoor {
       recoverable: ERROR_CODES[error.code].recoverable,
     };
     if (error.retryAfterMs !== undefined) payload.retry_after_ms = error.retryAfterMs;
-    this.deps.metrics.errors.inc({ door: DOOR, code: error.code });
+    this.count.error(error.code);
     return frame("ERROR", payload, this.now(), messageId);
   }
 
@@ -925,9 +874,7 @@ export class Seed001Door implements WsDoor {
   }
 
   private sendRaw(conn: Connection, text: string): void {
-    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(text);
-    this.deps.metrics.messagesOut.inc({ door: DOOR, type: frameType(text) });
+    this.conns.send(conn, text, frameType(text));
   }
 
   private only(text: string): CachedReply {

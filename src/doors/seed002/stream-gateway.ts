@@ -1,15 +1,21 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RawData, WebSocket, WebSocketServer } from "ws";
+import type { RawData, WebSocket } from "ws";
 import { asParticipantId, type ParticipantId, type SessionId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { RoomEvent } from "../../engine/types.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { DoorDeps, WsDoor } from "../door.js";
-import { createWsServer, frameBytes, originAllowed, rejectUpgrade } from "../ws-kit/frames.js";
-import { Heartbeat } from "../ws-kit/heartbeat.js";
-import { type GuardLimits, InboundGuard } from "../ws-kit/inbound-guard.js";
+import {
+  type ConnectionLimits,
+  ConnectionRegistry,
+  DEFAULT_CONNECTION_LIMITS,
+} from "../ws-kit/connections.js";
+import { DoorMetrics } from "../ws-kit/door-metrics.js";
+import { frameBytes, rejectUpgrade } from "../ws-kit/frames.js";
+import type { InboundGuard } from "../ws-kit/inbound-guard.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { type Refusal, UpgradeGate } from "../ws-kit/upgrade.js";
 import { type BoardRead, type BoardView, encodeBoard, readBoard, storedBoard } from "./board.js";
 import { BoardFeed } from "./board-feed.js";
 import {
@@ -23,27 +29,31 @@ import {
 } from "./protocol.js";
 import { memberOf, type SessionState, sessionState } from "./queries.js";
 
-export interface StreamLimits extends GuardLimits {
-  /** Frames beyond this are not even read: ws closes with 1009. */
-  hardMaxFrameBytes: number;
-  heartbeatMs: number;
-  /** A client this far behind is disconnected; it reconnects and gets a fresh snapshot. */
-  slowConsumerBytes: number;
-}
+/** The kit's connection limits; a client disconnected as too slow reconnects and gets a fresh snapshot. */
+export type StreamLimits = ConnectionLimits;
 
 /** The stream is read-only, so its client-frame budget is small. */
 export const STREAM_LIMITS: StreamLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
   messagesPerSecond: 5,
   messageBurst: 10,
   floodCloseAfter: 50,
   strikesPerMinute: 5,
-  hardMaxFrameBytes: 64 * 1024,
-  heartbeatMs: 30_000,
   slowConsumerBytes: 1024 * 1024,
 };
 
 const QUIZ_ENDED = { code: CLOSE_CODES.quizEnded, reason: "quiz ended" } as const;
 const READ_FAILED = { code: CLOSE_CODES.internalError, reason: "internal error" } as const;
+
+/** Let in: to watch an open quiz, or to get the final board of one no longer open. */
+type StreamAdmission =
+  | { ok: true; pid: ParticipantId; handle: RoomHandle }
+  | { ok: true; pid: ParticipantId; handle: null; view: BoardView }
+  | Refusal;
+
+function refused(error: StreamError): Refusal {
+  return { ok: false, ...error };
+}
 
 /** One stream connection: a participant watching one quiz's leaderboard. */
 class StreamConn {
@@ -91,16 +101,15 @@ export function quizIdOfPath(path: string): string | null {
  */
 export class Seed002Stream implements WsDoor {
   readonly name = SEED002_DOOR;
-  private readonly wss: WebSocketServer;
   private readonly limits: StreamLimits;
-  private readonly conns = new Set<StreamConn>();
+  private readonly count: DoorMetrics;
+  private readonly gate: UpgradeGate;
+  private readonly conns: ConnectionRegistry<StreamConn>;
   private readonly groups = new RoomGroups<StreamConn>(
     (g, e) => this.onEvent(g, e),
     (g) => this.onResync(g),
   );
   private readonly feeds = new Map<SessionId, { group: RoomGroup<StreamConn>; feed: BoardFeed }>();
-  private readonly heartbeat: Heartbeat;
-  private nextConnId = 1;
 
   constructor(
     private readonly deps: Pick<DoorDeps, "config" | "clock" | "metrics" | "log" | "limiter"> & {
@@ -109,10 +118,27 @@ export class Seed002Stream implements WsDoor {
     limits: Partial<StreamLimits> = {},
   ) {
     this.limits = { ...STREAM_LIMITS, ...limits };
-    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
-    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
-      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
-      ws.terminate();
+    this.count = new DoorMetrics(deps.metrics, SEED002_DOOR);
+    this.gate = new UpgradeGate({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      allowedOrigins: deps.config.allowedOrigins,
+      log: deps.log,
+      failure: "seed 002 stream: admission failed",
+      refuse: (socket, refusal) => {
+        if (refusal.code) this.count.error(refusal.code);
+        rejectUpgrade(socket, refusal.status, refusal.message);
+      },
+    });
+    this.conns = new ConnectionRegistry<StreamConn>({
+      metrics: this.count,
+      limiter: deps.limiter,
+      limits: this.limits,
+      closeCodes: CLOSE_CODES,
+      log: deps.log,
+      onMessage: (conn, data, isBinary) => this.onMessage(conn, data, isBinary),
+      onClose: (conn) => this.detach(conn),
+      close: (conn, code, reason) => this.close(conn, code, reason),
+      socketError: "seed 002 stream socket error",
     });
   }
 
@@ -125,121 +151,71 @@ export class Seed002Stream implements WsDoor {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!originAllowed(req.headers.origin, this.deps.config.allowedOrigins)) {
-      this.refuse(socket, STREAM_ERRORS.originNotAllowed);
-      return;
-    }
     const [path = "/", query = ""] = (req.url ?? "/").split("?", 2);
-    const participant = new URLSearchParams(query).get("participant_id");
-    if (!participant) {
-      this.refuse(socket, STREAM_ERRORS.missingParticipant);
-      return;
-    }
     const quizId = quizIdOfPath(path);
-    if (quizId === null || quizId.length > 64) {
-      this.refuse(socket, STREAM_ERRORS.quizNotFound);
-      return;
-    }
-    // While the session is asked, nobody else listens on the raw socket: a reset must not crash us.
-    const onError = () => socket.destroy();
-    socket.on("error", onError);
-    this.admit(req, socket, head, quizId, asParticipantId(participant))
-      .catch((err: unknown) => {
-        this.deps.log.error({ err, quizId }, "seed 002 stream: admission failed");
-        this.refuse(socket, STREAM_ERRORS.internal);
-      })
-      .finally(() => socket.off("error", onError));
+    this.gate.accept(req, socket, head, {
+      admit: (): StreamAdmission | Promise<StreamAdmission> => {
+        const participant = new URLSearchParams(query).get("participant_id");
+        if (!participant) return refused(STREAM_ERRORS.missingParticipant);
+        if (quizId === null || quizId.length > 64) return refused(STREAM_ERRORS.quizNotFound);
+        return this.admit(quizId, asParticipantId(participant));
+      },
+      // The door's own cap, checked with the handshake so two upgrades in flight cannot both pass.
+      recheck: (a) => {
+        const open = a.handle ? (this.feeds.get(a.handle.id)?.group.of(a.pid)?.size ?? 0) : 0;
+        return open >= STREAMS_PER_PARTICIPANT ? refused(STREAM_ERRORS.tooManyStreams) : null;
+      },
+      open: (ws, a) => {
+        if (a.handle) {
+          this.watch(ws, a.handle, a.pid).catch((err: unknown) => {
+            this.deps.log.error({ err, quizId }, "seed 002 stream: snapshot failed");
+            ws.close(CLOSE_CODES.internalError, "internal error");
+          });
+          return;
+        }
+        // A quiz no longer open in memory has ended: its final board, then a normal close.
+        const conn = this.open(ws, a.pid);
+        this.send(conn, encodeBoard(a.view, this.deps.clock.now()).frame, "snapshot");
+        ws.close(CLOSE_CODES.quizEnded, "quiz ended");
+      },
+      context: { quizId },
+    });
   }
 
   /** Closes every connection (1001) so clients reconnect elsewhere. */
   shutdown(): void {
-    this.heartbeat.stop();
     for (const { feed } of this.feeds.values()) feed.dispose();
-    for (const c of this.conns) c.ws.close(CLOSE_CODES.goingAway, "server shutting down");
+    // Straight to the socket: a stream still waiting for its snapshot must not wait to close.
+    this.conns.shutdown((c, code, reason) => c.ws.close(code, reason));
   }
 
   // ------------------------------------------------------------------ admission
 
-  /** The seed's checks, in its order: quiz, then participant; then the door's own stream cap. */
-  private async admit(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    quizId: string,
-    pid: ParticipantId,
-  ): Promise<void> {
+  /**
+   * The seed's checks, in its order: quiz, then participant (the door's own
+   * stream cap follows, at the handshake). A quiz no instance has open has
+   * ended: its stored board.
+   */
+  private async admit(quizId: string, pid: ParticipantId): Promise<StreamAdmission> {
     const handle = await this.deps.sessions.find(quizId);
     const member = handle ? await memberOf(handle, pid) : ({ kind: "gone" } as const);
-    if (socket.destroyed) return;
     if (!handle || member.kind === "gone") {
-      await this.admitStored(req, socket, head, quizId, pid);
-      return;
+      const bundle = await this.deps.sessions.load(quizId);
+      if (!bundle) return refused(STREAM_ERRORS.quizNotFound);
+      if (!bundle.participants.some((p) => p.id === pid && p.status !== "kicked")) {
+        return refused(STREAM_ERRORS.notInQuiz);
+      }
+      return { ok: true, pid, handle: null, view: storedBoard(bundle) };
     }
-    if (member.kind === "unavailable") {
-      this.refuse(socket, STREAM_ERRORS.unavailable);
-      return;
-    }
-    if (member.kind === "none") {
-      this.refuse(socket, STREAM_ERRORS.notInQuiz);
-      return;
-    }
-    const open = this.feeds.get(handle.id)?.group.of(pid)?.size ?? 0;
-    if (open >= STREAMS_PER_PARTICIPANT) {
-      this.refuse(socket, STREAM_ERRORS.tooManyStreams);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.watch(ws, handle, pid).catch((err: unknown) => {
-        this.deps.log.error({ err, quizId }, "seed 002 stream: snapshot failed");
-        ws.close(CLOSE_CODES.internalError, "internal error");
-      });
-    });
-  }
-
-  /** A quiz no longer open in memory has ended: its final board, then a normal close. */
-  private async admitStored(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    quizId: string,
-    pid: ParticipantId,
-  ): Promise<void> {
-    const bundle = await this.deps.sessions.load(quizId);
-    if (socket.destroyed) return;
-    if (!bundle) {
-      this.refuse(socket, STREAM_ERRORS.quizNotFound);
-      return;
-    }
-    if (!bundle.participants.some((p) => p.id === pid && p.status !== "kicked")) {
-      this.refuse(socket, STREAM_ERRORS.notInQuiz);
-      return;
-    }
-    const view: BoardView = storedBoard(bundle);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const conn = this.open(ws, pid);
-      this.send(conn, encodeBoard(view, this.deps.clock.now()).frame, "snapshot");
-      ws.close(CLOSE_CODES.quizEnded, "quiz ended");
-    });
-  }
-
-  private refuse(socket: Duplex, error: StreamError): void {
-    this.deps.metrics.errors.inc({ door: SEED002_DOOR, code: error.code });
-    rejectUpgrade(socket, error.status, error.message);
+    if (member.kind === "unavailable") return refused(STREAM_ERRORS.unavailable);
+    if (member.kind === "none") return refused(STREAM_ERRORS.notInQuiz);
+    return { ok: true, pid, handle };
   }
 
   // ------------------------------------------------------------------ connections
 
   private open(ws: WebSocket, pid: ParticipantId): StreamConn {
-    const id = this.nextConnId++;
-    const guard = new InboundGuard(this.deps.limiter, this.limits, `${SEED002_DOOR}:${id}`);
-    const conn = new StreamConn(id, ws, pid, guard);
-    this.conns.add(conn);
-    this.heartbeat.add(ws);
-    this.deps.metrics.connections.inc({ door: SEED002_DOOR });
-    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("close", () => this.onClose(conn));
-    ws.on("error", (err) => this.deps.log.debug({ err, conn: id }, "seed 002 stream socket error"));
-    return conn;
+    return this.conns.open(ws, (id, guard) => new StreamConn(id, ws, pid, guard));
   }
 
   /**
@@ -282,15 +258,6 @@ export class Seed002Stream implements WsDoor {
     if (close) this.close(conn, close.code, close.reason);
   }
 
-  private onClose(conn: StreamConn): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.conns.delete(conn);
-    this.heartbeat.remove(conn.ws);
-    this.deps.metrics.connections.dec({ door: SEED002_DOOR });
-    this.detach(conn);
-  }
-
   /** Leaves the quiz's group; the last one out stops the quiz's feed. */
   private detach(conn: StreamConn): void {
     const group = conn.group;
@@ -319,17 +286,11 @@ export class Seed002Stream implements WsDoor {
    * or oversized frames are strikes; floods and repeated strikes close it.
    */
   private onMessage(conn: StreamConn, data: RawData, isBinary: boolean): void {
-    const verdict = conn.guard.admit();
-    if (!verdict.ok) {
-      if (verdict.close) this.close(conn, CLOSE_CODES.rateLimited, "too many messages");
-      return;
-    }
-    this.deps.metrics.messagesIn.inc({ door: SEED002_DOOR, type: "ignored" });
+    if (!this.conns.admit(conn)) return;
+    this.count.received("ignored");
     if (!isBinary && frameBytes(data) <= MAX_FRAME_BYTES) return;
-    this.deps.metrics.errors.inc({ door: SEED002_DOOR, code: "VALIDATION" });
-    if (conn.guard.strike()) {
-      this.close(conn, CLOSE_CODES.protocolViolations, "too many invalid messages");
-    }
+    this.count.error("VALIDATION");
+    this.conns.strike(conn);
   }
 
   // ------------------------------------------------------------------ outbound
@@ -377,19 +338,14 @@ export class Seed002Stream implements WsDoor {
         c.heldBoard = { frame, seq };
         continue;
       }
-      if (c.ws.bufferedAmount > this.limits.slowConsumerBytes) {
-        this.close(c, CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
-        continue;
-      }
+      if (this.conns.pressure(c) !== "send") continue;
       c.ws.send(frame, { binary: false });
       sent += 1;
     }
-    if (sent > 0) this.deps.metrics.messagesOut.inc({ door: SEED002_DOOR, type: "update" }, sent);
+    if (sent > 0) this.count.sent("update", sent);
   }
 
   private send(conn: StreamConn, frame: Buffer, type: string): void {
-    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(frame, { binary: false });
-    this.deps.metrics.messagesOut.inc({ door: SEED002_DOOR, type });
+    this.conns.send(conn, frame, type);
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
-import type { RawData, WebSocket, WebSocketServer } from "ws";
-import { AuthError, type Identity } from "../../auth/identity.js";
+import type { RawData, WebSocket } from "ws";
+import type { Identity } from "../../auth/identity.js";
 import type { DomainError, ErrorCode } from "../../domain/errors.js";
 import { asSessionId, type ParticipantId, type SessionId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
@@ -9,10 +9,17 @@ import type { Actor, AnswerAck, Audience, JoinResult, Snapshot } from "../../eng
 import type { TimerHandle } from "../../ports/clock.js";
 import type { SessionBundle } from "../../ports/storage.js";
 import type { DoorDeps, WsDoor } from "../door.js";
-import { createWsServer, originAllowed, rejectUpgrade, upgradeToken } from "../ws-kit/frames.js";
-import { Heartbeat } from "../ws-kit/heartbeat.js";
-import { type GuardLimits, InboundGuard } from "../ws-kit/inbound-guard.js";
+import { actorOf } from "../ws-kit/actor.js";
+import {
+  type ConnectionLimits,
+  ConnectionRegistry,
+  DEFAULT_CONNECTION_LIMITS,
+} from "../ws-kit/connections.js";
+import { DoorMetrics } from "../ws-kit/door-metrics.js";
+import { upgradeToken } from "../ws-kit/frames.js";
+import type { InboundGuard } from "../ws-kit/inbound-guard.js";
 import { type RoomGroup, RoomGroups } from "../ws-kit/room-groups.js";
+import { UpgradeGate } from "../ws-kit/upgrade.js";
 import { BYSTANDER, ContestFeed, endedAtOf, storedGameOverFrame } from "./contest-feed.js";
 import {
   contestStartedFrame,
@@ -35,25 +42,14 @@ import {
   type ServerType,
 } from "./protocol.js";
 
-export interface Seed004Limits extends GuardLimits {
+export interface Seed004Limits extends ConnectionLimits {
   maxFrameBytes: number;
-  /** Frames beyond this are not even read: ws closes with 1009. */
-  hardMaxFrameBytes: number;
-  heartbeatMs: number;
-  /** A client this far behind is disconnected. */
-  slowConsumerBytes: number;
 }
 
-/** The canonical door's limits: the seed names none. */
+/** The kit's default limits, as the canonical door's: the seed names none. */
 export const DEFAULT_LIMITS: Seed004Limits = {
+  ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
-  hardMaxFrameBytes: 64 * 1024,
-  messagesPerSecond: 20,
-  messageBurst: 40,
-  floodCloseAfter: 200,
-  strikesPerMinute: 10,
-  heartbeatMs: 30_000,
-  slowConsumerBytes: 4 * 1024 * 1024,
 };
 
 export interface Seed004GatewayOptions {
@@ -63,6 +59,7 @@ export interface Seed004GatewayOptions {
 }
 
 const DOOR = "seed004";
+const SLOW_DOWN = "too many messages; slow down";
 const CONTEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A WebSocket close reason must fit in 123 bytes. */
 const CLOSE_REASON_MAX_BYTES = 123;
@@ -96,13 +93,7 @@ class Connection {
   ) {}
 
   actor(): Actor {
-    const a: Actor = {
-      userId: this.identity.userId,
-      roles: this.identity.roles,
-      anonymous: false,
-    };
-    if (this.participantId) a.participantId = this.participantId;
-    return a;
+    return actorOf(this.identity, this.participantId, false);
   }
 }
 
@@ -118,8 +109,9 @@ class Connection {
  */
 export class Seed004Gateway implements WsDoor {
   readonly name = DOOR;
-  private readonly wss: WebSocketServer;
-  private readonly conns = new Set<Connection>();
+  private readonly count: DoorMetrics;
+  private readonly gate: UpgradeGate;
+  private readonly conns: ConnectionRegistry<Connection>;
   private readonly groups = new RoomGroups<Connection>(
     (g, e) => this.feedOf(g).event(e),
     (g) => this.feedOf(g).resync(),
@@ -129,19 +121,31 @@ export class Seed004Gateway implements WsDoor {
     { group: RoomGroup<Connection>; feed: ContestFeed }
   >();
   private readonly closeTimers = new Map<SessionId, TimerHandle>();
-  private readonly heartbeat: Heartbeat;
   private readonly limits: Seed004Limits;
-  private nextConnId = 1;
 
   constructor(
     private readonly deps: DoorDeps,
     private readonly opts: Seed004GatewayOptions,
   ) {
     this.limits = opts.limits;
-    this.wss = createWsServer(this.limits.hardMaxFrameBytes);
-    this.heartbeat = new Heartbeat(this.limits.heartbeatMs, (ws) => {
-      ws.close(CLOSE_CODES.heartbeatTimeout, "no pong");
-      ws.terminate();
+    this.count = new DoorMetrics(deps.metrics, DOOR);
+    this.gate = new UpgradeGate({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      allowedOrigins: deps.config.allowedOrigins,
+      log: deps.log,
+      failure: "seed004 upgrade failed",
+    });
+    this.conns = new ConnectionRegistry<Connection>({
+      metrics: this.count,
+      limiter: deps.limiter,
+      limits: this.limits,
+      closeCodes: CLOSE_CODES,
+      log: deps.log,
+      onMessage: (conn, data, isBinary) => this.onMessage(conn, data, isBinary),
+      onClose: (conn) => this.unbind(conn),
+      onLimited: (conn, retryAfterMs) =>
+        this.sendError(conn, "RATE_LIMIT", SLOW_DOWN, "rate_limited", retryAfterMs),
+      close: (conn, code, reason) => this.close(conn, code, reason),
     });
   }
 
@@ -154,50 +158,29 @@ export class Seed004Gateway implements WsDoor {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!originAllowed(req.headers.origin, this.deps.config.allowedOrigins)) {
-      rejectUpgrade(socket, 403, "origin not allowed");
-      return;
-    }
-    const token = upgradeToken(req);
-    if (!token) {
-      rejectUpgrade(socket, 401, "a token is required (?token=<jwt>)");
-      return;
-    }
-    const contestId = contestIdOf((req.url ?? "/").split("?")[0] ?? "/");
-    this.admit(token, contestId).then(
-      (a) => {
-        if (!a.ok) {
-          rejectUpgrade(socket, a.status, a.message);
-          return;
-        }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, a));
+    this.gate.accept(req, socket, head, {
+      admit: (): Admission | Promise<Admission> => {
+        const token = upgradeToken(req);
+        if (!token)
+          return { ok: false, status: 401, message: "a token is required (?token=<jwt>)" };
+        return this.admit(token, contestIdOf((req.url ?? "/").split("?")[0] ?? "/"));
       },
-      (err: unknown) => {
-        this.deps.log.error({ err }, "seed004 upgrade failed");
-        rejectUpgrade(socket, 500, "internal error");
-      },
-    );
+      open: (ws, a) => this.onConnection(ws, a),
+    });
   }
 
   /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
   shutdown(): void {
-    this.heartbeat.stop();
     for (const t of this.closeTimers.values()) this.deps.clock.clearTimer(t);
     this.closeTimers.clear();
-    for (const c of this.conns) this.close(c, CLOSE_CODES.goingAway, "server shutting down");
+    this.conns.shutdown();
   }
 
   // ------------------------------------------------------------------ admission
 
-  /** The token first (401), then the contest (404 unknown, 410 closed). */
+  /** The token first (an AuthError: 401, from the gate), then the contest (404 unknown, 410 closed). */
   private async admit(token: string, contestId: string | null): Promise<Admission> {
-    let identity: Identity;
-    try {
-      identity = await this.deps.identity.fromJwt(token);
-    } catch (err) {
-      if (err instanceof AuthError) return { ok: false, status: 401, message: err.message };
-      throw err;
-    }
+    const identity = await this.deps.identity.fromJwt(token);
     const unknown = { ok: false, status: 404, message: "no such contest" } as const;
     const closed = { ok: false, status: 410, message: "contest closed" } as const;
     if (contestId === null || !CONTEST_ID.test(contestId)) return unknown;
@@ -242,16 +225,11 @@ export class Seed004Gateway implements WsDoor {
   // ------------------------------------------------------------------ connection lifecycle
 
   private onConnection(ws: WebSocket, a: Extract<Admission, { ok: true }>): void {
-    const id = this.nextConnId++;
-    const guard = new InboundGuard(this.deps.limiter, this.limits, `${DOOR}:${id}`);
     const contestId = a.handle ? a.handle.id : asSessionId(a.stored.session.id);
-    const conn = new Connection(id, ws, a.identity, contestId, guard);
-    this.conns.add(conn);
-    this.heartbeat.add(ws);
-    this.deps.metrics.connections.inc({ door: DOOR });
-    ws.on("message", (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on("close", () => this.onClose(conn));
-    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+    const conn = this.conns.open(
+      ws,
+      (id, guard) => new Connection(id, ws, a.identity, contestId, guard),
+    );
     if (!a.handle) {
       this.over(conn, storedGameOverFrame(a.stored), a.endedAt);
       return;
@@ -268,15 +246,6 @@ export class Seed004Gateway implements WsDoor {
       this.sendError(conn, "INTERNAL", "internal error", "internal");
       this.close(conn, CLOSE_CODES.internalError, "internal error");
     });
-  }
-
-  private onClose(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    this.conns.delete(conn);
-    this.heartbeat.remove(conn.ws);
-    this.deps.metrics.connections.dec({ door: DOOR });
-    this.unbind(conn);
   }
 
   /** Joins the user (a returning user is the same player), then sends what they need to catch up. */
@@ -422,29 +391,14 @@ export class Seed004Gateway implements WsDoor {
   // ------------------------------------------------------------------ inbound
 
   private onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
-    const verdict = conn.guard.admit();
-    if (!verdict.ok) {
-      if (verdict.close) this.close(conn, CLOSE_CODES.rateLimited, "too many messages");
-      else {
-        this.sendError(
-          conn,
-          "RATE_LIMIT",
-          "too many messages; slow down",
-          "rate_limited",
-          verdict.retryAfterMs,
-        );
-      }
-      return;
-    }
+    if (!this.conns.admit(conn)) return;
     const decoded = decodeClientFrame(data, isBinary, this.limits.maxFrameBytes);
     if (!decoded.ok) {
       this.sendError(conn, "VALIDATION", decoded.message, decoded.reason);
-      if (conn.guard.strike()) {
-        this.close(conn, CLOSE_CODES.protocolViolations, "too many invalid messages");
-      }
+      this.conns.strike(conn);
       return;
     }
-    this.deps.metrics.messagesIn.inc({ door: DOOR, type: decoded.type });
+    this.count.received(decoded.type);
     this.dispatch(conn, decoded.message).catch((err: unknown) => {
       this.deps.log.error({ err, type: decoded.type }, "seed004 message handler failed");
       this.sendError(conn, "INTERNAL", "internal error", "internal");
@@ -506,7 +460,7 @@ export class Seed004Gateway implements WsDoor {
         }
       : { is_correct: false, correct_answer: q ? correctText(q) : "" };
     this.sendRaw(conn, frame("ANSWER_RESULT", result), "ANSWER_RESULT");
-    this.deps.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+    this.count.answerAcked(started);
   }
 
   // ------------------------------------------------------------------ fan-out
@@ -555,10 +509,7 @@ export class Seed004Gateway implements WsDoor {
       conn.held.push({ seq, enc });
       return;
     }
-    if (conn.ws.bufferedAmount > this.limits.slowConsumerBytes) {
-      this.close(conn, CLOSE_CODES.rateLimited, "client too slow to keep up; reconnect");
-      return;
-    }
+    if (this.conns.pressure(conn) !== "send") return;
     this.sendRaw(conn, enc.frame, enc.type);
   }
 
@@ -585,14 +536,12 @@ export class Seed004Gateway implements WsDoor {
     reason?: string,
     retryAfterMs?: number,
   ): void {
-    this.deps.metrics.errors.inc({ door: DOOR, code });
+    this.count.error(code);
     this.sendRaw(conn, errorFrame(code, message, reason, retryAfterMs), "ERROR");
   }
 
   private sendRaw(conn: Connection, text: string, type: ServerType): void {
-    if (conn.closed || conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(text);
-    this.deps.metrics.messagesOut.inc({ door: DOOR, type });
+    this.conns.send(conn, text, type);
   }
 
   private close(conn: Connection, code: number, reason: string): void {

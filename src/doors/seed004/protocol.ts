@@ -12,6 +12,7 @@ import Type from "typebox";
 import { Compile } from "typebox/compile";
 import { ERROR_CODES, type ErrorCode } from "../../domain/errors.js";
 import { DIFFICULTIES, QUIZ_LIMITS } from "../../domain/quiz.js";
+import { compileMessages, messageTypeGuard } from "../ws-kit/validators.js";
 
 /** WebSocket path prefix: `/ws/contests/{contestId}`. */
 export const CONTEST_PATH_PREFIX = "/ws/contests/";
@@ -229,16 +230,9 @@ export type AnyServerFrame = { [T in ServerType]: ServerFrame<T> }[ServerType];
 // ------------------------------------------------------------------------------------ validators
 
 export const envelopeValidator = Compile(ClientEnvelope);
-export const clientValidators = Object.fromEntries(
-  CLIENT_TYPES.map((t) => [t, Compile(ClientMessages[t])]),
-) as { [T in ClientType]: ReturnType<typeof Compile<(typeof ClientMessages)[T]>> };
-export const serverValidators = Object.fromEntries(
-  SERVER_TYPES.map((t) => [t, Compile(ServerMessages[t])]),
-) as { [T in ServerType]: ReturnType<typeof Compile<(typeof ServerMessages)[T]>> };
-
-export function isClientType(type: string): type is ClientType {
-  return Object.hasOwn(ClientMessages, type);
-}
+export const clientValidators = compileMessages(ClientMessages);
+export const serverValidators = compileMessages(ServerMessages);
+export const isClientType = messageTypeGuard(ClientMessages);
 
 /** The contest id in a WebSocket path, or null when the path is not this door's. */
 export function contestIdOf(path: string): string | null {

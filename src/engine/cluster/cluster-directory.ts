@@ -26,7 +26,8 @@ export const CLUSTER_DEFAULTS: ClusterDirectoryOptions = {
   // A dead owner's sessions wait at most lease + sweep (≈ 2.5 s) for a new owner (issue 5: < 5 s).
   leaseTtlMs: 2_000,
   renewEveryMs: 500,
-  requestTimeoutMs: 4_000,
+  // Forwarding takes milliseconds (p99 < 100 ms measured); a silent owner is presumed dead sooner.
+  requestTimeoutMs: 2_000,
   sweepEveryMs: 500,
   ownerCacheMs: 1_000,
 };
