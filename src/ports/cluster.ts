@@ -104,6 +104,8 @@ export interface ClusterBus {
   request(to: string, encoded: string, timeoutMs: number): Promise<string>;
   /** Handles requests addressed to this instance (one handler; a later call replaces it). */
   serve(handler: (encoded: string) => Promise<string>): void;
+  /** Whether an instance is alive, i.e. listening for requests (dead instances' leftovers are cleaned up). */
+  isAlive(instanceId: string): Promise<boolean>;
   /** Whether the broker is reachable right now (health, degraded mode). */
   readonly connected: boolean;
   /** Called each time the broker connection came back and every subscription was restored. */

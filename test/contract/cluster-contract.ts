@@ -452,6 +452,16 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect((err as Error).message).toContain("cannot handle cmd");
       });
 
+      it("isAlive tells a live instance from one that is gone or never was", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        b.bus.serve(async (m) => m);
+        expect(await a.bus.isAlive("b")).toBe(true);
+        expect(await a.bus.isAlive("nobody")).toBe(false);
+        await b.bus.close();
+        expect(await a.bus.isAlive("b")).toBe(false);
+      });
+
       it("a request to an instance that does not serve times out; to one that is gone it fails at once", async () => {
         const a = await backend.instance("a");
         await backend.instance("b"); // open, but never serves

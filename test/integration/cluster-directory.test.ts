@@ -271,4 +271,29 @@ describe("cluster directory (in-process bus)", () => {
     await onC.execute(hostActor, { type: "next" });
     await watchB.waitFor((e) => e.body.type === "reveal" && e.epoch === 2);
   });
+
+  it("players held by an instance that dies are marked disconnected by the owner", async () => {
+    const { nodes } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const created = await a.directory.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live"),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const onB = (await b.directory.find(created.handle.id))!;
+    await joinRoom(onB, "ann"); // joined and connected through b
+    const roster = async () => {
+      const r = await created.handle.execute(hostActor, { type: "snapshot", role: "host" });
+      return (r as { ok: true; value: Snapshot }).value.players ?? [];
+    };
+    expect((await roster())[0]).toMatchObject({ name: "ann", connected: true });
+    await b.kill();
+    const start = Date.now();
+    for (;;) {
+      if ((await roster())[0]?.connected === false) break;
+      if (Date.now() - start > 5_000) throw new Error("still counted as connected");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
 });

@@ -147,6 +147,11 @@ export class MemoryClusterBus implements ClusterBus {
     });
   }
 
+  async isAlive(instanceId: string): Promise<boolean> {
+    this.assertUsable("ask about an instance");
+    return this.hub.buses.has(instanceId);
+  }
+
   serve(handler: (encoded: string) => Promise<string>): void {
     this.handler = handler;
   }

@@ -186,6 +186,16 @@ export class RedisClusterBus implements ClusterBus {
     return reply;
   }
 
+  async isAlive(instanceId: string): Promise<boolean> {
+    this.assertUsable("ask about an instance");
+    // Every live instance keeps a subscription to its request channel.
+    const reply = (await this.conn.client.pubsub(
+      "NUMSUB",
+      this.conn.key("req", instanceId),
+    )) as unknown[];
+    return Number(reply[1] ?? 0) > 0;
+  }
+
   serve(handler: (encoded: string) => Promise<string>): void {
     this.handler = handler;
   }

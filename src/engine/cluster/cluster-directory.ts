@@ -50,6 +50,14 @@ interface ForwardedCommand {
   actor: Actor;
   command: Command;
   dedupeKey?: string;
+  /** The instance the client is connected to (its presence dies with it). */
+  origin: string;
+}
+
+/** Connections another instance reported for one participant of one session. */
+interface RemotePresence {
+  actor: Actor;
+  count: number;
 }
 
 const NOT_OWNER: Reply<CommandResult> = {
@@ -77,6 +85,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private readonly loading = new Map<SessionId, Promise<SessionProxy | undefined>>();
   private readonly owned = new Map<SessionId, { lease: Lease; unpublish: () => void }>();
   private readonly takeovers = new Map<SessionId, Promise<Target | null>>();
+  /** origin instance → session → participant → its connections there, for sessions we own. */
+  private readonly remotePresence = new Map<string, Map<SessionId, Map<string, RemotePresence>>>();
   private renewTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -216,7 +226,7 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     command: Command,
     opts?: ExecuteOptions,
   ): Promise<Reply<CommandResult>> {
-    const request: ForwardedCommand = { sessionId, actor, command };
+    const request: ForwardedCommand = { sessionId, actor, command, origin: this.deps.instanceId };
     if (opts?.dedupeKey) request.dedupeKey = opts.dedupeKey;
     const text = await this.deps.bus.request(
       owner,
@@ -377,6 +387,7 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   /** Watched sessions whose owner vanished are taken over without waiting for a client. */
   private async sweep(): Promise<void> {
     if (this.stopped || !this.deps.bus.connected) return;
+    await this.dropDeadOrigins();
     for (const proxy of this.proxies.values()) {
       if (proxy.subscriberCount === 0 || proxy.target?.kind === "local") continue;
       try {
@@ -393,7 +404,56 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     const runtime = this.deps.registry.get(req.sessionId);
     if (!runtime || !this.owned.has(req.sessionId)) return JSON.stringify(NOT_OWNER);
     const opts: ExecuteOptions = req.dedupeKey ? { dedupeKey: req.dedupeKey } : {};
-    return JSON.stringify(await runtime.execute(req.actor, req.command, opts));
+    const reply = await runtime.execute(req.actor, req.command, opts);
+    if (reply.ok && req.command.type === "presence") this.notePresence(req, req.command.connected);
+    return JSON.stringify(reply);
+  }
+
+  /** Remembers which instance holds a participant's connections, to undo them if it dies. */
+  private notePresence(req: ForwardedCommand, connected: boolean): void {
+    const pid = req.actor.participantId;
+    if (!pid) return;
+    let sessions = this.remotePresence.get(req.origin);
+    if (!sessions) {
+      sessions = new Map();
+      this.remotePresence.set(req.origin, sessions);
+    }
+    let members = sessions.get(req.sessionId);
+    if (!members) {
+      members = new Map();
+      sessions.set(req.sessionId, members);
+    }
+    const entry = members.get(pid) ?? { actor: req.actor, count: 0 };
+    entry.count = Math.max(0, entry.count + (connected ? 1 : -1));
+    if (entry.count === 0) members.delete(pid);
+    else members.set(pid, entry);
+  }
+
+  /**
+   * An instance that died took its connections with it, but never said so: the
+   * players it held are marked disconnected here, so "every connected player has
+   * answered" (T-3) and the host's roster stop counting them.
+   */
+  private async dropDeadOrigins(): Promise<void> {
+    for (const [origin, sessions] of [...this.remotePresence]) {
+      let alive: boolean;
+      try {
+        alive = await this.deps.bus.isAlive(origin);
+      } catch {
+        continue; // Redis away: cannot tell, try again later
+      }
+      if (alive) continue;
+      this.remotePresence.delete(origin);
+      for (const [sessionId, members] of sessions) {
+        const runtime = this.deps.registry.get(sessionId);
+        if (!runtime || !this.owned.has(sessionId)) continue;
+        for (const { actor, count } of members.values()) {
+          for (let i = 0; i < count; i++) {
+            await runtime.execute(actor, { type: "presence", connected: false });
+          }
+        }
+      }
+    }
   }
 
   // ------------------------------------------------------------------ proxies
