@@ -74,7 +74,7 @@ export class RoomRuntime implements RoomHandle {
     // An answer keeps its key in storage, so a retry still matches after a takeover (A-6).
     const applied =
       key !== undefined && command.type === "answer" ? { ...command, requestKey: key } : command;
-    const reply = this.apply(actor, applied);
+    const reply = this.apply(actor, applied, key);
     if (key !== undefined) {
       this.remember(key, reply);
       // A refusal applied nothing, so it is not remembered: a retry really runs again (the session
@@ -86,14 +86,19 @@ export class RoomRuntime implements RoomHandle {
     return reply;
   }
 
-  private apply(actor: Actor, command: Command): Promise<Reply<CommandResult>> {
+  private apply(
+    actor: Actor,
+    command: Command,
+    requestKey?: string,
+  ): Promise<Reply<CommandResult>> {
     if (this.disposed) {
       return Promise.resolve({
         ok: false,
         error: { code: "NOT_FOUND", msg: "this room is no longer open", reason: "room_closed" },
       });
     }
-    const outcome = this.room.execute(actor, command, this.deps.clock.now());
+    // The room keeps host commands' replies in its stored state, so this key survives a takeover.
+    const outcome = this.room.execute(actor, command, this.deps.clock.now(), requestKey);
     let result: Promise<Reply<CommandResult>>;
     if (outcome.kind === "pending") {
       result = new Promise((resolve) => this.waiters.set(outcome.ticket, resolve));

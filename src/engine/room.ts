@@ -16,6 +16,7 @@ import type {
   AnswerRecord,
   ParticipantRecord,
   ParticipantRole,
+  RecentRequest,
   SessionBundle,
   SessionRecord,
   SessionStateRecord,
@@ -83,6 +84,22 @@ type Coalesced = keyof typeof COALESCE_MS;
 export const RESUME_GRACE_MS = 5_000;
 /** How many players a host or spectator snapshot lists. */
 const SNAPSHOT_PLAYERS_MAX = 500;
+/**
+ * How many host/player command replies a session keeps in its stored state, so a
+ * retry of the same request after a takeover replays the reply instead of
+ * running again (A-6): a second `next` would otherwise skip a question.
+ */
+const RECENT_REQUESTS_MAX = 32;
+/** Commands that change the session and are not answers (those keep their key on the answer row). */
+const REMEMBERED_COMMANDS = new Set<Command["type"]>([
+  "leave",
+  "start",
+  "next",
+  "end",
+  "close",
+  "lock",
+  "kick",
+]);
 
 interface PendingAnswer {
   member: Member;
@@ -121,6 +138,8 @@ export class Room {
   private seq: number;
   private startedAt: number | null;
   private endedAt: number | null;
+  /** Replies to recent keyed commands, oldest first; stored with the session state. */
+  private recent: RecentRequest[];
 
   private readonly members = new Map<ParticipantId, Member>();
   private readonly byUser = new Map<UserId, Member>();
@@ -161,6 +180,7 @@ export class Room {
     this.seq = record.state.seq;
     this.startedAt = record.state.startedAt;
     this.endedAt = record.state.endedAt;
+    this.recent = [...(record.state.recentRequests ?? [])];
     for (const [i, q] of record.questions.entries()) this.questionIndexById.set(q.id, i);
   }
 
@@ -317,7 +337,27 @@ export class Room {
     this.flush(now);
   }
 
-  execute(actor: Actor, command: Command, now: number): Outcome {
+  /**
+   * Applies one command. `requestKey` names a client's request: a state-changing
+   * command seen before under the same key returns its first reply unchanged.
+   */
+  execute(actor: Actor, command: Command, now: number, requestKey?: string): Outcome {
+    if (requestKey === undefined || !REMEMBERED_COMMANDS.has(command.type)) {
+      return this.dispatch(actor, command, now);
+    }
+    const seen = this.recent.find((r) => r.key === requestKey);
+    if (seen) return { kind: "reply", reply: JSON.parse(seen.reply) as Reply<CommandResult> };
+    const outcome = this.dispatch(actor, command, now);
+    // A refusal changed nothing, so a retry runs again.
+    if (outcome.kind === "reply" && outcome.reply.ok) {
+      this.recent.push({ key: requestKey, reply: JSON.stringify(outcome.reply) });
+      if (this.recent.length > RECENT_REQUESTS_MAX) this.recent.shift();
+      this.queueState();
+    }
+    return outcome;
+  }
+
+  private dispatch(actor: Actor, command: Command, now: number): Outcome {
     const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
     switch (command.type) {
       case "join":
@@ -1366,6 +1406,7 @@ export class Room {
       startedAt: this.startedAt,
       endedAt: this.endedAt,
     };
+    if (this.recent.length > 0) state.recentRequests = [...this.recent];
     this.writes.push({ write: { kind: "session_state", sessionId: this.record.id, state } });
   }
 

@@ -53,6 +53,18 @@ export interface SessionStateRecord {
   seq: number;
   startedAt: number | null;
   endedAt: number | null;
+  /**
+   * The latest host and player commands that carried a client message identity, with the reply
+   * each got: a retry reaching a new owner after a takeover gets that reply, not a second effect
+   * (A-6). Bounded; absent when empty.
+   */
+  recentRequests?: RecentRequest[];
+}
+
+export interface RecentRequest {
+  key: string;
+  /** The reply as JSON. */
+  reply: string;
 }
 
 export interface ParticipantRecord {

@@ -445,6 +445,22 @@ export function runStorageContract(
         }
       });
 
+      it("A-6: session_state round-trips the recent request replies, in order", async () => {
+        const s = session("s1");
+        await storage.sessions.write([created(s)]);
+        const recentRequests = [
+          { key: "host:m1", reply: '{"ok":true,"value":{"phase":"question"}}' },
+          { key: "host:m2", reply: '{"ok":true,"value":{"phase":"reveal"}}' },
+        ];
+        const next = { ...state({ kind: "lobby" }), recentRequests };
+        await storage.sessions.write([stateOf("s1", next)]);
+        expect((await load("s1")).session.state).toStrictEqual(next);
+        // Cleared again, the field is absent rather than an empty list.
+        const cleared = state({ kind: "lobby" });
+        await storage.sessions.write([stateOf("s1", cleared)]);
+        expect((await load("s1")).session.state).toStrictEqual(cleared);
+      });
+
       it("session_state for an unknown session rejects", async () => {
         await expect(
           storage.sessions.write([stateOf("ghost", state({ kind: "active" }))]),

@@ -214,4 +214,38 @@ describe("resume after a crash (S-6, T-6)", () => {
     await closeAll(first.storage);
     await closeAll(second.storage);
   });
+
+  it("A-6: the host's `next` retried on the new owner gets its first reply instead of skipping a question", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", {}),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    await joinRoom(runtime, "ann");
+    await runtime.execute(hostActor, { type: "start" });
+    await runtime.execute(hostActor, { type: "next" }); // reveal q1
+    const sent = await runtime.execute(hostActor, { type: "next" }, { dedupeKey: "host:m7" });
+    expect(sent.ok).toBe(true);
+    expect(runtime.read((room) => room.currentPhase)).toMatchObject({ kind: "question", index: 1 });
+    await first.committer.idle();
+    // The owner dies before the host sees the reply; the host's client sends m7 again.
+
+    const second = await boot(dir, clock, 2);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    const retried = await resumed.execute(hostActor, { type: "next" }, { dedupeKey: "host:m7" });
+    expect(retried).toStrictEqual(sent);
+    expect(resumed.read((room) => room.currentPhase)).toMatchObject({ kind: "question", index: 1 });
+    // A new message is a new command.
+    await resumed.execute(hostActor, { type: "next" }, { dedupeKey: "host:m8" });
+    expect(resumed.read((room) => room.currentPhase)).toMatchObject({ kind: "reveal", index: 1 });
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
 });

@@ -35,8 +35,8 @@ export class RoomHarness {
     this.drain();
   }
 
-  exec(actor: Actor, command: Command): Reply<CommandResult> | undefined {
-    const out = this.room.execute(actor, command, this.now);
+  exec(actor: Actor, command: Command, requestKey?: string): Reply<CommandResult> | undefined {
+    const out = this.room.execute(actor, command, this.now, requestKey);
     this.drain();
     if (out.kind === "reply") return out.reply;
     if (this.storeMode === "hold") {

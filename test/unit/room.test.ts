@@ -145,6 +145,27 @@ describe("live mode (M-1)", () => {
     expect(puts[0]?.kind === "answer_put" && puts[0].answer.requestKey).toBe("ann:m1");
   });
 
+  it("A-6: a host command retried under the same key replays its reply; the key is stored with the state", () => {
+    const h = live();
+    h.join("ann");
+    h.start();
+    const first = h.exec(hostActor, { type: "next" }, "host:m1"); // closes and reveals q1
+    expect(first?.ok).toBe(true);
+    expect(h.exec(hostActor, { type: "next" }, "host:m1")).toStrictEqual(first);
+    expect(h.room.currentPhase).toMatchObject({ kind: "reveal", index: 0 });
+    const states = h.writes.filter((w) => w.kind === "session_state");
+    const last = states.at(-1);
+    expect(last?.kind === "session_state" && last.state.recentRequests).toEqual([
+      { key: "host:m1", reply: JSON.stringify(first) },
+    ]);
+    // A refused command is not remembered: its retry runs again.
+    const refused = h.exec(playerActor("zed"), { type: "next" }, "zed:m1");
+    expect(refused?.ok).toBe(false);
+    expect(last?.kind === "session_state" && last.state.recentRequests).toHaveLength(1);
+    h.exec(hostActor, { type: "next" }, "host:m2");
+    expect(h.room.currentPhase).toMatchObject({ kind: "question", index: 1 });
+  });
+
   it("A-1: with allow_answer_change the last answer counts, scored at its own time", () => {
     const h = live({ allowAnswerChange: true });
     const ann = h.join("ann");

@@ -25,6 +25,7 @@ import type {
   ParticipantRecord,
   ParticipantRole,
   ParticipantStatus,
+  RecentRequest,
   ServedRecord,
   SessionRecord,
   SessionStateRecord,
@@ -149,6 +150,7 @@ export type SessionStateColumns = Pick<
   | "seq"
   | "started_at"
   | "ended_at"
+  | "recent_requests_json"
 >;
 
 export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
@@ -163,6 +165,7 @@ export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
     seq: s.seq,
     started_at: s.startedAt,
     ended_at: s.endedAt,
+    recent_requests_json: toJson(s.recentRequests ?? []),
   };
 }
 
@@ -191,15 +194,22 @@ export function rowToSession(r: SessionsTable): SessionRecord {
     questions: fromJson<Question[]>(r.questions_json),
     hostUserId: asUserId(r.host_user_id),
     createdAt: r.created_at,
-    state: {
-      phase: fromJson<Phase>(r.phase_json),
-      locked: fromIntBool(r.locked),
-      epoch: r.epoch,
-      seq: r.seq,
-      startedAt: r.started_at,
-      endedAt: r.ended_at,
-    },
+    state: stateOf(r),
   };
+}
+
+function stateOf(r: SessionsTable): SessionStateRecord {
+  const state: SessionStateRecord = {
+    phase: fromJson<Phase>(r.phase_json),
+    locked: fromIntBool(r.locked),
+    epoch: r.epoch,
+    seq: r.seq,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+  };
+  const recent = fromJson<RecentRequest[]>(r.recent_requests_json ?? "[]");
+  if (recent.length > 0) state.recentRequests = recent;
+  return state;
 }
 
 /** A participant's row; `final_rank` is left to `standings_put`. */

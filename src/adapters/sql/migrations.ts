@@ -262,10 +262,28 @@ const answerRequestKey: Migration = {
   },
 };
 
+/**
+ * sessions.recent_requests_json: the latest commands that carried a client message
+ * identity, with their replies, so a retry reaching a new owner after a takeover
+ * gets the reply instead of a second effect (A-6). JSON array, `[]` when none.
+ */
+const sessionRecentRequests: Migration = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .alterTable("sessions")
+      .addColumn("recent_requests_json", "text", (col) => col.notNull().defaultTo("[]"))
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.alterTable("sessions").dropColumn("recent_requests_json").execute();
+  },
+};
+
 /** Every migration, by name; Kysely applies them in name order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_initial": initial,
   "0002_answer_request_key": answerRequestKey,
+  "0003_session_recent_requests": sessionRecentRequests,
 };
 
 const provider: MigrationProvider = {

@@ -61,6 +61,8 @@ export interface SessionsTable {
   created_at: number;
   started_at: number | null;
   ended_at: number | null;
+  /** JSON array of { key, reply }: recent commands' replies, for retries after a takeover (A-6). */
+  recent_requests_json: string;
 }
 
 export interface ParticipantsTable {
