@@ -50,6 +50,21 @@ async function boot(dir: string, clock: FakeClock, seed: number) {
   return { storage, committer, registry };
 }
 
+/** A fresh SQLite file with a live three-question room on the first "process". */
+async function firstBoot() {
+  const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+  dirs.push(dir);
+  const clock = new FakeClock(1_800_000_000_000);
+  const first = await boot(dir, clock, 1);
+  const { runtime } = await first.registry.create({
+    quiz: quizOf(threeQuestions()),
+    settings: resolveSettings("live", {}),
+    hostUserId: hostActor.userId,
+    hostName: "Host",
+  });
+  return { dir, clock, first, runtime };
+}
+
 async function joinRoom(runtime: RoomRuntime, name: string): Promise<Actor> {
   const actor = playerActor(name);
   const r = await runtime.execute(actor, { type: "join", name });
@@ -144,16 +159,7 @@ describe("resume after a crash (S-6, T-6)", () => {
   });
 
   it("T-6: a question whose deadline is still ahead stays open until that same deadline", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
-    dirs.push(dir);
-    const clock = new FakeClock(1_800_000_000_000);
-    const first = await boot(dir, clock, 1);
-    const { runtime } = await first.registry.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live", {}),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
+    const { dir, clock, first, runtime } = await firstBoot();
     await joinRoom(runtime, "ann");
     await runtime.execute(hostActor, { type: "start" });
     const openedAt = clock.now();
@@ -174,16 +180,7 @@ describe("resume after a crash (S-6, T-6)", () => {
     await closeAll(second.storage);
   });
   it("T-3: after a restore the all-answered close waits for players to come back", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
-    dirs.push(dir);
-    const clock = new FakeClock(1_800_000_000_000);
-    const first = await boot(dir, clock, 1);
-    const { runtime } = await first.registry.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live", {}),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
+    const { dir, clock, first, runtime } = await firstBoot();
     const ann = await joinRoom(runtime, "ann");
     const bob = await joinRoom(runtime, "bob");
     await runtime.execute(hostActor, { type: "start" });
@@ -216,16 +213,7 @@ describe("resume after a crash (S-6, T-6)", () => {
   });
 
   it("A-6: the host's `next` retried on the new owner gets its first reply instead of skipping a question", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
-    dirs.push(dir);
-    const clock = new FakeClock(1_800_000_000_000);
-    const first = await boot(dir, clock, 1);
-    const { runtime } = await first.registry.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live", {}),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
+    const { dir, clock, first, runtime } = await firstBoot();
     await joinRoom(runtime, "ann");
     await runtime.execute(hostActor, { type: "start" });
     await runtime.execute(hostActor, { type: "next" }); // reveal q1
