@@ -1,6 +1,6 @@
 import type { SessionId } from "../domain/ids.js";
 import type { SessionRecord } from "../ports/storage.js";
-import type { Actor, Command, CommandResult, Reply, RoomListener } from "./types.js";
+import type { Actor, Command, Reply, ResultOf, RoomListener } from "./types.js";
 
 export interface ExecuteOptions {
   /**
@@ -22,8 +22,15 @@ export type SessionInfo = Omit<SessionRecord, "state">;
 export interface RoomHandle {
   readonly id: SessionId;
   readonly info: SessionInfo;
-  /** Applies a command on the session's owner. Answers resolve once stored (A-5). */
-  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>>;
+  /**
+   * Applies a command on the session's owner and resolves with that command's
+   * result (a join's JoinResult, an answer's AnswerAck, …). Answers resolve once stored (A-5).
+   */
+  execute<C extends Command>(
+    actor: Actor,
+    command: C,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<ResultOf<C>>>;
   /**
    * Receives the session's events in order. `onResync` is called when events
    * may have been missed (a lost message between instances, a new owner): the

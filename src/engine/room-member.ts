@@ -38,6 +38,8 @@ export interface Member {
   kickReason: string | null;
   tokenHash: string;
   connections: number;
+  /** Whether this room has seen a connection of theirs yet (their first one is their arrival). */
+  everConnected: boolean;
   score: number;
   streak: number;
   tieBreak: number;
@@ -68,6 +70,7 @@ export function newMember(p: ParticipantRecord): Member {
     kickReason: p.kickReason,
     tokenHash: p.resumeTokenHash,
     connections: 0,
+    everConnected: false,
     score: 0,
     streak: 0,
     tieBreak: joinTieBreak(p.joinOrder),

@@ -5,7 +5,15 @@ import { FencedError } from "../ports/storage.js";
 import type { GroupCommitter } from "./group-committer.js";
 import type { QueuedWrite, Room } from "./room.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "./room-handle.js";
-import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "./types.js";
+import type {
+  Actor,
+  Command,
+  CommandResult,
+  Reply,
+  ResultOf,
+  RoomEvent,
+  RoomListener,
+} from "./types.js";
 
 export interface RuntimeDeps {
   clock: Clock;
@@ -65,7 +73,21 @@ export class RoomRuntime implements RoomHandle {
   }
 
   /** Applies a command. Answers resolve once stored; everything else at once. */
-  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>> {
+  execute<C extends Command>(
+    actor: Actor,
+    command: C,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<ResultOf<C>>> {
+    // The room answers each command type with that type's result (CommandResults): the one
+    // place the union is narrowed to it.
+    return this.executeAny(actor, command, opts) as Promise<Reply<ResultOf<C>>>;
+  }
+
+  private executeAny(
+    actor: Actor,
+    command: Command,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<CommandResult>> {
     const key = opts?.dedupeKey;
     if (key !== undefined) {
       const seen = this.dedupe.get(key);

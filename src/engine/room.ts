@@ -45,6 +45,7 @@ import type {
   Audience,
   Command,
   CommandResult,
+  Done,
   EventBody,
   FinalResult,
   JoinResult,
@@ -464,7 +465,12 @@ export class Room {
     this.writes.push({ write: { kind: "participant_put", participant: record } });
     this.emit(
       { kind: "all" },
-      { type: "participant_joined", participant: this.publicOf(m), playerCount: this.playerCount },
+      {
+        type: "participant_joined",
+        participant: this.publicOf(m),
+        playerCount: this.playerCount,
+        roster: this.rosterForEvents(),
+      },
       now,
     );
     this.markDirty(now, "players");
@@ -535,7 +541,7 @@ export class Room {
     };
   }
 
-  private leave(actor: Actor, now: number): Reply<CommandResult> {
+  private leave(actor: Actor, now: number): Reply<Done> {
     const m = this.memberOf(actor);
     if (!m) return fail("STATE", "you have not joined this room", "not_joined");
     if (m.role === "player" && m.status === "active") {
@@ -550,6 +556,7 @@ export class Room {
           name: m.name,
           reason: "left",
           playerCount: this.playerCount,
+          connected: m.connections > 0,
         },
         now,
       );
@@ -557,11 +564,13 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private presence(actor: Actor, connected: boolean, now: number): Reply<CommandResult> {
+  private presence(actor: Actor, connected: boolean, now: number): Reply<Done> {
     const m = this.memberOf(actor);
     if (!m) return ok({ done: true, phase: this.phase.kind });
     const wasConnected = m.connections > 0;
+    const firstConnection = connected && !m.everConnected;
     m.connections = Math.max(0, m.connections + (connected ? 1 : -1));
+    if (connected) m.everConnected = true;
     const isConnected = m.connections > 0;
     if (wasConnected !== isConnected && isPlayer(m) && m.status !== "kicked") {
       this.connectedPlayers += isConnected ? 1 : -1;
@@ -571,7 +580,16 @@ export class Room {
       }
       this.emit(
         { kind: "all" },
-        { type: "presence", participantId: m.id, name: m.name, connected: isConnected },
+        {
+          type: "presence",
+          participantId: m.id,
+          userId: m.userId,
+          name: m.name,
+          connected: isConnected,
+          firstConnection,
+          active: m.status === "active",
+          playerCount: this.playerCount,
+        },
         now,
       );
       if (!isConnected) this.closeIfAllAnswered(now);
@@ -584,7 +602,7 @@ export class Room {
     target: ParticipantId,
     reason: string,
     now: number,
-  ): Reply<CommandResult> {
+  ): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     const m = this.members.get(target);
@@ -626,6 +644,7 @@ export class Room {
         name: m.name,
         reason: "kicked",
         playerCount: this.playerCount,
+        connected: wasConnected,
       },
       now,
     );
@@ -634,7 +653,7 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private lock(actor: Actor, locked: boolean, now: number): Reply<CommandResult> {
+  private lock(actor: Actor, locked: boolean, now: number): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
@@ -648,7 +667,7 @@ export class Room {
 
   // ---------------------------------------------------------------- game flow
 
-  private start(actor: Actor, now: number): Reply<CommandResult> {
+  private start(actor: Actor, now: number): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     if (this.phase.kind !== "lobby")
@@ -656,7 +675,12 @@ export class Room {
     this.startedAt = now;
     this.emit(
       { kind: "all" },
-      { type: "started", startedAt: now, questionCount: this.record.questions.length },
+      {
+        type: "started",
+        startedAt: now,
+        questionCount: this.record.questions.length,
+        roster: this.rosterForEvents(),
+      },
       now,
     );
     if (this.record.settings.mode === "self_paced") {
@@ -672,7 +696,7 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private next(actor: Actor, now: number): Reply<CommandResult> {
+  private next(actor: Actor, now: number): Reply<NextResult | Done> {
     if (this.record.settings.mode === "self_paced" && !this.isHost(actor)) {
       const m = this.memberOf(actor);
       if (m?.role !== "player") return fail("STATE", "you have not joined this room", "not_joined");
@@ -707,7 +731,7 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private endByHost(actor: Actor, now: number): Reply<CommandResult> {
+  private endByHost(actor: Actor, now: number): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     if (this.phase.kind === "ended")
@@ -853,6 +877,7 @@ export class Room {
         leaderboard: this.standings(this.record.settings.leaderboardSize),
         totalPlayers: total,
         results,
+        standings: this.standings(total),
       },
       now,
     );
@@ -1270,14 +1295,7 @@ export class Room {
         exhaustive(p);
     }
     const staff = role === "host" || role === "spectator";
-    const players: PublicParticipant[] | null = staff ? [] : null;
-    if (players) {
-      for (const x of this.members.values()) {
-        if (x.role !== "player" || x.status === "kicked") continue;
-        players.push(this.publicOf(x));
-        if (players.length >= SNAPSHOT_PLAYERS_MAX) break;
-      }
-    }
+    const players = staff ? this.roster() : null;
     const currentIndex = p.kind === "question" ? p.index : null;
     return {
       sessionId: this.record.id,
@@ -1291,6 +1309,8 @@ export class Room {
       settings: s,
       playerCount: this.playerCount,
       leaderboard: this.standings(s.leaderboardSize),
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
       you: m
         ? {
             participantId: m.id,
@@ -1470,6 +1490,26 @@ export class Room {
 
   private recordOf(m: Member): ParticipantRecord {
     return memberRecord(m, this.record.id);
+  }
+
+  /** The players in join order, as snapshots and quick_fire events list them (the first 500). */
+  private roster(): PublicParticipant[] {
+    const players: PublicParticipant[] = [];
+    for (const x of this.members.values()) {
+      if (x.role !== "player" || x.status === "kicked") continue;
+      players.push(this.publicOf(x));
+      if (players.length >= SNAPSHOT_PLAYERS_MAX) break;
+    }
+    return players;
+  }
+
+  /**
+   * quick_fire rooms are small (M-2) and the contest dialect shows everyone with every
+   * arrival and at the start, so those events carry the roster; other modes' rooms can
+   * hold thousands, whose join events must stay O(1).
+   */
+  private rosterForEvents(): PublicParticipant[] | null {
+    return this.record.settings.mode === "quick_fire" ? this.roster() : null;
   }
 
   private publicOf(m: Member): PublicParticipant {

@@ -98,14 +98,36 @@ export interface ServedQuestion {
   deadline: number | null;
 }
 
-export type CommandResult =
-  | JoinResult
-  | AnswerAck
-  | NextResult
-  | Snapshot
-  | StandingsPage
-  | MemberLookup
-  | { done: true; phase: PhaseKind };
+/** What a command that only changes something answers with: the phase it left the room in. */
+export interface Done {
+  done: true;
+  phase: PhaseKind;
+}
+
+/** What each command answers with, by command type. */
+export interface CommandResults {
+  join: JoinResult;
+  resume: JoinResult;
+  leave: Done;
+  start: Done;
+  /** A self_paced player is served their next question; the host's `next` advances the game. */
+  next: NextResult | Done;
+  end: Done;
+  close: Done;
+  lock: Done;
+  kick: Done;
+  answer: AnswerAck;
+  presence: Done;
+  snapshot: Snapshot;
+  standings: StandingsPage;
+  authenticate: MemberLookup;
+  lookup: MemberLookup;
+}
+
+/** The result type of one command: `execute` on a join resolves to a JoinResult, and so on. */
+export type ResultOf<C extends Command> = CommandResults[C["type"]];
+
+export type CommandResult = CommandResults[CommandType];
 
 export interface StandingsPage {
   total: number;
@@ -173,6 +195,9 @@ export interface Snapshot {
   settings: SessionSettings;
   playerCount: number;
   leaderboard: Standing[];
+  /** When the game started and ended (server epoch ms), once it has. */
+  startedAt: number | null;
+  endedAt: number | null;
   /** Present for the viewer's own membership. */
   you: YouView | null;
   /** Host and spectators only: the players (first 500 by join order). */
@@ -220,7 +245,13 @@ export interface YouView {
 export type Audience = { kind: "all" } | { kind: "participant"; participantId: ParticipantId };
 
 export type EventBody =
-  | { type: "participant_joined"; participant: PublicParticipant; playerCount: number }
+  | {
+      type: "participant_joined";
+      participant: PublicParticipant;
+      playerCount: number;
+      /** quick_fire only (its doors show everyone with every arrival): the players, as a snapshot lists them. */
+      roster: PublicParticipant[] | null;
+    }
   | {
       type: "participant_left";
       participantId: ParticipantId;
@@ -228,10 +259,30 @@ export type EventBody =
       name: string;
       reason: "left" | "kicked";
       playerCount: number;
+      /** Whether the participant had a connection when they left (one who had none was already gone). */
+      connected: boolean;
     }
-  | { type: "presence"; participantId: ParticipantId; name: string; connected: boolean }
+  | {
+      /** A player's first connection opened or their last one closed. */
+      type: "presence";
+      participantId: ParticipantId;
+      userId: UserId;
+      name: string;
+      connected: boolean;
+      /** True on the first connection the room has seen from this participant (their arrival). */
+      firstConnection: boolean;
+      /** Still taking part: false once they left (a closing socket after a leave is no news). */
+      active: boolean;
+      playerCount: number;
+    }
   | { type: "player_count"; playerCount: number }
-  | { type: "started"; startedAt: number; questionCount: number }
+  | {
+      type: "started";
+      startedAt: number;
+      questionCount: number;
+      /** quick_fire only, as on participant_joined. */
+      roster: PublicParticipant[] | null;
+    }
   | {
       type: "question";
       index: number;
@@ -269,6 +320,8 @@ export type EventBody =
       leaderboard: Standing[];
       totalPlayers: number;
       results: ReadonlyMap<ParticipantId, FinalResult>;
+      /** Every ranked player, best first: the final scoreboard. */
+      standings: Standing[];
     }
   /** A participant's answer was accepted and stored (doors like seed 001 tell everyone's scores). */
   | {

@@ -8,7 +8,7 @@ import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import { Seed002Stream } from "../../src/doors/seed002/stream-gateway.js";
 import { SystemClock } from "../../src/engine/clocks.js";
 import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js";
-import type { Actor, Command, CommandResult, Reply, RoomListener } from "../../src/engine/types.js";
+import type { Actor, Command, Reply, ResultOf, RoomListener } from "../../src/engine/types.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
 import { connectClient, EventLog } from "../support/clients.js";
 import { createTestApp } from "../support/test-app.js";
@@ -685,7 +685,11 @@ class LossyHandle implements RoomHandle {
     return this.inner.info;
   }
 
-  execute(actor: Actor, command: Command, opts?: ExecuteOptions): Promise<Reply<CommandResult>> {
+  execute<C extends Command>(
+    actor: Actor,
+    command: C,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<ResultOf<C>>> {
     if (!this.unreachable) return this.inner.execute(actor, command, opts);
     return Promise.resolve({
       ok: false,

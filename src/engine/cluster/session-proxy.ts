@@ -4,7 +4,15 @@ import { ClusterUndeliveredError } from "../../ports/cluster.js";
 import { decodeBeacon, decodeRoomEvent } from "../event-codec.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
 import type { RoomRuntime } from "../room-runtime.js";
-import type { Actor, Command, CommandResult, Reply, RoomEvent, RoomListener } from "../types.js";
+import type {
+  Actor,
+  Command,
+  CommandResult,
+  Reply,
+  ResultOf,
+  RoomEvent,
+  RoomListener,
+} from "../types.js";
 
 /** Where a session runs, as far as this instance knows. */
 export type Target =
@@ -73,7 +81,16 @@ export class SessionProxy implements RoomHandle {
     return this.subscribers.size;
   }
 
-  async execute(
+  execute<C extends Command>(
+    actor: Actor,
+    command: C,
+    opts?: ExecuteOptions,
+  ): Promise<Reply<ResultOf<C>>> {
+    // The owner answers each command type with that type's result (CommandResults).
+    return this.executeAny(actor, command, opts) as Promise<Reply<ResultOf<C>>>;
+  }
+
+  private async executeAny(
     actor: Actor,
     command: Command,
     opts?: ExecuteOptions,
