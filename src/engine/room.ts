@@ -597,12 +597,7 @@ export class Room {
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private kick(
-    actor: Actor,
-    target: ParticipantId,
-    reason: string,
-    now: number,
-  ): Reply<Done> {
+  private kick(actor: Actor, target: ParticipantId, reason: string, now: number): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     const m = this.members.get(target);

@@ -26,6 +26,19 @@ export interface RateLimiter {
 }
 
 /**
+ * Limits kept by one process, for what lives on one instance (a connection's
+ * message budget): answered synchronously, since an await per frame on the
+ * read path would cost.
+ */
+export interface LocalRateLimiter extends RateLimiter {
+  takeSync(
+    key: string,
+    limit: number,
+    windowMs: number,
+  ): { allowed: boolean; retryAfterMs: number };
+}
+
+/**
  * Remembers the reply to each client message id for a while, so a retried
  * message has no second effect and gets the original reply (A-6).
  */
@@ -33,6 +46,12 @@ export interface ReplayCache {
   /** The stored reply, or undefined when this id is new. */
   get(key: string): Promise<string | undefined>;
   put(key: string, reply: string, ttlMs: number): Promise<void>;
+}
+
+/** A replay cache of one process, read synchronously on the message path. */
+export interface LocalReplayCache extends ReplayCache {
+  getSync(key: string): string | undefined;
+  putSync(key: string, reply: string, ttlMs: number): void;
 }
 
 /** An instance's expiring, exclusive claim on one session. */

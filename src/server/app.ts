@@ -14,7 +14,7 @@ import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
 import type { Config } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
-import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/gateway.js";
+import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonical-door.js";
 import type { Door, DoorDeps } from "../doors/door.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import { createSeed001Door } from "../doors/seed001/index.js";

@@ -123,7 +123,7 @@ describe("docs/protocol.md", () => {
       "src/engine/room-runtime.ts",
       "src/domain/names.ts",
       "src/services/session-service.ts",
-      "src/doors/canonical/gateway.ts",
+      "src/doors/canonical/canonical-door.ts",
     ];
     // fail("CODE", "msg", "reason"), reply(…), new ProtocolError(…), strike(conn, id, …), and
     // error objects { code: "CODE", msg: "…", reason: "x" }.

@@ -1,5 +1,5 @@
 import type { Clock } from "../../ports/clock.js";
-import type { RateLimiter } from "../../ports/cluster.js";
+import type { LocalRateLimiter } from "../../ports/cluster.js";
 
 interface Bucket {
   tokens: number;
@@ -10,7 +10,7 @@ interface Bucket {
 const SWEEP_EVERY = 10_000;
 
 /** Token buckets in process memory: `limit` tokens, refilled continuously over `windowMs`. */
-export class MemoryRateLimiter implements RateLimiter {
+export class MemoryRateLimiter implements LocalRateLimiter {
   private readonly buckets = new Map<string, Bucket & { windowMs: number }>();
   private takes = 0;
 

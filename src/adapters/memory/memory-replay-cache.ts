@@ -1,8 +1,8 @@
 import type { Clock } from "../../ports/clock.js";
-import type { ReplayCache } from "../../ports/cluster.js";
+import type { LocalReplayCache } from "../../ports/cluster.js";
 
 /** Replies by message key, expiring after their TTL; bounded so a flood cannot grow it forever. */
-export class MemoryReplayCache implements ReplayCache {
+export class MemoryReplayCache implements LocalReplayCache {
   private readonly entries = new Map<string, { reply: string; expiresAt: number }>();
 
   constructor(

@@ -1,37 +1,18 @@
-import type { ParticipantId } from "../../domain/ids.js";
 import type { RoomEvent, ViewerRole } from "../../engine/types.js";
 import { participantView, questionView, standingView } from "../schemas/views.js";
+import { type EventFrame, eventFrame } from "../ws-kit/dialect.js";
 import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.js";
 
 /**
  * Room events as canonical frames. A broadcast is serialized once (STYLE.md
- * §13): the shared frame is kept as a Buffer on the event, and events that
+ * §13): the shared frame is one Buffer for every recipient, and events that
  * carry a per-recipient part (reveal, end, leaderboard) are split into a
  * prefix and suffix so each recipient costs one string concatenation, not a
- * JSON.stringify.
+ * JSON.stringify. The driver caches the frames on the event.
  */
-export interface EncodedEvent {
-  type: ServerType;
-  /** The frame for recipients with nothing personal in it (hosts, spectators, players where none applies). */
-  shared: Buffer;
-  /** The frame for a player with their own part spliced in, when the event has one. */
-  personal: ((participantId: ParticipantId) => string) | null;
-  /** Which roles receive it. */
-  roles: ReadonlySet<ViewerRole>;
-  /** Dropped for a client that is behind (its newer counterpart follows). */
-  coalescible: boolean;
-}
 
 const EVERYONE: ReadonlySet<ViewerRole> = new Set(["player", "host", "spectator"]);
 const STAFF: ReadonlySet<ViewerRole> = new Set(["host", "spectator"]);
-const CACHE_KEY = "canonical";
-
-/** Event types this door does not forward at all (other doors use them). */
-const NOT_FORWARDED = new Set(["scored"]);
-
-export function isForwarded(event: RoomEvent): boolean {
-  return !NOT_FORWARDED.has(event.body.type);
-}
 
 function head(type: ServerType, event: RoomEvent): string {
   return `{"v":${PROTOCOL_VERSION},"type":"${type}","room_id":${JSON.stringify(event.sessionId)},"epoch":${event.epoch},"seq":${event.seq},"at":${event.at},"data":`;
@@ -57,22 +38,18 @@ function make(
   type: ServerType,
   shared: string,
   roles: ReadonlySet<ViewerRole> = EVERYONE,
-  personal: EncodedEvent["personal"] = null,
+  personal: EventFrame["personal"] = null,
   coalescible = false,
-): EncodedEvent {
-  return { type, shared: Buffer.from(shared), personal, roles, coalescible };
+): EventFrame[] {
+  return [eventFrame(type, { shared: Buffer.from(shared), personal, roles, coalescible })];
 }
 
-/** Encodes (once, cached on the event) how this door presents a room event. */
-export function encodeEvent(event: RoomEvent): EncodedEvent | null {
-  const cached = event.encoded.get(CACHE_KEY) as EncodedEvent | null | undefined;
-  if (cached !== undefined) return cached;
-  const encoded = build(event);
-  event.encoded.set(CACHE_KEY, encoded);
-  return encoded;
+/** How this door presents a room event: one frame, or none for events it does not forward. */
+export function encodeEvent(event: RoomEvent): EventFrame[] {
+  return build(event);
 }
 
-function build(event: RoomEvent): EncodedEvent | null {
+function build(event: RoomEvent): EventFrame[] {
   const b = event.body;
   switch (b.type) {
     case "participant_joined":
@@ -208,8 +185,9 @@ function build(event: RoomEvent): EncodedEvent | null {
         return `${prefix}${r ? JSON.stringify(r) : "null"}${suffix}`;
       });
     }
+    // Scores reach their answerer in the reply and everyone else in the reveal.
     case "scored":
-      return null;
+      return [];
     default: {
       const never: never = b;
       return never;

@@ -104,6 +104,11 @@ export type ClientType = keyof typeof ClientMessages;
 export type ClientData<T extends ClientType> = Type.Static<(typeof ClientMessages)[T]>;
 export const CLIENT_TYPES = Object.keys(ClientMessages) as ClientType[];
 
+/** A client message once decoded: its envelope, with `data` checked against its type's schema. */
+export type ClientMessage = {
+  [T in ClientType]: { type: T; msg_id: string; room_id?: string; data: ClientData<T> };
+}[ClientType];
+
 const ResultYou = Type.Object({
   answered: Type.Boolean(),
   correct: Type.Boolean(),
@@ -273,3 +278,61 @@ export const envelopeValidator = Compile(ClientEnvelope);
 export const clientValidators = compileMessages(ClientMessages);
 export const serverValidators = compileMessages(ServerMessages);
 export const isClientType = messageTypeGuard(ClientMessages);
+
+/** A client frame that failed a check: what to tell the client, and the msg_id it gave, if any. */
+export interface DecodeFailure {
+  ok: false;
+  msgId: string | null;
+  msg: string;
+  reason: "bad_json" | "frame_too_large" | "bad_envelope" | "unknown_type" | "bad_data";
+}
+
+/**
+ * The typed decoder at the edge: binary, size, JSON, envelope, type and data
+ * checks, in that order; the first failure is reported.
+ */
+export function decodeClientFrame(
+  data: Buffer,
+  isBinary: boolean,
+  maxBytes: number,
+): { ok: true; message: ClientMessage } | DecodeFailure {
+  const fail = (msg: string, reason: DecodeFailure["reason"], msgId: string | null = null) =>
+    ({ ok: false, msgId, msg, reason }) as const;
+  if (isBinary) return fail("binary frames are not accepted", "bad_json");
+  if (data.length > maxBytes) {
+    return fail(
+      `frame of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+      "frame_too_large",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString("utf8"));
+  } catch {
+    return fail("frame is not valid JSON", "bad_json");
+  }
+  if (!envelopeValidator.Check(value)) {
+    const given = (value as { msg_id?: unknown } | null)?.msg_id;
+    const first = envelopeValidator.Errors(value)[0];
+    const where = first ? `${first.instancePath || "frame"} ${first.message}` : "bad envelope";
+    return fail(
+      `invalid envelope: ${where}`,
+      "bad_envelope",
+      typeof given === "string" ? given : null,
+    );
+  }
+  const env = value;
+  if (!isClientType(env.type)) {
+    return fail(`unknown message type "${env.type}"`, "unknown_type", env.msg_id);
+  }
+  const body = env.data ?? {};
+  const validator = clientValidators[env.type];
+  if (!validator.Check(body)) {
+    const first = validator.Errors(body)[0];
+    const where = first ? `data${first.instancePath} ${first.message}` : "data is invalid";
+    return fail(`invalid ${env.type}: ${where}`, "bad_data", env.msg_id);
+  }
+  const message = { type: env.type, msg_id: env.msg_id, data: body } as ClientMessage;
+  if (env.room_id !== undefined) message.room_id = env.room_id;
+  return { ok: true, message };
+}

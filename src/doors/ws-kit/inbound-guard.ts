@@ -1,4 +1,4 @@
-import type { MemoryRateLimiter } from "../../adapters/memory/memory-rate-limiter.js";
+import type { LocalRateLimiter } from "../../ports/cluster.js";
 
 export interface GuardLimits {
   /** Sustained messages per second per connection, and the burst allowed on top. */
@@ -23,7 +23,7 @@ export class InboundGuard {
   private floods = 0;
 
   constructor(
-    private readonly limiter: MemoryRateLimiter,
+    private readonly limiter: LocalRateLimiter,
     private readonly limits: GuardLimits,
     private readonly key: string,
   ) {}

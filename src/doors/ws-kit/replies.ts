@@ -1,4 +1,4 @@
-import type { MemoryReplayCache } from "../../adapters/memory/memory-replay-cache.js";
+import type { LocalReplayCache } from "../../ports/cluster.js";
 
 /**
  * Replies to messages that change something, by message key, so a retried
@@ -9,7 +9,7 @@ export class ReplyCache<R> {
   private readonly inflight = new Map<string, Promise<R>>();
 
   constructor(
-    private readonly cache: MemoryReplayCache,
+    private readonly cache: LocalReplayCache,
     private readonly ttlMs: number,
     /** Whether a finished reply is kept; a retry after a recoverable failure should really run again. */
     private readonly remember: (reply: R) => boolean,

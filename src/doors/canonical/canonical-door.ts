@@ -1,0 +1,541 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import type { Identity, IdentityService } from "../../auth/identity.js";
+import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
+import { asParticipantId, asUserId } from "../../domain/ids.js";
+import type { AnswerValue } from "../../domain/quiz.js";
+import { markOf, ORIGIN } from "../../engine/event-order.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type {
+  Actor,
+  Command,
+  Reply as EngineReply,
+  RoomEvent,
+  Snapshot,
+} from "../../engine/types.js";
+import type { Metrics } from "../../observability/metrics.js";
+import type { Clock } from "../../ports/clock.js";
+import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
+import type { SessionService } from "../../services/session-service.js";
+import type { WsDoor } from "../door.js";
+import { settingsFromInput } from "../schemas/session-settings.js";
+import { questionView, snapshotView } from "../schemas/views.js";
+import { actorOf } from "../ws-kit/actor.js";
+import type { Connection } from "../ws-kit/connection.js";
+import {
+  type Decoded,
+  type Dialect,
+  type EventFrame,
+  type Handlers,
+  type Outbound,
+  type Reply,
+  replyOf,
+} from "../ws-kit/dialect.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import { upgradeToken } from "../ws-kit/frames.js";
+import { valueOrRefuse } from "../ws-kit/refused.js";
+import { WsTransport } from "../ws-kit/ws-transport.js";
+import { encodeEvent } from "./encode.js";
+import {
+  CANONICAL_PATH,
+  CLOSE_CODES,
+  type ClientMessage,
+  type ClientType,
+  decodeClientFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ServerData,
+  type ServerType,
+} from "./protocol.js";
+
+/** The kit's connection limits (floods close with 4008, strikes with 4002), and the door's own. */
+export interface CanonicalLimits extends ConnectionLimits {
+  maxFrameBytes: number;
+  joinAttemptsPer30s: number;
+  pinGuessesPer10Min: number;
+  replayTtlMs: number;
+  /** Always set here: coalescible updates are skipped for a client this far behind. */
+  coalesceAboveBytes: number;
+}
+
+export const DEFAULT_LIMITS: CanonicalLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
+  maxFrameBytes: MAX_FRAME_BYTES,
+  joinAttemptsPer30s: 10,
+  pinGuessesPer10Min: 30,
+  replayTtlMs: 120_000,
+  coalesceAboveBytes: 256 * 1024,
+};
+
+export interface CanonicalDoorDeps {
+  sessions: SessionService;
+  identity: IdentityService;
+  clock: Clock;
+  metrics: Metrics;
+  log: Logger;
+  limiter: LocalRateLimiter;
+  sharedLimiter: RateLimiter;
+  replay: LocalReplayCache;
+  allowedOrigins: readonly string[];
+  limits?: Partial<CanonicalLimits>;
+}
+
+/** What the door keeps about a connection: who it is and where it comes from. */
+interface ClientState {
+  identity: Identity;
+  identityToken: string | null;
+  ip: string;
+}
+
+type Conn = Connection<ClientState>;
+
+/** Replies worth remembering for retries: everything that changes something. */
+const REPLAYED: ReadonlySet<ClientType> = new Set([
+  "create_room",
+  "join",
+  "start",
+  "next",
+  "end",
+  "lock",
+  "kick",
+  "answer",
+  "leave",
+]);
+
+/**
+ * The canonical WebSocket door (docs/protocol.md): the translation between
+ * seed 000's versioned envelope and room commands and events. The door
+ * driver runs the pipeline; this holds no game rules.
+ */
+export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage> {
+  readonly name = "canonical";
+  readonly ordered = false;
+  readonly closeCodes = CLOSE_CODES;
+  readonly kickedReason = "removed by the host";
+  private readonly limits: CanonicalLimits;
+  private readonly driver: DoorDriver<ClientState, ClientMessage>;
+  private readonly transport: WsTransport;
+
+  constructor(private readonly deps: CanonicalDoorDeps) {
+    this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
+    this.driver = new DoorDriver(this, {
+      metrics: deps.metrics,
+      limiter: deps.limiter,
+      replay: deps.replay,
+      replayTtlMs: this.limits.replayTtlMs,
+      limits: this.limits,
+      log: deps.log,
+      sessions: deps.sessions,
+      slowReason: "client too slow to keep up; reconnect to resume",
+    });
+    this.transport = new WsTransport({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      heartbeatMs: this.limits.heartbeatMs,
+      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
+      allowedOrigins: deps.allowedOrigins,
+      log: deps.log,
+      failure: "upgrade failed",
+    });
+  }
+
+  get connectionCount(): number {
+    return this.driver.connectionCount;
+  }
+
+  matches(path: string): boolean {
+    return path === CANONICAL_PATH;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.transport.accept(req, socket, head, {
+      admit: () => {
+        const token = upgradeToken(req);
+        const given = new URL(req.url ?? "/", "http://localhost").searchParams.get("identity");
+        return this.deps.identity.resolve(token, given).then((r) => ({ ok: true as const, ...r }));
+      },
+      open: (ws, { identity, identityToken }) => {
+        const conn = this.driver.connect(ws, {
+          identity,
+          identityToken,
+          ip: req.socket.remoteAddress ?? "unknown",
+        });
+        this.send(conn, "welcome", {
+          user_id: identity.userId,
+          identity_token: identityToken,
+          protocol: PROTOCOL_VERSION,
+          server_time: this.deps.clock.now(),
+          heartbeat_ms: this.limits.heartbeatMs,
+          max_frame_bytes: this.limits.maxFrameBytes,
+        });
+        return this.driver.eventsOf(conn);
+      },
+    });
+  }
+
+  /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */
+  shutdown(): void {
+    this.transport.stop();
+    this.driver.shutdown();
+  }
+
+  // ------------------------------------------------------------------ the dialect
+
+  decode(data: Buffer, isBinary: boolean): Decoded<ClientMessage> {
+    const d = decodeClientFrame(data, isBinary, this.limits.maxFrameBytes);
+    if (d.ok) return d;
+    return { ok: false, error: this.errorFrame(d.msgId, "VALIDATION", d.msg, d.reason) };
+  }
+
+  replayKey(conn: Conn, m: ClientMessage): string | null {
+    return REPLAYED.has(m.type) ? `${conn.state.identity.userId}:${m.msg_id}` : null;
+  }
+
+  refusal(err: unknown, m: ClientMessage): Reply | null {
+    if (!(err instanceof ProtocolError)) return null;
+    return {
+      frames: [this.errorFrame(m.msg_id, err.code, err.message, err.reason)],
+      retryable: ERROR_CODES[err.code].retryable,
+    };
+  }
+
+  internalError(m: ClientMessage): Reply {
+    return replyOf(this.errorFrame(m.msg_id, "INTERNAL", "internal error", "internal"));
+  }
+
+  rateLimited(retryAfterMs: number): Outbound {
+    return this.errorFrame(
+      null,
+      "RATE_LIMIT",
+      "too many messages; slow down",
+      "rate_limited",
+      retryAfterMs,
+    );
+  }
+
+  actor(conn: Conn): Actor {
+    return actorOf(conn.state.identity, conn.participantId);
+  }
+
+  encodeEvent(event: RoomEvent): readonly EventFrame[] {
+    return encodeEvent(event);
+  }
+
+  /** A fresh `state` snapshot (after a resync, or a retried join on a new connection). */
+  async refresh(conn: Conn): Promise<void> {
+    const handle = conn.group?.handle;
+    if (!handle) return;
+    const reply = await handle.execute(this.actor(conn), {
+      type: "snapshot",
+      role: conn.role ?? "spectator",
+    });
+    if (reply.ok)
+      this.driver.sendState(conn, this.stateFrame(null, reply.value), markOf(reply.value));
+  }
+
+  readonly handlers: Handlers<ClientState, ClientMessage> = {
+    ping: async (_conn, m) =>
+      replyOf(
+        this.frame("pong", m.msg_id, {
+          server_time: this.deps.clock.now(),
+          client_time: m.data.client_time ?? null,
+        }),
+      ),
+    create_room: (conn, m) => this.createRoom(conn, m.msg_id, m.data),
+    join: (conn, m) => this.join(conn, m),
+    spectate: (conn, m) => this.spectate(conn, m),
+    sync: async (conn, m) => {
+      const handle = this.requireRoom(conn);
+      const snap = await this.command(conn, handle, {
+        type: "snapshot",
+        role: conn.role ?? "spectator",
+      });
+      return replyOf(this.stateFrame(m.msg_id, snap));
+    },
+    start: (conn, m) => this.ackOf(conn, m.msg_id, "start", { type: "start" }),
+    end: (conn, m) => this.ackOf(conn, m.msg_id, "end", { type: "end" }),
+    next: (conn, m) => this.next(conn, m.msg_id),
+    lock: (conn, m) => this.ackOf(conn, m.msg_id, "lock", { type: "lock", locked: m.data.locked }),
+    kick: (conn, m) =>
+      this.ackOf(conn, m.msg_id, "kick", {
+        type: "kick",
+        participantId: asParticipantId(m.data.participant_id),
+        reason: m.data.reason ?? "removed by the host",
+      }),
+    leave: async (conn, m) => {
+      const reply = await this.ackOf(conn, m.msg_id, "leave", { type: "leave" });
+      this.driver.detach(conn);
+      return reply;
+    },
+    answer: (conn, m) => this.answer(conn, m.msg_id, m.data),
+  };
+
+  // ------------------------------------------------------------------ handlers
+
+  private async createRoom(
+    conn: Conn,
+    msgId: string,
+    d: Extract<ClientMessage, { type: "create_room" }>["data"],
+  ): Promise<Reply> {
+    const created = await this.deps.sessions.create(conn.state.identity, {
+      quizId: d.quiz_id,
+      mode: d.mode ?? "live",
+      settings: settingsFromInput(d.settings),
+      hostName: d.host_name ?? conn.state.identity.handle ?? "Host",
+    });
+    if (!created.ok)
+      throw new ProtocolError(created.error.code, created.error.msg, created.error.reason);
+    const { handle, hostParticipantId, hostToken } = created.value;
+    if (!this.driver.attach(conn, handle, "host")) return replyOf();
+    // Present before the snapshot, so the host's own snapshot shows them connected.
+    await this.driver.settle(conn, hostParticipantId, "host", ORIGIN);
+    const snap = await this.command(conn, handle, { type: "snapshot", role: "host" });
+    this.driver.markSeen(conn, markOf(snap));
+    return {
+      frames: [
+        this.frame("room_created", msgId, {
+          room_id: handle.id,
+          pin: handle.info.pin,
+          join_url: this.deps.sessions.joinUrl(handle.info.pin),
+          participant_id: hostParticipantId ?? "",
+          host_token: hostToken ?? "",
+        }),
+        this.stateFrame(msgId, snap),
+      ],
+      retryable: false,
+      binding: { sessionId: handle.id, participantId: hostParticipantId, role: "host" },
+    };
+  }
+
+  private async join(conn: Conn, m: Extract<ClientMessage, { type: "join" }>): Promise<Reply> {
+    const d = m.data;
+    // Shared across instances (Redis when clustered), so a limit holds wherever the client lands.
+    const limit = await this.deps.sharedLimiter.take(
+      `join:${conn.state.identity.userId}`,
+      this.limits.joinAttemptsPer30s,
+      30_000,
+    );
+    if (!limit.allowed) {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many join attempts; wait a little",
+        "rate_limited",
+      );
+    }
+    let handle: RoomHandle | undefined;
+    let command: Command;
+    if ("pin" in d) {
+      handle = await this.deps.sessions.findByPin(d.pin);
+      if (!handle) {
+        const guesses = await this.deps.sharedLimiter.take(
+          `pin:${conn.state.ip}`,
+          this.limits.pinGuessesPer10Min,
+          600_000,
+        );
+        if (!guesses.allowed) {
+          throw new ProtocolError(
+            "RATE_LIMIT",
+            "too many wrong PINs; wait a few minutes",
+            "rate_limited",
+          );
+        }
+        throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
+      }
+      command = { type: "join", name: d.display_name };
+    } else {
+      if (!m.room_id)
+        throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
+      handle = await this.deps.sessions.find(m.room_id);
+      if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
+      command = { type: "resume", token: d.resume_token };
+    }
+    // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
+    if (!this.driver.attach(conn, handle, "player")) return replyOf();
+    const joined = await this.command(conn, handle, command);
+    if (joined.userId !== conn.state.identity.userId) {
+      // An anonymous client resumed someone else's seat by token: act as that member from now on.
+      conn.state.identity = { ...conn.state.identity, userId: asUserId(joined.userId) };
+    }
+    const role = joined.role === "host" ? "host" : "player";
+    await this.driver.settle(conn, joined.participantId, role, markOf(joined.snapshot));
+    return {
+      frames: [
+        this.frame("joined", m.msg_id, {
+          room_id: handle.id,
+          participant_id: joined.participantId,
+          user_id: joined.userId,
+          name: joined.name,
+          role: joined.role,
+          resume_token: joined.resumeToken,
+          resumed: joined.resumed,
+        }),
+        this.stateFrame(m.msg_id, joined.snapshot),
+      ],
+      retryable: false,
+      binding: { sessionId: handle.id, participantId: joined.participantId, role },
+    };
+  }
+
+  private async spectate(
+    conn: Conn,
+    m: Extract<ClientMessage, { type: "spectate" }>,
+  ): Promise<Reply> {
+    const pin = m.data.pin;
+    if (!pin && !m.room_id)
+      throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
+    const handle = pin
+      ? await this.deps.sessions.findByPin(pin)
+      : await this.deps.sessions.find(m.room_id ?? "");
+    if (!handle)
+      throw new ProtocolError("NOT_FOUND", "no such open room", pin ? "bad_pin" : "no_room");
+    if (!this.driver.attach(conn, handle, "spectator")) return replyOf();
+    const snap = await this.command(conn, handle, { type: "snapshot", role: "spectator" });
+    await this.driver.settle(conn, null, "spectator", markOf(snap));
+    return replyOf(this.stateFrame(m.msg_id, snap));
+  }
+
+  private async next(conn: Conn, msgId: string): Promise<Reply> {
+    const handle = this.requireRoom(conn);
+    const result = await this.command(conn, handle, { type: "next" }, this.dedupeKey(conn, msgId));
+    if ("served" in result && result.served) {
+      const s = result.served;
+      return replyOf(
+        this.frame("question", msgId, {
+          index: s.index,
+          total: s.total,
+          question: questionView(s.question),
+          opened_at: s.servedAt,
+          deadline_ms: s.deadline,
+        }),
+      );
+    }
+    return replyOf(this.frame("ack", msgId, { type: "next", phase: result.phase }));
+  }
+
+  private async answer(
+    conn: Conn,
+    msgId: string,
+    d: Extract<ClientMessage, { type: "answer" }>["data"],
+  ): Promise<Reply> {
+    const started = performance.now();
+    const handle = this.requireRoom(conn);
+    const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(
+      Boolean,
+    ).length;
+    if (given !== 1) {
+      throw new ProtocolError(
+        "VALIDATION",
+        "an answer needs exactly one of choice, choices or text",
+        "bad_answer",
+      );
+    }
+    const answer: AnswerValue =
+      d.choice !== undefined
+        ? { kind: "choice", index: d.choice }
+        : d.choices !== undefined
+          ? { kind: "choices", indices: d.choices }
+          : { kind: "text", text: d.text ?? "" };
+    const ack = await this.command(
+      conn,
+      handle,
+      { type: "answer", target: { index: d.index }, answer },
+      this.dedupeKey(conn, msgId),
+    );
+    this.driver.metrics.answerAcked(started);
+    return replyOf(
+      this.frame("score", msgId, {
+        index: ack.index,
+        question_id: ack.questionId,
+        accepted: true,
+        correct: ack.correct,
+        points: ack.points,
+        score: ack.score,
+        streak: ack.streak,
+        changed: ack.changed,
+        elapsed_ms: ack.elapsedMs,
+        correct_answer: ack.correctAnswer,
+      }),
+    );
+  }
+
+  private async ackOf(
+    conn: Conn,
+    msgId: string,
+    type: ClientType,
+    command: Extract<Command, { type: "start" | "end" | "lock" | "kick" | "leave" }>,
+  ): Promise<Reply> {
+    const handle = this.requireRoom(conn);
+    const done = await this.command(conn, handle, command, this.dedupeKey(conn, msgId));
+    return replyOf(this.frame("ack", msgId, { type, phase: done.phase }));
+  }
+
+  /**
+   * A mutating message's identity for the owner's dedupe (A-6): a retry that reaches the
+   * session's owner through another instance still gets the first reply.
+   */
+  private dedupeKey(conn: Conn, msgId: string): string {
+    return `canonical:${conn.state.identity.userId}:${msgId}`;
+  }
+
+  /** Runs a command, turning a refusal into a ProtocolError (the driver answers it). */
+  private async command<C extends Command>(
+    conn: Conn,
+    handle: RoomHandle,
+    command: C,
+    dedupeKey?: string,
+  ) {
+    const reply = await handle.execute(
+      this.actor(conn),
+      command,
+      dedupeKey ? { dedupeKey } : undefined,
+    );
+    return valueOrRefuse(reply);
+  }
+
+  private requireRoom(conn: Conn): RoomHandle {
+    const handle = conn.group?.handle;
+    if (!handle) throw new ProtocolError("STATE", "join or spectate a room first", "not_joined");
+    return handle;
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  private frame<T extends ServerType>(
+    type: T,
+    msgId: string | null,
+    data: ServerData<T>,
+  ): Outbound {
+    const m = msgId === null ? "" : `,"msg_id":${JSON.stringify(msgId)}`;
+    return {
+      type,
+      text: `{"v":${PROTOCOL_VERSION},"type":"${type}"${m},"data":${JSON.stringify(data)}}`,
+    };
+  }
+
+  private stateFrame(msgId: string | null, snap: Snapshot): Outbound {
+    const view = snapshotView(snap);
+    const m = msgId === null ? "" : `,"msg_id":${JSON.stringify(msgId)}`;
+    return {
+      type: "state",
+      text: `{"v":${PROTOCOL_VERSION},"type":"state"${m},"room_id":${JSON.stringify(snap.sessionId)},"epoch":${snap.epoch},"seq":${snap.seq},"data":${JSON.stringify(view)}}`,
+    };
+  }
+
+  private errorFrame(
+    msgId: string | null,
+    code: ErrorCode,
+    msg: string,
+    reason?: string,
+    retryAfterMs?: number,
+  ): Outbound {
+    const data: ServerData<"error"> = { code, msg, retryable: ERROR_CODES[code].retryable };
+    if (reason !== undefined) data.reason = reason;
+    if (retryAfterMs !== undefined) data.retry_after_ms = retryAfterMs;
+    this.driver.metrics.error(code);
+    return this.frame("error", msgId, data);
+  }
+
+  private send<T extends ServerType>(conn: Conn, type: T, data: ServerData<T>): void {
+    this.driver.send(conn, this.frame(type, null, data));
+  }
+}

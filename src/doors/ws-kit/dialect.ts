@@ -1,0 +1,138 @@
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { Actor, RoomEvent, ViewerRole } from "../../engine/types.js";
+import type { KitCloseCodes } from "./close-codes.js";
+import type { Connection } from "./connection.js";
+import type { RoomGroup } from "./room-groups.js";
+
+/**
+ * What a WebSocket dialect supplies to the door driver (driver.ts): its
+ * message mapping and nothing else. The driver owns the pipeline every door
+ * needs — connection lifecycle, decoding errors and strikes, the replay
+ * window, events held around replies, delivery to a room's connections,
+ * backpressure and metrics — so a door file is a translation (STYLE.md §16).
+ */
+
+/** One frame to send, with the message type it is counted under in metrics. */
+export interface Outbound {
+  type: string;
+  text: string;
+}
+
+/** Where a reply left the connection, so a retry on another connection is bound there too. */
+export interface Binding {
+  sessionId: SessionId;
+  participantId: ParticipantId | null;
+  role: ViewerRole;
+}
+
+/** What a handler answers one client message with. */
+export interface Reply {
+  frames: Outbound[];
+  /**
+   * A recoverable refusal (the client should retry): not remembered, so a
+   * retry with the same message id really runs again.
+   */
+  retryable: boolean;
+  binding?: Binding;
+}
+
+/** A reply of frames that is remembered for retries. */
+export function replyOf(...frames: Outbound[]): Reply {
+  return { frames, retryable: false };
+}
+
+/**
+ * A room event as a dialect sends it: zero or more of these per event, encoded
+ * once per event and dialect (STYLE.md §13) and cached on the event.
+ */
+export interface EventFrame {
+  type: string;
+  /** The same bytes for every recipient; null when the frame exists only per recipient. */
+  shared: Buffer | null;
+  /** The frame for a player with their own part in it (a reveal's result, a rank). */
+  personal: ((participantId: ParticipantId) => string) | null;
+  /** Which roles receive it; null: every role. */
+  roles: ReadonlySet<ViewerRole> | null;
+  /** A newer frame of the same kind replaces it, so a client that is behind may skip it. */
+  coalescible: boolean;
+  /** The participant it announces: their own connections do not get it. */
+  about: ParticipantId | null;
+  /** Never sent after a newer one of its type reached the connection (boards from snapshots and events). */
+  latestOnly: boolean;
+}
+
+const NO_FRAME_OPTIONS = {
+  shared: null,
+  personal: null,
+  roles: null,
+  coalescible: false,
+  about: null,
+  latestOnly: false,
+} as const;
+
+/** An event frame with the defaults filled in: no bytes yet, every role, in order, never skipped. */
+export function eventFrame(type: string, parts: Partial<Omit<EventFrame, "type">>): EventFrame {
+  return { ...NO_FRAME_OPTIONS, ...parts, type };
+}
+
+/** The same frame for everyone. */
+export function sharedFrame(
+  type: string,
+  text: string,
+  parts: Partial<Omit<EventFrame, "type" | "shared" | "personal">> = {},
+): EventFrame {
+  return eventFrame(type, { ...parts, shared: Buffer.from(text), personal: null });
+}
+
+/** A message decoded at the edge, or the error frame that answers it. */
+export type Decoded<M> = { ok: true; message: M } | { ok: false; error: Outbound };
+
+/** One handler per message type, each given the message narrowed to its type. */
+export type Handlers<S, M extends { type: string }> = {
+  [T in M["type"]]: (conn: Connection<S>, message: Extract<M, { type: T }>) => Promise<Reply>;
+};
+
+/** The close codes the driver closes with: the kit's, and the one for a removed participant. */
+export interface DriverCloseCodes extends KitCloseCodes {
+  /** The host removed the participant. */
+  kicked: number;
+}
+
+export interface Dialect<S, M extends { type: string }> {
+  /** The door's label in metrics and logs. */
+  readonly name: string;
+  /**
+   * Handle one connection's messages one at a time in arrival order (replies
+   * follow requests), or each as it comes.
+   */
+  readonly ordered: boolean;
+  readonly closeCodes: DriverCloseCodes;
+  /** The reason a removed participant's sockets close with. */
+  readonly kickedReason: string;
+  /** Size, JSON, envelope, type and body checks; the first failure becomes the error frame. */
+  decode(data: Buffer, isBinary: boolean): Decoded<M>;
+  readonly handlers: Handlers<S, M>;
+  /** The key a retry of this message finds its first reply under; null: never replayed. */
+  replayKey(conn: Connection<S>, message: M): string | null;
+  /** A refusal a handler threw, as this dialect's error reply; null for anything unexpected. */
+  refusal(err: unknown, message: M): Reply | null;
+  /** The reply to a failure nobody expected (the driver has logged it). */
+  internalError(message: M): Reply;
+  /** Answers a message over the rate limit (short of a flood, which closes the socket). */
+  rateLimited(retryAfterMs: number): Outbound;
+  /** Who the connection acts as in room commands. */
+  actor(conn: Connection<S>): Actor;
+  /** A room event as this dialect's frames; the driver caches them on the event. */
+  encodeEvent(event: RoomEvent): readonly EventFrame[];
+  /**
+   * Brings one connection up to date (a fresh snapshot, a board): after a
+   * resync, and after a retried join re-binds a new connection.
+   */
+  refresh(conn: Connection<S>): Promise<void>;
+  /** Side effects of an event on the room's connections (the driver handles kicks itself). */
+  observe?(group: RoomGroup<Connection<S>>, event: RoomEvent): void;
+  /** Events may have been missed: the whole group at once (default: refresh each connection). */
+  resync?(group: RoomGroup<Connection<S>>): void;
+  /** The connection closed; the driver has already let go of it. */
+  closed?(conn: Connection<S>): void;
+}

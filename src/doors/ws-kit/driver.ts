@@ -1,0 +1,518 @@
+import type { Logger } from "pino";
+import type { ParticipantId } from "../../domain/ids.js";
+import { type EventMark, isAfter, latest, ORIGIN } from "../../engine/event-order.js";
+import type { RoomHandle } from "../../engine/room-handle.js";
+import type { RoomEvent, ViewerRole } from "../../engine/types.js";
+import type { Metrics } from "../../observability/metrics.js";
+import type { LocalRateLimiter, LocalReplayCache } from "../../ports/cluster.js";
+import { CLOSE_REASONS } from "./close-codes.js";
+import { Connection } from "./connection.js";
+import type { Dialect, EventFrame, Outbound, Reply } from "./dialect.js";
+import { DoorMetrics } from "./door-metrics.js";
+import { type GuardLimits, InboundGuard } from "./inbound-guard.js";
+import { ReplyCache } from "./replies.js";
+import { type RoomGroup, RoomGroups } from "./room-groups.js";
+import type { DoorSocket, SocketEvents } from "./socket.js";
+
+/** The limits every door sets for its connections. */
+export interface ConnectionLimits extends GuardLimits {
+  /** Frames beyond this are not even read: the transport closes with 1009. */
+  hardMaxFrameBytes: number;
+  heartbeatMs: number;
+  /** A client this far behind (bytes buffered) is disconnected. */
+  slowConsumerBytes: number;
+  /** A client this far behind skips coalescible frames until it catches up; without it none are skipped. */
+  coalesceAboveBytes?: number;
+}
+
+/** A door's connection limits unless its seed names others. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  hardMaxFrameBytes: 64 * 1024,
+  messagesPerSecond: 20,
+  messageBurst: 40,
+  floodCloseAfter: 200,
+  strikesPerMinute: 10,
+  heartbeatMs: 30_000,
+  slowConsumerBytes: 4 * 1024 * 1024,
+};
+
+export interface DriverOptions {
+  metrics: Metrics;
+  /** Per-connection budgets (a connection lives on one instance). */
+  limiter: LocalRateLimiter;
+  replay: LocalReplayCache;
+  /** How long a reply is remembered for retries (A-6). */
+  replayTtlMs: number;
+  limits: ConnectionLimits;
+  log: Logger;
+  /** Finds a session again when a retried join re-binds a new connection. */
+  sessions: { find(id: string): Promise<RoomHandle | undefined> };
+  /** The reason a client too slow to keep up is closed with. */
+  slowReason?: string;
+}
+
+/** A backpressure check before a push: send it, skip it, or the client was closed as too slow. */
+type Pressure = "send" | "skip" | "closed";
+
+/** A WebSocket close reason must fit in 123 bytes (ws throws beyond). */
+const CLOSE_REASON_MAX_BYTES = 123;
+
+/**
+ * The one pipeline every WebSocket door runs on (STYLE.md §16): a dialect
+ * supplies decode, a handler per message, an event encoder and its error
+ * frames; the driver does the rest for every door alike —
+ *
+ * - connection lifecycle: registry, gauges, close handling and presence;
+ * - inbound: the per-connection rate limit, decoding errors and strikes,
+ *   handling in order when the dialect asks for it;
+ * - the replay window: a retried message id gets its first reply (A-6), and a
+ *   retried join on a new connection binds that connection too;
+ * - events held while a join's reply is worked out, released after it minus
+ *   what its snapshot already showed;
+ * - delivery to a room's connections: roles, personal parts, backpressure
+ *   (coalescible frames skipped for a client that is behind, a client too far
+ *   behind closed), metrics by message type;
+ * - removing a kicked participant's connections, resyncs.
+ *
+ * It talks to sockets through `DoorSocket` only, so a dialect can be tested
+ * with a fake socket; the `ws` library stays in ws-transport.ts.
+ */
+export class DoorDriver<S, M extends { type: string }> {
+  readonly metrics: DoorMetrics;
+  private readonly conns = new Set<Connection<S>>();
+  private readonly groups: RoomGroups<Connection<S>>;
+  private readonly replies: ReplyCache<Reply>;
+  private nextId = 1;
+
+  constructor(
+    private readonly dialect: Dialect<S, M>,
+    private readonly opts: DriverOptions,
+  ) {
+    this.metrics = new DoorMetrics(opts.metrics, dialect.name);
+    this.groups = new RoomGroups<Connection<S>>(
+      (group, event) => this.deliver(group, event),
+      (group) => this.resync(group),
+    );
+    // A retryable refusal is not remembered: the retry should really run again (A-5).
+    this.replies = new ReplyCache(opts.replay, opts.replayTtlMs, (reply) => !reply.retryable);
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Every open connection of the door. */
+  connections(): Iterable<Connection<S>> {
+    return this.conns.values();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /**
+   * Registers a new socket with what its dialect keeps about it. The inbound
+   * guard is keyed `<door>:<id>` unless `guardKey` shares it (seed 001 limits users).
+   */
+  connect(socket: DoorSocket, state: S, guardKey?: string): Connection<S> {
+    const id = this.nextId++;
+    const guard = new InboundGuard(
+      this.opts.limiter,
+      this.opts.limits,
+      guardKey ?? `${this.dialect.name}:${id}`,
+    );
+    const conn = new Connection(id, socket, guard, state);
+    this.conns.add(conn);
+    this.metrics.connected();
+    return conn;
+  }
+
+  /** What the transport calls for a connection's frames and its close. */
+  eventsOf(conn: Connection<S>): SocketEvents {
+    return {
+      onMessage: (data, isBinary) => this.onMessage(conn, data, isBinary),
+      onClose: () => this.onClose(conn),
+    };
+  }
+
+  /** Closes every connection (1001) so clients reconnect elsewhere; nothing waits for replies. */
+  shutdown(): void {
+    for (const c of this.conns) {
+      if (c.socket.isOpen)
+        c.socket.close(this.dialect.closeCodes.goingAway, CLOSE_REASONS.shutdown);
+    }
+  }
+
+  private onClose(conn: Connection<S>): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    this.conns.delete(conn);
+    this.metrics.disconnected();
+    this.detach(conn);
+    this.dialect.closed?.(conn);
+  }
+
+  // ------------------------------------------------------------------ inbound
+
+  private onMessage(conn: Connection<S>, data: Buffer, isBinary: boolean): void {
+    const admission = conn.guard.admit();
+    if (!admission.ok) {
+      if (admission.close) {
+        this.close(conn, this.dialect.closeCodes.rateLimited, CLOSE_REASONS.flood);
+      } else {
+        const limited = this.dialect.rateLimited(admission.retryAfterMs);
+        this.run(conn, () => void this.send(conn, limited));
+      }
+      return;
+    }
+    const decoded = this.dialect.decode(data, isBinary);
+    if (!decoded.ok) {
+      this.run(conn, () => void this.send(conn, decoded.error));
+      if (conn.guard.strike()) {
+        this.close(conn, this.dialect.closeCodes.protocolViolations, CLOSE_REASONS.strikes);
+      }
+      return;
+    }
+    this.metrics.received(decoded.message.type);
+    this.run(conn, () => this.dispatch(conn, decoded.message));
+  }
+
+  /** Runs a connection's work now, or after its earlier messages when the dialect is ordered. */
+  private run(conn: Connection<S>, work: () => Promise<void> | void): void {
+    if (!this.dialect.ordered) {
+      const pending = work();
+      if (pending) pending.catch((err: unknown) => this.failed(err, conn));
+      return;
+    }
+    conn.queue = conn.queue
+      .then(() => (conn.closed ? undefined : work()))
+      .catch((err: unknown) => this.failed(err, conn));
+  }
+
+  private failed(err: unknown, conn: Connection<S>): void {
+    this.opts.log.error({ err, door: this.dialect.name, conn: conn.id }, "message failed");
+  }
+
+  private async dispatch(conn: Connection<S>, message: M): Promise<void> {
+    const key = this.dialect.replayKey(conn, message);
+    if (key !== null) {
+      const done = this.replies.done(key);
+      if (done !== undefined) return this.replay(conn, done);
+      const running = this.replies.running(key);
+      if (running) return this.replay(conn, await running);
+    }
+    const reply = await this.replies.run(key, this.handle(conn, message));
+    for (const f of reply.frames) this.send(conn, f);
+    this.release(conn);
+  }
+
+  /** The handler's reply; a refusal it throws becomes the dialect's error reply. */
+  private async handle(conn: Connection<S>, message: M): Promise<Reply> {
+    // Handlers is keyed by message type, so the handler found takes this very message.
+    const handler = this.dialect.handlers[message.type as M["type"]] as (
+      conn: Connection<S>,
+      message: M,
+    ) => Promise<Reply>;
+    try {
+      const reply = await handler(conn, message);
+      if (conn.attaching) this.undoAttach(conn);
+      return reply;
+    } catch (err) {
+      if (conn.attaching) this.undoAttach(conn);
+      const refusal = this.dialect.refusal(err, message);
+      if (refusal) return refusal;
+      this.opts.log.error({ err, door: this.dialect.name, type: message.type }, "handler failed");
+      return this.dialect.internalError(message);
+    }
+  }
+
+  /** A retried message: the first reply again, and its binding if this is a new connection (A-6). */
+  private async replay(conn: Connection<S>, reply: Reply): Promise<void> {
+    const b = reply.binding;
+    if (b && conn.group?.handle.id !== b.sessionId) {
+      const handle = await this.opts.sessions.find(b.sessionId);
+      if (handle && this.attach(conn, handle, b.role)) {
+        try {
+          const first = reply.frames[0];
+          if (first) this.send(conn, first);
+          await this.settle(conn, b.participantId, b.role, ORIGIN);
+          // Today's state rather than the remembered one.
+          await this.dialect.refresh(conn);
+        } finally {
+          this.release(conn);
+        }
+        return;
+      }
+    }
+    for (const f of reply.frames) this.send(conn, f);
+  }
+
+  // ------------------------------------------------------------------ binding to rooms
+
+  /**
+   * Binds the connection to a room (leaving any other) before the command that
+   * joins it runs, holding the room's events until `release`, so none between
+   * the command and the reply is lost or sent early. False when it already closed.
+   */
+  attach(conn: Connection<S>, handle: RoomHandle, role: ViewerRole): boolean {
+    if (conn.closed) return false;
+    this.detach(conn);
+    conn.role = role;
+    conn.ready = false;
+    conn.attaching = true;
+    conn.group = this.groups.add(handle, conn);
+    return true;
+  }
+
+  /**
+   * Records who the connection turned out to be and what it already has (its
+   * reply's snapshot), and marks the participant connected (presence).
+   */
+  async settle(
+    conn: Connection<S>,
+    participantId: ParticipantId | null,
+    role: ViewerRole,
+    mark: EventMark,
+  ): Promise<void> {
+    const group = conn.group;
+    conn.attaching = false;
+    if (!group || conn.closed) return;
+    this.groups.reassign(group, conn, participantId);
+    conn.role = role;
+    conn.mark = latest(conn.mark, mark);
+    if (participantId !== null) {
+      await this.presence(conn, group.handle, true);
+    }
+  }
+
+  /** The connection has the room as of `mark` (a snapshot it was sent): older events are not sent. */
+  markSeen(conn: Connection<S>, mark: EventMark): void {
+    conn.mark = latest(conn.mark, mark);
+  }
+
+  /** Leaves the connection's room; a participant's connection counts as gone (presence). */
+  detach(conn: Connection<S>, presence = true): void {
+    const group = conn.group;
+    if (!group) return;
+    if (presence && conn.participantId !== null) {
+      this.background(this.presence(conn, group.handle, false), "presence");
+    }
+    this.groups.remove(group, conn);
+    conn.group = null;
+    conn.participantId = null;
+    conn.role = null;
+    conn.attaching = false;
+    conn.held = [];
+    conn.mark = ORIGIN;
+    conn.latestSent = null;
+  }
+
+  private undoAttach(conn: Connection<S>): void {
+    this.detach(conn);
+    conn.ready = true;
+  }
+
+  private async presence(conn: Connection<S>, handle: RoomHandle, connected: boolean) {
+    await handle.execute(this.dialect.actor(conn), { type: "presence", connected });
+  }
+
+  /** The reply is out: held events follow it (minus what it showed), then any close asked for meanwhile. */
+  release(conn: Connection<S>): void {
+    if (!conn.ready) {
+      conn.ready = true;
+      const held = conn.held;
+      conn.held = [];
+      for (const h of held) this.sendFrames(conn, h.mark, h.frames, null);
+    }
+    const pending = conn.pendingClose;
+    if (pending) {
+      conn.pendingClose = null;
+      this.close(conn, pending.code, pending.reason);
+    }
+  }
+
+  // ------------------------------------------------------------------ outbound
+
+  /** Sends one frame to an open connection; false when it is not open. */
+  send(conn: Connection<S>, out: Outbound): boolean {
+    if (conn.closed || !conn.socket.isOpen) return false;
+    conn.socket.send(out.text);
+    this.metrics.sent(out.type);
+    return true;
+  }
+
+  /**
+   * Sends a picture of the room as of `mark` (a snapshot): events at or
+   * before it are not sent to this connection afterwards.
+   */
+  sendState(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
+    conn.mark = latest(conn.mark, mark);
+    return this.sendLatest(conn, out, mark);
+  }
+
+  /** Sends a frame of a `latestOnly` type as of `mark`, unless the connection has a newer one. */
+  sendLatest(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
+    if (!this.isLatest(conn, out.type, mark)) return false;
+    if (!this.send(conn, out)) return false;
+    this.noteLatest(conn, out.type, mark);
+    return true;
+  }
+
+  /**
+   * Frames a dialect made itself (not from one event) for a room's
+   * connections, as of `mark`; held for connections whose reply is not out.
+   */
+  broadcast(
+    group: RoomGroup<Connection<S>>,
+    frames: readonly EventFrame[],
+    mark: EventMark,
+    participantId: ParticipantId | null = null,
+  ): void {
+    const targets = participantId === null ? group.conns : group.of(participantId);
+    if (!targets) return;
+    for (const c of [...targets]) this.sendFrames(c, mark, frames, null);
+  }
+
+  /**
+   * Closes a connection now (floods, strikes, slow clients, kicks); one whose
+   * reply is still being worked out closes right after it when `afterReply`.
+   */
+  close(conn: Connection<S>, code: number, reason: string, afterReply = false): void {
+    if (afterReply && !conn.ready) {
+      conn.pendingClose ??= { code, reason };
+      return;
+    }
+    if (!conn.socket.isOpen) return;
+    conn.socket.close(code, fitCloseReason(reason));
+  }
+
+  private deliver(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
+    const frames = this.framesOf(event);
+    const audience = event.audience;
+    const targets =
+      audience.kind === "participant" ? group.of(audience.participantId) : group.conns;
+    if (frames.length > 0 && targets) {
+      // Broadcasts are counted once per frame type, not once per recipient.
+      const tally = frames.map(() => 0);
+      for (const c of targets) this.sendFrames(c, event, frames, tally);
+      for (let i = 0; i < frames.length; i++) {
+        const n = tally[i] ?? 0;
+        const f = frames[i];
+        if (n > 0 && f) this.metrics.sent(f.type, n);
+      }
+    }
+    if (event.body.type === "kicked") this.removeKicked(group, event.body.participantId);
+    this.dialect.observe?.(group, event);
+  }
+
+  private framesOf(event: RoomEvent): readonly EventFrame[] {
+    const key = this.dialect.name;
+    const cached = event.encoded.get(key) as readonly EventFrame[] | undefined;
+    if (cached) return cached;
+    const frames = this.dialect.encodeEvent(event);
+    event.encoded.set(key, frames);
+    return frames;
+  }
+
+  /** One event's frames to one connection (held until its reply is out). */
+  private sendFrames(
+    conn: Connection<S>,
+    mark: EventMark,
+    frames: readonly EventFrame[],
+    tally: number[] | null,
+  ): void {
+    if (conn.closed) return;
+    if (!conn.ready) {
+      conn.held.push({ mark, frames });
+      return;
+    }
+    // Already in what the connection was sent when it joined (or resynced).
+    if (!isAfter(mark, conn.mark)) return;
+    const pid = conn.participantId;
+    const role = conn.role;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i];
+      if (!f) continue;
+      if (f.roles !== null && (role === null || !f.roles.has(role))) continue;
+      if (f.about !== null && f.about === pid) continue;
+      if (f.latestOnly && !this.isLatest(conn, f.type, mark)) continue;
+      const personal = f.personal !== null && role === "player" && pid !== null;
+      if (!personal && f.shared === null) continue;
+      const pressure = this.pressure(conn, f.coalescible);
+      if (pressure === "closed") return;
+      if (pressure === "skip") continue;
+      if (!conn.socket.isOpen) return;
+      conn.socket.send(personal && f.personal && pid ? f.personal(pid) : (f.shared as Buffer));
+      if (f.latestOnly) this.noteLatest(conn, f.type, mark);
+      if (tally) tally[i] = (tally[i] ?? 0) + 1;
+      else this.metrics.sent(f.type);
+    }
+  }
+
+  private isLatest(conn: Connection<S>, type: string, mark: EventMark): boolean {
+    const last = conn.latestSent?.get(type);
+    return last === undefined || !isAfter(last, mark);
+  }
+
+  private noteLatest(conn: Connection<S>, type: string, mark: EventMark): void {
+    conn.latestSent ??= new Map();
+    conn.latestSent.set(type, mark);
+  }
+
+  /**
+   * Backpressure before a push: a client too far behind is closed, one
+   * somewhat behind skips frames a later one replaces (`coalescible`).
+   */
+  private pressure(conn: Connection<S>, coalescible: boolean): Pressure {
+    const { slowConsumerBytes, coalesceAboveBytes } = this.opts.limits;
+    const buffered = conn.socket.bufferedAmount;
+    if (buffered > slowConsumerBytes) {
+      this.close(
+        conn,
+        this.dialect.closeCodes.rateLimited,
+        this.opts.slowReason ?? CLOSE_REASONS.slow,
+      );
+      return "closed";
+    }
+    if (coalescible && coalesceAboveBytes !== undefined && buffered > coalesceAboveBytes) {
+      return "skip";
+    }
+    return "send";
+  }
+
+  /** The host removed a participant: after the event's frames, their connections close. */
+  private removeKicked(group: RoomGroup<Connection<S>>, participantId: ParticipantId): void {
+    const targets = group.of(participantId);
+    if (!targets) return;
+    for (const c of [...targets]) {
+      // A removed member has no presence left to clear.
+      this.detach(c, false);
+      c.ready = true;
+      this.close(c, this.dialect.closeCodes.kicked, this.dialect.kickedReason);
+    }
+  }
+
+  /** Events may have been missed (between instances, a new owner): bring everyone up to date. */
+  private resync(group: RoomGroup<Connection<S>>): void {
+    if (this.dialect.resync) {
+      this.dialect.resync(group);
+      return;
+    }
+    for (const c of group.conns) {
+      if (c.ready && !c.closed) this.background(this.dialect.refresh(c), "resync");
+    }
+  }
+
+  /** Work nobody waits for: a failure is logged, never left unhandled. */
+  background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) =>
+      this.opts.log.error({ err, door: this.dialect.name }, `${what} failed`),
+    );
+  }
+}
+
+/** Cuts a close reason to the 123 bytes a close frame allows. */
+function fitCloseReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= CLOSE_REASON_MAX_BYTES) return reason;
+  let out = reason;
+  while (Buffer.byteLength(out) > CLOSE_REASON_MAX_BYTES) out = [...out].slice(0, -1).join("");
+  return out;
+}

@@ -1,0 +1,23 @@
+/**
+ * What the door driver needs of a client socket: three members, so a dialect
+ * can be driven in a unit test by a hand-delivered fake (STYLE.md §1, tldraw's
+ * `TLRoomSocket`). The `ws` library lives only behind this, in `ws-transport.ts`.
+ */
+export interface DoorSocket {
+  /** Queues one text frame. */
+  send(frame: string | Buffer): void;
+  /** Starts the closing handshake; the transport reports the close when it is done. */
+  close(code: number, reason: string): void;
+  /** Bytes queued and not yet written to the network: how far behind the client is. */
+  readonly bufferedAmount: number;
+  /** False once the socket is closing or closed: nothing more can be sent. */
+  readonly isOpen: boolean;
+}
+
+/** What a transport tells the driver about one socket it accepted. */
+export interface SocketEvents {
+  /** One complete client frame. */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** The socket closed (either side); called once. */
+  onClose(): void;
+}

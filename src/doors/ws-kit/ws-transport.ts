@@ -1,0 +1,106 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import type { RawData, WebSocket } from "ws";
+import { CLOSE_REASONS } from "./close-codes.js";
+import { Heartbeat } from "./heartbeat.js";
+import type { DoorSocket, SocketEvents } from "./socket.js";
+import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
+
+/** A `ws` socket as the driver sees it. */
+class WsSocket implements DoorSocket {
+  constructor(private readonly ws: WebSocket) {}
+
+  send(frame: string | Buffer): void {
+    this.ws.send(frame, { binary: false });
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+}
+
+/** One client frame as bytes, whatever shape `ws` delivered it in. */
+function bytesOf(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+export interface WsTransportOptions {
+  /** Frames beyond this are not even read: ws closes with 1009. */
+  maxPayload: number;
+  heartbeatMs: number;
+  /** The close code for a socket that did not answer the last ping. */
+  heartbeatTimeoutCode: number;
+  allowedOrigins: readonly string[];
+  log: Logger;
+  /** What an admission that fails (throws) is logged as. */
+  failure: string;
+  /** Writes a refusal; a plain HTTP response unless the door counts it first. */
+  refuse?: (socket: Duplex, refusal: Refusal) => void;
+}
+
+/** A door's admission, opening a DoorSocket instead of a ws WebSocket. */
+export type SocketAdmission<R extends { ok: true } | Refusal> = Omit<Admission<R>, "open"> & {
+  /** The socket is open: the door registers it and says where its frames go. */
+  open: (socket: DoorSocket, admitted: Extract<R, { ok: true }>) => SocketEvents;
+};
+
+/**
+ * The `ws` side of a door: upgrades through the UpgradeGate (origin check, the
+ * door's admission, the handshake), protocol-level pings, and each socket's
+ * frames and close handed to the driver as bytes. The only place a door meets `ws`.
+ */
+export class WsTransport {
+  private readonly gate: UpgradeGate;
+  private readonly heartbeat: Heartbeat;
+
+  constructor(private readonly opts: WsTransportOptions) {
+    this.gate = new UpgradeGate({
+      maxPayload: opts.maxPayload,
+      allowedOrigins: opts.allowedOrigins,
+      log: opts.log,
+      failure: opts.failure,
+      ...(opts.refuse ? { refuse: opts.refuse } : {}),
+    });
+    this.heartbeat = new Heartbeat(opts.heartbeatMs, (ws) => {
+      ws.close(opts.heartbeatTimeoutCode, CLOSE_REASONS.noPong);
+      ws.terminate();
+    });
+  }
+
+  accept<R extends { ok: true } | Refusal>(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    admission: SocketAdmission<R>,
+  ): void {
+    this.gate.accept(req, socket, head, {
+      ...admission,
+      open: (ws, admitted) => {
+        const events = admission.open(new WsSocket(ws), admitted);
+        this.heartbeat.add(ws);
+        ws.on("message", (data, isBinary) => events.onMessage(bytesOf(data), isBinary));
+        ws.on("close", () => {
+          this.heartbeat.remove(ws);
+          events.onClose();
+        });
+        ws.on("error", (err) => this.opts.log.debug({ err }, "socket error"));
+      },
+    });
+  }
+
+  /** Stops the pings (the driver closes the sockets). */
+  stop(): void {
+    this.heartbeat.stop();
+  }
+}
