@@ -10,7 +10,6 @@ import type { RoomHandle } from "../../engine/room-handle.js";
 import type {
   Actor,
   Command,
-  Reply as EngineReply,
   RoomEvent,
   Snapshot,
 } from "../../engine/types.js";
