@@ -556,7 +556,7 @@ export class Room {
           name: m.name,
           reason: "left",
           playerCount: this.playerCount,
-          connected: m.connections > 0,
+          present: m.connections > 0 || !m.everConnected,
         },
         now,
       );
@@ -639,7 +639,7 @@ export class Room {
         name: m.name,
         reason: "kicked",
         playerCount: this.playerCount,
-        connected: wasConnected,
+        present: wasConnected || !m.everConnected,
       },
       now,
     );

@@ -259,8 +259,11 @@ export type EventBody =
       name: string;
       reason: "left" | "kicked";
       playerCount: number;
-      /** Whether the participant had a connection when they left (one who had none was already gone). */
-      connected: boolean;
+      /**
+       * Whether they counted as here when they left: connected, or joined and not
+       * connected yet. One whose last connection had closed was already gone.
+       */
+      present: boolean;
     }
   | {
       /** A player's first connection opened or their last one closed. */

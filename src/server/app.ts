@@ -17,7 +17,7 @@ import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonical-door.js";
 import type { Door, DoorDeps } from "../doors/door.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
-import { createSeed001Door } from "../doors/seed001/index.js";
+import { createVocabularyDoor } from "../doors/seed001/index.js";
 import { createSeed002Door } from "../doors/seed002/index.js";
 import { createSeed004Door } from "../doors/seed004/index.js";
 import { createWebDoor } from "../doors/web/index.js";
@@ -183,7 +183,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Every door of the server. Seed dialects mount here too, each a thin translation onto the engine.
   const doors: Door[] = [
     { ws: canonical, routes: (app) => registerRestRoutes(app, deps) },
-    createSeed001Door(deps),
+    createVocabularyDoor(deps),
     createSeed002Door(deps),
     createSeed004Door(deps),
     createWebDoor({ config }),

@@ -24,7 +24,7 @@ import { asUserId } from "../../src/domain/ids.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import { resolveSettings } from "../../src/domain/session-settings.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
-import { Seed001Door } from "../../src/doors/seed001/index.js";
+import { VocabularyDoor } from "../../src/doors/seed001/index.js";
 import { FakeClock, SystemClock } from "../../src/engine/clocks.js";
 import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
 import { GroupCommitter } from "../../src/engine/group-committer.js";
@@ -1043,7 +1043,7 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
       clock,
       publicUrl: "http://localhost",
     });
-    const door = new Seed001Door({
+    const door = new VocabularyDoor({
       config,
       storage,
       sessions,

@@ -1,7 +1,8 @@
 import type { ParticipantId, UserId } from "../../domain/ids.js";
 import type { RoomEvent, Standing } from "../../engine/types.js";
+import { type EventFrame, eventFrame, type Outbound, sharedFrame } from "../ws-kit/dialect.js";
 import { publicUserId } from "./identity.js";
-import type { ServerPayload, ServerType } from "./protocol.js";
+import { ERROR_CODES, type ServerPayload, type ServerType } from "./protocol.js";
 
 /**
  * Seed 001 frames. Broadcasts are serialized once (STYLE.md §13): a frame
@@ -52,104 +53,52 @@ export function leaderboardFrame(
   return (rank) => `${prefix}${rank ?? "null"}${suffix}`;
 }
 
-/** A room event as this dialect shows it: zero or more frames. */
-export interface EventFrame {
-  type: ServerType;
-  /** The same bytes for every recipient; null when the frame is personal. */
-  shared: Buffer | null;
-  /** The frame for one participant, when it carries something of theirs. */
-  personal: ((participantId: ParticipantId) => string) | null;
-  /**
-   * USER_JOINED / USER_LEFT: the participant it is about (whose own
-   * connections do not get it), whether they arrived, and whether this is
-   * their first arrival (a new participant) rather than a return.
-   */
-  membership: { participantId: ParticipantId; arrived: boolean; fresh: boolean } | null;
-  /** A newer frame of the same kind replaces it, so a client that is behind may skip it. */
-  coalescible: boolean;
-}
-
-/** What encoding needs to read from the room (presence events name only the participant). */
-export interface EncodeContext {
-  userOf(participantId: ParticipantId): UserId | undefined;
-  playerCount(): number;
-}
-
-const shared = (type: ServerType, text: string, coalescible = false): EventFrame => ({
-  type,
-  shared: Buffer.from(text),
-  personal: null,
-  membership: null,
-  coalescible,
-});
-
-const personal = (
-  type: ServerType,
-  render: (participantId: ParticipantId) => string,
-  coalescible: boolean,
-): EventFrame => ({ type, shared: null, personal: render, membership: null, coalescible });
+const board = (render: (participantId: ParticipantId) => string, coalescible: boolean) =>
+  eventFrame("LEADERBOARD_UPDATED", { personal: render, coalescible, latestOnly: true });
 
 function membershipFrame(
   type: "USER_JOINED" | "USER_LEFT",
   event: RoomEvent,
-  participantId: ParticipantId,
-  userId: UserId,
-  name: string,
+  who: { participantId: ParticipantId; userId: UserId; name: string },
   count: number,
-  fresh: boolean,
 ): EventFrame {
-  const payload = { user_id: publicUserId(userId), username: name, participant_count: count };
-  return {
-    ...shared(type, frame(type, payload, event.at)),
-    membership: { participantId, arrived: type === "USER_JOINED", fresh },
+  const payload = {
+    user_id: publicUserId(who.userId),
+    username: who.name,
+    participant_count: count,
   };
+  return sharedFrame(type, frame(type, payload, event.at), { about: who.participantId });
 }
 
 /**
- * The frames of a room event. Leaderboards come from the self_paced batch
- * (`leaderboard`, at most every 100 ms, top 100), from each live reveal and
- * from the end; per-answer `scored` events are not broadcast (SCORE_UPDATED is
- * the submitter's reply, and everyone's score reaches everyone in the batch).
+ * The frames of a room event. USER_JOINED and USER_LEFT follow a participant's
+ * presence: a new participant is announced, and afterwards only changes are
+ * (gone when their last connection closes or they leave, back on their return),
+ * so nobody is announced twice; the event says which it is. Leaderboards come
+ * from the self_paced batch (`leaderboard`, at most every 100 ms, top 100), from
+ * each live reveal and from the end; per-answer `scored` events are not
+ * broadcast (SCORE_UPDATED is the submitter's reply, and everyone's score
+ * reaches everyone in the batch).
  */
-export function encodeEvent(event: RoomEvent, ctx: EncodeContext): EventFrame[] {
+export function encodeEvent(event: RoomEvent): EventFrame[] {
   const b = event.body;
   const sid = event.sessionId;
   switch (b.type) {
     case "participant_joined":
-      return [
-        membershipFrame(
-          "USER_JOINED",
-          event,
-          b.participant.participantId,
-          b.participant.userId,
-          b.participant.name,
-          b.playerCount,
-          true,
-        ),
-      ];
+      return [membershipFrame("USER_JOINED", event, b.participant, b.playerCount)];
     case "participant_left":
-      return [
-        membershipFrame(
-          "USER_LEFT",
-          event,
-          b.participantId,
-          b.userId,
-          b.name,
-          b.playerCount,
-          false,
-        ),
-      ];
-    case "presence": {
-      const userId = ctx.userOf(b.participantId);
-      if (userId === undefined) return [];
-      const type = b.connected ? "USER_JOINED" : "USER_LEFT";
-      return [
-        membershipFrame(type, event, b.participantId, userId, b.name, ctx.playerCount(), false),
-      ];
-    }
+      // Gone already, if their last connection had closed (USER_LEFT went out then).
+      return b.present ? [membershipFrame("USER_LEFT", event, b, b.playerCount)] : [];
+    case "presence":
+      if (b.connected) {
+        // Their first connection follows the USER_JOINED of their arrival: a return is news.
+        return b.firstConnection ? [] : [membershipFrame("USER_JOINED", event, b, b.playerCount)];
+      }
+      // A socket closing after LEAVE_SESSION is no news: USER_LEFT went out with the leave.
+      return b.active ? [membershipFrame("USER_LEFT", event, b, b.playerCount)] : [];
     case "started":
       return [
-        shared(
+        sharedFrame(
           "SESSION_STARTED",
           frame(
             "SESSION_STARTED",
@@ -160,19 +109,17 @@ export function encodeEvent(event: RoomEvent, ctx: EncodeContext): EventFrame[] 
       ];
     case "leaderboard": {
       const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
-      return [personal("LEADERBOARD_UPDATED", (id) => render(b.ranks(id)), true)];
+      return [board((id) => render(b.ranks(id)), true)];
     }
     case "reveal": {
       const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
-      return [
-        personal("LEADERBOARD_UPDATED", (id) => render(b.results.get(id)?.rank ?? null), false),
-      ];
+      return [board((id) => render(b.results.get(id)?.rank ?? null), false)];
     }
     case "ended": {
       const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
       return [
-        personal("LEADERBOARD_UPDATED", (id) => render(b.results.get(id)?.rank ?? null), false),
-        shared(
+        board((id) => render(b.results.get(id)?.rank ?? null), false),
+        sharedFrame(
           "SESSION_ENDED",
           frame(
             "SESSION_ENDED",
@@ -182,8 +129,15 @@ export function encodeEvent(event: RoomEvent, ctx: EncodeContext): EventFrame[] 
         ),
       ];
     }
-    // The gateway handles `kicked` itself (an ERROR, then the connection is closed).
-    case "kicked":
+    case "kicked": {
+      // The driver closes the participant's connections (4003) right after this.
+      const payload: ServerPayload<"ERROR"> = {
+        code: "ACCESS_DENIED",
+        message: `You were removed from session ${sid}: ${b.reason}`,
+        recoverable: ERROR_CODES.ACCESS_DENIED.recoverable,
+      };
+      return [sharedFrame("ERROR", frame("ERROR", payload, event.at))];
+    }
     // Questions reach seed 001 clients over REST; the reveal's leaderboard stands for the intermission's.
     case "question":
     case "question_closed":

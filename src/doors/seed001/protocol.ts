@@ -65,6 +65,11 @@ export type ClientType = keyof typeof ClientMessages;
 export type ClientPayload<T extends ClientType> = Type.Static<(typeof ClientMessages)[T]>;
 export const CLIENT_TYPES = Object.keys(ClientMessages) as ClientType[];
 
+/** A client message once decoded: its envelope, with `payload` checked against its type's schema. */
+export type ClientMessage = {
+  [T in ClientType]: { type: T; payload: ClientPayload<T>; message_id?: string };
+}[ClientType];
+
 /**
  * Error codes of this dialect, each with whether the client can recover: true
  * when the same request can succeed later or after something the protocol
@@ -189,4 +194,67 @@ export const serverValidators = Object.fromEntries(
 
 export function isClientType(type: string): type is ClientType {
   return Object.hasOwn(ClientMessages, type);
+}
+
+/** A client message that failed a check: the seed's error code and words, and its message_id if any. */
+export interface DecodeFailure {
+  ok: false;
+  messageId: string | null;
+  code: Extract<
+    Seed001ErrorCode,
+    "MALFORMED_MESSAGE" | "MESSAGE_TOO_LARGE" | "UNKNOWN_MESSAGE_TYPE" | "INVALID_PAYLOAD"
+  >;
+  message: string;
+}
+
+/**
+ * The typed decoder at the edge: binary, size, JSON, envelope, type and
+ * payload checks, in that order; the first failure is reported.
+ */
+export function decodeClientFrame(
+  data: Buffer,
+  isBinary: boolean,
+  maxBytes: number,
+): { ok: true; message: ClientMessage } | DecodeFailure {
+  const bad = (code: DecodeFailure["code"], message: string, messageId: string | null = null) =>
+    ({ ok: false, messageId, code, message }) as const;
+  if (isBinary) return bad("MALFORMED_MESSAGE", "Binary frames are not accepted; send JSON text");
+  if (data.length > maxBytes) {
+    return bad(
+      "MESSAGE_TOO_LARGE",
+      `Message of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString("utf8"));
+  } catch {
+    return bad("MALFORMED_MESSAGE", "Message is not valid JSON");
+  }
+  if (!envelopeValidator.Check(value)) {
+    const given = (value as { message_id?: unknown } | null)?.message_id;
+    const first = envelopeValidator.Errors(value)[0];
+    const where = first ? `${first.instancePath || "message"} ${first.message}` : "bad envelope";
+    return bad(
+      "MALFORMED_MESSAGE",
+      `Invalid message envelope: ${where}`,
+      typeof given === "string" && given.length > 0 ? given.slice(0, 64) : null,
+    );
+  }
+  const env = value;
+  const messageId = env.message_id ?? null;
+  if (!isClientType(env.type)) {
+    return bad("UNKNOWN_MESSAGE_TYPE", `Unknown message type "${env.type}"`, messageId);
+  }
+  const payload = env.payload ?? {};
+  const validator = clientValidators[env.type];
+  if (!validator.Check(payload)) {
+    const first = validator.Errors(payload)[0];
+    const where = first ? `payload${first.instancePath} ${first.message}` : "invalid payload";
+    return bad("INVALID_PAYLOAD", `Invalid ${env.type}: ${where}`, messageId);
+  }
+  // Checked against the schema of its own type just above.
+  const message = { type: env.type, payload } as ClientMessage;
+  if (env.message_id !== undefined) message.message_id = env.message_id;
+  return { ok: true, message };
 }

@@ -452,7 +452,8 @@ export class DoorDriver<S, M extends { type: string }> {
     return last === undefined || !isAfter(last, mark);
   }
 
-  private noteLatest(conn: Connection<S>, type: string, mark: EventMark): void {
+  /** Records that the connection has a `latestOnly` frame of `type` as of `mark` (sent in a reply). */
+  noteLatest(conn: Connection<S>, type: string, mark: EventMark): void {
     conn.latestSent ??= new Map();
     conn.latestSent.set(type, mark);
   }

@@ -1,0 +1,401 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { NAME_MAX } from "../../domain/names.js";
+import { markOf } from "../../engine/event-order.js";
+import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
+import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js";
+import type { DoorDeps, WsDoor } from "../door.js";
+import { actorOf } from "../ws-kit/actor.js";
+import type { Connection } from "../ws-kit/connection.js";
+import type { Decoded, Dialect, EventFrame, Handlers, Outbound, Reply } from "../ws-kit/dialect.js";
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import { WsTransport } from "../ws-kit/ws-transport.js";
+import { encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
+import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
+import { resolveSeedUser, type SeedUser } from "./identity.js";
+import {
+  CLOSE_CODES,
+  type ClientMessage,
+  decodeClientFrame,
+  ERROR_CODES,
+  MAX_FRAME_BYTES,
+  SEED001_PATH,
+  type ServerPayload,
+  type ServerType,
+} from "./protocol.js";
+
+/**
+ * The kit's connection limits, counted per user here (seed 001 §12.3: 100
+ * messages/s; floods close with 4008, strikes with 4002), and the dialect's own.
+ */
+export interface VocabularyLimits extends ConnectionLimits {
+  maxFrameBytes: number;
+  /** SUBMIT_ANSWER per second per user (seed 001 §12.3: 10/s). */
+  answersPerSecond: number;
+  /** JOIN_SESSION per minute per user (seed 001 §12.3: 5/minute). */
+  joinsPerMinute: number;
+  replayTtlMs: number;
+  /** Always set here: leaderboard batches are skipped for a client this far behind. */
+  coalesceAboveBytes: number;
+}
+
+export const DEFAULT_LIMITS: VocabularyLimits = {
+  ...DEFAULT_CONNECTION_LIMITS,
+  maxFrameBytes: MAX_FRAME_BYTES,
+  messagesPerSecond: 100,
+  messageBurst: 100,
+  answersPerSecond: 10,
+  joinsPerMinute: 5,
+  replayTtlMs: 120_000,
+  coalesceAboveBytes: 256 * 1024,
+};
+
+const DOOR = "seed001";
+/** Messages with an effect: a retried message_id gets the original reply (A-6). */
+const REPLAYED: ReadonlySet<ClientMessage["type"]> = new Set([
+  "JOIN_SESSION",
+  "SUBMIT_ANSWER",
+  "LEAVE_SESSION",
+]);
+
+type Conn = Connection<SeedUser>;
+type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
+
+/**
+ * The vocabulary-quiz dialect of seeds 001 and 003 on `/ws`
+ * (docs/protocols/seed-001.md): `?user_id=` upgrades, JOIN_SESSION,
+ * SUBMIT_ANSWER and LEAVE_SESSION as room commands, room events as USER_JOINED,
+ * USER_LEFT, LEADERBOARD_UPDATED, SESSION_STARTED and SESSION_ENDED. A
+ * translation on the door driver; it reaches sessions only through their
+ * RoomHandle, so a session may run on another instance.
+ */
+export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> {
+  readonly name = DOOR;
+  /** Handled one at a time per connection: a JOIN_SESSION sent without waiting is done before the next SUBMIT_ANSWER. */
+  readonly ordered = true;
+  readonly closeCodes = CLOSE_CODES;
+  readonly kickedReason = "removed by the host";
+  private readonly limits: VocabularyLimits;
+  private readonly driver: DoorDriver<SeedUser, ClientMessage>;
+  private readonly transport: WsTransport;
+
+  constructor(
+    private readonly deps: DoorDeps,
+    limits: Partial<VocabularyLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.driver = new DoorDriver(this, {
+      metrics: deps.metrics,
+      limiter: deps.limiter,
+      replay: deps.replay,
+      replayTtlMs: this.limits.replayTtlMs,
+      limits: this.limits,
+      log: deps.log,
+      sessions: deps.sessions,
+    });
+    this.transport = new WsTransport({
+      maxPayload: this.limits.hardMaxFrameBytes,
+      heartbeatMs: this.limits.heartbeatMs,
+      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
+      allowedOrigins: deps.config.allowedOrigins,
+      log: deps.log,
+      failure: "seed001 upgrade failed",
+    });
+  }
+
+  get connectionCount(): number {
+    return this.driver.connectionCount;
+  }
+
+  matches(path: string): boolean {
+    return path === SEED001_PATH;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.transport.accept(req, socket, head, {
+      admit: () => resolveSeedUser(req, this.deps.identity),
+      open: (ws, who) => {
+        // Keyed by user: seed 001 §12.3 limits users, not sockets.
+        const conn = this.driver.connect(ws, who.user, `${DOOR}:${who.user.userId}`);
+        return this.driver.eventsOf(conn);
+      },
+    });
+  }
+
+  shutdown(): void {
+    this.transport.stop();
+    this.driver.shutdown();
+  }
+
+  // ------------------------------------------------------------------ the dialect
+
+  decode(data: Buffer, isBinary: boolean): Decoded<ClientMessage> {
+    const d = decodeClientFrame(data, isBinary, this.limits.maxFrameBytes);
+    if (d.ok) return d;
+    return { ok: false, error: this.errorFrame(d.messageId, new SeedError(d.code, d.message)) };
+  }
+
+  replayKey(conn: Conn, m: ClientMessage): string | null {
+    const id = m.message_id;
+    return id !== undefined && REPLAYED.has(m.type) ? this.messageKey(conn, id) : null;
+  }
+
+  refusal(err: unknown, m: ClientMessage): Reply | null {
+    if (!(err instanceof SeedError)) return null;
+    return { frames: [this.errorFrame(m.message_id, err)], retryable: err.recoverable };
+  }
+
+  internalError(m: ClientMessage): Reply {
+    const error = new SeedError("INTERNAL_ERROR", "Internal error");
+    return { frames: [this.errorFrame(m.message_id, error)], retryable: error.recoverable };
+  }
+
+  rateLimited(retryAfterMs: number): Outbound {
+    return this.errorFrame(undefined, rateLimited("Too many messages", retryAfterMs));
+  }
+
+  actor(conn: Conn): Actor {
+    return actorOf(conn.state, conn.participantId);
+  }
+
+  encodeEvent(event: RoomEvent): readonly EventFrame[] {
+    return encodeEvent(event);
+  }
+
+  /** The board as the session has it now, with the connection's own rank. */
+  async refresh(conn: Conn): Promise<void> {
+    const handle = conn.group?.handle;
+    if (!handle || conn.participantId === null) return;
+    const snap = await this.snapshotOf(conn, handle);
+    if (snap) this.driver.sendLatest(conn, this.boardOf(snap, null), markOf(snap));
+  }
+
+  readonly handlers: Handlers<SeedUser, ClientMessage> = {
+    PING: async (_conn, m) => ({
+      frames: [this.outbound("PONG", { server_time: iso(this.now()) }, m.message_id)],
+      retryable: false,
+    }),
+    JOIN_SESSION: (conn, m) => this.join(conn, m),
+    SUBMIT_ANSWER: (conn, m) => this.answer(conn, m),
+    LEAVE_SESSION: (conn, m) => this.leave(conn, m),
+  };
+
+  // ------------------------------------------------------------------ handlers
+
+  private async join(conn: Conn, m: Message<"JOIN_SESSION">): Promise<Reply> {
+    const p = m.payload;
+    const ctx: ErrorContext = { sessionId: p.session_id };
+    // Shared across instances (Redis when clustered): the limit holds wherever the user connects.
+    const limit = await this.deps.sharedLimiter.take(
+      `${DOOR}:join:${conn.state.userId}`,
+      this.limits.joinsPerMinute,
+      60_000,
+    );
+    if (!limit.allowed) throw rateLimited("Too many JOIN_SESSION messages", limit.retryAfterMs);
+    const handle = await this.findSession(p.session_id);
+    const already = conn.group?.handle.id === handle.id && conn.participantId !== null;
+    // Bound (but held) before the command runs, so no event between the reply and the binding is lost.
+    if (!already && !this.driver.attach(conn, handle, "player")) {
+      return { frames: [], retryable: true };
+    }
+    const joined = await this.command(
+      conn,
+      handle,
+      {
+        type: "join",
+        // Seed 001 clients read the questions over REST: nothing is pushed, no per-question timer starts.
+        serveQuestions: false,
+        name: p.username ?? defaultName(conn.state),
+      },
+      ctx,
+      this.dedupe(conn, m.message_id),
+    );
+    let snap = joined.snapshot;
+    if (!already) {
+      await this.driver.settle(conn, joined.participantId, "player", markOf(snap));
+      if (m.message_id !== undefined) {
+        // The owner answers a retried message_id with the first reply (A-6), whose board may be
+        // old by now: the board that goes with it is today's, as on a replay from this instance.
+        snap = (await this.snapshotOf(conn, handle)) ?? snap;
+      }
+    }
+    this.driver.markSeen(conn, markOf(snap));
+    this.driver.noteLatest(conn, "LEADERBOARD_UPDATED", markOf(snap));
+    const at = this.now();
+    return {
+      frames: [
+        this.outbound(
+          "SESSION_JOINED",
+          {
+            session_id: handle.id,
+            quiz_id: handle.info.quizId,
+            status: joined.snapshot.status,
+            participant_count: joined.snapshot.playerCount,
+            your_score: joined.snapshot.you?.score ?? 0,
+            username: joined.name,
+            rejoined: joined.resumed,
+          },
+          m.message_id,
+          at,
+        ),
+        // The board as of the join, so a (re)joining client need not wait for the next change.
+        this.boardOf(snap, null, at),
+      ],
+      retryable: false,
+      binding: { sessionId: handle.id, participantId: joined.participantId, role: "player" },
+    };
+  }
+
+  private async answer(conn: Conn, m: Message<"SUBMIT_ANSWER">): Promise<Reply> {
+    const started = performance.now();
+    const p = m.payload;
+    const ctx: ErrorContext = { sessionId: p.session_id, questionId: p.question_id };
+    const handle = this.requireJoined(conn, ctx);
+    const limit = this.deps.limiter.takeSync(
+      `${DOOR}:answer:${conn.state.userId}`,
+      this.limits.answersPerSecond,
+      1_000,
+    );
+    if (!limit.allowed) throw rateLimited("Too many answers", limit.retryAfterMs);
+    // `time_taken_ms` was validated at the edge and goes no further: the server measures (S-5).
+    const ack = await this.command(
+      conn,
+      handle,
+      {
+        type: "answer",
+        target: { questionId: p.question_id },
+        answer: { kind: "text", text: p.answer },
+      },
+      ctx,
+      this.dedupe(conn, m.message_id),
+    );
+    this.driver.metrics.answerAcked(started);
+    return {
+      frames: [
+        this.outbound(
+          "SCORE_UPDATED",
+          {
+            user_id: conn.state.publicId,
+            new_score: ack.score,
+            points_earned: ack.points,
+            is_correct: ack.correct,
+            question_id: ack.questionId,
+            elapsed_ms: ack.elapsedMs,
+          },
+          m.message_id,
+        ),
+      ],
+      retryable: false,
+    };
+  }
+
+  private async leave(conn: Conn, m: Message<"LEAVE_SESSION">): Promise<Reply> {
+    const ctx: ErrorContext = { sessionId: m.payload.session_id };
+    const handle = this.requireJoined(conn, ctx);
+    await this.command(conn, handle, { type: "leave" }, ctx, this.dedupe(conn, m.message_id));
+    this.driver.detach(conn);
+    return {
+      frames: [this.outbound("SESSION_LEFT", { session_id: handle.id }, m.message_id)],
+      retryable: false,
+    };
+  }
+
+  /** The open session with that id; an ended one that is no longer open is SESSION_COMPLETED. */
+  private async findSession(id: string): Promise<RoomHandle> {
+    const handle = await this.deps.sessions.find(id);
+    if (handle) return handle;
+    const stored = await this.deps.sessions.load(id);
+    const code =
+      stored?.session.state.phase.kind === "ended" ? "SESSION_COMPLETED" : "INVALID_SESSION";
+    throw new SeedError(code, seedMessage(code, { sessionId: id }) ?? code);
+  }
+
+  private requireJoined(conn: Conn, ctx: ErrorContext): RoomHandle {
+    const group = conn.group;
+    if (!group || group.handle.id !== ctx.sessionId || conn.participantId === null) {
+      throw new SeedError("NOT_JOINED", seedMessage("NOT_JOINED", ctx) ?? "Not joined");
+    }
+    return group.handle;
+  }
+
+  /** Runs a command; a refusal is thrown in this dialect's words. */
+  private async command<C extends Command>(
+    conn: Conn,
+    handle: RoomHandle,
+    command: C,
+    ctx: ErrorContext,
+    opts?: ExecuteOptions,
+  ) {
+    const reply = await handle.execute(this.actor(conn), command, opts);
+    if (!reply.ok) throw fromDomainError(reply.error, ctx);
+    return reply.value;
+  }
+
+  /** A message's identity: the local replay cache's key, and the owner's dedupe key (A-6). */
+  private messageKey(conn: Conn, messageId: string): string {
+    return `${DOOR}:${conn.state.userId}:${messageId}`;
+  }
+
+  /**
+   * Mutating commands carry the message_id to the session's owner, so a retry
+   * that reaches the owner through another instance gets the first reply.
+   */
+  private dedupe(conn: Conn, messageId: string | undefined): ExecuteOptions | undefined {
+    return messageId === undefined ? undefined : { dedupeKey: this.messageKey(conn, messageId) };
+  }
+
+  /** The connection's own view of the session, or null when the session refused. */
+  private async snapshotOf(conn: Conn, handle: RoomHandle): Promise<Snapshot | null> {
+    const reply = await handle.execute(this.actor(conn), { type: "snapshot", role: "player" });
+    return reply.ok ? reply.value : null;
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  private now(): number {
+    return this.deps.clock.now();
+  }
+
+  private outbound<T extends ServerType>(
+    type: T,
+    payload: ServerPayload<T>,
+    messageId: string | undefined,
+    at = this.now(),
+  ): Outbound {
+    return { type, text: frame(type, payload, at, messageId) };
+  }
+
+  private boardOf(snap: Snapshot, messageId: string | null, at = this.now()): Outbound {
+    const render = leaderboardFrame(
+      snap.sessionId,
+      snap.leaderboard,
+      snap.playerCount,
+      at,
+      messageId,
+    );
+    return { type: "LEADERBOARD_UPDATED", text: render(snap.you?.rank ?? null) };
+  }
+
+  private errorFrame(messageId: string | null | undefined, error: SeedError): Outbound {
+    const payload: ServerPayload<"ERROR"> = {
+      code: error.code,
+      message: error.message,
+      recoverable: ERROR_CODES[error.code].recoverable,
+    };
+    if (error.retryAfterMs !== undefined) payload.retry_after_ms = error.retryAfterMs;
+    this.driver.metrics.error(error.code);
+    return { type: "ERROR", text: frame("ERROR", payload, this.now(), messageId) };
+  }
+}
+
+function rateLimited(what: string, retryAfterMs: number): SeedError {
+  return new SeedError("RATE_LIMITED", `${what}; slow down`, retryAfterMs);
+}
+
+/**
+ * Without a username (the seed's own load-test script sends none) the token's
+ * handle names the player, or else the user id (its first 24 characters, N-1).
+ */
+function defaultName(user: SeedUser): string {
+  return [...(user.handle ?? user.publicId)].slice(0, NAME_MAX).join("");
+}
