@@ -2,15 +2,13 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
-import type { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import type { IdentityService } from "../auth/identity.js";
 import type { Config } from "../config.js";
 import type { GroupCommitter } from "../engine/group-committer.js";
 import type { RoomRegistry } from "../engine/room-registry.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
-import type { RateLimiter } from "../ports/cluster.js";
+import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../ports/cluster.js";
 import type { Storage } from "../ports/storage.js";
 import type { SessionService } from "../services/session-service.js";
 
@@ -25,13 +23,27 @@ export interface DoorDeps {
   random: Random;
   metrics: Metrics;
   /** Per-connection limits (a connection lives on one instance): synchronous, in process. */
-  limiter: MemoryRateLimiter;
+  limiter: LocalRateLimiter;
   /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
   sharedLimiter: RateLimiter;
-  replay: MemoryReplayCache;
+  replay: LocalReplayCache;
   log: Logger;
   committer: Pick<GroupCommitter, "idle">;
 }
+
+/** What a WebSocket door's connections need (its REST routes may need more). */
+export type WsDoorDeps = Pick<
+  DoorDeps,
+  | "config"
+  | "sessions"
+  | "identity"
+  | "clock"
+  | "metrics"
+  | "limiter"
+  | "sharedLimiter"
+  | "replay"
+  | "log"
+>;
 
 /** A WebSocket door: the HTTP server hands it the upgrades whose path it claims. */
 export interface WsDoor {

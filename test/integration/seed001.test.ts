@@ -1045,9 +1045,7 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
     });
     const door = new VocabularyDoor({
       config,
-      storage,
       sessions,
-      registry,
       identity: new IdentityService({
         jwtSecret: SECRET,
         allowAnonymous: true,
@@ -1055,13 +1053,11 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
         random,
       }),
       clock,
-      random,
       metrics: new Metrics({ sessions: () => registry.size, storageQueue: () => 0 }),
       limiter: new MemoryRateLimiter(clock),
       sharedLimiter,
       replay: new MemoryReplayCache(clock),
       log,
-      committer,
     });
     const server = createServer();
     server.on("upgrade", (req, socket, head) => door.handleUpgrade(req, socket, head));

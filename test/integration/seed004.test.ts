@@ -2,26 +2,39 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
+import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
+import { IdentityService } from "../../src/auth/identity.js";
 import { loadConfig } from "../../src/config.js";
 import { asParticipantId, asUserId, type ParticipantId } from "../../src/domain/ids.js";
 import { publicQuestion } from "../../src/domain/quiz.js";
-import { ContestFeed } from "../../src/doors/seed004/contest-feed.js";
+import { SeededRandom } from "../../src/domain/seeded-random.js";
+import {
+  DEFAULT_LIMITS as CONTEST_LIMITS,
+  ContestDoor,
+} from "../../src/doors/seed004/contest-door.js";
 import { FakeClock } from "../../src/engine/clocks.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type {
   Command,
-  CommandResult,
   EventBody,
   FinalResult,
+  JoinResult,
+  MemberInfo,
   PhaseView,
   PublicParticipant,
   Reply,
+  ResultOf,
   RoomEvent,
   Snapshot,
+  Standing,
 } from "../../src/engine/types.js";
+import { Metrics } from "../../src/observability/metrics.js";
 import { type App, createApp } from "../../src/server/app.js";
+import { FakeSocket } from "../support/fake-socket.js";
 import { sessionRecord, threeQuestions } from "../support/fixtures.js";
 import { deleteKeys, randomKeyPrefix } from "../support/redis.js";
 import { redisAvailable, requireOrSkip, TEST_REDIS_URL } from "../support/services.js";
@@ -696,50 +709,83 @@ describe.skipIf(redis.skip)(redis.title("seed 004: a contest run by another inst
   });
 });
 
-// ------------------------------------------------------------------ the door's own contest state
+// ------------------------------------------------------------------ the dialect on a fake socket
 
 /**
- * The door's ContestFeed against a handle whose replies the test hands out, as
- * a contest on another instance would answer: late, and in between events.
+ * The contest door driven without a network: a FakeSocket for the client and
+ * a handle whose events and replies the test hands out, as a contest running
+ * on another instance would deliver them.
  */
-function fakeContest() {
-  const { state: _state, ...info } = sessionRecord("quick_fire", threeQuestions());
-  const waiting: Array<{ command: Command; resolve: (r: Reply<CommandResult>) => void }> = [];
+function contestOnAFakeSocket() {
+  const record = sessionRecord("quick_fire", threeQuestions());
+  const { state: _state, ...info } = record;
+  const clock = new FakeClock(10_000);
+  const asked: Command["type"][] = [];
+  let listener: ((e: RoomEvent) => void) | null = null;
+  let resync: (() => void) | undefined;
+  let snapshot = snapshotAt(1, [ALICE]);
   const handle: RoomHandle = {
     id: info.id,
     info,
-    execute: (_actor, command) => new Promise((resolve) => waiting.push({ command, resolve })),
-    subscribe: () => () => {},
+    execute: async (_actor, command) => {
+      asked.push(command.type);
+      switch (command.type) {
+        case "join":
+          return { ok: true, value: joinResult(BOB) } as Reply<ResultOf<typeof command>>;
+        case "snapshot":
+          return { ok: true, value: snapshot } as Reply<ResultOf<typeof command>>;
+        case "lookup":
+          return { ok: true, value: { member: memberInfo(BOB) } } as Reply<
+            ResultOf<typeof command>
+          >;
+        default:
+          return { ok: true, value: { done: true, phase: snapshot.phase.kind } } as Reply<
+            ResultOf<typeof command>
+          >;
+      }
+    },
+    subscribe: (l, onResync) => {
+      listener = l;
+      resync = onResync;
+      return () => {
+        listener = null;
+      };
+    },
   };
-  const sent: Array<{ type: string; payload: Payload; seq: number }> = [];
-  const kicked: string[] = [];
-  const ended: number[] = [];
-  const errors: unknown[] = [];
-  const feed = new ContestFeed(
-    handle,
+  const log = pino({ level: "silent" });
+  const metrics = new Metrics({ sessions: () => 1, storageQueue: () => 0 });
+  const door = new ContestDoor(
     {
-      broadcast: (enc, seq) => sent.push({ ...(JSON.parse(enc.frame) as Frame), seq }),
-      kicked: (id) => kicked.push(id),
-      ended: (at) => ended.push(at),
+      config: loadConfig({ LOG_LEVEL: "silent" }),
+      sessions: { find: async () => handle, load: async () => undefined },
+      identity: new IdentityService({
+        jwtSecret: SECRET,
+        allowAnonymous: false,
+        anonymousKey: "seed004-fake-socket-anonymous-key",
+        random: new SeededRandom(4),
+      }),
+      clock,
+      metrics,
+      limiter: new MemoryRateLimiter(clock),
+      sharedLimiter: new MemoryRateLimiter(clock),
+      replay: new MemoryReplayCache(clock),
+      log,
     },
-    { load: async () => undefined, now: () => 0, onError: (err) => errors.push(err) },
+    { closeAfterMs: 10_000, limits: CONTEST_LIMITS },
   );
-  feed.start();
+  const socket = new FakeSocket();
+  const identity = { userId: BOB.userId, handle: "bob", roles: [], anonymous: false };
+  socket.attach(door.open(socket, { ok: true, identity, handle, endedAt: null }));
   return {
-    feed,
-    sent,
-    kicked,
-    ended,
-    errors,
-    /** Commands sent and not yet answered. */
-    waiting: () => waiting.map((w) => w.command.type),
-    /** Answers the oldest waiting command, which must be of `type`. */
-    async reply(type: Command["type"], r: Reply<CommandResult>) {
-      const w = waiting.shift();
-      expect(w?.command.type).toBe(type);
-      w?.resolve(r);
-      await new Promise((resolve) => setImmediate(resolve));
+    socket,
+    asked,
+    emit: (e: RoomEvent) => listener?.(e),
+    resync: () => resync?.(),
+    setSnapshot: (s: Snapshot) => {
+      snapshot = s;
     },
+    /** Lets the door's pending replies run. */
+    settle: () => new Promise((resolve) => setImmediate(resolve)),
   };
 }
 
@@ -758,6 +804,23 @@ function member(id: string, name: string, score = 0): PublicParticipant {
 const ALICE = member("alice", "alice");
 const BOB = member("bob", "bob");
 const CYD = member("cyd", "cyd");
+
+function memberInfo(p: PublicParticipant): MemberInfo {
+  const { connected: _connected, ...info } = p;
+  return { ...info, rank: null };
+}
+
+function joinResult(p: PublicParticipant): JoinResult {
+  return {
+    participantId: p.participantId,
+    userId: p.userId,
+    role: "player",
+    name: p.name,
+    resumeToken: "token-of-bob",
+    resumed: false,
+    snapshot: snapshotAt(1, [ALICE, p]),
+  };
+}
 
 function snapshotAt(
   seq: number,
@@ -789,6 +852,8 @@ function snapshotAt(
     settings: record.settings,
     playerCount,
     leaderboard: [],
+    startedAt: null,
+    endedAt: null,
     you: null,
     players,
     epoch: 1,
@@ -809,10 +874,8 @@ function event(seq: number, body: EventBody): RoomEvent {
   };
 }
 
-function results(...lines: Array<[PublicParticipant, number, number]>) {
-  return new Map<ParticipantId, FinalResult>(
-    lines.map(([p, score, rank]) => [p.participantId, { score, rank, total: lines.length }]),
-  );
+function standing(p: PublicParticipant, score: number, rank: number): Standing {
+  return { participantId: p.participantId, userId: p.userId, name: p.name, score, rank };
 }
 
 function scored(seq: number, p: PublicParticipant, points: number, score: number): RoomEvent {
@@ -829,68 +892,74 @@ function scored(seq: number, p: PublicParticipant, points: number, score: number
   });
 }
 
-describe("seed 004: the door's contest state, kept from events", () => {
-  it("rosters and GAME_OVER come from the seeding snapshot and later events, not from room queries", async () => {
-    const f = fakeContest();
-    // Bob's arrival comes before the seeding snapshot is back: it waits for it.
-    f.feed.event(event(2, { type: "participant_joined", participant: BOB, playerCount: 2 }));
-    expect(f.sent).toEqual([]);
-    await f.reply("snapshot", { ok: true, value: snapshotAt(1, [ALICE]) });
-    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([["PLAYER_JOINED", 2]]);
-    expect(f.sent[0]!.payload).toEqual({
-      user_id: BOB.userId,
-      username: "bob",
-      is_host: false,
-      player_count: 2,
-      players: [
-        { user_id: HOST, username: "alice", score: 0, is_host: true },
-        { user_id: BOB.userId, username: "bob", score: 0, is_host: false },
-      ],
-    });
+describe("seed 004: the contest dialect, from the room's events", () => {
+  it("rosters, scores and GAME_OVER come from what the events carry, not from room queries", async () => {
+    const f = contestOnAFakeSocket();
+    await f.settle();
+    // Entering: the join, presence, and one snapshot for the catch-up.
+    expect(f.asked).toEqual(["join", "presence", "snapshot"]);
+    expect(f.socket.types()).toEqual(["PLAYER_JOINED"]);
 
-    f.feed.event(event(3, { type: "participant_joined", participant: CYD, playerCount: 3 }));
-    f.feed.event(
-      event(4, {
+    const cydRoster = [ALICE, BOB, CYD];
+    f.emit(
+      event(2, { type: "participant_joined", participant: CYD, playerCount: 3, roster: cydRoster }),
+    );
+    f.emit(
+      event(3, {
         type: "participant_left",
         participantId: CYD.participantId,
         userId: CYD.userId,
         name: "cyd",
         reason: "kicked",
         playerCount: 2,
+        present: true,
       }),
     );
-    f.feed.event(
-      event(5, { type: "kicked", participantId: CYD.participantId, reason: "x", until: 0 }),
-    );
-    expect(f.kicked).toEqual([CYD.participantId]);
-    f.feed.event(event(6, { type: "started", startedAt: 1_006, questionCount: 3 }));
-    f.feed.event(scored(7, BOB, 0, 0));
-    f.feed.event(scored(8, BOB, 800, 800));
-    const started = f.sent.find((s) => s.type === "CONTEST_STARTED")!;
-    expect(started.payload.players.map((p: Payload) => p.username)).toEqual(["alice", "bob"]);
-    // A wrong answer is not announced; a right one is.
-    expect(f.sent.filter((s) => s.type === "SCORE_UPDATE").map((s) => s.payload)).toEqual([
-      { user_id: BOB.userId, username: "bob", score: 800, points_earned: 800 },
-    ]);
-
-    f.feed.event(
-      event(9, {
+    f.emit(event(4, { type: "started", startedAt: 1_004, questionCount: 3, roster: [ALICE, BOB] }));
+    f.emit(scored(5, ALICE, 0, 0));
+    f.emit(scored(6, ALICE, 800, 800));
+    f.emit(
+      event(7, {
         type: "ended",
         reason: "finished",
         leaderboard: [],
         totalPlayers: 2,
-        results: results([ALICE, 0, 2], [BOB, 800, 1]),
+        results: new Map<ParticipantId, FinalResult>(),
+        standings: [standing(ALICE, 800, 1), standing(BOB, 0, 2)],
       }),
     );
-    expect(f.waiting()).toEqual([]);
-    expect(f.ended).toEqual([1_009]);
-    const over = f.sent.at(-1)!;
-    expect(over.type).toBe("GAME_OVER");
-    expect(over.payload).toEqual({
+    const frames = f.socket.frames<Frame>();
+    expect(frames.map((x) => x.type)).toEqual([
+      "PLAYER_JOINED",
+      "PLAYER_JOINED",
+      "CONTEST_STARTED",
+      "SCORE_UPDATE",
+      "GAME_OVER",
+    ]);
+    expect(frames[1]!.payload).toEqual({
+      user_id: CYD.userId,
+      username: "cyd",
+      is_host: false,
+      player_count: 3,
+      players: [
+        { user_id: HOST, username: "alice", score: 0, is_host: true },
+        { user_id: BOB.userId, username: "bob", score: 0, is_host: false },
+        { user_id: CYD.userId, username: "cyd", score: 0, is_host: false },
+      ],
+    });
+    expect(frames[2]!.payload.players.map((p: Payload) => p.username)).toEqual(["alice", "bob"]);
+    // A wrong answer is not announced; a right one is.
+    expect(frames[3]!.payload).toEqual({
+      user_id: HOST,
+      username: "alice",
+      score: 800,
+      points_earned: 800,
+    });
+    expect(frames[4]!.payload).toEqual({
       message: "Contest finished!",
       final_scoreboard: [
-        { user_id: BOB.userId, username: "bob", score: 800, is_host: false, rank: 1 },
-        { user_id: HOST, username: "alice", score: 0, is_host: true, rank: 2 },
+        { user_id: HOST, username: "alice", score: 800, is_host: true, rank: 1 },
+        { user_id: BOB.userId, username: "bob", score: 0, is_host: false, rank: 2 },
       ],
       questions: [
         { question_id: "q1", question_text: "Question q1?", correct_answer: "A" },
@@ -898,72 +967,40 @@ describe("seed 004: the door's contest state, kept from events", () => {
         { question_id: "q3", question_text: "Question q3?", correct_answer: "C" },
       ],
     });
-    expect(JSON.parse(await f.feed.finalFrame())).toEqual({
-      type: "GAME_OVER",
-      payload: over.payload,
-    });
-    expect(f.errors).toEqual([]);
+    // Nothing was asked of the room after the catch-up.
+    expect(f.asked).toEqual(["join", "presence", "snapshot"]);
   });
 
-  it("frames stay in event order while GAME_OVER waits for standings the roster cannot name", async () => {
-    const f = fakeContest();
-    // The snapshot lists only the first players; Zed is beyond that list.
-    await f.reply("snapshot", {
-      ok: true,
-      value: snapshotAt(1, [ALICE], { kind: "question", index: 2 }, 2),
-    });
-    const zed = member("zed", "zed");
-    f.feed.event(
-      event(2, {
-        type: "ended",
-        reason: "finished",
-        leaderboard: [],
-        totalPlayers: 2,
-        results: results([ALICE, 0, 2], [zed, 500, 1]),
-      }),
-    );
-    f.feed.event(scored(3, ALICE, 300, 300));
-    expect(f.waiting()).toEqual(["standings"]);
-    expect(f.sent).toEqual([]);
-    await f.reply("standings", {
-      ok: true,
-      value: {
-        total: 2,
-        entries: [
-          {
-            participantId: zed.participantId,
-            userId: zed.userId,
-            name: "zed",
-            score: 500,
-            rank: 1,
-          },
-          {
-            participantId: ALICE.participantId,
-            userId: ALICE.userId,
-            name: "alice",
-            score: 0,
-            rank: 2,
-          },
-        ],
-      },
-    });
-    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([
-      ["GAME_OVER", 2],
-      ["SCORE_UPDATE", 3],
-    ]);
-    expect(f.sent[0]!.payload.final_scoreboard.map((e: Payload) => e.username)).toEqual([
-      "zed",
-      "alice",
-    ]);
-  });
-
-  it("on resync, clients are told what they missed in the seed's own messages, once", async () => {
-    const f = fakeContest();
-    await f.reply("snapshot", { ok: true, value: snapshotAt(1, [ALICE, CYD]) });
-    f.feed.resync();
-    // Events queued behind the resync: the first is in its snapshot, the second is not.
+  it("on resync, the client is told what it missed in the seed's own messages, once", async () => {
+    const f = contestOnAFakeSocket();
+    await f.settle();
+    expect(f.socket.types()).toEqual(["PLAYER_JOINED"]);
     const q1 = publicQuestion(threeQuestions()[0]!);
-    f.feed.event(
+    const open = {
+      kind: "question" as const,
+      index: 0,
+      question: q1,
+      openedAt: 5_000,
+      deadline: 20_000,
+    };
+    // Events were lost between instances: the contest started, Bob scored, q1 opened.
+    f.setSnapshot(snapshotAt(6, [ALICE, member("bob", "bob", 700)], open));
+    f.resync();
+    await f.settle();
+    const frames = f.socket.frames<Frame>();
+    expect(frames.map((x) => x.type)).toEqual([
+      "PLAYER_JOINED",
+      "PLAYER_JOINED",
+      "CONTEST_STARTED",
+      "NEW_QUESTION",
+    ]);
+    // The roster with everyone's score as it is now.
+    expect(frames[1]!.payload).toMatchObject({ username: "bob", player_count: 2 });
+    expect(frames[1]!.payload.players[1]).toMatchObject({ username: "bob", score: 700 });
+    expect(frames[3]!.payload).toMatchObject({ question_number: 1, question_id: "q1", timer: 10 });
+
+    // A late event already in that snapshot is not sent; a later one is.
+    f.emit(
       event(5, {
         type: "question",
         index: 0,
@@ -973,44 +1010,13 @@ describe("seed 004: the door's contest state, kept from events", () => {
         deadline: 20_000,
       }),
     );
-    f.feed.event(scored(7, ALICE, 900, 900));
-    expect(f.sent).toEqual([]);
-    await f.reply("snapshot", {
-      ok: true,
-      value: snapshotAt(6, [ALICE, member("bob", "bob", 700)], {
-        kind: "question",
-        index: 0,
-        question: q1,
-        openedAt: 5_000,
-        deadline: 20_000,
-      }),
-    });
-    // Cyd is gone from a complete list: removed while the messages were lost.
-    expect(f.kicked).toEqual([CYD.participantId]);
-    expect(f.sent.map((s) => [s.type, s.seq])).toEqual([
-      ["PLAYER_JOINED", 6],
-      ["CONTEST_STARTED", 6],
-      ["SCORE_UPDATE", 6],
-      ["NEW_QUESTION", 6],
-      ["SCORE_UPDATE", 7],
-    ]);
-    expect(f.sent[0]!.payload).toMatchObject({ username: "bob", player_count: 2 });
-    expect(f.sent[2]!.payload).toEqual({
-      user_id: BOB.userId,
-      username: "bob",
-      score: 700,
-      points_earned: 700,
-    });
-    expect(f.sent[3]!.payload).toMatchObject({ question_number: 1, question_id: "q1", timer: 10 });
+    f.emit(scored(7, ALICE, 900, 900));
+    expect(f.socket.types().slice(4)).toEqual(["SCORE_UPDATE"]);
 
-    // A resync whose snapshot cannot be had changes nothing; events carry on.
-    f.feed.resync();
-    await f.reply("snapshot", {
-      ok: false,
-      error: { code: "NOT_FOUND", msg: "this room is no longer open", reason: "room_closed" },
-    });
-    f.feed.event(scored(8, BOB, 100, 800));
-    expect(f.sent.at(-1)).toMatchObject({ type: "SCORE_UPDATE", seq: 8 });
-    expect(f.errors).toEqual([]);
+    // Resynced again with nothing new: the start and the question are not told twice.
+    f.setSnapshot(snapshotAt(8, [ALICE, member("bob", "bob", 700)], open));
+    f.resync();
+    await f.settle();
+    expect(f.socket.types().slice(5)).toEqual(["PLAYER_JOINED"]);
   });
 });

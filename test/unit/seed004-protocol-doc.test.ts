@@ -124,13 +124,13 @@ describe("docs/protocols/seed-004.md", () => {
     checkListedOnce(documented);
     for (const code of Object.keys(ERROR_CODES)) expect(documented, code).toContain(code);
 
-    // Reasons the door's own modules use: sendError(conn, "CODE", msg, "reason"),
+    // Reasons the door's own modules use: errorOut("CODE", msg, "reason"), new ProtocolError(…),
     // RestError("CODE", msg, "reason"), invalid(what, issues, "reason"), { reason: "x" }.
     const dir = "src/doors/seed004";
     const reasons = scanSources(
       readdirSync(repoPath(dir)).map((file) => `${dir}/${file}`),
       [
-        /(?:sendError|RestError)\(\s*(?:[\w.]+,\s*)?"[A-Z_]+",\s*(?:"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|[\w.]+),\s*"([a-z_]+)"/g,
+        /(?:sendError|RestError|ProtocolError|errorOut|errorFrame)\(\s*(?:[\w.]+,\s*)?"[A-Z_]+",\s*(?:"(?:[^"\\]|\\.)*"|`(?:[^`\\]|\\.)*`|[\w.]+),\s*"([a-z_]+)"/g,
         /reason: "([a-z_]+)"/g,
         /invalid\([\s\S]*?\],\s*"([a-z_]+)"\s*,?\s*\)/g,
       ],

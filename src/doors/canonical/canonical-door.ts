@@ -7,12 +7,7 @@ import { asParticipantId, asUserId } from "../../domain/ids.js";
 import type { AnswerValue } from "../../domain/quiz.js";
 import { markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type {
-  Actor,
-  Command,
-  RoomEvent,
-  Snapshot,
-} from "../../engine/types.js";
+import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
@@ -34,6 +29,7 @@ import {
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
+import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import { WsTransport } from "../ws-kit/ws-transport.js";
 import { encodeEvent } from "./encode.js";
 import {
@@ -81,7 +77,7 @@ export interface CanonicalDoorDeps {
 }
 
 /** What the door keeps about a connection: who it is and where it comes from. */
-interface ClientState {
+export interface ClientState {
   identity: Identity;
   identityToken: string | null;
   ip: string;
@@ -153,23 +149,23 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         const given = new URL(req.url ?? "/", "http://localhost").searchParams.get("identity");
         return this.deps.identity.resolve(token, given).then((r) => ({ ok: true as const, ...r }));
       },
-      open: (ws, { identity, identityToken }) => {
-        const conn = this.driver.connect(ws, {
-          identity,
-          identityToken,
-          ip: req.socket.remoteAddress ?? "unknown",
-        });
-        this.send(conn, "welcome", {
-          user_id: identity.userId,
-          identity_token: identityToken,
-          protocol: PROTOCOL_VERSION,
-          server_time: this.deps.clock.now(),
-          heartbeat_ms: this.limits.heartbeatMs,
-          max_frame_bytes: this.limits.maxFrameBytes,
-        });
-        return this.driver.eventsOf(conn);
-      },
+      open: (socket, { identity, identityToken }) =>
+        this.open(socket, { identity, identityToken, ip: req.socket.remoteAddress ?? "unknown" }),
     });
+  }
+
+  /** A client's socket is open (any transport, or a test's fake): it is welcomed, and its frames go to the driver. */
+  open(socket: DoorSocket, client: ClientState): SocketEvents {
+    const conn = this.driver.connect(socket, client);
+    this.send(conn, "welcome", {
+      user_id: client.identity.userId,
+      identity_token: client.identityToken,
+      protocol: PROTOCOL_VERSION,
+      server_time: this.deps.clock.now(),
+      heartbeat_ms: this.limits.heartbeatMs,
+      max_frame_bytes: this.limits.maxFrameBytes,
+    });
+    return this.driver.eventsOf(conn);
   }
 
   /** Closes every connection with 1001 so clients reconnect elsewhere (graceful shutdown). */

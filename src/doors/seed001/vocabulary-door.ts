@@ -4,11 +4,12 @@ import { NAME_MAX } from "../../domain/names.js";
 import { markOf } from "../../engine/event-order.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
 import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js";
-import type { DoorDeps, WsDoor } from "../door.js";
+import type { WsDoor, WsDoorDeps } from "../door.js";
 import { actorOf } from "../ws-kit/actor.js";
 import type { Connection } from "../ws-kit/connection.js";
 import type { Decoded, Dialect, EventFrame, Handlers, Outbound, Reply } from "../ws-kit/dialect.js";
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import { WsTransport } from "../ws-kit/ws-transport.js";
 import { encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
 import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
@@ -80,7 +81,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   private readonly transport: WsTransport;
 
   constructor(
-    private readonly deps: DoorDeps,
+    private readonly deps: WsDoorDeps,
     limits: Partial<VocabularyLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -114,12 +115,15 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.transport.accept(req, socket, head, {
       admit: () => resolveSeedUser(req, this.deps.identity),
-      open: (ws, who) => {
-        // Keyed by user: seed 001 §12.3 limits users, not sockets.
-        const conn = this.driver.connect(ws, who.user, `${DOOR}:${who.user.userId}`);
-        return this.driver.eventsOf(conn);
-      },
+      open: (socket, who) => this.open(socket, who.user),
     });
+  }
+
+  /** A user's socket is open (any transport, or a test's fake): its frames go to the driver. */
+  open(socket: DoorSocket, user: SeedUser): SocketEvents {
+    // Keyed by user: seed 001 §12.3 limits users, not sockets.
+    const conn = this.driver.connect(socket, user, `${DOOR}:${user.userId}`);
+    return this.driver.eventsOf(conn);
   }
 
   shutdown(): void {

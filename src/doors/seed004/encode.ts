@@ -1,7 +1,15 @@
 import type { ErrorCode } from "../../domain/errors.js";
 import { correctAnswerOf, type Question } from "../../domain/quiz.js";
 import type { SessionInfo } from "../../engine/room-handle.js";
-import type { PhaseView, Snapshot } from "../../engine/types.js";
+import type {
+  PhaseView,
+  PublicParticipant,
+  RoomEvent,
+  Snapshot,
+  Standing,
+} from "../../engine/types.js";
+import type { SessionBundle } from "../../ports/storage.js";
+import { type EventFrame, sharedFrame } from "../ws-kit/dialect.js";
 import type {
   PlayerState,
   ScoreboardEntry,
@@ -12,12 +20,8 @@ import type {
 
 /**
  * Contest state and room events as seed 004 frames. A broadcast is encoded
- * once per contest and the same string goes to every recipient (STYLE.md §13).
+ * once per event and the same bytes go to every recipient (STYLE.md §13).
  */
-export interface EncodedFrame {
-  type: ServerType;
-  frame: string;
-}
 
 const STARTED_MESSAGE = "Contest has started!";
 const FINISHED_MESSAGE = "Contest finished!";
@@ -156,4 +160,122 @@ export function openQuestionFrame(snap: Snapshot): string | null {
     options: [...p.question.options],
     timer: secondsLeft(p.deadline, snap.serverTime),
   });
+}
+
+/** The roster of a quick_fire event (the room lists it there), as the seed shows players. */
+function rosterStates(roster: readonly PublicParticipant[] | null, hostUserId: string) {
+  return playerStates(
+    (roster ?? []).map((p) => ({ userId: p.userId, name: p.name, score: p.score })),
+    hostUserId,
+  );
+}
+
+/** GAME_OVER from the final standings, in rank order. */
+export function finalFrame(
+  info: Pick<SessionInfo, "hostUserId" | "questions">,
+  standings: readonly Standing[],
+): string {
+  return gameOverFrame(
+    info,
+    standings.map((s) => ({ userId: s.userId, name: s.name, score: s.score, rank: s.rank })),
+  );
+}
+
+/** GAME_OVER from a stored session that has ended (its room no longer answers). */
+export function storedGameOverFrame(bundle: SessionBundle): string {
+  const people = new Map(bundle.participants.map((p) => [p.id, p]));
+  const lines: FinalLine[] = [];
+  for (const s of bundle.standings) {
+    const p = people.get(s.participantId);
+    if (p) lines.push({ userId: p.userId, name: p.name, score: s.score, rank: s.rank });
+  }
+  return gameOverFrame(bundle.session, lines);
+}
+
+/** When a stored session ended, or null while it has not (as far as storage knows). */
+export function endedAtOf(bundle: SessionBundle): number | null {
+  const state = bundle.session.state;
+  return state.phase.kind === "ended" ? (state.endedAt ?? state.phase.at) : null;
+}
+
+/**
+ * A room event as the seed's messages: everyone hears of arrivals (with the
+ * roster), the start, each question, correct answers (the seed announces no
+ * wrong ones) and the end. The rest has no message in the seed.
+ */
+export function encodeEvent(
+  event: RoomEvent,
+  info: Pick<SessionInfo, "hostUserId" | "questions">,
+): EventFrame[] {
+  const b = event.body;
+  const host = info.hostUserId;
+  switch (b.type) {
+    case "participant_joined": {
+      const p = b.participant;
+      return [
+        sharedFrame(
+          "PLAYER_JOINED",
+          playerJoinedFrame(
+            { userId: p.userId, name: p.name },
+            b.playerCount,
+            rosterStates(b.roster, host),
+            host,
+          ),
+        ),
+      ];
+    }
+    case "scored":
+      if (!b.correct) return [];
+      return [
+        sharedFrame(
+          "SCORE_UPDATE",
+          scoreUpdateFrame({ userId: b.userId, name: b.name, score: b.score }, b.points),
+        ),
+      ];
+    case "started":
+      return [
+        sharedFrame(
+          "CONTEST_STARTED",
+          contestStartedFrame(b.questionCount, rosterStates(b.roster, host)),
+        ),
+      ];
+    case "question":
+      return [
+        sharedFrame(
+          "NEW_QUESTION",
+          frame("NEW_QUESTION", {
+            question_number: b.index + 1,
+            total_questions: b.total,
+            question_id: b.question.id,
+            question_text: b.question.text,
+            options: [...b.question.options],
+            timer: secondsLeft(b.deadline, b.openedAt),
+          }),
+        ),
+      ];
+    case "ended":
+      return [sharedFrame("GAME_OVER", finalFrame(info, b.standings))];
+    case "kicked":
+      // The driver closes the player's connections (4003) right after this.
+      return [
+        sharedFrame(
+          "ERROR",
+          errorFrame("FORBIDDEN", "you were removed from this contest", "kicked"),
+        ),
+      ];
+    case "participant_left":
+    case "presence":
+    case "player_count":
+    case "answer_count":
+    case "question_closed":
+    case "reveal":
+    case "intermission":
+    case "leaderboard":
+    case "locked":
+      return [];
+    default: {
+      const never: never = b;
+      return never;
+    }
+  }
 }

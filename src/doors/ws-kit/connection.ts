@@ -1,6 +1,6 @@
 import type { ParticipantId } from "../../domain/ids.js";
 import { type EventMark, ORIGIN } from "../../engine/event-order.js";
-import type { ViewerRole } from "../../engine/types.js";
+import type { RoomEvent, ViewerRole } from "../../engine/types.js";
 import type { EventFrame } from "./dialect.js";
 import type { InboundGuard } from "./inbound-guard.js";
 import type { RoomGroup } from "./room-groups.js";
@@ -10,6 +10,8 @@ import type { DoorSocket } from "./socket.js";
 export interface Held {
   mark: EventMark;
   frames: readonly EventFrame[];
+  /** The event they came from; null for frames a dialect made itself. */
+  event: RoomEvent | null;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
+import type { SessionInfo } from "../../engine/room-handle.js";
 import type { Actor, RoomEvent, ViewerRole } from "../../engine/types.js";
 import type { KitCloseCodes } from "./close-codes.js";
 import type { Connection } from "./connection.js";
@@ -122,8 +123,8 @@ export interface Dialect<S, M extends { type: string }> {
   rateLimited(retryAfterMs: number): Outbound;
   /** Who the connection acts as in room commands. */
   actor(conn: Connection<S>): Actor;
-  /** A room event as this dialect's frames; the driver caches them on the event. */
-  encodeEvent(event: RoomEvent): readonly EventFrame[];
+  /** A room event of the room `info` describes, as this dialect's frames; the driver caches them on the event. */
+  encodeEvent(event: RoomEvent, info: SessionInfo): readonly EventFrame[];
   /**
    * Brings one connection up to date (a fresh snapshot, a board): after a
    * resync, and after a retried join re-binds a new connection.
@@ -133,6 +134,11 @@ export interface Dialect<S, M extends { type: string }> {
   observe?(group: RoomGroup<Connection<S>>, event: RoomEvent): void;
   /** Events may have been missed: the whole group at once (default: refresh each connection). */
   resync?(group: RoomGroup<Connection<S>>): void;
+  /**
+   * The connection now has this event (its frames went out, or it needed none):
+   * for a dialect that tells a client only what it was not told yet.
+   */
+  delivered?(conn: Connection<S>, event: RoomEvent): void;
   /** The connection closed; the driver has already let go of it. */
   closed?(conn: Connection<S>): void;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { ParticipantId } from "../../domain/ids.js";
 import { type EventMark, isAfter, latest, ORIGIN } from "../../engine/event-order.js";
-import type { RoomHandle } from "../../engine/room-handle.js";
+import type { RoomHandle, SessionInfo } from "../../engine/room-handle.js";
 import type { RoomEvent, ViewerRole } from "../../engine/types.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { LocalRateLimiter, LocalReplayCache } from "../../ports/cluster.js";
@@ -320,7 +320,7 @@ export class DoorDriver<S, M extends { type: string }> {
       conn.ready = true;
       const held = conn.held;
       conn.held = [];
-      for (const h of held) this.sendFrames(conn, h.mark, h.frames, null);
+      for (const h of held) this.sendFrames(conn, h.mark, h.frames, null, h.event);
     }
     const pending = conn.pendingClose;
     if (pending) {
@@ -368,7 +368,7 @@ export class DoorDriver<S, M extends { type: string }> {
   ): void {
     const targets = participantId === null ? group.conns : group.of(participantId);
     if (!targets) return;
-    for (const c of [...targets]) this.sendFrames(c, mark, frames, null);
+    for (const c of [...targets]) this.sendFrames(c, mark, frames, null, null);
   }
 
   /**
@@ -385,14 +385,14 @@ export class DoorDriver<S, M extends { type: string }> {
   }
 
   private deliver(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
-    const frames = this.framesOf(event);
+    const frames = this.framesOf(event, group.handle.info);
     const audience = event.audience;
     const targets =
       audience.kind === "participant" ? group.of(audience.participantId) : group.conns;
     if (frames.length > 0 && targets) {
       // Broadcasts are counted once per frame type, not once per recipient.
       const tally = frames.map(() => 0);
-      for (const c of targets) this.sendFrames(c, event, frames, tally);
+      for (const c of targets) this.sendFrames(c, event, frames, tally, event);
       for (let i = 0; i < frames.length; i++) {
         const n = tally[i] ?? 0;
         const f = frames[i];
@@ -403,11 +403,11 @@ export class DoorDriver<S, M extends { type: string }> {
     this.dialect.observe?.(group, event);
   }
 
-  private framesOf(event: RoomEvent): readonly EventFrame[] {
+  private framesOf(event: RoomEvent, info: SessionInfo): readonly EventFrame[] {
     const key = this.dialect.name;
     const cached = event.encoded.get(key) as readonly EventFrame[] | undefined;
     if (cached) return cached;
-    const frames = this.dialect.encodeEvent(event);
+    const frames = this.dialect.encodeEvent(event, info);
     event.encoded.set(key, frames);
     return frames;
   }
@@ -418,14 +418,16 @@ export class DoorDriver<S, M extends { type: string }> {
     mark: EventMark,
     frames: readonly EventFrame[],
     tally: number[] | null,
+    event: RoomEvent | null,
   ): void {
     if (conn.closed) return;
     if (!conn.ready) {
-      conn.held.push({ mark, frames });
+      conn.held.push({ mark, frames, event });
       return;
     }
     // Already in what the connection was sent when it joined (or resynced).
     if (!isAfter(mark, conn.mark)) return;
+    if (event !== null) this.dialect.delivered?.(conn, event);
     const pid = conn.participantId;
     const role = conn.role;
     for (let i = 0; i < frames.length; i++) {

@@ -1,0 +1,59 @@
+import type { DoorSocket, SocketEvents } from "../../src/doors/ws-kit/socket.js";
+
+/**
+ * A hand-delivered socket for driving a door without a network (STYLE.md §10,
+ * tldraw's TestSocketPair): the test sends client frames through `events`,
+ * reads what the door sent in `sent`, and decides how far behind the client is.
+ */
+export class FakeSocket implements DoorSocket {
+  /** Every text frame the door sent, in order. */
+  readonly sent: string[] = [];
+  closedWith: { code: number; reason: string } | null = null;
+  bufferedAmount = 0;
+  private events: SocketEvents | null = null;
+
+  get isOpen(): boolean {
+    return this.closedWith === null;
+  }
+
+  send(frame: string | Buffer): void {
+    if (!this.isOpen) throw new Error("send on a closed socket");
+    this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
+  }
+
+  /** The door closes: the transport would report the close right after the handshake. */
+  close(code: number, reason: string): void {
+    if (!this.isOpen) return;
+    this.closedWith = { code, reason };
+    this.events?.onClose();
+  }
+
+  /** Where the door wants this socket's frames and close: what its `open` returned. */
+  attach(events: SocketEvents): this {
+    this.events = events;
+    return this;
+  }
+
+  /** A frame from the client. */
+  receive(frame: string | object, isBinary = false): void {
+    const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+    this.events?.onMessage(Buffer.from(text), isBinary);
+  }
+
+  /** The client goes away. */
+  hangUp(): void {
+    if (!this.isOpen) return;
+    this.closedWith = { code: 1006, reason: "" };
+    this.events?.onClose();
+  }
+
+  /** The frames sent so far, parsed. */
+  frames<T = Record<string, unknown>>(): T[] {
+    return this.sent.map((f) => JSON.parse(f) as T);
+  }
+
+  /** The `type`s of the frames sent so far. */
+  types(): string[] {
+    return this.frames<{ type: string }>().map((f) => f.type);
+  }
+}
