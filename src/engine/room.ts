@@ -59,6 +59,7 @@ import type {
   ServedQuestion,
   Snapshot,
   Standing,
+  StandingsPage,
   ViewerRole,
 } from "./types.js";
 
@@ -1347,8 +1348,10 @@ export class Room {
   }
 
   /** A page of the leaderboard (REST). */
-  standingsPage(fromRank: number, count: number): { total: number; entries: Standing[] } {
+  standingsPage(fromRank: number, count: number): StandingsPage {
     return {
+      epoch: this.epoch,
+      seq: this.seq,
       total: this.board.size,
       entries: this.board.range(fromRank, count).map((e) => {
         const m = this.members.get(e.id as ParticipantId)!;

@@ -132,6 +132,9 @@ export type CommandResult = CommandResults[CommandType];
 export interface StandingsPage {
   total: number;
   entries: Standing[];
+  /** The point in the session's history the page reflects (as a snapshot's). */
+  epoch: number;
+  seq: number;
 }
 
 export interface MemberInfo {

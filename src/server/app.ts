@@ -18,8 +18,8 @@ import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonica
 import type { Door, DoorDeps } from "../doors/door.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import { createVocabularyDoor } from "../doors/seed001/index.js";
-import { createSeed002Door } from "../doors/seed002/index.js";
-import { createSeed004Door } from "../doors/seed004/index.js";
+import { createLeaderboardStreamDoor } from "../doors/seed002/index.js";
+import { createContestDoor } from "../doors/seed004/index.js";
 import { createWebDoor } from "../doors/web/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
@@ -184,8 +184,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const doors: Door[] = [
     { ws: canonical, routes: (app) => registerRestRoutes(app, deps) },
     createVocabularyDoor(deps),
-    createSeed002Door(deps),
-    createSeed004Door(deps),
+    createLeaderboardStreamDoor(deps),
+    createContestDoor(deps),
     createWebDoor({ config }),
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));

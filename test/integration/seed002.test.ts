@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
-import { Seed002Stream } from "../../src/doors/seed002/stream-gateway.js";
+import { LeaderboardStreamDoor } from "../../src/doors/seed002/stream-door.js";
 import { SystemClock } from "../../src/engine/clocks.js";
 import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js";
 import type { Actor, Command, Reply, ResultOf, RoomListener } from "../../src/engine/types.js";
@@ -716,13 +716,13 @@ class LossyHandle implements RoomHandle {
 }
 
 describe("seed 002 streams after missed events (a stream served by another instance)", () => {
-  let door: Seed002Stream;
+  let door: LeaderboardStreamDoor;
   let server: Server;
   let at: string;
   const handles = new Map<string, LossyHandle>();
 
   beforeAll(async () => {
-    door = new Seed002Stream({
+    door = new LeaderboardStreamDoor({
       config: t.app.config,
       clock: new SystemClock(),
       metrics: t.app.metrics,

@@ -1,6 +1,6 @@
 import type { ParticipantId, UserId } from "../../domain/ids.js";
 import type { RoomEvent, Standing } from "../../engine/types.js";
-import { type EventFrame, eventFrame, type Outbound, sharedFrame } from "../ws-kit/dialect.js";
+import { type EventFrame, eventFrame, sharedFrame } from "../ws-kit/dialect.js";
 import { publicUserId } from "./identity.js";
 import { ERROR_CODES, type ServerPayload, type ServerType } from "./protocol.js";
 

@@ -1,3 +1,4 @@
+import { type EventMark, isAfter, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { RoomEvent } from "../../engine/types.js";
 import type { Clock, TimerHandle } from "../../ports/clock.js";
@@ -7,8 +8,8 @@ import { sessionState } from "./queries.js";
 
 /** Where a feed's output goes: the quiz's streams. */
 export interface FeedSink {
-  /** An update, serialized once for every stream of the quiz; `seq` orders it (BoardView.seq). */
-  board(frame: Buffer, seq: number): void;
+  /** An update, serialized once for every stream of the quiz, as of `mark` (BoardView.mark). */
+  board(frame: Buffer, mark: EventMark): void;
   /** The quiz ended and its final board (if it changed and could be read) has gone out. */
   ended(): void;
   /** Updates may have been missed and the board cannot be read now: the streams must reconnect. */
@@ -35,7 +36,7 @@ export class BoardFeed {
   private lastKey: string | null = null;
   private lastSentAt = Number.NEGATIVE_INFINITY;
   /** The newest read shown, so a slow read never overwrites a newer board. */
-  private shownSeq = 0;
+  private shown: EventMark = ORIGIN;
   private finished = false;
 
   constructor(
@@ -134,12 +135,12 @@ export class BoardFeed {
     const read = await readBoard(this.handle).catch(() => ({ kind: "unavailable" }) as const);
     if (read.kind !== "board") return read.kind;
     const view = read.view;
-    if (view.seq < this.shownSeq) return read.kind;
-    this.shownSeq = view.seq;
+    if (isAfter(this.shown, view.mark)) return read.kind;
+    this.shown = view.mark;
     const encoded = encodeBoard(view, this.clock.now());
     if (encoded.key === this.lastKey) return read.kind;
     this.lastKey = encoded.key;
-    this.sink.board(encoded.frame, view.seq);
+    this.sink.board(encoded.frame, view.mark);
     return read.kind;
   }
 }

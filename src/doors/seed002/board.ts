@@ -1,7 +1,8 @@
 import { asUserId } from "../../domain/ids.js";
 import { buildResults } from "../../domain/results.js";
+import { type EventMark, markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type { Actor, Standing, StandingsPage } from "../../engine/types.js";
+import type { Actor, Standing } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
 import { LEADERBOARD_CAP, type LeaderboardEntry, type LeaderboardMessage } from "./protocol.js";
 
@@ -10,11 +11,9 @@ export interface BoardView {
   quizId: string;
   entries: LeaderboardEntry[];
   total: number;
-  /** Order of the read that produced it (0 for stored boards): a higher one is never older. */
-  seq: number;
+  /** The point in the session's history it shows (ORIGIN for stored boards): a later one is never older. */
+  mark: EventMark;
 }
-
-let reads = 0;
 
 /** A board serialized for the wire, once for every recipient. */
 export interface EncodedBoard {
@@ -42,17 +41,21 @@ export type BoardRead =
 
 /** The running session's board, read from the engine's own ranking (L-1, L-2) on its owner. */
 export async function readBoard(handle: RoomHandle): Promise<BoardRead> {
-  const seq = ++reads;
   const reply = await handle.execute(VIEWER, {
     type: "standings",
     fromRank: 1,
     count: LEADERBOARD_CAP,
   });
   if (!reply.ok) return { kind: reply.error.code === "UNAVAILABLE" ? "unavailable" : "gone" };
-  const page = reply.value as StandingsPage;
+  const page = reply.value;
   return {
     kind: "board",
-    view: { quizId: handle.id, entries: page.entries.map(entryOf), total: page.total, seq },
+    view: {
+      quizId: handle.id,
+      entries: page.entries.map(entryOf),
+      total: page.total,
+      mark: markOf(page),
+    },
   };
 }
 
@@ -68,7 +71,7 @@ export function storedBoard(bundle: SessionBundle): BoardView {
       rank: p.rank ?? 0,
     })),
     total: ranked.length,
-    seq: 0,
+    mark: ORIGIN,
   };
 }
 

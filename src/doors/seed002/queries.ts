@@ -1,7 +1,6 @@
 import type { DomainError } from "../../domain/errors.js";
 import type { ParticipantId, UserId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type { MemberLookup, Snapshot } from "../../engine/types.js";
 import { VIEWER } from "./board.js";
 
 /**
@@ -26,7 +25,7 @@ export async function memberOf(
 ): Promise<MemberAnswer> {
   const reply = await handle.execute(VIEWER, { type: "lookup", participantId });
   if (!reply.ok) return { kind: isUnavailable(reply.error) ? "unavailable" : "gone" };
-  const member = (reply.value as MemberLookup).member;
+  const member = reply.value.member;
   return member ? { kind: "member", userId: member.userId } : { kind: "none" };
 }
 
@@ -36,5 +35,5 @@ export type SessionState = "open" | "ended" | "unavailable";
 export async function sessionState(handle: RoomHandle): Promise<SessionState> {
   const reply = await handle.execute(VIEWER, { type: "snapshot", role: "player" });
   if (!reply.ok) return isUnavailable(reply.error) ? "unavailable" : "ended";
-  return (reply.value as Snapshot).status === "completed" ? "ended" : "open";
+  return reply.value.status === "completed" ? "ended" : "open";
 }

@@ -136,8 +136,6 @@ export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
     this.driver = new DoorDriver(this, {
       metrics: deps.metrics,
       limiter: deps.limiter,
-      replay: deps.replay,
-      replayTtlMs: 0,
       limits: this.limits,
       log: deps.log,
       sessions: deps.sessions,

@@ -28,6 +28,8 @@ export class Connection<S> {
    * room events are held meanwhile, so none is missed or sent before the reply.
    */
   ready = true;
+  /** Whether this connection counts as its participant being here (a read-only stream does not). */
+  countsPresence = true;
   /** Bound and held, but not yet told who it is (settle): undone if the handler fails. */
   attaching = false;
   held: Held[] = [];

@@ -85,8 +85,11 @@ export function sharedFrame(
   return eventFrame(type, { ...parts, shared: Buffer.from(text), personal: null });
 }
 
-/** A message decoded at the edge, or the error frame that answers it. */
-export type Decoded<M> = { ok: true; message: M } | { ok: false; error: Outbound };
+/**
+ * A message decoded at the edge, or the error frame that answers it (null: the
+ * dialect answers nothing, as a read-only stream). Either failure is a strike.
+ */
+export type Decoded<M> = { ok: true; message: M } | { ok: false; error: Outbound | null };
 
 /** One handler per message type, each given the message narrowed to its type. */
 export type Handlers<S, M extends { type: string }> = {
@@ -119,8 +122,8 @@ export interface Dialect<S, M extends { type: string }> {
   refusal(err: unknown, message: M): Reply | null;
   /** The reply to a failure nobody expected (the driver has logged it). */
   internalError(message: M): Reply;
-  /** Answers a message over the rate limit (short of a flood, which closes the socket). */
-  rateLimited(retryAfterMs: number): Outbound;
+  /** Answers a message over the rate limit (short of a flood, which closes the socket); null: unanswered. */
+  rateLimited(retryAfterMs: number): Outbound | null;
   /** Who the connection acts as in room commands. */
   actor(conn: Connection<S>): Actor;
   /** A room event of the room `info` describes, as this dialect's frames; the driver caches them on the event. */

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ParticipantId } from "../../domain/ids.js";
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import { type EventMark, isAfter, latest, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle, SessionInfo } from "../../engine/room-handle.js";
 import type { RoomEvent, ViewerRole } from "../../engine/types.js";
@@ -40,9 +40,10 @@ export interface DriverOptions {
   metrics: Metrics;
   /** Per-connection budgets (a connection lives on one instance). */
   limiter: LocalRateLimiter;
-  replay: LocalReplayCache;
-  /** How long a reply is remembered for retries (A-6). */
-  replayTtlMs: number;
+  /** Where replies are remembered for retries (A-6); a dialect without message ids needs none. */
+  replay?: LocalReplayCache;
+  /** How long a reply is remembered. */
+  replayTtlMs?: number;
   limits: ConnectionLimits;
   log: Logger;
   /** Finds a session again when a retried join re-binds a new connection. */
@@ -94,7 +95,11 @@ export class DoorDriver<S, M extends { type: string }> {
       (group) => this.resync(group),
     );
     // A retryable refusal is not remembered: the retry should really run again (A-5).
-    this.replies = new ReplyCache(opts.replay, opts.replayTtlMs, (reply) => !reply.retryable);
+    this.replies = new ReplyCache(
+      opts.replay ?? null,
+      opts.replayTtlMs ?? 0,
+      (reply) => !reply.retryable,
+    );
   }
 
   get connectionCount(): number {
@@ -159,13 +164,14 @@ export class DoorDriver<S, M extends { type: string }> {
         this.close(conn, this.dialect.closeCodes.rateLimited, CLOSE_REASONS.flood);
       } else {
         const limited = this.dialect.rateLimited(admission.retryAfterMs);
-        this.run(conn, () => void this.send(conn, limited));
+        if (limited) this.run(conn, () => void this.send(conn, limited));
       }
       return;
     }
     const decoded = this.dialect.decode(data, isBinary);
     if (!decoded.ok) {
-      this.run(conn, () => void this.send(conn, decoded.error));
+      const error = decoded.error;
+      if (error) this.run(conn, () => void this.send(conn, error));
       if (conn.guard.strike()) {
         this.close(conn, this.dialect.closeCodes.protocolViolations, CLOSE_REASONS.strikes);
       }
@@ -252,10 +258,16 @@ export class DoorDriver<S, M extends { type: string }> {
    * joins it runs, holding the room's events until `release`, so none between
    * the command and the reply is lost or sent early. False when it already closed.
    */
-  attach(conn: Connection<S>, handle: RoomHandle, role: ViewerRole): boolean {
+  attach(
+    conn: Connection<S>,
+    handle: RoomHandle,
+    role: ViewerRole,
+    { presence = true }: { presence?: boolean } = {},
+  ): boolean {
     if (conn.closed) return false;
     this.detach(conn);
     conn.role = role;
+    conn.countsPresence = presence;
     conn.ready = false;
     conn.attaching = true;
     conn.group = this.groups.add(handle, conn);
@@ -278,7 +290,7 @@ export class DoorDriver<S, M extends { type: string }> {
     this.groups.reassign(group, conn, participantId);
     conn.role = role;
     conn.mark = latest(conn.mark, mark);
-    if (participantId !== null) {
+    if (participantId !== null && conn.countsPresence) {
       await this.presence(conn, group.handle, true);
     }
   }
@@ -292,7 +304,7 @@ export class DoorDriver<S, M extends { type: string }> {
   detach(conn: Connection<S>, presence = true): void {
     const group = conn.group;
     if (!group) return;
-    if (presence && conn.participantId !== null) {
+    if (presence && conn.countsPresence && conn.participantId !== null) {
       this.background(this.presence(conn, group.handle, false), "presence");
     }
     this.groups.remove(group, conn);
@@ -368,7 +380,9 @@ export class DoorDriver<S, M extends { type: string }> {
   ): void {
     const targets = participantId === null ? group.conns : group.of(participantId);
     if (!targets) return;
-    for (const c of [...targets]) this.sendFrames(c, mark, frames, null, null);
+    const tally = frames.map(() => 0);
+    for (const c of [...targets]) this.sendFrames(c, mark, frames, tally, null);
+    this.count(frames, tally);
   }
 
   /**
@@ -393,14 +407,23 @@ export class DoorDriver<S, M extends { type: string }> {
       // Broadcasts are counted once per frame type, not once per recipient.
       const tally = frames.map(() => 0);
       for (const c of targets) this.sendFrames(c, event, frames, tally, event);
-      for (let i = 0; i < frames.length; i++) {
-        const n = tally[i] ?? 0;
-        const f = frames[i];
-        if (n > 0 && f) this.metrics.sent(f.type, n);
-      }
+      this.count(frames, tally);
     }
     if (event.body.type === "kicked") this.removeKicked(group, event.body.participantId);
     this.dialect.observe?.(group, event);
+  }
+
+  private count(frames: readonly EventFrame[], tally: readonly number[]): void {
+    for (let i = 0; i < frames.length; i++) {
+      const n = tally[i] ?? 0;
+      const f = frames[i];
+      if (n > 0 && f) this.metrics.sent(f.type, n);
+    }
+  }
+
+  /** The door's connections to one room, if it has any. */
+  groupOf(sessionId: SessionId): RoomGroup<Connection<S>> | undefined {
+    return this.groups.get(sessionId);
   }
 
   private framesOf(event: RoomEvent, info: SessionInfo): readonly EventFrame[] {

@@ -9,7 +9,8 @@ export class ReplyCache<R> {
   private readonly inflight = new Map<string, Promise<R>>();
 
   constructor(
-    private readonly cache: LocalReplayCache,
+    /** Null for a dialect whose messages are never replayed (they carry no ids). */
+    private readonly cache: LocalReplayCache | null,
     private readonly ttlMs: number,
     /** Whether a finished reply is kept; a retry after a recoverable failure should really run again. */
     private readonly remember: (reply: R) => boolean,
@@ -17,7 +18,7 @@ export class ReplyCache<R> {
 
   /** The reply already given for this key, if it is still remembered. */
   done(key: string): R | undefined {
-    const cached = this.cache.getSync(key);
+    const cached = this.cache?.getSync(key);
     return cached === undefined ? undefined : (JSON.parse(cached) as R);
   }
 
@@ -32,7 +33,7 @@ export class ReplyCache<R> {
     this.inflight.set(key, work);
     return work.then((reply) => {
       this.inflight.delete(key);
-      if (this.remember(reply)) this.cache.putSync(key, JSON.stringify(reply), this.ttlMs);
+      if (this.remember(reply)) this.cache?.putSync(key, JSON.stringify(reply), this.ttlMs);
       return reply;
     });
   }

@@ -39,6 +39,10 @@ export class RoomGroups<C extends GroupMember> {
     return this.groups.size;
   }
 
+  get(sessionId: SessionId): RoomGroup<C> | undefined {
+    return this.groups.get(sessionId);
+  }
+
   /** Adds a connection (with its current participantId) to the room's group. */
   add(handle: RoomHandle, conn: C): RoomGroup<C> {
     let group = this.groups.get(handle.id);
