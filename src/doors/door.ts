@@ -4,8 +4,6 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { IdentityService } from "../auth/identity.js";
 import type { Config } from "../config.js";
-import type { GroupCommitter } from "../engine/group-committer.js";
-import type { RoomRegistry } from "../engine/room-registry.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../ports/cluster.js";
@@ -17,7 +15,6 @@ export interface DoorDeps {
   config: Config;
   storage: Storage;
   sessions: SessionService;
-  registry: RoomRegistry;
   identity: IdentityService;
   clock: Clock;
   random: Random;
@@ -28,7 +25,6 @@ export interface DoorDeps {
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
   log: Logger;
-  committer: Pick<GroupCommitter, "idle">;
 }
 
 /** What a WebSocket door's connections need (its REST routes may need more). */

@@ -86,6 +86,8 @@ type Coalesced = keyof typeof COALESCE_MS;
 export const RESUME_GRACE_MS = 5_000;
 /** How many players a host or spectator snapshot lists. */
 const SNAPSHOT_PLAYERS_MAX = 500;
+/** The batched self_paced leaderboard's size (seed 001: top 100), and the largest a snapshot shows. */
+export const BATCHED_BOARD_SIZE = 100;
 /**
  * How many host/player command replies a session keeps in its stored state, so a
  * retry of the same request after a takeover replays the reply instead of
@@ -391,7 +393,7 @@ export class Room {
       case "presence":
         return reply(this.presence(actor, command.connected, now));
       case "snapshot":
-        return reply(ok(this.snapshot(actor, command.role, now)));
+        return reply(ok(this.snapshot(actor, command.role, now, command.top)));
       case "standings":
         return reply(ok(this.standingsPage(command.fromRank, command.count)));
       case "authenticate": {
@@ -1225,13 +1227,18 @@ export class Room {
 
   // ---------------------------------------------------------------- views
 
-  private snapshot(actor: Actor, role: ViewerRole, now: number): Snapshot {
+  private snapshot(actor: Actor, role: ViewerRole, now: number, top?: number): Snapshot {
     const m = this.memberOf(actor);
     if (role === "host" && !this.isHost(actor)) role = "spectator";
-    return this.snapshotFor(m, role, now);
+    return this.snapshotFor(m, role, now, top);
   }
 
-  private snapshotFor(m: Member | undefined, role: ViewerRole, now: number): Snapshot {
+  private snapshotFor(
+    m: Member | undefined,
+    role: ViewerRole,
+    now: number,
+    top = this.record.settings.leaderboardSize,
+  ): Snapshot {
     const s = this.record.settings;
     const p = this.phase;
     const view: PhaseView = {
@@ -1304,7 +1311,7 @@ export class Room {
       locked: this.locked,
       settings: s,
       playerCount: this.playerCount,
-      leaderboard: this.standings(s.leaderboardSize),
+      leaderboard: this.standings(Math.max(1, Math.min(top, BATCHED_BOARD_SIZE))),
       startedAt: this.startedAt,
       endedAt: this.endedAt,
       you: m
@@ -1461,7 +1468,7 @@ export class Room {
         { kind: "all" },
         {
           type: "leaderboard",
-          leaderboard: this.standings(100),
+          leaderboard: this.standings(BATCHED_BOARD_SIZE),
           totalPlayers: this.board.size,
           ranks: (id) => this.board.rank(id) ?? null,
         },

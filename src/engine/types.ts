@@ -41,7 +41,8 @@ export type Command =
   /** `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it. */
   | { type: "answer"; target: AnswerTarget; answer: AnswerValue; requestKey?: string }
   | { type: "presence"; connected: boolean }
-  | { type: "snapshot"; role: ViewerRole }
+  /** `top`: the leaderboard's length (default the session's leaderboard_size, at most 100). */
+  | { type: "snapshot"; role: ViewerRole; top?: number }
   /** Read-only: a page of the leaderboard. */
   | { type: "standings"; fromRank: number; count: number }
   /** Read-only: who holds this resume token (REST bearer credentials), without rotating it. */

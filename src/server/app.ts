@@ -155,7 +155,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
     anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
     random,
   });
-  const sessions = new SessionService({ directory, storage, clock, publicUrl: config.publicUrl });
+  const sessions = new SessionService({
+    directory,
+    storage,
+    clock,
+    publicUrl: config.publicUrl,
+    committer,
+  });
   const limiter = new MemoryRateLimiter(clock);
   const sharedLimiter = cluster?.limiter ?? limiter;
   const replay = new MemoryReplayCache(clock);
@@ -164,7 +170,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     config,
     storage,
     sessions,
-    registry,
     identity,
     clock,
     random,
@@ -173,7 +178,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sharedLimiter,
     replay,
     log,
-    committer,
   };
   const canonical = new CanonicalDoor({
     ...deps,

@@ -7,6 +7,7 @@ import {
   type SessionMode,
   type SessionSettings,
 } from "../domain/session-settings.js";
+import type { GroupCommitter } from "../engine/group-committer.js";
 import type { RoomHandle } from "../engine/room-handle.js";
 import { SessionCreateError } from "../engine/room-registry.js";
 import type { CreatedHandle, SessionDirectory } from "../engine/session-directory.js";
@@ -32,6 +33,8 @@ export class SessionService {
       storage: Storage;
       clock: Clock;
       publicUrl: string;
+      /** Writes this instance has queued and not yet stored. */
+      committer: Pick<GroupCommitter, "idle">;
     },
   ) {}
 
@@ -77,6 +80,15 @@ export class SessionService {
   /** The stored session (open or ended), for results and for sessions no longer in memory. */
   async load(id: string): Promise<SessionBundle | undefined> {
     return this.deps.storage.sessions.load(id as SessionId);
+  }
+
+  /**
+   * The stored session once every write this instance had queued is stored:
+   * read-your-writes for a report read right after the end of a session run here.
+   */
+  async loadSettled(id: string): Promise<SessionBundle | undefined> {
+    await this.deps.committer.idle();
+    return this.load(id);
   }
 
   /** The link a player opens (or scans as a QR code) to join by PIN. */

@@ -1042,6 +1042,7 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
       storage,
       clock,
       publicUrl: "http://localhost",
+      committer,
     });
     const door = new VocabularyDoor({
       config,
@@ -1117,7 +1118,8 @@ describe("seed 001 across instances", () => {
 
   it("a session run by another instance: joins, answers, presence and the batched board reach every client", async () => {
     const [a, b] = await twoInstances();
-    // A board of one: bob's door learns nobody else from his join, and must look carol up.
+    // leaderboard_size 1: a LEADERBOARD_UPDATED is still the top 100, whether it comes from the
+    // batch, a join or a resync's snapshot (which one comes first is a race between instances).
     const handle = await clusterSession(a, 1);
     const sid = handle.id;
     const annId = user("ann");

@@ -23,7 +23,7 @@ import { AuthError, type Identity, type IdentityService } from "../../auth/ident
 import type { DomainError } from "../../domain/errors.js";
 import { asUserId, type ParticipantId, type UserId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type { Actor, MemberLookup } from "../../engine/types.js";
+import type { Actor } from "../../engine/types.js";
 import type { ParticipantRole } from "../../ports/storage.js";
 import { RestError } from "./errors.js";
 
@@ -124,7 +124,7 @@ export function roomTarget(
     authenticate: async (token) => {
       const reply = await handle.execute(BYSTANDER, { type: "authenticate", token });
       if (!reply.ok) throw refused(reply.error);
-      const m = (reply.value as MemberLookup).member;
+      const m = reply.value.member;
       return m ? { participantId: m.participantId, userId: m.userId, role: m.role } : undefined;
     },
   };

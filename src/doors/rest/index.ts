@@ -15,7 +15,6 @@ import type { TSchema } from "typebox";
 import { v7 as uuidv7 } from "uuid";
 import type { IdentityService } from "../../auth/identity.js";
 import type { Config } from "../../config.js";
-import type { GroupCommitter } from "../../engine/group-committer.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
 import type { RateLimiter } from "../../ports/cluster.js";
@@ -40,8 +39,6 @@ export interface RestDeps {
   /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
   sharedLimiter: RateLimiter;
   log: Logger;
-  /** Results wait for queued writes, so a report read right after the end includes the end. */
-  committer: Pick<GroupCommitter, "idle">;
 }
 
 /** RestDeps plus what the door builds once: the auth rules and a quiz id source. */

@@ -10,14 +10,11 @@ import { buildResults } from "../../domain/results.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
 import type {
   Actor,
-  AnswerAck,
   AnswerTarget,
   Command,
-  CommandResult,
-  JoinResult,
   Reply,
+  ResultOf,
   Snapshot,
-  StandingsPage,
   ViewerRole,
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
@@ -57,8 +54,6 @@ const TAG = ["sessions"];
 const DOOR = "rest";
 /** Unknown-PIN lookups allowed per IP (shared with the WebSocket door's bucket) and their window. */
 export const PIN_GUESSES = { limit: 30, windowMs: 10 * 60_000 } as const;
-/** Sessions whose start and end times this instance remembers (oldest forgotten first). */
-const TIMES_CACHED = 10_000;
 /** IPs this instance remembers as blocked from PIN lookups (oldest forgotten first). */
 const BLOCKS_CACHED = 10_000;
 
@@ -68,20 +63,16 @@ const RESULTS_ACCESS =
 
 type Control = Static<typeof ControlReply>;
 
+/** What the host (or an admin) controls over REST. */
+type HostCommand = Extract<Command, { type: "start" | "next" | "end" | "lock" | "kick" | "close" }>;
+
 /** Where a session is: open (on this instance or another), or only in storage. */
 type Located = { kind: "open"; handle: RoomHandle } | { kind: "stored"; bundle: SessionBundle };
-
-/** When a session started and ended: neither is in a snapshot, and neither changes once set. */
-interface Times {
-  startedAt: number | null;
-  endedAt: number | null;
-}
 
 /** Sessions over REST: create, read, join, answer, host control, leaderboards and results. */
 export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, auth } = ctx;
-  const timesCache = new Map<string, Times>();
   const pinBlockedUntil = new Map<string, number>();
 
   async function locate(id: string): Promise<Located> {
@@ -108,12 +99,12 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
    * Runs a command on the session's owner; refusals are thrown. A session that
    * left memory since it was found has ended, like one only in storage (409).
    */
-  async function run(
+  async function run<C extends Command>(
     handle: RoomHandle,
     actor: Actor,
-    command: Command,
+    command: C,
     opts?: ExecuteOptions,
-  ): Promise<CommandResult> {
+  ): Promise<ResultOf<C>> {
     return unwrap(openReply(await handle.execute(actor, command, opts)));
   }
 
@@ -121,14 +112,17 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
    * A read-only query to an open session; undefined when the session left
    * memory since it was found (read it from storage then).
    */
-  async function query(handle: RoomHandle, command: Command): Promise<CommandResult | undefined> {
+  async function query<C extends Command>(
+    handle: RoomHandle,
+    command: C,
+  ): Promise<ResultOf<C> | undefined> {
     const reply = await handle.execute(BYSTANDER, command);
     if (isClosed(reply)) return undefined;
     return unwrap(reply);
   }
 
   async function snapshotOf(handle: RoomHandle, role: ViewerRole): Promise<Snapshot | undefined> {
-    return (await query(handle, { type: "snapshot", role })) as Snapshot | undefined;
+    return query(handle, { type: "snapshot", role });
   }
 
   /** Host checks on an open session; its tokens are checked by its owner. */
@@ -136,31 +130,14 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     return roomTarget(handle, (e) => RestError.fromDomain(openError(e)));
   }
 
-  async function hostCommand(req: FastifyRequest, id: string, command: Command): Promise<Control> {
+  async function hostCommand(
+    req: FastifyRequest,
+    id: string,
+    command: HostCommand,
+  ): Promise<Control> {
     const handle = await openRoom(id);
     const actor = await auth.hostActor(req, hostTarget(handle));
     return control(handle, await run(handle, actor, command));
-  }
-
-  /**
-   * started_at and ended_at of an open session. Snapshots carry neither, so
-   * they are read from storage once each is set, then remembered.
-   */
-  async function timesOf(handle: RoomHandle, snap: Snapshot): Promise<Times> {
-    const wantStart = snap.status !== "waiting";
-    const wantEnd = snap.phase.kind === "ended";
-    let known = timesCache.get(handle.id) ?? { startedAt: null, endedAt: null };
-    if ((wantStart && known.startedAt === null) || (wantEnd && known.endedAt === null)) {
-      // Read-your-writes for sessions run here: the start (or end) is stored before it is read.
-      await ctx.committer.idle();
-      const state = (await ctx.storage.sessions.load(handle.id))?.session.state;
-      known = { startedAt: state?.startedAt ?? null, endedAt: state?.endedAt ?? null };
-      if (known.startedAt !== null) remember(timesCache, handle.id, known, TIMES_CACHED);
-    }
-    return {
-      startedAt: wantStart ? known.startedAt : null,
-      endedAt: wantEnd ? known.endedAt : null,
-    };
   }
 
   /**
@@ -182,8 +159,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
   async function resultsOf(at: Located) {
     if (at.kind === "stored") return buildResults(at.bundle);
     // Read-your-writes: the end, and anything else the room queued here, is stored before the report.
-    await ctx.committer.idle();
-    return buildResults(await stored(at.handle.id));
+    const bundle = await sessions.loadSettled(at.handle.id);
+    if (!bundle) throw noSession(at.handle.id);
+    return buildResults(bundle);
   }
 
   const byId = { params: IdParams };
@@ -290,7 +268,6 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         const { handle } = at;
         const snap = await snapshotOf(handle, "spectator");
         if (snap) {
-          const times = await timesOf(handle, snap);
           return {
             session_id: handle.id,
             quiz_id: handle.info.quizId,
@@ -302,8 +279,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
             player_count: snap.playerCount,
             question_count: snap.questionCount,
             created_at: handle.info.createdAt,
-            started_at: times.startedAt,
-            ended_at: times.endedAt,
+            started_at: snap.startedAt,
+            ended_at: snap.endedAt,
             state: snapshotView(snap),
           };
         }
@@ -470,10 +447,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         roles: identity.roles,
         anonymous: identity.anonymous,
       };
-      const joined = (await run(handle, actor, {
-        type: "join",
-        name: req.body.display_name,
-      })) as JoinResult;
+      const joined = await run(handle, actor, { type: "join", name: req.body.display_name });
       return reply.code(joined.resumed ? 200 : 201).send({
         participant_id: joined.participantId,
         user_id: joined.userId,
@@ -522,7 +496,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       // Namespaced by participant: one player's key never answers for another.
       const opts =
         key === undefined ? undefined : { dedupeKey: `rest:${actor.participantId}:${key}` };
-      const ack = (await run(handle, actor, { type: "answer", target, answer }, opts)) as AnswerAck;
+      const ack = await run(handle, actor, { type: "answer", target, answer }, opts);
       ctx.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
       return {
         index: ack.index,
@@ -560,11 +534,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       const offset = req.query.offset ?? 0;
       const at = await locate(req.params.id);
       if (at.kind === "open") {
-        const page = (await query(at.handle, {
+        const page = await query(at.handle, {
           type: "standings",
           fromRank: offset + 1,
           count: limit,
-        })) as StandingsPage | undefined;
+        });
         if (page) {
           return {
             session_id: at.handle.id,
@@ -710,10 +684,7 @@ function isClosed(reply: Reply<unknown>): boolean {
 }
 
 /** The control reply: every host command answers with the phase it left the session in. */
-function control(handle: RoomHandle, result: CommandResult): Control {
-  if (!("done" in result) && !("served" in result)) {
-    throw new Error("a host command answered without its phase");
-  }
+function control(handle: RoomHandle, result: ResultOf<HostCommand>): Control {
   return { session_id: handle.id, status: statusOfKind(result.phase), phase: result.phase };
 }
 

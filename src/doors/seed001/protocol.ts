@@ -23,6 +23,8 @@ export const TIME_TAKEN_MAX_MS = 300_000;
 export const ANSWER_MAX = 1000;
 /** Longest `username` (seed 001 §5.2: `VARCHAR(100)`); the engine then applies N-1 (24). */
 export const USERNAME_MAX = 100;
+/** LEADERBOARD_UPDATED lists the top 100 (seed 001 §4.2), whatever its cause. */
+export const LEADERBOARD_TOP = 100;
 const ID_MAX = 128;
 
 const SessionId = Type.String({ minLength: 1, maxLength: ID_MAX });

@@ -19,6 +19,7 @@ import {
   type ClientMessage,
   decodeClientFrame,
   ERROR_CODES,
+  LEADERBOARD_TOP,
   MAX_FRAME_BYTES,
   SEED001_PATH,
   type ServerPayload,
@@ -214,15 +215,12 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       ctx,
       this.dedupe(conn, m.message_id),
     );
-    let snap = joined.snapshot;
-    if (!already) {
-      await this.driver.settle(conn, joined.participantId, "player", markOf(snap));
-      if (m.message_id !== undefined) {
-        // The owner answers a retried message_id with the first reply, whose board may be
-        // old by now: the board that goes with it is today's, as on a replay from this instance.
-        snap = (await this.snapshotOf(conn, handle)) ?? snap;
-      }
-    }
+    if (!already)
+      await this.driver.settle(conn, joined.participantId, "player", markOf(joined.snapshot));
+    // The board that goes with the reply is today's top 100, as every other board of this dialect
+    // (the join's own snapshot shows the session's leaderboard_size; and a retried message_id gets
+    // the owner's first reply, whose board may be old by now, A-6).
+    const snap = (await this.snapshotOf(conn, handle)) ?? joined.snapshot;
     this.driver.markSeen(conn, markOf(snap));
     this.driver.noteLatest(conn, "LEADERBOARD_UPDATED", markOf(snap));
     const at = this.now();
@@ -350,7 +348,11 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
 
   /** The connection's own view of the session, or null when the session refused. */
   private async snapshotOf(conn: Conn, handle: RoomHandle): Promise<Snapshot | null> {
-    const reply = await handle.execute(this.actor(conn), { type: "snapshot", role: "player" });
+    const reply = await handle.execute(this.actor(conn), {
+      type: "snapshot",
+      role: "player",
+      top: LEADERBOARD_TOP,
+    });
     return reply.ok ? reply.value : null;
   }
 

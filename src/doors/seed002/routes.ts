@@ -5,7 +5,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { Identity } from "../../auth/identity.js";
 import { asParticipantId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type { Actor, AnswerAck, CommandResult, JoinResult, Reply } from "../../engine/types.js";
+import type { Actor, Reply } from "../../engine/types.js";
 import type { CreateInput } from "../../services/session-service.js";
 import type { DoorDeps } from "../door.js";
 import { RestAuth, SECURITY } from "../rest/auth.js";
@@ -60,7 +60,7 @@ function quizUnreachable(): RestError {
  * A command's result, with the two failures a handle adds put in the dialect's
  * words: the quiz closed since it was found, or its server is out of reach.
  */
-function settle(reply: Reply<CommandResult>): CommandResult {
+function settle<T>(reply: Reply<T>): T {
   if (!reply.ok && reply.error.reason === "room_closed") throw quizEnded();
   if (!reply.ok && reply.error.reason === "owner_unreachable") throw quizUnreachable();
   return unwrap(reply);
@@ -157,7 +157,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
           // Seed 002 clients read the questions themselves: nothing is pushed, no question timer starts.
           serveQuestions: false,
         }),
-      ) as JoinResult;
+      );
       return reply
         .code(joined.resumed ? 200 : 201)
         .send({ participant_id: joined.participantId, username: joined.name });
@@ -207,7 +207,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
           target: { questionId: req.body.question_id },
           answer: { kind: "text", text: req.body.answer },
         }),
-      ) as AnswerAck;
+      );
       deps.metrics.answerAck.observe({ door: SEED002_DOOR }, (performance.now() - started) / 1000);
       return { correct: ack.correct, points: ack.points, score: ack.score };
     },
