@@ -224,6 +224,34 @@ describe("cluster directory (in-process bus)", () => {
     expect(watch.events.filter((e) => e.body.type === "locked")).toHaveLength(1);
   });
 
+  it("a beacon sent while a stored answer's events wait for their turn does not run ahead of them", async () => {
+    const { nodes } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const created = await a.directory.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live"),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const remote = (await b.directory.find(created.handle.id))!;
+    const watch = collect(remote);
+    const ann = await joinRoom(created.handle, "ann");
+    await joinRoom(created.handle, "bob");
+    await created.handle.execute(hostActor, { type: "start" });
+    await watch.waitFor((e) => e.body.type === "question");
+    const before = watch.resyncs;
+    await created.handle.execute(ann, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    // The answer is stored and acknowledged; its `scored` event goes out on the next turn
+    // (after the acknowledgement). The owner's lease renewal and beacon land in between.
+    await (a.directory as unknown as { renew(): Promise<void> }).renew();
+    await watch.waitFor((e) => e.body.type === "scored", 2_000);
+    expect(watch.resyncs).toBe(before);
+  });
+
   it("when the owner dies another instance takes the session over from storage and the game goes on", async () => {
     const { nodes } = await cluster(3);
     const [a, b, c] = nodes as [Instance, Instance, Instance];

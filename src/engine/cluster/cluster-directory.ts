@@ -83,7 +83,10 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private readonly opts: ClusterDirectoryOptions;
   private readonly proxies = new Map<SessionId, SessionProxy>();
   private readonly loading = new Map<SessionId, Promise<SessionProxy | undefined>>();
-  private readonly owned = new Map<SessionId, { lease: Lease; unpublish: () => void }>();
+  private readonly owned = new Map<
+    SessionId,
+    { lease: Lease; unpublish: () => void; published: { epoch: number; seq: number } }
+  >();
   private readonly takeovers = new Map<SessionId, Promise<Target | null>>();
   /** origin instance → session → participant → its connections there, for sessions we own. */
   private readonly remotePresence = new Map<string, Map<SessionId, Map<string, RemotePresence>>>();
@@ -311,7 +314,13 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
 
   /** Runs a session here: its events go out on the bus for every other instance. */
   private own(runtime: RoomRuntime, lease: Lease): void {
+    // The last event handed to the bus, for beacons. Not the room's own sequence: events a stored
+    // answer causes are numbered at once but go out a turn later, and a beacon naming one of them
+    // first would make every watcher resync and then drop the event as a duplicate.
+    const published = { epoch: runtime.room.currentEpoch, seq: runtime.room.currentSeq };
     const unpublish = runtime.subscribe((e) => {
+      published.epoch = e.epoch;
+      published.seq = e.seq;
       const ranks = e.body.type === "leaderboard" ? () => runtime.room.rankList() : undefined;
       this.deps.bus
         .publishRoomEvent(runtime.id, encodeRoomEvent(e, ranks))
@@ -320,7 +329,7 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
           this.deps.onError(err, "publishing a room event");
         });
     });
-    this.owned.set(runtime.id, { lease, unpublish });
+    this.owned.set(runtime.id, { lease, unpublish, published });
   }
 
   private disown(id: SessionId): void {
@@ -350,11 +359,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
           continue;
         }
         // Pub/sub loses messages silently (Redis restarts, full buffers): a beacon with the
-        // latest sequence lets every watcher notice a loss even when no new event follows.
-        await this.deps.bus.publishRoomEvent(
-          id,
-          encodeBeacon({ epoch: runtime.room.currentEpoch, seq: runtime.room.currentSeq }),
-        );
+        // latest published sequence lets every watcher notice a loss even when no new event follows.
+        await this.deps.bus.publishRoomEvent(id, encodeBeacon({ ...o.published }));
       } catch (err) {
         this.deps.onError(err, "renewing a lease");
       }
