@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
 import { hashToken } from "../../src/auth/token-hash.js";
-import { buildResults } from "../../src/domain/results.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import { resolveSettings } from "../../src/domain/session-settings.js";
 import { FakeClock } from "../../src/engine/clocks.js";
@@ -14,6 +13,7 @@ import { RoomRegistry } from "../../src/engine/room-registry.js";
 import type { RoomRuntime } from "../../src/engine/room-runtime.js";
 import type { Actor, AnswerAck, JoinResult, RoomEvent } from "../../src/engine/types.js";
 import type { Storage } from "../../src/ports/storage.js";
+import { buildResults } from "../../src/services/results.js";
 import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
 
 /**

@@ -3,7 +3,6 @@ import { Compile } from "typebox/compile";
 import { describe, expect, it } from "vitest";
 import { asParticipantId, asSessionId, asUserId } from "../../src/domain/ids.js";
 import type { AnswerValue } from "../../src/domain/quiz.js";
-import { buildResults, type SessionResults } from "../../src/domain/results.js";
 import {
   RESULTS_CSV_COLUMNS,
   ResultsView,
@@ -17,6 +16,7 @@ import type {
   SessionBundle,
   StandingRecord,
 } from "../../src/ports/storage.js";
+import { buildResults, type SessionResults } from "../../src/services/results.js";
 import { choiceQuestion, sessionRecord, typedQuestion } from "../support/fixtures.js";
 
 const SESSION = asSessionId("0190f5a8-0000-7000-8000-000000000001");

@@ -6,7 +6,6 @@ import type { DomainError } from "../../domain/errors.js";
 import { asParticipantId } from "../../domain/ids.js";
 import { type PhaseKind, type SessionStatus, statusOf } from "../../domain/phase.js";
 import type { AnswerValue } from "../../domain/quiz.js";
-import { buildResults } from "../../domain/results.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
 import type {
   Actor,
@@ -18,6 +17,7 @@ import type {
   ViewerRole,
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
+import { buildResults } from "../../services/results.js";
 import {
   RESULTS_CSV_COLUMNS,
   ResultsView,

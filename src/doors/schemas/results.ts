@@ -1,7 +1,7 @@
 import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
 import { QUESTION_KINDS } from "../../domain/quiz.js";
-import type { SessionResults } from "../../domain/results.js";
+import type { SessionResults } from "../../services/results.js";
 import { ModeInput } from "./session-settings.js";
 import { PhaseKindView, StatusView } from "./views.js";
 

@@ -1,9 +1,9 @@
 import { asUserId } from "../../domain/ids.js";
-import { buildResults } from "../../domain/results.js";
 import { type EventMark, markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { Actor, Standing } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
+import { buildResults } from "../../services/results.js";
 import { LEADERBOARD_CAP, type LeaderboardEntry, type LeaderboardMessage } from "./protocol.js";
 
 /** A quiz's leaderboard as seed 002 shows it: the top entries and how many are ranked in all. */

@@ -1,8 +1,13 @@
+import type { ParticipantId, QuestionId, QuizId, SessionId, UserId } from "../domain/ids.js";
+import { exhaustive, type PhaseKind, type SessionStatus, statusOf } from "../domain/phase.js";
+import {
+  type AnswerValue,
+  correctAnswerOf,
+  type Question,
+  type QuestionKind,
+} from "../domain/quiz.js";
+import type { SessionMode } from "../domain/session-settings.js";
 import type { AnswerRecord, ParticipantStatus, SessionBundle } from "../ports/storage.js";
-import type { ParticipantId, QuestionId, QuizId, SessionId, UserId } from "./ids.js";
-import { exhaustive, type PhaseKind, type SessionStatus, statusOf } from "./phase.js";
-import { type AnswerValue, correctAnswerOf, type Question, type QuestionKind } from "./quiz.js";
-import type { SessionMode } from "./session-settings.js";
 
 /** A session's results: what a host exports once (or while) it runs. */
 export interface SessionResults {
