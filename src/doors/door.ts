@@ -25,6 +25,8 @@ export interface DoorDeps {
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
   log: Logger;
+  /** The package version (OpenAPI, health). */
+  version: string;
 }
 
 /** What a WebSocket door's connections need (its REST routes may need more). */

@@ -178,6 +178,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sharedLimiter,
     replay,
     log,
+    version: VERSION,
   };
   const canonical = new CanonicalDoor({
     ...deps,

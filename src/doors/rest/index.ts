@@ -19,7 +19,6 @@ import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
 import type { RateLimiter } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
-import { VERSION } from "../../server/version.js";
 import type { SessionService } from "../../services/session-service.js";
 import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
@@ -39,6 +38,8 @@ export interface RestDeps {
   /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
   sharedLimiter: RateLimiter;
   log: Logger;
+  /** The package version, shown in the OpenAPI document. */
+  version: string;
 }
 
 /** RestDeps plus what the door builds once: the auth rules and a quiz id source. */
@@ -109,7 +110,7 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
       openapi: "3.0.3",
       info: {
         title: "quizwire",
-        version: VERSION,
+        version: deps.version,
         description:
           "quizwire's REST API. Errors always have the body `{ code, message, reason?, issues? }` " +
           "with the HTTP status of `code` (docs/errors.md). Admin routes are OPEN when the server " +

@@ -51,12 +51,12 @@ import {
   rosterOf,
   storedGameOverFrame,
 } from "./encode.js";
-import { decodeClientFrame } from "./inbound.js";
 import { baseName, nameAttempt } from "./player-names.js";
 import {
   CLOSE_CODES,
   type ClientMessage,
   contestIdOf,
+  decodeClientFrame,
   MAX_FRAME_BYTES,
   type ServerPayload,
   type ServerType,

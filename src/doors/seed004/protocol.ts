@@ -240,3 +240,49 @@ export function contestIdOf(path: string): string | null {
   const id = path.slice(CONTEST_PATH_PREFIX.length);
   return id.length > 0 && !id.includes("/") ? id : null;
 }
+
+/** A client frame that failed a check: what to tell the client, and why. */
+export interface DecodeFailure {
+  ok: false;
+  message: string;
+  reason: "bad_json" | "frame_too_large" | "bad_message" | "unknown_type" | "bad_data";
+}
+
+/**
+ * The typed decoder at the edge: binary, size, JSON, a `type` this door knows,
+ * then that type's schema. The first failure is reported.
+ */
+export function decodeClientFrame(
+  data: Buffer,
+  isBinary: boolean,
+  maxBytes: number,
+): { ok: true; message: ClientMessage } | DecodeFailure {
+  const fail = (message: string, reason: DecodeFailure["reason"]) =>
+    ({ ok: false, message, reason }) as const;
+  if (isBinary) return fail("binary frames are not accepted", "bad_json");
+  if (data.length > maxBytes) {
+    return fail(
+      `frame of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+      "frame_too_large",
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(data.toString("utf8"));
+  } catch {
+    return fail("frame is not valid JSON", "bad_json");
+  }
+  if (!envelopeValidator.Check(value) || Array.isArray(value)) {
+    return fail('a message is a JSON object with a string "type"', "bad_message");
+  }
+  const type = value.type;
+  if (!isClientType(type)) return fail(`unknown message type "${type}"`, "unknown_type");
+  const validator = clientValidators[type];
+  if (!validator.Check(value)) {
+    const first = validator.Errors(value)[0];
+    const where = first ? `${first.instancePath.slice(1) || "message"} ${first.message}` : "";
+    return fail(`invalid ${type}: ${where}`.trim(), "bad_data");
+  }
+  // Checked against the schema of its own type just above.
+  return { ok: true, message: value as ClientMessage };
+}

@@ -1,27 +1,4 @@
 import type { Duplex } from "node:stream";
-import { type RawData, WebSocketServer } from "ws";
-
-/** A WebSocket server every door uses: upgrades routed by us, no compression, no tracking. */
-export function createWsServer(maxPayload: number): WebSocketServer {
-  // permessage-deflate stays off: it costs CPU per recipient and defeats serialize-once broadcasts.
-  return new WebSocketServer({
-    noServer: true,
-    maxPayload,
-    perMessageDeflate: false,
-    clientTracking: false,
-  });
-}
-
-export function frameBytes(data: RawData): number {
-  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
-  return data instanceof ArrayBuffer ? data.byteLength : data.length;
-}
-
-export function frameText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  if (data instanceof ArrayBuffer) return Buffer.from(data).toString("utf8");
-  return data.toString("utf8");
-}
 
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",

@@ -1,10 +1,21 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
-import type { WebSocket, WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 import { AuthError } from "../../auth/identity.js";
 import type { ErrorCode } from "../../domain/errors.js";
-import { createWsServer, originAllowed, rejectUpgrade } from "./frames.js";
+import { originAllowed, rejectUpgrade } from "./frames.js";
+
+/** A WebSocket server every door uses: upgrades routed by us, no compression, no tracking. */
+function createWsServer(maxPayload: number): WebSocketServer {
+  // permessage-deflate stays off: it costs CPU per recipient and defeats serialize-once broadcasts.
+  return new WebSocketServer({
+    noServer: true,
+    maxPayload,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
+}
 
 /** An upgrade turned down before any WebSocket exists: the HTTP status, the text, and a code to count it under. */
 export interface Refusal {
