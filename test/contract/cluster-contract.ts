@@ -16,6 +16,7 @@ import {
   type RateLimiter,
   type ReplayCache,
 } from "../../src/ports/cluster.js";
+import { eventually } from "../support/eventually.js";
 
 /** One instance's view of the cluster backend. */
 export interface ClusterInstance {
@@ -55,20 +56,8 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
       await backend.close();
     });
 
-    /** Probes until `done` holds, letting `stepMs` pass between probes, for at most `maxMs`. */
-    async function waitUntil<T>(
-      probe: () => Promise<T>,
-      done: (v: T) => boolean,
-      stepMs = 10,
-      maxMs = 5_000,
-    ): Promise<T> {
-      for (let waited = 0; ; waited += stepMs) {
-        const v = await probe();
-        if (done(v)) return v;
-        if (waited >= maxMs) throw new Error(`condition not met after ${maxMs} ms`);
-        await backend.wait(stepMs);
-      }
-    }
+    /** Between probes, time passes the backend's way (a fake clock, Redis's own). */
+    const onBackendTime = { pause: (ms: number) => backend.wait(ms) };
 
     describe("OwnershipLeases", () => {
       it("acquire is exclusive: another instance gets the holder, not the lease", async () => {
@@ -113,6 +102,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         const got = await a.leases.acquire(S1, "a", 1, 100);
         if (!got.ok) throw new Error("acquire failed");
         expect(await a.leases.renew(got.lease, LONG_MS)).toBe(true);
+        // A window in which nothing may happen: past the first 100 ms TTL, the lease must still be held.
         await backend.wait(200);
         expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
         expect((await b.leases.acquire(S1, "b", 2, LONG_MS)).ok).toBe(false);
@@ -125,10 +115,10 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         const got = await a.leases.acquire(S1, "a", 1, 50);
         if (!got.ok) throw new Error("acquire failed");
         expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
-        await waitUntil(
-          () => b.leases.holder(S1),
-          (h) => h === null,
-        );
+        await eventually("the unrenewed lease to expire", () => b.leases.holder(S1), {
+          ...onBackendTime,
+          until: (h) => h === null,
+        });
         expect(await a.leases.renew(got.lease, LONG_MS)).toBe(false);
         expect(await b.leases.acquire(S1, "b", 2, LONG_MS)).toStrictEqual({
           ok: true,
@@ -295,10 +285,10 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         await a.replay.put("short", "r1", 50);
         await a.replay.put("long", "r2", LONG_MS);
         expect(await a.replay.get("short")).toBe("r1");
-        await waitUntil(
-          () => a.replay.get("short"),
-          (v) => v === undefined,
-        );
+        await eventually("the short-lived reply to be forgotten", () => a.replay.get("short"), {
+          ...onBackendTime,
+          until: (v) => v === undefined,
+        });
         expect(await a.replay.get("long")).toBe("r2");
       });
 
@@ -473,6 +463,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         const toIdle = expect(a.bus.request("b", "x", 100)).rejects.toBeInstanceOf(
           ClusterTimeoutError,
         );
+        // The timeout runs on the backend's time (the memory bus's on the fake clock).
         await backend.wait(150);
         await toNobody;
         await toIdle;
@@ -494,6 +485,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
           ClusterTimeoutError,
         );
         await handled.promise;
+        // The timeout runs on the backend's time (the memory bus's on the fake clock).
         await backend.wait(150);
         await slow;
         gate.resolve();

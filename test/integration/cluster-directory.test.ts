@@ -18,6 +18,7 @@ import type { RoomHandle } from "../../src/engine/room-handle.js";
 import { RoomRegistry } from "../../src/engine/room-registry.js";
 import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../src/engine/types.js";
 import type { Storage } from "../../src/ports/storage.js";
+import { eventually } from "../support/eventually.js";
 import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
 
 /**
@@ -146,24 +147,15 @@ function collect(h: RoomHandle) {
     get resyncs() {
       return resyncs;
     },
-    async waitFor(pred: (e: RoomEvent) => boolean, timeoutMs = 5_000): Promise<RoomEvent> {
-      const start = Date.now();
-      for (;;) {
-        const found = events.find(pred);
-        if (found) return found;
-        if (Date.now() - start > timeoutMs) throw new Error("event did not arrive");
-        await new Promise((r) => setImmediate(r));
-      }
+    /** The first event matching `pred`, received before or after this call. */
+    async waitFor(pred: (e: RoomEvent) => boolean): Promise<RoomEvent> {
+      // The probe gives every event type seen so far, so a timeout shows what did arrive.
+      await eventually(`an event matching ${pred}`, () => events.map((e) => e.body.type), {
+        until: () => events.some(pred),
+      });
+      return events.find(pred)!;
     },
   };
-}
-
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("cluster directory (in-process bus)", () => {
@@ -250,8 +242,16 @@ describe("cluster directory (in-process bus)", () => {
     const killedAt = Date.now();
     await a.kill();
     // The sweep of b or c notices the expired lease and takes over; both are told to resync.
-    await until(() => b.directory.status().owned + c.directory.status().owned === 1);
-    await until(() => watchB.resyncs > 0 && watchC.resyncs > 0);
+    await eventually(
+      "b or c to own the session",
+      () => b.directory.status().owned + c.directory.status().owned,
+      { until: (owned) => owned === 1, timeoutMs: 10_000 },
+    );
+    await eventually(
+      "the watchers on b and c to be told to resync",
+      () => ({ onB: watchB.resyncs, onC: watchC.resyncs }),
+      { until: (r) => r.onB > 0 && r.onC > 0, timeoutMs: 10_000 },
+    );
     const failoverMs = Date.now() - killedAt;
     expect(failoverMs).toBeLessThan(5_000);
     expect(b.directory.status().owned + c.directory.status().owned).toBe(1);
@@ -289,11 +289,9 @@ describe("cluster directory (in-process bus)", () => {
     };
     expect((await roster())[0]).toMatchObject({ name: "ann", connected: true });
     await b.kill();
-    const start = Date.now();
-    for (;;) {
-      if ((await roster())[0]?.connected === false) break;
-      if (Date.now() - start > 5_000) throw new Error("still counted as connected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually("ann to be marked disconnected", async () => (await roster())[0], {
+      until: (ann) => ann?.connected === false,
+      intervalMs: 20,
+    });
   });
 });
