@@ -162,10 +162,11 @@ function collect(h: RoomHandle) {
       return resyncs;
     },
     /** The first event matching `pred`, received before or after this call. */
-    async waitFor(pred: (e: RoomEvent) => boolean): Promise<RoomEvent> {
+    async waitFor(pred: (e: RoomEvent) => boolean, timeoutMs = 5_000): Promise<RoomEvent> {
       // The probe gives every event type seen so far, so a timeout shows what did arrive.
       await eventually(`an event matching ${pred}`, () => events.map((e) => e.body.type), {
         until: () => events.some(pred),
+        timeoutMs,
       });
       return events.find(pred)!;
     },
