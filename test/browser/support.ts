@@ -20,6 +20,7 @@ import {
 } from "playwright-core";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { findWebRoot } from "../../src/doors/web/index.js";
+import { eventually } from "../support/eventually.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -90,8 +91,10 @@ export async function ensureWebBuilt(): Promise<void> {
       rmSync(lock, { recursive: true, force: true });
     }
   } else {
-    const until = Date.now() + 120_000;
-    while (existsSync(lock) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    await eventually("the web app being built by another test file", () => !existsSync(lock), {
+      intervalMs: 200,
+      timeoutMs: 120_000,
+    });
   }
   if (!findWebRoot()) throw new Error("the web app is not built: run npm run build:web");
 }

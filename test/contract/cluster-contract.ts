@@ -3,6 +3,44 @@
  * (src/ports/cluster.ts) must both do. An adapter's test file calls `runClusterContract` with a
  * function that opens a fresh, empty backend for each test; the backend opens any number of
  * "instances", each with its own adapters on that one backend, as separate servers would.
+ *
+ * Its clauses, one promise each. A test's name starts with the clauses it holds, so a failure
+ * names the promise broken; test/unit/rule-ids.test.ts checks that every clause has a test and
+ * that no test names a clause not listed here.
+ *
+ * OwnershipLeases
+ *   CL-L1   `acquire` is exclusive: another instance gets the holder, and `holder` tells everyone.
+ *   CL-L2   The holder may acquire again at its epoch, but not at another.
+ *   CL-L3   Renewing keeps a lease past its first expiry.
+ *   CL-L4   An unrenewed lease expires: no holder, no renewal, and another instance may take it.
+ *   CL-L5   `renew` by a non-holder or at a stale epoch fails and leaves the lease alone.
+ *   CL-L6   `release` by a non-holder or at a stale epoch does nothing; by the holder it frees it.
+ *   CL-L7   `acquire` rejects a TTL that is not positive and an epoch that is not an integer.
+ * PinDirectory
+ *   CL-P1   reserve, lookup and release are seen alike by every instance.
+ *   CL-P2   A held PIN cannot be taken by another session on any instance; a freed one can.
+ *   CL-P3   `release` by a session that does not hold the PIN does nothing.
+ * RateLimiter
+ *   CL-R1   A key allows `limit` takes, then refuses with the time until the next token.
+ *   CL-R2   Tokens refill continuously over the window, up to the limit.
+ *   CL-R3   A limit holds across instances sharing the backend.
+ * ReplayCache
+ *   CL-C1   A new id has no reply; a stored one is seen by every instance; a later put replaces it.
+ *   CL-C2   A reply is forgotten after its TTL; others stay.
+ *   CL-C3   A reply with no time to live is not kept.
+ * ClusterBus
+ *   CL-B1   A bus is connected while the broker is up, under its instance id.
+ *   CL-B2   A room's events reach every subscriber of that room on every instance, and no other.
+ *   CL-B3   Each publisher's events arrive in publish order.
+ *   CL-B4   Unsubscribing stops delivery to that handler only; the room can be subscribed again.
+ *   CL-B5   Concurrent requests across instances each get their own reply.
+ *   CL-B6   An instance can send a request to itself.
+ *   CL-B7   A later `serve` replaces the handler.
+ *   CL-B8   A failing handler rejects the request with its message, not with a timeout.
+ *   CL-B9   `isAlive` tells a live instance from one that is gone or never was.
+ *   CL-B10  A request nobody serves times out; one to an instance nobody listens for fails at once.
+ *   CL-B11  A reply that comes after the timeout is ignored, and later requests still work.
+ *   CL-B12  Closing fails pending requests; a closed bus refuses to publish, subscribe or request.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asSessionId } from "../../src/domain/ids.js";
@@ -16,6 +54,7 @@ import {
   type RateLimiter,
   type ReplayCache,
 } from "../../src/ports/cluster.js";
+import { eventually } from "../support/eventually.js";
 
 /** One instance's view of the cluster backend. */
 export interface ClusterInstance {
@@ -55,23 +94,11 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
       await backend.close();
     });
 
-    /** Probes until `done` holds, letting `stepMs` pass between probes, for at most `maxMs`. */
-    async function waitUntil<T>(
-      probe: () => Promise<T>,
-      done: (v: T) => boolean,
-      stepMs = 10,
-      maxMs = 5_000,
-    ): Promise<T> {
-      for (let waited = 0; ; waited += stepMs) {
-        const v = await probe();
-        if (done(v)) return v;
-        if (waited >= maxMs) throw new Error(`condition not met after ${maxMs} ms`);
-        await backend.wait(stepMs);
-      }
-    }
+    /** Between probes, time passes the backend's way (a fake clock, Redis's own). */
+    const onBackendTime = { pause: (ms: number) => backend.wait(ms) };
 
     describe("OwnershipLeases", () => {
-      it("acquire is exclusive: another instance gets the holder, not the lease", async () => {
+      it("CL-L1: acquire is exclusive: another instance gets the holder, not the lease", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const got = await a.leases.acquire(S1, "a", 1, LONG_MS);
@@ -97,7 +124,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         });
       });
 
-      it("the holder may acquire again at its epoch, but not at another", async () => {
+      it("CL-L2: the holder may acquire again at its epoch, but not at another", async () => {
         const a = await backend.instance("a");
         expect((await a.leases.acquire(S1, "a", 3, LONG_MS)).ok).toBe(true);
         expect((await a.leases.acquire(S1, "a", 3, LONG_MS)).ok).toBe(true);
@@ -107,28 +134,29 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         });
       });
 
-      it("renewing keeps a lease past its first expiry", async () => {
+      it("CL-L3: renewing keeps a lease past its first expiry", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const got = await a.leases.acquire(S1, "a", 1, 100);
         if (!got.ok) throw new Error("acquire failed");
         expect(await a.leases.renew(got.lease, LONG_MS)).toBe(true);
+        // A window in which nothing may happen: past the first 100 ms TTL, the lease must still be held.
         await backend.wait(200);
         expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
         expect((await b.leases.acquire(S1, "b", 2, LONG_MS)).ok).toBe(false);
         expect(await a.leases.renew(got.lease, LONG_MS)).toBe(true);
       });
 
-      it("an unrenewed lease expires: it has no holder, cannot be renewed, and another instance takes it", async () => {
+      it("CL-L4: an unrenewed lease expires: it has no holder, cannot be renewed, and another instance takes it", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const got = await a.leases.acquire(S1, "a", 1, 50);
         if (!got.ok) throw new Error("acquire failed");
         expect(await b.leases.holder(S1)).toStrictEqual(got.lease);
-        await waitUntil(
-          () => b.leases.holder(S1),
-          (h) => h === null,
-        );
+        await eventually("the unrenewed lease to expire", () => b.leases.holder(S1), {
+          ...onBackendTime,
+          until: (h) => h === null,
+        });
         expect(await a.leases.renew(got.lease, LONG_MS)).toBe(false);
         expect(await b.leases.acquire(S1, "b", 2, LONG_MS)).toStrictEqual({
           ok: true,
@@ -142,7 +170,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         });
       });
 
-      it("renew by a non-holder or at a stale epoch fails and leaves the lease alone", async () => {
+      it("CL-L5: renew by a non-holder or at a stale epoch fails and leaves the lease alone", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const held: Lease = { sessionId: S1, instanceId: "a", epoch: 2 };
@@ -155,7 +183,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await b.leases.holder(S2)).toBeNull();
       });
 
-      it("release by a non-holder or at a stale epoch does nothing; by the holder it frees the session", async () => {
+      it("CL-L6: release by a non-holder or at a stale epoch does nothing; by the holder it frees the session", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const held: Lease = { sessionId: S1, instanceId: "a", epoch: 2 };
@@ -175,7 +203,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         });
       });
 
-      it("rejects a TTL that is not positive and an epoch that is not an integer", async () => {
+      it("CL-L7: rejects a TTL that is not positive and an epoch that is not an integer", async () => {
         const a = await backend.instance("a");
         await expect(a.leases.acquire(S1, "a", 1, 0)).rejects.toThrow(RangeError);
         await expect(a.leases.acquire(S1, "a", 1.5, LONG_MS)).rejects.toThrow(RangeError);
@@ -184,7 +212,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
     });
 
     describe("PinDirectory", () => {
-      it("P-3: reserve, lookup and release, seen alike by every instance", async () => {
+      it("CL-P1, P-3: reserve, lookup and release, seen alike by every instance", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         expect(await a.pins.lookup("482913")).toBeUndefined();
@@ -196,7 +224,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await b.pins.lookup("482913")).toBeUndefined();
       });
 
-      it("P-3: another session cannot take a held PIN on any instance; a freed PIN can be taken", async () => {
+      it("CL-P2, P-3: another session cannot take a held PIN on any instance; a freed PIN can be taken", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         expect(await a.pins.reserve("482913", S1)).toBe(true);
@@ -211,7 +239,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await a.pins.lookup("482913")).toBe(S3);
       });
 
-      it("release by the wrong session does nothing", async () => {
+      it("CL-P3: release by the wrong session does nothing", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         expect(await a.pins.reserve("482913", S1)).toBe(true);
@@ -223,7 +251,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
     });
 
     describe("RateLimiter", () => {
-      it("allows `limit` takes, then refuses with the time until the next token", async () => {
+      it("CL-R1: allows `limit` takes, then refuses with the time until the next token", async () => {
         const a = await backend.instance("a");
         for (let i = 0; i < 3; i++) {
           expect(await a.rateLimiter.take("user:1", 3, 3_000)).toStrictEqual({
@@ -239,7 +267,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect((await a.rateLimiter.take("user:2", 3, 3_000)).allowed).toBe(true);
       });
 
-      it("refills continuously over the window, up to the limit", async () => {
+      it("CL-R2: refills continuously over the window, up to the limit", async () => {
         const a = await backend.instance("a");
         expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
         expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(true);
@@ -262,7 +290,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect((await a.rateLimiter.take("k", 2, 100)).allowed).toBe(false);
       });
 
-      it("a limit holds across instances sharing the backend", async () => {
+      it("CL-R3: a limit holds across instances sharing the backend", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const take = (i: ClusterInstance) => i.rateLimiter.take("ip:10.0.0.1", 4, LONG_MS);
@@ -278,7 +306,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
     });
 
     describe("ReplayCache", () => {
-      it("A-6: a new id has no reply; a stored reply is seen by every instance and replaced by a later put", async () => {
+      it("CL-C1, A-6: a new id has no reply; a stored reply is seen by every instance and replaced by a later put", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         expect(await a.replay.get("p1/m1")).toBeUndefined();
@@ -290,19 +318,19 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await a.replay.get("p1/m1")).toBe("second");
       });
 
-      it("A-6: a reply is forgotten after its TTL, others stay", async () => {
+      it("CL-C2, A-6: a reply is forgotten after its TTL, others stay", async () => {
         const a = await backend.instance("a");
         await a.replay.put("short", "r1", 50);
         await a.replay.put("long", "r2", LONG_MS);
         expect(await a.replay.get("short")).toBe("r1");
-        await waitUntil(
-          () => a.replay.get("short"),
-          (v) => v === undefined,
-        );
+        await eventually("the short-lived reply to be forgotten", () => a.replay.get("short"), {
+          ...onBackendTime,
+          until: (v) => v === undefined,
+        });
         expect(await a.replay.get("long")).toBe("r2");
       });
 
-      it("a reply with no time to live is not kept", async () => {
+      it("CL-C3: a reply with no time to live is not kept", async () => {
         const a = await backend.instance("a");
         await a.replay.put("k", "r", LONG_MS);
         await a.replay.put("k", "r", 0);
@@ -311,13 +339,13 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
     });
 
     describe("ClusterBus", () => {
-      it("is connected while the broker is up", async () => {
+      it("CL-B1: is connected while the broker is up", async () => {
         const a = await backend.instance("a");
         expect(a.bus.connected).toBe(true);
         expect(a.bus.instanceId).toBe("a");
       });
 
-      it("a room's events reach every subscriber of that room on every instance, and no other room's", async () => {
+      it("CL-B2: a room's events reach every subscriber of that room on every instance, and no other room's", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const c = await backend.instance("c");
@@ -347,7 +375,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(otherRoomOnC.events).toStrictEqual(["other room"]);
       });
 
-      it("each publisher's events arrive in publish order", async () => {
+      it("CL-B3: each publisher's events arrive in publish order", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const c = await backend.instance("c");
@@ -369,7 +397,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         }
       });
 
-      it("unsubscribing stops delivery to that handler only, and the room can be joined again", async () => {
+      it("CL-B4: unsubscribing stops delivery to that handler only, and the room can be joined again", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const c = await backend.instance("c");
@@ -401,7 +429,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(onC.events).toStrictEqual(["1", "2", "3", "4"]);
       });
 
-      it("many concurrent requests across instances are each answered with their own reply", async () => {
+      it("CL-B5: many concurrent requests across instances are each answered with their own reply", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const c = await backend.instance("c");
@@ -425,13 +453,13 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await Promise.all(requests)).toStrictEqual(expected);
       });
 
-      it("an instance can send a request to itself", async () => {
+      it("CL-B6: an instance can send a request to itself", async () => {
         const a = await backend.instance("a");
         a.bus.serve(async (m) => `echo ${m}`);
         expect(await a.bus.request("a", "hi", LONG_MS)).toBe("echo hi");
       });
 
-      it("a later serve replaces the handler", async () => {
+      it("CL-B7: a later serve replaces the handler", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         b.bus.serve(async () => "old");
@@ -440,7 +468,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await a.bus.request("b", "x", LONG_MS)).toBe("new");
       });
 
-      it("a failing handler rejects the request with its message, not with a timeout", async () => {
+      it("CL-B8: a failing handler rejects the request with its message, not with a timeout", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         b.bus.serve(async (m) => {
@@ -452,7 +480,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect((err as Error).message).toContain("cannot handle cmd");
       });
 
-      it("isAlive tells a live instance from one that is gone or never was", async () => {
+      it("CL-B9: isAlive tells a live instance from one that is gone or never was", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         b.bus.serve(async (m) => m);
@@ -462,7 +490,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         expect(await a.bus.isAlive("b")).toBe(false);
       });
 
-      it("a request to an instance that does not serve times out; to one that is gone it fails at once", async () => {
+      it("CL-B10: a request to an instance that does not serve times out; to one that is gone it fails at once", async () => {
         const a = await backend.instance("a");
         await backend.instance("b"); // open, but never serves
         // Nobody listens for "nobody": the request is certainly not delivered (the instance is gone).
@@ -473,12 +501,13 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         const toIdle = expect(a.bus.request("b", "x", 100)).rejects.toBeInstanceOf(
           ClusterTimeoutError,
         );
+        // The timeout runs on the backend's time (the memory bus's on the fake clock).
         await backend.wait(150);
         await toNobody;
         await toIdle;
       });
 
-      it("a reply that comes after the timeout is ignored, and later requests still work", async () => {
+      it("CL-B11: a reply that comes after the timeout is ignored, and later requests still work", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const gate = deferred();
@@ -494,13 +523,14 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
           ClusterTimeoutError,
         );
         await handled.promise;
+        // The timeout runs on the backend's time (the memory bus's on the fake clock).
         await backend.wait(150);
         await slow;
         gate.resolve();
         expect(await a.bus.request("b", "fast", LONG_MS)).toBe("re fast");
       });
 
-      it("closing fails pending requests, and a closed bus refuses to publish or request", async () => {
+      it("CL-B12: closing fails pending requests, and a closed bus refuses to publish or request", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         b.bus.serve(() => new Promise<string>(() => {}));

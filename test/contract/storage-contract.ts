@@ -2,11 +2,55 @@
  * The storage contract: what every `Storage` adapter (SQLite, Postgres, memory) must do. An
  * adapter's test file calls `runStorageContract` with a function that opens a fresh, empty
  * storage for each test.
+ *
+ * Its clauses, one promise each. A test's name starts with the clauses it holds, so a failure
+ * names the promise broken; test/unit/rule-ids.test.ts checks that every clause has a test and
+ * that no test names a clause not listed here.
+ *
+ * Storage
+ *   ST-1    `ping` resolves while the database is reachable.
+ *   ST-2    Everything written survives closing and reopening the database.
+ * QuizStore
+ *   ST-Q1   `get` returns what `put` stored: every field, every question field, question order.
+ *   ST-Q2   `get` of an unknown id is undefined.
+ *   ST-Q3   `put` of an existing id replaces the quiz and all its questions.
+ *   ST-Q4   `list` gives summaries sorted by title, with their question counts.
+ *   ST-Q5   `delete` resolves whether a quiz went and takes its questions along.
+ *   ST-Q6   A session keeps its own questions when its quiz is deleted.
+ * QuestionBankStore
+ *   ST-B1   An empty bank lists nothing and counts zero for every difficulty.
+ *   ST-B2   `list` gives what `put` stored, by difficulty too; `countByDifficulty` counts it.
+ *   ST-B3   `put` replaces questions by id and adds the others.
+ *   ST-B4   `put` of nothing changes nothing.
+ * MetaStore
+ *   ST-M1   `get` gives what the last `set` of a key stored (the empty string too), else undefined.
+ * SessionStore
+ *   ST-S1   `write` of an empty batch resolves.
+ *   ST-S2   `load` of an unknown session is undefined.
+ *   ST-S3   session_created round-trips the record, with the settings of every mode and policy.
+ *   ST-S4   session_state replaces the state: every phase, flags, epoch, seq, recent replies.
+ *   ST-S5   participant_put inserts and replaces; participants load in join order.
+ *   ST-S6   A session has at most one participant per user.
+ *   ST-S7   answer_put stores the answer, its message identity included, and sets the score.
+ *   ST-S8   answer_put on the same participant and question replaces the answer.
+ *   ST-S9   Answers load in seq order, whatever order they were written in.
+ *   ST-S10  The writes of a batch apply in order.
+ *   ST-S11  A batch is atomic: when one write fails, none of it is applied.
+ *   ST-S12  A write naming an unknown session, or a participant outside its session, rejects.
+ *   ST-S13  served_put stores when a question was served; a second put replaces it.
+ *   ST-S14  ban_put stores a ban; a second ban of the same user replaces it.
+ *   ST-S15  standings_put sets final scores and ranks; standings load in rank order.
+ *   ST-S16  `listOpen` lists the sessions that have not ended, oldest first.
+ *   ST-S17  `list` gives summaries newest first, counting players only, ended ones on request.
+ *   ST-S18  A PIN is unique among open sessions; once its session ended it may be used again.
+ *   ST-S19  `claim` moves a session's epoch only from the epoch it names (compare-and-set).
+ *   ST-S20  A batch for a session stored at a higher epoch than its fence is refused whole.
+ *   ST-S21  `load` returns a session's whole bundle, and only that session's.
+ *   ST-S22  Large batches round-trip (2,000 answers across 1,000 participants).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   asParticipantId,
-  asQuestionId,
   asQuizId,
   asSessionId,
   asUserId,
@@ -26,6 +70,7 @@ import {
   type SessionWrite,
   type Storage,
 } from "../../src/ports/storage.js";
+import { choiceQuestion as question } from "../support/fixtures.js";
 
 /**
  * Opens the database behind `closed` (already closed by the suite) again, for the tests that
@@ -38,23 +83,6 @@ export type ReopenStorage = (closed: Storage) => Promise<Storage>;
 
 const T0 = 1_700_000_000_000; // epoch ms beyond 32 bits
 const UNICODE = 'Ünïcödé e\u0301 東京 🚀 مرحبا — ‘quotes’ "dq" back\\slash\nnew line\ttab';
-
-function question(id: string, overrides: Partial<Question> = {}): Question {
-  return {
-    id: asQuestionId(id),
-    kind: "single",
-    text: `Question ${id}?`,
-    options: ["A", "B", "C", "D"],
-    correct: [0],
-    accepted: [],
-    timeLimitMs: 20_000,
-    multiplier: 1,
-    difficulty: "medium",
-    tags: [],
-    points: 10,
-    ...overrides,
-  };
-}
 
 /** One question of every kind, with every field away from its usual value somewhere. */
 function variedQuestions(): Question[] {
@@ -219,12 +247,12 @@ export function runStorageContract(
       return (await load(sessionId)).participants.find((p) => p.id === id)?.score;
     }
 
-    it("ping resolves", async () => {
+    it("ST-1: ping resolves", async () => {
       await expect(storage.ping()).resolves.toBeUndefined();
     });
 
     describe("quizzes", () => {
-      it("get returns what put stored, every question field and their order", async () => {
+      it("ST-Q1: get returns what put stored, every question field and their order", async () => {
         const q = quiz("quiz-a", {
           title: UNICODE,
           description: `${UNICODE}\n${"long ".repeat(400)}`,
@@ -236,17 +264,17 @@ export function runStorageContract(
         expect(await storage.quizzes.get(q.id)).toStrictEqual(q);
       });
 
-      it("keeps a quiz with no questions", async () => {
+      it("ST-Q1: keeps a quiz with no questions", async () => {
         const q = quiz("empty", { questions: [] });
         await storage.quizzes.put(q);
         expect(await storage.quizzes.get(q.id)).toStrictEqual(q);
       });
 
-      it("get of an unknown id is undefined", async () => {
+      it("ST-Q2: get of an unknown id is undefined", async () => {
         expect(await storage.quizzes.get(asQuizId("nope"))).toBeUndefined();
       });
 
-      it("put of an existing id replaces the quiz and all its questions", async () => {
+      it("ST-Q3: put of an existing id replaces the quiz and all its questions", async () => {
         await storage.quizzes.put(quiz("quiz-a", { questions: variedQuestions() }));
         const replaced = quiz("quiz-a", {
           title: "Renamed",
@@ -263,7 +291,7 @@ export function runStorageContract(
         expect(summary?.questionCount).toBe(2);
       });
 
-      it("list gives summaries sorted by title, with question counts", async () => {
+      it("ST-Q4: list gives summaries sorted by title, with question counts", async () => {
         await storage.quizzes.put(quiz("c", { title: "Capitals", description: "d-c" }));
         await storage.quizzes.put(
           quiz("a", { title: "Animals", questions: variedQuestions(), updatedAt: T0 + 7 }),
@@ -276,7 +304,7 @@ export function runStorageContract(
         ]);
       });
 
-      it("delete resolves whether a quiz went, and takes its questions along", async () => {
+      it("ST-Q5: delete resolves whether a quiz went, and takes its questions along", async () => {
         await storage.quizzes.put(quiz("a"));
         await storage.quizzes.put(quiz("b"));
         expect(await storage.quizzes.delete(asQuizId("a"))).toBe(true);
@@ -290,7 +318,7 @@ export function runStorageContract(
         expect(await storage.quizzes.get(again.id)).toStrictEqual(again);
       });
 
-      it("a session keeps its own questions when its quiz is deleted", async () => {
+      it("ST-Q6: a session keeps its own questions when its quiz is deleted", async () => {
         const q = quiz("quiz-1", { questions: variedQuestions() });
         await storage.quizzes.put(q);
         const s = session("s1", { quizId: q.id, questions: q.questions });
@@ -303,7 +331,7 @@ export function runStorageContract(
     describe("question bank", () => {
       const sortById = byKey<Question>((q) => q.id);
 
-      it("counts are zero for every difficulty when the bank is empty", async () => {
+      it("ST-B1: counts are zero for every difficulty when the bank is empty", async () => {
         expect(await storage.bank.countByDifficulty()).toStrictEqual({
           easy: 0,
           medium: 0,
@@ -312,7 +340,7 @@ export function runStorageContract(
         expect(await storage.bank.list()).toStrictEqual([]);
       });
 
-      it("put then list round-trips, filtered by difficulty and counted", async () => {
+      it("ST-B2: put then list round-trips, filtered by difficulty and counted", async () => {
         const qs = [
           ...variedQuestions(),
           question("e2", { difficulty: "easy" }),
@@ -334,7 +362,7 @@ export function runStorageContract(
         });
       });
 
-      it("put replaces questions by id and adds the others", async () => {
+      it("ST-B3: put replaces questions by id and adds the others", async () => {
         await storage.bank.put([question("x", { difficulty: "easy" }), question("y")]);
         const moved = question("x", { difficulty: "hard", text: "changed", tags: ["t"] });
         await storage.bank.put([moved, question("z", { difficulty: "easy" })]);
@@ -348,14 +376,14 @@ export function runStorageContract(
         });
       });
 
-      it("put of nothing is a no-op", async () => {
+      it("ST-B4: put of nothing is a no-op", async () => {
         await storage.bank.put([]);
         expect(await storage.bank.list()).toStrictEqual([]);
       });
     });
 
     describe("meta", () => {
-      it("get of an unset key is undefined; set then get; set again overwrites", async () => {
+      it("ST-M1: get of an unset key is undefined; set then get; set again overwrites", async () => {
         expect(await storage.meta.get("secret")).toBeUndefined();
         await storage.meta.set("secret", "one");
         await storage.meta.set("other", UNICODE);
@@ -369,15 +397,15 @@ export function runStorageContract(
     });
 
     describe("sessions", () => {
-      it("an empty batch resolves", async () => {
+      it("ST-S1: an empty batch resolves", async () => {
         await expect(storage.sessions.write([])).resolves.toBeUndefined();
       });
 
-      it("load of an unknown id is undefined", async () => {
+      it("ST-S2: load of an unknown id is undefined", async () => {
         expect(await storage.sessions.load(asSessionId("nope"))).toBeUndefined();
       });
 
-      it("session_created round-trips the record, settings of every mode and policy", async () => {
+      it("ST-S3: session_created round-trips the record, settings of every mode and policy", async () => {
         const settings: SessionSettings[] = [
           resolveSettings("live"),
           resolveSettings("live", {
@@ -414,7 +442,7 @@ export function runStorageContract(
         }
       });
 
-      it("session_state replaces the state and round-trips every phase", async () => {
+      it("ST-S4: session_state replaces the state and round-trips every phase", async () => {
         const s = session("s1");
         await storage.sessions.write([created(s)]);
         const phases: Phase[] = [
@@ -445,7 +473,7 @@ export function runStorageContract(
         }
       });
 
-      it("A-6: session_state round-trips the recent request replies, in order", async () => {
+      it("ST-S4, A-6: session_state round-trips the recent request replies, in order", async () => {
         const s = session("s1");
         await storage.sessions.write([created(s)]);
         const recentRequests = [
@@ -461,13 +489,13 @@ export function runStorageContract(
         expect((await load("s1")).session.state).toStrictEqual(cleared);
       });
 
-      it("session_state for an unknown session rejects", async () => {
+      it("ST-S12: session_state for an unknown session rejects", async () => {
         await expect(
           storage.sessions.write([stateOf("ghost", state({ kind: "active" }))]),
         ).rejects.toThrow();
       });
 
-      it("participant_put inserts and replaces; participants load in join order", async () => {
+      it("ST-S5: participant_put inserts and replaces; participants load in join order", async () => {
         await storage.sessions.write([created(session("s1"))]);
         const host = participant("s1", 0, { role: "host", name: "Host", userId: asUserId("h") });
         const p2 = participant("s1", 2, { name: UNICODE });
@@ -481,7 +509,7 @@ export function runStorageContract(
         expect((await load("s1")).participants).toStrictEqual([host, kicked, left]);
       });
 
-      it("participant_put rejects a second participant for the same user in a session", async () => {
+      it("ST-S6: participant_put rejects a second participant for the same user in a session", async () => {
         await storage.sessions.write([created(session("s1")), joined(participant("s1", 1))]);
         const twin = participant("s1", 2, { userId: asUserId("user-1") });
         await expect(storage.sessions.write([joined(twin)])).rejects.toThrow();
@@ -490,7 +518,7 @@ export function runStorageContract(
         ]);
       });
 
-      it("answer_put stores the answer and sets the participant's score (S-6)", async () => {
+      it("ST-S7: answer_put stores the answer and sets the participant's score (S-6)", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([created(session("s1")), joined(p)]);
         const values: AnswerValue[] = [
@@ -509,7 +537,7 @@ export function runStorageContract(
         expect(bundle.participants[0]?.score).toBe(1_004);
       });
 
-      it("A-6: an answer keeps the message identity it arrived with; a replacement takes its own", async () => {
+      it("ST-S7, A-6: an answer keeps the message identity it arrived with; a replacement takes its own", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([created(session("s1")), joined(p)]);
         const keyed = answer(p, 0, 1, { requestKey: "canonical:user-1:m-17" });
@@ -523,7 +551,7 @@ export function runStorageContract(
         );
       });
 
-      it("A-1: answer_put on the same participant and question replaces the answer", async () => {
+      it("ST-S8, A-1: answer_put on the same participant and question replaces the answer", async () => {
         const p = participant("s1", 1);
         const other = participant("s1", 2);
         await storage.sessions.write([created(session("s1")), joined(p), joined(other)]);
@@ -546,7 +574,7 @@ export function runStorageContract(
         expect(await scoreOf("s1", p.id)).toBe(0);
       });
 
-      it("answer_put twice on the same key in one batch keeps the later one", async () => {
+      it("ST-S8: answer_put twice on the same key in one batch keeps the later one", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([created(session("s1")), joined(p)]);
         const first = answer(p, 0, 1);
@@ -557,7 +585,7 @@ export function runStorageContract(
         expect(bundle.participants[0]?.score).toBe(7);
       });
 
-      it("answers load in seq order, whatever order they were written in", async () => {
+      it("ST-S9: answers load in seq order, whatever order they were written in", async () => {
         const ps = [1, 2, 3].map((n) => participant("s1", n));
         await storage.sessions.write([created(session("s1")), ...ps.map(joined)]);
         const a = [
@@ -571,7 +599,7 @@ export function runStorageContract(
         expect((await load("s1")).answers.map((x) => x.seq)).toStrictEqual([10, 20, 30, 40]);
       });
 
-      it("writes in a batch apply in order: a participant joins before answering", async () => {
+      it("ST-S10: writes in a batch apply in order: a participant joins before answering", async () => {
         const s = session("s1");
         const writes: SessionWrite[] = [created(s)];
         const expectedScores: number[] = [];
@@ -589,7 +617,7 @@ export function runStorageContract(
         expect(bundle.answers.length).toBe(30);
       });
 
-      it("A-5: a failing batch applies nothing, not even its earlier valid writes", async () => {
+      it("ST-S11, A-5: a failing batch applies nothing, not even its earlier valid writes", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([created(session("s1")), joined(p)]);
         await storage.sessions.write([answered(answer(p, 0, 1), 500)]);
@@ -607,7 +635,7 @@ export function runStorageContract(
         expect(await load("s1")).toStrictEqual(before);
       });
 
-      it("answer_put for a participant of another session rejects", async () => {
+      it("ST-S12: answer_put for a participant of another session rejects", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([
           created(session("s1")),
@@ -623,7 +651,7 @@ export function runStorageContract(
         expect(await scoreOf("s1", p.id)).toBe(0);
       });
 
-      it("served_put stores when a question was served; a second put replaces it", async () => {
+      it("ST-S13: served_put stores when a question was served; a second put replaces it", async () => {
         const p1 = participant("s1", 1);
         const p2 = participant("s1", 2);
         await storage.sessions.write([created(session("s1")), joined(p1), joined(p2)]);
@@ -643,7 +671,7 @@ export function runStorageContract(
         );
       });
 
-      it("R-3: ban_put stores a ban; a second ban of the same user replaces it", async () => {
+      it("ST-S14, R-3: ban_put stores a ban; a second ban of the same user replaces it", async () => {
         await storage.sessions.write([created(session("s1"))]);
         const bans: BanRecord[] = [
           { sessionId: asSessionId("s1"), userId: asUserId("u1"), until: T0 + 600_000, reason: "" },
@@ -658,7 +686,7 @@ export function runStorageContract(
         expect((await load("s1")).bans.sort(sort)).toStrictEqual([longer, bans[1]!].sort(sort));
       });
 
-      it("L-1: standings_put sets final scores and ranks; standings load in rank order", async () => {
+      it("ST-S15, L-1: standings_put sets final scores and ranks; standings load in rank order", async () => {
         const host = participant("s1", 0, { role: "host", userId: asUserId("h") });
         const ps = [1, 2, 3].map((n) => participant("s1", n, { score: n * 100 }));
         await storage.sessions.write([created(session("s1")), joined(host), ...ps.map(joined)]);
@@ -682,7 +710,7 @@ export function runStorageContract(
         expect(bundle.participants.map((p) => p.score)).toStrictEqual([0, 250, 200, 300]);
       });
 
-      it("standings_put naming a participant outside the session rejects", async () => {
+      it("ST-S12: standings_put naming a participant outside the session rejects", async () => {
         const p = participant("s1", 1);
         await storage.sessions.write([created(session("s1")), joined(p)]);
         await expect(
@@ -702,7 +730,7 @@ export function runStorageContract(
         expect(bundle.participants[0]?.score).toBe(0);
       });
 
-      it("listOpen lists sessions that have not ended, oldest first", async () => {
+      it("ST-S16: listOpen lists sessions that have not ended, oldest first", async () => {
         await storage.sessions.write([
           created(session("new", { pin: "111333", createdAt: T0 + 30 })),
           created(session("old", { pin: "111444", createdAt: T0 + 10 })),
@@ -718,7 +746,7 @@ export function runStorageContract(
         expect(await storage.sessions.listOpen()).toStrictEqual(["mid", "new"]);
       });
 
-      it("list gives summaries newest first, counting players only", async () => {
+      it("ST-S17: list gives summaries newest first, counting players only", async () => {
         const a = session("a", { pin: "222333", createdAt: T0 + 1 });
         const b = session("b", {
           pin: "222444",
@@ -781,7 +809,7 @@ export function runStorageContract(
         expect(limited.map((s) => s.id)).toStrictEqual(["c", "b"]);
       });
 
-      it("P-3: a PIN in use by an open session is refused, with nothing of the batch applied", async () => {
+      it("ST-S18, ST-S11, P-3: a PIN in use by an open session is refused, with nothing of the batch applied", async () => {
         const pin = "135792";
         await storage.sessions.write([created(session("first", { pin }))]);
         await expect(
@@ -795,7 +823,7 @@ export function runStorageContract(
         expect(await storage.sessions.listOpen()).toStrictEqual(["first"]);
       });
 
-      it("claim moves a session's epoch only from the epoch it names (compare-and-set)", async () => {
+      it("ST-S19: claim moves a session's epoch only from the epoch it names (compare-and-set)", async () => {
         await storage.sessions.write([created(session("claimed"))]);
         const id = asSessionId("claimed");
         expect(await storage.sessions.epochOf(id)).toBe(1);
@@ -808,7 +836,7 @@ export function runStorageContract(
         expect((await load("claimed")).session.state.epoch).toBe(2);
       });
 
-      it("a writer fenced out by a newer epoch has its whole batch refused (FencedError)", async () => {
+      it("ST-S20: a writer fenced out by a newer epoch has its whole batch refused (FencedError)", async () => {
         await storage.sessions.write([
           created(session("fenced")),
           created(session("other", { pin: "246813" })),
@@ -833,7 +861,7 @@ export function runStorageContract(
         expect((await load("fenced")).participants).toHaveLength(1);
       });
 
-      it("P-3: once its session has ended, a PIN may be used again", async () => {
+      it("ST-S18, P-3: once its session has ended, a PIN may be used again", async () => {
         const pin = "135792";
         await storage.sessions.write([
           created(session("first", { pin })),
@@ -849,7 +877,7 @@ export function runStorageContract(
         expect(await storage.sessions.listOpen()).toStrictEqual(["second"]);
       });
 
-      it("a batch of 2,000 answers across 1,000 participants round-trips", async () => {
+      it("ST-S22: a batch of 2,000 answers across 1,000 participants round-trips", async () => {
         const s = session("big", { settings: resolveSettings("live", { maxParticipants: 5_000 }) });
         const ps = Array.from({ length: 1_000 }, (_, n) => participant("big", n));
         await storage.sessions.write([created(s), ...ps.map(joined)]);
@@ -883,7 +911,7 @@ export function runStorageContract(
         expect(summary?.participantCount).toBe(1_000);
       });
 
-      it("load returns the whole bundle of a session, and only that session's", async () => {
+      it("ST-S21: load returns the whole bundle of a session, and only that session's", async () => {
         const bundle = await writeFullSession(storage, "full", "123789");
         await writeFullSession(storage, "other", "987123");
         expect(await storage.sessions.load(asSessionId("full"))).toStrictEqual(bundle);
@@ -892,7 +920,7 @@ export function runStorageContract(
 
     const durability = reopen ? "durability" : "durability (skipped: the adapter gave no reopen)";
     describe.skipIf(reopen === undefined)(durability, () => {
-      it("everything written survives closing and reopening the database", async () => {
+      it("ST-2: everything written survives closing and reopening the database", async () => {
         const bundle = await writeFullSession(storage, "full", "123789");
         const q = quiz("quiz-a", { questions: variedQuestions(), title: UNICODE });
         await storage.quizzes.put(q);

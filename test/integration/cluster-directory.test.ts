@@ -18,6 +18,7 @@ import type { RoomHandle } from "../../src/engine/room-handle.js";
 import { RoomRegistry } from "../../src/engine/room-registry.js";
 import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../src/engine/types.js";
 import type { Storage } from "../../src/ports/storage.js";
+import { eventually } from "../support/eventually.js";
 import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
 
 /**
@@ -123,6 +124,20 @@ async function cluster(n: number) {
   return { storage, hub, leases, nodes };
 }
 
+/** A live session of three questions on `owner`, hosted by hostActor. */
+async function liveSession(
+  owner: Instance,
+  settings = resolveSettings("live"),
+): Promise<RoomHandle> {
+  const created = await owner.directory.create({
+    quiz: quizOf(threeQuestions()),
+    settings,
+    hostUserId: hostActor.userId,
+    hostName: "Host",
+  });
+  return created.handle;
+}
+
 async function joinRoom(h: RoomHandle, name: string): Promise<Actor> {
   const actor = playerActor(name);
   const r = await h.execute(actor, { type: "join", name });
@@ -146,41 +161,28 @@ function collect(h: RoomHandle) {
     get resyncs() {
       return resyncs;
     },
+    /** The first event matching `pred`, received before or after this call. */
     async waitFor(pred: (e: RoomEvent) => boolean, timeoutMs = 5_000): Promise<RoomEvent> {
-      const start = Date.now();
-      for (;;) {
-        const found = events.find(pred);
-        if (found) return found;
-        if (Date.now() - start > timeoutMs) throw new Error("event did not arrive");
-        await new Promise((r) => setImmediate(r));
-      }
+      // The probe gives every event type seen so far, so a timeout shows what did arrive.
+      await eventually(`an event matching ${pred}`, () => events.map((e) => e.body.type), {
+        until: () => events.some(pred),
+        timeoutMs,
+      });
+      return events.find(pred)!;
     },
   };
-}
-
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("cluster directory (in-process bus)", () => {
   it("a session created on one instance is found, commanded and watched from another", async () => {
     const { nodes } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];
-    const created = await a.directory.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live"),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
-    const remote = await b.directory.findByPin(created.handle.info.pin);
-    expect(remote?.id).toBe(created.handle.id);
+    const onA = await liveSession(a);
+    const remote = await b.directory.findByPin(onA.info.pin);
+    expect(remote?.id).toBe(onA.id);
     const watchB = collect(remote!);
     const ann = await joinRoom(remote!, "ann"); // forwarded to a
-    const bob = await joinRoom(created.handle, "bob"); // local on a
+    const bob = await joinRoom(onA, "bob"); // local on a
     expect((await remote!.execute(hostActor, { type: "start" })).ok).toBe(true);
     await watchB.waitFor((e) => e.body.type === "question");
     const ack = await remote!.execute(ann, {
@@ -189,7 +191,7 @@ describe("cluster directory (in-process bus)", () => {
       answer: { kind: "choice", index: 0 },
     });
     expect((ack as { ok: true; value: AnswerAck }).value.correct).toBe(true);
-    await created.handle.execute(bob, {
+    await onA.execute(bob, {
       type: "answer",
       target: { index: 0 },
       answer: { kind: "choice", index: 1 },
@@ -205,20 +207,15 @@ describe("cluster directory (in-process bus)", () => {
   it("a lost event between instances is noticed by its sequence number and repaired by a resync", async () => {
     const { nodes } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];
-    const created = await a.directory.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live"),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
-    const remote = (await b.directory.find(created.handle.id))!;
+    const onA = await liveSession(a);
+    const remote = (await b.directory.find(onA.id))!;
     const watch = collect(remote);
-    await joinRoom(created.handle, "ann");
+    await joinRoom(onA, "ann");
     await watch.waitFor((e) => e.body.type === "presence");
     const before = watch.resyncs; // one when the bus subscription went live
-    b.bus.dropNextRoomEvents(1, created.handle.id);
-    await created.handle.execute(hostActor, { type: "lock", locked: true }); // this one is lost
-    await created.handle.execute(hostActor, { type: "lock", locked: false });
+    b.bus.dropNextRoomEvents(1, onA.id);
+    await onA.execute(hostActor, { type: "lock", locked: true }); // this one is lost
+    await onA.execute(hostActor, { type: "lock", locked: false });
     await watch.waitFor((e) => e.body.type === "locked" && !e.body.locked);
     expect(watch.resyncs).toBe(before + 1);
     expect(watch.events.filter((e) => e.body.type === "locked")).toHaveLength(1);
@@ -255,14 +252,9 @@ describe("cluster directory (in-process bus)", () => {
   it("when the owner dies another instance takes the session over from storage and the game goes on", async () => {
     const { nodes } = await cluster(3);
     const [a, b, c] = nodes as [Instance, Instance, Instance];
-    const created = await a.directory.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live", { questionTimeMs: 60_000 }),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
-    const onB = (await b.directory.find(created.handle.id))!;
-    const onC = (await c.directory.find(created.handle.id))!;
+    const onA = await liveSession(a, resolveSettings("live", { questionTimeMs: 60_000 }));
+    const onB = (await b.directory.find(onA.id))!;
+    const onC = (await c.directory.find(onA.id))!;
     const watchB = collect(onB);
     const watchC = collect(onC);
     const ann = await joinRoom(onB, "ann");
@@ -278,8 +270,16 @@ describe("cluster directory (in-process bus)", () => {
     const killedAt = Date.now();
     await a.kill();
     // The sweep of b or c notices the expired lease and takes over; both are told to resync.
-    await until(() => b.directory.status().owned + c.directory.status().owned === 1);
-    await until(() => watchB.resyncs > 0 && watchC.resyncs > 0);
+    await eventually(
+      "b or c to own the session",
+      () => b.directory.status().owned + c.directory.status().owned,
+      { until: (owners) => owners === 1, timeoutMs: 10_000 },
+    );
+    await eventually(
+      "the watchers on b and c to be told to resync",
+      () => ({ onB: watchB.resyncs, onC: watchC.resyncs }),
+      { until: (r) => r.onB > 0 && r.onC > 0, timeoutMs: 10_000 },
+    );
     const failoverMs = Date.now() - killedAt;
     expect(failoverMs).toBeLessThan(5_000);
     expect(b.directory.status().owned + c.directory.status().owned).toBe(1);
@@ -303,25 +303,18 @@ describe("cluster directory (in-process bus)", () => {
   it("players held by an instance that dies are marked disconnected by the owner", async () => {
     const { nodes } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];
-    const created = await a.directory.create({
-      quiz: quizOf(threeQuestions()),
-      settings: resolveSettings("live"),
-      hostUserId: hostActor.userId,
-      hostName: "Host",
-    });
-    const onB = (await b.directory.find(created.handle.id))!;
+    const onA = await liveSession(a);
+    const onB = (await b.directory.find(onA.id))!;
     await joinRoom(onB, "ann"); // joined and connected through b
     const roster = async () => {
-      const r = await created.handle.execute(hostActor, { type: "snapshot", role: "host" });
+      const r = await onA.execute(hostActor, { type: "snapshot", role: "host" });
       return (r as { ok: true; value: Snapshot }).value.players ?? [];
     };
     expect((await roster())[0]).toMatchObject({ name: "ann", connected: true });
     await b.kill();
-    const start = Date.now();
-    for (;;) {
-      if ((await roster())[0]?.connected === false) break;
-      if (Date.now() - start > 5_000) throw new Error("still counted as connected");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually("ann to be marked disconnected", async () => (await roster())[0], {
+      until: (ann) => ann?.connected === false,
+      intervalMs: 20,
+    });
   });
 });

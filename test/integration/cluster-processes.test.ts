@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import type { QuizwireClient, ScoreData } from "../../src/sdk/index.js";
 import { connectClient, EventLog } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { deleteKeys, randomKeyPrefix } from "../support/redis.js";
 import { type RoundRobinProxy, startRoundRobinProxy } from "../support/round-robin-proxy.js";
 import { ServerProcess } from "../support/server-process.js";
@@ -309,15 +310,20 @@ describe.skipIf(services.skip)(services.title("quizwire cluster across a Redis r
     redis!.kill("SIGKILL");
     await stopped;
     const owner = cl.servers[0]!;
-    for (;;) {
-      const body = (await (await fetch(`http://127.0.0.1:${owner.port}/health/ready`)).json()) as {
-        checks: { redis?: { status: string } };
-      };
-      if (body.checks.redis?.status === "degraded") break;
-      if (process.env.QW_DEBUG_CLUSTER)
-        console.log("ready says", JSON.stringify(body.checks.redis));
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await eventually(
+      "the owner's readiness to report Redis degraded",
+      async () => {
+        const body = (await (
+          await fetch(`http://127.0.0.1:${owner.port}/health/ready`)
+        ).json()) as {
+          checks: { redis?: { status: string } };
+        };
+        if (process.env.QW_DEBUG_CLUSTER)
+          console.log("ready says", JSON.stringify(body.checks.redis));
+        return body.checks.redis;
+      },
+      { until: (redis) => redis?.status === "degraded", intervalMs: 100, timeoutMs: 30_000 },
+    );
     redis = await startRedis(redisPort);
     if (process.env.QW_DEBUG_CLUSTER) console.log("redis restarted");
 

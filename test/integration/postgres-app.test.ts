@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import { type QuizwireClient, QuizwireError } from "../../src/sdk/index.js";
 import { connectClient, EventLog } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import {
   freshPgSchema,
@@ -136,13 +137,12 @@ describe.skipIf(postgres.skip)(postgres.title("quizwire on Postgres"), () => {
     // The end is stored a moment after the players see it; then docs/schema.md's "Final
     // scores" query gives the podium the players were shown.
     await eventually(
-      async () =>
-        (
-          await query(
-            "select 1 from participants where session_id = $1 and final_rank is not null",
-            [created.roomId],
-          )
-        ).length === 2,
+      "both players' final ranks in Postgres",
+      () =>
+        query("select 1 from participants where session_id = $1 and final_rank is not null", [
+          created.roomId,
+        ]),
+      { until: (ranked) => ranked.length === 2, intervalMs: 50, timeoutMs: 10_000 },
     );
     const finalScores = await query<{ rank: number; name: string; score: number }>(
       docQuery("Final scores"),
@@ -214,7 +214,11 @@ describe.skipIf(postgres.skip)(postgres.title("quizwire on Postgres"), () => {
     ).toStrictEqual([]);
 
     proxy.restore();
-    await eventually(async () => (await ready()).body.checks.database?.status === "up");
+    await eventually("readiness to see the database up again", ready, {
+      until: (r) => r.body.checks.database?.status === "up",
+      intervalMs: 50,
+      timeoutMs: 10_000,
+    });
 
     // The refused answer had no effect, so the player can give it again, and now it counts.
     const ack = await dee.c.answer(0, { choice: 0 });
@@ -225,17 +229,13 @@ describe.skipIf(postgres.skip)(postgres.title("quizwire on Postgres"), () => {
         [created.roomId],
       ),
     ).toStrictEqual([{ participant_id: dee.id, points: ack.points }]);
-    await eventually(async () => (await ready()).status === 200);
+    await eventually("readiness to answer 200", ready, {
+      until: (r) => r.status === 200,
+      intervalMs: 50,
+      timeoutMs: 10_000,
+    });
   });
 });
-
-/** Polls `check` until it holds; the test's own timeout bounds the wait. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  for (;;) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The SQL blocks of docs/schema.md that read (SELECT …), each with the paragraph before it. */
 function docQueries(): { title: string; sql: string }[] {

@@ -3,6 +3,7 @@ import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { VERSION } from "../../src/server/version.js";
+import { eventually } from "../support/eventually.js";
 import { deleteKeys, randomKeyPrefix } from "../support/redis.js";
 import {
   freshPgSchema,
@@ -990,7 +991,9 @@ describe("REST on sessions only in storage, and PIN guessing", () => {
       body: { question_index: 0, choice: 0 },
     });
     await api.post(`/api/v1/sessions/${id}/end`, { token: s.host_token });
-    await vi.waitFor(() => expect(app().app.registry.get(id)).toBeUndefined());
+    await eventually("the ended session to be unloaded", () => app().app.registry.get(id), {
+      until: (room) => room === undefined,
+    });
 
     const detail = await api.get(`/api/v1/sessions/${id}`);
     expect(detail.data).toMatchObject({
@@ -1140,11 +1143,13 @@ describe.skipIf(cluster.skip)(cluster.title("REST on two instances (Postgres and
     const closed = await onB.post(`/api/v1/sessions/${id}/close`);
     expect(closed.data).toEqual({ session_id: id, status: "completed", phase: "ended" });
     expectError(await onA.post(`/api/v1/sessions/${id}/close`), 409, "STATE", "room_ended");
-    await vi.waitFor(async () => {
-      const ended = await onB.get(`/api/v1/sessions/${id}`);
-      expect(ended.data).toMatchObject({ status: "completed", phase: "ended" });
-      expect(typeof ended.data.ended_at).toBe("number");
-    });
+    // The end reaches storage a moment after the close is answered.
+    const ended = await eventually(
+      "the session read through b to have ended",
+      () => onB.get(`/api/v1/sessions/${id}`),
+      { until: (r) => typeof r.data.ended_at === "number" },
+    );
+    expect(ended.data).toMatchObject({ status: "completed", phase: "ended" });
     const results = await onB.get(`/api/v1/sessions/${id}/results`);
     expect(results.statusCode, results.body).toBe(200);
     expect((results.data.players as Json[]).map((p) => [p.name, p.score])).toEqual([

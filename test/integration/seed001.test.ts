@@ -35,6 +35,7 @@ import type { Storage } from "../../src/ports/storage.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
 import { SessionService } from "../../src/services/session-service.js";
 import { connectClient, EventLog } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
@@ -1096,14 +1097,6 @@ async function clusterSession(owner: SeedInstance, leaderboardSize = 100) {
   return created.handle;
 }
 
-async function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("seed 001 across instances", () => {
   const clusters: Array<{ stop(): Promise<void> }> = [];
   afterEach(async () => {
@@ -1231,7 +1224,9 @@ describe("seed 001 across instances", () => {
     await bob.join(sid, "bob");
     await handle.execute(HOST, { type: "start" });
     // The joins' coalesced player count goes out after a second; let it pass before losing events.
-    await until(() => seen.some((e) => e.body.type === "player_count"));
+    await eventually("the joins' player_count on b", () => seen.map((e) => e.body.type), {
+      until: (types) => types.includes("player_count"),
+    });
 
     // The answer's `scored` and the batched `leaderboard` never reach instance b.
     const before = resyncs; // the bus subscription going live counted one

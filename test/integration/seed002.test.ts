@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
@@ -11,6 +11,7 @@ import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js
 import type { Actor, Command, Reply, ResultOf, RoomListener } from "../../src/engine/types.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
 import { connectClient, EventLog } from "../support/clients.js";
+import { eventually } from "../support/eventually.js";
 import { createTestApp } from "../support/test-app.js";
 
 // ------------------------------------------------------------------ a seed 002 client
@@ -620,7 +621,9 @@ describe("seed 002 on a quiz that ended and left memory", () => {
     });
     expect(ack.status).toBe(200);
     expect((await post(`/api/v1/sessions/${quizId}/end`)).status).toBe(200);
-    await vi.waitFor(async () => expect(await t2.app.sessions.find(quizId)).toBeUndefined());
+    await eventually("the ended quiz to be unloaded", () => t2.app.sessions.find(quizId), {
+      until: (handle) => handle === undefined,
+    });
 
     const res = await fetch(`${base2}/quizzes/${quizId}/leaderboard`);
     const board = (await res.json()) as Board;

@@ -510,6 +510,46 @@ describe("membership and permissions", () => {
     expect(resumed.value.userId).toBe(actor.userId);
   });
 
+  it("R-5: a player acts only in the room they joined, and only for themselves", () => {
+    const h = live();
+    const ann = h.join("ann");
+    const bob = h.join("bob");
+    const elsewhere = new RoomHarness(sessionRecord("live", threeQuestions(), {}, 1_000_000), 2);
+    elsewhere.join("cyd");
+    h.start();
+    elsewhere.start();
+
+    // Ann's membership here is none in another room.
+    expect(errorOf(elsewhere.choose(ann, 0, 0))).toMatchObject({
+      code: "STATE",
+      reason: "not_joined",
+    });
+    expect(errorOf(elsewhere.exec(ann, { type: "leave" })).reason).toBe("not_joined");
+
+    // Naming Bob's participant id makes neither Ann nor a stranger Bob.
+    const annAsBob = { ...ann, participantId: bob.participantId };
+    const strangerAsBob = { ...playerActor("mallory"), participantId: bob.participantId };
+    for (const impostor of [annAsBob, strangerAsBob]) {
+      expect(errorOf(h.choose(impostor, 0, 0))).toMatchObject({
+        code: "STATE",
+        reason: "not_joined",
+      });
+      expect(errorOf(h.exec(impostor, { type: "leave" })).reason).toBe("not_joined");
+      h.exec(impostor, { type: "presence", connected: false });
+    }
+
+    // None of it had an effect: nothing stored, nobody left, Bob still counted as connected, so
+    // Ann's answer alone does not close the question (T-3); Bob's own does.
+    expect(h.writes.filter((w) => w.kind === "answer_put")).toEqual([]);
+    expect(elsewhere.writes.filter((w) => w.kind === "answer_put")).toEqual([]);
+    expect(h.bodies("participant_left")).toEqual([]);
+    expect(h.bodies("presence").filter((p) => !p.connected)).toEqual([]);
+    expect(ack(h.choose(ann, 0, 0)).correct).toBe(true);
+    expect(h.phase.kind).toBe("question");
+    expect(ack(h.choose(bob, 0, 1)).correct).toBe(false);
+    expect(h.last("question_closed").reason).toBe("all_answered");
+  });
+
   it("N-1: names are trimmed, unique case-insensitively, and control characters are refused", () => {
     const h = live();
     const r = h.exec(playerActor("a"), { type: "join", name: "  Ann   Lee " }) as {
