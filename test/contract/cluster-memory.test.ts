@@ -146,6 +146,20 @@ describe("MemoryClusterBus test hooks", () => {
     expect(room2.events).toStrictEqual(["x1", "x2"]);
   });
 
+  it("dropNextRoomEvents with a filter loses only the messages it picks (room events, not beacons)", async () => {
+    const { hub } = setup();
+    const a = hub.bus("a");
+    const b = hub.bus("b");
+    const onB = collector();
+    await b.subscribeRoomEvents(S1, onB.add);
+    b.dropNextRoomEvents(2, S1, (text) => text.startsWith("event"));
+    for (const e of ["beacon-1", "event-1", "beacon-2", "event-2", "event-3"]) {
+      await a.publishRoomEvent(S1, e);
+    }
+    await onB.waitFor((events) => events.length === 3);
+    expect(onB.events).toStrictEqual(["beacon-1", "beacon-2", "event-3"]);
+  });
+
   it("an outage: disconnected, sending rejects, traffic to the instance is lost; reconnect restores it", async () => {
     const { clock, hub } = setup();
     const a = hub.bus("a");

@@ -83,8 +83,12 @@ export class MemoryClusterBus implements ClusterBus {
   private nextRequestId = 0;
   private up: boolean;
   private closed = false;
-  private dropAny = 0;
-  private readonly dropByRoom = new Map<SessionId, number>();
+  /** Losses the test asked for, oldest first. */
+  private readonly drops: Array<{
+    left: number;
+    sessionId: SessionId | undefined;
+    which: ((encoded: string) => boolean) | undefined;
+  }> = [];
   private inbox: (() => void)[] = [];
   private drainScheduled = false;
 
@@ -175,11 +179,15 @@ export class MemoryClusterBus implements ClusterBus {
 
   /**
    * Test hook: the next `count` room events that would reach this instance are lost (only
-   * those of `sessionId` when given), as a lossy broker may lose them.
+   * those of `sessionId` when given, and only messages `which` picks when given: the bus
+   * carries what owners publish, beacons too), as a lossy broker may lose them.
    */
-  dropNextRoomEvents(count: number, sessionId?: SessionId): void {
-    if (sessionId === undefined) this.dropAny += count;
-    else this.dropByRoom.set(sessionId, (this.dropByRoom.get(sessionId) ?? 0) + count);
+  dropNextRoomEvents(
+    count: number,
+    sessionId?: SessionId,
+    which?: (encoded: string) => boolean,
+  ): void {
+    this.drops.push({ left: count, sessionId, which });
   }
 
   /**
@@ -203,14 +211,14 @@ export class MemoryClusterBus implements ClusterBus {
   /** @internal Called by the hub for every published room event. */
   receiveRoomEvent(sessionId: SessionId, encoded: string): void {
     if (!this.connected || !this.rooms.has(sessionId)) return;
-    const roomDrops = this.dropByRoom.get(sessionId) ?? 0;
-    if (roomDrops > 0) {
-      if (roomDrops === 1) this.dropByRoom.delete(sessionId);
-      else this.dropByRoom.set(sessionId, roomDrops - 1);
-      return;
-    }
-    if (this.dropAny > 0) {
-      this.dropAny--;
+    const drop = this.drops.find(
+      (d) =>
+        (d.sessionId === undefined || d.sessionId === sessionId) &&
+        (d.which === undefined || d.which(encoded)),
+    );
+    if (drop) {
+      drop.left -= 1;
+      if (drop.left <= 0) this.drops.splice(this.drops.indexOf(drop), 1);
       return;
     }
     this.enqueue(() => {
