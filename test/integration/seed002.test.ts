@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
-import { LeaderboardStreamDoor } from "../../src/doors/seed002/stream-door.js";
+import { LeaderboardStreamDoor } from "../../src/doors/leaderboard-stream/stream-door.js";
 import { SystemClock } from "../../src/engine/clocks.js";
 import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js";
 import type { Actor, Command, Reply, ResultOf, RoomListener } from "../../src/engine/types.js";

@@ -15,7 +15,7 @@ import { SeededRandom } from "../../src/domain/seeded-random.js";
 import {
   DEFAULT_LIMITS as CONTEST_LIMITS,
   ContestDoor,
-} from "../../src/doors/seed004/contest-door.js";
+} from "../../src/doors/contest/contest-door.js";
 import { FakeClock } from "../../src/engine/clocks.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type {

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 // The door under test: its folder is named on these two lines, nowhere else.
-import * as doorErrors from "../../src/doors/seed001/errors.js";
-import * as door from "../../src/doors/seed001/protocol.js";
+import * as doorErrors from "../../src/doors/vocabulary/errors.js";
+import * as door from "../../src/doors/vocabulary/protocol.js";
 import {
   describeProtocolDoc,
   ROOM_REASON_SOURCES,

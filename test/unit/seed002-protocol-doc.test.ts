@@ -10,8 +10,8 @@ import { expect, it } from "vitest";
 import { ERROR_CODES, type ErrorCode } from "../../src/domain/errors.js";
 import { ErrorBody } from "../../src/doors/rest/errors.js";
 // The door under test: its folder is named on these two lines and in DOOR below, nowhere else.
-import * as door from "../../src/doors/seed002/protocol.js";
-import { decodeCreateBody } from "../../src/doors/seed002/quiz-input.js";
+import * as door from "../../src/doors/leaderboard-stream/protocol.js";
+import { decodeCreateBody } from "../../src/doors/leaderboard-stream/quiz-input.js";
 import {
   checkJsonExamples,
   codeBlocks,
@@ -23,7 +23,7 @@ import {
   validatorProblems,
 } from "../support/doc-check.js";
 
-const DOOR = "src/doors/seed002";
+const DOOR = "src/doors/leaderboard-stream";
 
 /** The stream's section: its messages, upgrade refusals, close codes and keep-alive. */
 const STREAM = ["Stream", "`GET /quizzes/{quizId}/ws`"];

@@ -10,7 +10,7 @@ import { expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors.js";
 import { ErrorBody } from "../../src/doors/rest/errors.js";
 // The door under test: its folder is named on this line and in DOOR below, nowhere else.
-import * as door from "../../src/doors/seed004/protocol.js";
+import * as door from "../../src/doors/contest/protocol.js";
 import {
   codeBlocks,
   describeProtocolDoc,
@@ -21,7 +21,7 @@ import {
   validatorProblems,
 } from "../support/doc-check.js";
 
-const DOOR = "src/doors/seed004";
+const DOOR = "src/doors/contest";
 
 const errorBody = Compile(ErrorBody);
 const endpoint = (name: string) => door.REST_ENDPOINTS[name as door.RestEndpoint];
