@@ -1405,6 +1405,9 @@ export class Room {
   // ---------------------------------------------------------------- helpers
 
   private emit(audience: Audience, body: EventBody, now: number): void {
+    // T-8: `ended` is a room's last event. A leave, a closing connection or an answer stored
+    // after the end changes nobody's view of a finished game (its sender still gets its reply).
+    if (this.phase.kind === "ended" && body.type !== "ended") return;
     this.seq += 1;
     this.events.push({
       sessionId: this.record.id,

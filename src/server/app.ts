@@ -15,11 +15,14 @@ import { hashToken } from "../auth/token-hash.js";
 import type { Config } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonical-door.js";
+import { type ContestDoor, createContestDoor } from "../doors/contest/index.js";
 import type { Door, DoorDeps } from "../doors/door.js";
+import {
+  createLeaderboardStreamDoor,
+  type LeaderboardStreamDoor,
+} from "../doors/leaderboard-stream/index.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
-import { createVocabularyDoor } from "../doors/vocabulary/index.js";
-import { createLeaderboardStreamDoor } from "../doors/leaderboard-stream/index.js";
-import { createContestDoor } from "../doors/contest/index.js";
+import { createVocabularyDoor, type VocabularyDoor } from "../doors/vocabulary/index.js";
 import { createWebDoor } from "../doors/web/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import { SystemClock } from "../engine/clocks.js";
@@ -58,6 +61,13 @@ export interface App {
   readonly sessions: SessionService;
   readonly committer: GroupCommitter;
   readonly canonical: CanonicalDoor;
+  /** The WebSocket doors, each a dialect on the door driver (tests open FakeSockets on them). */
+  readonly doors: {
+    canonical: CanonicalDoor;
+    vocabulary: VocabularyDoor;
+    contest: ContestDoor;
+    stream: LeaderboardStreamDoor;
+  };
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Starts listening; resolves with the bound port. */
@@ -185,12 +195,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     allowedOrigins: config.allowedOrigins,
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
+  const vocabulary = createVocabularyDoor(deps);
+  const stream = createLeaderboardStreamDoor(deps);
+  const contest = createContestDoor(deps);
   // Every door of the server. Seed dialects mount here too, each a thin translation onto the engine.
   const doors: Door[] = [
     { ws: canonical, routes: (app) => registerRestRoutes(app, deps) },
-    createVocabularyDoor(deps),
-    createLeaderboardStreamDoor(deps),
-    createContestDoor(deps),
+    vocabulary,
+    stream,
+    contest,
     createWebDoor({ config }),
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
@@ -233,6 +246,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions,
     committer,
     canonical,
+    doors: { canonical, vocabulary: vocabulary.ws, contest: contest.ws, stream: stream.ws },
     metrics,
     log,
     async listen() {

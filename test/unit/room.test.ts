@@ -57,6 +57,27 @@ describe("live mode (M-1)", () => {
     expect(reveal.results.get(ann.participantId!)?.answered).toBe(false);
   });
 
+  it("T-8: the end is the room's last event: an answer stored after it, a leave and a closing connection emit nothing", () => {
+    const h = live();
+    const ann = h.join("ann");
+    const bob = h.join("bob");
+    h.start();
+    h.storeMode = "hold";
+    h.choose(ann, 0, 0);
+    h.storeMode = "ok";
+    expect(h.exec(hostActor, { type: "end" })?.ok).toBe(true);
+    const ended = h.events.length;
+    expect(h.events.at(-1)?.body.type).toBe("ended");
+    // Applied before the end, stored after it: acknowledged, and counted in the final standings.
+    const [stored] = h.releaseHeld();
+    expect(ack(stored).points).toBeGreaterThan(0);
+    expect(h.last("ended").results.get(ann.participantId!)?.score).toBe(ack(stored).score);
+    expect(h.exec(bob, { type: "leave" })?.ok).toBe(true);
+    h.exec(ann, { type: "presence", connected: false });
+    h.advance(60_000);
+    expect(h.events.length).toBe(ended);
+  });
+
   it("T-2: an answer after the deadline is rejected with STATE and scores nothing", () => {
     const h = live();
     const ann = h.join("ann");

@@ -8,10 +8,10 @@ import type { TSchema } from "typebox";
 import { Compile } from "typebox/compile";
 import { expect, it } from "vitest";
 import { ERROR_CODES, type ErrorCode } from "../../src/domain/errors.js";
-import { ErrorBody } from "../../src/doors/rest/errors.js";
 // The door under test: its folder is named on these two lines and in DOOR below, nowhere else.
 import * as door from "../../src/doors/leaderboard-stream/protocol.js";
 import { decodeCreateBody } from "../../src/doors/leaderboard-stream/quiz-input.js";
+import { ErrorBody } from "../../src/doors/rest/errors.js";
 import {
   checkJsonExamples,
   codeBlocks,

@@ -8,9 +8,9 @@ import { readdirSync } from "node:fs";
 import { Compile } from "typebox/compile";
 import { expect, it } from "vitest";
 import { ERROR_CODES } from "../../src/domain/errors.js";
-import { ErrorBody } from "../../src/doors/rest/errors.js";
 // The door under test: its folder is named on this line and in DOOR below, nowhere else.
 import * as door from "../../src/doors/contest/protocol.js";
+import { ErrorBody } from "../../src/doors/rest/errors.js";
 import {
   codeBlocks,
   describeProtocolDoc,

@@ -9,11 +9,16 @@ export interface ContestDoorSettings {
   limits?: Partial<ContestLimits>;
 }
 
+export { ContestDoor } from "./contest-door.js";
+
 /**
  * The quick-fire contest dialect of seed 004 (docs/protocols/seed-004.md):
  * POST /login, POST /api/contests and the contest WebSocket at /ws/contests/{id}.
  */
-export function createContestDoor(deps: DoorDeps, settings: ContestDoorSettings = {}): Door {
+export function createContestDoor(
+  deps: DoorDeps,
+  settings: ContestDoorSettings = {},
+): Door & { ws: ContestDoor } {
   const ws = new ContestDoor(deps, {
     closeAfterMs: settings.closeAfterMs ?? CLOSE_AFTER_MS,
     limits: { ...DEFAULT_LIMITS, ...settings.limits },

@@ -8,6 +8,9 @@ export { VocabularyDoor, type VocabularyLimits } from "./vocabulary-door.js";
  * WebSocket door on `/ws`. Its REST side (sessions and quizzes under /api/v1)
  * is the REST door's, which already speaks seed 001's shapes.
  */
-export function createVocabularyDoor(deps: DoorDeps, limits: Partial<VocabularyLimits> = {}): Door {
+export function createVocabularyDoor(
+  deps: DoorDeps,
+  limits: Partial<VocabularyLimits> = {},
+): Door & { ws: VocabularyDoor } {
   return { ws: new VocabularyDoor(deps, limits) };
 }
