@@ -10,7 +10,7 @@ const GENERIC = "Something went wrong. Try again.";
 function roomReasons(): string[] {
   const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
   const start = doc.indexOf("From the room (the game rules):");
-  const end = doc.indexOf("From the gateway (reading frames):");
+  const end = doc.indexOf("From the door (reading frames):");
   const section = doc.slice(start, end);
   return [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1] as string);
 }

@@ -26,11 +26,16 @@ import {
   type Reply,
   replyOf,
 } from "../ws-kit/dialect.js";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  type DoorDriver,
+} from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
+import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
-import { WsTransport } from "../ws-kit/ws-transport.js";
+import type { WsTransport } from "../ws-kit/ws-transport.js";
 import { encodeEvent } from "./encode.js";
 import {
   CANONICAL_PATH,
@@ -114,24 +119,13 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
 
   constructor(private readonly deps: CanonicalDoorDeps) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits };
-    this.driver = new DoorDriver(this, {
-      metrics: deps.metrics,
-      limiter: deps.limiter,
-      replay: deps.replay,
+    ({ driver: this.driver, transport: this.transport } = runDialect(this, {
+      ...deps,
       replayTtlMs: this.limits.replayTtlMs,
       limits: this.limits,
-      log: deps.log,
-      sessions: deps.sessions,
       slowReason: "client too slow to keep up; reconnect to resume",
-    });
-    this.transport = new WsTransport({
-      maxPayload: this.limits.hardMaxFrameBytes,
-      heartbeatMs: this.limits.heartbeatMs,
-      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
-      allowedOrigins: deps.allowedOrigins,
-      log: deps.log,
       failure: "upgrade failed",
-    });
+    }));
   }
 
   get connectionCount(): number {

@@ -16,6 +16,7 @@ import {
   SnapshotView,
   StandingView,
 } from "../schemas/views.js";
+import { readJsonFrame } from "../ws-kit/json-frame.js";
 import { compileMessages, messageTypeGuard } from "../ws-kit/validators.js";
 
 import { MSG_ID_MAX, PROTOCOL_VERSION } from "./constants.js";
@@ -298,19 +299,16 @@ export function decodeClientFrame(
 ): { ok: true; message: ClientMessage } | DecodeFailure {
   const fail = (msg: string, reason: DecodeFailure["reason"], msgId: string | null = null) =>
     ({ ok: false, msgId, msg, reason }) as const;
-  if (isBinary) return fail("binary frames are not accepted", "bad_json");
-  if (data.length > maxBytes) {
+  const read = readJsonFrame(data, isBinary, maxBytes);
+  if (!read.ok) {
+    if (read.problem === "binary") return fail("binary frames are not accepted", "bad_json");
+    if (read.problem === "not_json") return fail("frame is not valid JSON", "bad_json");
     return fail(
-      `frame of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+      `frame of ${read.bytes} bytes exceeds the ${maxBytes}-byte limit`,
       "frame_too_large",
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(data.toString("utf8"));
-  } catch {
-    return fail("frame is not valid JSON", "bad_json");
-  }
+  const value = read.value;
   if (!envelopeValidator.Check(value)) {
     const given = (value as { msg_id?: unknown } | null)?.msg_id;
     const first = envelopeValidator.Errors(value)[0];

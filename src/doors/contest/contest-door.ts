@@ -32,12 +32,17 @@ import {
   type Reply,
   replyOf,
 } from "../ws-kit/dialect.js";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  type DoorDriver,
+} from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
 import type { RoomGroup } from "../ws-kit/room-groups.js";
+import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
-import { WsTransport } from "../ws-kit/ws-transport.js";
+import type { WsTransport } from "../ws-kit/ws-transport.js";
 import {
   contestStartedFrame,
   correctText,
@@ -133,21 +138,12 @@ export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
     private readonly opts: ContestDoorOptions,
   ) {
     this.limits = opts.limits;
-    this.driver = new DoorDriver(this, {
-      metrics: deps.metrics,
-      limiter: deps.limiter,
-      limits: this.limits,
-      log: deps.log,
-      sessions: deps.sessions,
-    });
-    this.transport = new WsTransport({
-      maxPayload: this.limits.hardMaxFrameBytes,
-      heartbeatMs: this.limits.heartbeatMs,
-      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
+    ({ driver: this.driver, transport: this.transport } = runDialect(this, {
+      ...deps,
       allowedOrigins: deps.config.allowedOrigins,
-      log: deps.log,
+      limits: this.limits,
       failure: "seed004 upgrade failed",
-    });
+    }));
   }
 
   get connectionCount(): number {

@@ -12,6 +12,7 @@ import Type from "typebox";
 import { Compile } from "typebox/compile";
 import { ERROR_CODES, type ErrorCode } from "../../domain/errors.js";
 import { DIFFICULTIES, QUIZ_LIMITS } from "../../domain/quiz.js";
+import { readJsonFrame } from "../ws-kit/json-frame.js";
 import { compileMessages, messageTypeGuard } from "../ws-kit/validators.js";
 
 /** WebSocket path prefix: `/ws/contests/{contestId}`. */
@@ -259,19 +260,16 @@ export function decodeClientFrame(
 ): { ok: true; message: ClientMessage } | DecodeFailure {
   const fail = (message: string, reason: DecodeFailure["reason"]) =>
     ({ ok: false, message, reason }) as const;
-  if (isBinary) return fail("binary frames are not accepted", "bad_json");
-  if (data.length > maxBytes) {
+  const read = readJsonFrame(data, isBinary, maxBytes);
+  if (!read.ok) {
+    if (read.problem === "binary") return fail("binary frames are not accepted", "bad_json");
+    if (read.problem === "not_json") return fail("frame is not valid JSON", "bad_json");
     return fail(
-      `frame of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+      `frame of ${read.bytes} bytes exceeds the ${maxBytes}-byte limit`,
       "frame_too_large",
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(data.toString("utf8"));
-  } catch {
-    return fail("frame is not valid JSON", "bad_json");
-  }
+  const value = read.value;
   if (!envelopeValidator.Check(value) || Array.isArray(value)) {
     return fail('a message is a JSON object with a string "type"', "bad_message");
   }

@@ -16,12 +16,17 @@ import {
   type Reply,
   replyOf,
 } from "../ws-kit/dialect.js";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  type DoorDriver,
+} from "../ws-kit/driver.js";
 import { rejectUpgrade } from "../ws-kit/frames.js";
 import type { RoomGroup } from "../ws-kit/room-groups.js";
+import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import type { Refusal } from "../ws-kit/upgrade.js";
-import { WsTransport } from "../ws-kit/ws-transport.js";
+import type { WsTransport } from "../ws-kit/ws-transport.js";
 import { type BoardView, encodeBoard, readBoard, storedBoard, VIEWER } from "./board.js";
 import { BoardFeed } from "./board-feed.js";
 import {
@@ -126,25 +131,16 @@ export class LeaderboardStreamDoor implements WsDoor, Dialect<Watcher, StreamMes
     limits: Partial<StreamLimits> = {},
   ) {
     this.limits = { ...STREAM_LIMITS, ...limits };
-    this.driver = new DoorDriver(this, {
-      metrics: deps.metrics,
-      limiter: deps.limiter,
-      limits: this.limits,
-      log: deps.log,
-      sessions: deps.sessions,
-    });
-    this.transport = new WsTransport({
-      maxPayload: this.limits.hardMaxFrameBytes,
-      heartbeatMs: this.limits.heartbeatMs,
-      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
+    ({ driver: this.driver, transport: this.transport } = runDialect(this, {
+      ...deps,
       allowedOrigins: deps.config.allowedOrigins,
-      log: deps.log,
+      limits: this.limits,
       failure: "seed 002 stream: admission failed",
       refuse: (socket, refusal) => {
         if (refusal.code) this.driver.metrics.error(refusal.code);
         rejectUpgrade(socket, refusal.status, refusal.message);
       },
-    });
+    }));
   }
 
   get connectionCount(): number {

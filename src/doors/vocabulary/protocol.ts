@@ -7,6 +7,7 @@
  */
 import Type from "typebox";
 import { Compile } from "typebox/compile";
+import { readJsonFrame } from "../ws-kit/json-frame.js";
 
 export { CLOSE_CODES } from "../canonical/constants.js";
 
@@ -220,19 +221,18 @@ export function decodeClientFrame(
 ): { ok: true; message: ClientMessage } | DecodeFailure {
   const bad = (code: DecodeFailure["code"], message: string, messageId: string | null = null) =>
     ({ ok: false, messageId, code, message }) as const;
-  if (isBinary) return bad("MALFORMED_MESSAGE", "Binary frames are not accepted; send JSON text");
-  if (data.length > maxBytes) {
+  const read = readJsonFrame(data, isBinary, maxBytes);
+  if (!read.ok) {
+    if (read.problem === "binary") {
+      return bad("MALFORMED_MESSAGE", "Binary frames are not accepted; send JSON text");
+    }
+    if (read.problem === "not_json") return bad("MALFORMED_MESSAGE", "Message is not valid JSON");
     return bad(
       "MESSAGE_TOO_LARGE",
-      `Message of ${data.length} bytes exceeds the ${maxBytes}-byte limit`,
+      `Message of ${read.bytes} bytes exceeds the ${maxBytes}-byte limit`,
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(data.toString("utf8"));
-  } catch {
-    return bad("MALFORMED_MESSAGE", "Message is not valid JSON");
-  }
+  const value = read.value;
   if (!envelopeValidator.Check(value)) {
     const given = (value as { message_id?: unknown } | null)?.message_id;
     const first = envelopeValidator.Errors(value)[0];

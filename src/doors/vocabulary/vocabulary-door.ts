@@ -8,9 +8,14 @@ import type { WsDoor, WsDoorDeps } from "../door.js";
 import { actorOf } from "../ws-kit/actor.js";
 import type { Connection } from "../ws-kit/connection.js";
 import type { Decoded, Dialect, EventFrame, Handlers, Outbound, Reply } from "../ws-kit/dialect.js";
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, DoorDriver } from "../ws-kit/driver.js";
+import {
+  type ConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  type DoorDriver,
+} from "../ws-kit/driver.js";
+import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
-import { WsTransport } from "../ws-kit/ws-transport.js";
+import type { WsTransport } from "../ws-kit/ws-transport.js";
 import { encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
 import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
 import { resolveSeedUser, type SeedUser } from "./identity.js";
@@ -86,23 +91,13 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     limits: Partial<VocabularyLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.driver = new DoorDriver(this, {
-      metrics: deps.metrics,
-      limiter: deps.limiter,
-      replay: deps.replay,
+    ({ driver: this.driver, transport: this.transport } = runDialect(this, {
+      ...deps,
+      allowedOrigins: deps.config.allowedOrigins,
       replayTtlMs: this.limits.replayTtlMs,
       limits: this.limits,
-      log: deps.log,
-      sessions: deps.sessions,
-    });
-    this.transport = new WsTransport({
-      maxPayload: this.limits.hardMaxFrameBytes,
-      heartbeatMs: this.limits.heartbeatMs,
-      heartbeatTimeoutCode: CLOSE_CODES.heartbeatTimeout,
-      allowedOrigins: deps.config.allowedOrigins,
-      log: deps.log,
       failure: "seed001 upgrade failed",
-    });
+    }));
   }
 
   get connectionCount(): number {
