@@ -6,8 +6,25 @@ export interface Clock {
   /** Server epoch milliseconds. */
   now(): number;
   /** Calls `fn` once at (or after) absolute time `at`. */
-  setTimer(at: number, fn: () => void): TimerHandle;
+  setTimer(at: number, fn: () => void, options?: TimerOptions): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /**
+   * Calls `fn` once the current turn of the event loop is over, after the I/O
+   * already read in this turn has been handled, and before any later timer.
+   * Deferred calls run in the order they were deferred; they cannot be cancelled.
+   * For work that should gather everything one turn produces (a group commit),
+   * or go out after what the current promise chains send.
+   */
+  defer(fn: () => void): void;
+}
+
+export interface TimerOptions {
+  /**
+   * A background timer does not keep the process alive by itself: housekeeping
+   * (lease renewal, sweeps, health probes) must never hold up an exit.
+   * Default false: a game's deadlines do keep it alive.
+   */
+  background?: boolean;
 }
 
 export interface TimerHandle {

@@ -10,6 +10,7 @@ import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { openSqliteStorage } from "../adapters/sqlite/sqlite-storage.js";
+import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
 import type { Config } from "../config.js";
@@ -25,7 +26,6 @@ import { registerRestRoutes } from "../doors/rest/index.js";
 import { createVocabularyDoor, type VocabularyDoor } from "../doors/vocabulary/index.js";
 import { createWebDoor } from "../doors/web/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
-import { SystemClock } from "../engine/clocks.js";
 import {
   ClusterDirectory,
   type ClusterDirectoryOptions,

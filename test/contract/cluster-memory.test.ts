@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import {
   type MemoryClusterBus,
   MemoryClusterHub,
@@ -8,7 +9,6 @@ import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directo
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
 import { asSessionId } from "../../src/domain/ids.js";
-import { FakeClock } from "../../src/engine/clocks.js";
 import { ClusterTimeoutError } from "../../src/ports/cluster.js";
 import { collector, runClusterContract } from "./cluster-contract.js";
 

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { RedisClusterBus } from "../../src/adapters/redis/redis-bus.js";
 import {
@@ -11,7 +12,6 @@ import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js
 import { RedisReplayCache } from "../../src/adapters/redis/redis-replay-cache.js";
 import { asSessionId } from "../../src/domain/ids.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
-import { FakeClock } from "../../src/engine/clocks.js";
 import type { Clock } from "../../src/ports/clock.js";
 import { ClusterTimeoutError, ClusterUndeliveredError } from "../../src/ports/cluster.js";
 import { eventually } from "../support/eventually.js";

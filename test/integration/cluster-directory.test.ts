@@ -8,10 +8,10 @@ import {
 } from "../../src/adapters/memory/memory-cluster.js";
 import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import { SystemClock } from "../../src/adapters/system-clock.js";
 import { hashToken } from "../../src/auth/token-hash.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import { resolveSettings } from "../../src/domain/session-settings.js";
-import { SystemClock } from "../../src/engine/clocks.js";
 import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
 import { decodeBeacon } from "../../src/engine/event-codec.js";
 import { GroupCommitter } from "../../src/engine/group-committer.js";

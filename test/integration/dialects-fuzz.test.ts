@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import type { Identity } from "../../src/auth/identity.js";
 import { asUserId, type ParticipantId, type SessionId } from "../../src/domain/ids.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import type { SessionMode } from "../../src/domain/session-settings.js";
-import { FakeClock } from "../../src/engine/clocks.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type { Actor, RoomEvent } from "../../src/engine/types.js";
 import { FakeSocket } from "../support/fake-socket.js";

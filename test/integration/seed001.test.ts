@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import {
   MemoryClusterHub,
   MemoryOwnershipLeases,
@@ -17,6 +18,7 @@ import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directo
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
+import { SystemClock } from "../../src/adapters/system-clock.js";
 import { IdentityService } from "../../src/auth/identity.js";
 import { hashToken } from "../../src/auth/token-hash.js";
 import { loadConfig } from "../../src/config.js";
@@ -25,7 +27,6 @@ import { SeededRandom } from "../../src/domain/seeded-random.js";
 import { resolveSettings } from "../../src/domain/session-settings.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import { VocabularyDoor } from "../../src/doors/vocabulary/index.js";
-import { FakeClock, SystemClock } from "../../src/engine/clocks.js";
 import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
 import { decodeBeacon } from "../../src/engine/event-codec.js";
 import { GroupCommitter } from "../../src/engine/group-committer.js";

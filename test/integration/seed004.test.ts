@@ -5,6 +5,7 @@ import { SignJWT } from "jose";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
 import { IdentityService } from "../../src/auth/identity.js";
@@ -16,7 +17,6 @@ import {
   DEFAULT_LIMITS as CONTEST_LIMITS,
   ContestDoor,
 } from "../../src/doors/contest/contest-door.js";
-import { FakeClock } from "../../src/engine/clocks.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type {
   Command,

@@ -1,5 +1,6 @@
 import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
 import { asParticipantId, asUserId, type ParticipantId } from "../../src/domain/ids.js";
@@ -20,7 +21,6 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   DoorDriver,
 } from "../../src/doors/ws-kit/driver.js";
-import { FakeClock } from "../../src/engine/clocks.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type { Actor, Command, RoomEvent, ViewerRole } from "../../src/engine/types.js";
 import { Metrics } from "../../src/observability/metrics.js";

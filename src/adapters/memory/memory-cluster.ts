@@ -1,5 +1,4 @@
 import type { SessionId } from "../../domain/ids.js";
-import { SystemClock } from "../../engine/clocks.js";
 import type { Clock, TimerHandle } from "../../ports/clock.js";
 import {
   type ClusterBus,
@@ -8,6 +7,7 @@ import {
   type Lease,
   type OwnershipLeases,
 } from "../../ports/cluster.js";
+import { SystemClock } from "../system-clock.js";
 
 export interface MemoryClusterHubOptions {
   /** Times request timeouts. Default: the system clock. */
