@@ -1,4 +1,5 @@
 import type { SessionId } from "../domain/ids.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
 import { FencedError, type SessionWrite } from "../ports/storage.js";
 
 /** What the committer needs of storage: a batched write, and a ping to tell an outage from a bad write. */
@@ -59,7 +60,7 @@ const DEFAULTS: CommitterOptions = {
 export class GroupCommitter {
   private queue: Entry[] = [];
   private running = false;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: TimerHandle | null = null;
   private attempt = 0;
   private lastError: string | null = null;
   private batches = 0;
@@ -69,6 +70,7 @@ export class GroupCommitter {
 
   constructor(
     private readonly store: CommitTarget,
+    private readonly clock: Clock,
     opts: Partial<CommitterOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
@@ -104,8 +106,8 @@ export class GroupCommitter {
   private kick(): void {
     if (this.running || this.retryTimer) return;
     this.running = true;
-    // setImmediate lets every message already read from the sockets join this batch.
-    setImmediate(() => {
+    // Deferring to the end of the turn lets every message already read from the sockets join this batch.
+    this.clock.defer(() => {
       void this.run();
     });
   }
@@ -212,11 +214,11 @@ export class GroupCommitter {
     }
     this.queue.unshift(...retry);
     const delay = this.opts.retryDelayMs(this.attempt++);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.clock.setTimer(this.clock.now() + delay, () => {
       this.retryTimer = null;
       this.running = false;
       this.kick();
-    }, delay);
+    });
   }
 
   private probing = false;
@@ -224,17 +226,21 @@ export class GroupCommitter {
   private probeUntilHealthy(attempt = 0): void {
     if (this.probing && attempt === 0) return;
     this.probing = true;
-    const timer = setTimeout(() => {
-      void this.storeResponds().then((up) => {
-        if (up || this.lastError === null) {
-          if (up && this.queue.length === 0 && !this.running) this.lastError = null;
-          this.probing = false;
-          return;
-        }
-        this.probeUntilHealthy(attempt + 1);
-      });
-    }, this.opts.retryDelayMs(attempt));
-    timer.unref();
+    // In the background: a probe alone must not keep a stopping process alive.
+    this.clock.setTimer(
+      this.clock.now() + this.opts.retryDelayMs(attempt),
+      () => {
+        void this.storeResponds().then((up) => {
+          if (up || this.lastError === null) {
+            if (up && this.queue.length === 0 && !this.running) this.lastError = null;
+            this.probing = false;
+            return;
+          }
+          this.probeUntilHealthy(attempt + 1);
+        });
+      },
+      { background: true },
+    );
   }
 
   private async storeResponds(): Promise<boolean> {

@@ -114,6 +114,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const committer = new GroupCommitter(
     { write: (batch) => storage.sessions.write(batch), ping: () => storage.ping() },
+    clock,
     { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
   );
   // Several instances share PINs, limits, ownership and events through Redis; one runs in-process.

@@ -60,10 +60,10 @@ async function instance(
   pins: MemoryPinDirectory,
   seed: number,
 ): Promise<Instance> {
-  const committer = new GroupCommitter({
-    write: (b, f) => storage.sessions.write(b, f),
-    ping: () => storage.ping(),
-  });
+  const committer = new GroupCommitter(
+    { write: (b, f) => storage.sessions.write(b, f), ping: () => storage.ping() },
+    clock,
+  );
   const errors: unknown[] = [];
   let directory: ClusterDirectory | null = null;
   const registry = new RoomRegistry({

@@ -29,10 +29,10 @@ afterEach(() => {
 
 async function boot(dir: string, clock: FakeClock, seed: number) {
   const storage = await openSqliteStorage({ path: join(dir, "quizwire.db") });
-  const committer = new GroupCommitter({
-    write: (b) => storage.sessions.write(b),
-    ping: () => storage.ping(),
-  });
+  const committer = new GroupCommitter(
+    { write: (b) => storage.sessions.write(b), ping: () => storage.ping() },
+    clock,
+  );
   let n = 0;
   const registry = new RoomRegistry({
     storage,

@@ -1016,10 +1016,10 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
   const nodes: SeedInstance[] = [];
   for (let i = 1; i <= n; i++) {
     const random = new SeededRandom(100 + i);
-    const committer = new GroupCommitter({
-      write: (batch, fence) => storage.sessions.write(batch, fence),
-      ping: () => storage.ping(),
-    });
+    const committer = new GroupCommitter(
+      { write: (batch, fence) => storage.sessions.write(batch, fence), ping: () => storage.ping() },
+      clock,
+    );
     let directory: ClusterDirectory | null = null;
     const registry = new RoomRegistry({
       storage,

@@ -1,0 +1,317 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
+import { asParticipantId, asSessionId, type SessionId } from "../../src/domain/ids.js";
+import {
+  type CommitTarget,
+  type CommitterOptions,
+  type Fence,
+  GroupCommitter,
+} from "../../src/engine/group-committer.js";
+import { FencedError, type SessionWrite } from "../../src/ports/storage.js";
+
+const S1 = asSessionId("s1");
+const S2 = asSessionId("s2");
+
+/** A write the test can name: a `served_put` whose participant id is the label. */
+function w(label: string, sessionId: SessionId = S1): SessionWrite {
+  return {
+    kind: "served_put",
+    served: { sessionId, participantId: asParticipantId(label), questionIndex: 0, servedAt: 0 },
+  };
+}
+
+function labelOf(write: SessionWrite): string {
+  if (write.kind !== "served_put") throw new Error(`unexpected ${write.kind}`);
+  return write.served.participantId;
+}
+
+/**
+ * Storage reduced to what the committer sees: it applies a batch whole or not at
+ * all and remembers what it applied. It can be down (writes and pings fail), refuse
+ * particular writes while up, hold batches until released, and run sessions at a
+ * higher epoch than a writer's fence.
+ */
+class MemoryTarget implements CommitTarget {
+  /** Every batch offered, applied or not. */
+  readonly attempts: string[][] = [];
+  /** Batches applied, in order. */
+  readonly applied: string[][] = [];
+  readonly fences: Array<Record<string, number>> = [];
+  readonly epochs = new Map<SessionId, number>();
+  readonly refuses = new Set<string>();
+  down = false;
+  hold = false;
+  pings = 0;
+  private held: Array<() => void> = [];
+
+  async write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>) {
+    const labels = batch.map(labelOf);
+    this.attempts.push(labels);
+    this.fences.push(Object.fromEntries(fences ?? []));
+    if (this.hold) await new Promise<void>((resolve) => this.held.push(resolve));
+    if (this.down) throw new Error("store unreachable");
+    for (const [id, writer] of fences ?? []) {
+      const stored = this.epochs.get(id) ?? 0;
+      if (stored > writer) throw new FencedError(id, writer, stored);
+    }
+    const bad = labels.find((l) => this.refuses.has(l));
+    if (bad) throw new Error(`constraint violated by ${bad}`);
+    this.applied.push(labels);
+  }
+
+  async ping() {
+    this.pings += 1;
+    if (this.down) throw new Error("store unreachable");
+  }
+
+  /** Lets held batches go on (to succeed or fail as the store now is). */
+  release(): void {
+    this.hold = false;
+    for (const go of this.held.splice(0)) go();
+  }
+}
+
+/** Every promise chain the in-memory store started has run (a macrotask comes after all of them). */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(opts: Partial<CommitterOptions> = {}) {
+  // Manual: nothing deferred runs until the test ends the turn, so a test decides what one turn holds.
+  const clock = new FakeClock(0, { deferred: "manual" });
+  const store = new MemoryTarget();
+  const errors: string[] = [];
+  const committer = new GroupCommitter(store, clock, {
+    retryDelayMs: (attempt) => 100 * 2 ** attempt,
+    onError: (_err, context) => errors.push(context),
+    ...opts,
+  });
+  /** What happened to each write, in the order it happened. */
+  const outcomes: string[] = [];
+  const failures = new Map<string, unknown>();
+  const enqueue = (label: string, critical: boolean, fence?: Fence, sessionId?: SessionId) =>
+    committer.enqueue(w(label, sessionId ?? fence?.sessionId), critical, fence).then(
+      () => {
+        outcomes.push(`stored ${label}`);
+      },
+      (err: unknown) => {
+        outcomes.push(`refused ${label}`);
+        failures.set(label, err);
+      },
+    );
+  return { clock, store, committer, errors, outcomes, failures, enqueue };
+}
+
+describe("GroupCommitter", () => {
+  it("stores the writes of one turn in one batch, once the turn is over", async () => {
+    const { clock, store, outcomes, enqueue } = setup();
+    void enqueue("a", true);
+    void enqueue("b", false);
+    void enqueue("c", true);
+    await settled();
+    expect(store.attempts).toEqual([]);
+
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["a", "b", "c"]]);
+    expect(outcomes).toEqual(["stored a", "stored b", "stored c"]);
+  });
+
+  it("puts writes that arrive while a batch is in flight into the next batch, in order", async () => {
+    const { clock, store, outcomes, enqueue } = setup();
+    store.hold = true;
+    void enqueue("a", true);
+    clock.runDeferred();
+    await settled();
+    expect(store.attempts).toEqual([["a"]]);
+
+    void enqueue("b", true);
+    void enqueue("c", false);
+    void enqueue("d", true);
+    clock.runDeferred();
+    await settled();
+    expect(store.attempts).toEqual([["a"]]);
+
+    store.release();
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b", "c", "d"]]);
+    expect(outcomes).toEqual(["stored a", "stored b", "stored c", "stored d"]);
+  });
+
+  it("cuts the queue into batches of at most maxBatch writes, keeping their order", async () => {
+    const { clock, store, enqueue } = setup({ maxBatch: 2 });
+    for (const label of ["a", "b", "c", "d", "e"]) void enqueue(label, false);
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["a", "b"], ["c", "d"], ["e"]]);
+  });
+
+  it("never fences one session at two epochs in a batch: the batch is split where the epoch changes", async () => {
+    const { clock, store, enqueue } = setup();
+    void enqueue("a", true, { sessionId: S1, epoch: 1 });
+    void enqueue("b", true, { sessionId: S2, epoch: 1 });
+    void enqueue("c", true, { sessionId: S1, epoch: 2 });
+    void enqueue("d", true, { sessionId: S1, epoch: 2 });
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([
+      ["a", "b"],
+      ["c", "d"],
+    ]);
+    expect(store.fences).toEqual([{ s1: 1, s2: 1 }, { s1: 2 }]);
+  });
+
+  it("on a FencedError refuses only the taken-over session's stale writes and stores the rest at once", async () => {
+    const { clock, store, committer, outcomes, failures, enqueue } = setup();
+    store.epochs.set(S1, 2); // another instance claimed s1 at epoch 2
+    store.hold = true;
+    void enqueue("a", true, { sessionId: S1, epoch: 1 });
+    void enqueue("b", false, { sessionId: S2, epoch: 1 });
+    void enqueue("c", false, { sessionId: S1, epoch: 1 });
+    void enqueue("d", false);
+    clock.runDeferred();
+    await settled();
+    // Queued behind the batch: a stale write of s1 and one at its new epoch.
+    void enqueue("e", true, { sessionId: S1, epoch: 1 });
+    void enqueue("f", true, { sessionId: S1, epoch: 2 });
+    store.release();
+    await settled();
+
+    expect(store.attempts).toEqual([
+      ["a", "b", "c", "d"],
+      ["b", "d", "f"],
+    ]);
+    expect(store.applied).toEqual([["b", "d", "f"]]);
+    expect(outcomes).toEqual(["refused e", "refused c", "refused a", ...storedIn("b", "d", "f")]);
+    for (const label of ["a", "c", "e"]) expect(failures.get(label)).toBeInstanceOf(FencedError);
+    // A takeover is not an outage.
+    expect(committer.status().healthy).toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("when the store is down refuses critical writes newest first and retries the others only after the backoff", async () => {
+    const { clock, store, committer, outcomes, failures, enqueue } = setup();
+    store.down = true;
+    store.hold = true;
+    void enqueue("n1", false);
+    void enqueue("c1", true);
+    void enqueue("n2", false);
+    void enqueue("c2", true);
+    clock.runDeferred();
+    await settled();
+    // Arrive while the failing batch is in flight.
+    void enqueue("c3", true);
+    void enqueue("n3", false);
+    store.release();
+    await settled();
+
+    expect(outcomes).toEqual(["refused c3", "refused c2", "refused c1"]);
+    expect((failures.get("c1") as Error).message).toBe("store unreachable");
+    expect(committer.status()).toMatchObject({
+      healthy: false,
+      queued: 3,
+      lastError: "store unreachable",
+    });
+
+    // The first backoff is 100 ms, and the store is still down when it ends.
+    clock.advance(99);
+    await settled();
+    expect(store.attempts).toHaveLength(1);
+    clock.advance(1);
+    await settled();
+    expect(store.attempts).toEqual([
+      ["n1", "c1", "n2", "c2"],
+      ["n1", "n2", "n3"],
+    ]);
+
+    // The second is 200 ms; meanwhile the store came back and another write arrived.
+    store.down = false;
+    void enqueue("n4", false);
+    clock.advance(199);
+    await settled();
+    expect(store.attempts).toHaveLength(2);
+    clock.advance(1);
+    await settled();
+    expect(store.applied).toEqual([["n1", "n2", "n3", "n4"]]);
+    expect(outcomes.slice(3)).toEqual(storedIn("n1", "n2", "n3", "n4"));
+    expect(committer.status()).toMatchObject({ healthy: true, queued: 0, lastError: null });
+  });
+
+  it("when the store answers pings but a batch fails, retries the writes one at a time and drops only the bad one", async () => {
+    const { clock, store, committer, outcomes, errors, enqueue } = setup();
+    store.refuses.add("bad");
+    void enqueue("a", false);
+    void enqueue("bad", false);
+    void enqueue("b", false);
+    clock.runDeferred();
+    await settled();
+
+    expect(store.attempts).toEqual([["a", "bad", "b"], ["a"], ["bad"], ["b"]]);
+    expect(store.applied).toEqual([["a"], ["b"]]);
+    expect(outcomes).toEqual(["stored a", "refused bad", "stored b"]);
+    expect(errors).toContain("dropped a served_put write that the store refuses");
+    // Nothing waited for a backoff: the store was up all along.
+    expect(clock.now()).toBe(0);
+    expect(committer.status().healthy).toBe(true);
+  });
+
+  it("with nothing left to retry, probes the store until it answers, then reports healthy again", async () => {
+    const { clock, store, committer, outcomes, enqueue } = setup();
+    store.down = true;
+    void enqueue("c", true);
+    clock.runDeferred();
+    await settled();
+    expect(outcomes).toEqual(["refused c"]);
+    expect(committer.status().healthy).toBe(false);
+    // Only the probe is armed, and it would not keep a stopping process alive.
+    expect(clock.pending).toBe(1);
+    expect(clock.pendingForeground).toBe(0);
+
+    clock.advance(100);
+    await settled();
+    expect(store.pings).toBe(1);
+    expect(committer.status().healthy).toBe(false);
+
+    store.down = false;
+    clock.advance(199);
+    await settled();
+    expect(store.pings).toBe(1);
+    clock.advance(1);
+    await settled();
+    expect(store.pings).toBe(2);
+    expect(committer.status()).toMatchObject({ healthy: true, lastError: null });
+    expect(clock.pending).toBe(0);
+  });
+
+  it("idle() resolves once everything queued so far is written, including writes waiting to be retried", async () => {
+    const { clock, store, committer, enqueue } = setup();
+    let idle = false;
+    await committer.idle(); // nothing queued: at once
+
+    store.hold = true;
+    void enqueue("a", false);
+    void enqueue("b", false);
+    clock.runDeferred();
+    await settled();
+    // The queue is empty, but its writes are in flight.
+    expect(committer.status().queued).toBe(0);
+    void committer.idle().then(() => {
+      idle = true;
+    });
+    await settled();
+    expect(idle).toBe(false);
+
+    store.down = true;
+    store.release();
+    await settled();
+    expect(idle).toBe(false); // a and b wait for the retry
+
+    store.down = false;
+    clock.advance(100);
+    await settled();
+    expect(store.applied).toEqual([["a", "b"]]);
+    expect(idle).toBe(true);
+  });
+});
+
+function storedIn(...labels: string[]): string[] {
+  return labels.map((l) => `stored ${l}`);
+}
