@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
 import {
   MemoryClusterHub,
   MemoryOwnershipLeases,
@@ -18,9 +19,11 @@ import { GroupCommitter } from "../../src/engine/group-committer.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import { RoomRegistry } from "../../src/engine/room-registry.js";
 import type { Actor, AnswerAck, JoinResult, RoomEvent, Snapshot } from "../../src/engine/types.js";
+import type { Clock } from "../../src/ports/clock.js";
 import type { Storage } from "../../src/ports/storage.js";
 import { eventually } from "../support/eventually.js";
 import { hostActor, playerActor, quizOf, threeQuestions } from "../support/fixtures.js";
+import { InstanceClock } from "../support/instance-clock.js";
 
 /**
  * Several "instances" in one process over the in-process bus and leases, sharing
@@ -59,17 +62,20 @@ async function instance(
   leases: MemoryOwnershipLeases,
   pins: MemoryPinDirectory,
   seed: number,
+  shared: Clock,
 ): Promise<Instance> {
+  // Its own view of the shared clock, so that killing it stops its timers and nothing else.
+  const ownClock = new InstanceClock(shared);
   const committer = new GroupCommitter(
     { write: (b, f) => storage.sessions.write(b, f), ping: () => storage.ping() },
-    clock,
+    ownClock,
   );
   const errors: unknown[] = [];
   let directory: ClusterDirectory | null = null;
   const registry = new RoomRegistry({
     storage,
     committer,
-    clock,
+    clock: ownClock,
     random: new SeededRandom(seed),
     pins,
     hashToken,
@@ -88,7 +94,7 @@ async function instance(
     leases,
     bus,
     pins,
-    clock,
+    clock: ownClock,
     onError: (err) => errors.push(err),
     options: { leaseTtlMs: 400, renewEveryMs: 100, sweepEveryMs: 100, requestTimeoutMs: 500 },
   });
@@ -106,22 +112,21 @@ async function instance(
       dead = true;
       // No release, no flush: stop the timers and cut the bus, like a killed process.
       (d as unknown as { stopped: boolean }).stopped = true;
-      clearInterval((d as unknown as { renewTimer: NodeJS.Timeout }).renewTimer);
-      clearInterval((d as unknown as { sweepTimer: NodeJS.Timeout }).sweepTimer);
+      ownClock.kill();
       for (const r of [...registry.all()]) r.dispose();
       await bus.close();
     },
   };
 }
 
-async function cluster(n: number) {
+async function cluster(n: number, shared: Clock = clock) {
   const storage = await sharedStorage();
-  const hub = new MemoryClusterHub({ clock });
-  const leases = new MemoryOwnershipLeases(clock);
+  const hub = new MemoryClusterHub({ clock: shared });
+  const leases = new MemoryOwnershipLeases(shared);
   const pins = new MemoryPinDirectory();
   const nodes: Instance[] = [];
   for (let i = 0; i < n; i++)
-    nodes.push(await instance(`i${i + 1}`, storage, hub, leases, pins, i + 1));
+    nodes.push(await instance(`i${i + 1}`, storage, hub, leases, pins, i + 1, shared));
   return { storage, hub, leases, nodes };
 }
 
@@ -318,5 +323,34 @@ describe("cluster directory (in-process bus)", () => {
       until: (ann) => ann?.connected === false,
       intervalMs: 20,
     });
+  });
+
+  it("leases are renewed and orphans swept on the injected clock: the owner keeps its session past the TTL; once it is killed another instance takes it over", async () => {
+    const fake = new FakeClock(Date.now());
+    const { nodes, leases } = await cluster(2, fake);
+    const [a, b] = nodes as [Instance, Instance];
+    const id = (await liveSession(a)).id;
+    const watch = collect((await b.directory.find(id))!);
+    const holder = async () => (await leases.holder(id))?.instanceId;
+    /** Fake time passes; each step's lease, bus and storage work gets a real turn to finish. */
+    const pause = async (ms: number) => {
+      fake.advance(ms);
+      await new Promise((r) => setImmediate(r));
+    };
+
+    // Ten lease lifetimes (400 ms each), in renewal-sized steps: only renewals on the fake
+    // clock keep the lease alive.
+    for (let t = 0; t < 4_000; t += 100) await pause(100);
+    expect(await holder()).toBe("i1");
+    expect(b.directory.status().owned).toBe(0);
+
+    await a.kill();
+    await eventually("i2 to take the session over", () => b.directory.status().owned, {
+      until: (owned) => owned === 1,
+      intervalMs: 100,
+      pause,
+    });
+    expect(await holder()).toBe("i2");
+    await eventually("a resync on i2's watcher", () => watch.resyncs > 0);
   });
 });

@@ -3,6 +3,7 @@ import type { Clock } from "../../ports/clock.js";
 import type { ClusterBus, Lease, OwnershipLeases, PinDirectory } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
 import { encodeBeacon, encodeRoomEvent } from "../event-codec.js";
+import { repeatEvery, type StopRepeating } from "../repeating-timer.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
 import type { CreateSessionInput, RoomRegistry } from "../room-registry.js";
 import type { RoomRuntime } from "../room-runtime.js";
@@ -90,8 +91,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private readonly takeovers = new Map<SessionId, Promise<Target | null>>();
   /** origin instance → session → participant → its connections there, for sessions we own. */
   private readonly remotePresence = new Map<string, Map<SessionId, Map<string, RemotePresence>>>();
-  private renewTimer: NodeJS.Timeout | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopRenewing: StopRepeating | null = null;
+  private stopSweeping: StopRepeating | null = null;
   private stopped = false;
 
   constructor(private readonly deps: ClusterDirectoryDeps) {
@@ -105,17 +106,21 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   async start(): Promise<void> {
     this.deps.bus.serve((text) => this.serve(text));
     this.deps.bus.onReconnected(() => void this.reassert());
-    this.renewTimer = setInterval(() => void this.renew(), this.opts.renewEveryMs);
-    this.sweepTimer = setInterval(() => void this.sweep(), this.opts.sweepEveryMs);
-    this.renewTimer.unref();
-    this.sweepTimer.unref();
+    // Background timers: housekeeping alone must not keep a process alive.
+    const { clock } = this.deps;
+    this.stopRenewing = repeatEvery(clock, this.opts.renewEveryMs, () => void this.renew(), {
+      background: true,
+    });
+    this.stopSweeping = repeatEvery(clock, this.opts.sweepEveryMs, () => void this.sweep(), {
+      background: true,
+    });
   }
 
   /** Graceful stop: every owned session is stored and its lease released, for others to take over. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.stopRenewing?.();
+    this.stopSweeping?.();
     await this.deps.registry.shutdown();
     for (const [, o] of this.owned) {
       o.unpublish();
