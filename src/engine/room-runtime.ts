@@ -236,7 +236,7 @@ export class RoomRuntime implements RoomHandle {
     }
     // Events this settlement caused (the reveal a last answer completes) go out on the next
     // turn, so the answerer's acknowledgement — sent from the promise chain — arrives first.
-    setImmediate(() => this.flush());
+    this.deps.clock.defer(() => this.flush());
   }
 
   private reschedule(): void {

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
+import { hashToken } from "../../src/auth/token-hash.js";
+import { SeededRandom } from "../../src/domain/seeded-random.js";
+import { GroupCommitter } from "../../src/engine/group-committer.js";
+import { Room } from "../../src/engine/room.js";
+import { RoomRuntime } from "../../src/engine/room-runtime.js";
+import type { Actor, JoinResult } from "../../src/engine/types.js";
+import { hostActor, playerActor, sessionRecord, threeQuestions } from "../support/fixtures.js";
+
+/** A later macrotask: every promise chain started before it has run. */
+const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("RoomRuntime on the injected clock", () => {
+  it("A-5, T-3, T-5: the last answer's acknowledgement comes first; the close and reveal it causes go out when the turn ends", async () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    // Storage that always succeeds: only the order of what comes out is under test.
+    const committer = new GroupCommitter({ write: async () => {} }, clock);
+    const room = Room.create(sessionRecord("live", threeQuestions()), {
+      random: new SeededRandom(1),
+      hashToken,
+    });
+    const runtime = new RoomRuntime(room, {
+      clock,
+      committer,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const out: string[] = [];
+    runtime.subscribe((e) => out.push(e.body.type));
+
+    const joined = runtime.execute(playerActor("ann"), { type: "join", name: "ann" });
+    clock.runDeferred();
+    const reply = await joined;
+    if (!reply.ok) throw new Error(reply.error.msg);
+    const ann: Actor = {
+      ...playerActor("ann"),
+      participantId: (reply.value as JoinResult).participantId,
+    };
+    await runtime.execute(ann, { type: "presence", connected: true });
+    await runtime.execute(hostActor, { type: "start" });
+    clock.advance(1_000);
+    out.length = 0;
+
+    // Ann is the only connected player: her answer closes the question once it is stored.
+    const ack = runtime.execute(ann, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    void ack.then(() => out.push("ack"));
+    clock.runDeferred(); // the commit
+    await ack;
+    await settled();
+    expect(out).toEqual(["ack"]);
+
+    clock.runDeferred(); // the turn that stored it ends
+    expect(out).toEqual(["ack", "scored", "question_closed", "reveal"]);
+  });
+});
