@@ -113,7 +113,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     storageQueue: () => committer.status().queued,
   });
   const committer = new GroupCommitter(
-    { write: (batch) => storage.sessions.write(batch), ping: () => storage.ping() },
+    { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
     { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
   );
