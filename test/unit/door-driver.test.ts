@@ -141,6 +141,7 @@ class EchoDialect implements Dialect<EchoState, Msg> {
   readonly name = "echo";
   readonly closeCodes = CODES;
   readonly kickedReason = "removed";
+  readonly binding = new Set<Msg["type"]>(["join", "refuse"]);
   handled = 0;
   refreshed: number[] = [];
   private slowGate: (() => void) | null = null;
@@ -404,6 +405,32 @@ describe("door driver: joining and the events around the reply", () => {
     ]);
     // Joined as a participant: presence was told the room.
     expect(room.commandTypes()).toEqual(["join", "presence"]);
+  });
+
+  it("a message answered while a join is in flight neither unbinds the join nor lets its held events out early", async () => {
+    const { room, door } = setup();
+    const c = door.client("u1");
+    c.receive({ type: "join", id: "j" });
+    await flush();
+    c.receive({ type: "hello", id: "h" });
+    await flush();
+    room.emit({ type: "locked", locked: true }); // seq 1: in the join's snapshot
+    room.emit({ type: "locked", locked: false }); // seq 2: held for the join's reply
+    expect(c.types()).toEqual(["hi"]);
+    room.seq = 1;
+    room.answerJoin();
+    room.seq = 2;
+    await flush();
+    await flush();
+    expect(c.frames<Frame>()).toEqual([
+      { type: "hi", id: "h", n: 1 },
+      { type: "joined", id: "j" },
+      { type: "state", seq: 1 },
+      { type: "locked", seq: 2 },
+    ]);
+    // Still in the room afterwards: later events arrive.
+    room.emit({ type: "locked", locked: true });
+    expect(c.frames<Frame>().at(-1)).toEqual({ type: "locked", seq: 3 });
   });
 
   it("a handler that fails after binding leaves the connection unbound: no events reach it", async () => {

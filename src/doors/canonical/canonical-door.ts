@@ -111,6 +111,7 @@ const REPLAYED: ReadonlySet<ClientType> = new Set([
 export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage> {
   readonly name = "canonical";
   readonly ordered = false;
+  readonly binding: ReadonlySet<ClientType> = new Set(["create_room", "join", "spectate"]);
   readonly closeCodes = CLOSE_CODES;
   readonly kickedReason = "removed by the host";
   private readonly limits: CanonicalLimits;

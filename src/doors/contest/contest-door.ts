@@ -126,6 +126,8 @@ type Conn = Connection<Contestant>;
 export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
   readonly name = DOOR;
   readonly ordered = false;
+  /** A contestant is bound when the socket opens, never by a message. */
+  readonly binding: ReadonlySet<ClientMessage["type"]> = new Set();
   readonly closeCodes = CLOSE_CODES;
   readonly kickedReason = "removed by the host";
   private readonly driver: DoorDriver<Contestant, ClientMessage>;

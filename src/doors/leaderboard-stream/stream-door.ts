@@ -119,6 +119,8 @@ export type StreamDoorDeps = Omit<
 export class LeaderboardStreamDoor implements WsDoor, Dialect<Watcher, StreamMessage> {
   readonly name = SEED002_DOOR;
   readonly ordered = false;
+  /** A stream is bound when it opens, never by a message. */
+  readonly binding: ReadonlySet<StreamMessage["type"]> = new Set();
   readonly closeCodes = { ...CLOSE_CODES, kicked: CLOSE_CODES.removed };
   readonly kickedReason = "removed from the quiz";
   private readonly limits: StreamLimits;

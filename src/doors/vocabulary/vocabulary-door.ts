@@ -80,6 +80,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   readonly name = DOOR;
   /** Handled one at a time per connection: a JOIN_SESSION sent without waiting is done before the next SUBMIT_ANSWER. */
   readonly ordered = true;
+  readonly binding: ReadonlySet<ClientMessage["type"]> = new Set(["JOIN_SESSION"]);
   readonly closeCodes = CLOSE_CODES;
   readonly kickedReason = "removed by the host";
   private readonly limits: VocabularyLimits;

@@ -110,6 +110,14 @@ export interface Dialect<S, M extends { type: string }> {
    * follow requests), or each as it comes.
    */
   readonly ordered: boolean;
+  /**
+   * The message types whose handler binds the connection to a room (attach …
+   * settle). They run one at a time per connection even when the dialect is
+   * not ordered, and only they undo a bind their handler left unfinished or
+   * release the events held for their reply: a ping answered while a join is
+   * still in flight must do neither.
+   */
+  readonly binding: ReadonlySet<M["type"]>;
   readonly closeCodes: DriverCloseCodes;
   /** The reason a removed participant's sockets close with. */
   readonly kickedReason: string;

@@ -178,12 +178,16 @@ export class DoorDriver<S, M extends { type: string }> {
       return;
     }
     this.metrics.received(decoded.message.type);
-    this.run(conn, () => this.dispatch(conn, decoded.message));
+    const binds = this.dialect.binding.has(decoded.message.type);
+    this.run(conn, () => this.dispatch(conn, decoded.message, binds), binds);
   }
 
-  /** Runs a connection's work now, or after its earlier messages when the dialect is ordered. */
-  private run(conn: Connection<S>, work: () => Promise<void> | void): void {
-    if (!this.dialect.ordered) {
+  /**
+   * Runs a connection's work now, or after its earlier messages when the
+   * dialect is ordered (or the message binds: one bind at a time).
+   */
+  private run(conn: Connection<S>, work: () => Promise<void> | void, queued = false): void {
+    if (!this.dialect.ordered && !queued) {
       const pending = work();
       if (pending) pending.catch((err: unknown) => this.failed(err, conn));
       return;
@@ -197,7 +201,7 @@ export class DoorDriver<S, M extends { type: string }> {
     this.opts.log.error({ err, door: this.dialect.name, conn: conn.id }, "message failed");
   }
 
-  private async dispatch(conn: Connection<S>, message: M): Promise<void> {
+  private async dispatch(conn: Connection<S>, message: M, binds: boolean): Promise<void> {
     const key = this.dialect.replayKey(conn, message);
     if (key !== null) {
       const done = this.replies.done(key);
@@ -205,13 +209,14 @@ export class DoorDriver<S, M extends { type: string }> {
       const running = this.replies.running(key);
       if (running) return this.replay(conn, await running);
     }
-    const reply = await this.replies.run(key, this.handle(conn, message));
+    const reply = await this.replies.run(key, this.handle(conn, message, binds));
     for (const f of reply.frames) this.send(conn, f);
-    this.release(conn);
+    // Only a binding message's reply ends the hold; another reply sent meanwhile does not.
+    if (binds || conn.ready) this.release(conn);
   }
 
   /** The handler's reply; a refusal it throws becomes the dialect's error reply. */
-  private async handle(conn: Connection<S>, message: M): Promise<Reply> {
+  private async handle(conn: Connection<S>, message: M, binds: boolean): Promise<Reply> {
     // Handlers is keyed by message type, so the handler found takes this very message.
     const handler = this.dialect.handlers[message.type as M["type"]] as (
       conn: Connection<S>,
@@ -219,10 +224,10 @@ export class DoorDriver<S, M extends { type: string }> {
     ) => Promise<Reply>;
     try {
       const reply = await handler(conn, message);
-      if (conn.attaching) this.undoAttach(conn);
+      if (binds && conn.attaching) this.undoAttach(conn);
       return reply;
     } catch (err) {
-      if (conn.attaching) this.undoAttach(conn);
+      if (binds && conn.attaching) this.undoAttach(conn);
       const refusal = this.dialect.refusal(err, message);
       if (refusal) return refusal;
       this.opts.log.error({ err, door: this.dialect.name, type: message.type }, "handler failed");
