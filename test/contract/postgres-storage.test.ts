@@ -91,6 +91,33 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
       });
     });
 
+    it("opens (and migrates) while other schemas of the database are created and dropped", async () => {
+      // Kysely's own introspector calls has_schema_privilege on every schema it lists, and failed
+      // with `schema "…" does not exist` when another test run dropped one at that moment.
+      let churning = true;
+      const churn = (async () => {
+        for (let i = 0; churning && i < 400; i++) {
+          // A test schema's name, so a run killed here leaves nothing the stale sweep misses.
+          const { name } = await freshPgSchema();
+          await withPgClient(async (c) => {
+            await c.query(`create schema ${pg.escapeIdentifier(name)}`);
+            await c.query(`create table ${pg.escapeIdentifier(name)}.t (id serial primary key)`);
+            await c.query(`drop schema ${pg.escapeIdentifier(name)} cascade`);
+          });
+        }
+      })();
+      try {
+        for (let i = 0; i < 8; i++) {
+          const storage = await openIn(await newSchema());
+          await storage.meta.set("opened", "yes");
+          await storage.close();
+        }
+      } finally {
+        churning = false;
+        await churn;
+      }
+    });
+
     it("two schemas of one database are two separate storages", async () => {
       const a = await openIn(await newSchema());
       const b = await openIn(await newSchema());

@@ -10,7 +10,6 @@
 import {
   Kysely,
   type PostgresCursor,
-  PostgresDialect,
   type PostgresPool,
   type PostgresPoolClient,
   type PostgresQueryResult,
@@ -21,6 +20,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
+import { CurrentSchemaPostgresDialect } from "./schema-introspector.js";
 
 /** Options for `openPostgresStorage`. */
 export interface PostgresStorageOptions {
@@ -246,7 +246,7 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
 
   const limits = { queryTimeoutMs: Math.max(queryTimeoutMs, MIGRATION_QUERY_TIMEOUT_MS) };
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new GuardedPool(pool, limits) }),
+    dialect: new CurrentSchemaPostgresDialect({ pool: new GuardedPool(pool, limits) }),
   });
 
   try {
