@@ -11,6 +11,7 @@ export class Metrics {
   readonly messagesIn: Counter<"door" | "type">;
   readonly messagesOut: Counter<"door" | "type">;
   readonly errors: Counter<"door" | "code">;
+  readonly slowConsumers: Counter<"door" | "action">;
   readonly answerAck: Histogram<"door">;
   readonly storageBatch: Histogram;
 
@@ -55,6 +56,12 @@ export class Metrics {
       name: "quizwire_errors_total",
       help: "Error replies sent to clients by door and code",
       labelNames: ["door", "code"],
+      registers,
+    });
+    this.slowConsumers = new Counter({
+      name: "quizwire_slow_consumer_total",
+      help: "Clients behind on their frames: a replaceable frame skipped (action=skipped) or the socket closed 4008 (action=closed)",
+      labelNames: ["door", "action"],
       registers,
     });
     this.answerAck = new Histogram({

@@ -144,6 +144,7 @@ class EchoDialect implements Dialect<EchoState, Msg> {
   readonly binding = new Set<Msg["type"]>(["join", "refuse"]);
   handled = 0;
   refreshed: number[] = [];
+  readonly metrics = new Metrics({ sessions: () => 0, storageQueue: () => 0 });
   private slowGate: (() => void) | null = null;
   readonly driver: DoorDriver<EchoState, Msg>;
 
@@ -154,7 +155,7 @@ class EchoDialect implements Dialect<EchoState, Msg> {
   ) {
     const clock = new FakeClock();
     this.driver = new DoorDriver(this, {
-      metrics: new Metrics({ sessions: () => 0, storageQueue: () => 0 }),
+      metrics: this.metrics,
       limiter: new MemoryRateLimiter(clock),
       replay: new MemoryReplayCache(clock),
       replayTtlMs: 60_000,
@@ -505,6 +506,12 @@ describe("door driver: delivery", () => {
     c.bufferedAmount = 20_000;
     room.emit({ type: "locked", locked: false });
     expect(c.closedWith).toEqual({ code: 4008, reason: "client too slow to keep up; reconnect" });
+    room.emit({ type: "locked", locked: true }); // to a closed socket: not counted again
+    const counted = await door.metrics.registry.getSingleMetricAsString(
+      "quizwire_slow_consumer_total",
+    );
+    expect(counted).toContain('quizwire_slow_consumer_total{door="echo",action="skipped"} 1');
+    expect(counted).toContain('quizwire_slow_consumer_total{door="echo",action="closed"} 1');
   });
 
   it("a kicked participant gets the event's frame, then the socket closes with the kick code and no presence is sent", async () => {

@@ -1,7 +1,15 @@
 import type { Metrics } from "../../observability/metrics.js";
 
-/** A door's view of the metrics: every count carries the door's label. */
+/** A counter bound to its labels once: prom-client hashes a label object on every `inc` otherwise. */
+interface BoundCounter {
+  inc(value?: number): void;
+}
+
+/** One door's share of the metrics: every series carries the door's label. */
 export class DoorMetrics {
+  private readonly inByType = new Map<string, BoundCounter>();
+  private readonly outByType = new Map<string, BoundCounter>();
+
   constructor(
     private readonly metrics: Metrics,
     readonly door: string,
@@ -16,20 +24,38 @@ export class DoorMetrics {
   }
 
   received(type: string): void {
-    this.metrics.messagesIn.inc({ door: this.door, type });
+    this.bound(this.inByType, this.metrics.messagesIn, type).inc();
   }
 
   /** Frames sent; a broadcast counts once per recipient. */
   sent(type: string, count = 1): void {
-    this.metrics.messagesOut.inc({ door: this.door, type }, count);
+    this.bound(this.outByType, this.metrics.messagesOut, type).inc(count);
   }
 
   error(code: string): void {
     this.metrics.errors.inc({ door: this.door, code });
   }
 
+  /** A client behind on its frames: a frame a later one replaces was skipped, or the socket closed. */
+  slowConsumer(action: "skipped" | "closed"): void {
+    this.metrics.slowConsumers.inc({ door: this.door, action });
+  }
+
   /** An answer acknowledged; `startedMs` is `performance.now()` when it arrived. */
   answerAcked(startedMs: number): void {
     this.metrics.answerAck.observe({ door: this.door }, (performance.now() - startedMs) / 1000);
+  }
+
+  private bound(
+    cache: Map<string, BoundCounter>,
+    counter: Metrics["messagesOut"],
+    type: string,
+  ): BoundCounter {
+    let c = cache.get(type);
+    if (c === undefined) {
+      c = counter.labels({ door: this.door, type });
+      cache.set(type, c);
+    }
+    return c;
   }
 }

@@ -496,6 +496,7 @@ export class DoorDriver<S, M extends { type: string }> {
     const { slowConsumerBytes, coalesceAboveBytes } = this.opts.limits;
     const buffered = conn.socket.bufferedAmount;
     if (buffered > slowConsumerBytes) {
+      if (conn.socket.isOpen) this.metrics.slowConsumer("closed");
       this.close(
         conn,
         this.dialect.closeCodes.rateLimited,
@@ -504,6 +505,7 @@ export class DoorDriver<S, M extends { type: string }> {
       return "closed";
     }
     if (coalescible && coalesceAboveBytes !== undefined && buffered > coalesceAboveBytes) {
+      this.metrics.slowConsumer("skipped");
       return "skip";
     }
     return "send";

@@ -64,7 +64,7 @@ export interface Admission<R extends { ok: true } | Refusal> {
    * that other upgrades finishing meanwhile could use up (a per-client cap).
    */
   recheck?: (admitted: Extract<R, { ok: true }>) => Refusal | null;
-  open: (ws: WebSocket, admitted: Extract<R, { ok: true }>) => void;
+  open: (ws: WebSocket, admitted: Extract<R, { ok: true }>, socket: Duplex) => void;
   /** Logged with a failed admission. */
   context?: Record<string, unknown>;
 }
@@ -104,7 +104,7 @@ export class UpgradeGate {
         refuse(socket, late);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => admission.open(ws, admitted));
+      this.wss.handleUpgrade(req, socket, head, (ws) => admission.open(ws, admitted, socket));
     };
     const fail = (err: unknown): void => {
       if (err instanceof AuthError) {

@@ -5,14 +5,25 @@ import type { RawData, WebSocket } from "ws";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
+import { sharedTextFrame } from "./text-frame.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
-/** A `ws` socket as the driver sees it. */
+/**
+ * A `ws` socket as the driver sees it. Text made for one recipient goes
+ * through `ws`; bytes shared by many (a broadcast) are framed once and written
+ * straight to the network socket. Both write synchronously to the same stream
+ * (permessage-deflate is off, so `ws` never queues), so frames keep their order,
+ * and `bufferedAmount` counts both.
+ */
 class WsSocket implements DoorSocket {
-  constructor(private readonly ws: WebSocket) {}
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw: Duplex,
+  ) {}
 
   send(frame: string | Buffer): void {
-    this.ws.send(frame, { binary: false });
+    if (typeof frame === "string") this.ws.send(frame, { binary: false });
+    else this.raw.write(sharedTextFrame(frame));
   }
 
   close(code: number, reason: string): void {
@@ -86,8 +97,8 @@ export class WsTransport {
   ): void {
     this.gate.accept(req, socket, head, {
       ...admission,
-      open: (ws, admitted) => {
-        const events = admission.open(new WsSocket(ws), admitted);
+      open: (ws, admitted, raw) => {
+        const events = admission.open(new WsSocket(ws, raw), admitted);
         this.heartbeat.add(ws);
         ws.on("message", (data, isBinary) => events.onMessage(bytesOf(data), isBinary));
         ws.on("close", () => {

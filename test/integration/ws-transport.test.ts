@@ -1,0 +1,104 @@
+/**
+ * The `ws` transport under a real client: shared bytes framed once and written
+ * straight to the network arrive intact, in order with text `ws` framed, at
+ * every payload-length encoding (7, 16 and 64 bits).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
+import { textFrame } from "../../src/doors/ws-kit/text-frame.js";
+import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+});
+
+/** A server whose one door hands each opened socket to `opened`. */
+async function serve(opened: (socket: DoorSocket) => void): Promise<number> {
+  const transport = new WsTransport({
+    maxPayload: 1024,
+    heartbeatMs: 60_000,
+    heartbeatTimeoutCode: 4010,
+    allowedOrigins: [],
+    log: pino({ level: "silent" }),
+    failure: "test admission failed",
+  });
+  const server = createServer();
+  server.on("upgrade", (req, socket, head) =>
+    transport.accept(req, socket, head, {
+      admit: () => ({ ok: true as const }),
+      open: (socket) => {
+        opened(socket);
+        return { onMessage: () => {}, onClose: () => {} };
+      },
+    }),
+  );
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  server.on("close", () => transport.stop());
+  return (server.address() as AddressInfo).port;
+}
+
+function receive(port: number, count: number): Promise<string[]> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+  const got: string[] = [];
+  return new Promise((resolve, reject) => {
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) reject(new Error("a binary frame"));
+      got.push(String(data));
+      if (got.length === count) {
+        ws.close();
+        resolve(got);
+      }
+    });
+    ws.on("error", reject);
+  });
+}
+
+describe("WsTransport", () => {
+  it("shared bytes (framed once) and per-recipient text arrive intact and in order, at every length encoding", async () => {
+    // Exactly 0, 5, 125 (7-bit), 126 and 65,535 (16-bit), 65,536 and 100,000 (64-bit) bytes; one not ASCII.
+    const payloads = [0, 5, 125, 126, 65_535, 65_536, 100_000].map((n) => "x".repeat(n));
+    payloads.push("Zoë’s “quiz” ✓");
+    const expected: string[] = [];
+    for (const p of payloads) expected.push(p, `text:${p.length}`);
+    const port = await serve((socket) => {
+      for (const p of payloads) {
+        socket.send(Buffer.from(p));
+        socket.send(`text:${p.length}`);
+      }
+    });
+    expect(await receive(port, expected.length)).toStrictEqual(expected);
+  });
+
+  it("one shared buffer sent to many sockets reaches each of them whole", async () => {
+    const shared = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
+    const sockets: DoorSocket[] = [];
+    let ready: () => void = () => {};
+    const allOpen = new Promise<void>((r) => {
+      ready = r;
+    });
+    const port = await serve((s) => {
+      sockets.push(s);
+      if (sockets.length === 5) ready();
+    });
+    const received = Array.from({ length: 5 }, () => receive(port, 1));
+    await allOpen;
+    for (const s of sockets) s.send(shared);
+    for (const got of await Promise.all(received)) expect(got).toStrictEqual([String(shared)]);
+  });
+});
+
+describe("textFrame", () => {
+  it("writes RFC 6455's header: FIN + text, unmasked, the shortest length encoding", () => {
+    expect([...textFrame(Buffer.from("hi")).subarray(0, 2)]).toStrictEqual([0x81, 2]);
+    expect([...textFrame(Buffer.alloc(300)).subarray(0, 4)]).toStrictEqual([0x81, 126, 1, 44]);
+    expect([...textFrame(Buffer.alloc(70_000)).subarray(0, 10)]).toStrictEqual([
+      0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70,
+    ]);
+  });
+});
