@@ -45,6 +45,8 @@ export class RoomRuntime implements RoomHandle {
   private readonly waiters = new Map<number, (reply: Reply<CommandResult>) => void>();
   private timer: TimerHandle | null = null;
   private flushing = false;
+  /** A flush is already asked for at the end of this turn: settlements share it. */
+  private flushDeferred = false;
   private endedNotified = false;
   private fencedNotified = false;
   private readonly dedupe = new Map<
@@ -236,7 +238,13 @@ export class RoomRuntime implements RoomHandle {
     }
     // Events this settlement caused (the reveal a last answer completes) go out on the next
     // turn, so the answerer's acknowledgement — sent from the promise chain — arrives first.
-    this.deps.clock.defer(() => this.flush());
+    // One group commit settles hundreds of answers: they share one deferred flush.
+    if (this.flushDeferred) return;
+    this.flushDeferred = true;
+    this.deps.clock.defer(() => {
+      this.flushDeferred = false;
+      this.flush();
+    });
   }
 
   private reschedule(): void {

@@ -58,4 +58,54 @@ describe("RoomRuntime on the injected clock", () => {
     clock.runDeferred(); // the turn that stored it ends
     expect(out).toEqual(["ack", "scored", "question_closed", "reveal"]);
   });
+
+  it("answers stored by one commit share one deferred flush, and every one is acknowledged", async () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const batches: number[] = [];
+    const committer = new GroupCommitter(
+      {
+        write: async (batch) => {
+          batches.push(batch.length);
+        },
+      },
+      clock,
+    );
+    const room = Room.create(sessionRecord("live", threeQuestions()), {
+      random: new SeededRandom(1),
+      hashToken,
+    });
+    const runtime = new RoomRuntime(room, {
+      clock,
+      committer,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const players: Actor[] = [];
+    for (const name of ["ann", "bob", "cy", "dee", "eve"]) {
+      const joined = runtime.execute(playerActor(name), { type: "join", name });
+      clock.runDeferred();
+      const reply = await joined;
+      if (!reply.ok) throw new Error(reply.error.msg);
+      players.push({ ...playerActor(name), participantId: reply.value.participantId });
+    }
+    await runtime.execute(hostActor, { type: "start" });
+    clock.advance(1_000);
+    await settled();
+    batches.length = 0;
+
+    const acks = players.map((p) =>
+      runtime.execute(p, {
+        type: "answer",
+        target: { index: 0 },
+        answer: { kind: "choice", index: 0 },
+      }),
+    );
+    expect(clock.runDeferred()).toBe(1); // the group commit gathers all five
+    await Promise.all(acks);
+    expect(batches).toEqual([5]);
+    // The five settlements asked for one flush between them.
+    expect(clock.pendingDeferred).toBe(1);
+    for (const ack of await Promise.all(acks)) expect(ack.ok).toBe(true);
+  });
 });
