@@ -168,7 +168,13 @@ describe.skipIf(needs.skip)(needs.title("Redis cluster adapters"), () => {
       );
       expect(await admin.get(`${prefix}lease:s1`)).toBe("1:a");
       expect((await admin.pubsub("CHANNELS", `${prefix}*`)).sort()).toStrictEqual(
-        [`${prefix}rep:a`, `${prefix}req:a`, `${prefix}room:s1`].sort(),
+        [
+          `${prefix}rep:a`,
+          `${prefix}repb:a`,
+          `${prefix}req:a`,
+          `${prefix}reqb:a`,
+          `${prefix}room:s1`,
+        ].sort(),
       );
     });
 
