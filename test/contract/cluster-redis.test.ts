@@ -28,6 +28,8 @@ let backends = 0;
 interface RedisInstance extends ClusterInstance {
   conn: RedisConnection;
   bus: RedisClusterBus;
+  /** PUBLISH commands sent on this instance's connection (the bus's messages). */
+  published(): number;
 }
 
 /** Opens one instance's connection and adapters; the caller closes `bus` and `conn`. */
@@ -44,11 +46,19 @@ async function openInstance(
     name: instanceId,
     ...connection,
   });
+  // Counts the bus's messages: everything it sends is a PUBLISH on this connection.
+  let published = 0;
+  const publish = conn.client.publish.bind(conn.client);
+  conn.client.publish = ((...args: Parameters<typeof publish>) => {
+    published += 1;
+    return publish(...args);
+  }) as typeof conn.client.publish;
   try {
     const bus = await RedisClusterBus.open(conn, instanceId);
     return {
       conn,
       bus,
+      published: () => published,
       pins: new RedisPinDirectory(conn),
       rateLimiter: new RedisRateLimiter(conn, clock),
       replay: new RedisReplayCache(conn),
@@ -92,6 +102,11 @@ describe.skipIf(needs.skip)(needs.title("Redis cluster adapters"), () => {
       async close() {
         for (const instance of opened) await closeInstance(instance);
         await deleteKeys(url, prefix);
+      },
+      sent(instanceId) {
+        return opened
+          .filter((i) => i.bus.instanceId === instanceId)
+          .reduce((n, i) => n + i.published(), 0);
       },
     };
   });
