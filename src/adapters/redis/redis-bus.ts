@@ -282,7 +282,7 @@ export class RedisClusterBus implements ClusterBus {
 
   async isAlive(instanceId: string): Promise<boolean> {
     this.assertUsable("ask about an instance");
-    // Every live instance keeps a subscription to its request channel.
+    // Every live instance, from before batching or after, keeps a subscription to req:<id>.
     const reply = (await this.conn.client.pubsub(
       "NUMSUB",
       this.conn.key("req", instanceId),
