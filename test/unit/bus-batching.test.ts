@@ -72,6 +72,36 @@ describe("TurnBatcher", () => {
     ]);
   });
 
+  it("leading: a key's first item of a turn goes at once, alone; the rest of the turn goes together", () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const sent: Array<{ key: string; items: string[] }> = [];
+    const batcher = new TurnBatcher<string>(
+      clock,
+      (s) => s.length,
+      { maxMessages: 100, maxChars: 1_000 },
+      { leading: true },
+    );
+    const add = (key: string, item: string) =>
+      batcher.add(key, item, (items) => sent.push({ key, items }));
+    add("a", "a1");
+    expect(sent).toStrictEqual([{ key: "a", items: ["a1"] }]);
+    add("a", "a2");
+    add("b", "b1");
+    add("a", "a3");
+    expect(sent).toHaveLength(2);
+    clock.runDeferred();
+    expect(sent).toStrictEqual([
+      { key: "a", items: ["a1"] },
+      { key: "b", items: ["b1"] },
+      { key: "a", items: ["a2", "a3"] },
+    ]);
+    // A new turn: the first item goes at once again.
+    add("a", "a4");
+    expect(sent.at(-1)).toStrictEqual({ key: "a", items: ["a4"] });
+    clock.runDeferred();
+    expect(sent).toHaveLength(4);
+  });
+
   it("discard forgets the open batches and hands back their items", () => {
     const { clock, sent, add, batcher } = setup();
     add("a", "x");
