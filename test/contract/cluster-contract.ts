@@ -45,8 +45,9 @@
  *           handled in order; the replies the other sends back in one turn travel as one message,
  *           each request still getting its own.
  *   CL-B14  A request that fails in such a batch fails alone: the others get their replies.
- *   CL-B15  A room's events one instance publishes in one turn travel as one broker message and
- *           arrive in order; another room's go in a message of their own.
+ *   CL-B15  A room's events one instance publishes in one turn travel as at most two broker
+ *           messages (the first event at once, the rest together) and arrive in order; another
+ *           room's go in messages of their own.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asSessionId } from "../../src/domain/ids.js";
@@ -604,7 +605,7 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         }
       });
 
-      it("CL-B15: a room's events published in one turn travel as one message and arrive in order; another room's go separately", async () => {
+      it("CL-B15: a room's events published in one turn travel as two messages at most and arrive in order; another room's go separately", async () => {
         const a = await backend.instance("a");
         const b = await backend.instance("b");
         const onS1 = collector();
@@ -618,7 +619,8 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         const published = events.map((e) => a.bus.publishRoomEvent(S1, e));
         published.push(a.bus.publishRoomEvent(S2, "other room"));
         await Promise.all(published);
-        expect(backend.sent("a") - sentBefore).toBe(2);
+        // S1: its first event at once, the other 102 together; S2: its one event.
+        expect(backend.sent("a") - sentBefore).toBe(3);
         await onS1.waitFor((got) => got.length === events.length);
         expect(onS1.events).toStrictEqual(events);
         await onS2.waitFor((got) => got.length === 1);

@@ -29,7 +29,8 @@ export interface MemoryClusterHubOptions {
  *
  * Like the Redis bus, a bus batches (issue 10): the requests, replies and room events it sends
  * to one destination during one turn (`clock.defer`) travel as one message, unpacked and
- * handled in order on arrival. `MemoryClusterBus.sent` counts those messages.
+ * handled in order on arrival (a room's first event of a turn goes at once, alone, and the
+ * rest of the turn's together). `MemoryClusterBus.sent` counts those messages.
  */
 export class MemoryClusterHub {
   readonly clock: Clock;
@@ -109,6 +110,7 @@ export class MemoryClusterBus implements ClusterBus {
   private inbox: (() => void)[] = [];
   private drainScheduled = false;
   private readonly outbox: TurnBatcher<Outgoing>;
+  private readonly eventOutbox: TurnBatcher<Outgoing>;
   /** Tells apart two buses that had the same instance id (one closed, one opened). */
   private readonly serial = nextBusSerial++;
   /** Test hook: messages this bus has handed to the broker (a batch counts once). */
@@ -121,11 +123,12 @@ export class MemoryClusterBus implements ClusterBus {
     connected: boolean,
   ) {
     this.up = connected;
-    this.outbox = new TurnBatcher<Outgoing>(
-      hub.clock,
-      (o) => (o.kind === "reply" ? o.size : o.text.length),
-      hub.batchLimits,
-    );
+    const sizeOf = (o: Outgoing) => (o.kind === "reply" ? o.size : o.text.length);
+    this.outbox = new TurnBatcher<Outgoing>(hub.clock, sizeOf, hub.batchLimits);
+    // As on Redis: a room's first event of a turn goes at once, the rest at the end of the turn.
+    this.eventOutbox = new TurnBatcher<Outgoing>(hub.clock, sizeOf, hub.batchLimits, {
+      leading: true,
+    });
   }
 
   get connected(): boolean {
@@ -135,7 +138,7 @@ export class MemoryClusterBus implements ClusterBus {
   async publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void> {
     this.assertUsable("publish");
     return new Promise<void>((resolve, reject) => {
-      this.outbox.add(
+      this.eventOutbox.add(
         `room:${sessionId}`,
         { kind: "event", text: encoded, resolve, reject },
         (items) => this.sendRoomEvents(sessionId, items),
@@ -247,7 +250,7 @@ export class MemoryClusterBus implements ClusterBus {
     this.pending.clear();
     this.rooms.clear();
     this.inbox = [];
-    for (const item of this.outbox.discard()) {
+    for (const item of [...this.outbox.discard(), ...this.eventOutbox.discard()]) {
       if (item.kind === "event") item.reject(new Error(`cluster bus of ${this.instanceId} closed`));
     }
   }

@@ -69,7 +69,9 @@ interface Outgoing {
  * goes out as one message at the end of the turn (`clock.defer`), a batch frame of
  * src/adapters/bus-batching.ts (capped in count and size). Each request keeps its own
  * correlation id and timeout; the receiver unpacks a frame and handles its messages in order,
- * and replies to one requester are batched the same way.
+ * and replies to one requester are batched the same way. A room's first event in a turn goes
+ * at once and only the rest of that turn's events wait: an owner fans an event out to its own
+ * players in the same turn, which would otherwise delay every other instance's players.
  *
  * Rolling deploys: code from before batching sends one JSON message per request on `req:` and
  * expects one per reply on `rep:`. This bus still listens there and answers such requests
@@ -97,6 +99,7 @@ export class RedisClusterBus implements ClusterBus {
   private readonly legacyRequestChannel: string;
   private readonly legacyReplyChannel: string;
   private readonly outbox: TurnBatcher<Outgoing>;
+  private readonly eventOutbox: TurnBatcher<Outgoing>;
   // Correlation ids stay unique across restarts of an instance with the same id.
   private readonly nonce = randomUUID();
   private nextRequestId = 0;
@@ -114,11 +117,14 @@ export class RedisClusterBus implements ClusterBus {
     options: RedisClusterBusOptions,
   ) {
     this.onHandlerError = options.onHandlerError ?? rethrowLater;
-    this.outbox = new TurnBatcher<Outgoing>(
-      options.clock ?? new SystemClock(),
-      (o) => o.text.length,
-      options.batchLimits ?? BATCH_LIMITS,
-    );
+    const clock = options.clock ?? new SystemClock();
+    const limits = options.batchLimits ?? BATCH_LIMITS;
+    this.outbox = new TurnBatcher<Outgoing>(clock, (o) => o.text.length, limits);
+    // A room's first event of a turn goes at once: the owner's own fan-out of it (the rest of
+    // the turn) must not hold it back from the other instances' players.
+    this.eventOutbox = new TurnBatcher<Outgoing>(clock, (o) => o.text.length, limits, {
+      leading: true,
+    });
     this.requestChannel = conn.key("reqb", instanceId);
     this.replyChannel = conn.key("repb", instanceId);
     this.legacyRequestChannel = conn.key("req", instanceId);
@@ -165,7 +171,7 @@ export class RedisClusterBus implements ClusterBus {
     this.assertUsable("publish");
     const channel = this.conn.key("room", sessionId);
     return new Promise<void>((resolve, reject) => {
-      this.outbox.add(channel, { text: encoded, settle: { resolve, reject } }, (items) =>
+      this.eventOutbox.add(channel, { text: encoded, settle: { resolve, reject } }, (items) =>
         this.sendRoomEvents(channel, items),
       );
     });
@@ -303,7 +309,7 @@ export class RedisClusterBus implements ClusterBus {
     if (this.closed) return;
     this.closed = true;
     for (const remove of this.removers) remove();
-    for (const item of this.outbox.discard()) {
+    for (const item of [...this.outbox.discard(), ...this.eventOutbox.discard()]) {
       item.settle?.reject(new Error(`cluster bus of ${this.instanceId} closed`));
     }
     for (const p of this.pending.values()) {
