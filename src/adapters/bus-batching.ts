@@ -128,7 +128,16 @@ export class TurnBatcher<T> {
     this.started = new Set();
     const open = this.open;
     this.open = new Map();
-    for (const batch of open.values()) batch.send(batch.items);
+    // One destination's send failing must not hold back the others'; the first error still surfaces.
+    let failure: { err: unknown } | undefined;
+    for (const batch of open.values()) {
+      try {
+        batch.send(batch.items);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   }
 
   private scheduleFlush(): void {

@@ -102,6 +102,18 @@ describe("TurnBatcher", () => {
     expect(sent).toHaveLength(4);
   });
 
+  it("a send that throws does not stop the other keys' batches; its error still surfaces", () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const batcher = new TurnBatcher<string>(clock, (s) => s.length);
+    const sent: string[][] = [];
+    batcher.add("a", "a1", () => {
+      throw new Error("a failed");
+    });
+    batcher.add("b", "b1", (items) => sent.push(items));
+    expect(() => clock.runDeferred()).toThrow("a failed");
+    expect(sent).toStrictEqual([["b1"]]);
+  });
+
   it("discard forgets the open batches and hands back their items", () => {
     const { clock, sent, add, batcher } = setup();
     add("a", "x");
