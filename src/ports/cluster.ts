@@ -105,7 +105,11 @@ export class ClusterTimeoutError extends Error {
 /**
  * Messages between server instances. Payloads are JSON strings encoded by the
  * engine. Delivery is at most once (Redis pub/sub): receivers detect lost room
- * events by their sequence numbers, and requests time out.
+ * events by their sequence numbers, and requests time out. An adapter may carry
+ * what one turn of the event loop sends to one destination (a room's events, the
+ * requests to one instance, the replies to one instance) as one broker message;
+ * receivers still see each one, in the order sent, and each request keeps its own
+ * reply and timeout.
  */
 export interface ClusterBus {
   readonly instanceId: string;

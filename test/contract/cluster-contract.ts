@@ -41,6 +41,13 @@
  *   CL-B10  A request nobody serves times out; one to an instance nobody listens for fails at once.
  *   CL-B11  A reply that comes after the timeout is ignored, and later requests still work.
  *   CL-B12  Closing fails pending requests; a closed bus refuses to publish, subscribe or request.
+ *   CL-B13  Requests one instance sends another in one turn travel as one broker message and are
+ *           handled in order; the replies the other sends back in one turn travel as one message,
+ *           each request still getting its own.
+ *   CL-B14  A request that fails in such a batch fails alone: the others get their replies.
+ *   CL-B15  A room's events one instance publishes in one turn travel as at most two broker
+ *           messages (the first event at once, the rest together) and arrive in order; another
+ *           room's go in messages of their own.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asSessionId } from "../../src/domain/ids.js";
@@ -75,6 +82,8 @@ export interface ClusterBackend {
   wait(ms: number): Promise<void>;
   /** Closes every instance opened and drops the backend's data. */
   close(): Promise<void>;
+  /** How many messages instance `instanceId`'s bus has handed to the broker so far (a batch is one). */
+  sent(instanceId: string): number;
 }
 
 const S1 = asSessionId("session-1");
@@ -543,6 +552,84 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         await expect(a.bus.publishRoomEvent(S1, "x")).rejects.toThrow();
         await expect(a.bus.request("b", "x", LONG_MS)).rejects.toThrow();
         await expect(a.bus.subscribeRoomEvents(S1, () => {})).rejects.toThrow();
+      });
+
+      it("CL-B13: requests sent to one instance in one turn travel as one message, are handled in order and each gets its own reply, the replies as one message too", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const handled: string[] = [];
+        b.bus.serve(async (m) => {
+          handled.push(m);
+          return `re ${m}`;
+        });
+        const messages = Array.from({ length: 40 }, (_, i) => `m${i}`);
+        const sentBefore = { a: backend.sent("a"), b: backend.sent("b") };
+        // All in one turn: nothing awaited between them.
+        const replies = messages.map((m) => a.bus.request("b", m, LONG_MS));
+        expect(await Promise.all(replies)).toStrictEqual(messages.map((m) => `re ${m}`));
+        expect(handled).toStrictEqual(messages);
+        expect(backend.sent("a") - sentBefore.a).toBe(1);
+        expect(backend.sent("b") - sentBefore.b).toBe(1);
+      });
+
+      it("CL-B14: a request that fails in a batch fails alone; the others get their replies", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        b.bus.serve((m) => {
+          // Thrown synchronously and rejected asynchronously: neither may touch its neighbours.
+          if (m === "throws") throw new Error("cannot handle throws");
+          if (m === "rejects") return Promise.reject(new Error("cannot handle rejects"));
+          return Promise.resolve(`re ${m}`);
+        });
+        const sentBefore = backend.sent("a");
+        const results = await Promise.allSettled(
+          ["m0", "throws", "m2", "rejects", "m4"].map((m) => a.bus.request("b", m, LONG_MS)),
+        );
+        expect(backend.sent("a") - sentBefore).toBe(1);
+        expect(results.map((r) => (r.status === "fulfilled" ? r.value : "failed"))).toStrictEqual([
+          "re m0",
+          "failed",
+          "re m2",
+          "failed",
+          "re m4",
+        ]);
+        for (const [i, what] of [
+          [1, "throws"],
+          [3, "rejects"],
+        ] as const) {
+          const r = results[i];
+          expect(r?.status).toBe("rejected");
+          const reason = (r as PromiseRejectedResult).reason as unknown;
+          expect(reason).not.toBeInstanceOf(ClusterTimeoutError);
+          expect((reason as Error).message).toContain(`cannot handle ${what}`);
+        }
+      });
+
+      it("CL-B15: a room's events published in one turn travel as two messages at most and arrive in order; another room's go separately", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        const onS1 = collector();
+        const onS2 = collector();
+        await b.bus.subscribeRoomEvents(S1, onS1.add);
+        await b.bus.subscribeRoomEvents(S2, onS2.add);
+        const sentBefore = backend.sent("a");
+        const events = Array.from({ length: 100 }, (_, i) => `e${i}`);
+        // Text that looks like a batch frame or holds newlines travels untouched too.
+        events.push("QWB1\n3\nabc", "line\nbreak", "");
+        const published = events.map((e) => a.bus.publishRoomEvent(S1, e));
+        published.push(a.bus.publishRoomEvent(S2, "other room"));
+        await Promise.all(published);
+        // S1: its first event at once, the other 102 together; S2: its one event.
+        expect(backend.sent("a") - sentBefore).toBe(3);
+        await onS1.waitFor((got) => got.length === events.length);
+        expect(onS1.events).toStrictEqual(events);
+        await onS2.waitFor((got) => got.length === 1);
+        expect(onS2.events).toStrictEqual(["other room"]);
+        // One event alone in its turn goes as it is (what code from before batching reads).
+        await a.bus.publishRoomEvent(S2, "QWB1\n1\nx");
+        await a.bus.publishRoomEvent(S2, "alone");
+        await onS2.waitFor((got) => got.length === 3);
+        expect(onS2.events).toStrictEqual(["other room", "QWB1\n1\nx", "alone"]);
       });
     });
   });

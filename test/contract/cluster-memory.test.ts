@@ -35,6 +35,11 @@ runClusterContract("memory", async () => {
     async close() {
       for (const bus of buses) await bus.close();
     },
+    sent(instanceId) {
+      return buses
+        .filter((bus) => bus.instanceId === instanceId)
+        .reduce((n, bus) => n + bus.sent, 0);
+    },
   };
 });
 

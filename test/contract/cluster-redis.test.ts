@@ -28,6 +28,8 @@ let backends = 0;
 interface RedisInstance extends ClusterInstance {
   conn: RedisConnection;
   bus: RedisClusterBus;
+  /** PUBLISH commands sent on this instance's connection (the bus's messages). */
+  published(): number;
 }
 
 /** Opens one instance's connection and adapters; the caller closes `bus` and `conn`. */
@@ -44,11 +46,19 @@ async function openInstance(
     name: instanceId,
     ...connection,
   });
+  // Counts the bus's messages: everything it sends is a PUBLISH on this connection.
+  let published = 0;
+  const publish = conn.client.publish.bind(conn.client);
+  conn.client.publish = ((...args: Parameters<typeof publish>) => {
+    published += 1;
+    return publish(...args);
+  }) as typeof conn.client.publish;
   try {
     const bus = await RedisClusterBus.open(conn, instanceId);
     return {
       conn,
       bus,
+      published: () => published,
       pins: new RedisPinDirectory(conn),
       rateLimiter: new RedisRateLimiter(conn, clock),
       replay: new RedisReplayCache(conn),
@@ -92,6 +102,11 @@ describe.skipIf(needs.skip)(needs.title("Redis cluster adapters"), () => {
       async close() {
         for (const instance of opened) await closeInstance(instance);
         await deleteKeys(url, prefix);
+      },
+      sent(instanceId) {
+        return opened
+          .filter((i) => i.bus.instanceId === instanceId)
+          .reduce((n, i) => n + i.published(), 0);
       },
     };
   });
@@ -168,7 +183,13 @@ describe.skipIf(needs.skip)(needs.title("Redis cluster adapters"), () => {
       );
       expect(await admin.get(`${prefix}lease:s1`)).toBe("1:a");
       expect((await admin.pubsub("CHANNELS", `${prefix}*`)).sort()).toStrictEqual(
-        [`${prefix}rep:a`, `${prefix}req:a`, `${prefix}room:s1`].sort(),
+        [
+          `${prefix}rep:a`,
+          `${prefix}repb:a`,
+          `${prefix}req:a`,
+          `${prefix}reqb:a`,
+          `${prefix}room:s1`,
+        ].sort(),
       );
     });
 
@@ -301,6 +322,81 @@ describe.skipIf(needs.skip)(needs.title("Redis cluster adapters"), () => {
         expect(reconnected.count()).toBe(1);
       });
     }
+
+    it("rolling deploy: an instance from before batching is sent its requests one by one, and its own single requests are answered singly", async () => {
+      const prefix = freshPrefix();
+      const a = await instance(prefix, "a");
+      // "old" speaks the format from before batching: one JSON request per message on req:,
+      // one JSON reply per message on rep:.
+      const oldSub = await adminClient(url);
+      const oldPub = await adminClient(url);
+      cleanup.push(async () => {
+        await oldSub.quit();
+        await oldPub.quit();
+      });
+      const oldHandled: string[] = [];
+      const oldReplies = collector();
+      oldSub.on("message", (channel: string, text: string) => {
+        if (channel === `${prefix}rep:old`) {
+          oldReplies.add(text);
+          return;
+        }
+        const m = JSON.parse(text) as { id: string; from: string; body: string };
+        oldHandled.push(m.body);
+        void oldPub.publish(
+          `${prefix}rep:${m.from}`,
+          JSON.stringify({ id: m.id, ok: true, body: `old ${m.body}` }),
+        );
+      });
+      await oldSub.subscribe(`${prefix}req:old`, `${prefix}rep:old`);
+
+      const replies = ["m0", "m1", "m2"].map((m) => a.bus.request("old", m, 5_000));
+      expect(await Promise.all(replies)).toStrictEqual(["old m0", "old m1", "old m2"]);
+      expect(oldHandled).toStrictEqual(["m0", "m1", "m2"]);
+
+      a.bus.serve(async (m) => `new ${m}`);
+      await oldPub.publish(
+        `${prefix}req:a`,
+        JSON.stringify({ id: "old:1", from: "old", body: "hello" }),
+      );
+      await oldReplies.waitFor((got) => got.length === 1);
+      expect(JSON.parse(oldReplies.events[0]!)).toStrictEqual({
+        id: "old:1",
+        ok: true,
+        body: "new hello",
+      });
+      // Still undelivered (and at once) when nobody listens in either format.
+      await expect(a.bus.request("nobody", "x", 60_000)).rejects.toBeInstanceOf(
+        ClusterUndeliveredError,
+      );
+    });
+
+    it("a frame that cannot be read is dropped whole; the bus goes on", async () => {
+      const prefix = freshPrefix();
+      const a = await instance(prefix, "a");
+      const b = await instance(prefix, "b");
+      const handled: string[] = [];
+      b.bus.serve(async (m) => {
+        handled.push(m);
+        return m;
+      });
+      const onA = collector();
+      await a.bus.subscribeRoomEvents(S1, onA.add);
+      const admin = await adminClient(url);
+      cleanup.push(async () => {
+        await admin.quit();
+      });
+      const good = '{"id":"z:1","from":"z","body":"never"}';
+      await admin.publish(`${prefix}reqb:b`, `QWB1\n${good.length + 5}\n${good}`);
+      await admin.publish(`${prefix}room:s1`, "QWB1\n99\ncut short");
+      await admin.publish(`${prefix}room:s1`, "QWB2\nfrom the future");
+      expect(await a.bus.request("b", "after", 5_000)).toBe("after");
+      expect(handled).toStrictEqual(["after"]);
+      await b.bus.publishRoomEvent(S1, "after");
+      // A frame of an unknown version is no frame here: it is handed on as one event.
+      await onA.waitFor((got) => got.includes("after"));
+      expect(onA.events).toStrictEqual(["QWB2\nfrom the future", "after"]);
+    });
 
     it("a failed open names the address and gives up", async () => {
       await expect(

@@ -210,6 +210,45 @@ describe("cluster directory (in-process bus)", () => {
     expect(b.directory.status().owned).toBe(0);
   });
 
+  it("commands forwarded in one turn go to the owner as one bus message, applied in order, each with its own reply (issue 10)", async () => {
+    const { nodes } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const onA = await liveSession(a);
+    const remote = (await b.directory.find(onA.id))!;
+    const watch = collect(remote);
+    const players: Actor[] = [];
+    for (let i = 0; i < 12; i++) players.push(await joinRoom(remote, `p${i}`));
+    expect((await remote.execute(hostActor, { type: "start" })).ok).toBe(true);
+    await watch.waitFor((e) => e.body.type === "question");
+
+    const answer = (choice: number) =>
+      ({
+        type: "answer",
+        target: { index: 0 },
+        answer: { kind: "choice", index: choice },
+      }) as const;
+    const sentBefore = b.bus.sent;
+    // One turn: every player answers (even ones right, odd ones wrong), p0 a second time
+    // (refused: the first answer counts, A-1), and an answer to a question not open yet.
+    const replies = await Promise.all([
+      ...players.map((p, i) => remote.execute(p, answer(i % 2))),
+      remote.execute(players[0]!, answer(1)),
+      remote.execute(players[1]!, {
+        type: "answer",
+        target: { index: 2 },
+        answer: { kind: "choice", index: 0 },
+      }),
+    ]);
+    expect(b.bus.sent - sentBefore).toBe(1);
+    const acks = replies.slice(0, players.length);
+    acks.forEach((r, i) => {
+      expect(r.ok, `p${i}`).toBe(true);
+      expect((r as { ok: true; value: AnswerAck }).value.correct, `p${i}`).toBe(i % 2 === 0);
+    });
+    expect(replies[players.length]?.ok).toBe(false);
+    expect(replies[players.length + 1]?.ok).toBe(false);
+  });
+
   it("a lost event between instances is noticed by its sequence number and repaired by a resync", async () => {
     const { nodes } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];

@@ -7,11 +7,14 @@ import {
   type Lease,
   type OwnershipLeases,
 } from "../../ports/cluster.js";
+import { BATCH_LIMITS, type BatchLimits, TurnBatcher } from "../bus-batching.js";
 import { SystemClock } from "../system-clock.js";
 
 export interface MemoryClusterHubOptions {
-  /** Times request timeouts. Default: the system clock. */
+  /** Times request timeouts and ends the turns whose messages are batched. Default: the system clock. */
   clock?: Clock;
+  /** How big one batched message may grow. Default: BATCH_LIMITS. */
+  batchLimits?: BatchLimits;
   /**
    * Receives what a room-event, reconnect or request handler threw. Default: rethrown from a
    * fresh task, so it surfaces as an uncaught exception instead of vanishing.
@@ -23,9 +26,15 @@ export interface MemoryClusterHubOptions {
  * The broker of several in-process "instances", for one-process deployments and tests:
  * `hub.bus(instanceId)` gives each instance its ClusterBus. Delivery is asynchronous (a later
  * macrotask, as from a socket) and in publish order per destination, like Redis pub/sub.
+ *
+ * Like the Redis bus, a bus batches (issue 10): the requests, replies and room events it sends
+ * to one destination during one turn (`clock.defer`) travel as one message, unpacked and
+ * handled in order on arrival (a room's first event of a turn goes at once, alone, and the
+ * rest of the turn's together). `MemoryClusterBus.sent` counts those messages.
  */
 export class MemoryClusterHub {
   readonly clock: Clock;
+  readonly batchLimits: BatchLimits;
   readonly onHandlerError: (err: unknown) => void;
   /** @internal Open buses by instance id. */
   readonly buses = new Map<string, MemoryClusterBus>();
@@ -33,6 +42,7 @@ export class MemoryClusterHub {
 
   constructor(options: MemoryClusterHubOptions = {}) {
     this.clock = options.clock ?? new SystemClock();
+    this.batchLimits = options.batchLimits ?? BATCH_LIMITS;
     this.onHandlerError = options.onHandlerError ?? rethrowLater;
   }
 
@@ -58,11 +68,19 @@ export class MemoryClusterHub {
     for (const bus of this.buses.values()) bus.simulateReconnect();
   }
 
-  /** @internal */
-  publish(sessionId: SessionId, encoded: string): void {
-    for (const bus of this.buses.values()) bus.receiveRoomEvent(sessionId, encoded);
+  /** @internal One message carrying `events`, in order. */
+  publish(sessionId: SessionId, events: readonly string[]): void {
+    for (const bus of this.buses.values()) bus.receiveRoomEvents(sessionId, events);
   }
 }
+
+/** One message waiting for the end of the turn. */
+type Outgoing =
+  | { kind: "event"; text: string; resolve: () => void; reject: (err: unknown) => void }
+  | { kind: "request"; id: number; text: string }
+  | { kind: "reply"; id: number; size: number; settle: (p: PendingRequest) => void };
+
+let nextBusSerial = 0;
 
 interface RoomSubscription {
   onEvent: (encoded: string) => void;
@@ -91,6 +109,12 @@ export class MemoryClusterBus implements ClusterBus {
   }> = [];
   private inbox: (() => void)[] = [];
   private drainScheduled = false;
+  private readonly outbox: TurnBatcher<Outgoing>;
+  private readonly eventOutbox: TurnBatcher<Outgoing>;
+  /** Tells apart two buses that had the same instance id (one closed, one opened). */
+  private readonly serial = nextBusSerial++;
+  /** Test hook: messages this bus has handed to the broker (a batch counts once). */
+  sent = 0;
 
   /** @internal Use `MemoryClusterHub.bus`. */
   constructor(
@@ -99,6 +123,12 @@ export class MemoryClusterBus implements ClusterBus {
     connected: boolean,
   ) {
     this.up = connected;
+    const sizeOf = (o: Outgoing) => (o.kind === "reply" ? o.size : o.text.length);
+    this.outbox = new TurnBatcher<Outgoing>(hub.clock, sizeOf, hub.batchLimits);
+    // As on Redis: a room's first event of a turn goes at once, the rest at the end of the turn.
+    this.eventOutbox = new TurnBatcher<Outgoing>(hub.clock, sizeOf, hub.batchLimits, {
+      leading: true,
+    });
   }
 
   get connected(): boolean {
@@ -107,7 +137,28 @@ export class MemoryClusterBus implements ClusterBus {
 
   async publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void> {
     this.assertUsable("publish");
-    this.hub.publish(sessionId, encoded);
+    return new Promise<void>((resolve, reject) => {
+      this.eventOutbox.add(
+        `room:${sessionId}`,
+        { kind: "event", text: encoded, resolve, reject },
+        (items) => this.sendRoomEvents(sessionId, items),
+      );
+    });
+  }
+
+  private sendRoomEvents(sessionId: SessionId, items: Outgoing[]): void {
+    const events = items.filter((i) => i.kind === "event");
+    if (this.closed || !this.up) {
+      const err = new Error(`cannot publish: cluster bus of ${this.instanceId} is not connected`);
+      for (const e of events) e.reject(err);
+      return;
+    }
+    this.sent += 1;
+    this.hub.publish(
+      sessionId,
+      events.map((e) => e.text),
+    );
+    for (const e of events) e.resolve();
   }
 
   async subscribeRoomEvents(
@@ -139,15 +190,39 @@ export class MemoryClusterBus implements ClusterBus {
         reject(new ClusterTimeoutError(`no reply from instance ${to} within ${timeoutMs} ms`));
       });
       this.pending.set(id, { resolve, reject, timer });
-      const target = this.hub.buses.get(to);
-      if (!target) {
-        // Like Redis reporting no subscriber: the instance is gone and nothing was delivered.
-        clock.clearTimer(timer);
-        this.pending.delete(id);
-        reject(new ClusterUndeliveredError(`instance ${to} is not listening (gone)`));
-        return;
+      // Goes out with whatever else this turn sends `to`; its own timer runs from now.
+      this.outbox.add(`req:${to}`, { kind: "request", id, text: encoded }, (items) =>
+        this.sendRequests(to, items),
+      );
+    });
+  }
+
+  private sendRequests(to: string, items: Outgoing[]): void {
+    if (this.closed) return; // close() failed them already
+    const requests = items.filter((i) => i.kind === "request");
+    const fail = (err: Error) => {
+      for (const r of requests) {
+        const p = this.pending.get(r.id);
+        if (!p) continue;
+        this.pending.delete(r.id);
+        this.hub.clock.clearTimer(p.timer);
+        p.reject(err);
       }
-      if (target.connected) target.enqueue(() => target.handleRequest(this, id, encoded));
+    };
+    if (!this.up) {
+      fail(new Error(`cannot send a request: cluster broker unavailable`));
+      return;
+    }
+    const target = this.hub.buses.get(to);
+    if (!target) {
+      // Like Redis reporting no subscriber: the instance is gone and nothing was delivered.
+      fail(new ClusterUndeliveredError(`instance ${to} is not listening (gone)`));
+      return;
+    }
+    this.sent += 1;
+    if (!target.connected) return; // lost on the way: the requesters time out
+    target.enqueue(() => {
+      for (const r of requests) target.handleRequest(this, r.id, r.text);
     });
   }
 
@@ -175,6 +250,9 @@ export class MemoryClusterBus implements ClusterBus {
     this.pending.clear();
     this.rooms.clear();
     this.inbox = [];
+    for (const item of [...this.outbox.discard(), ...this.eventOutbox.discard()]) {
+      if (item.kind === "event") item.reject(new Error(`cluster bus of ${this.instanceId} closed`));
+    }
   }
 
   /**
@@ -208,25 +286,29 @@ export class MemoryClusterBus implements ClusterBus {
     });
   }
 
-  /** @internal Called by the hub for every published room event. */
-  receiveRoomEvent(sessionId: SessionId, encoded: string): void {
+  /** @internal Called by the hub for every message of room events. */
+  receiveRoomEvents(sessionId: SessionId, events: readonly string[]): void {
     if (!this.connected || !this.rooms.has(sessionId)) return;
-    const drop = this.drops.find(
-      (d) =>
-        (d.sessionId === undefined || d.sessionId === sessionId) &&
-        (d.which === undefined || d.which(encoded)),
-    );
-    if (drop) {
+    const kept = events.filter((encoded) => {
+      const drop = this.drops.find(
+        (d) =>
+          (d.sessionId === undefined || d.sessionId === sessionId) &&
+          (d.which === undefined || d.which(encoded)),
+      );
+      if (!drop) return true;
       drop.left -= 1;
       if (drop.left <= 0) this.drops.splice(this.drops.indexOf(drop), 1);
-      return;
-    }
+      return false;
+    });
+    if (kept.length === 0) return;
     this.enqueue(() => {
-      // Looked up at delivery, so an unsubscribe stops even events already on their way.
-      const subs = this.rooms.get(sessionId);
-      if (!subs) return;
-      for (const sub of [...subs]) {
-        if (subs.has(sub)) this.guard(() => sub.onEvent(encoded));
+      for (const encoded of kept) {
+        // Looked up at delivery, so an unsubscribe stops even events already on their way.
+        const subs = this.rooms.get(sessionId);
+        if (!subs) return;
+        for (const sub of [...subs]) {
+          if (subs.has(sub)) this.guard(() => sub.onEvent(encoded));
+        }
       }
     });
   }
@@ -235,15 +317,12 @@ export class MemoryClusterBus implements ClusterBus {
   handleRequest(from: MemoryClusterBus, id: number, encoded: string): void {
     const handler = this.handler;
     if (!this.connected || !handler) return;
-    const reply = (settle: (p: PendingRequest) => void) => {
+    const reply = (size: number, settle: (p: PendingRequest) => void) => {
       if (!this.connected || !from.connected) return;
-      from.enqueue(() => {
-        const p = from.pending.get(id);
-        if (!p) return;
-        from.pending.delete(id);
-        from.hub.clock.clearTimer(p.timer);
-        settle(p);
-      });
+      // Replies to one requester in one turn go back as one message.
+      this.outbox.add(`rep:${from.serial}`, { kind: "reply", id, size, settle }, (items) =>
+        this.sendReplies(from, items),
+      );
     };
     let result: Promise<string>;
     try {
@@ -252,9 +331,27 @@ export class MemoryClusterBus implements ClusterBus {
       result = Promise.reject(err);
     }
     result.then(
-      (r) => reply((p) => p.resolve(r)),
-      (err: unknown) => reply((p) => p.reject(remoteError(this.instanceId, err))),
+      (r) => reply(r.length, (p) => p.resolve(r)),
+      (err: unknown) => {
+        const error = remoteError(this.instanceId, err);
+        reply(error.message.length, (p) => p.reject(error));
+      },
     );
+  }
+
+  private sendReplies(from: MemoryClusterBus, items: Outgoing[]): void {
+    if (!this.connected || !from.connected) return;
+    this.sent += 1;
+    from.enqueue(() => {
+      for (const item of items) {
+        if (item.kind !== "reply") continue;
+        const p = from.pending.get(item.id);
+        if (!p) continue;
+        from.pending.delete(item.id);
+        from.hub.clock.clearTimer(p.timer);
+        item.settle(p);
+      }
+    });
   }
 
   /** @internal Runs `task` in a later macrotask, after everything queued before it. */

@@ -1,10 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { SessionId } from "../../domain/ids.js";
+import type { Clock } from "../../ports/clock.js";
 import {
   type ClusterBus,
   ClusterTimeoutError,
   ClusterUndeliveredError,
 } from "../../ports/cluster.js";
+import {
+  BATCH_LIMITS,
+  type BatchLimits,
+  decodeBatch,
+  encodeBatch,
+  isBatch,
+  TurnBatcher,
+} from "../bus-batching.js";
+import { SystemClock } from "../system-clock.js";
 import type { RedisConnection } from "./redis-connection.js";
 
 export interface RedisClusterBusOptions {
@@ -13,6 +23,10 @@ export interface RedisClusterBusOptions {
    * so it surfaces as an uncaught exception instead of vanishing.
    */
   onHandlerError?: (err: unknown) => void;
+  /** Ends the turns whose messages are batched (`defer`). Default: the system clock. */
+  clock?: Clock;
+  /** How big one batched message may grow. Default: BATCH_LIMITS. */
+  batchLimits?: BatchLimits;
 }
 
 interface RoomChannel {
@@ -37,10 +51,37 @@ type ReplyMessage =
   | { id: string; ok: true; body: string }
   | { id: string; ok: false; error: string };
 
+/** One message waiting for the end of the turn: its text and who waits on its publish. */
+interface Outgoing {
+  text: string;
+  /** Requests: the correlation id, settled through `pending`. */
+  id?: string;
+  /** Room events: the publisher's promise. */
+  settle?: { resolve: () => void; reject: (err: unknown) => void };
+}
+
 /**
  * ClusterBus over Redis pub/sub. Channels (all under the connection's prefix):
- * `room:<sessionId>` carries a room's events as published; `req:<instanceId>` carries requests
- * to an instance and `rep:<instanceId>` the replies to its requests, JSON with a correlation id.
+ * `room:<sessionId>` carries a room's events as published; `reqb:<instanceId>` carries requests
+ * to an instance and `repb:<instanceId>` the replies to its requests, JSON with a correlation id.
+ *
+ * Batching (issue 10): what this bus sends to one channel during one turn of the event loop
+ * goes out as one message at the end of the turn (`clock.defer`), a batch frame of
+ * src/adapters/bus-batching.ts (capped in count and size). Each request keeps its own
+ * correlation id and timeout; the receiver unpacks a frame and handles its messages in order,
+ * and replies to one requester are batched the same way. A room's first event in a turn goes
+ * at once and only the rest of that turn's events wait: an owner fans an event out to its own
+ * players in the same turn, which would otherwise delay every other instance's players.
+ *
+ * Rolling deploys: code from before batching sends one JSON message per request on `req:` and
+ * expects one per reply on `rep:`. This bus still listens there and answers such requests
+ * singly on `rep:`, and it sends its own batches on `reqb:`, which old code does not listen
+ * to: when a batch finds no subscriber there, its requests are sent again one by one on
+ * `req:` (only a subscriber count of 0 there too makes them undelivered). So old and new
+ * instances never see a frame they cannot read on the request channels. A room's events are
+ * published on `room:` as before: a turn with one event sends it as is, and only a turn with
+ * several sends a frame, which old code fails to decode, logs and recovers from like lost
+ * events (the next beacon shows the gap and its watchers resync); it does not crash.
  *
  * Publishing and replying use the given connection; subscriptions use a second connection the
  * bus opens and owns, because a subscribed Redis connection can do nothing else. When either
@@ -55,6 +96,10 @@ export class RedisClusterBus implements ClusterBus {
   private readonly onHandlerError: (err: unknown) => void;
   private readonly requestChannel: string;
   private readonly replyChannel: string;
+  private readonly legacyRequestChannel: string;
+  private readonly legacyReplyChannel: string;
+  private readonly outbox: TurnBatcher<Outgoing>;
+  private readonly eventOutbox: TurnBatcher<Outgoing>;
   // Correlation ids stay unique across restarts of an instance with the same id.
   private readonly nonce = randomUUID();
   private nextRequestId = 0;
@@ -72,8 +117,18 @@ export class RedisClusterBus implements ClusterBus {
     options: RedisClusterBusOptions,
   ) {
     this.onHandlerError = options.onHandlerError ?? rethrowLater;
-    this.requestChannel = conn.key("req", instanceId);
-    this.replyChannel = conn.key("rep", instanceId);
+    const clock = options.clock ?? new SystemClock();
+    const limits = options.batchLimits ?? BATCH_LIMITS;
+    this.outbox = new TurnBatcher<Outgoing>(clock, (o) => o.text.length, limits);
+    // A room's first event of a turn goes at once: the owner's own fan-out of it (the rest of
+    // the turn) must not hold it back from the other instances' players.
+    this.eventOutbox = new TurnBatcher<Outgoing>(clock, (o) => o.text.length, limits, {
+      leading: true,
+    });
+    this.requestChannel = conn.key("reqb", instanceId);
+    this.replyChannel = conn.key("repb", instanceId);
+    this.legacyRequestChannel = conn.key("req", instanceId);
+    this.legacyReplyChannel = conn.key("rep", instanceId);
     sub.client.on("message", (channel: string, message: string) =>
       this.onMessage(channel, message),
     );
@@ -100,7 +155,7 @@ export class RedisClusterBus implements ClusterBus {
     const sub = await conn.duplicate(`${instanceId}:bus-sub`);
     const bus = new RedisClusterBus(conn, sub, instanceId, options);
     try {
-      await sub.client.subscribe(bus.requestChannel, bus.replyChannel);
+      await sub.client.subscribe(...bus.ownChannels());
     } catch (err) {
       await bus.close();
       throw err;
@@ -114,7 +169,12 @@ export class RedisClusterBus implements ClusterBus {
 
   async publishRoomEvent(sessionId: SessionId, encoded: string): Promise<void> {
     this.assertUsable("publish");
-    await this.conn.client.publish(this.conn.key("room", sessionId), encoded);
+    const channel = this.conn.key("room", sessionId);
+    return new Promise<void>((resolve, reject) => {
+      this.eventOutbox.add(channel, { text: encoded, settle: { resolve, reject } }, (items) =>
+        this.sendRoomEvents(channel, items),
+      );
+    });
   }
 
   async subscribeRoomEvents(
@@ -157,38 +217,78 @@ export class RedisClusterBus implements ClusterBus {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
     });
-    // A timeout while the publish below is still waiting must not count as unhandled.
-    reply.catch(() => {});
-    try {
-      const receivers = await this.conn.client.publish(
-        this.conn.key("req", to),
-        JSON.stringify(message),
-      );
-      if (receivers === 0) {
-        // Nobody listens on that instance's channel: it is gone. Say so now rather than after
-        // the whole timeout, so the caller can look for the session's next owner at once.
-        const p = this.pending.get(id);
-        if (p) {
-          this.pending.delete(id);
-          clearTimeout(p.timer);
-        }
-        throw new ClusterUndeliveredError(`instance ${to} is not listening (gone)`);
-      }
-    } catch (err) {
-      const p = this.pending.get(id);
-      if (p) {
-        this.pending.delete(id);
-        clearTimeout(p.timer);
-      }
-      // The reply promise is abandoned unsettled; the caller gets the publish failure.
-      throw err;
-    }
+    // Goes out with whatever else this turn sends `to`; its own timer runs from now.
+    this.outbox.add(`req:${to}`, { text: JSON.stringify(message), id }, (items) =>
+      this.sendRequests(to, items),
+    );
     return reply;
+  }
+
+  private sendRequests(to: string, items: Outgoing[]): void {
+    if (this.closed) return;
+    this.conn.client.publish(this.conn.key("reqb", to), encodeBatch(items.map((i) => i.text))).then(
+      (receivers) => {
+        // Nobody reads batches there: an instance running code from before batching, or none.
+        if (receivers === 0) this.sendRequestsSingly(to, items);
+      },
+      (err: unknown) => {
+        for (const item of items) this.failRequest(item, err);
+      },
+    );
+  }
+
+  private sendRequestsSingly(to: string, items: Outgoing[]): void {
+    for (const item of items) {
+      if (this.closed) return;
+      if (item.id === undefined || !this.pending.has(item.id)) continue; // timed out meanwhile
+      this.conn.client.publish(this.conn.key("req", to), item.text).then(
+        (receivers) => {
+          // Nobody listens on that instance's channel: it is gone. Say so now rather than after
+          // the whole timeout, so the caller can look for the session's next owner at once.
+          if (receivers === 0) {
+            this.failRequest(
+              item,
+              new ClusterUndeliveredError(`instance ${to} is not listening (gone)`),
+            );
+          }
+        },
+        (err: unknown) => this.failRequest(item, err),
+      );
+    }
+  }
+
+  /** The request's publish failed or reached nobody: its caller gets that, not a timeout. */
+  private failRequest(item: Outgoing, err: unknown): void {
+    if (item.id === undefined) return;
+    const p = this.pending.get(item.id);
+    if (!p) return;
+    this.pending.delete(item.id);
+    clearTimeout(p.timer);
+    p.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private sendRoomEvents(channel: string, items: Outgoing[]): void {
+    if (this.closed) {
+      for (const item of items) item.settle?.reject(new Error("cluster bus closed"));
+      return;
+    }
+    // One event alone goes as is, readable by code from before batching (unless it could be
+    // mistaken for a frame).
+    const only = items.length === 1 ? items[0] : undefined;
+    const text = only && !isBatch(only.text) ? only.text : encodeBatch(items.map((i) => i.text));
+    this.conn.client.publish(channel, text).then(
+      () => {
+        for (const item of items) item.settle?.resolve();
+      },
+      (err: unknown) => {
+        for (const item of items) item.settle?.reject(err);
+      },
+    );
   }
 
   async isAlive(instanceId: string): Promise<boolean> {
     this.assertUsable("ask about an instance");
-    // Every live instance keeps a subscription to its request channel.
+    // Every live instance, from before batching or after, keeps a subscription to req:<id>.
     const reply = (await this.conn.client.pubsub(
       "NUMSUB",
       this.conn.key("req", instanceId),
@@ -209,6 +309,9 @@ export class RedisClusterBus implements ClusterBus {
     if (this.closed) return;
     this.closed = true;
     for (const remove of this.removers) remove();
+    for (const item of [...this.outbox.discard(), ...this.eventOutbox.discard()]) {
+      item.settle?.reject(new Error(`cluster bus of ${this.instanceId} closed`));
+    }
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new Error(`cluster bus of ${this.instanceId} closed`));
@@ -220,23 +323,34 @@ export class RedisClusterBus implements ClusterBus {
 
   private onMessage(channel: string, message: string): void {
     if (this.closed) return;
-    if (channel === this.requestChannel) this.handleRequest(message);
-    else if (channel === this.replyChannel) this.handleReply(message);
+    if (channel === this.requestChannel) {
+      // An unreadable frame is dropped whole: its requesters time out.
+      for (const m of decodeBatch(message) ?? []) this.handleRequest(m, true);
+    } else if (channel === this.replyChannel) {
+      for (const m of decodeBatch(message) ?? []) this.handleReply(m);
+    } else if (channel === this.legacyRequestChannel) this.handleRequest(message, false);
+    else if (channel === this.legacyReplyChannel) this.handleReply(message);
     else {
       const room = this.rooms.get(channel);
       if (!room) return;
-      for (const entry of [...room.handlers]) {
-        if (!room.handlers.has(entry)) continue;
-        try {
-          entry.onEvent(message);
-        } catch (err) {
-          this.onHandlerError(err);
+      const events = isBatch(message) ? decodeBatch(message) : [message];
+      // A frame cut short is dropped whole; the watchers' sequence checks notice the gap.
+      if (!events) return;
+      for (const event of events) {
+        for (const entry of [...room.handlers]) {
+          if (!room.handlers.has(entry)) continue;
+          try {
+            entry.onEvent(event);
+          } catch (err) {
+            this.onHandlerError(err);
+          }
         }
       }
     }
   }
 
-  private handleRequest(message: string): void {
+  /** `batched`: it came in a frame, so its requester reads batched replies. */
+  private handleRequest(message: string, batched: boolean): void {
     const handler = this.handler;
     const request = parseRequest(message);
     // Unserved or unreadable requests get no reply: their requesters time out.
@@ -248,9 +362,9 @@ export class RedisClusterBus implements ClusterBus {
       result = Promise.reject(err);
     }
     result.then(
-      (body) => this.reply(request, { id: request.id, ok: true, body }),
+      (body) => this.reply(request, batched, { id: request.id, ok: true, body }),
       (err: unknown) =>
-        this.reply(request, {
+        this.reply(request, batched, {
           id: request.id,
           ok: false,
           error: `instance ${this.instanceId} failed the request: ${errorText(err)}`,
@@ -258,12 +372,21 @@ export class RedisClusterBus implements ClusterBus {
     );
   }
 
-  private reply(request: RequestMessage, reply: ReplyMessage): void {
+  private reply(request: RequestMessage, batched: boolean, reply: ReplyMessage): void {
     if (this.closed) return;
+    const text = JSON.stringify(reply);
     // A reply that cannot be sent is lost like any pub/sub message; the requester times out.
-    this.conn.client
-      .publish(this.conn.key("rep", request.from), JSON.stringify(reply))
-      .catch(() => {});
+    if (!batched) {
+      this.conn.client.publish(this.conn.key("rep", request.from), text).catch(() => {});
+      return;
+    }
+    const to = request.from;
+    this.outbox.add(`rep:${to}`, { text }, (items) => {
+      if (this.closed) return;
+      this.conn.client
+        .publish(this.conn.key("repb", to), encodeBatch(items.map((i) => i.text)))
+        .catch(() => {});
+    });
   }
 
   private handleReply(message: string): void {
@@ -296,7 +419,7 @@ export class RedisClusterBus implements ClusterBus {
   private restoreSubscriptions(): void {
     if (this.closed) return;
     const generation = ++this.restoreGeneration;
-    const channels = [this.requestChannel, this.replyChannel, ...this.rooms.keys()];
+    const channels = [...this.ownChannels(), ...this.rooms.keys()];
     this.sub.client.subscribe(...channels).then(
       () => {
         if (generation !== this.restoreGeneration || this.closed) return;
@@ -322,6 +445,16 @@ export class RedisClusterBus implements ClusterBus {
         this.onHandlerError(err);
       }
     }
+  }
+
+  /** This instance's request and reply channels, batched and single. */
+  private ownChannels(): string[] {
+    return [
+      this.requestChannel,
+      this.replyChannel,
+      this.legacyRequestChannel,
+      this.legacyReplyChannel,
+    ];
   }
 
   private assertUsable(what: string): void {

@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import { decodeBatch, encodeBatch, isBatch, TurnBatcher } from "../../src/adapters/bus-batching.js";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
+
+describe("bus batch frames", () => {
+  it("carry any messages through unchanged and in order", () => {
+    const messages = [
+      '{"id":"x:1","from":"a","body":"{}"}',
+      "",
+      "line\nbreak",
+      "12\n34",
+      "QWB1\n3\nabc",
+      "émoji 🎉 and ünïcode",
+      "x".repeat(100_000),
+    ];
+    const frame = encodeBatch(messages);
+    expect(isBatch(frame)).toBe(true);
+    expect(decodeBatch(frame)).toStrictEqual(messages);
+    expect(decodeBatch(encodeBatch([]))).toStrictEqual([]);
+  });
+
+  it("a frame cut short, of another version or no frame at all is not read", () => {
+    const frame = encodeBatch(["first", "second"]);
+    expect(decodeBatch(frame.slice(0, -1))).toBeUndefined();
+    expect(decodeBatch(`${frame}9\nshort`)).toBeUndefined();
+    expect(decodeBatch(`${frame}x\n`)).toBeUndefined();
+    expect(decodeBatch(frame.replace("QWB1", "QWB2"))).toBeUndefined();
+    expect(decodeBatch('{"sessionId":"s1"}')).toBeUndefined();
+    expect(isBatch('{"sessionId":"s1"}')).toBe(false);
+  });
+});
+
+describe("TurnBatcher", () => {
+  function setup(limits = { maxMessages: 3, maxChars: 10 }) {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const sent: Array<{ key: string; items: string[] }> = [];
+    const batcher = new TurnBatcher<string>(clock, (s) => s.length, limits);
+    const add = (key: string, item: string) =>
+      batcher.add(key, item, (items) => sent.push({ key, items }));
+    return { clock, sent, add, batcher };
+  }
+
+  it("sends what one turn gathered for each key once the turn ends, keys in order of their first item", () => {
+    const { clock, sent, add } = setup({ maxMessages: 100, maxChars: 1_000 });
+    add("b", "b1");
+    add("a", "a1");
+    add("b", "b2");
+    expect(sent).toStrictEqual([]);
+    clock.runDeferred();
+    expect(sent).toStrictEqual([
+      { key: "b", items: ["b1", "b2"] },
+      { key: "a", items: ["a1"] },
+    ]);
+    add("a", "a2");
+    clock.runDeferred();
+    expect(sent.at(-1)).toStrictEqual({ key: "a", items: ["a2"] });
+  });
+
+  it("a batch at its count or size limit goes at once, and one key's items stay in order", () => {
+    const { clock, sent, add } = setup({ maxMessages: 3, maxChars: 10 });
+    for (const item of ["1", "2", "3", "4"]) add("k", item);
+    expect(sent).toStrictEqual([{ key: "k", items: ["1", "2", "3"] }]);
+    add("k", "five5"); // 1 + 5 chars
+    add("k", "six666"); // would make 12 > 10: the open batch goes first
+    add("k", "a message longer than the limit goes alone");
+    clock.runDeferred();
+    expect(sent.map((s) => s.items)).toStrictEqual([
+      ["1", "2", "3"],
+      ["4", "five5"],
+      ["six666"],
+      ["a message longer than the limit goes alone"],
+    ]);
+  });
+
+  it("leading: a key's first item of a turn goes at once, alone; the rest of the turn goes together", () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const sent: Array<{ key: string; items: string[] }> = [];
+    const batcher = new TurnBatcher<string>(
+      clock,
+      (s) => s.length,
+      { maxMessages: 100, maxChars: 1_000 },
+      { leading: true },
+    );
+    const add = (key: string, item: string) =>
+      batcher.add(key, item, (items) => sent.push({ key, items }));
+    add("a", "a1");
+    expect(sent).toStrictEqual([{ key: "a", items: ["a1"] }]);
+    add("a", "a2");
+    add("b", "b1");
+    add("a", "a3");
+    expect(sent).toHaveLength(2);
+    clock.runDeferred();
+    expect(sent).toStrictEqual([
+      { key: "a", items: ["a1"] },
+      { key: "b", items: ["b1"] },
+      { key: "a", items: ["a2", "a3"] },
+    ]);
+    // A new turn: the first item goes at once again.
+    add("a", "a4");
+    expect(sent.at(-1)).toStrictEqual({ key: "a", items: ["a4"] });
+    clock.runDeferred();
+    expect(sent).toHaveLength(4);
+  });
+
+  it("a send that throws does not stop the other keys' batches; its error still surfaces", () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const batcher = new TurnBatcher<string>(clock, (s) => s.length);
+    const sent: string[][] = [];
+    batcher.add("a", "a1", () => {
+      throw new Error("a failed");
+    });
+    batcher.add("b", "b1", (items) => sent.push(items));
+    expect(() => clock.runDeferred()).toThrow("a failed");
+    expect(sent).toStrictEqual([["b1"]]);
+  });
+
+  it("discard forgets the open batches and hands back their items", () => {
+    const { clock, sent, add, batcher } = setup();
+    add("a", "x");
+    add("b", "y");
+    expect(batcher.discard()).toStrictEqual(["x", "y"]);
+    clock.runDeferred();
+    expect(sent).toStrictEqual([]);
+  });
+});
