@@ -44,7 +44,7 @@ export async function openRedisCluster(opts: {
       `cannot connect: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  const bus = await RedisClusterBus.open(conn, instanceId);
+  const bus = await RedisClusterBus.open(conn, instanceId, { clock: opts.clock });
   return {
     instanceId,
     pins: new RedisPinDirectory(conn),
