@@ -145,6 +145,8 @@ class EchoDialect implements Dialect<EchoState, Msg> {
   handled = 0;
   refreshed: number[] = [];
   readonly metrics = new Metrics({ sessions: () => 0, storageQueue: () => 0 });
+  /** Connections an event was delivered to (the driver's `delivered` hook), in order. */
+  readonly visited: number[] = [];
   private slowGate: (() => void) | null = null;
   readonly driver: DoorDriver<EchoState, Msg>;
 
@@ -260,6 +262,10 @@ class EchoDialect implements Dialect<EchoState, Msg> {
       default:
         return [sharedFrame(b.type, text())];
     }
+  }
+
+  delivered(conn: Connection<EchoState>): void {
+    this.visited.push(conn.id);
   }
 
   async refresh(conn: Connection<EchoState>): Promise<void> {
@@ -494,6 +500,21 @@ describe("door driver: delivery", () => {
       { type: "reveal", seq: room.seq - 1, you: null },
       { type: "answer_count", seq: room.seq },
     ]);
+  });
+
+  it("a staff-only frame is delivered by visiting the room's hosts and spectators, not every player", async () => {
+    const { room, door } = setup();
+    for (let i = 0; i < 20; i++) await joined(door, room, `p${i}`);
+    const host = await joined(door, room, "h1", "host");
+    const spectator = await joined(door, room, "s1", "spectator");
+    door.visited.length = 0;
+    room.emit({ type: "answer_count", index: 0, answered: 1, players: 20 });
+    expect(door.visited).toHaveLength(2);
+    expect(host.types().at(-1)).toBe("answer_count");
+    expect(spectator.types().at(-1)).toBe("answer_count");
+    door.visited.length = 0;
+    room.emit({ type: "locked", locked: true });
+    expect(door.visited).toHaveLength(22);
   });
 
   it("backpressure: a client somewhat behind skips coalescible frames, one too far behind is closed 4008", async () => {

@@ -292,8 +292,7 @@ export class DoorDriver<S, M extends { type: string }> {
     const group = conn.group;
     conn.attaching = false;
     if (!group || conn.closed) return;
-    this.groups.reassign(group, conn, participantId);
-    conn.role = role;
+    this.groups.reassign(group, conn, participantId, role);
     conn.mark = latest(conn.mark, mark);
     if (participantId !== null && conn.countsPresence) {
       await this.presence(conn, group.handle, true);
@@ -407,7 +406,11 @@ export class DoorDriver<S, M extends { type: string }> {
     const frames = this.framesOf(event, group.handle.info);
     const audience = event.audience;
     const targets =
-      audience.kind === "participant" ? group.of(audience.participantId) : group.conns;
+      audience.kind === "participant"
+        ? group.of(audience.participantId)
+        : frames.every(forStaffOnly)
+          ? group.staff
+          : group.conns;
     if (frames.length > 0 && targets) {
       // Broadcasts are counted once per frame type, not once per recipient.
       const tally = frames.map(() => 0);
@@ -548,4 +551,9 @@ function fitCloseReason(reason: string): string {
   let out = reason;
   while (Buffer.byteLength(out) > CLOSE_REASON_MAX_BYTES) out = [...out].slice(0, -1).join("");
   return out;
+}
+
+/** A frame no player gets: delivering it walks the room's hosts and spectators only. */
+function forStaffOnly(f: EventFrame): boolean {
+  return f.roles !== null && !f.roles.has("player");
 }

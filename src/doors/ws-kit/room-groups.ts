@@ -1,16 +1,23 @@
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
-import type { RoomEvent } from "../../engine/types.js";
+import type { RoomEvent, ViewerRole } from "../../engine/types.js";
 
 /** What a door's connection must expose to be grouped by room. */
 export interface GroupMember {
   participantId: ParticipantId | null;
+  role: ViewerRole | null;
 }
 
 /** The connections of one room in one door, subscribed to the room's events. */
 export class RoomGroup<C extends GroupMember> {
   readonly conns = new Set<C>();
   readonly byParticipant = new Map<ParticipantId, Set<C>>();
+  /**
+   * The connections that are not players (hosts, spectators): frames only
+   * they get (a join announced to the host, an answer count) are delivered by
+   * walking these, not the whole room.
+   */
+  readonly staff = new Set<C>();
   unsubscribe: () => void = () => {};
 
   constructor(readonly handle: RoomHandle) {}
@@ -56,6 +63,7 @@ export class RoomGroups<C extends GroupMember> {
       group = g;
     }
     group.conns.add(conn);
+    if (isStaff(conn.role)) group.staff.add(conn);
     if (conn.participantId) {
       let set = group.byParticipant.get(conn.participantId);
       if (!set) {
@@ -70,6 +78,7 @@ export class RoomGroups<C extends GroupMember> {
   /** Removes a connection; the group unsubscribes when it empties. */
   remove(group: RoomGroup<C>, conn: C): void {
     group.conns.delete(conn);
+    group.staff.delete(conn);
     if (conn.participantId) {
       const set = group.byParticipant.get(conn.participantId);
       set?.delete(conn);
@@ -81,8 +90,16 @@ export class RoomGroups<C extends GroupMember> {
     }
   }
 
-  /** Re-files a connection whose participant changed (join or resume); the subscription stays. */
-  reassign(group: RoomGroup<C>, conn: C, participantId: ParticipantId | null): void {
+  /** Re-files a connection whose participant or role changed (join or resume); the subscription stays. */
+  reassign(
+    group: RoomGroup<C>,
+    conn: C,
+    participantId: ParticipantId | null,
+    role: ViewerRole | null,
+  ): void {
+    conn.role = role;
+    if (isStaff(role)) group.staff.add(conn);
+    else group.staff.delete(conn);
     if (conn.participantId) {
       const set = group.byParticipant.get(conn.participantId);
       set?.delete(conn);
@@ -98,4 +115,8 @@ export class RoomGroups<C extends GroupMember> {
       set.add(conn);
     }
   }
+}
+
+function isStaff(role: ViewerRole | null): boolean {
+  return role !== null && role !== "player";
 }
