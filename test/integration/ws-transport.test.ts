@@ -75,6 +75,23 @@ describe("WsTransport", () => {
     expect(await receive(port, expected.length)).toStrictEqual(expected);
   });
 
+  it("frames sent in one batch (a reply and the events held for it) arrive whole and in order", async () => {
+    const port = await serve((socket) => {
+      socket.batch(() => {
+        socket.send('{"type":"joined"}');
+        socket.send(Buffer.from('{"type":"state"}'));
+        socket.send('{"type":"presence"}');
+      });
+      socket.send('{"type":"after"}');
+    });
+    expect(await receive(port, 4)).toStrictEqual([
+      '{"type":"joined"}',
+      '{"type":"state"}',
+      '{"type":"presence"}',
+      '{"type":"after"}',
+    ]);
+  });
+
   it("one shared buffer sent to many sockets reaches each of them whole", async () => {
     const shared = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
     const sockets: DoorSocket[] = [];

@@ -21,6 +21,11 @@ export class FakeSocket implements DoorSocket {
     this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
   }
 
+  /** Frames a batch sends are recorded one by one, as the client reads them. */
+  batch(fn: () => void): void {
+    fn();
+  }
+
   /** The door closes: the transport would report the close right after the handshake. */
   close(code: number, reason: string): void {
     if (!this.isOpen) return;

@@ -210,9 +210,11 @@ export class DoorDriver<S, M extends { type: string }> {
       if (running) return this.replay(conn, await running);
     }
     const reply = await this.replies.run(key, this.handle(conn, message, binds));
-    for (const f of reply.frames) this.send(conn, f);
-    // Only a binding message's reply ends the hold; another reply sent meanwhile does not.
-    if (binds || conn.ready) this.release(conn);
+    conn.socket.batch(() => {
+      for (const f of reply.frames) this.send(conn, f);
+      // Only a binding message's reply ends the hold; another reply sent meanwhile does not.
+      if (binds || conn.ready) this.release(conn);
+    });
   }
 
   /** The handler's reply; a refusal it throws becomes the dialect's error reply. */

@@ -6,6 +6,11 @@
 export interface DoorSocket {
   /** Queues one text frame. */
   send(frame: string | Buffer): void;
+  /**
+   * Runs `fn`; what it sends goes to the network in one write (a reply's
+   * frames and the events held for it), not one system call per frame.
+   */
+  batch(fn: () => void): void;
   /** Starts the closing handshake; the transport reports the close when it is done. */
   close(code: number, reason: string): void;
   /** Bytes queued and not yet written to the network: how far behind the client is. */

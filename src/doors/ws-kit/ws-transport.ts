@@ -26,6 +26,15 @@ class WsSocket implements DoorSocket {
     else this.raw.write(sharedTextFrame(frame));
   }
 
+  batch(fn: () => void): void {
+    this.raw.cork();
+    try {
+      fn();
+    } finally {
+      this.raw.uncork();
+    }
+  }
+
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
