@@ -95,7 +95,7 @@ function cdfPanel(x0: number, y0: number, w: number, h: number, series: CdfSerie
       `<text x="${x}" y="${y0 + h + 14}" text-anchor="middle" class="t">${fmtTick(t)}</text>`,
     );
   }
-  for (const p of [0, 0.5, 0.9, 0.95, 0.99, 1]) {
+  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
     const y = f1(ly(p));
     parts.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#eee"/>`);
     parts.push(
@@ -161,7 +161,7 @@ export function renderSvg(input: PlotInput): string {
   const cdfH = 380;
   const stripH = 160;
   const stripGap = 44;
-  const top = 60;
+  const top = 70;
   const left = 60;
   const innerW = width - left - 30;
   const stripTop = top + cdfH + 70;
@@ -175,8 +175,10 @@ export function renderSvg(input: PlotInput): string {
   const height = stripTop + input.strips.length * (stripH + stripGap) + 20;
   const body: string[] = [];
   body.push(`<text x="${left}" y="24" class="h">${esc(input.title)}</text>`);
-  body.push(`<text x="${left}" y="42" class="l">${esc(input.subtitle)}</text>`);
-  body.push(`<text x="${left}" y="${top - 4}" class="a">latency distributions (CDF)</text>`);
+  body.push(`<text x="${left}" y="40" class="t">${esc(input.subtitle)}</text>`);
+  body.push(
+    `<text x="${left}" y="${top - 6}" class="a">latency distributions (CDF: fraction of samples at or below x)</text>`,
+  );
   body.push(cdfPanel(left, top, innerW, cdfH, input.cdfs));
   body.push(
     `<text x="${left}" y="${stripTop - 8}" class="a">when each player received each question (x: ms after opened_at, axis to the p99.9 of ${f1(maxMs)} ms; y: player number)</text>`,
