@@ -121,10 +121,16 @@ const progress = new EventEmitter();
 progress.setMaxListeners(0);
 let fatal: Error | null = null;
 let stopping = false;
-const tick = () => progress.emit("tick");
+/** Wakes every waitFor. */
+export const tick = () => progress.emit("tick");
+/** Makes every waitFor reject with `e` (the first failure wins). */
+export function failWith(e: Error): void {
+  fatal ??= e;
+  tick();
+}
 
 /** Resolves true once `cond()` holds, false after `timeoutMs`; rejects if a worker failed. */
-function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+export function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const check = () => {
       if (fatal) {
@@ -236,7 +242,7 @@ function sendTo(w: RawWorkerHandle, msg: ToRawWorker): void {
 }
 
 /** The progress line on stderr: rewritten in place on a terminal, a line every 2 s otherwise. */
-class ProgressLine {
+export class ProgressLine {
   private timer: ReturnType<typeof setInterval> | null = null;
   private shown = false;
   private readonly tty = process.stderr.isTTY === true;

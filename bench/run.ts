@@ -114,9 +114,17 @@ export interface BenchOptions {
   reference: boolean;
   /** Raw runs: write an SVG of the distributions here. */
   plot: string | null;
-  /** Raw runs: what the players do (only "live" so far). */
-  scenario: "live";
+  /** Raw runs: what the players do. */
+  scenario: Scenario;
+  /** seed001 scenarios: sessions (learners are split evenly over them). */
+  sessions: number;
+  /** seed001 scenarios: answers each learner sends per minute. */
+  answersPerMin: number;
 }
+
+/** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
+export type Scenario = "live" | "seed001" | "seed001-many";
+const SCENARIOS: readonly Scenario[] = ["live", "seed001", "seed001-many"];
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -127,7 +135,10 @@ const USAGE = `npm run bench -- [flags]
   --players N            simulated players (default 1000)
   --questions Q          questions in the generated quiz (default 5)
   --workers W            worker processes (default: raw ceil(N / 10000); --sdk min(4, ceil(N / 250)))
-  --scenario live        what the raw players do (default live: one live game on /ws/v1)
+  --scenario S           what the raw players do: live (default: one live game on /ws/v1),
+                         seed001 (one self-paced session on /ws), seed001-many (--sessions of them)
+  --sessions S           seed001: sessions (default 1; seed001-many 100)
+  --answers-per-min R    seed001: answers per learner per minute (default 10)
   --reference            raw: also time a bare ws broadcast server with the same clients, as a ratio
   --plot FILE            raw: write an SVG of the latency CDFs and per-question receipt times
   --sdk                  players on the SDK client instead of raw sockets (always so with --cluster)
@@ -191,6 +202,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         reference: { type: "boolean" },
         plot: { type: "string" },
         scenario: { type: "string" },
+        sessions: { type: "string" },
+        "answers-per-min": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -200,7 +213,26 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  const players = intFlag("players", values.players, 1000, 1, 99_990);
+  const scenarioRaw = values.scenario ?? "live";
+  const scenario = SCENARIOS.find((x) => x === scenarioRaw);
+  if (scenario === undefined) {
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(", ")}, got "${scenarioRaw}"`);
+  }
+  const sessions = intFlag(
+    "sessions",
+    values.sessions,
+    scenario === "seed001-many" ? 100 : 1,
+    1,
+    10_000,
+  );
+  const answersPerMin = intFlag("answers-per-min", values["answers-per-min"], 10, 1, 600);
+  const players = intFlag(
+    "players",
+    values.players,
+    scenario === "seed001-many" ? sessions * 100 : 1000,
+    1,
+    99_990,
+  );
   const questions = intFlag("questions", values.questions, 5, 1, 200);
   const sdk = (values.sdk ?? false) || values.cluster !== undefined;
   const workers = intFlag(
@@ -210,9 +242,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     1,
     64,
   );
-  const scenario = values.scenario ?? "live";
-  if (scenario !== "live") {
-    throw new UsageError(`--scenario must be live (the only one so far), got "${scenario}"`);
+  if (scenario !== "live" && (values.reference || values.plot !== undefined)) {
+    throw new UsageError("--reference and --plot go with --scenario live");
   }
   if (sdk && (values.reference || values.plot !== undefined || values.scenario !== undefined)) {
     throw new UsageError(
@@ -297,6 +328,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     reference: values.reference ?? false,
     plot: values.plot ?? null,
     scenario,
+    sessions,
+    answersPerMin,
   };
 }
 
@@ -1949,6 +1982,14 @@ async function main(): Promise<void> {
       });
       process.stdout.write(`json: ${file}\n`);
     }
+    await shutdown(0);
+    return;
+  }
+  if (!opts.sdk && opts.scenario !== "live") {
+    const { runSeed001, formatSeed001Report } = await import("./seed001-run.js");
+    const r = await runSeed001(opts, argv);
+    process.stdout.write(`\n${formatSeed001Report(r)}\n`);
+    if (opts.json) process.stdout.write(`json: ${writeJson(r)}\n`);
     await shutdown(0);
     return;
   }
