@@ -74,7 +74,10 @@ function adminHeaders(): Record<string, string> {
 async function post(base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...adminHeaders() },
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...adminHeaders(),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
