@@ -148,7 +148,7 @@ function stripPanel(
   parts.push(
     `<text x="${x0 + 6}" y="${y0 + 14}" class="l">question ${s.question + 1}: ${n} receipts${n > MAX_STRIP_POINTS ? ` (${MAX_STRIP_POINTS} drawn)` : ""}</text>`,
   );
-  parts.push(`<text x="${x0 - 4}" y="${y0 + h}" text-anchor="end" class="t">p0</text>`);
+  parts.push(`<text x="${x0 - 4}" y="${y0 + h}" text-anchor="end" class="t">#0</text>`);
   parts.push(
     `<text x="${x0 - 4}" y="${y0 + 8}" text-anchor="end" class="t">p${playerCount - 1}</text>`,
   );

@@ -216,6 +216,7 @@ class RawWorker {
     const pin = JSON.stringify(init.pin);
     this.joinFrame = (n) =>
       `{"v":1,"type":"join","msg_id":"j","data":{"pin":${pin},"display_name":"p${n}"}}`;
+    this.loop.enable();
     this.progressTimer = setInterval(() => this.sendProgress(), PROGRESS_MS);
     this.progressTimer.unref();
   }
