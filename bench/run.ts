@@ -123,8 +123,8 @@ export interface BenchOptions {
 }
 
 /** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
-export type Scenario = "live" | "seed001" | "seed001-many";
-const SCENARIOS: readonly Scenario[] = ["live", "seed001", "seed001-many"];
+export type Scenario = "live" | "seed001" | "seed001-many" | "quick-fire";
+const SCENARIOS: readonly Scenario[] = ["live", "seed001", "seed001-many", "quick-fire"];
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -136,7 +136,8 @@ const USAGE = `npm run bench -- [flags]
   --questions Q          questions in the generated quiz (default 5)
   --workers W            worker processes (default: raw ceil(N / 10000); --sdk min(4, ceil(N / 250)))
   --scenario S           what the raw players do: live (default: one live game on /ws/v1),
-                         seed001 (one self-paced session on /ws), seed001-many (--sessions of them)
+                         seed001 (one self-paced session on /ws), seed001-many (--sessions of them),
+                         quick-fire (seed-004 contests of 6 on /ws/contests/…)
   --sessions S           seed001: sessions (default 1; seed001-many 100)
   --answers-per-min R    seed001: answers per learner per minute (default 10)
   --reference            raw: also time a bare ws broadcast server with the same clients, as a ratio
@@ -1982,6 +1983,14 @@ async function main(): Promise<void> {
       });
       process.stdout.write(`json: ${file}\n`);
     }
+    await shutdown(0);
+    return;
+  }
+  if (!opts.sdk && opts.scenario === "quick-fire") {
+    const { runQuickfire, formatQuickfireReport } = await import("./quickfire-run.js");
+    const r = await runQuickfire(opts, argv);
+    process.stdout.write(`\n${formatQuickfireReport(r)}\n`);
+    if (opts.json) process.stdout.write(`json: ${writeJson(r)}\n`);
     await shutdown(0);
     return;
   }
