@@ -461,7 +461,7 @@ export function formatQuickfireReport(r: QuickfireReport): string {
     `joins                  ${formatInt(r.players.joined)} of ${formatInt(r.players.requested)} in ${r.joinS.toFixed(2)} s (${formatInt(r.players.joined / r.joinS)}/s)${r.players.failed ? `; ${r.players.failed} failed` : ""}`,
   );
   lines.push(
-    `game                   ${formatInt(r.contestsOver)} of ${formatInt(r.contests)} contests reached GAME_OVER in ${r.gameS.toFixed(1)} s; ${formatInt(r.acked)} answers acknowledged (${formatInt(r.acked / r.gameS)}/s), ${formatInt(r.tooLate)} refused too_late (after the first correct one: expected)`,
+    `game                   ${formatInt(r.contestsOver)} of ${formatInt(r.contests)} contests reached GAME_OVER in ${r.gameS.toFixed(1)} s; ${formatInt(r.acked)} answers acknowledged (${formatInt(r.acked / r.gameS)}/s), ${formatInt(r.tooLate)} refused because the question had closed (too_late / not_open: after the first correct answer, T-4; expected)`,
   );
   const s = r.server;
   if (s) {

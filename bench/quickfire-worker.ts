@@ -59,6 +59,7 @@ export interface QuickfireResults {
   ackPoints: number[];
   questionSpreadMs: number[];
   scoreFanoutMs: number[];
+  /** Answers refused because the question had closed (too_late, not_open): expected in quick-fire. */
   tooLate: number;
   contestsOver: number;
   gameMs: number[];
@@ -339,7 +340,8 @@ class QuickfireWorker {
       case "ERROR": {
         const code = stringField(payload, K_CODE) ?? "?";
         const reason = stringField(payload, K_REASON);
-        if (reason === "too_late") this.tooLate++;
+        // Answers after the first correct one closed the question (T-4) are refused: expected.
+        if (reason === "too_late" || reason === "not_open") this.tooLate++;
         else this.count(reason ? `${code}/${reason}` : code);
         return;
       }
