@@ -2021,13 +2021,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   main().catch((e: unknown) => {
     // Already on the way out (timeout, signal): this is the run failing because of it.
     if (exiting) return;
-    process.stderr.write(
-      `bench: failed during "${phase}": ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
     if (e instanceof UsageError) {
+      // A run that cannot work as asked (e.g. the open-file limit): the message says what to change.
+      process.stderr.write(`bench: ${e.message}\n`);
       void shutdown(2);
       return;
     }
+    process.stderr.write(
+      `bench: failed during "${phase}": ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     void shutdown(1);
   });
 }
