@@ -92,7 +92,7 @@ const K_POINTS = numberKey("points_earned");
 const LOOP_RESOLUTION_MS = 10;
 
 /** The server's ISO timestamp (ms) at the end of a vocabulary frame; NaN when absent. */
-function timestampOf(payload: Buffer): number {
+export function timestampOf(payload: Buffer): number {
   const at = payload.lastIndexOf(K_TIMESTAMP);
   if (at < 0) return Number.NaN;
   const start = at + K_TIMESTAMP.length;

@@ -64,3 +64,14 @@ describe("the plot", () => {
     expect(svg).toContain("question 1: 2 receipts");
   });
 });
+
+describe("seed-001 frames", () => {
+  it("reads the server's timestamp at the end of a vocabulary frame", async () => {
+    const { timestampOf } = await import("../../bench/seed001-worker.js");
+    const f = Buffer.from(
+      '{"type":"SCORE_UPDATED","payload":{"user_id":"u","question_id":"timestamp"},"timestamp":"2025-11-16T10:31:03.402Z","message_id":"q0"}',
+    );
+    expect(timestampOf(f)).toBe(Date.parse("2025-11-16T10:31:03.402Z"));
+    expect(timestampOf(Buffer.from('{"type":"PONG","payload":{}}'))).toBeNaN();
+  });
+});
