@@ -92,7 +92,7 @@ export interface QuickfireReport {
     start: Summary;
     answerAck: Summary;
     questionSpread: Summary;
-    scoreFanout: Summary;
+    scoreSpread: Summary;
     contest: Summary;
   };
   tooLate: number;
@@ -400,7 +400,7 @@ export async function runQuickfire(
       start: summarize(results.flatMap((r) => r.startMs)),
       answerAck: summarize(results.flatMap((r) => r.ackMs)),
       questionSpread: summarize(results.flatMap((r) => r.questionSpreadMs)),
-      scoreFanout: summarize(results.flatMap((r) => r.scoreFanoutMs)),
+      scoreSpread: summarize(results.flatMap((r) => r.scoreSpreadMs)),
       contest: summarize(results.flatMap((r) => r.gameMs)),
     },
     tooLate: sum(results.map((r) => r.tooLate)),
@@ -452,7 +452,7 @@ export function formatQuickfireReport(r: QuickfireReport): string {
       summaryRow("START_GAME → CONTEST_STARTED", L.start),
       summaryRow("SUBMIT_ANSWER → ANSWER_RESULT", L.answerAck),
       summaryRow("NEW_QUESTION spread in a contest", L.questionSpread),
-      summaryRow("ANSWER_RESULT → others' SCORE_UPDATE", L.scoreFanout),
+      summaryRow("SCORE_UPDATE spread in a contest", L.scoreSpread),
       summaryRow("contest (START_GAME → GAME_OVER)", L.contest),
     ]),
   );

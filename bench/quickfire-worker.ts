@@ -5,8 +5,8 @@
  *
  * Seed 004's messages carry no server time, so what is measured is what a client can see:
  * connect → its own PLAYER_JOINED, START_GAME → the host's CONTEST_STARTED, SUBMIT_ANSWER →
- * ANSWER_RESULT, the spread of each NEW_QUESTION inside a contest (last receipt − first), and a
- * correct answer's ANSWER_RESULT → the other players' SCORE_UPDATE.
+ * ANSWER_RESULT, and the spread of each NEW_QUESTION and each SCORE_UPDATE inside a contest
+ * (last receipt − first receipt among its players).
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -58,7 +58,7 @@ export interface QuickfireResults {
   ackIndex: number[];
   ackPoints: number[];
   questionSpreadMs: number[];
-  scoreFanoutMs: number[];
+  scoreSpreadMs: number[];
   /** Answers refused because the question had closed (too_late, not_open): expected in quick-fire. */
   tooLate: number;
   contestsOver: number;
@@ -92,6 +92,8 @@ const K_REASON = stringKey("reason");
 const K_POINTS = numberKey("points_awarded");
 const K_CORRECT_TRUE = Buffer.from('"is_correct":true');
 const K_QNUM = numberKey("question_number");
+const K_USER_ID = stringKey("user_id");
+const K_SCORE = numberKey("score");
 const LOOP_RESOLUTION_MS = 10;
 
 interface Player {
@@ -114,9 +116,8 @@ interface Contest {
   startSentAt: number;
   /** Per question number: receipts so far, first and last receipt. */
   qCount: Map<number, { n: number; first: number; last: number }>;
-  /** The latest correct answer's ANSWER_RESULT receipt (performance.now()). */
-  scoredAt: number;
-  scorer: number;
+  /** Per SCORE_UPDATE (`user_id:score`): receipts so far, first and last receipt. */
+  scores: Map<string, { n: number; first: number; last: number }>;
   over: number;
 }
 
@@ -131,7 +132,7 @@ class QuickfireWorker {
   private readonly ackIndex: number[] = [];
   private readonly ackPoints: number[] = [];
   private readonly questionSpreadMs: number[] = [];
-  private readonly scoreFanoutMs: number[] = [];
+  private readonly scoreSpreadMs: number[] = [];
   private readonly gameMs: number[] = [];
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private readonly cpuAtStart = process.cpuUsage();
@@ -174,8 +175,7 @@ class QuickfireWorker {
         players: [],
         startSentAt: 0,
         qCount: new Map(),
-        scoredAt: 0,
-        scorer: -1,
+        scores: new Map(),
         over: 0,
       };
       c.tokens.forEach((_, i) => {
@@ -313,16 +313,20 @@ class QuickfireWorker {
         const correct = payload.indexOf(K_CORRECT_TRUE) >= 0;
         this.ackPoints.push(correct ? numberField(payload, K_POINTS) : 0);
         this.acks++;
-        if (correct) {
-          contest.scoredAt = now;
-          contest.scorer = p.n;
-        }
         return;
       }
-      case "SCORE_UPDATE":
-        if (contest.scorer !== p.n && contest.scoredAt > 0)
-          this.scoreFanoutMs.push(now - contest.scoredAt);
+      case "SCORE_UPDATE": {
+        const key = `${stringField(payload, K_USER_ID)}:${numberField(payload, K_SCORE)}`;
+        let s = contest.scores.get(key);
+        if (!s) {
+          s = { n: 0, first: now, last: now };
+          contest.scores.set(key, s);
+        }
+        s.n++;
+        s.last = now;
+        if (s.n === contest.players.length) this.scoreSpreadMs.push(s.last - s.first);
         return;
+      }
       case "GAME_OVER":
         if (!p.over) {
           p.over = true;
@@ -381,7 +385,7 @@ class QuickfireWorker {
       ackIndex: this.ackIndex,
       ackPoints: this.ackPoints,
       questionSpreadMs: this.questionSpreadMs,
-      scoreFanoutMs: this.scoreFanoutMs,
+      scoreSpreadMs: this.scoreSpreadMs,
       tooLate: this.tooLate,
       contestsOver: this.contestsOver,
       gameMs: this.gameMs,
