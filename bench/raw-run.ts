@@ -65,6 +65,15 @@ export const MAX_SOCKETS_PER_PROCESS = 19_000;
 const REFERENCE_ROUNDS = 5;
 const REFERENCE_GAP_MS = 500;
 
+/** The 1-minute load average from /proc/loadavg (others' work on a shared machine shows here); NaN when unreadable. */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** The per-process open-file limit (soft), from /proc/self/limits; null when unreadable. */
 export function openFileLimit(limits: string): number | null {
   const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
@@ -302,6 +311,8 @@ export interface RawReport {
   options: BenchOptions;
   server: { url: string; pid: number | null; started: boolean; sqliteSynchronous: string };
   openFileLimit: number | null;
+  /** 1-minute load average when the run started and when the game ended. */
+  loadAvg: [number, number];
   players: { requested: number; joined: number; failed: number };
   phases: { joinS: number; gameS: number };
   joinRatePerS: number;
@@ -358,6 +369,7 @@ const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
 /** Plays the game on raw sockets; returns the report (the caller prints it). */
 export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promise<RawReport> {
   readClockTicks();
+  const loadAtStart = loadAverage();
   const notes: string[] = [];
   const random = new SeededRandom(opts.seed);
   let limit: number | null = null;
@@ -531,6 +543,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   const allEnded = await waitFor(() => hostEndAt > 0 && workers.every((w) => w.ended), 30_000);
   if (!allEnded) notes.push("not every player received `end` within 30 s of the last next");
   const cpuAfterGame = sampler?.cpu() ?? 0;
+  const loadAtEnd = loadAverage();
   line.stop();
 
   phase("collecting samples");
@@ -630,6 +643,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
       sqliteSynchronous: server.child ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : "unknown",
     },
     openFileLimit: limit,
+    loadAvg: [loadAtStart, loadAtEnd],
     players: { requested: opts.players, joined, failed },
     phases: { joinS, gameS },
     joinRatePerS: joinS > 0 ? joined / joinS : Number.NaN,
@@ -806,7 +820,7 @@ export function formatRawReport(r: RawReport): string {
     `quizwire bench (raw sockets) — ${formatInt(o.players)} players, ${o.questions} questions, ${r.generator.workers} worker${r.generator.workers === 1 ? "" : "s"}, node ${r.node}, ${r.date}`,
   );
   lines.push(
-    `${r.cpu} × ${r.cores}; server ${r.server.started ? `started here (pid ${r.server.pid}, SQLITE_SYNCHRONOUS=${r.server.sqliteSynchronous})` : `at ${r.server.url}`}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}`,
+    `${r.cpu} × ${r.cores}; server ${r.server.started ? `started here (pid ${r.server.pid}, SQLITE_SYNCHRONOUS=${r.server.sqliteSynchronous})` : `at ${r.server.url}`}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
   );
   lines.push("");
   const L = r.latency;
