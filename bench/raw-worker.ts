@@ -195,6 +195,8 @@ class RawWorker {
   private endedCount = 0;
   private endedSent = false;
   private joinedCount = 0;
+  /** Players joined and still connected. */
+  private live = 0;
   private joinFailed = 0;
   private acks = 0;
   private closing = false;
@@ -295,6 +297,7 @@ class RawWorker {
       {
         onMessage: (_s, payload) => this.onMessage(p, payload),
         onClose: (_s, code, reason, error) => {
+          if (p.joined && !p.gone) this.live--;
           p.gone = true;
           if (!this.closing) {
             this.count(
@@ -326,6 +329,7 @@ class RawWorker {
         this.joinedAt.push(performance.timeOrigin + now);
         p.joined = true;
         this.joinedCount++;
+        this.live++;
         this.settle(p);
         return;
       }
@@ -484,9 +488,9 @@ class RawWorker {
     else this.clockPing();
   }
 
+  /** Called per reveal and `end` frame: O(questions), never a walk over the players. */
   private checkProgress(): void {
-    let live = 0;
-    for (const p of this.players) if (p.joined && !p.gone) live++;
+    const live = this.live;
     for (let i = 0; i < this.revealsByIndex.length; i++) {
       if (this.revealedSent.has(i)) continue;
       if ((this.revealsByIndex[i] ?? 0) >= live && live > 0) {

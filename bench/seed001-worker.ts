@@ -138,6 +138,8 @@ class Seed001Worker {
   private totalFrames = 0;
   private totalBytes = 0;
   private joinedCount = 0;
+  /** Learners joined and still connected. */
+  private live = 0;
   private joinFailed = 0;
   private acks = 0;
   private unacked = 0;
@@ -230,6 +232,7 @@ class Seed001Worker {
         },
         onMessage: (_s, payload) => this.onMessage(l, payload),
         onClose: (_s, code, _reason, error) => {
+          if (l.joined && !l.gone) this.live--;
           l.gone = true;
           if (!this.closing) {
             this.count(error ? `socket error: ${error.message}` : `disconnect ${code}`);
@@ -255,6 +258,7 @@ class Seed001Worker {
         this.joinMs.push(performance.now() - l.joinSentAt);
         l.joined = true;
         this.joinedCount++;
+        this.live++;
         this.settle(l);
         return;
       case "LEADERBOARD_UPDATED": {
@@ -347,9 +351,9 @@ class Seed001Worker {
     setTimeout(() => this.answer(l), wait);
   }
 
+  /** Called per SESSION_ENDED: a counter, not a walk over the learners. */
   private checkEnded(): void {
-    let live = 0;
-    for (const l of this.learners) if (l.joined && !l.gone) live++;
+    const live = this.live;
     if (!this.endedSent && this.ended >= live) {
       this.endedSent = true;
       this.cpuAtEnd = process.cpuUsage();
