@@ -293,6 +293,8 @@ export interface ReferenceReport {
   /** The reference server's send loop per round (ms), and its CPU over the rounds. */
   sendLoopMs: number[];
   serverCpuS: number;
+  /** The workers' CPU over the reference phase (connects and receipts), for comparing the client's cost. */
+  clientCpuS: number;
   /** quizwire's fan-out p50 / p99 as a multiple of the reference's. */
   questionRatioP50: number;
   questionRatioP99: number;
@@ -801,6 +803,7 @@ async function runReference(
     fanout,
     sendLoopMs: loops.map((l) => l.loopMs),
     serverCpuS,
+    clientCpuS: sum(workers.map((w) => w.refResults?.cpuS ?? 0)),
     questionRatioP50: qAll.p50 / fanout.p50,
     questionRatioP99: qAll.p99 / fanout.p99,
     revealRatioP50: rAll.p50 / fanout.p50,
@@ -855,8 +858,9 @@ export function formatRawReport(r: RawReport): string {
     lines.push("server RSS / CPU       not measured (--url without --server-pid)");
   }
   const g = r.generator;
+  const perFrameUs = (sum(g.cpuGameS) * 1e6) / Math.max(1, r.messages.gameFrames);
   lines.push(
-    `generator CPU          joins ${sum(g.cpuJoinS).toFixed(2)} s, game ${sum(g.cpuGameS).toFixed(2)} s (${g.coresGame.toFixed(2)} cores avg; per worker ${g.cpuGameS.map((x) => x.toFixed(2)).join(" / ")}), whole run ${sum(g.cpuTotalS).toFixed(2)} s`,
+    `generator CPU          ${perFrameUs.toFixed(1)} µs per game frame received (answers sent and timers included); joins ${sum(g.cpuJoinS).toFixed(2)} s, game ${sum(g.cpuGameS).toFixed(2)} s (${g.coresGame.toFixed(2)} cores avg; per worker ${g.cpuGameS.map((x) => x.toFixed(2)).join(" / ")}), whole run ${sum(g.cpuTotalS).toFixed(2)} s`,
   );
   lines.push(
     `generator event loop   delay during the game: p99 ≤ ${formatMs(g.loopDelayP99MaxMs)} ms, max ${formatMs(g.loopDelayMaxMs)} ms`,
@@ -871,7 +875,7 @@ export function formatRawReport(r: RawReport): string {
   const ref = r.reference;
   if (ref) {
     lines.push(
-      `reference (bare ws)    ${formatInt(ref.clients)} clients${ref.failed ? ` (${ref.failed} failed to connect)` : ""}, ${ref.rounds} broadcasts of one pre-framed ${ref.frameBytes}-byte frame; send loop ${ref.sendLoopMs.map((x) => formatMs(x)).join(" / ")} ms; its CPU ${ref.serverCpuS.toFixed(2)} s`,
+      `reference (bare ws)    ${formatInt(ref.clients)} clients${ref.failed ? ` (${ref.failed} failed to connect)` : ""}, ${ref.rounds} broadcasts of one pre-framed ${ref.frameBytes}-byte frame; send loop ${ref.sendLoopMs.map((x) => formatMs(x)).join(" / ")} ms; its CPU ${ref.serverCpuS.toFixed(2)} s; the clients' ${ref.clientCpuS.toFixed(2)} s (connects included)`,
     );
     lines.push(
       `fan-out vs reference   question p50 ${ratio(ref.questionRatioP50)}, p99 ${ratio(ref.questionRatioP99)}; reveal p50 ${ratio(ref.revealRatioP50)}, p99 ${ratio(ref.revealRatioP99)} (quizwire ÷ bare ws, same clients, same run)`,
