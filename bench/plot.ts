@@ -150,7 +150,7 @@ function stripPanel(
   );
   parts.push(`<text x="${x0 - 4}" y="${y0 + h}" text-anchor="end" class="t">#0</text>`);
   parts.push(
-    `<text x="${x0 - 4}" y="${y0 + 8}" text-anchor="end" class="t">p${playerCount - 1}</text>`,
+    `<text x="${x0 - 4}" y="${y0 + 8}" text-anchor="end" class="t">#${playerCount - 1}</text>`,
   );
   return parts.join("\n");
 }

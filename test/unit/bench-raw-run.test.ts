@@ -62,6 +62,8 @@ describe("the plot", () => {
     expect(svg).toContain("t &lt;&amp;&gt;");
     expect(svg).not.toMatch(/<script|href=|url\(/);
     expect(svg).toContain("question 1: 2 receipts");
+    expect(svg).toContain(">#0<");
+    expect(svg).toContain(">#1<");
   });
 });
 
