@@ -415,8 +415,8 @@ class RawWorker {
     const id = stringField(payload, K_MSG_ID);
     const index = id !== null && id.charCodeAt(0) === 0x71 ? Number(id.slice(1)) : Number.NaN;
     const sentAt = Number.isInteger(index) ? (p.sentAt[index] ?? 0) : 0;
-    if (sentAt === 0) {
-      this.count("score for no answer sent");
+    if (sentAt <= 0) {
+      this.count("score for no answer in flight");
       return;
     }
     this.ackMs.push(now - sentAt);
