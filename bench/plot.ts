@@ -180,9 +180,10 @@ export function renderSvg(input: PlotInput): string {
     `<text x="${left}" y="${top - 6}" class="a">latency distributions (CDF: fraction of samples at or below x)</text>`,
   );
   body.push(cdfPanel(left, top, innerW, cdfH, input.cdfs));
-  body.push(
-    `<text x="${left}" y="${stripTop - 8}" class="a">when each player received each question (x: ms after opened_at, axis to the p99.9 of ${f1(maxMs)} ms; y: player number)</text>`,
-  );
+  if (input.strips.length > 0)
+    body.push(
+      `<text x="${left}" y="${stripTop - 8}" class="a">when each player received each question (x: ms after opened_at, axis to the p99.9 of ${f1(maxMs)} ms; y: player number)</text>`,
+    );
   input.strips.forEach((s, i) => {
     body.push(
       stripPanel(

@@ -6,10 +6,11 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
+import { renderSvg } from "./plot.js";
 import type {
   FromQuickfire,
   QuickfireContest,
@@ -382,6 +383,30 @@ export async function runQuickfire(
   const errors: Record<string, number> = {};
   for (const r of results) addCounts(errors, r.errors);
   const answers = acked.length;
+  if (opts.plot) {
+    writeFileSync(
+      opts.plot,
+      renderSvg({
+        title: `quizwire bench (quick-fire) — ${formatInt(joined)} players in ${formatInt(contests)} contests`,
+        subtitle: `${new Date().toISOString()}; seed ${opts.seed}; ${commandLine(argv)}`,
+        cdfs: [
+          { name: "connect → own PLAYER_JOINED", samples: results.flatMap((r) => r.joinMs) },
+          { name: "SUBMIT_ANSWER → ANSWER_RESULT", samples: results.flatMap((r) => r.ackMs) },
+          {
+            name: "NEW_QUESTION spread in a contest",
+            samples: results.flatMap((r) => r.questionSpreadMs),
+          },
+          {
+            name: "SCORE_UPDATE spread in a contest",
+            samples: results.flatMap((r) => r.scoreSpreadMs),
+          },
+        ],
+        strips: [],
+        playerCount: opts.players,
+      }),
+    );
+    notes.push(`plot written to ${opts.plot}`);
+  }
   return {
     tool: "quizwire bench (quick-fire)",
     date: new Date().toISOString(),

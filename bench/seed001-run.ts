@@ -4,9 +4,10 @@
  * sessions created over REST, answering at `--answers-per-min` each. See bench/README.md.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
+import { renderSvg } from "./plot.js";
 import {
   failWith,
   fileLimitProblem,
@@ -374,6 +375,27 @@ export async function runSeed001(
   const errors: Record<string, number> = {};
   for (const r of results) addCounts(errors, r.errors);
   const answers = acked.length;
+  if (opts.plot) {
+    writeFileSync(
+      opts.plot,
+      renderSvg({
+        title: `quizwire bench (${opts.scenario}) — ${formatInt(joined)} learners in ${sessions} session(s)`,
+        subtitle: `${new Date().toISOString()}; seed ${opts.seed}; ${commandLine(argv)}`,
+        cdfs: [
+          { name: "JOIN_SESSION → SESSION_JOINED", samples: results.flatMap((r) => r.joinMs) },
+          { name: "SUBMIT_ANSWER → SCORE_UPDATED", samples: results.flatMap((r) => r.ackMs) },
+          {
+            name: "LEADERBOARD_UPDATED delivery",
+            samples: results.flatMap((r) => r.boardDeliveryMs),
+          },
+          { name: "leaderboard staleness", samples: results.flatMap((r) => r.stalenessMs) },
+        ],
+        strips: [],
+        playerCount: opts.players,
+      }),
+    );
+    notes.push(`plot written to ${opts.plot}`);
+  }
   return {
     tool: "quizwire bench (seed001)",
     date: new Date().toISOString(),
