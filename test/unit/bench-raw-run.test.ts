@@ -77,3 +77,40 @@ describe("seed-001 frames", () => {
     expect(timestampOf(Buffer.from('{"type":"PONG","payload":{}}'))).toBeNaN();
   });
 });
+
+describe("the raw run's flags", () => {
+  it("defaults to raw players, one worker per 10,000, and the live scenario", async () => {
+    const { parseFlags } = await import("../../bench/run.js");
+    const o = parseFlags([], () => 1);
+    expect(o).toMatchObject({
+      sdk: false,
+      workers: 1,
+      scenario: "live",
+      reference: false,
+      plot: null,
+    });
+    expect(parseFlags(["--players", "25000"], () => 1).workers).toBe(3);
+    expect(parseFlags(["--sdk"], () => 1)).toMatchObject({ sdk: true, workers: 4 });
+  });
+
+  it("plays the SDK with --cluster, and refuses what only raw runs do", async () => {
+    const { parseFlags, UsageError } = await import("../../bench/run.js");
+    expect(parseFlags(["--cluster", "2"], () => 1).sdk).toBe(true);
+    expect(() => parseFlags(["--cluster", "2", "--reference"], () => 1)).toThrow(UsageError);
+    expect(() => parseFlags(["--scenario", "seed001", "--reference"], () => 1)).toThrow(UsageError);
+    expect(() => parseFlags(["--scenario", "nope"], () => 1)).toThrow(/one of live, seed001/);
+  });
+
+  it("sizes seed001-many as 100 sessions of 100 learners unless told", async () => {
+    const { parseFlags } = await import("../../bench/run.js");
+    expect(parseFlags(["--scenario", "seed001-many"], () => 1)).toMatchObject({
+      sessions: 100,
+      players: 10_000,
+      answersPerMin: 10,
+    });
+    expect(parseFlags(["--scenario", "seed001"], () => 1)).toMatchObject({
+      sessions: 1,
+      players: 1000,
+    });
+  });
+});
