@@ -166,10 +166,15 @@ export function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean
   });
 }
 
+/** Extra node flags for the raw workers, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile one. */
+const workerExecArgv = (process.env.BENCH_WORKER_NODE_ARGS ?? "")
+  .split(" ")
+  .filter((x) => x !== "");
+
 function forkWorker(index: number, players: number): RawWorkerHandle {
   const child = fork(WORKER_PATH, [], {
     cwd: ROOT,
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...workerExecArgv],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   owned.children.add(child);
