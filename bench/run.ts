@@ -108,7 +108,23 @@ export interface BenchOptions {
   micro: boolean;
   json: boolean;
   help: boolean;
+  /** Players on the SDK client (the old generator) instead of raw sockets; always so with --cluster. */
+  sdk: boolean;
+  /** Raw runs: also measure a bare `ws` broadcast server with the same clients (bench/reference-server.ts). */
+  reference: boolean;
+  /** Raw runs: write an SVG of the distributions here. */
+  plot: string | null;
+  /** Raw runs: what the players do. */
+  scenario: Scenario;
+  /** seed001 scenarios: sessions (learners are split evenly over them). */
+  sessions: number;
+  /** seed001 scenarios: answers each learner sends per minute. */
+  answersPerMin: number;
 }
+
+/** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
+export type Scenario = "live" | "seed001" | "seed001-many" | "quick-fire";
+const SCENARIOS: readonly Scenario[] = ["live", "seed001", "seed001-many", "quick-fire"];
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -118,7 +134,15 @@ const USAGE = `npm run bench -- [flags]
 
   --players N            simulated players (default 1000)
   --questions Q          questions in the generated quiz (default 5)
-  --workers W            worker processes (default min(4, ceil(N / 250)))
+  --workers W            worker processes (default: raw ceil(N / 10000); --sdk min(4, ceil(N / 250)))
+  --scenario S           what the raw players do: live (default: one live game on /ws/v1),
+                         seed001 (one self-paced session on /ws), seed001-many (--sessions of them),
+                         quick-fire (seed-004 contests of 6 on /ws/contests/…)
+  --sessions S           seed001: sessions (default 1; seed001-many 100)
+  --answers-per-min R    seed001: answers per learner per minute (default 10)
+  --reference            raw: also time a bare ws broadcast server with the same clients, as a ratio
+  --plot FILE            raw: write an SVG of the latency CDFs and per-question receipt times
+  --sdk                  players on the SDK client instead of raw sockets (always so with --cluster)
   --question-ms MS       question time limit, settings.question_time_ms (default 10000)
   --answer-spread-ms MS  each answer waits uniform [200, MS] ms after its question (default 2000)
   --join-concurrency C   joins in flight per worker (default 50)
@@ -175,6 +199,12 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         seed: { type: "string" },
         micro: { type: "boolean" },
         json: { type: "boolean" },
+        sdk: { type: "boolean" },
+        reference: { type: "boolean" },
+        plot: { type: "string" },
+        scenario: { type: "string" },
+        sessions: { type: "string" },
+        "answers-per-min": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -184,9 +214,43 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  const players = intFlag("players", values.players, 1000, 1, 99_990);
+  const scenarioRaw = values.scenario ?? "live";
+  const scenario = SCENARIOS.find((x) => x === scenarioRaw);
+  if (scenario === undefined) {
+    throw new UsageError(`--scenario must be one of ${SCENARIOS.join(", ")}, got "${scenarioRaw}"`);
+  }
+  const sessions = intFlag(
+    "sessions",
+    values.sessions,
+    scenario === "seed001-many" ? 100 : 1,
+    1,
+    10_000,
+  );
+  const answersPerMin = intFlag("answers-per-min", values["answers-per-min"], 10, 1, 600);
+  const players = intFlag(
+    "players",
+    values.players,
+    scenario === "seed001-many" ? sessions * 100 : 1000,
+    1,
+    99_990,
+  );
   const questions = intFlag("questions", values.questions, 5, 1, 200);
-  const workers = intFlag("workers", values.workers, Math.min(4, Math.ceil(players / 250)), 1, 64);
+  const sdk = (values.sdk ?? false) || values.cluster !== undefined;
+  const workers = intFlag(
+    "workers",
+    values.workers,
+    sdk ? Math.min(4, Math.ceil(players / 250)) : Math.ceil(players / 10_000),
+    1,
+    64,
+  );
+  if (scenario !== "live" && values.reference) {
+    throw new UsageError("--reference goes with --scenario live");
+  }
+  if (sdk && (values.reference || values.plot !== undefined || values.scenario !== undefined)) {
+    throw new UsageError(
+      "--reference, --plot and --scenario go with raw players (not --sdk or --cluster)",
+    );
+  }
   const questionMs = intFlag("question-ms", values["question-ms"], 10_000, 100, 600_000);
   const answerSpreadMs = intFlag(
     "answer-spread-ms",
@@ -261,6 +325,12 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     micro: values.micro ?? false,
     json: values.json ?? false,
     help: values.help ?? false,
+    sdk,
+    reference: values.reference ?? false,
+    plot: values.plot ?? null,
+    scenario,
+    sessions,
+    answersPerMin,
   };
 }
 
@@ -306,19 +376,19 @@ export function checkServiceUrl(flag: string, raw: string, protocols: readonly s
  * (removed synchronously), and the cluster's Postgres schema and Redis keys (removed by
  * `cleanups`, which need the network and so run before the process exits, never in an exit hook).
  */
-const owned = {
+export const owned = {
   children: new Set<ChildProcess>(),
   tempDirs: new Set<string>(),
   /** What is left to remove → how; each deletes itself once done. */
   cleanups: new Map<string, () => Promise<void>>(),
 };
 
-function alive(child: ChildProcess): boolean {
+export function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
 }
 
 /** Synchronous, for process.on("exit"): SIGKILL whatever is left, remove temp dirs. */
-function killEverything(): void {
+export function killEverything(): void {
   for (const child of owned.children) {
     if (alive(child)) {
       try {
@@ -333,7 +403,7 @@ function killEverything(): void {
 }
 
 /** Waits up to `graceMs` for a child to exit (after sending `signal`, if given), then SIGKILLs it. */
-async function stopChild(
+export async function stopChild(
   child: ChildProcess,
   signal: NodeJS.Signals | null,
   graceMs: number,
@@ -378,7 +448,7 @@ let exiting = false;
  * Every way out goes through here: children are SIGKILLed and awaited (so no instance writes to
  * the schema or the keys any more), then the schema and keys are removed, then the process exits.
  */
-async function shutdown(code: number): Promise<void> {
+export async function shutdown(code: number): Promise<void> {
   if (exiting) return;
   exiting = true;
   const children = [...owned.children].filter(alive);
@@ -390,12 +460,12 @@ async function shutdown(code: number): Promise<void> {
 
 let phase = "starting";
 const t0 = performance.now();
-function setPhase(p: string): void {
+export function setPhase(p: string): void {
   phase = p;
   process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${p}\n`);
 }
 
-function installExitHandlers(timeoutS: number): void {
+export function installExitHandlers(timeoutS: number): void {
   process.on("exit", () => {
     killEverything();
     // Only reached with cleanups pending when they failed or a second signal cut them short.
@@ -433,7 +503,7 @@ function installExitHandlers(timeoutS: number): void {
   }, timeoutS * 1000).unref();
 }
 
-interface ServerHandle {
+export interface ServerHandle {
   /** 1-based instance number (1 for the single server). */
   index: number;
   child: ChildProcess | null;
@@ -461,9 +531,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function waitHealthy(
+export async function waitHealthy(
   base: string,
   child: ChildProcess | null,
   output: string[],
@@ -496,7 +566,7 @@ async function waitHealthy(
  * `node --import tsx src/main.ts` on a free port, with a temp DATA_DIR and `env` on top of the
  * bench's environment; resolves once it answers `readyPath`.
  */
-async function startServer(
+export async function startServer(
   index: number,
   env: Record<string, string>,
   readyPath: string,
@@ -544,7 +614,7 @@ async function startServer(
 // ---------------------------------------------------------------- server resources
 
 let clkTck = 100;
-function readClockTicks(): void {
+export function readClockTicks(): void {
   try {
     const n = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
     if (Number.isInteger(n) && n > 0) clkTck = n;
@@ -554,7 +624,7 @@ function readClockTicks(): void {
 }
 
 /** CPU seconds (user + system) the process has used so far; null when unreadable. */
-function processCpuS(pid: number): number | null {
+export function processCpuS(pid: number): number | null {
   try {
     const ticks = parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
     return ticks === null ? null : ticks / clkTck;
@@ -575,7 +645,7 @@ function processRss(pid: number): number | null {
  * Samples a process's VmRSS and CPU every 250 ms; keeps the peak RSS and the latest values, so a
  * process that was killed still reports what it had used until then.
  */
-class ProcSampler {
+export class ProcSampler {
   peak = 0;
   last = 0;
   cpuS = 0;
@@ -614,7 +684,11 @@ class ProcSampler {
 
 // ---------------------------------------------------------------- quiz
 
-async function createQuiz(base: string, questions: number, random: SeededRandom): Promise<string> {
+export async function createQuiz(
+  base: string,
+  questions: number,
+  random: SeededRandom,
+): Promise<string> {
   const body = {
     title: `bench ${new Date().toISOString()}`,
     description: "Generated by npm run bench",
@@ -646,7 +720,7 @@ function adminHeaders(): Record<string, string> {
 }
 
 /** GET /api/v1/sessions/{id}/results: every player's stored answers. */
-async function fetchResults(base: string, roomId: string): Promise<StoredPlayer[]> {
+export async function fetchResults(base: string, roomId: string): Promise<StoredPlayer[]> {
   const res = await fetch(`${base}/api/v1/sessions/${encodeURIComponent(roomId)}/results`, {
     headers: adminHeaders(),
     signal: AbortSignal.timeout(30_000),
@@ -1011,7 +1085,7 @@ export interface BenchReport {
   serverLog: string[];
 }
 
-function commandLine(argv: readonly string[]): string {
+export function commandLine(argv: readonly string[]): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`);
   const args = argv.map(quote).join(" ");
   if (process.env.npm_lifecycle_event === "bench")
@@ -1912,6 +1986,31 @@ async function main(): Promise<void> {
     await shutdown(0);
     return;
   }
+  if (!opts.sdk && opts.scenario === "quick-fire") {
+    const { runQuickfire, formatQuickfireReport } = await import("./quickfire-run.js");
+    const r = await runQuickfire(opts, argv);
+    process.stdout.write(`\n${formatQuickfireReport(r)}\n`);
+    if (opts.json) process.stdout.write(`json: ${writeJson(r)}\n`);
+    await shutdown(0);
+    return;
+  }
+  if (!opts.sdk && opts.scenario !== "live") {
+    const { runSeed001, formatSeed001Report } = await import("./seed001-run.js");
+    const r = await runSeed001(opts, argv);
+    process.stdout.write(`\n${formatSeed001Report(r)}\n`);
+    if (opts.json) process.stdout.write(`json: ${writeJson(r)}\n`);
+    await shutdown(0);
+    return;
+  }
+  if (!opts.sdk) {
+    // Imported here, not at the top: raw-run imports this module's helpers.
+    const { runRaw, formatRawReport } = await import("./raw-run.js");
+    const raw = await runRaw(opts, argv);
+    process.stdout.write(`\n${formatRawReport(raw)}\n`);
+    if (opts.json) process.stdout.write(`json: ${writeJson(raw)}\n`);
+    await shutdown(0);
+    return;
+  }
   const report = await runLoad(opts, argv);
   process.stdout.write(`\n${formatReport(report)}\n`);
   if (opts.json) process.stdout.write(`json: ${writeJson(report)}\n`);
@@ -1922,13 +2021,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   main().catch((e: unknown) => {
     // Already on the way out (timeout, signal): this is the run failing because of it.
     if (exiting) return;
-    process.stderr.write(
-      `bench: failed during "${phase}": ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
     if (e instanceof UsageError) {
+      // A run that cannot work as asked (e.g. the open-file limit): the message says what to change.
+      process.stderr.write(`bench: ${e.message}\n`);
       void shutdown(2);
       return;
     }
+    process.stderr.write(
+      `bench: failed during "${phase}": ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     void shutdown(1);
   });
 }
