@@ -9,7 +9,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
-import { textFrame } from "../../src/doors/ws-kit/text-frame.js";
+import { splicedTextFrame, textFrame } from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
 
 const servers: Server[] = [];
@@ -66,11 +66,13 @@ describe("WsTransport", () => {
     payloads.push("Zoë’s “quiz” ✓");
     const expected: string[] = [];
     for (const p of payloads) expected.push(p, `text:${p.length}`);
+    expected.push('{"you":"Zoë"}');
     const port = await serve((socket) => {
       for (const p of payloads) {
         socket.send(Buffer.from(p));
         socket.send(`text:${p.length}`);
       }
+      socket.sendSpliced(Buffer.from('{"you":'), '"Zoë"', Buffer.from("}"));
     });
     expect(await receive(port, expected.length)).toStrictEqual(expected);
   });
@@ -107,6 +109,17 @@ describe("WsTransport", () => {
     await allOpen;
     for (const s of sockets) s.send(shared);
     for (const got of await Promise.all(received)) expect(got).toStrictEqual([String(shared)]);
+  });
+});
+
+describe("splicedTextFrame", () => {
+  it("is the frame of the joined payload, multi-byte parts included", () => {
+    const before = Buffer.from('{"type":"reveal","board":"' + "b".repeat(200) + '","you":');
+    const after = Buffer.from("}");
+    const part = '{"name":"Zoë ✓"}';
+    expect(splicedTextFrame(before, part, after)).toStrictEqual(
+      textFrame(Buffer.from(`${before.toString()}${part}${after.toString()}`)),
+    );
   });
 });
 

@@ -21,6 +21,10 @@ export class FakeSocket implements DoorSocket {
     this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
   }
 
+  sendSpliced(before: Buffer, part: string, after: Buffer): void {
+    this.send(`${before.toString("utf8")}${part}${after.toString("utf8")}`);
+  }
+
   /** Frames a batch sends are recorded one by one, as the client reads them. */
   batch(fn: () => void): void {
     fn();

@@ -134,9 +134,13 @@ function build(event: RoomEvent): EventFrame[] {
         until: b.until,
       };
       const { prefix, suffix } = spliced("reveal", event, data, "you");
-      return make("reveal", `${prefix}null${suffix}`, EVERYONE, (id) => {
-        const r = b.results.get(id);
-        return `${prefix}${r ? JSON.stringify(r) : "null"}${suffix}`;
+      return make("reveal", `${prefix}null${suffix}`, EVERYONE, {
+        before: Buffer.from(prefix),
+        part: (id) => {
+          const r = b.results.get(id);
+          return r ? JSON.stringify(r) : "null";
+        },
+        after: Buffer.from(suffix),
       });
     }
     case "intermission":
@@ -159,7 +163,11 @@ function build(event: RoomEvent): EventFrame[] {
         "leaderboard",
         `${prefix}null${suffix}`,
         EVERYONE,
-        (id) => `${prefix}${b.ranks(id) ?? "null"}${suffix}`,
+        {
+          before: Buffer.from(prefix),
+          part: (id) => String(b.ranks(id) ?? "null"),
+          after: Buffer.from(suffix),
+        },
         true,
       );
     }

@@ -50,8 +50,12 @@ export interface EventFrame {
   type: string;
   /** The same bytes for every recipient; null when the frame exists only per recipient. */
   shared: Buffer | null;
-  /** The frame for a player with their own part in it (a reveal's result, a rank). */
-  personal: ((participantId: ParticipantId) => string) | null;
+  /**
+   * The frame for a player with their own part in it (a reveal's result, a
+   * rank): made whole per player, or spliced (only the player's part is made
+   * per player; the bytes around it are shared).
+   */
+  personal: ((participantId: ParticipantId) => string) | SplicedFrame | null;
   /** Which roles receive it; null: every role. */
   roles: ReadonlySet<ViewerRole> | null;
   /** A newer frame of the same kind replaces it, so a client that is behind may skip it. */
@@ -60,6 +64,17 @@ export interface EventFrame {
   about: ParticipantId | null;
   /** Never sent after a newer one of its type reached the connection (boards from snapshots and events). */
   latestOnly: boolean;
+}
+
+/**
+ * A frame every player gets the same but for one member: `before`, the
+ * player's own `part`, then `after`. A reveal to ten thousand players then
+ * makes ten thousand small parts, not ten thousand copies of the whole board.
+ */
+export interface SplicedFrame {
+  before: Buffer;
+  part: (participantId: ParticipantId) => string;
+  after: Buffer;
 }
 
 const NO_FRAME_OPTIONS = {

@@ -475,7 +475,10 @@ export class DoorDriver<S, M extends { type: string }> {
       if (pressure === "closed") return;
       if (pressure === "skip") continue;
       if (!conn.socket.isOpen) return;
-      conn.socket.send(personal && f.personal && pid ? f.personal(pid) : (f.shared as Buffer));
+      const own = personal && pid !== null ? f.personal : null;
+      if (own === null) conn.socket.send(f.shared as Buffer);
+      else if (typeof own === "function") conn.socket.send(own(pid as ParticipantId));
+      else conn.socket.sendSpliced(own.before, own.part(pid as ParticipantId), own.after);
       if (f.latestOnly) this.noteLatest(conn, f.type, mark);
       if (tally) tally[i] = (tally[i] ?? 0) + 1;
       else this.metrics.sent(f.type);

@@ -6,6 +6,8 @@
 export interface DoorSocket {
   /** Queues one text frame. */
   send(frame: string | Buffer): void;
+  /** Queues one text frame made of `before`, `part` and `after`, without joining them first. */
+  sendSpliced(before: Buffer, part: string, after: Buffer): void;
   /**
    * Runs `fn`; what it sends goes to the network in one write (a reply's
    * frames and the events held for it), not one system call per frame.

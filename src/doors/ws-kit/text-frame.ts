@@ -6,9 +6,25 @@
  * framings.
  */
 export function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
+  const { frame, offset } = frameFor(payload.length);
+  payload.copy(frame, offset);
+  return frame;
+}
+
+/** One frame whose payload is `before`, `part` (UTF-8) and `after`: one allocation, no joined string. */
+export function splicedTextFrame(before: Buffer, part: string, after: Buffer): Buffer {
+  const partLength = Buffer.byteLength(part);
+  const { frame, offset } = frameFor(before.length + partLength + after.length);
+  before.copy(frame, offset);
+  frame.write(part, offset + before.length);
+  after.copy(frame, offset + before.length + partLength);
+  return frame;
+}
+
+/** A frame buffer with its header written, and where its payload of `length` bytes starts. */
+function frameFor(length: number): { frame: Buffer; offset: number } {
+  const offset = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(offset + length);
   frame[0] = 0x81; // FIN + text
   if (length < 126) {
     frame[1] = length;
@@ -19,8 +35,7 @@ export function textFrame(payload: Buffer): Buffer {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  payload.copy(frame, headerLength);
-  return frame;
+  return { frame, offset };
 }
 
 const framed = new WeakMap<Buffer, Buffer>();

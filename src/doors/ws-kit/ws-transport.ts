@@ -5,7 +5,7 @@ import type { RawData, WebSocket } from "ws";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame } from "./text-frame.js";
+import { sharedTextFrame, splicedTextFrame } from "./text-frame.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
 /**
@@ -24,6 +24,10 @@ class WsSocket implements DoorSocket {
   send(frame: string | Buffer): void {
     if (typeof frame === "string") this.ws.send(frame, { binary: false });
     else this.raw.write(sharedTextFrame(frame));
+  }
+
+  sendSpliced(before: Buffer, part: string, after: Buffer): void {
+    this.raw.write(splicedTextFrame(before, part, after));
   }
 
   batch(fn: () => void): void {
