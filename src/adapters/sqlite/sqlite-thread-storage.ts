@@ -136,9 +136,7 @@ class WorkerLink {
     });
     this.worker.on("exit", (code) => {
       this.exited = true;
-      const err =
-        this.failure ??
-        new SqliteWorkerExitedError(code === 1 && !this.closing ? "terminated" : `exit ${code}`);
+      const err = this.failure ?? new SqliteWorkerExitedError(`exit code ${code}`);
       settleOpen.reject(err);
       const pending = [...this.pending.values()];
       this.pending.clear();
@@ -155,9 +153,10 @@ class WorkerLink {
     if (this.exited) return Promise.reject(this.failure ?? new SqliteWorkerExitedError("exited"));
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
+      // Posting first: arguments that cannot be cloned reject here, leaving nothing pending.
+      this.worker.postMessage(make(id));
       this.pending.set(id, { resolve, reject });
       this.updateRef();
-      this.worker.postMessage(make(id));
     });
   }
 
