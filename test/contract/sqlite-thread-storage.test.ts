@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
@@ -217,6 +219,33 @@ describe("SqliteThreadStorage", () => {
     expect(exits).toHaveLength(0);
     // Closed cleanly: the write-ahead log was checkpointed into the file and removed.
     expect(existsSync(`${path}-wal`)).toBe(false);
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(raw.prepare("select value from meta where key = 'k'").pluck().get()).toBe("v");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("an idle storage does not keep a process alive, and a call in flight does", async () => {
+    const path = tempDbPath();
+    const module = new URL("../../src/adapters/sqlite/sqlite-thread-storage.ts", import.meta.url);
+    // The script never closes the storage: it must still end, once its write is stored.
+    const script = `import(${JSON.stringify(module.href)}).then(async ({ openSqliteThreadStorage }) => {
+      const storage = await openSqliteThreadStorage({ path: ${JSON.stringify(path)} });
+      void storage.meta.set("k", "v").then(() => console.log("stored"));
+    });`;
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ["--import", "tsx", "--input-type=module", "-e", script],
+          { cwd: fileURLToPath(new URL("../../", import.meta.url)), timeout: 20_000 },
+          (err, out) => resolve({ code: err ? (err.code as number | null) : 0, stdout: out }),
+        );
+      },
+    );
+    expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: "stored" });
     const raw = new BetterSqlite3(path, { readonly: true });
     try {
       expect(raw.prepare("select value from meta where key = 'k'").pluck().get()).toBe("v");
