@@ -1923,13 +1923,15 @@ async function runMicro(): Promise<{ text: string; leaderboard: unknown; storage
     "",
     `SQLite answer writes (one SessionStore.write per batch, temp dir ${tmpdir()})`,
     formatTable([
-      ["sync", "batch", "calls", "ms/write", "answers/s"],
+      ["sync", "thread", "batch", "calls", "ms/write", "answers/s", "main busy ms"],
       ...st.map((r) => [
         r.synchronous,
+        r.thread,
         formatInt(r.batchSize),
         formatInt(r.calls),
         r.msPerWrite.toFixed(3),
         ops(r.answersPerSec),
+        r.mainBusyMsPerWrite.toFixed(3),
       ]),
     ]),
   ].join("\n");

@@ -1,7 +1,10 @@
 /**
  * SQLite answer-write cost (A-5: every acknowledgement waits for one). Not a test: prints, for
- * synchronous=FULL and NORMAL, the time of one `SessionStore.write` holding 1, 10, 100 and
- * 1,000 `answer_put` writes, and the answers per second that makes. Each measurement is capped
+ * synchronous=FULL and NORMAL, with the storage in the main thread (`openSqliteStorage`) and in a
+ * worker thread (`openSqliteThreadStorage`, the app's default), the time of one
+ * `SessionStore.write` holding 1, 10, 100 and 1,000 `answer_put` writes, the answers per second
+ * that makes, and how long the main thread's event loop was busy per write (what a server
+ * cannot spend on fan-out and acknowledgements meanwhile). Each measurement is capped
  * in both calls and wall time. The database is a temp file on the OS temp dir's disk.
  *
  *   npx tsx bench/storage.ts
@@ -9,8 +12,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { openSqliteStorage } from "../src/adapters/sqlite/sqlite-storage.js";
+import { openSqliteThreadStorage } from "../src/adapters/sqlite/sqlite-thread-storage.js";
 import {
   asParticipantId,
   asQuestionId,
@@ -20,14 +25,18 @@ import {
 } from "../src/domain/ids.js";
 import type { Question } from "../src/domain/quiz.js";
 import { defaultSettings } from "../src/domain/session-settings.js";
-import type { SessionWrite } from "../src/ports/storage.js";
+import type { SessionWrite, Storage } from "../src/ports/storage.js";
 
 export interface StorageBenchRow {
   synchronous: "FULL" | "NORMAL";
+  /** Where the database connection runs. */
+  thread: "main" | "worker";
   batchSize: number;
   calls: number;
   msPerWrite: number;
   answersPerSec: number;
+  /** Main-thread event-loop busy time per write (event loop utilization's `active`). */
+  mainBusyMsPerWrite: number;
 }
 
 export interface StorageBenchOptions {
@@ -49,9 +58,16 @@ export async function runStorageBench(
   const players = Math.max(...batchSizes);
   const rows: StorageBenchRow[] = [];
 
-  for (const synchronous of ["FULL", "NORMAL"] as const) {
+  const variants = (["FULL", "NORMAL"] as const).flatMap((synchronous) =>
+    (["main", "worker"] as const).map((thread) => ({ synchronous, thread })),
+  );
+  for (const { synchronous, thread } of variants) {
     const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
-    const storage = await openSqliteStorage({ path: join(dir, "bench.db"), synchronous });
+    const path = join(dir, "bench.db");
+    const storage: Storage =
+      thread === "main"
+        ? await openSqliteStorage({ path, synchronous })
+        : await openSqliteThreadStorage({ path, synchronous });
     try {
       const sessionId = asSessionId("bench-session");
       const question: Question = {
@@ -137,16 +153,21 @@ export async function runStorageBench(
         await storage.sessions.write(batchOf(size)); // warm-up
         let calls = 0;
         let elapsed = 0;
+        let busy = 0;
         while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
           const batch = batchOf(size);
+          const elu = performance.eventLoopUtilization();
           const start = performance.now();
           await storage.sessions.write(batch);
           elapsed += performance.now() - start;
+          busy += performance.eventLoopUtilization(elu).active;
           calls++;
         }
         const msPerWrite = elapsed / calls;
         rows.push({
           synchronous,
+          thread,
+          mainBusyMsPerWrite: busy / calls,
           batchSize: size,
           calls,
           msPerWrite,
@@ -163,11 +184,11 @@ export async function runStorageBench(
 
 function formatRows(rows: readonly StorageBenchRow[]): string {
   const lines = [
-    `${"sync".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)}`,
+    `${"sync".padEnd(6)} ${"thread".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"main busy ms".padStart(13)}`,
   ];
   for (const r of rows) {
     lines.push(
-      `${r.synchronous.padEnd(6)} ${String(r.batchSize).padStart(6)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)}`,
+      `${r.synchronous.padEnd(6)} ${r.thread.padEnd(6)} ${String(r.batchSize).padStart(6)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.mainBusyMsPerWrite.toFixed(3).padStart(13)}`,
     );
   }
   return lines.join("\n");

@@ -9,7 +9,7 @@ import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
-import { openSqliteStorage } from "../adapters/sqlite/sqlite-storage.js";
+import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
 import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
@@ -76,12 +76,15 @@ export interface App {
   close(): Promise<void>;
 }
 
-async function openStorage(config: Config): Promise<Storage> {
+async function openStorage(config: Config, log: Logger): Promise<Storage> {
   // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
   if (config.databaseUrl) return openPostgresStorage({ url: config.databaseUrl });
-  return openSqliteStorage({
+  // In a worker thread, so statements and fsyncs never stop the event loop.
+  return openSqliteThreadStorage({
     path: join(config.dataDir, "quizwire.db"),
     synchronous: config.sqliteSynchronous,
+    onWorkerExit: (err) =>
+      log.error({ err }, "the SQLite worker stopped; the next write starts another"),
   });
 }
 
@@ -101,7 +104,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.logger ?? pino({ level: config.logLevel });
   const started = clock.now();
 
-  const storage = await openStorage(config);
+  const storage = await openStorage(config, log);
   if (config.demoContent) {
     const { loaded } = await loadDemoContent(storage, { now: clock.now(), newId: () => uuidv7() });
     if (loaded) log.info("demo content loaded");

@@ -499,6 +499,9 @@ class Fuzz {
   async settle(): Promise<void> {
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      // Storage answers in order (SQLite runs in a worker thread): once a ping is answered, so is
+      // every call made before it, and what the server did with the replies has run.
+      await this.t.app.storage.ping();
       await this.t.app.committer.idle();
     }
     for (const c of this.clients) this.absorb(c);

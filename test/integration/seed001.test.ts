@@ -786,6 +786,8 @@ describe("seed 001: every documented error", () => {
     const { session_id: sid } = await createSession(quizId);
     const p = await player(sid, "unlucky");
     await api("POST", `/api/v1/sessions/${sid}/start`);
+    // The start's own writes are stored first, so the write refused below is the answer's.
+    await t.app.committer.idle();
     vi.spyOn(t.app.storage.sessions, "write").mockRejectedValueOnce(new Error("disk full"));
     expectError(await p.c.answer(sid, "q1", "Paris"), "SERVICE_UNAVAILABLE", true);
     // Nothing was recorded: the same answer goes through when retried.

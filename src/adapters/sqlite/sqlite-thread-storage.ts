@@ -1,0 +1,280 @@
+/**
+ * The embedded default storage off the event loop: the whole SQLite storage (better-sqlite3,
+ * Kysely, the shared stores, migrations) runs in a worker thread with its own connection
+ * (`sqlite-worker.ts`), and this `Storage` forwards each call to it. better-sqlite3 is
+ * synchronous, so in the main thread every statement and every fsync of a commit stopped
+ * fan-out and acknowledgements; here they run on another core.
+ *
+ * What the callers rely on holds across the boundary:
+ * - a call resolves only once the worker has finished it, so a write resolves after its
+ *   transaction committed (A-5);
+ * - the worker answers calls one at a time in the order they were made, so writes stay ordered;
+ * - a FencedError comes back as a FencedError (the engine checks it with instanceof); any other
+ *   error as an Error with the same name, message and SQLite code;
+ * - when the worker dies (crash, out of memory, terminated), every call it had not answered
+ *   rejects with `SqliteWorkerExitedError` (the committer refuses the critical writes, clients
+ *   get UNAVAILABLE, nothing is acknowledged that was not stored), and the next call starts a
+ *   fresh worker on the same file. A ":memory:" database is the worker's own and goes with it.
+ */
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type {
+  MetaStore,
+  QuestionBankStore,
+  QuizStore,
+  SessionStore,
+  Storage,
+} from "../../ports/storage.js";
+import type { SqliteStorageOptions } from "./sqlite-storage.js";
+import {
+  fromWireError,
+  STORE_METHODS,
+  type StoreName,
+  type WorkerReply,
+  type WorkerRequest,
+} from "./sqlite-worker-protocol.js";
+
+/** The worker stopped before answering a call; whether that call's writes committed is unknown. */
+export class SqliteWorkerExitedError extends Error {
+  constructor(detail: string) {
+    super(`the SQLite worker stopped (${detail}) before answering`);
+    this.name = "SqliteWorkerExitedError";
+  }
+}
+
+export interface SqliteThreadStorageOptions extends SqliteStorageOptions {
+  /** Called with each worker once it is started (logging; tests use it to terminate one). */
+  onWorkerStart?: (worker: Worker) => void;
+  /** Called when a worker stops unexpectedly, with why; the next call starts another. */
+  onWorkerExit?: (err: Error) => void;
+}
+
+/**
+ * How to start the worker. Built (dist/…/sqlite-thread-storage.js), the entry is the compiled
+ * `sqlite-worker.js` beside this file. From source (tsx, vitest), this file is .ts and so is the
+ * entry; a worker does not inherit the parent's module hooks (vitest's, or tsx's in Node 20), so
+ * a small evaluated bootstrap registers tsx in the worker and then loads the entry. It uses
+ * tsx's CommonJS hook: the worker's modules have no top-level await or `import.meta`, and
+ * loading them through it takes about half the time of tsx's ESM hooks (which run in a thread
+ * of their own and load Kysely's ESM build file by file), which every test that opens a storage
+ * pays.
+ */
+function workerSource(): { source: string | URL; eval: boolean } {
+  const self = import.meta.url;
+  if (!self.endsWith(".ts")) return { source: new URL("./sqlite-worker.js", self), eval: false };
+  const entry = fileURLToPath(new URL("./sqlite-worker.ts", self));
+  const tsx = createRequire(self).resolve("tsx/cjs/api");
+  const source = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(entry)});`;
+  return { source, eval: true };
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** One worker and the calls it has not answered yet. */
+class WorkerLink {
+  readonly worker: Worker;
+  /** Settles when the worker reports its database open (or failing to open). */
+  readonly opened: Promise<void>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited = false;
+  private failure: Error | undefined;
+  private closing = false;
+  private opening = true;
+
+  constructor(
+    options: SqliteStorageOptions,
+    onExit: (link: WorkerLink, err: Error | null) => void,
+  ) {
+    const { source, eval: isEval } = workerSource();
+    this.worker = new Worker(source, {
+      eval: isEval,
+      workerData: options,
+      // The worker takes none of the parent's flags (e.g. `-e`, or a loader it cannot use).
+      execArgv: [],
+    });
+    let settleOpen!: { resolve: () => void; reject: (err: Error) => void };
+    this.opened = new Promise<void>((resolve, reject) => {
+      settleOpen = { resolve, reject };
+    });
+    // Never an unhandled rejection: callers that care await it, and calls reject on their own.
+    this.opened.catch(() => {});
+
+    this.worker.on("message", (msg: WorkerReply) => {
+      switch (msg.kind) {
+        case "opened":
+          this.opening = false;
+          this.updateRef();
+          settleOpen.resolve();
+          return;
+        case "open_failed":
+          this.failure = fromWireError(msg.error);
+          settleOpen.reject(this.failure);
+          void this.worker.terminate();
+          return;
+        case "result":
+          this.settle(msg.id, (p) => p.resolve(msg.value));
+          return;
+        case "error":
+          this.settle(msg.id, (p) => p.reject(fromWireError(msg.error)));
+          return;
+        default:
+          return exhaustiveReply(msg);
+      }
+    });
+    this.worker.on("error", (err) => {
+      this.failure ??= err;
+    });
+    this.worker.on("messageerror", (err) => {
+      this.failure ??= err;
+      void this.worker.terminate();
+    });
+    this.worker.on("exit", (code) => {
+      this.exited = true;
+      const err = this.failure ?? new SqliteWorkerExitedError(`exit code ${code}`);
+      settleOpen.reject(err);
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      for (const p of pending) p.reject(this.closing ? err : asExited(err));
+      onExit(this, this.closing ? null : err);
+    });
+  }
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  request(make: (id: number) => WorkerRequest): Promise<unknown> {
+    if (this.exited) return Promise.reject(this.failure ?? new SqliteWorkerExitedError("exited"));
+    const id = this.nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      // Posting first: arguments that cannot be cloned reject here, leaving nothing pending.
+      this.worker.postMessage(make(id));
+      this.pending.set(id, { resolve, reject });
+      this.updateRef();
+    });
+  }
+
+  /** Closes the database in the worker and waits until the worker has ended. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    this.closing = true;
+    const ended = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+    try {
+      await this.request((id) => ({ kind: "close", id }));
+    } catch {
+      // The worker died while closing: its connection is gone with it, which is what close wants.
+    }
+    await this.worker.terminate();
+    await ended;
+  }
+
+  private settle(id: number, with_: (p: Pending) => void): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    this.updateRef();
+    with_(p);
+  }
+
+  /**
+   * An idle worker does not keep the process alive, as an open database in-thread does not; one
+   * that is opening or has calls in flight does, or a process awaiting them could end early.
+   */
+  private updateRef(): void {
+    if (this.exited) return;
+    if (this.opening || this.pending.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+}
+
+function exhaustiveReply(msg: never): never {
+  throw new Error(`unknown reply from the SQLite worker: ${JSON.stringify(msg)}`);
+}
+
+/** A call the worker never answered: failed opening is reported as such, the rest as an exit. */
+function asExited(err: Error): Error {
+  return err instanceof SqliteWorkerExitedError ? err : new SqliteWorkerExitedError(err.message);
+}
+
+/** The main thread's side: forwards every call to the current worker, starting one when needed. */
+class SqliteThreadStorage implements Storage {
+  readonly quizzes: QuizStore;
+  readonly bank: QuestionBankStore;
+  readonly sessions: SessionStore;
+  readonly meta: MetaStore;
+  private link: WorkerLink | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: SqliteThreadStorageOptions) {
+    this.quizzes = this.forward("quizzes");
+    this.bank = this.forward("bank");
+    this.sessions = this.forward("sessions");
+    this.meta = this.forward("meta");
+  }
+
+  /** Starts the first worker and waits until its database is open. */
+  async open(): Promise<void> {
+    const link = this.current();
+    try {
+      await link.opened;
+    } catch (err) {
+      await link.close();
+      throw err;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.request((id) => ({ kind: "ping", id }));
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const link = this.link;
+      this.link = undefined;
+      await link?.close();
+    })();
+    return this.closing;
+  }
+
+  private request(make: (id: number) => WorkerRequest): Promise<unknown> {
+    if (this.closing) return Promise.reject(new Error("the SQLite storage is closed"));
+    return this.current().request(make);
+  }
+
+  private current(): WorkerLink {
+    if (this.link?.alive) return this.link;
+    const { onWorkerStart, onWorkerExit, ...open } = this.options;
+    const link = new WorkerLink(open, (exited, err) => {
+      if (this.link === exited) this.link = undefined;
+      if (err !== null) onWorkerExit?.(err);
+    });
+    this.link = link;
+    onWorkerStart?.(link.worker);
+    return link;
+  }
+
+  private forward<S extends StoreName>(store: S): Storage[S] {
+    const methods: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const method of Object.keys(STORE_METHODS[store])) {
+      methods[method] = (...args) =>
+        this.request((id) => ({ kind: "call", id, store, method, args }));
+    }
+    return methods as unknown as Storage[S];
+  }
+}
+
+/**
+ * Opens (creating when needed) the SQLite database at `opts.path` in a worker thread, brings its
+ * schema up to date there, and returns the stores over it. `close()` closes the database and
+ * ends the worker.
+ */
+export async function openSqliteThreadStorage(opts: SqliteThreadStorageOptions): Promise<Storage> {
+  const storage = new SqliteThreadStorage(opts);
+  await storage.open();
+  return storage;
+}

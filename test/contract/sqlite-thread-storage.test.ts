@@ -1,0 +1,270 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Worker } from "node:worker_threads";
+import BetterSqlite3 from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  openSqliteThreadStorage,
+  type SqliteThreadStorageOptions,
+  SqliteWorkerExitedError,
+} from "../../src/adapters/sqlite/sqlite-thread-storage.js";
+import { asParticipantId, asSessionId, asUserId } from "../../src/domain/ids.js";
+import { FencedError, type SessionWrite, type Storage } from "../../src/ports/storage.js";
+import { playedSession, storedSession, T0 } from "../support/stored-session.js";
+import { runStorageContract } from "./storage-contract.js";
+
+const dirs: string[] = [];
+const pathOf = new Map<Storage, string>();
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDbPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "quizwire-sqlite-thread-"));
+  dirs.push(dir);
+  return join(dir, "data", "quizwire.db");
+}
+
+async function openAt(path: string): Promise<Storage> {
+  const storage = await openSqliteThreadStorage({ path });
+  pathOf.set(storage, path);
+  return storage;
+}
+
+runStorageContract(
+  "sqlite in a worker thread, file",
+  () => openAt(tempDbPath()),
+  (closed) => openAt(pathOf.get(closed) ?? ""),
+);
+// ":memory:" runs the same code in the worker; one test below covers it, as each storage here
+// costs a worker start (about a second under tsx on a busy machine).
+
+// ---------------------------------------------------------------------------------------------
+
+/** A storage in a worker, with every worker it started and every unexpected stop it reported. */
+async function watched(
+  options: Partial<SqliteThreadStorageOptions> = {},
+): Promise<{ storage: Storage; path: string; workers: Worker[]; exits: Error[] }> {
+  const path = tempDbPath();
+  const workers: Worker[] = [];
+  const exits: Error[] = [];
+  const storage = await openSqliteThreadStorage({
+    path,
+    onWorkerStart: (w) => workers.push(w),
+    onWorkerExit: (err) => exits.push(err),
+    ...options,
+  });
+  return { storage, path, workers, exits };
+}
+
+function exitOf(worker: Worker): Promise<number> {
+  return new Promise((resolve) => worker.once("exit", resolve));
+}
+
+function stateWrite(id: string, seq: number): SessionWrite {
+  return {
+    kind: "session_state",
+    sessionId: asSessionId(id),
+    state: { ...storedSession(id).state, seq },
+  };
+}
+
+describe("SqliteThreadStorage", () => {
+  it("A-5: a write resolves only once committed: another connection sees it the moment it resolves", async () => {
+    const { storage, path } = await watched();
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      const raw = new BetterSqlite3(path, { readonly: true });
+      try {
+        expect(raw.prepare("select count(*) from answers").pluck().get()).toBe(1);
+        expect(raw.prepare("select score from participants").pluck().get()).toBe(1800);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("keeps the order of writes made without waiting for each other", async () => {
+    const { storage } = await watched();
+    try {
+      const id = "s1";
+      const [created, ...rest] = playedSession(id);
+      // Each write depends on the one before it (a participant before their answer), and the
+      // state writes leave the last one's seq: any reordering fails a write or the final check.
+      const calls: Promise<void>[] = [storage.sessions.write([created!])];
+      for (const w of rest) calls.push(storage.sessions.write([w]));
+      for (let seq = 1; seq <= 200; seq++)
+        calls.push(storage.sessions.write([stateWrite(id, seq)]));
+      for (let i = 0; i < 200; i++) calls.push(storage.meta.set("last", String(i)));
+      await Promise.all(calls);
+      const bundle = await storage.sessions.load(asSessionId(id));
+      expect(bundle?.session.state.seq).toBe(200);
+      expect(bundle?.answers).toHaveLength(1);
+      expect(await storage.meta.get("last")).toBe("199");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a FencedError crosses the thread as a FencedError; other errors keep their message and SQLite code", async () => {
+    const { storage } = await watched();
+    try {
+      const id = asSessionId("s1");
+      await storage.sessions.write(playedSession("s1"));
+      expect(await storage.sessions.claim(id, 1, 2)).toBe(true);
+      const refused = await storage.sessions.write([stateWrite("s1", 5)], new Map([[id, 1]])).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(FencedError);
+      expect(refused).toMatchObject({ sessionId: id, writerEpoch: 1, storedEpoch: 2 });
+
+      const duplicate = await storage.sessions.write(playedSession("s1")).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(duplicate).toBeInstanceOf(Error);
+      expect(duplicate).not.toBeInstanceOf(FencedError);
+      expect(duplicate).toMatchObject({ code: expect.stringMatching(/^SQLITE_CONSTRAINT/) });
+
+      await expect(storage.sessions.write([stateWrite("nope", 1)])).rejects.toThrow(
+        "session_state: no session nope",
+      );
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a worker killed mid-write: its pending call rejects, the next call runs on a fresh worker, nothing committed is lost", async () => {
+    const { storage, path, workers, exits } = await watched({ busyTimeoutMs: 60_000 });
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      const first = workers[0]!;
+
+      // Another connection holds the write lock, so the next write waits inside the worker.
+      const lock = new BetterSqlite3(path);
+      lock.prepare("begin immediate").run();
+      const pending = storage.sessions.write([
+        {
+          kind: "participant_put",
+          participant: {
+            id: asParticipantId("s1/p2"),
+            sessionId: asSessionId("s1"),
+            userId: asUserId("u2"),
+            name: "Bob",
+            role: "player",
+            joinOrder: 1,
+            joinedAt: T0,
+            status: "active",
+            resumeTokenHash: "e".repeat(64),
+            score: 0,
+            kickReason: null,
+          },
+        },
+      ]);
+      const outcome = pending.then(
+        () => "resolved",
+        (err: unknown) => err,
+      );
+      const exited = exitOf(first);
+      void first.terminate();
+      lock.prepare("rollback").run();
+      lock.close();
+
+      expect(await outcome).toBeInstanceOf(SqliteWorkerExitedError);
+      await exited;
+      expect(exits).toHaveLength(1);
+
+      const bundle = await storage.sessions.load(asSessionId("s1"));
+      expect(workers).toHaveLength(2);
+      expect(workers[1]!.threadId).not.toBe(first.threadId);
+      expect(bundle?.answers).toHaveLength(1);
+      expect(bundle?.participants[0]?.score).toBe(1800);
+      await storage.meta.set("after", "yes");
+      expect(await storage.meta.get("after")).toBe("yes");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("works in memory, and each :memory: storage is its own database in its own worker", async () => {
+    const a = await openSqliteThreadStorage({ path: ":memory:" });
+    const b = await openSqliteThreadStorage({ path: ":memory:" });
+    try {
+      await a.sessions.write(playedSession("s1"));
+      expect((await a.sessions.load(asSessionId("s1")))?.answers.length).toBe(1);
+      expect(await b.sessions.load(asSessionId("s1"))).toBeUndefined();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("close() closes the database and ends the worker; calls after it reject without starting another", async () => {
+    const { storage, path, workers, exits } = await watched();
+    await storage.meta.set("k", "v");
+    const exited = exitOf(workers[0]!);
+    await storage.close();
+    await exited;
+    await storage.close();
+    await expect(storage.ping()).rejects.toThrow();
+    await expect(storage.meta.get("k")).rejects.toThrow();
+    expect(workers).toHaveLength(1);
+    expect(exits).toHaveLength(0);
+    // Closed cleanly: the write-ahead log was checkpointed into the file and removed.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(raw.prepare("select value from meta where key = 'k'").pluck().get()).toBe("v");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("an idle storage does not keep a process alive, and a call in flight does", async () => {
+    const path = tempDbPath();
+    const module = new URL("../../src/adapters/sqlite/sqlite-thread-storage.ts", import.meta.url);
+    // The script never closes the storage: it must still end, once its write is stored.
+    const script = `import(${JSON.stringify(module.href)}).then(async ({ openSqliteThreadStorage }) => {
+      const storage = await openSqliteThreadStorage({ path: ${JSON.stringify(path)} });
+      void storage.meta.set("k", "v").then(() => console.log("stored"));
+    });`;
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>(
+      (resolve) => {
+        execFile(
+          process.execPath,
+          ["--import", "tsx", "--input-type=module", "-e", script],
+          { cwd: fileURLToPath(new URL("../../", import.meta.url)), timeout: 20_000 },
+          (err, out) => resolve({ code: err ? (err.code as number | null) : 0, stdout: out }),
+        );
+      },
+    );
+    expect({ code, stdout: stdout.trim() }).toEqual({ code: 0, stdout: "stored" });
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(raw.prepare("select value from meta where key = 'k'").pluck().get()).toBe("v");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("a database that cannot be opened rejects the open, and its worker ends", async () => {
+    const { storage, path } = await watched();
+    await storage.close();
+    const workers: Worker[] = [];
+    await expect(
+      openSqliteThreadStorage({
+        path: join(path, "inner.db"),
+        onWorkerStart: (w) => workers.push(w),
+      }),
+    ).rejects.toThrow();
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.threadId).toBe(-1);
+  });
+});
