@@ -109,7 +109,9 @@ type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T
  * SUBMIT_ANSWER and LEAVE_SESSION as room commands, room events as USER_JOINED,
  * USER_LEFT, LEADERBOARD_UPDATED, SESSION_STARTED and SESSION_ENDED. A
  * translation on the door driver; it reaches sessions only through their
- * RoomHandle, so a session may run on another instance.
+ * RoomHandle, so a session may run on another instance. In big sessions it
+ * groups announcements and boards per interval on the injected clock (the
+ * document's "Big sessions"; `announceAbove`, `boardsAbove` in its limits).
  */
 export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> {
   readonly name = DOOR;
