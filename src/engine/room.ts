@@ -1017,7 +1017,10 @@ export class Room {
         },
         now,
       );
-      if (this.record.settings.mode === "self_paced") this.markDirty(now, "leaderboard");
+      // An answer that scored nothing moves nobody on the board: no batch for it.
+      if (this.record.settings.mode === "self_paced" && r.points !== 0) {
+        this.markDirty(now, "leaderboard");
+      }
     }
     this.closeIfAllAnswered(now);
     this.revealIfSettled(now);

@@ -23,7 +23,11 @@ import {
   type LeaderboardStreamDoor,
 } from "../doors/leaderboard-stream/index.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
-import { createVocabularyDoor, type VocabularyDoor } from "../doors/vocabulary/index.js";
+import {
+  createVocabularyDoor,
+  type VocabularyDoor,
+  type VocabularyLimits,
+} from "../doors/vocabulary/index.js";
 import { createWebDoor } from "../doors/web/index.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import {
@@ -48,6 +52,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Overrides for the canonical door's limits (tests use small ones). */
   canonicalLimits?: Partial<CanonicalLimits>;
+  /** Overrides for the seed 001 door's limits (tests use small big-session thresholds). */
+  vocabularyLimits?: Partial<VocabularyLimits>;
   /** Overrides for lease and takeover timing when several instances run (tests). */
   clusterOptions?: Partial<ClusterDirectoryOptions>;
 }
@@ -199,7 +205,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     allowedOrigins: config.allowedOrigins,
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
-  const vocabulary = createVocabularyDoor(deps);
+  const vocabulary = createVocabularyDoor(deps, opts.vocabularyLimits);
   const stream = createLeaderboardStreamDoor(deps);
   const contest = createContestDoor(deps);
   // Every door of the server. Seed dialects mount here too, each a thin translation onto the engine.

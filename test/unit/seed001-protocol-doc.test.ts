@@ -5,9 +5,10 @@
  * documented.
  */
 import { describe, expect, it } from "vitest";
-// The door under test: its folder is named on these two lines, nowhere else.
+// The door under test: its folder is named on these three lines, nowhere else.
 import * as doorErrors from "../../src/doors/vocabulary/errors.js";
 import * as door from "../../src/doors/vocabulary/protocol.js";
+import { DEFAULT_LIMITS } from "../../src/doors/vocabulary/vocabulary-door.js";
 import {
   describeProtocolDoc,
   ROOM_REASON_SOURCES,
@@ -48,6 +49,26 @@ describeProtocolDoc(
   (doc) => {
     it("keeps the seed's path, /ws", () => {
       expect(door.SEED001_PATH).toBe("/ws");
+    });
+
+    it("states the big-session thresholds and intervals the door uses", () => {
+      const seconds = (ms: number) => (ms === 1_000 ? "once a second" : `once per ${ms} ms`);
+      const count = (n: number) => n.toLocaleString("en-US").replace(",", " ");
+      const big = doc.at("Overview", "Big sessions");
+      const row = doc
+        .at("Overview", "Limits")
+        .split("\n")
+        .find((line) => line.startsWith("| Big sessions |"))
+        ?.split("|")
+        .map((c) => c.trim());
+      const { announceAbove, announceIntervalMs, boardsAbove, boardIntervalMs } = DEFAULT_LIMITS;
+      expect(row?.[2]).toBe(
+        `Above ${count(announceAbove)} participants, \`USER_JOINED\` and \`USER_LEFT\` at most ${seconds(announceIntervalMs)} each; above ${count(boardsAbove)}, self-paced boards at most ${seconds(boardIntervalMs)} ([Big sessions](#big-sessions))`,
+      );
+      expect(big).toContain(`grouped above ${count(announceAbove)} participants`);
+      expect(big).toContain(
+        `at most ${seconds(boardIntervalMs)} above ${count(boardsAbove)} participants`,
+      );
     });
 
     it("lists every error code once, with its recoverable flag", () => {

@@ -56,46 +56,101 @@ export function leaderboardFrame(
 const board = (render: (participantId: ParticipantId) => string, coalescible: boolean) =>
   eventFrame("LEADERBOARD_UPDATED", { personal: render, coalescible, latestOnly: true });
 
-function membershipFrame(
-  type: "USER_JOINED" | "USER_LEFT",
-  event: RoomEvent,
-  who: { participantId: ParticipantId; userId: UserId; name: string },
-  count: number,
-): EventFrame {
-  const payload = {
-    user_id: publicUserId(who.userId),
-    username: who.name,
-    participant_count: count,
-  };
-  return sharedFrame(type, frame(type, payload, event.at), { about: who.participantId });
+/** A USER_JOINED or USER_LEFT: who it is about and the session's count as of the event. */
+export interface Announcement {
+  type: "USER_JOINED" | "USER_LEFT";
+  who: { participantId: ParticipantId; userId: UserId; name: string };
+  count: number;
 }
 
 /**
- * The frames of a room event. USER_JOINED and USER_LEFT follow a participant's
- * presence: a new participant is announced, and afterwards only changes are
- * (gone when their last connection closes or they leave, back on their return),
- * so nobody is announced twice; the event says which it is. Leaderboards come
+ * The USER_JOINED or USER_LEFT a room event announces, if any. They follow a
+ * participant's presence: a new participant is announced, and afterwards only
+ * changes are (gone when their last connection closes or they leave, back on
+ * their return), so nobody is announced twice; the event says which it is.
+ */
+export function announcementOf(event: RoomEvent): Announcement | null {
+  const b = event.body;
+  switch (b.type) {
+    case "participant_joined":
+      return { type: "USER_JOINED", who: b.participant, count: b.playerCount };
+    case "participant_left":
+      // Gone already, if their last connection had closed (USER_LEFT went out then).
+      return b.present ? { type: "USER_LEFT", who: b, count: b.playerCount } : null;
+    case "presence":
+      if (b.connected) {
+        // Their first connection follows the USER_JOINED of their arrival: a return is news.
+        return b.firstConnection ? null : { type: "USER_JOINED", who: b, count: b.playerCount };
+      }
+      // A socket closing after LEAVE_SESSION is no news: USER_LEFT went out with the leave.
+      return b.active ? { type: "USER_LEFT", who: b, count: b.playerCount } : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * An announcement as a frame, not sent to the participant it is about.
+ * `grouped`: sent on the door's schedule in a big session, standing for
+ * `size` announcements of its type (docs/protocols/seed-001.md, "Big
+ * sessions"); a client that is behind may skip it, as a newer one follows.
+ */
+export function announcementFrame(
+  a: Announcement,
+  at: number,
+  grouped: { size: number } | null = null,
+): EventFrame {
+  const payload: ServerPayload<"USER_JOINED"> = {
+    user_id: publicUserId(a.who.userId),
+    username: a.who.name,
+    participant_count: a.count,
+  };
+  if (grouped !== null && grouped.size > 1) payload.batch_size = grouped.size;
+  return sharedFrame(a.type, frame(a.type, payload, at), {
+    about: a.who.participantId,
+    coalescible: grouped !== null,
+  });
+}
+
+/**
+ * What the door announces on its own schedule in big sessions instead of
+ * with each event (docs/protocols/seed-001.md, "Big sessions"): USER_JOINED
+ * and USER_LEFT once the session has more than `announceAbove` participants,
+ * self-paced boards once it has more than `boardsAbove`.
+ */
+export interface GroupingPolicy {
+  announceAbove: number;
+  boardsAbove: number;
+}
+
+/** Whether the door groups this event's frames instead of sending them with it. */
+export function isGrouped(event: RoomEvent, policy: GroupingPolicy): boolean {
+  const b = event.body;
+  if (b.type === "leaderboard") return b.totalPlayers > policy.boardsAbove;
+  const a = announcementOf(event);
+  return a !== null && a.count > policy.announceAbove;
+}
+
+/**
+ * The frames of a room event (none for one the policy groups: the door sends
+ * those on its own schedule). USER_JOINED and USER_LEFT follow a participant's
+ * presence (`announcementOf`). Leaderboards come
  * from the self_paced batch (`leaderboard`, at most every 100 ms, top 100), from
  * each live reveal and from the end; per-answer `scored` events are not
  * broadcast (SCORE_UPDATED is the submitter's reply, and everyone's score
  * reaches everyone in the batch).
  */
-export function encodeEvent(event: RoomEvent): EventFrame[] {
+export function encodeEvent(event: RoomEvent, policy: GroupingPolicy | null = null): EventFrame[] {
+  if (policy !== null && isGrouped(event, policy)) return [];
   const b = event.body;
   const sid = event.sessionId;
   switch (b.type) {
     case "participant_joined":
-      return [membershipFrame("USER_JOINED", event, b.participant, b.playerCount)];
     case "participant_left":
-      // Gone already, if their last connection had closed (USER_LEFT went out then).
-      return b.present ? [membershipFrame("USER_LEFT", event, b, b.playerCount)] : [];
-    case "presence":
-      if (b.connected) {
-        // Their first connection follows the USER_JOINED of their arrival: a return is news.
-        return b.firstConnection ? [] : [membershipFrame("USER_JOINED", event, b, b.playerCount)];
-      }
-      // A socket closing after LEAVE_SESSION is no news: USER_LEFT went out with the leave.
-      return b.active ? [membershipFrame("USER_LEFT", event, b, b.playerCount)] : [];
+    case "presence": {
+      const a = announcementOf(event);
+      return a ? [announcementFrame(a, event.at)] : [];
+    }
     case "started":
       return [
         sharedFrame(

@@ -116,6 +116,11 @@ const Membership = Type.Object({
   user_id: Type.String(),
   username: Type.String(),
   participant_count: Type.Integer({ minimum: 0 }),
+  /**
+   * Addition, big sessions only: how many arrivals (USER_JOINED) or departures
+   * (USER_LEFT) this one message stands for; it names the latest of them.
+   */
+  batch_size: Type.Optional(Type.Integer({ minimum: 2 })),
 });
 
 /** Server → client messages (seed 001 §6.3, plus the additions docs/protocols/seed-001.md lists). */

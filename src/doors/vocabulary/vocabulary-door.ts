@@ -13,10 +13,22 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   type DoorDriver,
 } from "../ws-kit/driver.js";
+import type { RoomGroup } from "../ws-kit/room-groups.js";
 import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import type { WsTransport } from "../ws-kit/ws-transport.js";
-import { encodeEvent, frame, iso, leaderboardFrame } from "./encode.js";
+import { Coalescer } from "./coalescer.js";
+import {
+  type Announcement,
+  announcementFrame,
+  announcementOf,
+  encodeEvent,
+  frame,
+  type GroupingPolicy,
+  isGrouped,
+  iso,
+  leaderboardFrame,
+} from "./encode.js";
 import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
 import { resolveSeedUser, type SeedUser } from "./identity.js";
 import {
@@ -44,6 +56,19 @@ export interface VocabularyLimits extends ConnectionLimits {
   replayTtlMs: number;
   /** Always set here: leaderboard batches are skipped for a client this far behind. */
   coalesceAboveBytes: number;
+  /**
+   * Big sessions: with more participants than this, USER_JOINED and USER_LEFT
+   * are grouped, at most one of each per `announceIntervalMs` per session,
+   * naming the latest arrival (departure) with the count as of then.
+   */
+  announceAbove: number;
+  announceIntervalMs: number;
+  /**
+   * Big sessions: with more participants than this, the self-paced board batch
+   * goes out at most once per `boardIntervalMs` per session (the latest wins).
+   */
+  boardsAbove: number;
+  boardIntervalMs: number;
 }
 
 export const DEFAULT_LIMITS: VocabularyLimits = {
@@ -55,6 +80,10 @@ export const DEFAULT_LIMITS: VocabularyLimits = {
   joinsPerMinute: 5,
   replayTtlMs: 120_000,
   coalesceAboveBytes: 256 * 1024,
+  announceAbove: 100,
+  announceIntervalMs: 1_000,
+  boardsAbove: 1_000,
+  boardIntervalMs: 1_000,
 };
 
 const DOOR = "seed001";
@@ -66,6 +95,12 @@ const REPLAYED: ReadonlySet<ClientMessage["type"]> = new Set([
 ]);
 
 type Conn = Connection<SeedUser>;
+/** Announcements of one type in one session waiting for the end of the interval. */
+interface Grouped {
+  latest: RoomEvent;
+  announcement: Announcement;
+  size: number;
+}
 type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T }>;
 
 /**
@@ -74,7 +109,9 @@ type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T
  * SUBMIT_ANSWER and LEAVE_SESSION as room commands, room events as USER_JOINED,
  * USER_LEFT, LEADERBOARD_UPDATED, SESSION_STARTED and SESSION_ENDED. A
  * translation on the door driver; it reaches sessions only through their
- * RoomHandle, so a session may run on another instance.
+ * RoomHandle, so a session may run on another instance. In big sessions it
+ * groups announcements and boards per interval on the injected clock (the
+ * document's "Big sessions"; `announceAbove`, `boardsAbove` in its limits).
  */
 export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> {
   readonly name = DOOR;
@@ -86,12 +123,25 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   private readonly limits: VocabularyLimits;
   private readonly driver: DoorDriver<SeedUser, ClientMessage>;
   private readonly transport: WsTransport;
+  private readonly policy: GroupingPolicy;
+  private readonly announcements: Coalescer<Grouped>;
+  private readonly boards: Coalescer<RoomEvent>;
 
   constructor(
     private readonly deps: WsDoorDeps,
     limits: Partial<VocabularyLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.policy = {
+      announceAbove: this.limits.announceAbove,
+      boardsAbove: this.limits.boardsAbove,
+    };
+    this.announcements = new Coalescer(deps.clock, this.limits.announceIntervalMs, (_key, g) =>
+      this.broadcast(g.latest, [announcementFrame(g.announcement, g.latest.at, { size: g.size })]),
+    );
+    this.boards = new Coalescer(deps.clock, this.limits.boardIntervalMs, (_key, event) =>
+      this.broadcast(event, encodeEvent(event)),
+    );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
       allowedOrigins: deps.config.allowedOrigins,
@@ -126,6 +176,8 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   shutdown(): void {
     this.transport.stop();
     this.driver.shutdown();
+    this.announcements.stop();
+    this.boards.stop();
   }
 
   // ------------------------------------------------------------------ the dialect
@@ -160,7 +212,34 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   }
 
   encodeEvent(event: RoomEvent): readonly EventFrame[] {
-    return encodeEvent(event);
+    return encodeEvent(event, this.policy);
+  }
+
+  /**
+   * Big sessions: what `encodeEvent` left out goes out grouped, at most once
+   * per interval per session, so a join storm of N costs O(N) frames, not N².
+   * O(1) per event: the fan-out is the driver's.
+   */
+  observe(_group: RoomGroup<Conn>, event: RoomEvent): void {
+    if (!isGrouped(event, this.policy)) return;
+    const sid = event.sessionId;
+    if (event.body.type === "leaderboard") {
+      this.boards.offer(`board:${sid}`, event, (_waiting, latest) => latest);
+      return;
+    }
+    const announcement = announcementOf(event);
+    if (!announcement) return;
+    this.announcements.offer(
+      `${announcement.type}:${sid}`,
+      { latest: event, announcement, size: 1 },
+      (waiting, next) => ({ ...next, size: (waiting?.size ?? 0) + 1 }),
+    );
+  }
+
+  /** Frames made on the door's schedule, to the session's connections here as of `event`. */
+  private broadcast(event: RoomEvent, frames: readonly EventFrame[]): void {
+    const group = this.driver.groupOf(event.sessionId);
+    if (group) this.driver.broadcast(group, frames, markOf(event));
   }
 
   /** The board as the session has it now, with the connection's own rank. */

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/adapters/fake-clock.js";
+import { Coalescer } from "../../src/doors/vocabulary/coalescer.js";
+
+/** The seed 001 door's per-session grouping (docs/protocols/seed-001.md, "Big sessions"). */
+describe("seed 001 coalescer", () => {
+  const setup = () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const sent: Array<[string, number[]]> = [];
+    const c = new Coalescer<number[]>(clock, 1_000, (key, value) => sent.push([key, value]));
+    const offer = (key: string, n: number) =>
+      c.offer(key, [n], (waiting, v) => [...(waiting ?? []), ...v]);
+    return { clock, sent, c, offer };
+  };
+
+  it("sends the first offer at once and what comes within the interval together when it ends", () => {
+    const { clock, sent, offer } = setup();
+    offer("s1", 1);
+    expect(sent).toEqual([["s1", [1]]]);
+    for (let i = 2; i <= 50; i++) {
+      clock.advance(10);
+      offer("s1", i);
+    }
+    expect(sent).toHaveLength(1);
+    clock.advance(1_000 - 490);
+    expect(sent).toEqual([
+      ["s1", [1]],
+      ["s1", Array.from({ length: 49 }, (_, i) => i + 2)],
+    ]);
+  });
+
+  it("keys are independent; a quiet interval leaves no timer, and the next offer goes at once", () => {
+    const { clock, sent, offer } = setup();
+    offer("a", 1);
+    offer("b", 2);
+    expect(sent).toEqual([
+      ["a", [1]],
+      ["b", [2]],
+    ]);
+    clock.advance(1_000);
+    expect(clock.pending).toBe(0);
+    offer("a", 3);
+    expect(sent.at(-1)).toEqual(["a", [3]]);
+  });
+
+  it("stop clears every timer and drops what waits", () => {
+    const { clock, sent, c, offer } = setup();
+    offer("a", 1);
+    offer("a", 2);
+    c.stop();
+    expect(clock.pending).toBe(0);
+    clock.advance(5_000);
+    expect(sent).toEqual([["a", [1]]]);
+  });
+});
