@@ -38,6 +38,18 @@ export function leaderboardFrame(
   at: number,
   messageId?: string | null,
 ): (yourRank: number | null) => string {
+  const { prefix, suffix } = leaderboardParts(sessionId, standings, total, at, messageId);
+  return (rank) => `${prefix}${rank ?? "null"}${suffix}`;
+}
+
+/** The bytes of a LEADERBOARD_UPDATED before and after its `your_rank`. */
+function leaderboardParts(
+  sessionId: string,
+  standings: readonly Standing[],
+  total: number,
+  at: number,
+  messageId?: string | null,
+): { prefix: string; suffix: string } {
   const body = JSON.stringify({
     session_id: sessionId,
     leaderboard: standings.map((s) => ({
@@ -50,11 +62,36 @@ export function leaderboardFrame(
   } satisfies Omit<ServerPayload<"LEADERBOARD_UPDATED">, "your_rank">);
   const prefix = `{"type":"LEADERBOARD_UPDATED","payload":${body.slice(0, -1)},"your_rank":`;
   const suffix = `}${tail(at, messageId)}`;
-  return (rank) => `${prefix}${rank ?? "null"}${suffix}`;
+  return { prefix, suffix };
 }
 
-const board = (render: (participantId: ParticipantId) => string, coalescible: boolean) =>
-  eventFrame("LEADERBOARD_UPDATED", { personal: render, coalescible, latestOnly: true });
+/**
+ * An event's board for every learner: the standings made once, each
+ * learner's `your_rank` spliced in (a 9 KB top-100 board to 2,000 learners is
+ * then 2,000 small numbers, not 2,000 board strings).
+ */
+function board(
+  event: RoomEvent,
+  b: { leaderboard: readonly Standing[]; totalPlayers: number },
+  rankOf: (participantId: ParticipantId) => number | null,
+  coalescible: boolean,
+): EventFrame {
+  const { prefix, suffix } = leaderboardParts(
+    event.sessionId,
+    b.leaderboard,
+    b.totalPlayers,
+    event.at,
+  );
+  return eventFrame("LEADERBOARD_UPDATED", {
+    personal: {
+      before: Buffer.from(prefix),
+      part: (id) => String(rankOf(id) ?? "null"),
+      after: Buffer.from(suffix),
+    },
+    coalescible,
+    latestOnly: true,
+  });
+}
 
 /** A USER_JOINED or USER_LEFT: who it is about and the session's count as of the event. */
 export interface Announcement {
@@ -162,18 +199,13 @@ export function encodeEvent(event: RoomEvent, policy: GroupingPolicy | null = nu
           ),
         ),
       ];
-    case "leaderboard": {
-      const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
-      return [board((id) => render(b.ranks(id)), true)];
-    }
-    case "reveal": {
-      const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
-      return [board((id) => render(b.results.get(id)?.rank ?? null), false)];
-    }
+    case "leaderboard":
+      return [board(event, b, (id) => b.ranks(id), true)];
+    case "reveal":
+      return [board(event, b, (id) => b.results.get(id)?.rank ?? null, false)];
     case "ended": {
-      const render = leaderboardFrame(sid, b.leaderboard, b.totalPlayers, event.at);
       return [
-        board((id) => render(b.results.get(id)?.rank ?? null), false),
+        board(event, b, (id) => b.results.get(id)?.rank ?? null, false),
         sharedFrame(
           "SESSION_ENDED",
           frame(
