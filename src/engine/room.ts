@@ -1017,8 +1017,10 @@ export class Room {
         },
         now,
       );
-      // An answer that scored nothing moves nobody on the board: no batch for it.
-      if (this.record.settings.mode === "self_paced" && r.points !== 0) {
+      // An answer that scored nothing moves nobody on the board: no batch for it (unless it
+      // replaced an earlier answer, whose points it took away).
+      const moved = r.points !== 0 || answer.undo.previous !== undefined;
+      if (this.record.settings.mode === "self_paced" && moved) {
         this.markDirty(now, "leaderboard");
       }
     }
