@@ -8,6 +8,7 @@
  * ANSWER_RESULT, and the spread of each NEW_QUESTION and each SCORE_UPDATE inside a contest
  * (last receipt − first receipt among its players).
  */
+
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { SeededRandom } from "../src/domain/seeded-random.js";
@@ -19,6 +20,7 @@ import {
   stringField,
   stringKey,
 } from "./raw-socket.js";
+import { serveWorkerProcess } from "./worker-process.js";
 
 export interface QuickfireContest {
   id: string;
@@ -412,40 +414,13 @@ function send(msg: FromQuickfire): void {
 }
 
 function main(): void {
-  if (!process.send) {
-    process.stderr.write("bench/quickfire-worker.ts is started by bench/quickfire-run.ts\n");
-    process.exit(2);
-  }
-  let worker: QuickfireWorker | null = null;
-  process.on("disconnect", () => process.exit(0));
-  process.on("message", (raw: unknown) => {
-    const m = raw as ToQuickfire;
-    switch (m.type) {
-      case "init": {
-        if (worker) return;
-        const w = new QuickfireWorker(m);
-        worker = w;
-        setTimeout(() => process.exit(1), m.hardTimeoutMs).unref();
-        w.run().catch((e: unknown) =>
-          send({
-            type: "fatal",
-            workerIndex: m.workerIndex,
-            message: e instanceof Error ? (e.stack ?? e.message) : String(e),
-          }),
-        );
-        break;
-      }
-      case "start":
-        worker?.start();
-        break;
-      case "collect":
-        if (worker) send({ type: "results", results: worker.results() });
-        break;
-      case "exit":
-        worker?.close();
-        setTimeout(() => process.exit(0), 100);
-        break;
-    }
+  serveWorkerProcess<QuickfireInit, ToQuickfire, QuickfireWorker>({
+    script: "bench/quickfire-worker.ts",
+    startedBy: "bench/quickfire-run.ts",
+    create: (init) => new QuickfireWorker(init),
+    handle: (worker, m) => {
+      if (m.type === "start") worker.start();
+    },
   });
 }
 

@@ -8,6 +8,7 @@
  * offset is estimated once per worker (eight `ping`s on one player's connection after the joins),
  * not per player.
  */
+
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { SeededRandom } from "../src/domain/seeded-random.js";
@@ -19,6 +20,7 @@ import {
   stringField,
   stringKey,
 } from "./raw-socket.js";
+import { serveWorkerProcess } from "./worker-process.js";
 
 /** What the orchestrator tells a raw worker to do. */
 export interface RawWorkerInit {
@@ -670,53 +672,26 @@ function send(msg: FromRawWorker): void {
 }
 
 function main(): void {
-  if (!process.send) {
-    process.stderr.write("bench/raw-worker.ts is started by bench/raw-run.ts (npm run bench)\n");
-    process.exit(2);
-  }
-  let worker: RawWorker | null = null;
-  process.on("disconnect", () => process.exit(0));
-  const fatal = (index: number) => (e: unknown) =>
-    send({
-      type: "fatal",
-      workerIndex: index,
-      message: e instanceof Error ? (e.stack ?? e.message) : String(e),
-    });
-  process.on("message", (message: unknown) => {
-    const m = message as ToRawWorker;
-    switch (m.type) {
-      case "init": {
-        if (worker) return;
-        const w = new RawWorker(m);
-        worker = w;
-        setTimeout(() => {
-          process.stderr.write(`raw worker ${m.workerIndex}: hard timeout, exiting\n`);
-          process.exit(1);
-        }, m.hardTimeoutMs).unref();
-        w.run().catch(fatal(m.workerIndex));
-        break;
+  serveWorkerProcess<RawWorkerInit, ToRawWorker, RawWorker>({
+    script: "bench/raw-worker.ts",
+    startedBy: "bench/raw-run.ts (npm run bench)",
+    create: (init) => new RawWorker(init),
+    handle: (w, m, fatal) => {
+      switch (m.type) {
+        case "close-game":
+          w.closeGame().then(
+            () => send({ type: "game-closed", workerIndex: w.init.workerIndex }),
+            fatal,
+          );
+          break;
+        case "reference":
+          w.reference(m.port, m.concurrency).catch(fatal);
+          break;
+        case "reference-collect":
+          send({ type: "reference-results", results: w.referenceResults() });
+          break;
       }
-      case "collect":
-        if (worker) send({ type: "results", results: worker.results() });
-        break;
-      case "close-game": {
-        const w = worker;
-        if (!w) break;
-        w.closeGame().then(
-          () => send({ type: "game-closed", workerIndex: w.init.workerIndex }),
-          fatal(w.init.workerIndex),
-        );
-        break;
-      }
-      case "reference":
-        worker?.reference(m.port, m.concurrency).catch(fatal(worker.init.workerIndex));
-        break;
-      case "reference-collect":
-        if (worker) send({ type: "reference-results", results: worker.referenceResults() });
-        break;
-      case "exit":
-        process.exit(0);
-    }
+    },
   });
 }
 

@@ -9,6 +9,7 @@
  * the leaderboard's staleness: from a learner's SCORE_UPDATED to the first LEADERBOARD_UPDATED
  * stamped at or after it (the first board that can include the answer).
  */
+
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { SeededRandom } from "../src/domain/seeded-random.js";
@@ -20,6 +21,7 @@ import {
   stringField,
   stringKey,
 } from "./raw-socket.js";
+import { serveWorkerProcess } from "./worker-process.js";
 
 export interface Seed001Init {
   type: "init";
@@ -453,40 +455,13 @@ function send(msg: FromSeed001): void {
 }
 
 function main(): void {
-  if (!process.send) {
-    process.stderr.write("bench/seed001-worker.ts is started by bench/seed001-run.ts\n");
-    process.exit(2);
-  }
-  let worker: Seed001Worker | null = null;
-  process.on("disconnect", () => process.exit(0));
-  process.on("message", (raw: unknown) => {
-    const m = raw as ToSeed001;
-    switch (m.type) {
-      case "init": {
-        if (worker) return;
-        const w = new Seed001Worker(m);
-        worker = w;
-        setTimeout(() => process.exit(1), m.hardTimeoutMs).unref();
-        w.run().catch((e: unknown) =>
-          send({
-            type: "fatal",
-            workerIndex: m.workerIndex,
-            message: e instanceof Error ? (e.stack ?? e.message) : String(e),
-          }),
-        );
-        break;
-      }
-      case "answer":
-        worker?.startAnswering();
-        break;
-      case "collect":
-        if (worker) send({ type: "results", results: worker.results() });
-        break;
-      case "exit":
-        worker?.close();
-        setTimeout(() => process.exit(0), 100);
-        break;
-    }
+  serveWorkerProcess<Seed001Init, ToSeed001, Seed001Worker>({
+    script: "bench/seed001-worker.ts",
+    startedBy: "bench/seed001-run.ts",
+    create: (init) => new Seed001Worker(init),
+    handle: (worker, m) => {
+      if (m.type === "answer") worker.startAnswering();
+    },
   });
 }
 
