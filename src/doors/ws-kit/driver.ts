@@ -210,11 +210,15 @@ export class DoorDriver<S, M extends { type: string }> {
       if (running) return this.replay(conn, await running);
     }
     const reply = await this.replies.run(key, this.handle(conn, message, binds));
-    conn.socket.batch(() => {
+    const out = () => {
       for (const f of reply.frames) this.send(conn, f);
       // Only a binding message's reply ends the hold; another reply sent meanwhile does not.
       if (binds || conn.ready) this.release(conn);
-    });
+    };
+    // One write for several frames (a reply and the events held for it); a lone frame, as
+    // most replies (an answer's score) are, is one write already.
+    if (reply.frames.length > 1 || !conn.ready) conn.socket.batch(out);
+    else out();
   }
 
   /** The handler's reply; a refusal it throws becomes the dialect's error reply. */
