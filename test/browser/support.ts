@@ -50,6 +50,8 @@ export function browserDescribe(name: string, fn: () => void): void {
       });
     });
   } else {
+    // Only without QUIZWIRE_REQUIRE_SERVICES (a laptop with no Chromium): the reason is printed
+    // and stands in the suite's title; CI requires the browser and fails instead (above).
     console.warn(`skipping browser tests "${name}": ${missing}`);
     describe.skip(`${name} (skipped: ${missing})`, fn);
   }

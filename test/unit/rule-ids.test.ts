@@ -100,6 +100,7 @@ describe("test titles read from source", () => {
       "  test(`template without substitutions`, () => {});",
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the source of a template literal, on purpose
       "  it(`with ${x} substituted`, () => {});",
+      // A line of the fixture source the title reader must recognise, not a skipped test.
       '  it.skip("skipped", () => {});',
       '  it.each([["table entry"]])("each %s", () => {});',
       '  describe.skipIf(missing)(needs.title("through a call"), () => {});',
