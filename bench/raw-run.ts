@@ -37,6 +37,7 @@ import {
   type ServerHandle,
   setPhase,
   sleep,
+  startClusterInstances,
   startServer,
   stopChild,
   UsageError,
@@ -91,16 +92,47 @@ export function fileLimitProblem(
   workers: number,
   limit: number,
   startsServer: boolean,
+  instances = 1,
 ): string | null {
   const perWorker = Math.ceil(players / workers);
   const cap = Math.min(MAX_SOCKETS_PER_PROCESS, limit - 500);
   if (perWorker > cap) {
     return `${formatInt(perWorker)} players per worker need ${formatInt(perWorker)} sockets in one process, over the ${formatInt(limit)} open files a process may have here (ulimit -n); use --workers ${Math.ceil(players / cap)} or more`;
   }
-  if (startsServer && players + 200 > limit) {
+  if (startsServer && Math.ceil(players / instances) + 200 > limit) {
     return `the server would hold ${formatInt(players)} player sockets (plus the host, its database and listeners), over the ${formatInt(limit)} open files a process may have here (ulimit -n); raise the limit (ulimit -n; the hard limit is in /proc/self/limits) or use --cluster`;
   }
   return null;
+}
+
+/** What the run reads of the server's processes: one instance's, or the sum over a cluster's. */
+interface ServerSampler {
+  readonly cpuS: number;
+  readonly peak: number;
+  sample(): number;
+  cpu(): number;
+  stop(): void;
+}
+
+function samplerOf(instances: readonly ServerHandle[]): ServerSampler | null {
+  const all = instances.flatMap((i) => (i.sampler ? [i.sampler] : []));
+  if (all.length === 0) return null;
+  if (all.length === 1) return all[0] as ProcSampler;
+  const total = (f: (s: ProcSampler) => number) => sum(all.map(f));
+  return {
+    get cpuS() {
+      return total((s) => s.cpuS);
+    },
+    // Each instance's own peak, summed: an upper bound on the cluster's peak at any one moment.
+    get peak() {
+      return total((s) => s.peak);
+    },
+    sample: () => total((s) => s.sample()),
+    cpu: () => total((s) => s.cpu()),
+    stop: () => {
+      for (const s of all) s.stop();
+    },
+  };
 }
 
 interface RawWorkerHandle {
@@ -316,7 +348,14 @@ export interface RawReport {
   cores: number;
   command: string;
   options: BenchOptions;
-  server: { url: string; pid: number | null; started: boolean; sqliteSynchronous: string };
+  server: {
+    url: string;
+    /** 1, or N with --cluster N (Postgres + Redis; players spread round-robin over them). */
+    instances: number;
+    pid: number | null;
+    started: boolean;
+    sqliteSynchronous: string;
+  };
   openFileLimit: number | null;
   /** 1-minute load average when the run started and when the game ended. */
   loadAvg: [number, number];
@@ -327,6 +366,8 @@ export interface RawReport {
     connect: Summary;
     join: Summary;
     answerAck: Summary;
+    /** Cluster runs: answer → ack of players on the session's owner and on the other instances. */
+    answerAckByInstance: { owner: Summary; forwarded: Summary } | null;
     questionFanout: Summary;
     revealFanout: Summary;
   };
@@ -386,7 +427,13 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     // not Linux: no check
   }
   if (limit !== null) {
-    const problem = fileLimitProblem(opts.players, opts.workers, limit, opts.url === null);
+    const problem = fileLimitProblem(
+      opts.players,
+      opts.workers,
+      limit,
+      opts.url === null,
+      opts.cluster ?? 1,
+    );
     if (problem) throw new UsageError(problem);
   }
   if (opts.answerSpreadMs >= opts.questionMs) {
@@ -395,9 +442,13 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     );
   }
 
-  // ---- the server
+  // ---- the server (or, with --cluster N, N instances on Postgres + Redis)
   let server: ServerHandle;
-  if (opts.url) {
+  let cluster: ServerHandle[] | null = null;
+  if (opts.cluster !== null) {
+    cluster = (await startClusterInstances(opts)).instances;
+    server = cluster[0] as ServerHandle;
+  } else if (opts.url) {
     setPhase(`using the server at ${opts.url}`);
     const u = new URL(opts.url);
     const httpBase = `http://${u.host}`;
@@ -421,7 +472,10 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     setPhase("starting the server (node --import tsx src/main.ts)");
     server = await startServer(1, {}, "/health/live");
   }
+  const instances = cluster ?? [server];
   const wsUrl = new URL(server.wsUrl);
+  // Player n connects to instance n mod N; the host (and so the session's owner) is on the first.
+  const ports = instances.map((i) => Number(new URL(i.wsUrl).port));
 
   setPhase("creating the quiz over REST");
   const quizId = await createQuiz(server.httpBase, opts.questions, random);
@@ -466,7 +520,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     hostName: "bench host",
   });
 
-  const sampler = server.sampler;
+  const sampler = samplerOf(instances);
   await sleep(300);
   const rssIdle = sampler?.sample() ?? 0;
   const cpuBeforeJoin = sampler?.cpu() ?? 0;
@@ -499,6 +553,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
       workerIndex: index,
       host: wsUrl.hostname,
       port: Number(wsUrl.port),
+      ports,
       path: `${wsUrl.pathname}${wsUrl.search}`,
       pin: room.pin,
       firstPlayer: first,
@@ -590,14 +645,19 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   await waitFor(() => workers.every((w) => w.gameClosed || !alive(w.child)), 10_000);
   stopping = true;
   host.close();
-  const serverLog = server.output
+  const serverLog = instances
+    .flatMap((i) => i.output)
     .join("")
     .split("\n")
     .filter((l) => l.trim() !== "");
   sampler?.stop();
-  if (server.child) {
-    phase("stopping the server");
-    await stopChild(server.child, "SIGTERM", 5_000);
+  if (instances.some((i) => i.child)) {
+    phase(
+      instances.length > 1 ? `stopping the ${instances.length} instances` : "stopping the server",
+    );
+    await Promise.all(
+      instances.map((i) => (i.child ? stopChild(i.child, "SIGTERM", 5_000) : Promise.resolve())),
+    );
   }
 
   // ---- the reference
@@ -645,6 +705,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     options: opts,
     server: {
       url: server.wsUrl,
+      instances: instances.length,
       pid: server.pid,
       started: server.child !== null,
       sqliteSynchronous: server.child ? (process.env.SQLITE_SYNCHRONOUS ?? "FULL") : "unknown",
@@ -658,6 +719,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
       connect: summarize(results.flatMap((r) => r.connectMs)),
       join: summarize(results.flatMap((r) => r.joinMs)),
       answerAck: summarize(results.flatMap((r) => r.ackMs)),
+      answerAckByInstance: instances.length > 1 ? ackByInstance(results, instances.length) : null,
       questionFanout: qAll,
       revealFanout: rAll,
     },
@@ -821,6 +883,33 @@ async function runReference(
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : "—");
 
 /** The raw report as a person reads it. */
+/**
+ * A cluster run's answer → ack split by where the player was connected: on the session's
+ * owner (instance 1: answered in-process) or on another instance (forwarded over Redis).
+ */
+function ackByInstance(
+  results: readonly RawWorkerResults[],
+  instances: number,
+): { owner: Summary; forwarded: Summary } {
+  const owner: number[] = [];
+  const forwarded: number[] = [];
+  for (const r of results) {
+    r.ackMs.forEach((ms, i) => {
+      ((r.ackPlayer[i] ?? 0) % instances === 0 ? owner : forwarded).push(ms);
+    });
+  }
+  return { owner: summarize(owner), forwarded: summarize(forwarded) };
+}
+
+function serverLine(r: RawReport): string {
+  if (r.server.instances > 1) {
+    return `${r.server.instances} instances started here on Postgres + Redis (player n on instance n mod ${r.server.instances}; the host and the session's owner on the first; CPU and RSS are the instances' sums)`;
+  }
+  return r.server.started
+    ? `started here (pid ${r.server.pid}, SQLITE_SYNCHRONOUS=${r.server.sqliteSynchronous})`
+    : `at ${r.server.url}`;
+}
+
 export function formatRawReport(r: RawReport): string {
   const o = r.options;
   const lines: string[] = [];
@@ -828,7 +917,7 @@ export function formatRawReport(r: RawReport): string {
     `quizwire bench (raw sockets) — ${formatInt(o.players)} players, ${o.questions} questions, ${r.generator.workers} worker${r.generator.workers === 1 ? "" : "s"}, node ${r.node}, ${r.date}`,
   );
   lines.push(
-    `${r.cpu} × ${r.cores}; server ${r.server.started ? `started here (pid ${r.server.pid}, SQLITE_SYNCHRONOUS=${r.server.sqliteSynchronous})` : `at ${r.server.url}`}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
+    `${r.cpu} × ${r.cores}; server ${serverLine(r)}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
   );
   lines.push("");
   const L = r.latency;
@@ -837,6 +926,12 @@ export function formatRawReport(r: RawReport): string {
     summaryRow("connect (→ welcome)", L.connect),
     summaryRow("join (→ joined)", L.join),
     summaryRow("answer → ack", L.answerAck),
+    ...(L.answerAckByInstance
+      ? [
+          summaryRow("  on the owner", L.answerAckByInstance.owner),
+          summaryRow("  forwarded", L.answerAckByInstance.forwarded),
+        ]
+      : []),
     summaryRow("question fan-out", L.questionFanout),
     summaryRow("reveal fan-out", L.revealFanout),
   ];

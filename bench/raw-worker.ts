@@ -28,6 +28,8 @@ export interface RawWorkerInit {
   workerIndex: number;
   host: string;
   port: number;
+  /** Every instance's port (a cluster run): player n connects to ports[n mod length]. */
+  ports?: number[];
   /** Path of the canonical door, "/ws/v1". */
   path: string;
   pin: string;
@@ -292,10 +294,16 @@ class RawWorker {
     this.onSettled?.();
   }
 
+  /** The instance player n plays on: spread round-robin over a cluster's, else the one server. */
+  private portOf(n: number): number {
+    const ports = this.init.ports;
+    return ports && ports.length > 0 ? (ports[n % ports.length] ?? this.init.port) : this.init.port;
+  }
+
   private connect(p: Player): void {
     p.connectStart = performance.now();
     p.socket = new RawSocket(
-      { host: this.init.host, port: this.init.port, path: this.init.path },
+      { host: this.init.host, port: this.portOf(p.n), path: this.init.path },
       {
         onMessage: (_s, payload) => this.onMessage(p, payload),
         onClose: (_s, code, reason, error) => {

@@ -142,7 +142,7 @@ const USAGE = `npm run bench -- [flags]
   --answers-per-min R    seed001: answers per learner per minute (default 10)
   --reference            raw: also time a bare ws broadcast server with the same clients, as a ratio
   --plot FILE            raw: write an SVG of the latency CDFs and per-question receipt times
-  --sdk                  players on the SDK client instead of raw sockets (always so with --cluster)
+  --sdk                  players on the SDK client instead of raw sockets (always so with --kill-owner-at)
   --question-ms MS       question time limit, settings.question_time_ms (default 10000)
   --answer-spread-ms MS  each answer waits uniform [200, MS] ms after its question (default 2000)
   --join-concurrency C   joins in flight per worker (default 50)
@@ -235,7 +235,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     99_990,
   );
   const questions = intFlag("questions", values.questions, 5, 1, 200);
-  const sdk = (values.sdk ?? false) || values.cluster !== undefined;
+  // Failover needs the SDK's reconnect and resume; a plain cluster run plays raw players.
+  const sdk = (values.sdk ?? false) || values["kill-owner-at"] !== undefined;
   const workers = intFlag(
     "workers",
     values.workers,
@@ -248,7 +249,7 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   }
   if (sdk && (values.reference || values.plot !== undefined || values.scenario !== undefined)) {
     throw new UsageError(
-      "--reference, --plot and --scenario go with raw players (not --sdk or --cluster)",
+      "--reference, --plot and --scenario go with raw players (not --sdk or --kill-owner-at)",
     );
   }
   const questionMs = intFlag("question-ms", values["question-ms"], 10_000, 100, 600_000);
@@ -865,6 +866,50 @@ interface BalancerHandle {
   stats(): Promise<{ accepted: Map<number, number>; refused: Map<number, number> } | null>;
 }
 
+/**
+ * Starts `opts.cluster` instances sharing one fresh Postgres schema and one Redis key prefix
+ * (both removed when the run ends, whichever way it ends), one at a time: the first creates
+ * the schema, the tables and the installation's token secret before the others start.
+ */
+export async function startClusterInstances(
+  opts: Pick<BenchOptions, "cluster" | "databaseUrl" | "redisUrl">,
+  onStarted: (instance: ServerHandle, index: number) => void = () => {},
+): Promise<{ instances: ServerHandle[]; schema: RunSchema; keyPrefix: string }> {
+  const count = opts.cluster ?? 1;
+  setPhase(
+    `checking Postgres (${describeUrl(opts.databaseUrl)}) and Redis (${describeUrl(opts.redisUrl)})`,
+  );
+  await checkPostgres(opts.databaseUrl);
+  await checkRedis(opts.redisUrl);
+  const s = await freshSchema(opts.databaseUrl, Date.now());
+  owned.cleanups.set(`Postgres schema ${s.name} in ${describeUrl(opts.databaseUrl)}`, () =>
+    s.drop(),
+  );
+  const prefix = randomKeyPrefix();
+  owned.cleanups.set(`Redis keys ${prefix}* in ${describeUrl(opts.redisUrl)}`, async () => {
+    await deleteKeys(opts.redisUrl, prefix);
+  });
+  const instances: ServerHandle[] = [];
+  for (let i = 1; i <= count; i++) {
+    setPhase(
+      `starting instance ${i} of ${count} (node --import tsx src/main.ts; schema ${s.name}, Redis prefix ${prefix})`,
+    );
+    const instance = await startServer(
+      i,
+      {
+        DATABASE_URL: s.url,
+        REDIS_URL: opts.redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        DEMO_CONTENT: "false",
+      },
+      "/health/ready",
+    );
+    onStarted(instance, i);
+    instances.push(instance);
+  }
+  return { instances, schema: s, keyPrefix: prefix };
+}
+
 /** Forks bench/cluster.ts as the round-robin balancer in front of `backends`. */
 async function startBalancer(backends: number[]): Promise<BalancerHandle> {
   const child = fork(BALANCER_PATH, [], {
@@ -1117,46 +1162,18 @@ async function runLoad(opts: BenchOptions, argv: readonly string[]): Promise<Ben
   let serverStartS: number | null = null;
   let entry: { wsUrl: string; httpBase: string };
   if (opts.cluster !== null) {
-    setPhase(
-      `checking Postgres (${describeUrl(opts.databaseUrl)}) and Redis (${describeUrl(opts.redisUrl)})`,
-    );
-    await checkPostgres(opts.databaseUrl);
-    await checkRedis(opts.redisUrl);
-    const s = await freshSchema(opts.databaseUrl, Date.now());
-    schema = s;
-    owned.cleanups.set(`Postgres schema ${s.name} in ${describeUrl(opts.databaseUrl)}`, () =>
-      s.drop(),
-    );
-    const prefix = randomKeyPrefix();
-    keyPrefix = prefix;
-    owned.cleanups.set(`Redis keys ${prefix}* in ${describeUrl(opts.redisUrl)}`, async () => {
-      await deleteKeys(opts.redisUrl, prefix);
-    });
     const s0 = performance.now();
-    for (let i = 1; i <= opts.cluster; i++) {
-      // One at a time: the first creates the schema, the tables and the installation's token
-      // secret before the others start.
-      setPhase(
-        `starting instance ${i} of ${opts.cluster} (node --import tsx src/main.ts; schema ${s.name}, Redis prefix ${prefix})`,
-      );
-      const instance = await startServer(
-        i,
-        {
-          DATABASE_URL: s.url,
-          REDIS_URL: opts.redisUrl,
-          REDIS_KEY_PREFIX: prefix,
-          DEMO_CONTENT: "false",
-        },
-        "/health/ready",
-      );
+    const started = await startClusterInstances(opts, (instance, i) => {
       instance.child?.on("exit", (code, signal) => {
         if (instance.killedAt === 0 && !stopping) {
           notes.push(`instance ${i} exited by itself (${code ?? signal}) during "${phase}"`);
         }
         tick();
       });
-      instances.push(instance);
-    }
+    });
+    instances.push(...started.instances);
+    schema = started.schema;
+    keyPrefix = started.keyPrefix;
     serverStartS = (performance.now() - s0) / 1000;
     setPhase("starting the round-robin balancer (bench/cluster.ts)");
     balancer = await startBalancer(instances.map((x) => x.port));

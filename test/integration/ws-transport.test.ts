@@ -9,7 +9,7 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
-import { splicedTextFrame, textFrame } from "../../src/doors/ws-kit/text-frame.js";
+import { splicedTextFrame, stringTextFrame, textFrame } from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
 
 const servers: Server[] = [];
@@ -65,12 +65,13 @@ describe("WsTransport", () => {
     const payloads = [0, 5, 125, 126, 65_535, 65_536, 100_000].map((n) => "x".repeat(n));
     payloads.push("Zoë’s “quiz” ✓");
     const expected: string[] = [];
-    for (const p of payloads) expected.push(p, `text:${p.length}`);
+    // Per-recipient text at every length encoding too: it is framed here, not by ws.
+    for (const p of payloads) expected.push(p, `text:${p}`);
     expected.push('{"you":"Zoë"}');
     const port = await serve((socket) => {
       for (const p of payloads) {
         socket.send(Buffer.from(p));
-        socket.send(`text:${p.length}`);
+        socket.send(`text:${p}`);
       }
       socket.sendSpliced(Buffer.from('{"you":'), '"Zoë"', Buffer.from("}"));
     });
@@ -120,6 +121,14 @@ describe("splicedTextFrame", () => {
     expect(splicedTextFrame(before, part, after)).toStrictEqual(
       textFrame(Buffer.from(`${before.toString()}${part}${after.toString()}`)),
     );
+  });
+});
+
+describe("stringTextFrame", () => {
+  it("is the frame of the text's UTF-8 bytes (a lone surrogate becomes U+FFFD, as Buffer.from makes it)", () => {
+    for (const text of ["", "hi", "Zoë ✓ 😀", "x".repeat(300), "bad \ud800 half"]) {
+      expect(stringTextFrame(text)).toStrictEqual(textFrame(Buffer.from(text)));
+    }
   });
 });
 

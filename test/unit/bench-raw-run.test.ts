@@ -93,10 +93,13 @@ describe("the raw run's flags", () => {
     expect(parseFlags(["--sdk"], () => 1)).toMatchObject({ sdk: true, workers: 4 });
   });
 
-  it("plays the SDK with --cluster, and refuses what only raw runs do", async () => {
+  it("plays raw players with --cluster, the SDK with --kill-owner-at, and refuses what only raw runs do", async () => {
     const { parseFlags, UsageError } = await import("../../bench/run.js");
-    expect(parseFlags(["--cluster", "2"], () => 1).sdk).toBe(true);
-    expect(() => parseFlags(["--cluster", "2", "--reference"], () => 1)).toThrow(UsageError);
+    expect(parseFlags(["--cluster", "2"], () => 1)).toMatchObject({ sdk: false, cluster: 2 });
+    expect(parseFlags(["--cluster", "2", "--kill-owner-at", "1"], () => 1).sdk).toBe(true);
+    expect(() =>
+      parseFlags(["--cluster", "2", "--kill-owner-at", "1", "--reference"], () => 1),
+    ).toThrow(UsageError);
     expect(() => parseFlags(["--scenario", "seed001", "--reference"], () => 1)).toThrow(UsageError);
     expect(() => parseFlags(["--scenario", "nope"], () => 1)).toThrow(/one of live, seed001/);
   });

@@ -122,6 +122,16 @@ describe("CryptoRandom", () => {
     expect(r.token(16)).not.toBe(r.token(16));
   });
 
+  it("hands out every pooled byte once, across refills and for draws larger than the pool", () => {
+    const fresh = new CryptoRandom();
+    // 24-byte tokens across several 4 KiB refills: a reused slice would repeat a token.
+    const tokens = Array.from({ length: 2_000 }, () => fresh.token(24));
+    expect(new Set(tokens).size).toBe(tokens.length);
+    const big = fresh.token(10_000);
+    expect(big.length).toBe(b64Len(10_000));
+    expect(big).toMatch(B64URL);
+  });
+
   it("rejects the same bad arguments as SeededRandom", () => {
     for (const bad of [0, -1, 1.5, RANDOM_INT_MAX + 1]) {
       expect(() => r.int(bad)).toThrow(RangeError);

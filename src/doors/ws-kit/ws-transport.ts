@@ -5,15 +5,18 @@ import type { RawData, WebSocket } from "ws";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame, splicedTextFrame } from "./text-frame.js";
+import { sharedTextFrame, splicedTextFrame, stringTextFrame } from "./text-frame.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
 /**
- * A `ws` socket as the driver sees it. Text made for one recipient goes
- * through `ws`; bytes shared by many (a broadcast) are framed once and written
- * straight to the network socket. Both write synchronously to the same stream
- * (permessage-deflate is off, so `ws` never queues), so frames keep their order,
- * and `bufferedAmount` counts both.
+ * A `ws` socket as the driver sees it. `ws` does the handshake, reads and
+ * answers control frames and closes; every data frame the server sends is
+ * framed here and written straight to the network socket: bytes shared by
+ * many (a broadcast) are framed once, a text made for one recipient (a reply)
+ * is framed into one buffer and written with one call (through `ws` it took a
+ * header buffer, a payload buffer, a cork and a writev). `ws` writes to the
+ * same stream synchronously (permessage-deflate is off, so it never queues), so
+ * frames keep their order, and `bufferedAmount` counts both.
  */
 class WsSocket implements DoorSocket {
   constructor(
@@ -22,11 +25,13 @@ class WsSocket implements DoorSocket {
   ) {}
 
   send(frame: string | Buffer): void {
-    if (typeof frame === "string") this.ws.send(frame, { binary: false });
-    else this.raw.write(sharedTextFrame(frame));
+    // Nothing follows a close frame (RFC 6455 §5.5.1); `ws` dropped such sends too.
+    if (!this.isOpen) return;
+    this.raw.write(typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame));
   }
 
   sendSpliced(before: Buffer, part: string, after: Buffer): void {
+    if (!this.isOpen) return;
     this.raw.write(splicedTextFrame(before, part, after));
   }
 
