@@ -6,6 +6,7 @@ import {
   type Quiz,
   TRUE_FALSE_OPTIONS,
 } from "../domain/quiz.js";
+import { imageRefProblem } from "./image-ref.js";
 
 /**
  * One problem found in a quiz or question. `path` names the offending field in
@@ -118,6 +119,10 @@ export function checkQuestion(
   });
   if (!Number.isInteger(q.points) || q.points < 0 || q.points > QUIZ_LIMITS.pointsMax) {
     at("points", `must be a whole number from 0 to ${QUIZ_LIMITS.pointsMax}`);
+  }
+  if (q.image !== undefined) {
+    const problem = imageRefProblem(q.image);
+    if (problem !== null) at("image", problem);
   }
   return into;
 }

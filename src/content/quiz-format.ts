@@ -82,6 +82,8 @@ export const QuestionDocument = Type.Object({
     }),
   ),
   points: Type.Optional(Type.Integer({ minimum: 0, maximum: QUIZ_LIMITS.pointsMax })),
+  /** A picture: an http(s) URL, or `/api/v1/images/<id>` of an image uploaded to this server. */
+  image: Type.Optional(Type.String({ maxLength: QUIZ_LIMITS.imageRefMax })),
 });
 export type QuestionDocument = Type.Static<typeof QuestionDocument>;
 
@@ -223,6 +225,7 @@ export function questionToDocument(q: Question, opts: ToDocumentOptions): Questi
   doc.difficulty = q.difficulty;
   doc.tags = [...q.tags];
   doc.points = q.points;
+  if (q.image !== undefined) doc.image = q.image;
   return doc;
 }
 
@@ -321,6 +324,8 @@ function toQuestion(qd: QuestionDocument, id: string, path: string, issues: Quiz
     difficulty: qd.difficulty ?? QUESTION_DEFAULTS.difficulty,
     tags: qd.tags === undefined ? [] : [...new Set(qd.tags.map(trim))],
     points: qd.points ?? QUESTION_DEFAULTS.points,
+    // A blank image (an editor's empty field) is no picture.
+    ...(qd.image !== undefined && qd.image.trim() !== "" ? { image: qd.image.trim() } : {}),
   };
 }
 

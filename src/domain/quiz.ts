@@ -32,6 +32,8 @@ export const QUIZ_LIMITS = {
   timeLimitMaxMs: 600_000,
   pointsMax: 10_000,
   idMax: 64,
+  /** A question's picture: a URL (http or https) or the path of an uploaded image. */
+  imageRefMax: 2048,
 } as const;
 
 export const TRUE_FALSE_OPTIONS = ["True", "False"] as const;
@@ -52,6 +54,11 @@ export interface Question {
   tags: string[];
   /** Base points for the `vocab` policy (seed 001's `points`); 10 unless set. */
   points: number;
+  /**
+   * A picture shown with the question: an http(s) URL, or `/api/v1/images/<sha-256>` for one
+   * uploaded to this server (content/image-ref.ts). Absent when the question has none.
+   */
+  image?: string;
 }
 
 export interface Quiz {
@@ -79,10 +86,11 @@ export interface PublicQuestion {
   options: string[];
   timeLimitMs: number;
   multiplier: Multiplier;
+  image?: string;
 }
 
 export function publicQuestion(q: Question, timeLimitMs = q.timeLimitMs): PublicQuestion {
-  return {
+  const pq: PublicQuestion = {
     id: q.id,
     kind: q.kind,
     text: q.text,
@@ -90,6 +98,8 @@ export function publicQuestion(q: Question, timeLimitMs = q.timeLimitMs): Public
     timeLimitMs,
     multiplier: q.multiplier,
   };
+  if (q.image !== undefined) pq.image = q.image;
+  return pq;
 }
 
 /** The value a player submits, already decoded from whichever door it came through. */

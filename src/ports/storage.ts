@@ -21,6 +21,24 @@ export interface QuestionBankStore {
   countByDifficulty(): Promise<Record<Difficulty, number>>;
 }
 
+/** A picture uploaded for questions; its id is the SHA-256 of its bytes (content/image-ref.ts). */
+export interface StoredImage {
+  id: string;
+  /** Read from the bytes when it was uploaded (one of IMAGE_TYPES), never from a file name. */
+  contentType: string;
+  bytes: Uint8Array;
+  createdAt: number;
+}
+
+/** Uploaded pictures, stored in the database so every instance of a cluster serves them. */
+export interface ImageStore {
+  /** Stores the image; the same bytes stored again (same id) keep the first row. */
+  put(image: StoredImage): Promise<void>;
+  get(id: string): Promise<StoredImage | undefined>;
+  /** Which of `ids` are stored (a quiz may name only images that exist). */
+  existing(ids: readonly string[]): Promise<Set<string>>;
+}
+
 /** Small server-wide values that must survive restarts (e.g. a generated signing secret). */
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
@@ -206,6 +224,7 @@ export interface Storage {
   readonly bank: QuestionBankStore;
   readonly sessions: SessionStore;
   readonly meta: MetaStore;
+  readonly images: ImageStore;
   /** Round-trip to the database, for readiness checks. Rejects when it is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -24,6 +24,9 @@
  *   ST-B4   `put` of nothing changes nothing.
  * MetaStore
  *   ST-M1   `get` gives what the last `set` of a key stored (the empty string too), else undefined.
+ * ImageStore
+ *   ST-I1   `images.get` gives the bytes, type and time `put` stored, else undefined.
+ *   ST-I2   `put` of an id already stored keeps the first; `existing` names the stored ids asked for.
  * SessionStore
  *   ST-S1   `write` of an empty batch resolves.
  *   ST-S2   `load` of an unknown session is undefined.
@@ -87,7 +90,12 @@ const UNICODE = 'Ünïcödé e\u0301 東京 🚀 مرحبا — ‘quotes’ "dq
 /** One question of every kind, with every field away from its usual value somewhere. */
 function variedQuestions(): Question[] {
   return [
-    question("q-single", { text: UNICODE, options: ["Ä", "🚀", "", " spaced "], tags: ["géo"] }),
+    question("q-single", {
+      text: UNICODE,
+      options: ["Ä", "🚀", "", " spaced "],
+      tags: ["géo"],
+      image: `/api/v1/images/${"a".repeat(64)}`,
+    }),
     question("q-multiple", {
       kind: "multiple",
       correct: [0, 2, 3],
@@ -111,6 +119,7 @@ function variedQuestions(): Question[] {
       accepted: ["Zürich", "Zurich", UNICODE],
       timeLimitMs: 1_000,
       points: 10_000,
+      image: "https://example.org/zürich.png?w=800&h=600",
     }),
   ];
 }
@@ -393,6 +402,39 @@ export function runStorageContract(
         expect(await storage.meta.get("other")).toBe(UNICODE);
         await storage.meta.set("empty", "");
         expect(await storage.meta.get("empty")).toBe("");
+      });
+    });
+
+    describe("images", () => {
+      const bytes = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) % 256);
+
+      it("ST-I1: get gives the bytes, type and time put stored; an unknown id is undefined", async () => {
+        const id = "b".repeat(64);
+        expect(await storage.images.get(id)).toBeUndefined();
+        const data = bytes(300_000);
+        await storage.images.put({ id, contentType: "image/png", bytes: data, createdAt: T0 });
+        const got = await storage.images.get(id);
+        expect(got?.contentType).toBe("image/png");
+        expect(got?.createdAt).toBe(T0);
+        expect(Buffer.from(got?.bytes ?? []).equals(Buffer.from(data))).toBe(true);
+      });
+
+      it("ST-I2: put of a stored id keeps the first; existing names the stored ids asked for", async () => {
+        const id = "c".repeat(64);
+        await storage.images.put({ id, contentType: "image/gif", bytes: bytes(10), createdAt: T0 });
+        await storage.images.put({
+          id,
+          contentType: "image/png",
+          bytes: bytes(20),
+          createdAt: T0 + 1,
+        });
+        const got = await storage.images.get(id);
+        expect(got?.contentType).toBe("image/gif");
+        expect(got?.bytes.byteLength).toBe(10);
+        expect(await storage.images.existing([id, "d".repeat(64), id])).toStrictEqual(
+          new Set([id]),
+        );
+        expect(await storage.images.existing([])).toStrictEqual(new Set());
       });
     });
 

@@ -16,6 +16,7 @@ export const STORAGE_TABLES = [
   "answers",
   "bank_questions",
   "bans",
+  "images",
   "meta",
   "participants",
   "quiz_questions",

@@ -72,6 +72,7 @@ export function questionToRow(q: Question): QuestionColumns {
     difficulty: q.difficulty,
     tags_json: toJson(q.tags),
     points: q.points,
+    image: q.image ?? null,
   };
 }
 
@@ -88,6 +89,7 @@ export function rowToQuestion(r: QuestionColumns): Question {
     difficulty: r.difficulty as Difficulty,
     tags: fromJson<string[]>(r.tags_json),
     points: r.points,
+    ...(r.image === null || r.image === undefined ? {} : { image: r.image }),
   };
 }
 

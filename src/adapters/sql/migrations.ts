@@ -279,11 +279,39 @@ const sessionRecentRequests: Migration = {
   },
 };
 
+/**
+ * Question pictures: `image` on both question tables (a URL or an uploaded image's path, null
+ * for none), and `images`, the uploaded pictures themselves, so every instance of a cluster
+ * serves the same ones. Bytes are base64 text: one column type SQLite and Postgres share.
+ */
+const questionImages: Migration = {
+  async up(db: Kysely<unknown>) {
+    for (const table of ["quiz_questions", "bank_questions"]) {
+      await db.schema.alterTable(table).addColumn("image", "text").execute();
+    }
+    await db.schema
+      .createTable("images")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("content_type", "text", (c) => c.notNull())
+      .addColumn("data_base64", "text", (c) => c.notNull())
+      .addColumn("size", "integer", (c) => c.notNull())
+      .addColumn("created_at", "bigint", (c) => c.notNull())
+      .execute();
+  },
+  async down(db: Kysely<unknown>) {
+    await db.schema.dropTable("images").execute();
+    for (const table of ["quiz_questions", "bank_questions"]) {
+      await db.schema.alterTable(table).dropColumn("image").execute();
+    }
+  },
+};
+
 /** Every migration, by name; Kysely applies them in name order. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   "0001_initial": initial,
   "0002_answer_request_key": answerRequestKey,
   "0003_session_recent_requests": sessionRecentRequests,
+  "0004_question_images": questionImages,
 };
 
 const provider: MigrationProvider = {

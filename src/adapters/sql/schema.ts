@@ -32,6 +32,8 @@ export interface QuestionColumns {
   difficulty: string;
   tags_json: string;
   points: number;
+  /** The question's picture (a URL or an uploaded image's path); null for none. */
+  image: string | null;
 }
 
 export interface QuizQuestionsTable extends QuestionColumns {
@@ -109,6 +111,15 @@ export interface BansTable {
   reason: string;
 }
 
+export interface ImagesTable {
+  id: string;
+  content_type: string;
+  /** The image's bytes as base64: one portable text column for SQLite and Postgres alike. */
+  data_base64: string;
+  size: number;
+  created_at: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -125,4 +136,5 @@ export interface Database {
   served_questions: ServedQuestionsTable;
   bans: BansTable;
   meta: MetaTable;
+  images: ImagesTable;
 }

@@ -17,6 +17,7 @@ import {
 import type { SessionMode } from "../../domain/session-settings.js";
 import {
   FencedError,
+  type ImageStore,
   type MetaStore,
   type QuestionBankStore,
   type QuizStore,
@@ -26,6 +27,7 @@ import {
   type SessionWrite,
   type StandingRecord,
   type Storage,
+  type StoredImage,
 } from "../../ports/storage.js";
 import {
   answerToRow,
@@ -274,6 +276,51 @@ export class SqlMetaStore implements MetaStore {
       .values({ key, value })
       .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
       .execute();
+  }
+}
+
+/** Uploaded pictures in `images`. */
+export class SqlImageStore implements ImageStore {
+  constructor(private readonly db: Db) {}
+
+  async put(image: StoredImage): Promise<void> {
+    await this.db
+      .insertInto("images")
+      .values({
+        id: image.id,
+        content_type: image.contentType,
+        data_base64: Buffer.from(image.bytes).toString("base64"),
+        size: image.bytes.byteLength,
+        created_at: image.createdAt,
+      })
+      // Same id, same bytes: storing it again is a no-op.
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute();
+  }
+
+  async get(id: string): Promise<StoredImage | undefined> {
+    const row = await this.db
+      .selectFrom("images")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      id: row.id,
+      contentType: row.content_type,
+      bytes: Buffer.from(row.data_base64, "base64"),
+      createdAt: Number(row.created_at),
+    };
+  }
+
+  async existing(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom("images")
+      .select("id")
+      .where("id", "in", [...new Set(ids)])
+      .execute();
+    return new Set(rows.map((r) => r.id));
   }
 }
 
@@ -683,6 +730,7 @@ export function createSqlStorage(db: Db, options: SqlStorageOptions = {}): Stora
     bank: new SqlQuestionBankStore(db),
     sessions: new SqlSessionStore(db),
     meta: new SqlMetaStore(db),
+    images: new SqlImageStore(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type {
+  ImageStore,
   MetaStore,
   QuestionBankStore,
   QuizStore,
@@ -207,6 +208,7 @@ class SqliteThreadStorage implements Storage {
   readonly bank: QuestionBankStore;
   readonly sessions: SessionStore;
   readonly meta: MetaStore;
+  readonly images: ImageStore;
   private link: WorkerLink | undefined;
   private closing: Promise<void> | undefined;
 
@@ -215,6 +217,7 @@ class SqliteThreadStorage implements Storage {
     this.bank = this.forward("bank");
     this.sessions = this.forward("sessions");
     this.meta = this.forward("meta");
+    this.images = this.forward("images");
   }
 
   /** Starts the first worker and waits until its database is open. */

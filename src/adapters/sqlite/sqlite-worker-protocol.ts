@@ -7,7 +7,7 @@ import type { SessionId } from "../../domain/ids.js";
 import { FencedError, type Storage } from "../../ports/storage.js";
 
 /** The stores a call can name. */
-export type StoreName = "quizzes" | "bank" | "sessions" | "meta";
+export type StoreName = "quizzes" | "bank" | "sessions" | "meta" | "images";
 
 /**
  * Every method of every store, for both sides: the main thread builds its forwarding stores from
@@ -26,6 +26,7 @@ export const STORE_METHODS: { [S in StoreName]: Record<keyof Storage[S], true> }
     list: true,
   },
   meta: { get: true, set: true },
+  images: { put: true, get: true, existing: true },
 };
 
 /** Main thread → worker. The worker answers them one at a time, in the order they were sent. */
