@@ -20,6 +20,7 @@ import {
   type Quiz,
   TRUE_FALSE_OPTIONS,
 } from "../domain/quiz.js";
+import { IMAGE_ID_PATTERN_SOURCE, IMAGE_MAX_BYTES } from "./image-ref.js";
 import {
   checkDuplicateQuestionIds,
   checkQuestion,
@@ -87,6 +88,16 @@ export const QuestionDocument = Type.Object({
 });
 export type QuestionDocument = Type.Static<typeof QuestionDocument>;
 
+/** An uploaded picture carried inside an exported quiz, so importing it elsewhere brings it along. */
+export const EmbeddedImage = Type.Object({
+  content_type: Type.String({
+    maxLength: 64,
+    description: "informative: the type is read from the bytes",
+  }),
+  data_base64: Type.String({ maxLength: Math.ceil(IMAGE_MAX_BYTES / 3) * 4 + 4 }),
+});
+export type EmbeddedImage = Type.Static<typeof EmbeddedImage>;
+
 /** A whole quiz: the JSON import/export format and the REST body for quizzes. */
 export const QuizDocument = Type.Object({
   id: Type.Optional(Id),
@@ -94,6 +105,13 @@ export const QuizDocument = Type.Object({
   description: Type.Optional(Type.String({ maxLength: QUIZ_LIMITS.descriptionMax })),
   questions: Type.Array(QuestionDocument, { minItems: 1, maxItems: QUIZ_LIMITS.questionsMax }),
   format: Type.Optional(Type.Literal(QUIZ_FORMAT)),
+  /**
+   * The uploaded pictures its questions name (`/api/v1/images/<id>`), by id: what an export
+   * writes and an import stores, so a quiz moves between servers with its pictures.
+   */
+  images: Type.Optional(
+    Type.Record(Type.String({ pattern: IMAGE_ID_PATTERN_SOURCE }), EmbeddedImage),
+  ),
 });
 export type QuizDocument = Type.Static<typeof QuizDocument>;
 

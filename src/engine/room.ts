@@ -818,6 +818,7 @@ export class Room {
         totalPlayers: this.board.size,
         results,
         until,
+        ...nextImageOf(this.record.questions[index + 1]),
       },
       now,
     );
@@ -1625,4 +1626,9 @@ export class Room {
       open: p.kind === "question" ? p.index : null,
     });
   }
+}
+
+/** The `nextImage` of a reveal: the picture of the question that follows, when it has one. */
+function nextImageOf(next: Question | undefined): { nextImage?: string } {
+  return next?.image === undefined ? {} : { nextImage: next.image };
 }

@@ -316,6 +316,8 @@ export type EventBody =
       /** Each player's own result; doors deliver only the recipient's entry. */
       results: ReadonlyMap<ParticipantId, PlayerResult>;
       until: number | null;
+      /** The next question's picture, so screens load it now and show it the moment it opens. */
+      nextImage?: string;
     }
   | { type: "intermission"; index: number; until: number | null; leaderboard: Standing[] }
   | { type: "leaderboard"; leaderboard: Standing[]; totalPlayers: number; ranks: RankLookup }

@@ -132,6 +132,7 @@ function build(event: RoomEvent): EventFrame[] {
         leaderboard: b.leaderboard.map(standingView),
         total_players: b.totalPlayers,
         until: b.until,
+        ...(b.nextImage === undefined ? {} : { next_image: b.nextImage }),
       };
       const { prefix, suffix } = spliced("reveal", event, data, "you");
       return make("reveal", `${prefix}null${suffix}`, EVERYONE, {

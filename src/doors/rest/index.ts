@@ -23,6 +23,7 @@ import type { SessionService } from "../../services/session-service.js";
 import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
 import { installErrorHandling } from "./errors.js";
+import { registerImageRoutes } from "./image-routes.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
 import { registerSessionRoutes } from "./session-routes.js";
 
@@ -57,6 +58,7 @@ export const TAGS = [
     description: "Quiz documents: create, read, replace, delete, import, export.",
   },
   { name: "bank", description: "The question bank quick-fire contests draw from." },
+  { name: "images", description: "Pictures for questions: upload and serve." },
   { name: "sessions", description: "Sessions (rooms): create, join, control, answer, results." },
   { name: "rooms", description: "Public lookups for join pages." },
   { name: "admin", description: "Seed 000's internal admin aliases." },
@@ -133,6 +135,9 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     registerQuizRoutes(scope, ctx);
     registerBankRoutes(scope, ctx);
     registerSessionRoutes(scope, ctx);
+  });
+  await app.register(async (scope) => {
+    registerImageRoutes(scope, ctx);
   });
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());

@@ -13,11 +13,17 @@ import type { Quiz } from "../../domain/quiz.js";
 import { SECURITY } from "./auth.js";
 import { errorResponses, invalid, RestError } from "./errors.js";
 import { documentedBodyOnly, type RestContext } from "./index.js";
+import { checkQuizImages, imagesForExport, storeImages } from "./quiz-images.js";
 import { IdParams, ImportQuery, QuizGetQuery, QuizListReply } from "./schemas.js";
 
 const TAG = ["quizzes"];
 const WITH_ANSWERS = { includeAnswers: true } as const;
 const WITHOUT_ANSWERS = { includeAnswers: false } as const;
+/**
+ * Quiz bodies may carry their pictures (an export does): room for a dozen or so full-size ones.
+ * Admin routes only; a body past it is refused with reason `body_too_large`.
+ */
+const QUIZ_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** Quiz documents over REST (content/quiz-format.ts is the one definition of their shape). */
 export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void {
@@ -36,6 +42,21 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
    * 409 unless `replace` (POST /api/v1/quizzes replaces, so a seed 001 client
    * that posts its own `vocab-101` works against a server shipping the demo one).
    */
+  /**
+   * The quiz's pictures must exist (or come with the document, as an export carries them):
+   * checked before anything is stored, and the carried ones stored before the quiz.
+   */
+  async function withImages(quiz: Quiz, body: unknown): Promise<void> {
+    const carried = isObject(body) && isObject(body.images) ? body.images : undefined;
+    const { toStore, issues } = await checkQuizImages(
+      storage,
+      quiz,
+      carried as QuizDocument["images"],
+    );
+    if (issues.length > 0) throw invalid("invalid quiz", issues, "invalid_quiz");
+    await storeImages(storage, toStore, ctx.clock.now());
+  }
+
   async function create(quiz: Quiz, idGiven: boolean, reply: FastifyReply, replace: boolean) {
     if (idGiven) {
       const existing = await storage.quizzes.get(quiz.id);
@@ -87,6 +108,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
     "/api/v1/quizzes",
     {
       validatorCompiler: documentedBodyOnly,
+      bodyLimit: QUIZ_BODY_LIMIT,
       schema: {
         tags: TAG,
         summary: "Create a quiz",
@@ -110,6 +132,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
       const body: unknown = req.body;
       const parsed = parseQuizDocument(body, parseCtx());
       if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
+      await withImages(parsed.quiz, body);
       return create(parsed.quiz, hasId(body), reply, true);
     },
   );
@@ -118,6 +141,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
     "/api/v1/quizzes/import",
     {
       validatorCompiler: documentedBodyOnly,
+      bodyLimit: QUIZ_BODY_LIMIT,
       schema: {
         tags: TAG,
         summary: "Import a quiz from JSON or CSV",
@@ -153,10 +177,12 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
         const meta = description === undefined ? { title } : { title, description };
         const parsed = parseQuizCsv(body, meta, parseCtx());
         if (!parsed.ok) throw invalid("invalid CSV", parsed.issues, "invalid_quiz");
+        await withImages(parsed.quiz, undefined);
         return create(parsed.quiz, false, reply, false);
       }
       const parsed = parseQuizDocument(body, parseCtx());
       if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
+      await withImages(parsed.quiz, body);
       return create(parsed.quiz, hasId(body), reply, false);
     },
   );
@@ -188,6 +214,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
     "/api/v1/quizzes/:id",
     {
       validatorCompiler: documentedBodyOnly,
+      bodyLimit: QUIZ_BODY_LIMIT,
       schema: {
         tags: TAG,
         summary: "Replace a quiz",
@@ -218,6 +245,7 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
       const parsed = parseQuizDocument(doc, parseCtx());
       if (!parsed.ok) throw invalid("invalid quiz", parsed.issues, "invalid_quiz");
       const quiz: Quiz = { ...parsed.quiz, createdAt: existing.createdAt };
+      await withImages(quiz, body);
       await storage.quizzes.put(quiz);
       return quizToDocument(quiz, WITH_ANSWERS);
     },
@@ -265,12 +293,15 @@ export function registerQuizRoutes(app: FastifyInstance, ctx: RestContext): void
     async (req, reply) => {
       await auth.requireAdmin(req);
       const quiz = await getQuiz(req.params.id);
+      const doc = quizToDocument(quiz, WITH_ANSWERS);
+      const images = await imagesForExport(storage, quiz);
+      if (images !== undefined) doc.images = images;
       // A file people open and edit: indented, keys in the document's own order.
       return reply
         .type("application/json; charset=utf-8")
         .header("content-disposition", `attachment; filename="${quiz.id}.json"`)
-        .serializer((doc) => `${JSON.stringify(doc, null, 2)}\n`)
-        .send(quizToDocument(quiz, WITH_ANSWERS));
+        .serializer((d) => `${JSON.stringify(d, null, 2)}\n`)
+        .send(doc);
     },
   );
 

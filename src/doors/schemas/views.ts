@@ -19,6 +19,8 @@ export const QuestionView = Type.Object({
   options: Type.Array(Type.String()),
   time_limit_ms: Type.Integer(),
   multiplier: Type.Integer(),
+  /** The question's picture (an http(s) URL or `/api/v1/images/<id>`); absent when it has none. */
+  image: Type.Optional(Type.String()),
 });
 export type QuestionView = Type.Static<typeof QuestionView>;
 
@@ -108,7 +110,7 @@ export const SnapshotView = Type.Object({
 export type SnapshotView = Type.Static<typeof SnapshotView>;
 
 export function questionView(q: PublicQuestion): QuestionView {
-  return {
+  const view: QuestionView = {
     id: q.id,
     kind: q.kind,
     text: q.text,
@@ -116,6 +118,8 @@ export function questionView(q: PublicQuestion): QuestionView {
     time_limit_ms: q.timeLimitMs,
     multiplier: q.multiplier,
   };
+  if (q.image !== undefined) view.image = q.image;
+  return view;
 }
 
 export function standingView(s: Standing): StandingView {
