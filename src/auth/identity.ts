@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { asUserId, type UserId } from "../domain/ids.js";
 import type { Random } from "../ports/clock.js";
+import { isLoginUserIdOf } from "./login-ids.js";
 
 /** Who is on the other end of a connection or request. */
 export interface Identity {
@@ -11,6 +12,14 @@ export interface Identity {
   roles: string[];
   /** The server made this identity up; it proves nothing about the person. */
   anonymous: boolean;
+  /**
+   * Set when the token is a seed 004 login token: signed with the shared secret,
+   * its user id minted as POST /login mints them for this `username` claim
+   * (`user_<username>_<unix seconds>`). In that dialect the username is the
+   * person, since /login asks for no password; the contest door seats every
+   * such token of one username as one player.
+   */
+  loginName?: string;
 }
 
 export class AuthError extends Error {
@@ -89,11 +98,15 @@ export class IdentityService {
     const roles = Array.isArray(payload.roles)
       ? payload.roles.filter((r) => typeof r === "string")
       : [];
+    const username = payload.username;
     return {
       userId: asUserId(sub),
       handle: typeof handle === "string" ? handle : null,
       roles,
       anonymous: false,
+      ...(typeof username === "string" && isLoginUserIdOf(sub, username)
+        ? { loginName: username }
+        : {}),
     };
   }
 
