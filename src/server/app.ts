@@ -171,6 +171,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
     // own /login works out of the box; other applications need the shared JWT_SECRET.
     jwtSecret: config.jwtSecret ?? (await installationSecret(storage, random, "jwt_secret")),
+    jwks: config.jwtJwksUrl
+      ? {
+          url: config.jwtJwksUrl,
+          cooldownMs: config.jwtJwksCooldownMs,
+          cacheMaxAgeMs: config.jwtJwksCacheMs,
+        }
+      : null,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    onKeySetFailure: (err) => log.warn({ err, url: config.jwtJwksUrl }, "JWKS unavailable"),
     allowAnonymous: config.allowAnonymous,
     anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
     random,
