@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { CryptoRandom } from "../../src/adapters/crypto-random.js";
+import { AuthError, IdentityService } from "../../src/auth/identity.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 /**
@@ -257,3 +259,51 @@ describe("seed 000: tokens from the Node app's JWKS", () => {
     await expectAccepted(login.body.token as string);
   });
 });
+
+describe("seed 000: a key set that cannot be had", () => {
+  async function closedPortUrl(): Promise<string> {
+    const s = createServer();
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+    const { port } = s.address() as AddressInfo;
+    await new Promise((resolve) => s.close(resolve));
+    return `http://127.0.0.1:${port}/jwks.json`;
+  }
+
+  async function serviceAt(url: string, failures: unknown[]): Promise<IdentityService> {
+    return new IdentityService({
+      jwtSecret: null,
+      jwks: { url, cooldownMs: 0, cacheMaxAgeMs: 60_000 },
+      onKeySetFailure: (err) => failures.push(err),
+      allowAnonymous: false,
+      anonymousKey: "test-anonymous-key",
+      random: new CryptoRandom(),
+    });
+  }
+
+  it("a JWKS that is down or answers an error refuses its tokens (401) and is reported", async () => {
+    for (const url of [await closedPortUrl(), `${await erroringKeyServer()}/jwks.json`]) {
+      const failures: unknown[] = [];
+      const identity = await serviceAt(url, failures);
+      const refused = await identity.fromJwt(await tokenOf(rsa1)).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(AuthError);
+      expect((refused as Error).message).toBe("token keys unavailable");
+      expect(failures).toHaveLength(1);
+    }
+  });
+});
+
+const extraServers: Server[] = [];
+afterAll(async () => {
+  for (const s of extraServers) await new Promise((resolve) => s.close(resolve));
+});
+
+/** A key server that answers 500. */
+async function erroringKeyServer(): Promise<string> {
+  const s = createServer((_req, res) => {
+    res.writeHead(500);
+    res.end("down for maintenance");
+  });
+  extraServers.push(s);
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+}
