@@ -178,6 +178,13 @@ const doors: Array<[string, (token: string) => Promise<{ status: number; body: s
     },
   ],
   [
+    "seed 002 REST POST /quizzes",
+    async (tok) => {
+      const r = await post("/quizzes", { from_quiz: "vocab-101" }, tok);
+      return { status: r.status, body: JSON.stringify(r.body) };
+    },
+  ],
+  [
     "REST POST /api/v1/sessions",
     async (tok) => {
       const r = await post("/api/v1/sessions", { quiz_id: "vocab-101" }, tok);
