@@ -181,10 +181,9 @@ export class IdentityService {
       if (keySetFailure(err)) this.opts.onKeySetFailure?.(err);
       throw authErrorOf(err);
     }
+    // Fixed words: the header is the client's, and messages go back in refusals.
     throw new AuthError(
-      typeof alg === "string" && alg !== "none"
-        ? `tokens signed with ${alg} are not accepted here`
-        : "invalid token",
+      alg === "none" || typeof alg !== "string" ? "invalid token" : "token algorithm not accepted",
     );
   }
 

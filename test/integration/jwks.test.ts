@@ -225,7 +225,7 @@ describe("seed 000: tokens from the Node app's JWKS", () => {
     expect(fetches).toBe(before);
   });
 
-  it("refuses with 401: a key not in the set, an expired token, a wrong issuer or audience, alg none", async () => {
+  it("refuses with 401: a key not in the set, an expired token, a wrong issuer or audience, alg none or another algorithm", async () => {
     await expectRefused(await tokenOf(stranger), "invalid token");
     await expectRefused(
       await tokenOf({ ...rsa2, kid: "rsa-unpublished" }),
@@ -241,6 +241,14 @@ describe("seed 000: tokens from the Node app's JWKS", () => {
       "token audience not accepted",
     );
     await expectRefused(unsignedToken(), "invalid token");
+    // Another algorithm, even with the right secret: only HS256, RS256 and ES256 are taken.
+    const hs384 = await new SignJWT({ user_id: "next-user" })
+      .setProtectedHeader({ alg: "HS384" })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime("1h")
+      .sign(new TextEncoder().encode(SECRET));
+    await expectRefused(hs384, "token algorithm not accepted");
   });
 
   it("rotation by kid: a new key is fetched at its first token; a removed key's tokens are refused", async () => {
