@@ -18,6 +18,16 @@ export interface Config {
   redisKeyPrefix: string;
   /** HS256 shared secret for JWTs; unset means tokens are not accepted. */
   jwtSecret: string | null;
+  /** The other application's JWKS (seed 000): RS256/ES256 tokens verify against it; unset accepts none. */
+  jwtJwksUrl: string | null;
+  /** How soon after a fetch a token with an unknown `kid` may fetch the JWKS again. */
+  jwtJwksCooldownMs: number;
+  /** How long a fetched JWKS is used before it is fetched again. */
+  jwtJwksCacheMs: number;
+  /** Required `iss` of every token (and set in the ones /login signs); unset checks none. */
+  jwtIssuer: string | null;
+  /** Required `aud` of every token (and set in the ones /login signs); unset checks none. */
+  jwtAudience: string | null;
   /** Whether connections without a token get an anonymous identity. */
   allowAnonymous: boolean;
   /** Bearer token that admin REST calls must carry; unset means admin REST is open (local use). */
@@ -113,6 +123,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
     redisKeyPrefix: str(env, "REDIS_KEY_PREFIX") ?? "quizwire:",
     jwtSecret,
+    jwtJwksUrl: url(env, "JWT_JWKS_URL", ["http:", "https:"]),
+    jwtJwksCooldownMs: int(env, "JWT_JWKS_COOLDOWN_MS", 30_000, 0, 3600_000),
+    jwtJwksCacheMs: int(env, "JWT_JWKS_CACHE_MS", 10 * 60_000, 0, 24 * 3600_000),
+    jwtIssuer: str(env, "JWT_ISSUER"),
+    jwtAudience: str(env, "JWT_AUDIENCE"),
     allowAnonymous: bool(env, "ALLOW_ANONYMOUS", true),
     adminToken: str(env, "ADMIN_TOKEN"),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),

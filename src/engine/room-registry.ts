@@ -24,6 +24,8 @@ export interface RegistryDeps {
   onEnded?(runtime: RoomRuntime): void;
   /** A room was taken over elsewhere and relinquished here. */
   onFenced?(runtime: RoomRuntime): void;
+  /** A room runs here from now on (created, resumed after a restart, or taken over). */
+  onRunning?(runtime: RoomRuntime): void;
 }
 
 export interface CreateSessionInput {
@@ -196,6 +198,7 @@ export class RoomRegistry {
     });
     this.rooms.set(room.id, runtime);
     this.pinIndex.set(room.pin, room.id);
+    this.deps.onRunning?.(runtime);
     // Arms the room's timer and stores anything restore() queued.
     runtime.flush();
     return runtime;

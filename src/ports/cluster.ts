@@ -1,4 +1,4 @@
-import type { SessionId } from "../domain/ids.js";
+import type { ParticipantId, SessionId } from "../domain/ids.js";
 
 /**
  * Which open room a PIN belongs to (P-3). In-process by default; shared
@@ -134,4 +134,18 @@ export interface ClusterBus {
   /** Called each time the broker connection came back and every subscription was restored. */
   onReconnected(handler: () => void): void;
   close(): Promise<void>;
+}
+
+/**
+ * Tells subscribers outside quizwire about every stored answer, as seed 002's
+ * "Submit Answer API → PUBLISH" does (only with Redis; in-process there is
+ * nobody to tell). Called once the answer is committed, never before. Fire and
+ * forget: a notice lost while the broker is away costs quizwire nothing, and
+ * an adapter may send what one turn of the event loop gives it as one write.
+ */
+export interface AnswerFeed {
+  /** `participantId`'s answer in session `sessionId` is stored; `score` is their total now. */
+  answerStored(sessionId: SessionId, participantId: ParticipantId, score: number): void;
+  /** Sends what is still waiting (shutdown). */
+  flush(): void;
 }

@@ -41,7 +41,7 @@ import { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
-import { openRedisCluster } from "./cluster-setup.js";
+import { feedStoredAnswers, openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -133,6 +133,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         keyPrefix: config.redisKeyPrefix,
         clock,
         random,
+        onError,
       })
     : null;
   const pins = cluster?.pins ?? new MemoryPinDirectory();
@@ -149,6 +150,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     endedRetentionMs: config.endedRetentionMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
+    // Seed 002's "Submit Answer API → PUBLISH", for Redis subscribers outside quizwire.
+    ...(cluster ? { onRunning: (r) => feedStoredAnswers(r, cluster.answers) } : {}),
   });
   if (cluster) {
     clusterDirectory = new ClusterDirectory({
@@ -171,6 +174,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
     // own /login works out of the box; other applications need the shared JWT_SECRET.
     jwtSecret: config.jwtSecret ?? (await installationSecret(storage, random, "jwt_secret")),
+    jwks: config.jwtJwksUrl
+      ? {
+          url: config.jwtJwksUrl,
+          cooldownMs: config.jwtJwksCooldownMs,
+          cacheMaxAgeMs: config.jwtJwksCacheMs,
+        }
+      : null,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    onKeySetFailure: (err) => log.warn({ err, url: config.jwtJwksUrl }, "JWKS unavailable"),
     allowAnonymous: config.allowAnonymous,
     anonymousKey: await installationSecret(storage, random, "anonymous_identity_key"),
     random,

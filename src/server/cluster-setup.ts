@@ -1,12 +1,20 @@
 import { hostname } from "node:os";
+import { RedisAnswerFeed } from "../adapters/redis/redis-answer-feed.js";
 import { RedisClusterBus } from "../adapters/redis/redis-bus.js";
 import { RedisConnection } from "../adapters/redis/redis-connection.js";
 import { RedisOwnershipLeases } from "../adapters/redis/redis-ownership-leases.js";
 import { RedisPinDirectory } from "../adapters/redis/redis-pin-directory.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { ConfigError } from "../config.js";
+import type { RoomRuntime } from "../engine/room-runtime.js";
 import type { Clock, Random } from "../ports/clock.js";
-import type { ClusterBus, OwnershipLeases, PinDirectory, RateLimiter } from "../ports/cluster.js";
+import type {
+  AnswerFeed,
+  ClusterBus,
+  OwnershipLeases,
+  PinDirectory,
+  RateLimiter,
+} from "../ports/cluster.js";
 
 /** What several instances share through Redis. */
 export interface RedisCluster {
@@ -15,6 +23,8 @@ export interface RedisCluster {
   limiter: RateLimiter;
   leases: OwnershipLeases;
   bus: ClusterBus;
+  /** Seed 002's `quiz:updates:{quiz_id}` notices, for subscribers outside quizwire. */
+  answers: AnswerFeed;
   close(): Promise<void>;
 }
 
@@ -29,6 +39,7 @@ export async function openRedisCluster(opts: {
   keyPrefix: string;
   clock: Clock;
   random: Random;
+  onError: (err: unknown, context: string) => void;
 }): Promise<RedisCluster> {
   const instanceId = newInstanceId(opts.random);
   let conn: RedisConnection;
@@ -45,15 +56,29 @@ export async function openRedisCluster(opts: {
     );
   }
   const bus = await RedisClusterBus.open(conn, instanceId, { clock: opts.clock });
+  const answers = new RedisAnswerFeed(conn, opts.clock, opts.onError);
   return {
     instanceId,
     pins: new RedisPinDirectory(conn),
     limiter: new RedisRateLimiter(conn, opts.clock),
     leases: new RedisOwnershipLeases(conn),
     bus,
+    answers,
     async close() {
+      answers.flush();
       await bus.close();
       await conn.close();
     },
   };
+}
+
+/**
+ * Hands every answer a room stores to the feed. The room emits `scored` only
+ * once the answer is committed, so nothing uncommitted is ever announced.
+ */
+export function feedStoredAnswers(runtime: RoomRuntime, feed: AnswerFeed): void {
+  runtime.subscribe((e) => {
+    if (e.body.type === "scored")
+      feed.answerStored(e.sessionId, e.body.participantId, e.body.score);
+  });
 }

@@ -456,6 +456,78 @@ describe("seed 004: contest rooms", () => {
   });
 });
 
+describe("seed 004: the seed's pages log in once per page", () => {
+  it("R-1: the creator's game page (a second /login, a second later) is the host's own seat and starts the contest; another name cannot", async () => {
+    // /api/contest/create-realtime: one /login, whose token creates the contest.
+    const created = await login("nora");
+    const contest = await createContest(created.token, "easy", 2);
+    // /api/contest/token, when the game page opens: another /login at least a second later.
+    clock.advance(1_000);
+    const page = await login("nora");
+    expect(page.user_id).not.toBe(created.user_id);
+    expect(page.user_id).toMatch(/^user_nora_\d+$/);
+
+    const n = await connect(contest.websocket_url, page.token);
+    const joined = await n.next("PLAYER_JOINED");
+    expect(joined).toMatchObject({
+      user_id: created.user_id,
+      username: "nora",
+      is_host: true,
+      player_count: 1,
+    });
+    expect(joined.players).toEqual([
+      { user_id: created.user_id, username: "nora", score: 0, is_host: true },
+    ]);
+
+    // Another username, logged in the seed's way, is a player and cannot start.
+    clock.advance(1_000);
+    const otto = await login("otto");
+    const o = await connect(contest.websocket_url, otto.token);
+    expect(await o.next("PLAYER_JOINED")).toMatchObject({
+      user_id: otto.user_id,
+      username: "otto",
+      is_host: false,
+      player_count: 2,
+    });
+    o.send({ type: "START_GAME" });
+    expect(await o.next("ERROR")).toMatchObject({ code: "FORBIDDEN", reason: "not_host" });
+
+    // A token of the same username whose user id /login did not mint is someone else.
+    const namesake = await connect(contest.websocket_url, await mint("ext-nora", "nora"));
+    expect(await namesake.next("PLAYER_JOINED")).toMatchObject({
+      user_id: "ext-nora",
+      username: "nora (2)",
+      is_host: false,
+      player_count: 3,
+    });
+    namesake.send({ type: "START_GAME" });
+    expect(await namesake.next("ERROR")).toMatchObject({ code: "FORBIDDEN", reason: "not_host" });
+
+    // Otto reloads the game page: a third login, the same seat, not a fourth player.
+    clock.advance(1_000);
+    const reload = await login("otto");
+    expect(reload.user_id).not.toBe(otto.user_id);
+    const o2 = await connect(contest.websocket_url, reload.token);
+    expect(await o2.next("PLAYER_JOINED")).toMatchObject({
+      user_id: otto.user_id,
+      username: "otto",
+      is_host: false,
+      player_count: 3,
+    });
+
+    n.send({ type: "START_GAME" });
+    for (const s of [n, o, namesake, o2]) {
+      const started = await s.next("CONTEST_STARTED");
+      expect(started.players.map((p: Payload) => [p.username, p.is_host])).toEqual([
+        ["nora", true],
+        ["otto", false],
+        ["nora (2)", false],
+      ]);
+    }
+    expect((await n.next("NEW_QUESTION")).question_number).toBe(1);
+  });
+});
+
 describe("seed 004: tokens and contests over REST", () => {
   it("bad, expired and missing tokens are refused before the upgrade with 401; unknown contests with 404", async () => {
     const contest = await createContest(await mint("tok-host", "tess"));

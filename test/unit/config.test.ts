@@ -10,6 +10,11 @@ describe("configuration from the environment", () => {
     expect(c.databaseUrl).toBeNull();
     expect(c.redisUrl).toBeNull();
     expect(c.jwtSecret).toBeNull();
+    expect(c.jwtJwksUrl).toBeNull();
+    expect(c.jwtIssuer).toBeNull();
+    expect(c.jwtAudience).toBeNull();
+    expect(c.jwtJwksCooldownMs).toBe(30_000);
+    expect(c.jwtJwksCacheMs).toBe(600_000);
     expect(c.allowAnonymous).toBe(true);
     expect(c.logLevel).toBe("info");
     expect(c.publicUrl).toBe("http://localhost:8080");
@@ -32,6 +37,11 @@ describe("configuration from the environment", () => {
       DEMO_CONTENT: "no",
       ENDED_RETENTION_MS: "1000",
       ALLOWED_ORIGINS: "https://a.example, https://b.example",
+      JWT_JWKS_URL: "https://auth.example/.well-known/jwks.json",
+      JWT_JWKS_COOLDOWN_MS: "5000",
+      JWT_JWKS_CACHE_MS: "60000",
+      JWT_ISSUER: "https://auth.example",
+      JWT_AUDIENCE: "quizwire",
     });
     expect(c).toMatchObject({
       port: 9000,
@@ -48,6 +58,11 @@ describe("configuration from the environment", () => {
       demoContent: false,
       endedRetentionMs: 1000,
       allowedOrigins: ["https://a.example", "https://b.example"],
+      jwtJwksUrl: "https://auth.example/.well-known/jwks.json",
+      jwtJwksCooldownMs: 5000,
+      jwtJwksCacheMs: 60000,
+      jwtIssuer: "https://auth.example",
+      jwtAudience: "quizwire",
     });
   });
 
@@ -61,6 +76,8 @@ describe("configuration from the environment", () => {
     ["ALLOW_ANONYMOUS", "maybe"],
     ["SQLITE_SYNCHRONOUS", "OFF"],
     ["PUBLIC_URL", "ftp://x"],
+    ["JWT_JWKS_URL", "file:///etc/jwks.json"],
+    ["JWT_JWKS_COOLDOWN_MS", "soon"],
   ])("an invalid %s (%s) stops start-up with an error naming it", (name, value) => {
     let caught: unknown;
     try {

@@ -56,6 +56,7 @@ import {
   rosterOf,
   storedGameOverFrame,
 } from "./encode.js";
+import { loginSeat } from "./login-seats.js";
 import { baseName, nameAttempt } from "./player-names.js";
 import {
   CLOSE_CODES,
@@ -203,9 +204,10 @@ export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
     const handle = await this.deps.sessions.find(contestId);
     if (handle) {
       if (handle.info.settings.mode !== "quick_fire") return unknown;
-      const endedAt = await this.endedAtOf(handle);
+      const view = await this.view(handle);
+      const endedAt = view ? this.endedAtIn(view) : null;
       if (this.isClosed(endedAt)) return closed;
-      return { ok: true, identity, handle, endedAt };
+      return { ok: true, identity: this.seated(identity, handle, view), handle, endedAt };
     }
     // No instance runs it: it ended (open sessions are always found).
     const stored = await this.deps.sessions.load(contestId);
@@ -218,11 +220,32 @@ export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
     return closed;
   }
 
+  /** The contest as nobody in particular sees it (its roster included), or null when it cannot be asked. */
+  private async view(handle: RoomHandle): Promise<Snapshot | null> {
+    const reply = await handle.execute(BYSTANDER, { type: "snapshot", role: "spectator" });
+    return reply.ok ? reply.value : null;
+  }
+
   /** When the contest ended (its snapshot says), or null while it runs or cannot be asked. */
   private async endedAtOf(handle: RoomHandle): Promise<number | null> {
-    const reply = await handle.execute(BYSTANDER, { type: "snapshot", role: "spectator" });
-    if (!reply.ok || reply.value.phase.kind !== "ended") return null;
-    return reply.value.endedAt ?? this.deps.clock.now();
+    const view = await this.view(handle);
+    return view ? this.endedAtIn(view) : null;
+  }
+
+  private endedAtIn(view: Snapshot): number | null {
+    return view.phase.kind === "ended" ? (view.endedAt ?? this.deps.clock.now()) : null;
+  }
+
+  /**
+   * A seed 004 login token sits in the seat its username already has (the
+   * host's, or a player's): the seed's pages log in anew for every page, and
+   * each login mints another user id for the same name. Other tokens are
+   * seated by their user id.
+   */
+  private seated(identity: Identity, handle: RoomHandle, view: Snapshot | null): Identity {
+    if (identity.loginName === undefined) return identity;
+    const seat = loginSeat(identity.loginName, handle.info.hostUserId, view?.players ?? []);
+    return seat === null ? identity : { ...identity, userId: seat };
   }
 
   private isClosed(endedAt: number | null): boolean {

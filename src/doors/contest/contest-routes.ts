@@ -1,6 +1,7 @@
 import { type TypeBoxTypeProvider, TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthError, type Identity } from "../../auth/identity.js";
+import { loginUserId } from "../../auth/login-ids.js";
 import { drawQuestions } from "../../content/question-bank.js";
 import { asQuizId } from "../../domain/ids.js";
 import type { Difficulty, Question, Quiz } from "../../domain/quiz.js";
@@ -56,7 +57,7 @@ export function registerContestRoutes(app: FastifyInstance, deps: DoorDeps): voi
           );
         }
         // The seed's user id: user_<username>_<unix seconds>.
-        const userId = `user_${username}_${Math.floor(clock.now() / 1000)}`;
+        const userId = loginUserId(username, Math.floor(clock.now() / 1000));
         let token: string;
         try {
           token = await identity.issueToken({ userId, username }, LOGIN_TOKEN_TTL_SECONDS);
