@@ -204,7 +204,11 @@ export interface SessionStore {
    * `fences` maps sessions to the epoch the writer runs them at: when a session is stored at a
    * higher epoch the whole batch is refused with FencedError and nothing is applied.
    */
-  write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>): Promise<void>;
+  write(
+    batch: readonly SessionWrite[],
+    fences?: ReadonlyMap<SessionId, number>,
+    mark?: CommitMark,
+  ): Promise<void>;
   /**
    * Moves a session from epoch `from` to `to` if it is still at `from` (compare-and-set):
    * how a new owner fences out the previous one before loading the session.
@@ -216,6 +220,16 @@ export interface SessionStore {
   /** Ids of every session that has not ended, oldest first: what a starting server resumes. */
   listOpen(): Promise<SessionId[]>;
   list(options: { limit: number; includeEnded: boolean }): Promise<SessionSummary[]>;
+}
+
+/**
+ * A meta entry written in the same transaction as a batch: a caller that lost the reply (the
+ * SQLite worker died between commit and answer) reads it back to learn whether the batch
+ * committed, instead of reporting a committed write as failed.
+ */
+export interface CommitMark {
+  key: string;
+  value: string;
 }
 
 /** The embedded or external database behind every store. */

@@ -13,6 +13,7 @@ import {
 } from "../../src/adapters/sqlite/sqlite-thread-storage.js";
 import { asParticipantId, asSessionId, asUserId } from "../../src/domain/ids.js";
 import { FencedError, type SessionWrite, type Storage } from "../../src/ports/storage.js";
+import { eventually } from "../support/eventually.js";
 import { playedSession, storedSession, T0 } from "../support/stored-session.js";
 import { runStorageContract } from "./storage-contract.js";
 
@@ -188,6 +189,48 @@ describe("SqliteThreadStorage", () => {
       expect(bundle?.participants[0]?.score).toBe(1800);
       await storage.meta.set("after", "yes");
       expect(await storage.meta.get("after")).toBe("yes");
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("A-5: a worker that dies after a write committed but before answering: the write resolves, it is stored", async () => {
+    // The worker exits right after its 2nd session write commits (the 1st is playedSession).
+    const { storage, workers, exits } = await watched({ faults: { exitAfterWrites: 2 } });
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      await storage.sessions.write([stateWrite("s1", 77)]);
+      expect(exits).toHaveLength(1);
+      expect(workers).toHaveLength(2);
+      expect((await storage.sessions.load(asSessionId("s1")))?.session.state.seq).toBe(77);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a worker that keeps dying is not restarted in a tight loop: calls are refused for a pause, then it starts again", async () => {
+    const { storage, workers } = await watched({
+      restartBurst: 2,
+      restartWindowMs: 60_000,
+      restartPauseMs: 300,
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const worker = workers[workers.length - 1]!;
+        const exited = exitOf(worker);
+        await worker.terminate();
+        await exited;
+        // The next call starts a fresh worker (the first kill) or finds the pause (the second).
+        if (i === 0) await storage.meta.set("k", "v");
+      }
+      const started = workers.length;
+      await expect(storage.meta.get("k")).rejects.toThrow(/stopped 2 times in a row/);
+      expect(workers).toHaveLength(started);
+      const value = await eventually("a worker again after the pause", () =>
+        storage.meta.get("k").catch(() => undefined),
+      );
+      expect(value).toBe("v");
+      expect(workers).toHaveLength(started + 1);
     } finally {
       await storage.close();
     }

@@ -16,6 +16,7 @@ import {
 } from "../../domain/quiz.js";
 import type { SessionMode } from "../../domain/session-settings.js";
 import {
+  type CommitMark,
   FencedError,
   type ImageStore,
   type MetaStore,
@@ -385,11 +386,19 @@ export class SqlSessionStore implements SessionStore {
   async write(
     batch: readonly SessionWrite[],
     fences?: ReadonlyMap<SessionId, number>,
+    mark?: CommitMark,
   ): Promise<void> {
     if (batch.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
       if (fences && fences.size > 0) await checkFences(trx, fences);
       for (const run of runsOf(batch)) await applyRun(trx, run);
+      if (mark) {
+        await trx
+          .insertInto("meta")
+          .values(mark)
+          .onConflict((oc) => oc.column("key").doUpdateSet({ value: mark.value }))
+          .execute();
+      }
     });
   }
 

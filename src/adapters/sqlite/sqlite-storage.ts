@@ -22,6 +22,11 @@ export interface SqliteStorageOptions {
   synchronous?: "FULL" | "NORMAL";
   /** How long a statement waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * Fault injection for tests of the worker thread (sqlite-worker.ts): the worker exits right
+   * after its `exitAfterWrites`-th session write commits, before answering it.
+   */
+  faults?: { exitAfterWrites?: number };
 }
 
 /** Prepared statements kept per connection; multi-row statements of every chunk size included. */

@@ -15,16 +15,28 @@
  *   rejects with `SqliteWorkerExitedError` (the committer refuses the critical writes, clients
  *   get UNAVAILABLE, nothing is acknowledged that was not stored), and the next call starts a
  *   fresh worker on the same file. A ":memory:" database is the worker's own and goes with it.
+ * - except a session write that did commit: each carries a commit mark (a `meta` entry written
+ *   in its transaction, `CommitMark`), and when its worker dies before answering, a fresh worker
+ *   reads the mark back. A batch that committed resolves; only one that did not rejects. So a
+ *   stored answer is never reported as failed (and undone by its room) because the reply, not
+ *   the transaction, was lost.
+ * - a worker that keeps dying is not restarted in a tight loop: after `restartBurst` unexpected
+ *   exits within `restartWindowMs`, calls reject at once for `restartPauseMs` before the next
+ *   start (readiness and the committer's retries see the outage meanwhile).
  */
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { SessionId } from "../../domain/ids.js";
 import type {
+  CommitMark,
   ImageStore,
   MetaStore,
   QuestionBankStore,
   QuizStore,
   SessionStore,
+  SessionWrite,
   Storage,
 } from "../../ports/storage.js";
 import type { SqliteStorageOptions } from "./sqlite-storage.js";
@@ -49,7 +61,16 @@ export interface SqliteThreadStorageOptions extends SqliteStorageOptions {
   onWorkerStart?: (worker: Worker) => void;
   /** Called when a worker stops unexpectedly, with why; the next call starts another. */
   onWorkerExit?: (err: Error) => void;
+  /** Unexpected exits within `restartWindowMs` that pause restarting. Default 3. */
+  restartBurst?: number;
+  /** Default 10 s. */
+  restartWindowMs?: number;
+  /** How long calls are refused at once before the next start, after a burst. Default 5 s. */
+  restartPauseMs?: number;
 }
+
+/** The `meta` key of the commit marks; one row, rewritten by every session write. */
+const COMMIT_MARK_KEY = "sqlite_commit_mark";
 
 /**
  * How to start the worker. Built (dist/…/sqlite-thread-storage.js), the entry is the compiled
@@ -211,11 +232,22 @@ class SqliteThreadStorage implements Storage {
   readonly images: ImageStore;
   private link: WorkerLink | undefined;
   private closing: Promise<void> | undefined;
+  /** This storage's marks are `<nonce>:<n>`: another process's marks on the same file never match. */
+  private readonly markNonce = randomUUID();
+  private writesMarked = 0;
+  /** performance.now() of recent unexpected worker exits, oldest first. */
+  private exitTimes: number[] = [];
+  private restartNotBefore = 0;
+  /** How many exits the last pause followed. */
+  private burst = 0;
 
   constructor(private readonly options: SqliteThreadStorageOptions) {
     this.quizzes = this.forward("quizzes");
     this.bank = this.forward("bank");
-    this.sessions = this.forward("sessions");
+    this.sessions = {
+      ...this.forward("sessions"),
+      write: (batch, fences) => this.markedWrite(batch, fences),
+    };
     this.meta = this.forward("meta");
     this.images = this.forward("images");
   }
@@ -246,15 +278,80 @@ class SqliteThreadStorage implements Storage {
 
   private request(make: (id: number) => WorkerRequest): Promise<unknown> {
     if (this.closing) return Promise.reject(new Error("the SQLite storage is closed"));
+    const wait = this.restartNotBefore - performance.now();
+    if (!this.link?.alive && wait > 0) {
+      return Promise.reject(
+        new SqliteWorkerExitedError(
+          `it stopped ${this.burst} times in a row; the next start in ${Math.ceil(wait)} ms`,
+        ),
+      );
+    }
     return this.current().request(make);
+  }
+
+  /**
+   * A session write with its commit mark. When the worker dies before answering, a fresh one
+   * reads the mark: the batch committed (resolve) or did not (reject with the exit).
+   */
+  private async markedWrite(
+    batch: readonly SessionWrite[],
+    fences?: ReadonlyMap<SessionId, number>,
+  ): Promise<void> {
+    if (batch.length === 0) return;
+    const n = ++this.writesMarked;
+    const mark: CommitMark = { key: COMMIT_MARK_KEY, value: `${this.markNonce}:${n}` };
+    try {
+      await this.request((id) => ({
+        kind: "call",
+        id,
+        store: "sessions",
+        method: "write",
+        args: [batch, fences, mark],
+      }));
+    } catch (err) {
+      if (!(err instanceof SqliteWorkerExitedError) || !(await this.committed(n))) throw err;
+    }
+  }
+
+  /** Whether this storage's write number `n` committed, as its mark shows; false when unknown. */
+  private async committed(n: number): Promise<boolean> {
+    try {
+      const value = await this.meta.get(COMMIT_MARK_KEY);
+      const [nonce, last] = (value ?? "").split(":");
+      // Marks are written in order, so a later write's mark means this one committed too.
+      return nonce === this.markNonce && Number(last) >= n;
+    } catch {
+      return false;
+    }
+  }
+
+  private noteExit(): void {
+    const now = performance.now();
+    const window = this.options.restartWindowMs ?? 10_000;
+    this.exitTimes = [...this.exitTimes.filter((t) => now - t < window), now];
+    if (this.exitTimes.length >= (this.options.restartBurst ?? 3)) {
+      this.restartNotBefore = now + (this.options.restartPauseMs ?? 5_000);
+      this.burst = this.exitTimes.length;
+      this.exitTimes = [];
+    }
   }
 
   private current(): WorkerLink {
     if (this.link?.alive) return this.link;
-    const { onWorkerStart, onWorkerExit, ...open } = this.options;
+    const {
+      onWorkerStart,
+      onWorkerExit,
+      restartBurst: _burst,
+      restartWindowMs: _window,
+      restartPauseMs: _pause,
+      ...open
+    } = this.options;
     const link = new WorkerLink(open, (exited, err) => {
       if (this.link === exited) this.link = undefined;
-      if (err !== null) onWorkerExit?.(err);
+      if (err !== null) {
+        this.noteExit();
+        onWorkerExit?.(err);
+      }
     });
     this.link = link;
     onWorkerStart?.(link.worker);

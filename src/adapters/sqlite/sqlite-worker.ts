@@ -47,7 +47,16 @@ function exhaustive(req: never): never {
   throw new Error(`unknown request: ${JSON.stringify(req)}`);
 }
 
-const opening = openSqliteStorage(workerData as SqliteStorageOptions);
+const options = workerData as SqliteStorageOptions;
+const opening = openSqliteStorage(options);
+let sessionWrites = 0;
+
+/** A test's injected crash: exit after a commit, before its reply, as a real crash there would. */
+function crashAfterCommit(req: WorkerRequest): void {
+  if (req.kind !== "call" || req.store !== "sessions" || req.method !== "write") return;
+  sessionWrites += 1;
+  if (sessionWrites === options.faults?.exitAfterWrites) process.exit(70);
+}
 let queue: Promise<unknown> = opening.then(
   () => reply({ kind: "opened" }),
   (err: unknown) => reply({ kind: "open_failed", error: toWireError(err) }),
@@ -64,6 +73,7 @@ port.on("message", (req: WorkerRequest) => {
     }
     try {
       const value = await answer(storage, req);
+      crashAfterCommit(req);
       reply({ kind: "result", id: req.id, value });
     } catch (err) {
       reply({ kind: "error", id: req.id, error: toWireError(err) });
