@@ -6,14 +6,14 @@ import { type Logger, pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
-import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { MemoryRateLimiter, UnlimitedRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
 import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
-import type { Config } from "../config.js";
+import { type Config, ConfigError } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonical-door.js";
 import { type ContestDoor, createContestDoor } from "../doors/contest/index.js";
@@ -42,6 +42,7 @@ import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
 import { openRedisCluster } from "./cluster-setup.js";
+import { ConnectionCap } from "./connection-cap.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -84,7 +85,18 @@ export interface App {
 
 async function openStorage(config: Config, log: Logger): Promise<Storage> {
   // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
-  if (config.databaseUrl) return openPostgresStorage({ url: config.databaseUrl });
+  if (config.databaseUrl) {
+    try {
+      return await openPostgresStorage({ url: config.databaseUrl });
+    } catch (err) {
+      // Seed 003's Cloud SQL set is built into a URL the operator never wrote: name their variable.
+      if (config.databaseVariable !== "CLOUD_SQL_CONNECTION") throw err;
+      throw new ConfigError(
+        "CLOUD_SQL_CONNECTION",
+        `cannot open the database: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
   // In a worker thread, so statements and fsyncs never stop the event loop.
   return openSqliteThreadStorage({
     path: join(config.dataDir, "quizwire.db"),
@@ -130,6 +142,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const cluster = config.redisUrl
     ? await openRedisCluster({
         url: config.redisUrl,
+        variable: config.redisVariable ?? "REDIS_URL",
         keyPrefix: config.redisKeyPrefix,
         clock,
         random,
@@ -165,7 +178,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
   await directory.start();
-  log.info({ ...directory.status(), instance: cluster?.instanceId ?? null }, "sessions ready");
+  log.info(
+    {
+      ...directory.status(),
+      instance: cluster?.instanceId ?? null,
+      env: config.env,
+      storage: config.databaseVariable ?? "sqlite",
+      redis: config.redisVariable,
+    },
+    "sessions ready",
+  );
 
   const identity = new IdentityService({
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
@@ -182,8 +204,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     publicUrl: config.publicUrl,
     committer,
   });
-  const limiter = new MemoryRateLimiter(clock);
-  const sharedLimiter = cluster?.limiter ?? limiter;
+  const ownLimiter = new MemoryRateLimiter(clock);
+  // Seed 003's ENABLE_RATE_LIMITING=false lifts the per-connection message and answer rates only:
+  // join attempts and PIN guesses stay limited, or a PIN could be guessed at full speed.
+  const limiter = config.rateLimiting ? ownLimiter : new UnlimitedRateLimiter();
+  const sharedLimiter = cluster?.limiter ?? ownLimiter;
   const replay = new MemoryReplayCache(clock);
 
   const deps: DoorDeps = {
@@ -218,6 +243,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 
+  const connectionCap = new ConnectionCap(config.maxConnectionsPerInstance);
+
   const fastify: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request logs would dominate under load; errors are still logged.
@@ -226,12 +253,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   registerHealthRoutes(fastify, {
     version: VERSION,
+    environment: config.env,
     startedAt: started,
     clock,
     storage,
     committer,
     metrics,
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
+    connectionCap,
     sessions: () => registry.size,
     cluster: () => directory.status(),
   });
@@ -244,6 +273,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
       return;
     }
+    if (!connectionCap.admit(socket)) return;
     target.handleUpgrade(req, socket, head);
   });
 
