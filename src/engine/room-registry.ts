@@ -24,6 +24,8 @@ export interface RegistryDeps {
   onEnded?(runtime: RoomRuntime): void;
   /** A room was taken over elsewhere and relinquished here. */
   onFenced?(runtime: RoomRuntime): void;
+  /** A room is now run here (created, resumed or taken over), before its first events (metrics). */
+  onLoaded?(runtime: RoomRuntime): void;
 }
 
 export interface CreateSessionInput {
@@ -196,6 +198,7 @@ export class RoomRegistry {
     });
     this.rooms.set(room.id, runtime);
     this.pinIndex.set(room.pin, room.id);
+    this.deps.onLoaded?.(runtime);
     // Arms the room's timer and stores anything restore() queued.
     runtime.flush();
     return runtime;

@@ -38,6 +38,8 @@ import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
 import { LocalDirectory, type SessionDirectory } from "../engine/session-directory.js";
 import { Metrics } from "../observability/metrics.js";
+import { roomMetricsListener } from "../observability/room-metrics.js";
+import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
@@ -106,6 +108,26 @@ async function openStorage(config: Config, log: Logger): Promise<Storage> {
   });
 }
 
+/** http_request_duration_seconds by route pattern, and REST errors in error_total. */
+function observeHttpRequests(fastify: FastifyInstance, metrics: Metrics): void {
+  const byEndpoint = new Map<string, { observe(seconds: number): void }>();
+  fastify.addHook("onResponse", async (req, reply) => {
+    const endpoint = req.routeOptions.url ?? "unmatched";
+    let h = byEndpoint.get(endpoint);
+    if (h === undefined) {
+      h = metrics.httpDuration.labels({ endpoint });
+      byEndpoint.set(endpoint, h);
+    }
+    h.observe(reply.elapsedTime / 1000);
+    metrics.httpError(reply.statusCode);
+  });
+}
+
+/** The rooms the session gauges read at scrape time. */
+function* roomsOf(registry: RoomRegistry): Iterable<{ ended: boolean; players: number }> {
+  for (const r of registry.all()) yield r.room;
+}
+
 /** A per-installation secret, generated once and kept in the database. */
 async function installationSecret(storage: Storage, random: Random, key: string): Promise<string> {
   const existing = await storage.meta.get(key);
@@ -122,9 +144,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.logger ?? pino({ level: config.logLevel });
   const started = clock.now();
 
-  const storage = await openStorage(config, log);
+  const opened = await openStorage(config, log);
   if (config.demoContent) {
-    const { loaded } = await loadDemoContent(storage, { now: clock.now(), newId: () => uuidv7() });
+    const { loaded } = await loadDemoContent(opened, { now: clock.now(), newId: () => uuidv7() });
     if (loaded) log.info("demo content loaded");
   }
   const onError = (err: unknown, context: string) => log.error({ err }, context);
@@ -132,7 +154,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const metrics = new Metrics({
     sessions: () => registry.size,
     storageQueue: () => committer.status().queued,
+    rooms: () => roomsOf(registry),
   });
+  const storage = countStorageErrors(opened, () => metrics.databaseErrors.inc());
   const committer = new GroupCommitter(
     { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
@@ -162,6 +186,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     endedRetentionMs: config.endedRetentionMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
+    onLoaded: (r) => {
+      r.subscribe(
+        roomMetricsListener(metrics, {
+          get startedAt() {
+            return r.room.sessionStartedAt;
+          },
+        }),
+      );
+    },
   });
   if (cluster) {
     clusterDirectory = new ClusterDirectory({
@@ -243,7 +276,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 
-  const connectionCap = new ConnectionCap(config.maxConnectionsPerInstance);
+  const connectionCap = new ConnectionCap(config.maxConnectionsPerInstance, () =>
+    metrics.connectionErrors.inc(),
+  );
 
   const fastify: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -251,6 +286,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
+  observeHttpRequests(fastify, metrics);
   registerHealthRoutes(fastify, {
     version: VERSION,
     environment: config.env,
@@ -270,6 +306,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const target = wsDoors.find((d) => d.matches(path));
     if (!target) {
+      metrics.connectionErrors.inc();
       rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
       return;
     }

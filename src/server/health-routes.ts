@@ -117,7 +117,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     });
   }
   app.get("/metrics", async (_req, reply) => {
-    const text = await deps.metrics.registry.metrics();
+    // prom-client separates metrics with an empty line; the exposition format has none.
+    const text = (await deps.metrics.registry.metrics()).replace(/\n{2,}/g, "\n");
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 }
