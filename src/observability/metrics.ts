@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { HotCounter, HotHistogram } from "./hot-metrics.js";
 
 /** What the session gauges read at scrape time: the rooms this instance runs. */
 export interface LoadedRoom {
@@ -44,7 +45,8 @@ export class Metrics {
   readonly messagesOut: Counter<"door" | "type">;
   readonly errors: Counter<"door" | "code">;
   readonly slowConsumers: Counter<"door" | "action">;
-  readonly answerAck: Histogram<"door">;
+  /** Per answer: bind a door's series once with `child(door)`. */
+  readonly answerAck: HotHistogram;
   readonly storageBatch: Histogram;
 
   // The seeds' names.
@@ -53,13 +55,13 @@ export class Metrics {
   readonly wsDuration: Histogram;
   readonly sessionDuration: Histogram;
   readonly httpDuration: Histogram<"endpoint">;
-  readonly scoringLatency: Histogram;
+  readonly scoringLatency: HotHistogram;
   readonly leaderboardLatency: Histogram;
   readonly errorTotal: Counter<"type">;
   readonly connectionErrors: Counter;
   readonly databaseErrors: Counter;
-  readonly answersSubmitted: Counter;
-  readonly correctAnswers: Counter;
+  readonly answersSubmitted: HotCounter;
+  readonly correctAnswers: HotCounter;
   readonly participantsJoined: Counter;
   readonly sessionsCompleted: Counter;
   readonly questionDuration: Histogram;
@@ -117,13 +119,13 @@ export class Metrics {
       labelNames: ["door", "action"],
       registers,
     });
-    this.answerAck = new Histogram({
-      name: "quizwire_answer_ack_seconds",
-      help: "Time from receiving an answer to acknowledging it (stored)",
-      labelNames: ["door"],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.answerAck = new HotHistogram(
+      "quizwire_answer_ack_seconds",
+      "Time from receiving an answer to acknowledging it (stored)",
+      LATENCY_BUCKETS,
+      this.registry,
+      "door",
+    );
     this.storageBatch = new Histogram({
       name: "quizwire_storage_batch_writes",
       help: "Writes per group commit",
@@ -182,12 +184,12 @@ export class Metrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.scoringLatency = new Histogram({
-      name: "scoring_latency_seconds",
-      help: "From an answer's arrival to its score being acknowledged (checked, scored, stored), every door",
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.scoringLatency = new HotHistogram(
+      "scoring_latency_seconds",
+      "From an answer's arrival to its score being acknowledged (checked, scored, stored), every door",
+      LATENCY_BUCKETS,
+      this.registry,
+    );
     this.leaderboardLatency = new Histogram({
       name: "leaderboard_update_latency_seconds",
       help: "From a leaderboard update leaving its room to its frames written to every recipient on this instance",
@@ -210,16 +212,16 @@ export class Metrics {
       help: "Storage operations that failed (unreachable database, failed statement or commit)",
       registers,
     });
-    this.answersSubmitted = new Counter({
-      name: "quiz_answers_submitted_total",
-      help: "Answers accepted and stored by the sessions this instance runs (seed 000's answer_count)",
-      registers,
-    });
-    this.correctAnswers = new Counter({
-      name: "quiz_correct_answers_total",
-      help: "Of those, the correct ones",
-      registers,
-    });
+    this.answersSubmitted = new HotCounter(
+      "quiz_answers_submitted_total",
+      "Answers accepted and stored by the sessions this instance runs (seed 000's answer_count)",
+      this.registry,
+    );
+    this.correctAnswers = new HotCounter(
+      "quiz_correct_answers_total",
+      "Of those, the correct ones",
+      this.registry,
+    );
     this.participantsJoined = new Counter({
       name: "quiz_participants_joined_total",
       help: "Participants who joined a session this instance runs (a rejoin is not counted)",

@@ -209,8 +209,8 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
         }),
       );
       const seconds = (performance.now() - started) / 1000;
-      deps.metrics.answerAck.observe({ door: SEED002_DOOR }, seconds);
-      deps.metrics.scoringLatency.observe(seconds);
+      deps.metrics.answerAck.child(SEED002_DOOR).observe(seconds);
+      deps.metrics.scoringLatency.child().observe(seconds);
       return { correct: ack.correct, points: ack.points, score: ack.score };
     },
   );

@@ -498,8 +498,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         key === undefined ? undefined : { dedupeKey: `rest:${actor.participantId}:${key}` };
       const ack = await run(handle, actor, { type: "answer", target, answer }, opts);
       const seconds = (performance.now() - started) / 1000;
-      ctx.metrics.answerAck.observe({ door: DOOR }, seconds);
-      ctx.metrics.scoringLatency.observe(seconds);
+      ctx.metrics.answerAck.child(DOOR).observe(seconds);
+      ctx.metrics.scoringLatency.child().observe(seconds);
       return {
         index: ack.index,
         question_id: ack.questionId,

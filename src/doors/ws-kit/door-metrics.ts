@@ -23,6 +23,7 @@ export class DoorMetrics {
   private readonly outByType = new Map<string, BoundCounter>();
   private readonly open: BoundGauge;
   private readonly ackLatency: BoundHistogram;
+  private readonly scoringLatency: BoundHistogram;
   private readonly upgradeLatency: BoundHistogram;
 
   constructor(
@@ -32,7 +33,8 @@ export class DoorMetrics {
     endpoint = `ws:${door}`,
   ) {
     this.open = metrics.connections.labels({ door });
-    this.ackLatency = metrics.answerAck.labels({ door });
+    this.ackLatency = metrics.answerAck.child(door);
+    this.scoringLatency = metrics.scoringLatency.child();
     this.upgradeLatency = metrics.httpDuration.labels({ endpoint });
   }
 
@@ -84,7 +86,7 @@ export class DoorMetrics {
   answerAcked(startedMs: number): void {
     const seconds = (performance.now() - startedMs) / 1000;
     this.ackLatency.observe(seconds);
-    this.metrics.scoringLatency.observe(seconds);
+    this.scoringLatency.observe(seconds);
   }
 
   /** A leaderboard update delivered; `startedMs` is `performance.now()` when delivery began. */
