@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { eventually } from "../support/eventually.js";
 import { adminClient, deleteKeys, randomKeyPrefix } from "../support/redis.js";
 import { ServerProcess } from "../support/server-process.js";
 import {
@@ -142,7 +143,7 @@ describe.skipIf(services.skip)(
       expect(await readdir(dataDir)).toEqual([]);
     });
 
-    it("a session made on one instance is joined on the other, through Redis, stored in Postgres", async () => {
+    it("a session made on one instance is joined and answered on the other, through Redis, stored in Postgres, counted once", async () => {
       const quiz = {
         id: "cloud-run-quiz",
         title: "Cloud Run",
@@ -171,24 +172,44 @@ describe.skipIf(services.skip)(
       expect(rows).toHaveLength(1);
 
       const ws = new WebSocket(`ws://127.0.0.1:${servers[1]?.port}/ws?user_id=cloudrun-alice`);
-      const joined = await new Promise<{ type: string; payload: Record<string, unknown> }>(
-        (resolve, reject) => {
-          ws.on("error", reject);
-          ws.on("message", (data) => {
-            const m = JSON.parse(String(data)) as {
-              type: string;
-              payload: Record<string, unknown>;
-            };
-            if (m.type === "SESSION_JOINED" || m.type === "ERROR") resolve(m);
-          });
-          ws.on("open", () =>
-            ws.send(JSON.stringify({ type: "JOIN_SESSION", payload: { session_id } })),
-          );
-        },
-      );
-      ws.close();
+      const received: Array<{ type: string; payload: Record<string, unknown> }> = [];
+      ws.on("message", (data) => received.push(JSON.parse(String(data))));
+      await new Promise((resolve, reject) => {
+        ws.once("open", resolve);
+        ws.once("error", reject);
+      });
+      const first = (type: string) =>
+        eventually(type, () => received.find((m) => m.type === type || m.type === "ERROR"));
+      ws.send(JSON.stringify({ type: "JOIN_SESSION", payload: { session_id } }));
+      const joined = await first("SESSION_JOINED");
       expect(joined.type).toBe("SESSION_JOINED");
       expect(joined.payload.session_id).toBe(session_id);
+
+      // An answer through the second instance is counted once, by the owner.
+      const started = await fetch(`${base(0)}/api/v1/sessions/${session_id}/start`, {
+        method: "POST",
+      });
+      expect(started.status).toBe(200);
+      ws.send(
+        JSON.stringify({
+          type: "SUBMIT_ANSWER",
+          payload: { session_id, question_id: "q1", answer: "2", time_taken_ms: 500 },
+        }),
+      );
+      expect((await first("SCORE_UPDATED")).type).toBe("SCORE_UPDATED");
+      ws.close();
+      const counted = await Promise.all(
+        [0, 1].map(async (i) => {
+          const text = await (await fetch(`${base(i)}/metrics`)).text();
+          const value = (name: string) =>
+            Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? "NaN");
+          return [value("quiz_participants_joined_total"), value("quiz_answers_submitted_total")];
+        }),
+      );
+      expect(counted).toEqual([
+        [1, 1],
+        [0, 0],
+      ]);
 
       // The second instance forwarded to the owner instead of running a copy of its own.
       const owners = await Promise.all(
