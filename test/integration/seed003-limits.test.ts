@@ -124,6 +124,25 @@ describe("MAX_CONNECTIONS_PER_INSTANCE", () => {
     b.close();
   });
 
+  it("a burst of upgrades at once cannot overshoot the cap: upgrades still being admitted count", async () => {
+    const port = await listening({ MAX_CONNECTIONS_PER_INSTANCE: "3" });
+    const outcomes = await Promise.all(
+      Array.from(
+        { length: 8 },
+        (_, i) =>
+          new Promise<number | WebSocket>((resolve) => {
+            const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?user_id=burst-${i}`);
+            ws.once("open", () => resolve(ws));
+            ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+          }),
+      ),
+    );
+    const opened = outcomes.filter((o): o is WebSocket => typeof o !== "number");
+    expect(opened).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 503)).toHaveLength(5);
+    for (const ws of opened) ws.close();
+  });
+
   it("unset: no cap, and readiness reports the connections with max null", async () => {
     const port = await listening({});
     const sockets = await Promise.all(
