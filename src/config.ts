@@ -10,10 +10,26 @@ export interface Config {
   host: string;
   /** Where the embedded SQLite database lives. */
   dataDir: string;
-  /** Postgres connection string; unset means the embedded SQLite database. */
+  /**
+   * Postgres connection string; unset means the embedded SQLite database. Built from seed 003's
+   * `CLOUD_SQL_CONNECTION` + `DB_*` (a unix socket) when DATABASE_URL is not given.
+   */
   databaseUrl: string | null;
-  /** Redis connection string; unset means in-process fan-out and limits. */
+  /** Which variable the database came from, for messages that must name it. */
+  databaseVariable: "DATABASE_URL" | "CLOUD_SQL_CONNECTION" | null;
+  /**
+   * Redis connection string; unset means in-process fan-out and limits. Built from seed 003's
+   * `REDIS_HOST` + `REDIS_PORT` when REDIS_URL is not given.
+   */
   redisUrl: string | null;
+  /** Which variable Redis came from, for messages that must name it. */
+  redisVariable: "REDIS_URL" | "REDIS_HOST" | null;
+  /** Seed 003's `ENV`: reported in /health and the start-up log; it changes no behaviour. */
+  env: "production" | "staging" | "development";
+  /** Seed 003's cap on WebSocket connections per instance; null means no cap. */
+  maxConnectionsPerInstance: number | null;
+  /** Seed 003's `ENABLE_RATE_LIMITING`: false turns off the per-connection message and answer rates. */
+  rateLimiting: boolean;
   /** Starts every Redis key and channel, so several deployments can share one Redis. */
   redisKeyPrefix: string;
   /** HS256 shared secret for JWTs; unset means tokens are not accepted. */
@@ -105,6 +121,101 @@ function url(env: Env, name: string, protocols: readonly string[]): string | nul
   return v;
 }
 
+/** Where Cloud Run mounts Cloud SQL's unix sockets (one directory per instance connection name). */
+export const CLOUD_SQL_SOCKET_DIR = "/cloudsql";
+
+/**
+ * Redis from REDIS_URL, or from seed 003's REDIS_HOST + REDIS_PORT (Memorystore). Both halves of
+ * the seed's pair are required; given both ways, they must name the same server, and REDIS_URL
+ * (which may add a password, TLS or a database number) is the one used.
+ */
+function redisTarget(env: Env): Pick<Config, "redisUrl" | "redisVariable"> {
+  const fromUrl = url(env, "REDIS_URL", ["redis:", "rediss:"]);
+  const host = str(env, "REDIS_HOST");
+  const portText = str(env, "REDIS_PORT");
+  if (host === null && portText === null) {
+    return { redisUrl: fromUrl, redisVariable: fromUrl === null ? null : "REDIS_URL" };
+  }
+  if (host === null) throw new ConfigError("REDIS_HOST", "is required when REDIS_PORT is set");
+  if (portText === null) throw new ConfigError("REDIS_PORT", "is required when REDIS_HOST is set");
+  const port = int(env, "REDIS_PORT", 0, 1, 65535);
+  if (/[\s/@?#]/.test(host))
+    throw new ConfigError("REDIS_HOST", `is not a host name, got "${host}"`);
+  const bare = host.replace(/^\[|\]$/g, "");
+  const built = `redis://${bare.includes(":") ? `[${bare}]` : bare}:${port}`;
+  if (fromUrl === null) return { redisUrl: built, redisVariable: "REDIS_HOST" };
+  const given = new URL(fromUrl);
+  const sameHost = given.hostname.replace(/^\[|\]$/g, "").toLowerCase() === bare.toLowerCase();
+  if (!sameHost || Number(given.port || 6379) !== port) {
+    throw new ConfigError(
+      "REDIS_HOST",
+      `REDIS_HOST:REDIS_PORT (${bare}:${port}) names another server than REDIS_URL; set one of them`,
+    );
+  }
+  return { redisUrl: fromUrl, redisVariable: "REDIS_URL" };
+}
+
+const CLOUD_SQL_PARTS = ["DB_USER", "DB_PASSWORD", "DB_NAME", "DB_SCHEMA"] as const;
+
+/**
+ * Postgres from DATABASE_URL, or from seed 003's CLOUD_SQL_CONNECTION (`project:region:instance`)
+ * with DB_USER, DB_PASSWORD and DB_NAME: Cloud SQL's unix socket `/cloudsql/<connection>`.
+ * A half-given set stops start-up; it never falls back to the embedded database.
+ */
+function databaseTarget(env: Env): Pick<Config, "databaseUrl" | "databaseVariable"> {
+  const fromUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:"]);
+  const connection = str(env, "CLOUD_SQL_CONNECTION");
+  if (connection === null) {
+    const stray = CLOUD_SQL_PARTS.find((name) => str(env, name) !== null);
+    if (stray !== undefined) {
+      throw new ConfigError(
+        "CLOUD_SQL_CONNECTION",
+        `is required when ${stray} is set (DB_* describe a Cloud SQL connection; use DATABASE_URL otherwise)`,
+      );
+    }
+    return { databaseUrl: fromUrl, databaseVariable: fromUrl === null ? null : "DATABASE_URL" };
+  }
+  if (!/^[^\s/:]+(:[^\s/:]+){2,3}$/.test(connection)) {
+    throw new ConfigError(
+      "CLOUD_SQL_CONNECTION",
+      `must be an instance connection name project:region:instance, got "${connection}"`,
+    );
+  }
+  const user = str(env, "DB_USER");
+  if (user === null)
+    throw new ConfigError("DB_USER", "is required when CLOUD_SQL_CONNECTION is set");
+  const name = str(env, "DB_NAME");
+  if (name === null)
+    throw new ConfigError("DB_NAME", "is required when CLOUD_SQL_CONNECTION is set");
+  const socketDir = str(env, "CLOUD_SQL_SOCKET_DIR") ?? CLOUD_SQL_SOCKET_DIR;
+  if (!socketDir.startsWith("/")) {
+    throw new ConfigError("CLOUD_SQL_SOCKET_DIR", `must be an absolute path, got "${socketDir}"`);
+  }
+  const socketHost = `${socketDir.replace(/\/+$/, "")}/${connection}`;
+  // node-postgres takes a unix socket directory as the `host` query parameter.
+  const built = new URL(`postgresql://localhost/${encodeURIComponent(name)}`);
+  built.username = encodeURIComponent(user);
+  const password = env.DB_PASSWORD; // not trimmed: a password may end in a space
+  if (password !== undefined && password !== "") built.password = encodeURIComponent(password);
+  built.searchParams.set("host", socketHost);
+  const schema = str(env, "DB_SCHEMA");
+  if (schema !== null) built.searchParams.set("schema", schema);
+  if (fromUrl === null)
+    return { databaseUrl: built.toString(), databaseVariable: "CLOUD_SQL_CONNECTION" };
+  const given = new URL(fromUrl);
+  const same =
+    given.searchParams.get("host") === socketHost &&
+    decodeURIComponent(given.username) === user &&
+    decodeURIComponent(given.pathname.replace(/^\//, "")) === name;
+  if (!same) {
+    throw new ConfigError(
+      "CLOUD_SQL_CONNECTION",
+      `CLOUD_SQL_CONNECTION with DB_USER and DB_NAME names another database than DATABASE_URL; set one of them`,
+    );
+  }
+  return { databaseUrl: fromUrl, databaseVariable: "DATABASE_URL" };
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -119,8 +230,12 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     dataDir: resolve(str(env, "DATA_DIR") ?? "./data"),
-    databaseUrl: url(env, "DATABASE_URL", ["postgres:", "postgresql:"]),
-    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    ...databaseTarget(env),
+    ...redisTarget(env),
+    env: oneOf(env, "ENV", ["production", "staging", "development"] as const, "development"),
+    // 0 is read as "no cap", as unset.
+    maxConnectionsPerInstance: int(env, "MAX_CONNECTIONS_PER_INSTANCE", 0, 0, 10_000_000) || null,
+    rateLimiting: bool(env, "ENABLE_RATE_LIMITING", true),
     redisKeyPrefix: str(env, "REDIS_KEY_PREFIX") ?? "quizwire:",
     jwtSecret,
     jwtJwksUrl: url(env, "JWT_JWKS_URL", ["http:", "https:"]),

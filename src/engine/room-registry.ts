@@ -24,7 +24,7 @@ export interface RegistryDeps {
   onEnded?(runtime: RoomRuntime): void;
   /** A room was taken over elsewhere and relinquished here. */
   onFenced?(runtime: RoomRuntime): void;
-  /** A room runs here from now on (created, resumed after a restart, or taken over). */
+  /** A room runs here from now on (created, resumed after a restart, or taken over), before its first events. */
   onRunning?(runtime: RoomRuntime): void;
 }
 

@@ -277,6 +277,10 @@ export class Room {
   get players(): number {
     return this.playerCount;
   }
+  /** When the session started (epoch ms); null before its start. */
+  get sessionStartedAt(): number | null {
+    return this.startedAt;
+  }
 
   /** Everything the room asked for since the last drain, in order. */
   drain(): { events: RoomEvent[]; writes: QueuedWrite[] } {

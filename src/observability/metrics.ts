@@ -1,8 +1,41 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { HotCounter, HotHistogram } from "./hot-metrics.js";
+
+/** What the session gauges read at scrape time: the rooms this instance runs. */
+export interface LoadedRoom {
+  readonly ended: boolean;
+  readonly players: number;
+}
+
+export interface MetricsSources {
+  /** Sessions loaded in this instance, ended ones included. */
+  sessions: () => number;
+  storageQueue: () => number;
+  /** The rooms this instance runs, for quiz_active_sessions and quiz_total_participants. */
+  rooms?: () => Iterable<LoadedRoom>;
+}
+
+/** Error codes that mean the server failed, in the engine's words and every dialect's. */
+const SERVER_ERROR_CODES = new Set([
+  "INTERNAL",
+  "UNAVAILABLE",
+  "INTERNAL_ERROR",
+  "SERVICE_UNAVAILABLE",
+  "SERVER_ERROR",
+  "UNKNOWN",
+]);
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const LONG_BUCKETS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 14_400];
 
 /**
  * The Prometheus metrics every door and the engine report. One instance per
  * server (tests run several servers in one process, so no global registry).
+ * docs/metrics.md lists every series and what it measures.
+ *
+ * The seeds' names (seed 001 §11.1, seed 003 §3.5, seed 000's operations list) are used exactly
+ * as written; quizwire's own series start with `quizwire_`. Node's runtime series (`process_*`,
+ * `nodejs_*`) stand for the seeds' Go ones.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -12,12 +45,34 @@ export class Metrics {
   readonly messagesOut: Counter<"door" | "type">;
   readonly errors: Counter<"door" | "code">;
   readonly slowConsumers: Counter<"door" | "action">;
-  readonly answerAck: Histogram<"door">;
+  /** Per answer: bind a door's series once with `child(door)`. */
+  readonly answerAck: HotHistogram;
   readonly storageBatch: Histogram;
 
-  constructor(opts: { sessions: () => number; storageQueue: () => number }) {
+  // The seeds' names.
+  readonly wsActive: Gauge;
+  readonly wsTotal: Counter;
+  readonly wsDuration: Histogram;
+  readonly sessionDuration: Histogram;
+  readonly httpDuration: Histogram<"endpoint">;
+  readonly scoringLatency: HotHistogram;
+  readonly leaderboardLatency: Histogram;
+  readonly errorTotal: Counter<"type">;
+  readonly connectionErrors: Counter;
+  readonly databaseErrors: Counter;
+  readonly answersSubmitted: HotCounter;
+  readonly correctAnswers: HotCounter;
+  readonly participantsJoined: Counter;
+  readonly sessionsCompleted: Counter;
+  readonly questionDuration: Histogram;
+  readonly droppedMsgs: Counter<"door" | "action">;
+
+  private readonly clientErrors: { inc(): void };
+  private readonly serverErrors: { inc(): void };
+
+  constructor(opts: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: "quizwire_process_" });
+    collectDefaultMetrics({ register: this.registry });
     this.connections = new Gauge({
       name: "quizwire_connections",
       help: "Open WebSocket connections by door",
@@ -64,18 +119,144 @@ export class Metrics {
       labelNames: ["door", "action"],
       registers,
     });
-    this.answerAck = new Histogram({
-      name: "quizwire_answer_ack_seconds",
-      help: "Time from receiving an answer to acknowledging it (stored)",
-      labelNames: ["door"],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers,
-    });
+    this.answerAck = new HotHistogram(
+      "quizwire_answer_ack_seconds",
+      "Time from receiving an answer to acknowledging it (stored)",
+      LATENCY_BUCKETS,
+      this.registry,
+      "door",
+    );
     this.storageBatch = new Histogram({
       name: "quizwire_storage_batch_writes",
       help: "Writes per group commit",
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
       registers,
     });
+
+    // Seed 001 §11.1 / seed 003 §3.5, named exactly as the seeds write them.
+    this.wsActive = new Gauge({
+      name: "websocket_active_connections",
+      help: "Open WebSocket connections on this instance, every door",
+      registers,
+    });
+    this.wsTotal = new Counter({
+      name: "websocket_total_connections",
+      help: "WebSocket connections opened on this instance since it started, every door",
+      registers,
+    });
+    this.wsDuration = new Histogram({
+      name: "websocket_connection_duration_seconds",
+      help: "How long each closed WebSocket connection was open",
+      buckets: LONG_BUCKETS,
+      registers,
+    });
+    const rooms = opts.rooms;
+    new Gauge({
+      name: "quiz_active_sessions",
+      help: "Sessions this instance runs that have not ended",
+      registers,
+      collect() {
+        let n = 0;
+        if (rooms) for (const r of rooms()) if (!r.ended) n += 1;
+        this.set(n);
+      },
+    });
+    new Gauge({
+      name: "quiz_total_participants",
+      help: "Players in the sessions this instance runs that have not ended",
+      registers,
+      collect() {
+        let n = 0;
+        if (rooms) for (const r of rooms()) if (!r.ended) n += r.players;
+        this.set(n);
+      },
+    });
+    this.sessionDuration = new Histogram({
+      name: "quiz_session_duration_seconds",
+      help: "From a session's start to its end, for each session that ended here",
+      buckets: LONG_BUCKETS,
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: "http_request_duration_seconds",
+      help: "HTTP requests by route pattern, WebSocket upgrades (to the 101 or the refusal) included",
+      labelNames: ["endpoint"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.scoringLatency = new HotHistogram(
+      "scoring_latency_seconds",
+      "From an answer's arrival to its score being acknowledged (checked, scored, stored), every door",
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.leaderboardLatency = new Histogram({
+      name: "leaderboard_update_latency_seconds",
+      help: "From a leaderboard update leaving its room to its frames written to every recipient on this instance",
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.errorTotal = new Counter({
+      name: "error_total",
+      help: "Errors sent to clients (WebSocket error frames and REST errors): type=client_error or server_error",
+      labelNames: ["type"],
+      registers,
+    });
+    this.connectionErrors = new Counter({
+      name: "connection_errors_total",
+      help: "WebSocket upgrades refused (any status) and sockets that failed",
+      registers,
+    });
+    this.databaseErrors = new Counter({
+      name: "database_errors_total",
+      help: "Storage operations that failed (unreachable database, failed statement or commit)",
+      registers,
+    });
+    this.answersSubmitted = new HotCounter(
+      "quiz_answers_submitted_total",
+      "Answers accepted and stored by the sessions this instance runs (seed 000's answer_count)",
+      this.registry,
+    );
+    this.correctAnswers = new HotCounter(
+      "quiz_correct_answers_total",
+      "Of those, the correct ones",
+      this.registry,
+    );
+    this.participantsJoined = new Counter({
+      name: "quiz_participants_joined_total",
+      help: "Participants who joined a session this instance runs (a rejoin is not counted)",
+      registers,
+    });
+    this.sessionsCompleted = new Counter({
+      name: "quiz_sessions_completed_total",
+      help: "Sessions that ended on this instance",
+      registers,
+    });
+    // Seed 000's operations list (issue 11).
+    this.questionDuration = new Histogram({
+      name: "question_duration_seconds",
+      help: "How long each live question was open, from its opening to its close",
+      buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300],
+      registers,
+    });
+    this.droppedMsgs = new Counter({
+      name: "dropped_msgs_total",
+      help: "Frames not sent to slow consumers: action=skipped (a replaceable frame) or action=closed (the connection dropped); the same events as quizwire_slow_consumer_total",
+      labelNames: ["door", "action"],
+      registers,
+    });
+    this.clientErrors = this.errorTotal.labels({ type: "client_error" });
+    this.serverErrors = this.errorTotal.labels({ type: "server_error" });
+  }
+
+  /** An error sent to a client, in any door's codes: counted under error_total by who failed. */
+  errorSent(code: string): void {
+    (SERVER_ERROR_CODES.has(code) ? this.serverErrors : this.clientErrors).inc();
+  }
+
+  /** A REST response with this status (4xx client_error, 5xx server_error). */
+  httpError(status: number): void {
+    if (status >= 500) this.serverErrors.inc();
+    else if (status >= 400) this.clientErrors.inc();
   }
 }

@@ -6,14 +6,14 @@ import { type Logger, pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
-import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
+import { MemoryRateLimiter, UnlimitedRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
 import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
 import { hashToken } from "../auth/token-hash.js";
-import type { Config } from "../config.js";
+import { type Config, ConfigError } from "../config.js";
 import { loadDemoContent } from "../content/demo-content.js";
 import { CanonicalDoor, type CanonicalLimits } from "../doors/canonical/canonical-door.js";
 import { type ContestDoor, createContestDoor } from "../doors/contest/index.js";
@@ -38,10 +38,13 @@ import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
 import { LocalDirectory, type SessionDirectory } from "../engine/session-directory.js";
 import { Metrics } from "../observability/metrics.js";
+import { roomMetricsListener } from "../observability/room-metrics.js";
+import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
 import { feedStoredAnswers, openRedisCluster } from "./cluster-setup.js";
+import { ConnectionCap } from "./connection-cap.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -84,7 +87,18 @@ export interface App {
 
 async function openStorage(config: Config, log: Logger): Promise<Storage> {
   // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
-  if (config.databaseUrl) return openPostgresStorage({ url: config.databaseUrl });
+  if (config.databaseUrl) {
+    try {
+      return await openPostgresStorage({ url: config.databaseUrl });
+    } catch (err) {
+      // Seed 003's Cloud SQL set is built into a URL the operator never wrote: name their variable.
+      if (config.databaseVariable !== "CLOUD_SQL_CONNECTION") throw err;
+      throw new ConfigError(
+        "CLOUD_SQL_CONNECTION",
+        `cannot open the database: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
   // In a worker thread, so statements and fsyncs never stop the event loop.
   return openSqliteThreadStorage({
     path: join(config.dataDir, "quizwire.db"),
@@ -92,6 +106,26 @@ async function openStorage(config: Config, log: Logger): Promise<Storage> {
     onWorkerExit: (err) =>
       log.error({ err }, "the SQLite worker stopped; the next write starts another"),
   });
+}
+
+/** http_request_duration_seconds by route pattern, and REST errors in error_total. */
+function observeHttpRequests(fastify: FastifyInstance, metrics: Metrics): void {
+  const byEndpoint = new Map<string, { observe(seconds: number): void }>();
+  fastify.addHook("onResponse", async (req, reply) => {
+    const endpoint = req.routeOptions.url ?? "unmatched";
+    let h = byEndpoint.get(endpoint);
+    if (h === undefined) {
+      h = metrics.httpDuration.labels({ endpoint });
+      byEndpoint.set(endpoint, h);
+    }
+    h.observe(reply.elapsedTime / 1000);
+    metrics.httpError(reply.statusCode);
+  });
+}
+
+/** The rooms the session gauges read at scrape time. */
+function* roomsOf(registry: RoomRegistry): Iterable<{ ended: boolean; players: number }> {
+  for (const r of registry.all()) yield r.room;
 }
 
 /** A per-installation secret, generated once and kept in the database. */
@@ -110,9 +144,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.logger ?? pino({ level: config.logLevel });
   const started = clock.now();
 
-  const storage = await openStorage(config, log);
+  const opened = await openStorage(config, log);
   if (config.demoContent) {
-    const { loaded } = await loadDemoContent(storage, { now: clock.now(), newId: () => uuidv7() });
+    const { loaded } = await loadDemoContent(opened, { now: clock.now(), newId: () => uuidv7() });
     if (loaded) log.info("demo content loaded");
   }
   const onError = (err: unknown, context: string) => log.error({ err }, context);
@@ -120,7 +154,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const metrics = new Metrics({
     sessions: () => registry.size,
     storageQueue: () => committer.status().queued,
+    rooms: () => roomsOf(registry),
   });
+  const storage = countStorageErrors(opened, () => metrics.databaseErrors.inc());
   const committer = new GroupCommitter(
     { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
@@ -130,6 +166,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const cluster = config.redisUrl
     ? await openRedisCluster({
         url: config.redisUrl,
+        variable: config.redisVariable ?? "REDIS_URL",
         keyPrefix: config.redisKeyPrefix,
         clock,
         random,
@@ -150,8 +187,17 @@ export async function createApp(opts: AppOptions): Promise<App> {
     endedRetentionMs: config.endedRetentionMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
-    // Seed 002's "Submit Answer API → PUBLISH", for Redis subscribers outside quizwire.
-    ...(cluster ? { onRunning: (r) => feedStoredAnswers(r, cluster.answers) } : {}),
+    onRunning: (r) => {
+      r.subscribe(
+        roomMetricsListener(metrics, {
+          get startedAt() {
+            return r.room.sessionStartedAt;
+          },
+        }),
+      );
+      // Seed 002's "Submit Answer API → PUBLISH", for Redis subscribers outside quizwire.
+      if (cluster) feedStoredAnswers(r, cluster.answers);
+    },
   });
   if (cluster) {
     clusterDirectory = new ClusterDirectory({
@@ -168,7 +214,16 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
   await directory.start();
-  log.info({ ...directory.status(), instance: cluster?.instanceId ?? null }, "sessions ready");
+  log.info(
+    {
+      ...directory.status(),
+      instance: cluster?.instanceId ?? null,
+      env: config.env,
+      storage: config.databaseVariable ?? "sqlite",
+      redis: config.redisVariable,
+    },
+    "sessions ready",
+  );
 
   const identity = new IdentityService({
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
@@ -195,8 +250,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     publicUrl: config.publicUrl,
     committer,
   });
-  const limiter = new MemoryRateLimiter(clock);
-  const sharedLimiter = cluster?.limiter ?? limiter;
+  const ownLimiter = new MemoryRateLimiter(clock);
+  // Seed 003's ENABLE_RATE_LIMITING=false lifts the per-connection message and answer rates only:
+  // join attempts and PIN guesses stay limited, or a PIN could be guessed at full speed.
+  const limiter = config.rateLimiting ? ownLimiter : new UnlimitedRateLimiter();
+  const sharedLimiter = cluster?.limiter ?? ownLimiter;
   const replay = new MemoryReplayCache(clock);
 
   const deps: DoorDeps = {
@@ -231,20 +289,27 @@ export async function createApp(opts: AppOptions): Promise<App> {
   ];
   const wsDoors = doors.flatMap((d) => (d.ws ? [d.ws] : []));
 
+  const connectionCap = new ConnectionCap(config.maxConnectionsPerInstance, () =>
+    metrics.connectionErrors.inc(),
+  );
+
   const fastify: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Per-request logs would dominate under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
+  observeHttpRequests(fastify, metrics);
   registerHealthRoutes(fastify, {
     version: VERSION,
+    environment: config.env,
     startedAt: started,
     clock,
     storage,
     committer,
     metrics,
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
+    connectionCap,
     sessions: () => registry.size,
     cluster: () => directory.status(),
   });
@@ -254,9 +319,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const target = wsDoors.find((d) => d.matches(path));
     if (!target) {
+      metrics.connectionErrors.inc();
       rejectUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
       return;
     }
+    if (!connectionCap.admit(socket)) return;
     target.handleUpgrade(req, socket, head);
   });
 

@@ -33,9 +33,13 @@ export function newInstanceId(random: Random): string {
   return `${hostname()}-${process.pid}-${random.token(4)}`;
 }
 
-/** Connects to REDIS_URL; a wrong or unreachable URL stops start-up with a message naming it. */
+/**
+ * Connects to Redis; a wrong or unreachable server stops start-up with a message naming the
+ * variable it came from (REDIS_URL, or seed 003's REDIS_HOST).
+ */
 export async function openRedisCluster(opts: {
   url: string;
+  variable?: string;
   keyPrefix: string;
   clock: Clock;
   random: Random;
@@ -51,7 +55,7 @@ export async function openRedisCluster(opts: {
     });
   } catch (err) {
     throw new ConfigError(
-      "REDIS_URL",
+      opts.variable ?? "REDIS_URL",
       `cannot connect: ${err instanceof Error ? err.message : String(err)}`,
     );
   }

@@ -6,22 +6,32 @@ import type { Storage } from "../ports/storage.js";
 
 export interface HealthDeps {
   version: string;
+  /** Seed 003's ENV, reported as `environment`. */
+  environment: string;
   startedAt: number;
   clock: Clock;
   storage: Storage;
   committer: GroupCommitter;
   metrics: Metrics;
   connections: () => number;
+  /** WebSocket connections held against MAX_CONNECTIONS_PER_INSTANCE. */
+  connectionCap: {
+    readonly connections: number;
+    readonly max: number | null;
+    readonly full: boolean;
+  };
   sessions: () => number;
   /** Redis-backed clustering: whether the bus is up, and how many sessions this instance runs. */
   cluster: () => { cluster: "none" | "up" | "down"; owned: number };
 }
 
 interface Check {
-  status: "up" | "down" | "ok" | "high" | "degraded";
+  status: "up" | "down" | "ok" | "high" | "degraded" | "full";
   latency_ms?: number;
   detail?: string;
   usage_percent?: number;
+  connections?: number;
+  max?: number | null;
 }
 
 // Readiness fails above this share of the heap limit (seed 001 §11.4: memory usage < 90%).
@@ -38,6 +48,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     uptime_seconds: Math.floor((deps.clock.now() - deps.startedAt) / 1000),
     active_connections: deps.connections(),
     active_sessions: deps.sessions(),
+    environment: deps.environment,
   });
   const live = () => ({ status: "ok" });
   const ready = async () => {
@@ -65,6 +76,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     checks.memory = {
       status: usage < MEMORY_READY_LIMIT ? "ok" : "high",
       usage_percent: Math.round(usage * 1000) / 10,
+    };
+    // At the cap an instance is not ready, so a load balancer sends new clients to another one;
+    // the connections it holds are served as before.
+    const cap = deps.connectionCap;
+    checks.connections = {
+      status: cap.full ? "full" : "ok",
+      connections: cap.connections,
+      max: cap.max,
     };
     const cluster = deps.cluster();
     if (cluster.cluster !== "none") {
@@ -98,7 +117,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     });
   }
   app.get("/metrics", async (_req, reply) => {
-    const text = await deps.metrics.registry.metrics();
+    // prom-client separates metrics with an empty line; the exposition format has none.
+    const text = (await deps.metrics.registry.metrics()).replace(/\n{2,}/g, "\n");
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 }

@@ -46,3 +46,19 @@ export class MemoryRateLimiter implements LocalRateLimiter {
     }
   }
 }
+
+/**
+ * A limiter that allows everything: the per-connection budgets when seed 003's
+ * ENABLE_RATE_LIMITING is false. Limits that guard PINs and joins never use it.
+ */
+export class UnlimitedRateLimiter implements LocalRateLimiter {
+  private static readonly ALLOWED = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
+  async take() {
+    return UnlimitedRateLimiter.ALLOWED;
+  }
+
+  takeSync() {
+    return UnlimitedRateLimiter.ALLOWED;
+  }
+}

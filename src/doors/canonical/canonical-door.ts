@@ -110,6 +110,7 @@ const REPLAYED: ReadonlySet<ClientType> = new Set([
  */
 export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage> {
   readonly name = "canonical";
+  readonly endpoint = CANONICAL_PATH;
   readonly ordered = false;
   readonly binding: ReadonlySet<ClientType> = new Set(["create_room", "join", "spectate"]);
   readonly closeCodes = CLOSE_CODES;

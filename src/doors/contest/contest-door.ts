@@ -126,6 +126,7 @@ type Conn = Connection<Contestant>;
  */
 export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
   readonly name = DOOR;
+  readonly endpoint = "/ws/contests/:contestId";
   readonly ordered = false;
   /** A contestant is bound when the socket opens, never by a message. */
   readonly binding: ReadonlySet<ClientMessage["type"]> = new Set();

@@ -208,7 +208,9 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
           answer: { kind: "text", text: req.body.answer },
         }),
       );
-      deps.metrics.answerAck.observe({ door: SEED002_DOOR }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      deps.metrics.answerAck.child(SEED002_DOOR).observe(seconds);
+      deps.metrics.scoringLatency.child().observe(seconds);
       return { correct: ack.correct, points: ack.points, score: ack.score };
     },
   );

@@ -118,6 +118,7 @@ export type StreamDoorDeps = Omit<
  */
 export class LeaderboardStreamDoor implements WsDoor, Dialect<Watcher, StreamMessage> {
   readonly name = SEED002_DOOR;
+  readonly endpoint = "/quizzes/:quizId/ws";
   readonly ordered = false;
   /** A stream is bound when it opens, never by a message. */
   readonly binding: ReadonlySet<StreamMessage["type"]> = new Set();

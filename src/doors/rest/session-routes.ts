@@ -497,7 +497,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       const opts =
         key === undefined ? undefined : { dedupeKey: `rest:${actor.participantId}:${key}` };
       const ack = await run(handle, actor, { type: "answer", target, answer }, opts);
-      ctx.metrics.answerAck.observe({ door: DOOR }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      ctx.metrics.answerAck.child(DOOR).observe(seconds);
+      ctx.metrics.scoringLatency.child().observe(seconds);
       return {
         index: ack.index,
         question_id: ack.questionId,

@@ -115,6 +115,7 @@ type Message<T extends ClientMessage["type"]> = Extract<ClientMessage, { type: T
  */
 export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> {
   readonly name = DOOR;
+  readonly endpoint = SEED001_PATH;
   /** Handled one at a time per connection: a JOIN_SESSION sent without waiting is done before the next SUBMIT_ANSWER. */
   readonly ordered = true;
   readonly binding: ReadonlySet<ClientMessage["type"]> = new Set(["JOIN_SESSION"]);

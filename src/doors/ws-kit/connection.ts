@@ -43,6 +43,9 @@ export class Connection<S> {
   /** The tail of this connection's message queue (ordered dialects). */
   queue: Promise<void> = Promise.resolve();
 
+  /** `performance.now()` when the connection opened (websocket_connection_duration_seconds). */
+  readonly openedMs = performance.now();
+
   constructor(
     readonly id: number,
     readonly socket: DoorSocket,

@@ -120,6 +120,8 @@ export interface DriverCloseCodes extends KitCloseCodes {
 export interface Dialect<S, M extends { type: string }> {
   /** The door's label in metrics and logs. */
   readonly name: string;
+  /** Its upgrade path as a pattern (`/ws`, `/ws/contests/:id`): the endpoint its upgrades are timed under. */
+  readonly endpoint?: string;
   /**
    * Handle one connection's messages one at a time in arrival order (replies
    * follow requests), or each as it comes.

@@ -5,22 +5,61 @@ interface BoundCounter {
   inc(value?: number): void;
 }
 
-/** One door's share of the metrics: every series carries the door's label. */
+interface BoundGauge {
+  inc(): void;
+  dec(): void;
+}
+
+interface BoundHistogram {
+  observe(value: number): void;
+}
+
+/**
+ * One door's share of the metrics: every series carries the door's label. Everything on the
+ * per-message and per-answer paths is bound once here, so no label object is hashed per call.
+ */
 export class DoorMetrics {
   private readonly inByType = new Map<string, BoundCounter>();
   private readonly outByType = new Map<string, BoundCounter>();
+  private readonly open: BoundGauge;
+  private readonly ackLatency: BoundHistogram;
+  private readonly scoringLatency: BoundHistogram;
+  private readonly upgradeLatency: BoundHistogram;
 
   constructor(
     private readonly metrics: Metrics,
     readonly door: string,
-  ) {}
-
-  connected(): void {
-    this.metrics.connections.inc({ door: this.door });
+    /** The endpoint its upgrades are counted under in http_request_duration_seconds. */
+    endpoint = `ws:${door}`,
+  ) {
+    this.open = metrics.connections.labels({ door });
+    this.ackLatency = metrics.answerAck.child(door);
+    this.scoringLatency = metrics.scoringLatency.child();
+    this.upgradeLatency = metrics.httpDuration.labels({ endpoint });
   }
 
-  disconnected(): void {
-    this.metrics.connections.dec({ door: this.door });
+  connected(): void {
+    this.open.inc();
+    this.metrics.wsActive.inc();
+    this.metrics.wsTotal.inc();
+  }
+
+  /** A connection closed; `openedMs` is `performance.now()` when it opened. */
+  disconnected(openedMs: number): void {
+    this.open.dec();
+    this.metrics.wsActive.dec();
+    this.metrics.wsDuration.observe((performance.now() - openedMs) / 1000);
+  }
+
+  /** An upgrade answered (101 or a refusal); `startedMs` is `performance.now()` when it arrived. */
+  upgraded(startedMs: number, status: number): void {
+    this.upgradeLatency.observe((performance.now() - startedMs) / 1000);
+    if (status !== 101) this.metrics.connectionErrors.inc();
+  }
+
+  /** A socket failed (reset, protocol violation). */
+  socketFailed(): void {
+    this.metrics.connectionErrors.inc();
   }
 
   received(type: string): void {
@@ -34,16 +73,25 @@ export class DoorMetrics {
 
   error(code: string): void {
     this.metrics.errors.inc({ door: this.door, code });
+    this.metrics.errorSent(code);
   }
 
   /** A client behind on its frames: a frame a later one replaces was skipped, or the socket closed. */
   slowConsumer(action: "skipped" | "closed"): void {
     this.metrics.slowConsumers.inc({ door: this.door, action });
+    this.metrics.droppedMsgs.inc({ door: this.door, action });
   }
 
   /** An answer acknowledged; `startedMs` is `performance.now()` when it arrived. */
   answerAcked(startedMs: number): void {
-    this.metrics.answerAck.observe({ door: this.door }, (performance.now() - startedMs) / 1000);
+    const seconds = (performance.now() - startedMs) / 1000;
+    this.ackLatency.observe(seconds);
+    this.scoringLatency.observe(seconds);
+  }
+
+  /** A leaderboard update delivered; `startedMs` is `performance.now()` when delivery began. */
+  leaderboardDelivered(startedMs: number): void {
+    this.metrics.leaderboardLatency.observe((performance.now() - startedMs) / 1000);
   }
 
   private bound(

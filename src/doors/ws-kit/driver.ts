@@ -89,7 +89,7 @@ export class DoorDriver<S, M extends { type: string }> {
     private readonly dialect: Dialect<S, M>,
     private readonly opts: DriverOptions,
   ) {
-    this.metrics = new DoorMetrics(opts.metrics, dialect.name);
+    this.metrics = new DoorMetrics(opts.metrics, dialect.name, dialect.endpoint);
     this.groups = new RoomGroups<Connection<S>>(
       (group, event) => this.deliver(group, event),
       (group) => this.resync(group),
@@ -150,7 +150,7 @@ export class DoorDriver<S, M extends { type: string }> {
     if (conn.closed) return;
     conn.closed = true;
     this.conns.delete(conn);
-    this.metrics.disconnected();
+    this.metrics.disconnected(conn.openedMs);
     this.detach(conn);
     this.dialect.closed?.(conn);
   }
@@ -409,6 +409,16 @@ export class DoorDriver<S, M extends { type: string }> {
   }
 
   private deliver(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
+    if (event.body.type !== "leaderboard") {
+      this.deliverNow(group, event);
+      return;
+    }
+    const started = performance.now();
+    this.deliverNow(group, event);
+    this.metrics.leaderboardDelivered(started);
+  }
+
+  private deliverNow(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
     const frames = this.framesOf(event, group.handle.info);
     const audience = event.audience;
     const targets =

@@ -15,11 +15,20 @@ const STATUS_TEXT: Record<number, string> = {
  * Refuses an upgrade with a plain HTTP response before any WebSocket exists.
  * The body reads "WebSocket upgrade failed: <message>" (seed 002's wording).
  */
-export function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const body = `WebSocket upgrade failed: ${message}`;
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join("");
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
       "Content-Type: text/plain; charset=utf-8\r\n" +
+      extra +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       "Connection: close\r\n\r\n" +
       body,

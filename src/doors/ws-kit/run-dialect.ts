@@ -28,6 +28,7 @@ export function runDialect<S, M extends { type: string }>(
     log: setup.log,
     failure: setup.failure,
     ...(setup.refuse ? { refuse: setup.refuse } : {}),
+    observer: driver.metrics,
   });
   return { driver, transport };
 }

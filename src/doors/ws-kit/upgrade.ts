@@ -53,6 +53,8 @@ export interface UpgradeGateOptions {
    * dropped if the socket is gone by then. On unless set to false.
    */
   guardSocket?: boolean;
+  /** Told how each upgrade ended (101 or the refusal's status), with `performance.now()` at its start. */
+  settled?: (startedMs: number, status: number) => void;
 }
 
 /** A door's decision about one upgrade, and what to do with the socket once it is open. */
@@ -87,8 +89,13 @@ export class UpgradeGate {
     head: Buffer,
     admission: Admission<R>,
   ): void {
-    const refuse =
+    const started = performance.now();
+    const write =
       this.opts.refuse ?? ((s: Duplex, r: Refusal) => rejectUpgrade(s, r.status, r.message));
+    const refuse = (s: Duplex, r: Refusal): void => {
+      write(s, r);
+      this.opts.settled?.(started, r.status);
+    };
     if (!originAllowed(req.headers.origin, this.opts.allowedOrigins)) {
       refuse(socket, ORIGIN_REFUSED);
       return;
@@ -104,7 +111,10 @@ export class UpgradeGate {
         refuse(socket, late);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => admission.open(ws, admitted, socket));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.opts.settled?.(started, 101);
+        admission.open(ws, admitted, socket);
+      });
     };
     const fail = (err: unknown): void => {
       if (err instanceof AuthError) {

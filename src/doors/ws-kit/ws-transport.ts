@@ -76,6 +76,11 @@ export interface WsTransportOptions {
   failure: string;
   /** Writes a refusal; a plain HTTP response unless the door counts it first. */
   refuse?: (socket: Duplex, refusal: Refusal) => void;
+  /** Told how upgrades end and when sockets fail (the door's metrics). */
+  observer?: {
+    upgraded(startedMs: number, status: number): void;
+    socketFailed(): void;
+  };
 }
 
 /** A door's admission, opening a DoorSocket instead of a ws WebSocket. */
@@ -100,6 +105,9 @@ export class WsTransport {
       log: opts.log,
       failure: opts.failure,
       ...(opts.refuse ? { refuse: opts.refuse } : {}),
+      ...(opts.observer
+        ? { settled: (t: number, status: number) => opts.observer?.upgraded(t, status) }
+        : {}),
     });
     this.heartbeat = new Heartbeat(opts.heartbeatMs, (ws) => {
       ws.close(opts.heartbeatTimeoutCode, CLOSE_REASONS.noPong);
@@ -123,7 +131,10 @@ export class WsTransport {
           this.heartbeat.remove(ws);
           events.onClose();
         });
-        ws.on("error", (err) => this.opts.log.debug({ err }, "socket error"));
+        ws.on("error", (err) => {
+          this.opts.observer?.socketFailed();
+          this.opts.log.debug({ err }, "socket error");
+        });
       },
     });
   }
