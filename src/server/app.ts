@@ -147,6 +147,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     newSessionId: () => uuidv7(),
     onError,
     endedRetentionMs: config.endedRetentionMs,
+    maxDurationMs: config.sessionMaxDurationMs === 0 ? null : config.sessionMaxDurationMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
   });

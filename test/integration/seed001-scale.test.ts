@@ -175,6 +175,8 @@ async function session(maxParticipants: number): Promise<string> {
   const created = await post("/api/v1/sessions", {
     quiz_id: quizId,
     max_participants: maxParticipants,
+    // A lobby: the test starts it once everyone is in (else the first join would, M-4).
+    start_time: null,
   });
   return created.session_id as string;
 }

@@ -95,6 +95,19 @@ export const CreateSessionBody = Type.Object(
     mode: Type.Optional(ModeInput),
     settings: Type.Optional(SettingsInput),
     host_name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+    start_time: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          description:
+            "Seed 001's start_time, ISO 8601 with a time zone (2025-11-16T10:30:00Z): the session " +
+            "starts by itself then (at once when it has passed). null: the host starts it " +
+            "(POST …/start), a lobby. Left out: a self_paced session starts when its first " +
+            "participant joins; other modes wait for the host.",
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -111,6 +124,10 @@ export const CreateSessionReply = Type.Object({
   host_token: Type.String(),
   host_participant_id: Type.String(),
   settings: SettingsView,
+  /** When the session starts by itself (ISO 8601), or null when it does not have a set time. */
+  start_time: Nullable(Type.String()),
+  /** Whether the first participant's arrival starts it (a self_paced session created without start_time). */
+  start_on_join: Type.Boolean(),
 });
 
 export const SessionListQuery = Type.Object({
