@@ -24,6 +24,9 @@ export const STORE_METHODS: { [S in StoreName]: Record<keyof Storage[S], true> }
     load: true,
     listOpen: true,
     list: true,
+    purgeEnded: true,
+    userData: true,
+    eraseUser: true,
   },
   meta: { get: true, set: true },
 };
