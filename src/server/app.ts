@@ -40,6 +40,7 @@ import { LocalDirectory, type SessionDirectory } from "../engine/session-directo
 import { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
+import { RetentionSweeper } from "../services/retention.js";
 import { SessionService } from "../services/session-service.js";
 import { openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -66,6 +67,8 @@ export interface App {
   readonly registry: RoomRegistry;
   readonly sessions: SessionService;
   readonly committer: GroupCommitter;
+  /** The purge of ended sessions' data past its retention (seed 001 §12.4, seed 003 §12.6). */
+  readonly retention: RetentionSweeper;
   readonly canonical: CanonicalDoor;
   /** The WebSocket doors, each a dialect on the door driver (tests open FakeSockets on them). */
   readonly doors: {
@@ -166,6 +169,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
   await directory.start();
+  const retention = new RetentionSweeper({
+    sessions: storage.sessions,
+    clock,
+    settings: {
+      hotDataMs: config.hotDataRetentionMs === 0 ? null : config.hotDataRetentionMs,
+      completedMs: config.completedRetentionMs === 0 ? null : config.completedRetentionMs,
+      intervalMs: config.retentionSweepMs,
+    },
+    onSwept: (r) => {
+      if (r.answersDeleted + r.sessionsDeleted > 0) log.info(r, "ended sessions' data purged");
+    },
+    onError,
+  });
+  retention.start();
   log.info({ ...directory.status(), instance: cluster?.instanceId ?? null }, "sessions ready");
 
   const identity = new IdentityService({
@@ -256,6 +273,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registry,
     sessions,
     committer,
+    retention,
     canonical,
     doors: { canonical, vocabulary: vocabulary.ws, contest: contest.ws, stream: stream.ws },
     metrics,
@@ -271,6 +289,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       for (const d of wsDoors) d.shutdown();
       await fastify.close();
       await directory.stop();
+      await retention.shutdown();
       await cluster?.close();
       await storage.close();
     },

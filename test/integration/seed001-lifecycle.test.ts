@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { eventually } from "../support/eventually.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 /*
@@ -121,13 +122,14 @@ let ws: string;
 let short: TestApp;
 let shortHttp: string;
 let shortWs: string;
+const ADMIN_TOKEN = "admin-token-for-the-lifecycle-test";
 
 beforeAll(async () => {
   t = await createTestApp();
   const port = await t.app.listen();
   http = `http://127.0.0.1:${port}`;
   ws = `ws://127.0.0.1:${port}`;
-  short = await createTestApp({ SESSION_MAX_DURATION_MS: "1000" });
+  short = await createTestApp({ SESSION_MAX_DURATION_MS: "1000", ADMIN_TOKEN });
   const shortPort = await short.app.listen();
   shortHttp = `http://127.0.0.1:${shortPort}`;
   shortWs = `ws://127.0.0.1:${shortPort}`;
@@ -328,5 +330,83 @@ describe("seed 001: sessions end by themselves (§12.3: maximum duration)", () =
     expect((await gus.answer(sid, "q1", "elated")).payload.code).toBe("SESSION_COMPLETED");
     const late = await SeedClient.connect(shortWs, user("late"));
     expect((await late.join(sid, "late")).payload.code).toBe("SESSION_COMPLETED");
+  });
+});
+
+describe("seed 003 §12.6: one user's data, exported and erased by an admin", () => {
+  async function admin(method: string, path: string, token: string | null = ADMIN_TOKEN) {
+    const res = await fetch(`${shortHttp}${path}`, {
+      method,
+      headers: token === null ? {} : { authorization: `Bearer ${token}` },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it("GET exports every session of the user with their answers; DELETE erases it once those sessions ended", async () => {
+    const { id: sid } = await createSession(shortHttp);
+    const hal = user("hal");
+    const c = await SeedClient.connect(shortWs, hal);
+    await c.join(sid, "hal");
+    await c.answer(sid, "q1", "elated");
+    await c.answer(sid, "q2", "not an option");
+    const path = `/api/v1/admin/users/${encodeURIComponent(`seed001:${hal}`)}/data`;
+
+    // Admin only, like the other admin routes: 401 without a token, 403 with a wrong one.
+    expect((await admin("GET", path, null)).status).toBe(401);
+    expect((await admin("DELETE", path, "wrong")).status).toBe(403);
+
+    const exported = await admin("GET", path);
+    expect(exported.status).toBe(200);
+    expect(exported.body.user_id).toBe(`seed001:${hal}`);
+    const [session] = exported.body.sessions as Array<Record<string, unknown>>;
+    expect(session).toMatchObject({
+      session_id: sid,
+      quiz_id: "vocab-101",
+      hosted: false,
+      participant: { name: "hal", role: "player" },
+    });
+    expect(session?.answers).toMatchObject([
+      { question_id: "q1", answer: { choice: 0 }, correct: true },
+      { question_id: "q2", answer: { text: "not an option" }, correct: false, points: 0 },
+    ]);
+    expect(JSON.stringify(exported.body)).not.toMatch(/resume_token|token_hash/);
+
+    // While the session runs, erasing is refused and changes nothing.
+    const refused = await admin("DELETE", path);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: "STATE", reason: "user_in_open_session" });
+    expect(((await admin("GET", path)).body.sessions as unknown[]).length).toBe(1);
+
+    // Once it ended (the maximum duration here), the user is erased; others are untouched.
+    await c.next("SESSION_ENDED");
+    const erased = await admin("DELETE", path);
+    expect(erased).toMatchObject({ status: 200, body: { sessions_erased: 1 } });
+    expect((await admin("GET", path)).body.sessions).toStrictEqual([]);
+    const results = await fetch(`${shortHttp}/api/v1/sessions/${sid}/results`);
+    expect(results.status).toBe(200);
+    expect(JSON.stringify(await results.json())).not.toContain('"hal"');
+  });
+
+  it("ended sessions' answers are purged after HOT_DATA_RETENTION_MS by the periodic sweep", async () => {
+    const purging = await createTestApp({
+      SESSION_MAX_DURATION_MS: "1000",
+      HOT_DATA_RETENTION_MS: "1",
+      RETENTION_SWEEP_MS: "1000",
+    });
+    try {
+      const port = await purging.app.listen();
+      const { id: sid } = await createSession(`http://127.0.0.1:${port}`);
+      const ivy = await SeedClient.connect(`ws://127.0.0.1:${port}`, user("ivy"));
+      await ivy.join(sid, "ivy");
+      expect((await ivy.answer(sid, "q1", "elated")).payload.is_correct).toBe(true);
+      await ivy.next("SESSION_ENDED");
+      const stored = () => purging.app.storage.sessions.load(sid as never);
+      await eventually("the answers purged", async () => (await stored())?.answers.length === 0);
+      // The session itself, its players and their final scores stay for COMPLETED_RETENTION_MS.
+      const kept = await stored();
+      expect(kept?.participants.find((p) => p.name === "ivy")?.score).toBeGreaterThan(0);
+    } finally {
+      await purging.close();
+    }
   });
 });

@@ -25,6 +25,7 @@ import { registerBankRoutes } from "./bank-routes.js";
 import { installErrorHandling } from "./errors.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
 import { registerSessionRoutes } from "./session-routes.js";
+import { registerUserDataRoutes } from "./user-data-routes.js";
 
 /** What the REST door needs from the composed server. */
 export interface RestDeps {
@@ -59,7 +60,10 @@ export const TAGS = [
   { name: "bank", description: "The question bank quick-fire contests draw from." },
   { name: "sessions", description: "Sessions (rooms): create, join, control, answer, results." },
   { name: "rooms", description: "Public lookups for join pages." },
-  { name: "admin", description: "Seed 000's internal admin aliases." },
+  {
+    name: "admin",
+    description: "Seed 000's internal admin aliases; one user's data, exported or erased.",
+  },
   {
     name: "seed 002",
     description:
@@ -133,6 +137,7 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     registerQuizRoutes(scope, ctx);
     registerBankRoutes(scope, ctx);
     registerSessionRoutes(scope, ctx);
+    registerUserDataRoutes(scope, ctx);
   });
 
   app.get(OPENAPI_PATH, { schema: { hide: true } }, async () => app.swagger());

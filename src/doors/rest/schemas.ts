@@ -270,3 +270,63 @@ export const RoomByPinReply = Type.Object({
   locked: Type.Boolean(),
   player_count: Type.Integer(),
 });
+
+// ------------------------------------------------------------------ one user's data (admin)
+
+export const UserParams = Type.Object({
+  user_id: Type.String({ minLength: 1, maxLength: 200, description: "the stored user id" }),
+});
+
+/** A stored answer in the request's own form: exactly one of the three fields. */
+export const UserAnswerView = Type.Object({
+  choice: Type.Optional(Type.Integer()),
+  choices: Type.Optional(Type.Array(Type.Integer())),
+  text: Type.Optional(Type.String()),
+});
+
+export const UserSessionView = Type.Object({
+  session_id: Type.String(),
+  quiz_id: Type.String(),
+  title: Type.String(),
+  mode: ModeInput,
+  phase: PhaseKindView,
+  created_at: EpochMs,
+  started_at: Nullable(EpochMs),
+  ended_at: Nullable(EpochMs),
+  /** The user hosted this session. */
+  hosted: Type.Boolean(),
+  participant: Nullable(
+    Type.Object({
+      participant_id: Type.String(),
+      name: Type.String(),
+      role: Type.String(),
+      status: Type.String(),
+      score: Type.Integer(),
+      joined_at: EpochMs,
+      kick_reason: Nullable(Type.String()),
+    }),
+  ),
+  answers: Type.Array(
+    Type.Object({
+      question_index: Type.Integer(),
+      question_id: Type.String(),
+      answer: UserAnswerView,
+      correct: Type.Boolean(),
+      points: Type.Integer(),
+      elapsed_ms: Type.Integer(),
+      received_at: EpochMs,
+    }),
+  ),
+  bans: Type.Array(Type.Object({ until: EpochMs, reason: Type.String() })),
+});
+
+export const UserDataReply = Type.Object({
+  user_id: Type.String(),
+  sessions: Type.Array(UserSessionView),
+});
+
+export const UserEraseReply = Type.Object({
+  user_id: Type.String(),
+  /** Ended sessions the user was erased from. */
+  sessions_erased: Type.Integer(),
+});
