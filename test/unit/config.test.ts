@@ -14,6 +14,11 @@ describe("configuration from the environment", () => {
     expect(c.logLevel).toBe("info");
     expect(c.publicUrl).toBe("http://localhost:8080");
     expect(c.sqliteSynchronous).toBe("FULL");
+    // Seed 001 §12.3 (2 h), §12.4 (24 h), seed 003 §12.6 (90 days).
+    expect(c.sessionMaxDurationMs).toBe(2 * 3_600_000);
+    expect(c.hotDataRetentionMs).toBe(24 * 3_600_000);
+    expect(c.completedRetentionMs).toBe(90 * 24 * 3_600_000);
+    expect(c.retentionSweepMs).toBe(3_600_000);
   });
 
   it("reads every variable", () => {
@@ -32,6 +37,10 @@ describe("configuration from the environment", () => {
       DEMO_CONTENT: "no",
       ENDED_RETENTION_MS: "1000",
       ALLOWED_ORIGINS: "https://a.example, https://b.example",
+      SESSION_MAX_DURATION_MS: "0",
+      HOT_DATA_RETENTION_MS: "60000",
+      COMPLETED_RETENTION_MS: "0",
+      RETENTION_SWEEP_MS: "5000",
     });
     expect(c).toMatchObject({
       port: 9000,
@@ -48,11 +57,18 @@ describe("configuration from the environment", () => {
       demoContent: false,
       endedRetentionMs: 1000,
       allowedOrigins: ["https://a.example", "https://b.example"],
+      sessionMaxDurationMs: 0,
+      hotDataRetentionMs: 60_000,
+      completedRetentionMs: 0,
+      retentionSweepMs: 5_000,
     });
   });
 
   it.each([
     ["PORT", "eighty"],
+    ["SESSION_MAX_DURATION_MS", "2h"],
+    ["HOT_DATA_RETENTION_MS", "-1"],
+    ["RETENTION_SWEEP_MS", "10"],
     ["PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],
