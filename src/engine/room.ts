@@ -585,7 +585,9 @@ export class Room {
   private leave(actor: Actor, now: number): Reply<Done> {
     const m = this.memberOf(actor);
     if (!m) return fail("STATE", "you have not joined this room", "not_joined");
-    if (m.role === "player" && m.status === "active") {
+    // T-8: leaving an ended session changes nothing, not even storage (a user erased from it
+    // after its end must not be written back by a late leave).
+    if (m.role === "player" && m.status === "active" && this.phase.kind !== "ended") {
       this.changePresence(m, () => {
         m.status = "left";
       });

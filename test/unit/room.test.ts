@@ -72,7 +72,10 @@ describe("live mode (M-1)", () => {
     const [stored] = h.releaseHeld();
     expect(ack(stored).points).toBeGreaterThan(0);
     expect(h.last("ended").results.get(ann.participantId!)?.score).toBe(ack(stored).score);
+    const written = h.writes.length;
     expect(h.exec(bob, { type: "leave" })?.ok).toBe(true);
+    // Not even storage: a user erased after the end is not written back by a late leave.
+    expect(h.writes.length).toBe(written);
     h.exec(ann, { type: "presence", connected: false });
     h.advance(60_000);
     expect(h.events.length).toBe(ended);
