@@ -203,6 +203,8 @@ export async function runSeed001(
     const s = await post(server.httpBase, "/api/v1/sessions", {
       quiz_id: quizId,
       max_participants: perSession + 10,
+      // A lobby, started over REST once every learner joined (else the first join starts it).
+      start_time: null,
     });
     if (typeof s.session_id !== "string")
       throw new Error("POST /api/v1/sessions gave no session_id");

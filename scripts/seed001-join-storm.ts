@@ -29,7 +29,8 @@ const VOCAB_101 = ["elated", "modern", "reduce", "the vocabulary of a language",
 const created = (await fetch(`${base}/api/v1/sessions`, {
   method: "POST",
   headers: { "content-type": "application/json" },
-  body: JSON.stringify({ quiz_id: "vocab-101", max_participants: n + 10 }),
+  // start_time null: a lobby, started below once everyone is in (else the first join starts it).
+  body: JSON.stringify({ quiz_id: "vocab-101", max_participants: n + 10, start_time: null }),
 }).then((r) => r.json())) as { session_id: string };
 const sid = created.session_id;
 const run = Date.now().toString(36);

@@ -56,6 +56,14 @@ export interface Config {
   demoContent: boolean;
   /** How long an ended room stays in memory for late reconnects. */
   endedRetentionMs: number;
+  /** The longest a session runs before it completes by itself (seed 001 §12.3: 2 h); 0: no limit. */
+  sessionMaxDurationMs: number;
+  /** How long an ended session keeps its answers (seed 001 §12.4, seed 003 §12.6: 24 h); 0: forever. */
+  hotDataRetentionMs: number;
+  /** How long an ended session is kept at all (seed 003 §12.6: 90 days); 0: forever. */
+  completedRetentionMs: number;
+  /** How often the purge of ended sessions' data runs. */
+  retentionSweepMs: number;
   /** Comma-separated list of allowed Origin headers for WebSocket upgrades; empty allows any. */
   allowedOrigins: string[];
   /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
@@ -215,6 +223,8 @@ function databaseTarget(env: Env): Pick<Config, "databaseUrl" | "databaseVariabl
   }
   return { databaseUrl: fromUrl, databaseVariable: "DATABASE_URL" };
 }
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -250,6 +260,10 @@ export function loadConfig(env: Env = process.env): Config {
     sqliteSynchronous: oneOf(env, "SQLITE_SYNCHRONOUS", ["FULL", "NORMAL"] as const, "FULL"),
     demoContent: bool(env, "DEMO_CONTENT", true),
     endedRetentionMs: int(env, "ENDED_RETENTION_MS", 10 * 60_000, 0, 24 * 3600_000),
+    sessionMaxDurationMs: int(env, "SESSION_MAX_DURATION_MS", 2 * HOUR, 0, 30 * DAY),
+    hotDataRetentionMs: int(env, "HOT_DATA_RETENTION_MS", DAY, 0, 3650 * DAY),
+    completedRetentionMs: int(env, "COMPLETED_RETENTION_MS", 90 * DAY, 0, 3650 * DAY),
+    retentionSweepMs: int(env, "RETENTION_SWEEP_MS", HOUR, 1_000, DAY),
     allowedOrigins: (str(env, "ALLOWED_ORIGINS") ?? "")
       .split(",")
       .map((s) => s.trim())

@@ -25,6 +25,17 @@ export interface SessionSettings {
   intermissionMs: number;
   /** self_paced: absolute server epoch ms at which the session completes by itself. */
   closesAt: number | null;
+  /**
+   * Absolute server epoch ms at which the session starts by itself (seed 001's
+   * `start_time`); null: it starts otherwise (the host, or `startOnJoin`).
+   * Absent from sessions stored before it existed: read it as null.
+   */
+  startsAt?: number | null;
+  /**
+   * The first participant's arrival starts the session (seed 001 clients have
+   * no start call). Absent from sessions stored before it existed: false.
+   */
+  startOnJoin?: boolean;
   /** How long a kicked user stays out of the room. */
   banMs: number;
   /** Entries in the leaderboards this session publishes (reveal, intermission, end). */

@@ -40,6 +40,11 @@ export interface Member {
   connections: number;
   /** Whether this room has seen a connection of theirs yet (their first one is their arrival). */
   everConnected: boolean;
+  /**
+   * Joined (or rejoined, or restored) without a connection, and none has opened
+   * or closed since: they count as present until one does (`isPresent`).
+   */
+  awaited: boolean;
   score: number;
   streak: number;
   tieBreak: number;
@@ -54,6 +59,12 @@ export interface Member {
 }
 
 export const isPlayer = (m: Member) => m.role === "player";
+/**
+ * A player taking part now (seed 001's `participant_count`): joined and not
+ * left or removed, and connected — or joined and no connection seen since.
+ */
+export const isPresent = (m: Member) =>
+  m.role === "player" && m.status === "active" && (m.connections > 0 || m.awaited);
 /** L-3: players who were not kicked are on the leaderboard. */
 export const ranked = (m: Member) => m.role === "player" && m.status !== "kicked";
 
@@ -71,6 +82,7 @@ export function newMember(p: ParticipantRecord): Member {
     tokenHash: p.resumeTokenHash,
     connections: 0,
     everConnected: false,
+    awaited: true,
     score: 0,
     streak: 0,
     tieBreak: joinTieBreak(p.joinOrder),

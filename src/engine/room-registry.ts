@@ -6,7 +6,7 @@ import type { Clock, Random, TimerHandle } from "../ports/clock.js";
 import type { PinDirectory } from "../ports/cluster.js";
 import type { SessionRecord, Storage } from "../ports/storage.js";
 import type { GroupCommitter } from "./group-committer.js";
-import { Room } from "./room.js";
+import { Room, type RoomDeps } from "./room.js";
 import { RoomRuntime } from "./room-runtime.js";
 
 export interface RegistryDeps {
@@ -20,6 +20,8 @@ export interface RegistryDeps {
   onError(err: unknown, context: string): void;
   /** How long an ended room stays in memory for late reconnects before only storage has it. */
   endedRetentionMs: number;
+  /** The longest a session runs before it completes by itself (M-5); null or absent: no limit. */
+  maxDurationMs?: number | null;
   /** A room ended here (cluster mode releases its lease). */
   onEnded?(runtime: RoomRuntime): void;
   /** A room was taken over elsewhere and relinquished here. */
@@ -80,7 +82,7 @@ export class RoomRegistry {
 
   /** Creates a session and waits until it is stored before anyone can find it. */
   async create(input: CreateSessionInput): Promise<CreatedSession> {
-    const { clock, random, pins } = this.deps;
+    const { clock, pins } = this.deps;
     const now = clock.now();
     const id = asSessionId(this.deps.newSessionId());
     const pin = await this.reservePin(id);
@@ -102,9 +104,11 @@ export class RoomRegistry {
         endedAt: null,
       },
     };
-    const room = Room.create(record, { random, hashToken: this.deps.hashToken });
+    const room = Room.create(record, this.roomDeps());
     const host =
       input.hostName !== null ? room.addHost(input.hostUserId, input.hostName, now) : null;
+    // A scheduled start already passed (M-4) starts the session as it is made.
+    room.tick(now);
     const { writes } = room.drain();
     try {
       await Promise.all(writes.map((w) => this.deps.committer.enqueue(w.write, true)));
@@ -148,12 +152,7 @@ export class RoomRegistry {
     const bundle = await sessions.load(id);
     if (!bundle || bundle.session.state.phase.kind === "ended") return null;
     if (this.rooms.has(id)) return this.rooms.get(id) ?? null;
-    const room = Room.restore(
-      bundle,
-      { random: this.deps.random, hashToken: this.deps.hashToken },
-      this.deps.clock.now(),
-      next,
-    );
+    const room = Room.restore(bundle, this.roomDeps(), this.deps.clock.now(), next);
     await this.deps.pins.reserve(room.pin, room.id);
     return this.register(room);
   }
@@ -179,6 +178,14 @@ export class RoomRegistry {
     for (const t of this.unloadTimers.values()) this.deps.clock.clearTimer(t);
     this.unloadTimers.clear();
     await this.deps.committer.idle();
+  }
+
+  private roomDeps(): RoomDeps {
+    return {
+      random: this.deps.random,
+      hashToken: this.deps.hashToken,
+      maxDurationMs: this.deps.maxDurationMs ?? null,
+    };
   }
 
   private register(room: Room): RoomRuntime {

@@ -26,6 +26,7 @@ import type {
 import {
   answerTieBreak,
   isPlayer,
+  isPresent,
   type Member,
   type MemberAnswer,
   memberInfo,
@@ -68,6 +69,12 @@ export interface RoomDeps {
   random: Random;
   /** One-way hash of a resume token; only hashes are stored. */
   hashToken(token: string): string;
+  /**
+   * The longest a session runs (seed 001 §12.3: 2 hours): it completes by
+   * itself (reason `expired`) this long after it started, or, still waiting,
+   * after it was created or its scheduled start. Null or absent: no limit.
+   */
+  maxDurationMs?: number | null;
 }
 
 /**
@@ -154,6 +161,8 @@ export class Room {
   private readonly questionIndexById = new Map<string, number>();
 
   private playerCount = 0;
+  /** Players taking part now: joined, not left, and connected or not yet connected (`isPresent`). */
+  private presentCount = 0;
   private connectedPlayers = 0;
   private joinCounter = 0;
   private answerSeq = 0;
@@ -299,6 +308,8 @@ export class Room {
     for (const t of Object.values(this.due)) consider(t);
     if (this.earlyCloseFrom > 0) consider(this.earlyCloseFrom);
     const p = this.phase;
+    if (p.kind !== "ended") consider(this.expiresAt());
+    if (p.kind === "lobby") consider(this.record.settings.startsAt ?? null);
     switch (p.kind) {
       case "question":
         if (p.closedAt === null) consider(p.deadline);
@@ -324,6 +335,12 @@ export class Room {
     if (this.earlyCloseFrom > 0 && now >= this.earlyCloseFrom) {
       this.earlyCloseFrom = 0;
       this.closeIfAllAnswered(now);
+    }
+    const startsAt = this.record.settings.startsAt ?? null;
+    if (this.phase.kind === "lobby" && startsAt !== null && now >= startsAt) this.begin(now);
+    const expiresAt = this.expiresAt();
+    if (this.phase.kind !== "ended" && expiresAt !== null && now >= expiresAt) {
+      this.finish(now, "expired");
     }
     const p = this.phase;
     if (p.kind === "question" && p.closedAt === null && now >= p.deadline) {
@@ -393,7 +410,14 @@ export class Room {
       case "kick":
         return reply(this.kick(actor, command.participantId, command.reason, now));
       case "answer":
-        return this.answer(actor, command.target, command.answer, now, command.requestKey);
+        return this.answer(
+          actor,
+          command.target,
+          command.answer,
+          now,
+          command.requestKey,
+          command.unmatchedText ?? "refuse",
+        );
       case "presence":
         return reply(this.presence(actor, command.connected, now));
       case "snapshot":
@@ -452,6 +476,10 @@ export class Room {
     if (this.playerCount >= this.record.settings.maxParticipants) {
       return fail("STATE", "this room is full", "room_full");
     }
+    // Seed 001 has no start call: the first participant's arrival starts such a session, which
+    // they then join as it runs.
+    const starts = this.phase.kind === "lobby" && this.record.settings.startOnJoin === true;
+    if (starts) this.begin(now);
     const token = this.deps.random.token(24);
     const record: ParticipantRecord = {
       id: this.newParticipantId(),
@@ -476,13 +504,14 @@ export class Room {
         type: "participant_joined",
         participant: this.publicOf(m),
         playerCount: this.playerCount,
+        presentCount: this.presentCount,
         roster: this.rosterForEvents(),
       },
       now,
     );
     this.markDirty(now, "players");
     this.serveOnArrival(m, now);
-    return ok(this.joinResult(m, token, false, now));
+    return ok(this.joinResult(m, token, false, now, starts));
   }
 
   /** Creates the host's own membership (not a player) when a session is created with one. */
@@ -528,15 +557,23 @@ export class Room {
     this.byToken.delete(m.tokenHash);
     m.tokenHash = this.deps.hashToken(token);
     this.byToken.set(m.tokenHash, m);
-    if (m.status === "left") {
-      m.status = "active";
-    }
+    this.changePresence(m, () => {
+      if (m.status === "left") m.status = "active";
+      // Back without a connection yet (REST, or the join before its connection counts): here.
+      if (m.connections === 0) m.awaited = true;
+    });
     this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
     if (m.role === "player") this.serveOnArrival(m, now);
     return this.joinResult(m, token, resumed, now);
   }
 
-  private joinResult(m: Member, token: string, resumed: boolean, now: number): JoinResult {
+  private joinResult(
+    m: Member,
+    token: string,
+    resumed: boolean,
+    now: number,
+    started = false,
+  ): JoinResult {
     return {
       participantId: m.id,
       userId: m.userId,
@@ -544,6 +581,7 @@ export class Room {
       name: m.name,
       resumeToken: token,
       resumed,
+      started,
       snapshot: this.snapshotFor(m, m.role === "host" ? "host" : "player", now),
     };
   }
@@ -551,8 +589,12 @@ export class Room {
   private leave(actor: Actor, now: number): Reply<Done> {
     const m = this.memberOf(actor);
     if (!m) return fail("STATE", "you have not joined this room", "not_joined");
-    if (m.role === "player" && m.status === "active") {
-      m.status = "left";
+    // T-8: leaving an ended session changes nothing, not even storage (a user erased from it
+    // after its end must not be written back by a late leave).
+    if (m.role === "player" && m.status === "active" && this.phase.kind !== "ended") {
+      this.changePresence(m, () => {
+        m.status = "left";
+      });
       this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
       this.emit(
         { kind: "all" },
@@ -563,6 +605,7 @@ export class Room {
           name: m.name,
           reason: "left",
           playerCount: this.playerCount,
+          presentCount: this.presentCount,
           present: m.connections > 0 || !m.everConnected,
         },
         now,
@@ -576,7 +619,10 @@ export class Room {
     if (!m) return ok({ done: true, phase: this.phase.kind });
     const wasConnected = m.connections > 0;
     const firstConnection = connected && !m.everConnected;
-    m.connections = Math.max(0, m.connections + (connected ? 1 : -1));
+    this.changePresence(m, () => {
+      m.connections = Math.max(0, m.connections + (connected ? 1 : -1));
+      m.awaited = false;
+    });
     if (connected) m.everConnected = true;
     const isConnected = m.connections > 0;
     if (wasConnected !== isConnected && isPlayer(m) && m.status !== "kicked") {
@@ -596,6 +642,7 @@ export class Room {
           firstConnection,
           active: m.status === "active",
           playerCount: this.playerCount,
+          presentCount: this.presentCount,
         },
         now,
       );
@@ -612,7 +659,9 @@ export class Room {
     if (m.status === "kicked")
       return fail("STATE", "that player was already removed", "already_kicked");
     const wasConnected = m.connections > 0;
-    m.status = "kicked";
+    this.changePresence(m, () => {
+      m.status = "kicked";
+    });
     m.kickReason = reason;
     this.playerCount -= 1;
     if (wasConnected) this.connectedPlayers -= 1;
@@ -646,6 +695,7 @@ export class Room {
         name: m.name,
         reason: "kicked",
         playerCount: this.playerCount,
+        presentCount: this.presentCount,
         present: wasConnected || !m.everConnected,
       },
       now,
@@ -674,6 +724,17 @@ export class Room {
     if (denied) return denied;
     if (this.phase.kind !== "lobby")
       return fail("STATE", "the game has already started", "already_started");
+    this.begin(now);
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  /**
+   * The session leaves its lobby: by the host's `start`, at its scheduled
+   * `startsAt`, or with its first participant (`startOnJoin`). Every way
+   * emits `started`.
+   */
+  private begin(now: number): void {
+    if (this.phase.kind !== "lobby") return;
     this.startedAt = now;
     this.emit(
       { kind: "all" },
@@ -695,7 +756,18 @@ export class Room {
     } else {
       this.openQuestion(0, now);
     }
-    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  /**
+   * When the session completes by itself for running too long (`maxDurationMs`),
+   * counted from its start, or while it waits, from its creation or its scheduled
+   * start, whichever is later; null without a limit.
+   */
+  private expiresAt(): number | null {
+    const max = this.deps.maxDurationMs ?? null;
+    if (max === null) return null;
+    if (this.startedAt !== null) return this.startedAt + max;
+    return Math.max(this.record.createdAt, this.record.settings.startsAt ?? 0) + max;
   }
 
   private next(actor: Actor, now: number): Reply<NextResult | Done> {
@@ -894,6 +966,7 @@ export class Room {
     raw: AnswerValue,
     now: number,
     requestKey: string | undefined,
+    unmatchedText: "refuse" | "wrong",
   ): Outcome {
     const reply = (code: ErrorCode, msg: string, reason?: string): Outcome => ({
       kind: "reply",
@@ -909,8 +982,12 @@ export class Room {
     const q = this.question(index);
 
     const value = resolveOptionText(q, raw);
-    const shape = checkAnswerShape(q, value);
-    if (!shape.ok) return reply("VALIDATION", shape.msg, "bad_answer");
+    // A-7: a text naming none of the options is a wrong answer where the door says so (seed 001).
+    const offOptions = value.kind === "text" && q.kind !== "typed";
+    if (!(offOptions && unmatchedText === "wrong")) {
+      const shape = checkAnswerShape(q, value);
+      if (!shape.ok) return reply("VALIDATION", shape.msg, "bad_answer");
+    }
 
     // A-6: a retry of the very message that stored this answer (its acknowledgement was lost,
     // perhaps with the instance that stored it) gets the original acknowledgement, whatever the
@@ -1321,6 +1398,7 @@ export class Room {
       locked: this.locked,
       settings: s,
       playerCount: this.playerCount,
+      presentCount: this.presentCount,
       leaderboard: this.standings(Math.max(1, Math.min(top, BATCHED_BOARD_SIZE))),
       startedAt: this.startedAt,
       endedAt: this.endedAt,
@@ -1499,7 +1577,16 @@ export class Room {
       this.byToken.set(m.tokenHash, m);
       if (m.role === "player") this.playerCount += 1;
     }
+    if (isPresent(m)) this.presentCount += 1;
     return m;
+  }
+
+  /** Applies a change to a member, keeping the count of present players right. */
+  private changePresence(m: Member, change: () => void): void {
+    const was = isPresent(m);
+    change();
+    const is = isPresent(m);
+    if (was !== is) this.presentCount += is ? 1 : -1;
   }
 
   private infoOf(m: Member): MemberInfo {

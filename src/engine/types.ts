@@ -38,8 +38,18 @@ export type Command =
   | { type: "close" }
   | { type: "lock"; locked: boolean }
   | { type: "kick"; participantId: ParticipantId; reason: string }
-  /** `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it. */
-  | { type: "answer"; target: AnswerTarget; answer: AnswerValue; requestKey?: string }
+  /**
+   * `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it.
+   * `unmatchedText`: a text that names none of a choice question's options is refused
+   * (`bad_answer`, the default) or scored as a wrong answer (`wrong`, seed 001; rule A-7).
+   */
+  | {
+      type: "answer";
+      target: AnswerTarget;
+      answer: AnswerValue;
+      requestKey?: string;
+      unmatchedText?: "refuse" | "wrong";
+    }
   | { type: "presence"; connected: boolean }
   /** `top`: the leaderboard's length (default the session's leaderboard_size, at most 100). */
   | { type: "snapshot"; role: ViewerRole; top?: number }
@@ -66,6 +76,8 @@ export interface JoinResult {
   /** Present on join and resume: the bearer secret that brings this member back. */
   resumeToken: string;
   resumed: boolean;
+  /** This join started the session (its `startOnJoin`): the joiner saw no `started` event. */
+  started: boolean;
   snapshot: Snapshot;
 }
 
@@ -198,6 +210,8 @@ export interface Snapshot {
   locked: boolean;
   settings: SessionSettings;
   playerCount: number;
+  /** Players taking part now: joined, not left, connected or not connected yet (seed 001's participant_count). */
+  presentCount: number;
   leaderboard: Standing[];
   /** When the game started and ended (server epoch ms), once it has. */
   startedAt: number | null;
@@ -253,6 +267,8 @@ export type EventBody =
       type: "participant_joined";
       participant: PublicParticipant;
       playerCount: number;
+      /** Players taking part now, this one included (Snapshot.presentCount). */
+      presentCount: number;
       /** quick_fire only (its doors show everyone with every arrival): the players, as a snapshot lists them. */
       roster: PublicParticipant[] | null;
     }
@@ -263,6 +279,8 @@ export type EventBody =
       name: string;
       reason: "left" | "kicked";
       playerCount: number;
+      /** Players taking part now, this one no longer (Snapshot.presentCount). */
+      presentCount: number;
       /**
        * Whether they counted as here when they left: connected, or joined and not
        * connected yet. One whose last connection had closed was already gone.
@@ -281,6 +299,8 @@ export type EventBody =
       /** Still taking part: false once they left (a closing socket after a leave is no news). */
       active: boolean;
       playerCount: number;
+      /** Players taking part now, after this change (Snapshot.presentCount). */
+      presentCount: number;
     }
   | { type: "player_count"; playerCount: number }
   | {

@@ -31,12 +31,15 @@ export function countStorageErrors(storage: Storage, onError: () => void): Stora
     if (!(err instanceof FencedError)) onError();
   };
   const wrapped = counted(storage, failed);
-  return Object.assign(Object.create(null) as Storage, {
+  // Typed as Storage, not cast: a store added to the port and missing here is a compile error.
+  const counting: Storage = {
     quizzes: counted(storage.quizzes, failed),
     bank: counted(storage.bank, failed),
     sessions: counted(storage.sessions, failed),
     meta: counted(storage.meta, failed),
+    images: counted(storage.images, failed),
     ping: () => wrapped.ping(),
     close: () => storage.close(),
-  });
+  };
+  return counting;
 }

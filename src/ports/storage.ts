@@ -182,6 +182,44 @@ export interface SessionSummary {
 }
 
 /**
+ * What a retention sweep deletes (seed 001 §12.4, seed 003 §12.6), by when sessions ended.
+ * Null leaves that part alone. Sessions that have not ended are never touched.
+ */
+export interface PurgeCutoffs {
+  /** Sessions that ended before this lose their answers, served questions and bans. */
+  detailsEndedBefore: number | null;
+  /** Sessions that ended before this are deleted whole. */
+  sessionsEndedBefore: number | null;
+}
+
+export interface PurgeResult {
+  /** Answers deleted from sessions kept (their details' retention passed). */
+  answersDeleted: number;
+  /** Sessions deleted whole, with everything in them. */
+  sessionsDeleted: number;
+}
+
+/** One session as it concerns one user, for a data export. */
+export interface UserSessionData {
+  sessionId: SessionId;
+  quizId: QuizId;
+  title: string;
+  mode: SessionSettings["mode"];
+  phase: Phase["kind"];
+  createdAt: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** The user is the session's host. */
+  hosted: boolean;
+  /** Their membership (player or host), if they had one. */
+  participant: ParticipantRecord | null;
+  /** Their answers, in seq order. */
+  answers: AnswerRecord[];
+  /** Their bans from this session. */
+  bans: BanRecord[];
+}
+
+/**
  * A write was refused because its session now runs at a higher epoch: another
  * instance took the session over, and the writer must stop acting for it.
  */
@@ -220,6 +258,16 @@ export interface SessionStore {
   /** Ids of every session that has not ended, oldest first: what a starting server resumes. */
   listOpen(): Promise<SessionId[]>;
   list(options: { limit: number; includeEnded: boolean }): Promise<SessionSummary[]>;
+  /** Deletes what ended sessions keep past their retention (see PurgeCutoffs). */
+  purgeEnded(cutoffs: PurgeCutoffs): Promise<PurgeResult>;
+  /** Every session that concerns the user (member or host), oldest first: what a data export shows. */
+  userData(userId: UserId): Promise<UserSessionData[]>;
+  /**
+   * Erases the user from every ended session: their memberships, answers, served questions and
+   * bans are deleted, and a session they hosted keeps no host id. Sessions still open are left
+   * alone (their room would write the user back). Resolves with how many sessions changed.
+   */
+  eraseUser(userId: UserId): Promise<number>;
 }
 
 /**

@@ -42,6 +42,7 @@ import { roomMetricsListener } from "../observability/room-metrics.js";
 import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
+import { RetentionSweeper } from "../services/retention.js";
 import { SessionService } from "../services/session-service.js";
 import { feedStoredAnswers, openRedisCluster } from "./cluster-setup.js";
 import { ConnectionCap } from "./connection-cap.js";
@@ -69,6 +70,8 @@ export interface App {
   readonly registry: RoomRegistry;
   readonly sessions: SessionService;
   readonly committer: GroupCommitter;
+  /** The purge of ended sessions' data past its retention (seed 001 §12.4, seed 003 §12.6). */
+  readonly retention: RetentionSweeper;
   readonly canonical: CanonicalDoor;
   /** The WebSocket doors, each a dialect on the door driver (tests open FakeSockets on them). */
   readonly doors: {
@@ -185,6 +188,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     newSessionId: () => uuidv7(),
     onError,
     endedRetentionMs: config.endedRetentionMs,
+    maxDurationMs: config.sessionMaxDurationMs === 0 ? null : config.sessionMaxDurationMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
     onRunning: (r) => {
@@ -214,6 +218,20 @@ export async function createApp(opts: AppOptions): Promise<App> {
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
   await directory.start();
+  const retention = new RetentionSweeper({
+    sessions: storage.sessions,
+    clock,
+    settings: {
+      hotDataMs: config.hotDataRetentionMs === 0 ? null : config.hotDataRetentionMs,
+      completedMs: config.completedRetentionMs === 0 ? null : config.completedRetentionMs,
+      intervalMs: config.retentionSweepMs,
+    },
+    onSwept: (r) => {
+      if (r.answersDeleted + r.sessionsDeleted > 0) log.info(r, "ended sessions' data purged");
+    },
+    onError,
+  });
+  retention.start();
   log.info(
     {
       ...directory.status(),
@@ -335,6 +353,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     registry,
     sessions,
     committer,
+    retention,
     canonical,
     doors: { canonical, vocabulary: vocabulary.ws, contest: contest.ws, stream: stream.ws },
     metrics,
@@ -350,6 +369,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       for (const d of wsDoors) d.shutdown();
       await fastify.close();
       await directory.stop();
+      await retention.shutdown();
       await cluster?.close();
       await storage.close();
     },

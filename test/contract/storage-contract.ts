@@ -50,6 +50,10 @@
  *   ST-S20  A batch for a session stored at a higher epoch than its fence is refused whole.
  *   ST-S21  `load` returns a session's whole bundle, and only that session's.
  *   ST-S22  Large batches round-trip (2,000 answers across 1,000 participants).
+ *   ST-S23  `purgeEnded` deletes the answers, served questions and bans of sessions ended before
+ *           its details cutoff and whole sessions ended before its sessions cutoff; nothing else.
+ *   ST-S24  `userData` gives every session that concerns a user: membership, answers, bans, hosting.
+ *   ST-S25  `eraseUser` removes a user from ended sessions only and leaves everyone else's data.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -951,6 +955,116 @@ export function runStorageContract(
         );
         const [summary] = await storage.sessions.list({ limit: 1, includeEnded: false });
         expect(summary?.participantCount).toBe(1_000);
+      });
+
+      it("ST-S23: purgeEnded deletes details, then whole sessions, by when they ended; open sessions stay", async () => {
+        // Both ended at T0 + 60 s; "open" never ended.
+        const old = await writeFullSession(storage, "old", "123789");
+        const recent = await writeFullSession(storage, "recent", "987123");
+        await storage.sessions.write([
+          stateOf("recent", { ...endedState(), endedAt: T0 + 120_000 }),
+        ]);
+        const open = session("open", { pin: "456123" });
+        const openPlayer = participant("open", 1);
+        await storage.sessions.write([
+          created(open),
+          joined(openPlayer),
+          answered(answer(openPlayer, 0, 1), 500),
+        ]);
+        const none = await storage.sessions.purgeEnded({
+          detailsEndedBefore: null,
+          sessionsEndedBefore: null,
+        });
+        expect(none).toStrictEqual({ answersDeleted: 0, sessionsDeleted: 0 });
+
+        // Details of sessions ended before T0 + 90 s go; the session, its people and standings stay.
+        const details = await storage.sessions.purgeEnded({
+          detailsEndedBefore: T0 + 90_000,
+          sessionsEndedBefore: null,
+        });
+        expect(details).toStrictEqual({ answersDeleted: 3, sessionsDeleted: 0 });
+        expect(await storage.sessions.load(asSessionId("old"))).toStrictEqual({
+          ...old,
+          answers: [],
+          served: [],
+          bans: [],
+        });
+        expect((await storage.sessions.load(asSessionId("recent")))?.answers).toHaveLength(3);
+
+        // Whole sessions ended before T0 + 200 s go; the open one is untouched, whatever its age.
+        const whole = await storage.sessions.purgeEnded({
+          detailsEndedBefore: T0 + 200_000,
+          sessionsEndedBefore: T0 + 200_000,
+        });
+        expect(whole.sessionsDeleted).toBe(2);
+        expect(await storage.sessions.load(asSessionId("old"))).toBeUndefined();
+        expect(await storage.sessions.load(asSessionId("recent"))).toBeUndefined();
+        expect(recent.session.id).toBe("recent");
+        const kept = await storage.sessions.load(asSessionId("open"));
+        expect(kept?.answers).toHaveLength(1);
+        expect(kept?.participants).toHaveLength(1);
+        expect(await storage.sessions.listOpen()).toStrictEqual([asSessionId("open")]);
+      });
+
+      it("ST-S24: userData gives every session that concerns a user: membership, answers, bans, hosting", async () => {
+        const full = await writeFullSession(storage, "full", "123789");
+        const p1 = full.participants.find((p) => p.userId === "user-1")!;
+        const data = await storage.sessions.userData(asUserId("user-1"));
+        expect(data).toStrictEqual([
+          {
+            sessionId: asSessionId("full"),
+            quizId: full.session.quizId,
+            title: full.session.title,
+            mode: full.session.settings.mode,
+            phase: "ended",
+            createdAt: T0,
+            startedAt: T0 + 1_000,
+            endedAt: T0 + 60_000,
+            hosted: false,
+            participant: p1,
+            answers: full.answers.filter((a) => a.participantId === p1.id),
+            bans: [],
+          },
+        ]);
+        const host = await storage.sessions.userData(asUserId("host-user"));
+        expect(host).toHaveLength(1);
+        expect(host[0]).toMatchObject({ hosted: true, answers: [], bans: [] });
+        const banned = await storage.sessions.userData(asUserId("bad"));
+        expect(banned[0]).toMatchObject({ participant: null, bans: full.bans });
+        expect(await storage.sessions.userData(asUserId("nobody"))).toStrictEqual([]);
+      });
+
+      it("ST-S25: eraseUser removes a user from ended sessions only, leaving everyone else's data", async () => {
+        const full = await writeFullSession(storage, "full", "123789");
+        const open = session("open", { pin: "456123" });
+        const stillPlaying = participant("open", 1); // user-1, in a session that has not ended
+        await storage.sessions.write([
+          created(open),
+          joined(stillPlaying),
+          answered(answer(stillPlaying, 0, 1), 500),
+        ]);
+        const p1 = full.participants.find((p) => p.userId === "user-1")!;
+
+        expect(await storage.sessions.eraseUser(asUserId("user-1"))).toBe(1);
+        const after = await storage.sessions.load(asSessionId("full"));
+        expect(after).toStrictEqual({
+          ...full,
+          participants: full.participants.filter((p) => p.id !== p1.id),
+          answers: full.answers.filter((a) => a.participantId !== p1.id),
+          served: full.served.filter((x) => x.participantId !== p1.id),
+          standings: full.standings.filter((x) => x.participantId !== p1.id),
+        });
+        expect((await storage.sessions.load(asSessionId("open")))?.participants).toStrictEqual([
+          { ...stillPlaying, score: 500 },
+        ]);
+        expect(await storage.sessions.userData(asUserId("user-1"))).toHaveLength(1);
+
+        // A host keeps no id on the sessions they hosted; a banned user's bans go.
+        expect(await storage.sessions.eraseUser(asUserId("host-user"))).toBe(1);
+        expect((await storage.sessions.load(asSessionId("full")))?.session.hostUserId).toBe("");
+        expect(await storage.sessions.eraseUser(asUserId("bad"))).toBe(1);
+        expect((await storage.sessions.load(asSessionId("full")))?.bans).toStrictEqual([]);
+        expect(await storage.sessions.eraseUser(asUserId("nobody"))).toBe(0);
       });
 
       it("ST-S21: load returns the whole bundle of a session, and only that session's", async () => {

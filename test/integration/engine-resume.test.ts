@@ -27,7 +27,7 @@ afterEach(() => {
   dirs = [];
 });
 
-async function boot(dir: string, clock: FakeClock, seed: number) {
+async function boot(dir: string, clock: FakeClock, seed: number, maxDurationMs?: number) {
   const storage = await openSqliteStorage({ path: join(dir, "quizwire.db") });
   const committer = new GroupCommitter(
     { write: (b) => storage.sessions.write(b), ping: () => storage.ping() },
@@ -46,6 +46,7 @@ async function boot(dir: string, clock: FakeClock, seed: number) {
       throw err;
     },
     endedRetentionMs: 60_000,
+    maxDurationMs: maxDurationMs ?? null,
   });
   return { storage, committer, registry };
 }
@@ -235,5 +236,130 @@ describe("resume after a crash (S-6, T-6)", () => {
     await second.registry.shutdown();
     await closeAll(first.storage);
     await closeAll(second.storage);
+  });
+});
+
+describe("timers of a session's own start and end survive a restart (M-4, M-5)", () => {
+  const HOUR = 3_600_000;
+
+  it("M-4: a scheduled start passed while no process ran starts the session on resume; one still ahead starts at that time", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const startsAt = clock.now() + 10_000;
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("self_paced", { startsAt }),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    await joinRoom(runtime, "ann");
+    await first.committer.idle();
+    await first.registry.shutdown();
+
+    // Restarted before the start: the session waits, then starts at that very time.
+    clock.advance(4_000);
+    const second = await boot(dir, clock, 2);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    const events: RoomEvent[] = [];
+    resumed.subscribe((e) => events.push(e));
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("lobby");
+    clock.advance(5_999);
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("lobby");
+    clock.advance(1);
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("active");
+    expect(events.filter((e) => e.body.type === "started")).toHaveLength(1);
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
+
+  it("M-4: a start time that passed while the server was down starts the session as soon as it is resumed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("self_paced", { startsAt: clock.now() + 10_000 }),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    await first.committer.idle();
+    await first.registry.shutdown();
+    clock.advance(60_000);
+    const second = await boot(dir, clock, 2);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    clock.advance(0);
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("active");
+    await second.committer.idle();
+    expect((await second.storage.sessions.load(runtime.id))?.session.state.startedAt).toBe(
+      clock.now(),
+    );
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
+
+  it("M-5: a session ends itself (expired) at its maximum duration from its start, also after a restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1, 2 * HOUR);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("self_paced", { startOnJoin: true }),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    clock.advance(30 * 60_000); // half an hour in the lobby does not count
+    await joinRoom(runtime, "ann"); // starts it (M-4)
+    const startedAt = clock.now();
+    expect(runtime.read((room) => room.currentPhase.kind)).toBe("active");
+    await first.committer.idle();
+    await first.registry.shutdown();
+
+    clock.advance(HOUR);
+    const second = await boot(dir, clock, 2, 2 * HOUR);
+    await second.registry.resumeOpen();
+    const resumed = second.registry.get(runtime.id)!;
+    const events: RoomEvent[] = [];
+    resumed.subscribe((e) => events.push(e));
+    clock.advance(startedAt + 2 * HOUR - 1 - clock.now());
+    expect(resumed.read((room) => room.currentPhase.kind)).toBe("active");
+    clock.advance(1);
+    expect(resumed.read((room) => room.currentPhase)).toMatchObject({
+      kind: "ended",
+      reason: "expired",
+    });
+    expect(events.at(-1)?.body.type).toBe("ended");
+    await second.registry.shutdown();
+    await closeAll(first.storage);
+    await closeAll(second.storage);
+  });
+
+  it("M-5: a session nobody starts ends at the maximum duration after its creation", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1, HOUR);
+    const { runtime } = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", {}),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    clock.advance(HOUR - 1);
+    expect(runtime.read((room) => room.currentPhase.kind)).toBe("lobby");
+    clock.advance(1);
+    expect(runtime.read((room) => room.currentPhase)).toMatchObject({
+      kind: "ended",
+      reason: "expired",
+    });
+    await first.registry.shutdown();
+    await closeAll(first.storage);
   });
 });

@@ -145,7 +145,8 @@ describe("the seeds' metric names", () => {
     const created = await fetch(`http://127.0.0.1:${port}/api/v1/sessions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ quiz_id: "metrics-vocab", max_participants: 10 }),
+      // A lobby (start_time null): the learner joins, then the host starts it.
+      body: JSON.stringify({ quiz_id: "metrics-vocab", max_participants: 10, start_time: null }),
     });
     expect(created.status).toBe(201);
     const { session_id } = (await created.json()) as { session_id: string };

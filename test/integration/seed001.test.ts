@@ -269,11 +269,15 @@ const CAPITALS = [
   },
 ];
 
-/** POST /api/v1/sessions as seed 001 §6.4 shows it. */
+/**
+ * POST /api/v1/sessions as seed 001 §6.4 shows it, with a lobby (`start_time: null`): these tests
+ * start the session themselves once everyone is in (seed001-lifecycle.test.ts plays without it).
+ */
 async function createSession(quizId: string, maxParticipants = 1000, extra = {}) {
   const res = await api("POST", "/api/v1/sessions", {
     quiz_id: quizId,
     max_participants: maxParticipants,
+    start_time: null,
     ...extra,
   });
   expect(res.status).toBe(201);
@@ -425,14 +429,14 @@ describe("seed 001: a full session", () => {
       ]);
     }
 
-    // LEAVE_SESSION: the others are told; the leaver is not.
+    // LEAVE_SESSION: the others are told, with the count of who is still here; the leaver is not.
     const left = await carol.c.call("LEAVE_SESSION", { session_id: sid }, ["SESSION_LEFT"]);
     expect(left.type).toBe("SESSION_LEFT");
     for (const p of [alice, bob]) {
       expect((await p.c.takeType("USER_LEFT")).payload).toEqual({
         user_id: carol.id,
         username: "carol",
-        participant_count: 3,
+        participant_count: 2,
       });
     }
     expect(carol.c.messages.some((m) => m.type === "USER_LEFT")).toBe(false);
@@ -1155,7 +1159,7 @@ describe("seed 001 across instances", () => {
     expect((await bob.takeType("USER_LEFT")).payload).toEqual({
       user_id: carolId,
       username: "carol",
-      participant_count: 3,
+      participant_count: 2,
     });
 
     expect((await handle.execute(HOST, { type: "start" })).ok).toBe(true);

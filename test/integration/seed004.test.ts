@@ -890,6 +890,7 @@ function joinResult(p: PublicParticipant): JoinResult {
     name: p.name,
     resumeToken: "token-of-bob",
     resumed: false,
+    started: false,
     snapshot: snapshotAt(1, [ALICE, p]),
   };
 }
@@ -923,6 +924,7 @@ function snapshotAt(
     locked: false,
     settings: record.settings,
     playerCount,
+    presentCount: playerCount,
     leaderboard: [],
     startedAt: null,
     endedAt: null,
@@ -974,7 +976,13 @@ describe("seed 004: the contest dialect, from the room's events", () => {
 
     const cydRoster = [ALICE, BOB, CYD];
     f.emit(
-      event(2, { type: "participant_joined", participant: CYD, playerCount: 3, roster: cydRoster }),
+      event(2, {
+        type: "participant_joined",
+        participant: CYD,
+        playerCount: 3,
+        presentCount: 3,
+        roster: cydRoster,
+      }),
     );
     f.emit(
       event(3, {
@@ -984,6 +992,7 @@ describe("seed 004: the contest dialect, from the room's events", () => {
         name: "cyd",
         reason: "kicked",
         playerCount: 2,
+        presentCount: 2,
         present: true,
       }),
     );

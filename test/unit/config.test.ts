@@ -19,6 +19,11 @@ describe("configuration from the environment", () => {
     expect(c.logLevel).toBe("info");
     expect(c.publicUrl).toBe("http://localhost:8080");
     expect(c.sqliteSynchronous).toBe("FULL");
+    // Seed 001 §12.3 (2 h), §12.4 (24 h), seed 003 §12.6 (90 days).
+    expect(c.sessionMaxDurationMs).toBe(2 * 3_600_000);
+    expect(c.hotDataRetentionMs).toBe(24 * 3_600_000);
+    expect(c.completedRetentionMs).toBe(90 * 24 * 3_600_000);
+    expect(c.retentionSweepMs).toBe(3_600_000);
   });
 
   it("reads every variable", () => {
@@ -42,6 +47,10 @@ describe("configuration from the environment", () => {
       JWT_JWKS_CACHE_MS: "60000",
       JWT_ISSUER: "https://auth.example",
       JWT_AUDIENCE: "quizwire",
+      SESSION_MAX_DURATION_MS: "0",
+      HOT_DATA_RETENTION_MS: "60000",
+      COMPLETED_RETENTION_MS: "0",
+      RETENTION_SWEEP_MS: "5000",
     });
     expect(c).toMatchObject({
       port: 9000,
@@ -63,11 +72,18 @@ describe("configuration from the environment", () => {
       jwtJwksCacheMs: 60000,
       jwtIssuer: "https://auth.example",
       jwtAudience: "quizwire",
+      sessionMaxDurationMs: 0,
+      hotDataRetentionMs: 60_000,
+      completedRetentionMs: 0,
+      retentionSweepMs: 5_000,
     });
   });
 
   it.each([
     ["PORT", "eighty"],
+    ["SESSION_MAX_DURATION_MS", "2h"],
+    ["HOT_DATA_RETENTION_MS", "-1"],
+    ["RETENTION_SWEEP_MS", "10"],
     ["PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],

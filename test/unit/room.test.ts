@@ -72,7 +72,10 @@ describe("live mode (M-1)", () => {
     const [stored] = h.releaseHeld();
     expect(ack(stored).points).toBeGreaterThan(0);
     expect(h.last("ended").results.get(ann.participantId!)?.score).toBe(ack(stored).score);
+    const written = h.writes.length;
     expect(h.exec(bob, { type: "leave" })?.ok).toBe(true);
+    // Not even storage: a user erased after the end is not written back by a late leave.
+    expect(h.writes.length).toBe(written);
     h.exec(ann, { type: "presence", connected: false });
     h.advance(60_000);
     expect(h.events.length).toBe(ended);
@@ -632,5 +635,82 @@ describe("membership and permissions", () => {
     h.advance(20_000);
     const seqs = h.events.map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
+
+describe("seed 001's start, wrong answers and presence count (M-4, A-7)", () => {
+  function selfPaced(settings = {}) {
+    return new RoomHarness(sessionRecord("self_paced", threeQuestions(), settings, 1_000_000));
+  }
+
+  it("A-7: a text naming no option is refused (bad_answer) unless the command scores it wrong", () => {
+    const h = selfPaced();
+    const ann = h.join("ann");
+    h.start();
+    const text = { kind: "text", text: "no such option" } as const;
+    const refused = h.exec(ann, { type: "answer", target: { index: 0 }, answer: text });
+    expect(errorOf(refused)).toMatchObject({ code: "VALIDATION", reason: "bad_answer" });
+    const wrong = ack(
+      h.exec(ann, { type: "answer", target: { index: 0 }, answer: text, unmatchedText: "wrong" }),
+    );
+    expect(wrong).toMatchObject({ correct: false, points: 0, score: 0 });
+    // Stored as given, and the question counts as answered (A-1).
+    expect(h.writes.some((w) => w.kind === "answer_put" && w.answer.answer.kind === "text")).toBe(
+      true,
+    );
+    const again = h.exec(ann, {
+      type: "answer",
+      target: { index: 0 },
+      answer: { kind: "choice", index: 0 },
+    });
+    expect(errorOf(again).reason).toBe("already_answered");
+  });
+
+  it("M-4: with start_on_join the first player's arrival starts the session, once", () => {
+    const h = selfPaced({ startOnJoin: true });
+    const first = h.exec(playerActor("ann"), { type: "join", name: "ann" });
+    const joined = (first as { value: JoinResult }).value;
+    expect(joined.started).toBe(true);
+    expect(joined.snapshot.status).toBe("active");
+    const second = (
+      h.exec(playerActor("bob"), { type: "join", name: "bob" }) as {
+        value: JoinResult;
+      }
+    ).value;
+    expect(second.started).toBe(false);
+    expect(h.bodies("started")).toHaveLength(1);
+    // A refused join starts nothing.
+    const lobby = selfPaced({ startOnJoin: true });
+    expect(lobby.exec(playerActor("x"), { type: "join", name: "" })?.ok).toBe(false);
+    expect(lobby.phase.kind).toBe("lobby");
+  });
+
+  it("M-4: a scheduled start is a timer of the room; the host may still start earlier", () => {
+    const h = selfPaced({ startsAt: 1_005_000 });
+    expect(h.room.nextWakeAt()).toBe(1_005_000);
+    h.advance(4_999);
+    expect(h.phase.kind).toBe("lobby");
+    h.advance(1);
+    expect(h.phase.kind).toBe("active");
+    expect(h.last("started").startedAt).toBe(1_005_000);
+    const early = selfPaced({ startsAt: 1_005_000 });
+    early.start();
+    early.advance(10_000);
+    expect(early.bodies("started")).toHaveLength(1);
+  });
+
+  it("the present count falls on a leave or a drop and rises on a return; the player count stays", () => {
+    const h = selfPaced();
+    const ann = h.join("ann");
+    const bob = h.join("bob");
+    expect(h.last("participant_joined")).toMatchObject({ playerCount: 2, presentCount: 2 });
+    h.exec(bob, { type: "leave" });
+    expect(h.last("participant_left")).toMatchObject({ playerCount: 2, presentCount: 1 });
+    h.exec(ann, { type: "presence", connected: false });
+    expect(h.last("presence")).toMatchObject({ connected: false, presentCount: 0 });
+    h.exec(ann, { type: "presence", connected: true });
+    expect(h.last("presence")).toMatchObject({ connected: true, presentCount: 1 });
+    const back = h.exec(bob, { type: "join", name: "bob" }) as { value: JoinResult };
+    expect(back.value.snapshot).toMatchObject({ playerCount: 2, presentCount: 2 });
   });
 });

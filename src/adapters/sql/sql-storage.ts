@@ -5,7 +5,7 @@
  * why.
  */
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { ParticipantId, QuizId, SessionId } from "../../domain/ids.js";
+import type { ParticipantId, QuizId, SessionId, UserId } from "../../domain/ids.js";
 import type { Phase } from "../../domain/phase.js";
 import {
   DIFFICULTIES,
@@ -20,6 +20,8 @@ import {
   FencedError,
   type ImageStore,
   type MetaStore,
+  type PurgeCutoffs,
+  type PurgeResult,
   type QuestionBankStore,
   type QuizStore,
   type SessionBundle,
@@ -29,6 +31,7 @@ import {
   type StandingRecord,
   type Storage,
   type StoredImage,
+  type UserSessionData,
 } from "../../ports/storage.js";
 import {
   answerToRow,
@@ -525,6 +528,148 @@ export class SqlSessionStore implements SessionStore {
       createdAt: r.created_at,
       endedAt: r.ended_at,
     }));
+  }
+
+  async purgeEnded(cutoffs: PurgeCutoffs): Promise<PurgeResult> {
+    return this.db.transaction().execute(async (trx) => {
+      let answersDeleted = 0;
+      let sessionsDeleted = 0;
+      const endedBefore = (before: number) =>
+        trx
+          .selectFrom("sessions")
+          .select("id")
+          .where("status", "=", "completed")
+          .where("ended_at", "<", before);
+      if (cutoffs.sessionsEndedBefore !== null) {
+        const before = cutoffs.sessionsEndedBefore;
+        // Children first: SQLite enforces the cascades only with foreign_keys on.
+        for (const table of ["answers", "served_questions", "bans", "participants"] as const) {
+          await trx.deleteFrom(table).where("session_id", "in", endedBefore(before)).execute();
+        }
+        const r = await trx
+          .deleteFrom("sessions")
+          .where("status", "=", "completed")
+          .where("ended_at", "<", before)
+          .executeTakeFirst();
+        sessionsDeleted = Number(r.numDeletedRows);
+      }
+      if (cutoffs.detailsEndedBefore !== null) {
+        const before = cutoffs.detailsEndedBefore;
+        const r = await trx
+          .deleteFrom("answers")
+          .where("session_id", "in", endedBefore(before))
+          .executeTakeFirst();
+        answersDeleted = Number(r.numDeletedRows);
+        await trx
+          .deleteFrom("served_questions")
+          .where("session_id", "in", endedBefore(before))
+          .execute();
+        await trx.deleteFrom("bans").where("session_id", "in", endedBefore(before)).execute();
+      }
+      return { answersDeleted, sessionsDeleted };
+    });
+  }
+
+  async userData(userId: UserId): Promise<UserSessionData[]> {
+    return this.db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute(async (trx) => {
+        const members = await trx
+          .selectFrom("participants")
+          .selectAll()
+          .where("user_id", "=", userId)
+          .execute();
+        const hosted = await trx
+          .selectFrom("sessions")
+          .select("id")
+          .where("host_user_id", "=", userId)
+          .execute();
+        const bans = await trx
+          .selectFrom("bans")
+          .selectAll()
+          .where("user_id", "=", userId)
+          .execute();
+        const ids = [
+          ...new Set([
+            ...members.map((m) => m.session_id),
+            ...hosted.map((h) => h.id),
+            ...bans.map((b) => b.session_id),
+          ]),
+        ];
+        if (ids.length === 0) return [];
+        const sessions = await trx
+          .selectFrom("sessions")
+          .selectAll()
+          .where("id", "in", ids)
+          .orderBy("created_at")
+          .orderBy("id")
+          .execute();
+        const participantIds = members.map((m) => m.id);
+        const answers =
+          participantIds.length === 0
+            ? []
+            : await trx
+                .selectFrom("answers")
+                .selectAll()
+                .where("participant_id", "in", participantIds)
+                .orderBy("seq")
+                .orderBy("question_index")
+                .execute();
+        return sessions.map((row) => {
+          const member = members.find((m) => m.session_id === row.id);
+          return {
+            sessionId: row.id as SessionId,
+            quizId: row.quiz_id as QuizId,
+            title: row.title,
+            mode: row.mode as SessionMode,
+            phase: row.phase as Phase["kind"],
+            createdAt: row.created_at,
+            startedAt: row.started_at,
+            endedAt: row.ended_at,
+            hosted: row.host_user_id === userId,
+            participant: member ? rowToParticipant(member) : null,
+            answers: answers.filter((a) => a.session_id === row.id).map(rowToAnswer),
+            bans: bans.filter((b) => b.session_id === row.id).map(rowToBan),
+          };
+        });
+      });
+  }
+
+  async eraseUser(userId: UserId): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const ended = trx.selectFrom("sessions").select("id").where("status", "=", "completed");
+      const touched = new Set<string>();
+      const members = await trx
+        .selectFrom("participants")
+        .select(["id", "session_id"])
+        .where("user_id", "=", userId)
+        .where("session_id", "in", ended)
+        .execute();
+      const ids = members.map((m) => m.id);
+      for (const m of members) touched.add(m.session_id);
+      if (ids.length > 0) {
+        await trx.deleteFrom("answers").where("participant_id", "in", ids).execute();
+        await trx.deleteFrom("served_questions").where("participant_id", "in", ids).execute();
+        await trx.deleteFrom("participants").where("id", "in", ids).execute();
+      }
+      const bans = await trx
+        .deleteFrom("bans")
+        .where("user_id", "=", userId)
+        .where("session_id", "in", ended)
+        .returning("session_id")
+        .execute();
+      for (const b of bans) touched.add(b.session_id);
+      const hosted = await trx
+        .updateTable("sessions")
+        .set({ host_user_id: "" })
+        .where("host_user_id", "=", userId)
+        .where("status", "=", "completed")
+        .returning("id")
+        .execute();
+      for (const h of hosted) touched.add(h.id);
+      return touched.size;
+    });
   }
 }
 

@@ -26,6 +26,7 @@ import { installErrorHandling } from "./errors.js";
 import { registerImageRoutes } from "./image-routes.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
 import { registerSessionRoutes } from "./session-routes.js";
+import { registerUserDataRoutes } from "./user-data-routes.js";
 
 /** What the REST door needs from the composed server. */
 export interface RestDeps {
@@ -61,7 +62,10 @@ export const TAGS = [
   { name: "images", description: "Pictures for questions: upload and serve." },
   { name: "sessions", description: "Sessions (rooms): create, join, control, answer, results." },
   { name: "rooms", description: "Public lookups for join pages." },
-  { name: "admin", description: "Seed 000's internal admin aliases." },
+  {
+    name: "admin",
+    description: "Seed 000's internal admin aliases; one user's data, exported or erased.",
+  },
   {
     name: "seed 002",
     description:
@@ -135,6 +139,7 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     registerQuizRoutes(scope, ctx);
     registerBankRoutes(scope, ctx);
     registerSessionRoutes(scope, ctx);
+    registerUserDataRoutes(scope, ctx);
   });
   await app.register(async (scope) => {
     registerImageRoutes(scope, ctx);

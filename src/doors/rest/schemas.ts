@@ -95,6 +95,19 @@ export const CreateSessionBody = Type.Object(
     mode: Type.Optional(ModeInput),
     settings: Type.Optional(SettingsInput),
     host_name: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+    start_time: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          maxLength: 64,
+          description:
+            "Seed 001's start_time, ISO 8601 with a time zone (2025-11-16T10:30:00Z): the session " +
+            "starts by itself then (at once when it has passed). null: the host starts it " +
+            "(POST …/start), a lobby. Left out: a self_paced session starts when its first " +
+            "participant joins; other modes wait for the host.",
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -111,6 +124,10 @@ export const CreateSessionReply = Type.Object({
   host_token: Type.String(),
   host_participant_id: Type.String(),
   settings: SettingsView,
+  /** When the session starts by itself (ISO 8601), or null when it does not have a set time. */
+  start_time: Nullable(Type.String()),
+  /** Whether the first participant's arrival starts it (a self_paced session created without start_time). */
+  start_on_join: Type.Boolean(),
 });
 
 export const SessionListQuery = Type.Object({
@@ -252,4 +269,64 @@ export const RoomByPinReply = Type.Object({
   status: StatusView,
   locked: Type.Boolean(),
   player_count: Type.Integer(),
+});
+
+// ------------------------------------------------------------------ one user's data (admin)
+
+export const UserParams = Type.Object({
+  user_id: Type.String({ minLength: 1, maxLength: 200, description: "the stored user id" }),
+});
+
+/** A stored answer in the request's own form: exactly one of the three fields. */
+export const UserAnswerView = Type.Object({
+  choice: Type.Optional(Type.Integer()),
+  choices: Type.Optional(Type.Array(Type.Integer())),
+  text: Type.Optional(Type.String()),
+});
+
+export const UserSessionView = Type.Object({
+  session_id: Type.String(),
+  quiz_id: Type.String(),
+  title: Type.String(),
+  mode: ModeInput,
+  phase: PhaseKindView,
+  created_at: EpochMs,
+  started_at: Nullable(EpochMs),
+  ended_at: Nullable(EpochMs),
+  /** The user hosted this session. */
+  hosted: Type.Boolean(),
+  participant: Nullable(
+    Type.Object({
+      participant_id: Type.String(),
+      name: Type.String(),
+      role: Type.String(),
+      status: Type.String(),
+      score: Type.Integer(),
+      joined_at: EpochMs,
+      kick_reason: Nullable(Type.String()),
+    }),
+  ),
+  answers: Type.Array(
+    Type.Object({
+      question_index: Type.Integer(),
+      question_id: Type.String(),
+      answer: UserAnswerView,
+      correct: Type.Boolean(),
+      points: Type.Integer(),
+      elapsed_ms: Type.Integer(),
+      received_at: EpochMs,
+    }),
+  ),
+  bans: Type.Array(Type.Object({ until: EpochMs, reason: Type.String() })),
+});
+
+export const UserDataReply = Type.Object({
+  user_id: Type.String(),
+  sessions: Type.Array(UserSessionView),
+});
+
+export const UserEraseReply = Type.Object({
+  user_id: Type.String(),
+  /** Ended sessions the user was erased from. */
+  sessions_erased: Type.Integer(),
 });

@@ -190,6 +190,13 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       const settings = settingsFromInput(b.settings);
       if (b.max_participants !== undefined) settings.maxParticipants = b.max_participants;
       const mode = b.mode ?? "self_paced";
+      // Seed 001 has no start call: its sessions start with their first participant, or at the
+      // start_time given; null asks for a lobby the host starts (docs/protocols/seed-001.md).
+      if (b.start_time === undefined) {
+        if (mode === "self_paced") settings.startOnJoin = true;
+      } else if (b.start_time !== null) {
+        settings.startsAt = parseStartTime(b.start_time);
+      }
       const created = unwrap(
         await sessions.create(identity, {
           quizId: b.quiz_id,
@@ -200,16 +207,20 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       );
       const { handle } = created;
       const info = handle.info;
+      // A start_time already passed started the session as it was made.
+      const snap = await snapshotOf(handle, "spectator");
       return reply.code(201).send({
         session_id: handle.id,
         quiz_id: info.quizId,
-        status: "waiting" as const,
+        status: snap?.status ?? "waiting",
         mode: info.settings.mode,
         pin: info.pin,
         join_url: sessions.joinUrl(info.pin),
         host_token: created.hostToken ?? "",
         host_participant_id: created.hostParticipantId ?? "",
         settings: settingsView(info.settings),
+        start_time: isoOrNull(info.settings.startsAt ?? null),
+        start_on_join: info.settings.startOnJoin ?? false,
       });
     },
   );
@@ -789,4 +800,28 @@ function decodeAnswer(b: Static<typeof AnswerBody>): { target: AnswerTarget; ans
         ? { kind: "choices", indices: b.choices }
         : { kind: "text", text: b.text ?? "" };
   return { target, answer };
+}
+
+/** RFC 3339 with a time zone: what Go's time.Time marshals to. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * Seed 001's `start_time` (Go's time.Time in JSON: RFC 3339) as server epoch
+ * ms. A time zone is required, so "10:30" cannot mean the server's local time.
+ */
+function parseStartTime(text: string): number {
+  const ms = RFC3339.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new RestError(
+      "VALIDATION",
+      "start_time must be an ISO 8601 date and time with a time zone, like 2025-11-16T10:30:00Z",
+      "bad_settings",
+      [{ path: "/start_time", msg: "not an ISO 8601 date-time with a time zone" }],
+    );
+  }
+  return ms;
+}
+
+function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -93,6 +93,13 @@ function board(
   });
 }
 
+export function startedPayload(
+  sessionId: string,
+  startedAt: number,
+): ServerPayload<"SESSION_STARTED"> {
+  return { session_id: sessionId, status: "active", started_at: iso(startedAt) };
+}
+
 /** A USER_JOINED or USER_LEFT: who it is about and the session's count as of the event. */
 export interface Announcement {
   type: "USER_JOINED" | "USER_LEFT";
@@ -110,17 +117,17 @@ export function announcementOf(event: RoomEvent): Announcement | null {
   const b = event.body;
   switch (b.type) {
     case "participant_joined":
-      return { type: "USER_JOINED", who: b.participant, count: b.playerCount };
+      return { type: "USER_JOINED", who: b.participant, count: b.presentCount };
     case "participant_left":
       // Gone already, if their last connection had closed (USER_LEFT went out then).
-      return b.present ? { type: "USER_LEFT", who: b, count: b.playerCount } : null;
+      return b.present ? { type: "USER_LEFT", who: b, count: b.presentCount } : null;
     case "presence":
       if (b.connected) {
         // Their first connection follows the USER_JOINED of their arrival: a return is news.
-        return b.firstConnection ? null : { type: "USER_JOINED", who: b, count: b.playerCount };
+        return b.firstConnection ? null : { type: "USER_JOINED", who: b, count: b.presentCount };
       }
       // A socket closing after LEAVE_SESSION is no news: USER_LEFT went out with the leave.
-      return b.active ? { type: "USER_LEFT", who: b, count: b.playerCount } : null;
+      return b.active ? { type: "USER_LEFT", who: b, count: b.presentCount } : null;
     default:
       return null;
   }
@@ -192,11 +199,7 @@ export function encodeEvent(event: RoomEvent, policy: GroupingPolicy | null = nu
       return [
         sharedFrame(
           "SESSION_STARTED",
-          frame(
-            "SESSION_STARTED",
-            { session_id: sid, status: "active", started_at: iso(b.startedAt) },
-            event.at,
-          ),
+          frame("SESSION_STARTED", startedPayload(sid, b.startedAt), event.at),
         ),
       ];
     case "leaderboard":

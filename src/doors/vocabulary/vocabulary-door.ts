@@ -28,6 +28,7 @@ import {
   isGrouped,
   iso,
   leaderboardFrame,
+  startedPayload,
 } from "./encode.js";
 import { type ErrorContext, fromDomainError, SeedError, seedMessage } from "./errors.js";
 import { resolveSeedUser, type SeedUser } from "./identity.js";
@@ -308,7 +309,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
             session_id: handle.id,
             quiz_id: handle.info.quizId,
             status: joined.snapshot.status,
-            participant_count: joined.snapshot.playerCount,
+            participant_count: joined.snapshot.presentCount,
             your_score: joined.snapshot.you?.score ?? 0,
             username: joined.name,
             rejoined: joined.resumed,
@@ -316,6 +317,10 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
           m.message_id,
           at,
         ),
+        // This join started the session (M-4): the joiner hears it too, as everyone does.
+        ...(joined.started
+          ? [this.startedFrame(handle.id, joined.snapshot.startedAt ?? at, at)]
+          : []),
         // The board as of the join, so a (re)joining client need not wait for the next change.
         this.boardOf(snap, null, at),
       ],
@@ -343,6 +348,8 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
         type: "answer",
         target: { questionId: p.question_id },
         answer: { kind: "text", text: p.answer },
+        // Seed 001 §4.3: a wrong answer scores 0; a text matching no option is a wrong answer.
+        unmatchedText: "wrong",
       },
       ctx,
       this.dedupe(conn, m.message_id),
@@ -445,6 +452,13 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     at = this.now(),
   ): Outbound {
     return { type, text: frame(type, payload, at, messageId) };
+  }
+
+  private startedFrame(sessionId: string, startedAt: number, at: number): Outbound {
+    return {
+      type: "SESSION_STARTED",
+      text: frame("SESSION_STARTED", startedPayload(sessionId, startedAt), at),
+    };
   }
 
   private boardOf(snap: Snapshot, messageId: string | null, at = this.now()): Outbound {
