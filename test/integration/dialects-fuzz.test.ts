@@ -151,7 +151,9 @@ class Fuzz {
 
   open(kind: Kind, name: string, host = false): Client {
     const socket = new FakeSocket();
-    const userId = kind === "vocabulary" ? `seed001:${name}` : `fuzz-${name}`;
+    // Unverified seed 001 users join only self_paced sessions (R-5); elsewhere they carry a token.
+    const unverified = kind === "vocabulary" && this.mode === "self_paced";
+    const userId = unverified ? `seed001:${name}` : `fuzz-${name}`;
     const client: Client = {
       kind,
       name,
@@ -191,7 +193,7 @@ class Fuzz {
             publicId: c.name,
             handle: null,
             roles: [],
-            anonymous: true,
+            anonymous: c.userId.startsWith("seed001:"),
           }),
         );
         return;

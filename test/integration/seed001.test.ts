@@ -282,6 +282,14 @@ async function createSession(quizId: string, maxParticipants = 1000, extra = {})
   return res.body as { session_id: string; pin: string };
 }
 
+/** A JWT for `userId`, signed with the test server's secret. */
+function signedToken(userId: string): Promise<string> {
+  return new SignJWT({ user_id: userId })
+    .setProtectedHeader({ alg: "HS256" })
+    .setExpirationTime("1h")
+    .sign(new TextEncoder().encode(SECRET));
+}
+
 let userCounter = 0;
 /** A fresh user id per test, so per-user rate limits never carry over between tests. */
 function user(name: string): string {
@@ -677,10 +685,29 @@ describe("seed 001: every documented error", () => {
   it("QUESTION_CLOSED: a live session takes answers to its open question only", async () => {
     const quizId = await createQuiz(CAPITALS);
     const { session_id: sid } = await createSession(quizId, 10, { mode: "live" });
-    const p = await player(sid, "live");
+    const c = await SeedClient.connect("", {
+      authorization: `Bearer ${await signedToken(user("live"))}`,
+    });
+    expect((await c.join(sid, "live")).type).toBe("SESSION_JOINED");
     await api("POST", `/api/v1/sessions/${sid}/start`);
-    expectError(await p.c.answer(sid, "q2", "Madrid"), "QUESTION_CLOSED", false);
-    expect((await p.c.answer(sid, "q1", "Paris")).payload.is_correct).toBe(true);
+    expectError(await c.answer(sid, "q2", "Madrid"), "QUESTION_CLOSED", false);
+    expect((await c.answer(sid, "q1", "Paris")).payload.is_correct).toBe(true);
+  });
+
+  it("R-5: an unverified user_id joins only self-paced sessions; live and quick_fire need a token", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    for (const mode of ["live", "quick_fire"]) {
+      const { session_id: sid } = await createSession(quizId, 10, { mode });
+      const id = user(mode);
+      const unverified = await SeedClient.connect(`user_id=${id}`);
+      const refused = await unverified.join(sid, mode);
+      expectError(refused, "ACCESS_DENIED", false);
+      expect(refused.payload.message).toMatch(/token/);
+      const signed = await SeedClient.connect("", {
+        authorization: `Bearer ${await signedToken(id)}`,
+      });
+      expect((await signed.join(sid, mode)).type).toBe("SESSION_JOINED");
+    }
   });
 
   it("ACCESS_DENIED: a removed participant is told, disconnected (4003) and kept out", async () => {

@@ -273,6 +273,14 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     );
     if (!limit.allowed) throw rateLimited("Too many JOIN_SESSION messages", limit.retryAfterMs);
     const handle = await this.findSession(p.session_id);
+    if (conn.state.anonymous && handle.info.settings.mode !== "self_paced") {
+      // R-5: an unverified user_id is anyone's to claim, and in a live or quick_fire session
+      // everyone sees it: acting there needs a user a token proves.
+      throw new SeedError(
+        "ACCESS_DENIED",
+        `Session ${handle.id} is ${handle.info.settings.mode}: join it with a token (?token=<JWT>); an unverified user_id only joins self-paced sessions`,
+      );
+    }
     const already = conn.group?.handle.id === handle.id && conn.participantId !== null;
     // Bound (but held) before the command runs, so no event between the reply and the binding is lost.
     if (!already && !this.driver.attach(conn, handle, "player")) {
