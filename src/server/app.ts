@@ -6,6 +6,7 @@ import { type Logger, pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
+import { MemoryPinGuesses } from "../adapters/memory/memory-pin-guesses.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
@@ -40,6 +41,7 @@ import { LocalDirectory, type SessionDirectory } from "../engine/session-directo
 import { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
+import { PinGate } from "../services/pin-gate.js";
 import { SessionService } from "../services/session-service.js";
 import { openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
@@ -185,6 +187,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const limiter = new MemoryRateLimiter(clock);
   const sharedLimiter = cluster?.limiter ?? limiter;
   const replay = new MemoryReplayCache(clock);
+  const pinGate = new PinGate({
+    findByPin: (pin) => sessions.findByPin(pin),
+    guesses: cluster?.pinGuesses ?? new MemoryPinGuesses(clock),
+  });
 
   const deps: DoorDeps = {
     config,
@@ -197,6 +203,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     limiter,
     sharedLimiter,
     replay,
+    pinGate,
     log,
     version: VERSION,
   };

@@ -11,6 +11,7 @@ import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js"
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
+import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
@@ -53,7 +54,6 @@ import {
 export interface CanonicalLimits extends ConnectionLimits {
   maxFrameBytes: number;
   joinAttemptsPer30s: number;
-  pinGuessesPer10Min: number;
   replayTtlMs: number;
   /** Always set here: coalescible updates are skipped for a client this far behind. */
   coalesceAboveBytes: number;
@@ -63,7 +63,6 @@ export const DEFAULT_LIMITS: CanonicalLimits = {
   ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
   joinAttemptsPer30s: 10,
-  pinGuessesPer10Min: 30,
   replayTtlMs: 120_000,
   coalesceAboveBytes: 256 * 1024,
 };
@@ -77,6 +76,7 @@ export interface CanonicalDoorDeps {
   limiter: LocalRateLimiter;
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
+  pinGate: PinGate;
   allowedOrigins: readonly string[];
   limits?: Partial<CanonicalLimits>;
 }
@@ -184,7 +184,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   refusal(err: unknown, m: ClientMessage): Reply | null {
     if (!(err instanceof ProtocolError)) return null;
     return {
-      frames: [this.errorFrame(m.msg_id, err.code, err.message, err.reason)],
+      frames: [this.errorFrame(m.msg_id, err.code, err.message, err.reason, err.retryAfterMs)],
       retryable: ERROR_CODES[err.code].retryable,
     };
   }
@@ -315,22 +315,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     let handle: RoomHandle | undefined;
     let command: Command;
     if ("pin" in d) {
-      handle = await this.deps.sessions.findByPin(d.pin);
-      if (!handle) {
-        const guesses = await this.deps.sharedLimiter.take(
-          `pin:${conn.state.ip}`,
-          this.limits.pinGuessesPer10Min,
-          600_000,
-        );
-        if (!guesses.allowed) {
-          throw new ProtocolError(
-            "RATE_LIMIT",
-            "too many wrong PINs; wait a few minutes",
-            "rate_limited",
-          );
-        }
-        throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
-      }
+      handle = await this.roomByPin(conn, d.pin);
       command = { type: "join", name: d.display_name };
     } else {
       if (!m.room_id)
@@ -374,14 +359,35 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     if (!pin && !m.room_id)
       throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
     const handle = pin
-      ? await this.deps.sessions.findByPin(pin)
+      ? await this.roomByPin(conn, pin)
       : await this.deps.sessions.find(m.room_id ?? "");
-    if (!handle)
-      throw new ProtocolError("NOT_FOUND", "no such open room", pin ? "bad_pin" : "no_room");
+    if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
     if (!this.driver.attach(conn, handle, "spectator")) return replyOf();
     const snap = await this.command(conn, handle, { type: "snapshot", role: "spectator" });
     await this.driver.settle(conn, null, "spectator", markOf(snap));
     return replyOf(this.stateFrame(m.msg_id, snap));
+  }
+
+  /**
+   * The open room a PIN names, through the one PIN limit of every door (P-4): past it, a right
+   * PIN and a wrong one get the same refusal, and a shadow-banned guesser hears `bad_pin`.
+   */
+  private async roomByPin(conn: Conn, pin: string): Promise<RoomHandle> {
+    const identity = conn.state.identity;
+    const found = await this.deps.pinGate.find(pin, {
+      address: conn.state.ip,
+      userId: identity.anonymous ? null : identity.userId,
+    });
+    if (found.kind === "found") return found.handle;
+    if (found.kind === "limited") {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many wrong PINs; wait and try again later",
+        "rate_limited",
+        found.retryAfterMs,
+      );
+    }
+    throw new ProtocolError("NOT_FOUND", `no open room has PIN ${pin}`, "bad_pin");
   }
 
   private async next(conn: Conn, msgId: string): Promise<Reply> {

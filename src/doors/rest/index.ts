@@ -17,8 +17,8 @@ import type { IdentityService } from "../../auth/identity.js";
 import type { Config } from "../../config.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
-import type { RateLimiter } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
+import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
@@ -35,8 +35,8 @@ export interface RestDeps {
   clock: Clock;
   random: Random;
   metrics: Metrics;
-  /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
-  sharedLimiter: RateLimiter;
+  /** Every lookup of a room by PIN, under the one PIN limit (P-4; Redis when clustered). */
+  pinGate: PinGate;
   log: Logger;
   /** The package version, shown in the OpenAPI document. */
   version: string;
