@@ -621,6 +621,29 @@ describe("seed 001: connections, reconnects and replays", () => {
   });
 });
 
+describe("seed 001: a reused message_id is a new request when it is about something else", () => {
+  it("A-6: a JOIN_SESSION to another session with a message_id used before joins that session; an answer with it is answered", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    const { session_id: first } = await createSession(quizId);
+    const { session_id: second } = await createSession(quizId);
+    const c = await SeedClient.connect(`user_id=${user("reuser")}`);
+    const a = await c.join(first, "reuser", { message_id: "m1" });
+    expect(a.payload.session_id).toBe(first);
+    const b = await c.join(second, "reuser", { message_id: "m1" });
+    expect(b.type).toBe("SESSION_JOINED");
+    expect(b.payload.session_id).toBe(second);
+    await api("POST", `/api/v1/sessions/${second}/start`);
+    // The connection is in the second session now: answering there works, with the same id too.
+    const answered = await c.answer(second, "q1", "Paris", 1000, { message_id: "m1" });
+    expect(answered.type).toBe("SCORE_UPDATED");
+    expect(answered.payload.is_correct).toBe(true);
+    // And a second question's answer under the same id is that question's answer, not a replay.
+    const next = await c.answer(second, "q2", "Madrid", 1000, { message_id: "m1" });
+    expect(next.type).toBe("SCORE_UPDATED");
+    expect(next.payload.question_id).toBe("q2");
+  });
+});
+
 describe("seed 001: retries after a recoverable refusal", () => {
   it("A-6: a refusal with recoverable: true is not remembered; the same message_id runs again", async () => {
     const quizId = await createQuiz(CAPITALS);
