@@ -20,7 +20,7 @@ import type { Clock, Random } from "../../ports/clock.js";
 import type { Storage } from "../../ports/storage.js";
 import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
-import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
+import { RestAuth, refuseBadJwt, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
 import { installErrorHandling } from "./errors.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
@@ -129,6 +129,8 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     auth: new RestAuth({ identity: deps.identity, adminToken: deps.config.adminToken }),
     newId: () => uuidv7(),
   };
+  // A bad JWT is refused on every route of the server, public ones included (docs/errors.md).
+  app.addHook("onRequest", refuseBadJwt(ctx.auth));
   await app.register(async (scope) => {
     registerQuizRoutes(scope, ctx);
     registerBankRoutes(scope, ctx);
