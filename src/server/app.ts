@@ -23,6 +23,7 @@ import {
   createLeaderboardStreamDoor,
   type LeaderboardStreamDoor,
 } from "../doors/leaderboard-stream/index.js";
+import { clientError, frameworkError, MAX_PARAM_LENGTH } from "../doors/rest/errors.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import {
   createVocabularyDoor,
@@ -230,6 +231,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Per-request logs would dominate under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Framework refusals leave in the one REST error format too (docs/errors.md).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
   registerHealthRoutes(fastify, {
     version: VERSION,
