@@ -1,3 +1,4 @@
+import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { asUserId } from "../../src/domain/ids.js";
 import { RawSocket } from "../support/clients.js";
@@ -175,6 +176,31 @@ describe("P-4: the PIN limit, on one server", () => {
     expect(await ask("10.1.0.2", wrongPin(right, 11))).toEqual(LIMITED);
     // Someone else at that other address is not.
     expect(await ask("10.1.0.2", right, asUserId("bystander"))).toBe("found");
+  });
+});
+
+describe("P-4: a PIN lookup needs no identity", () => {
+  it("P-4: with anonymous access off, GET /api/v1/rooms/{pin} still answers without a token", async () => {
+    const secret = "pin-oracle-test-secret-0123456789";
+    const s = await Server.start({ ALLOW_ANONYMOUS: "false", JWT_SECRET: secret });
+    try {
+      const token = await new SignJWT({ sub: "host-user" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode(secret));
+      const created = await s.t.app.fastify.inject({
+        method: "POST",
+        url: "/api/v1/sessions",
+        headers: { authorization: `Bearer ${token}` },
+        payload: { quiz_id: "vocab-101" },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const pin = (JSON.parse(created.body) as Json).pin as string;
+      expect(await s.rest(pin)).toBe("found");
+      expect(await s.rest(wrongPin(pin, 1))).toEqual(BAD_PIN);
+    } finally {
+      await s.close();
+    }
   });
 });
 
