@@ -50,6 +50,8 @@ export class ProtocolError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly reason?: string,
+    /** RATE_LIMIT: how long to wait, when known. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "ProtocolError";

@@ -8,6 +8,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../ports/cluster.js";
 import type { Storage } from "../ports/storage.js";
+import type { PinGate } from "../services/pin-gate.js";
 import type { SessionService } from "../services/session-service.js";
 
 /** Everything a door may use. Doors translate; the engine and services decide. */
@@ -24,6 +25,8 @@ export interface DoorDeps {
   /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
+  /** Every lookup of a room by PIN (P-4: one limit for every door and route). */
+  pinGate: PinGate;
   log: Logger;
   /** The package version (OpenAPI, health). */
   version: string;

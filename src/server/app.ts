@@ -6,6 +6,7 @@ import { type Logger, pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
+import { MemoryPinGuesses } from "../adapters/memory/memory-pin-guesses.js";
 import { MemoryRateLimiter, UnlimitedRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
@@ -22,6 +23,7 @@ import {
   createLeaderboardStreamDoor,
   type LeaderboardStreamDoor,
 } from "../doors/leaderboard-stream/index.js";
+import { clientError, frameworkError, MAX_PARAM_LENGTH } from "../doors/rest/errors.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import {
   createVocabularyDoor,
@@ -43,6 +45,7 @@ import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { RetentionSweeper } from "../services/retention.js";
+import { PinGate } from "../services/pin-gate.js";
 import { SessionService } from "../services/session-service.js";
 import { feedStoredAnswers, openRedisCluster } from "./cluster-setup.js";
 import { ConnectionCap } from "./connection-cap.js";
@@ -274,6 +277,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const limiter = config.rateLimiting ? ownLimiter : new UnlimitedRateLimiter();
   const sharedLimiter = cluster?.limiter ?? ownLimiter;
   const replay = new MemoryReplayCache(clock);
+  const pinGate = new PinGate({
+    findByPin: (pin) => sessions.findByPin(pin),
+    guesses: cluster?.pinGuesses ?? new MemoryPinGuesses(clock),
+  });
 
   const deps: DoorDeps = {
     config,
@@ -286,6 +293,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     limiter,
     sharedLimiter,
     replay,
+    pinGate,
     log,
     version: VERSION,
   };
@@ -316,6 +324,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Per-request logs would dominate under load; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Framework refusals leave in the one REST error format too (docs/errors.md).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
   observeHttpRequests(fastify, metrics);
   registerHealthRoutes(fastify, {

@@ -4,6 +4,7 @@ import { RedisClusterBus } from "../adapters/redis/redis-bus.js";
 import { RedisConnection } from "../adapters/redis/redis-connection.js";
 import { RedisOwnershipLeases } from "../adapters/redis/redis-ownership-leases.js";
 import { RedisPinDirectory } from "../adapters/redis/redis-pin-directory.js";
+import { RedisPinGuesses } from "../adapters/redis/redis-pin-guesses.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
 import { ConfigError } from "../config.js";
 import type { RoomRuntime } from "../engine/room-runtime.js";
@@ -15,12 +16,15 @@ import type {
   PinDirectory,
   RateLimiter,
 } from "../ports/cluster.js";
+import type { PinGuesses } from "../ports/pin-guesses.js";
 
 /** What several instances share through Redis. */
 export interface RedisCluster {
   instanceId: string;
   pins: PinDirectory;
   limiter: RateLimiter;
+  /** PIN guess allowances (P-4), shared so the limit holds across instances. */
+  pinGuesses: PinGuesses;
   leases: OwnershipLeases;
   bus: ClusterBus;
   /** Seed 002's `quiz:updates:{quiz_id}` notices, for subscribers outside quizwire. */
@@ -65,6 +69,7 @@ export async function openRedisCluster(opts: {
     instanceId,
     pins: new RedisPinDirectory(conn),
     limiter: new RedisRateLimiter(conn, opts.clock),
+    pinGuesses: new RedisPinGuesses(conn, opts.clock),
     leases: new RedisOwnershipLeases(conn),
     bus,
     answers,

@@ -28,6 +28,16 @@ import { createTestApp, type TestApp } from "../support/test-app.js";
  * 5. nothing fails unexpectedly: no INTERNAL error frame, no error logged.
  *
  * A seed that once failed stays in REGRESSIONS with what it found.
+ *
+ * The hostile run plays the same games with an attacker mixed in (a quarter of the steps):
+ * malformed, truncated and oversized frames, wrong types, prototype keys, binary frames, bad
+ * UTF-8, players sending host commands (wrong role), answers to questions that are not open
+ * (wrong phase), replays, floods, and REST answers for another player by participant id. On top
+ * of the invariants above: a wrong-role command is always refused, and an answer for someone
+ * else is never accepted (R-5).
+ *
+ * Longer runs: `QUIZWIRE_FUZZ_SEEDS=200 npx vitest run test/integration/dialects-fuzz.test.ts`
+ * adds that many more seeds to each run (`QUIZWIRE_FUZZ_STEPS` sets the steps per game).
  */
 
 const RANDOM_SEEDS = [11, 23, 37, 41, 59, 67, 73, 89, 97, 101, 131, 157];
@@ -36,7 +46,13 @@ const REGRESSIONS: Array<{ seed: number; found: string }> = [
   { seed: 37, found: "T-8: presence events after `ended` (players disconnecting after the end)" },
   { seed: 73, found: "T-8: participant_left and presence after `ended` (a leave after the end)" },
 ];
-const STEPS = 160;
+const HOSTILE_SEEDS = [5, 13, 29, 71];
+/** More seeds for a longer run, from the environment (none by default). */
+const EXTRA_SEEDS = Array.from(
+  { length: Number(process.env.QUIZWIRE_FUZZ_SEEDS ?? 0) || 0 },
+  (_, i) => 1_000 + i * 7,
+);
+const STEPS = Number(process.env.QUIZWIRE_FUZZ_STEPS ?? 0) || 160;
 const QUESTIONS = 5;
 
 type Kind = "canonical" | "vocabulary" | "contest" | "stream";
@@ -78,10 +94,13 @@ class Fuzz {
   pin!: string;
   private nextId = 0;
   private steps = 0;
+  /** Messages that must be refused (a player's host command): the client and the msg_id. */
+  private readonly mustRefuse: Array<{ c: Client; msgId: string }> = [];
 
   constructor(
     readonly seed: number,
     readonly mode: SessionMode,
+    readonly hostile = false,
   ) {
     this.rng = new SeededRandom(seed);
   }
@@ -151,7 +170,9 @@ class Fuzz {
 
   open(kind: Kind, name: string, host = false): Client {
     const socket = new FakeSocket();
-    const userId = kind === "vocabulary" ? `seed001:${name}` : `fuzz-${name}`;
+    // Unverified seed 001 users join only self_paced sessions (R-5); elsewhere they carry a token.
+    const unverified = kind === "vocabulary" && this.mode === "self_paced";
+    const userId = unverified ? `seed001:${name}` : `fuzz-${name}`;
     const client: Client = {
       kind,
       name,
@@ -191,7 +212,7 @@ class Fuzz {
             publicId: c.name,
             handle: null,
             roles: [],
-            anonymous: true,
+            anonymous: c.userId.startsWith("seed001:"),
           }),
         );
         return;
@@ -299,6 +320,14 @@ class Fuzz {
 
   async step(): Promise<string> {
     this.steps += 1;
+    // Only a hostile game draws this number, so the other seeds play exactly as they always did.
+    if (this.hostile && this.rng.float() < 0.25) return this.attack();
+    // The attacker takes host turns away: the host starts a hostile game early, so it is played.
+    if (this.hostile && this.steps === 8) {
+      const host = this.clients.find((c) => c.host);
+      if (host) this.send(host, { v: 1, type: "start", msg_id: this.msgId(), data: {} });
+      return "host starts";
+    }
     const r = this.rng.float();
     const players = this.clients.filter((c) => !c.host && c.kind !== "stream");
     if (r < 0.12 || players.length < 3) return this.arrive();
@@ -467,6 +496,157 @@ class Fuzz {
     return `${c.name} sends garbage`;
   }
 
+  // ------------------------------------------------------------------ the attacker
+
+  private async attack(): Promise<string> {
+    const c = this.pick(this.clients.filter((x) => !x.host));
+    if (!c) return "no target";
+    const r = this.rng.int(11);
+    switch (r) {
+      case 0: {
+        const junk =
+          this.pick(['{"v":1,"type":"answer"', "{", '{"type":', "\u0000", "null", "1e999"]) ?? "{";
+        this.send(c, junk);
+        return `${c.name} sends malformed JSON ${JSON.stringify(junk)}`;
+      }
+      case 1: {
+        const size = this.pick([10_241, 11_000, 70_000]) ?? 11_000;
+        this.send(
+          c,
+          JSON.stringify({
+            v: 1,
+            type: "ping",
+            msg_id: this.msgId(),
+            data: { pad: "p".repeat(size) },
+          }),
+        );
+        return `${c.name} sends ${size} bytes`;
+      }
+      case 2: {
+        const wrong =
+          this.pick<object>([
+            { v: 1, type: "answer", msg_id: 7, data: { index: "0", choice: "1" } },
+            {
+              v: "1",
+              type: "join",
+              msg_id: this.msgId(),
+              data: { pin: 123456, display_name: ["x"] },
+            },
+            { v: 1, type: "kick", msg_id: this.msgId(), data: { participant_id: { $ne: null } } },
+            {
+              type: "SUBMIT_ANSWER",
+              message_id: 5,
+              payload: { session_id: 1, question_id: null, answer: 3 },
+            },
+            { type: "JOIN_SESSION", payload: { session_id: this.sid, username: 42 } },
+            { type: ["SUBMIT_ANSWER"], payload: [] },
+          ]) ?? {};
+        this.send(c, JSON.stringify(wrong));
+        return `${c.name} sends wrong types`;
+      }
+      case 3: {
+        const proto =
+          this.pick([
+            `{"__proto__":{"roles":["admin"]},"v":1,"type":"start","msg_id":"${this.msgId()}","data":{}}`,
+            `{"v":1,"type":"answer","msg_id":"${this.msgId()}","data":{"index":0,"choice":0,"__proto__":{"isHost":true}}}`,
+            `{"constructor":{"prototype":{"admin":true}},"type":"JOIN_SESSION","payload":{"session_id":"${this.sid}"}}`,
+            `{"type":"SUBMIT_ANSWER","payload":{"__proto__":{"session_id":"${this.sid}"},"question_id":"q1","answer":"A","time_taken_ms":1}}`,
+          ]) ?? "{}";
+        this.send(c, proto);
+        return `${c.name} sends prototype keys`;
+      }
+      case 4:
+        c.socket.receive(
+          Buffer.from(JSON.stringify({ v: 1, type: "ping", msg_id: this.msgId(), data: {} })),
+          true,
+        );
+        return `${c.name} sends a binary frame`;
+      case 5:
+        c.socket.receive(
+          Buffer.from([
+            0x7b, 0x22, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22,
+            0x7d,
+          ]),
+        );
+        return `${c.name} sends bad UTF-8`;
+      case 6: {
+        if (c.kind !== "canonical") {
+          this.send(
+            c,
+            c.kind === "contest" ? { type: "START_GAME" } : { type: "END_SESSION", payload: {} },
+          );
+          return `${c.name} tries to run the game`;
+        }
+        const type = this.pick(["start", "next", "end", "lock", "kick"]) ?? "start";
+        const victim = this.pick(this.clients.filter((x) => x !== c && x.participantId !== null));
+        const msgId = this.msgId();
+        const data =
+          type === "lock"
+            ? { locked: true }
+            : type === "kick"
+              ? { participant_id: victim?.participantId ?? "p-none" }
+              : {};
+        this.send(c, { v: 1, type, msg_id: msgId, data });
+        this.mustRefuse.push({ c, msgId });
+        return `${c.name} (a player) sends ${type}`;
+      }
+      case 7: {
+        const index = this.pick([-1, QUESTIONS, 999, 2 ** 31]) ?? 999;
+        if (c.kind === "canonical") {
+          this.send(c, { v: 1, type: "answer", msg_id: this.msgId(), data: { index, choice: 0 } });
+        } else if (c.kind === "vocabulary") {
+          this.send(c, {
+            type: "SUBMIT_ANSWER",
+            message_id: this.msgId(),
+            payload: {
+              session_id: this.sid,
+              question_id: `q${index}`,
+              answer: "A",
+              time_taken_ms: 1,
+            },
+          });
+        } else {
+          this.send(c, { type: "SUBMIT_ANSWER", question_id: `q${index}`, answer: "A" });
+        }
+        return `${c.name} answers question ${index}, which is not open`;
+      }
+      case 8:
+        return this.retry();
+      case 9: {
+        for (let i = 0; i < 45; i++) {
+          this.send(
+            c,
+            c.kind === "canonical"
+              ? { v: 1, type: "ping", msg_id: `f${i}`, data: {} }
+              : { type: "PING", payload: {} },
+          );
+        }
+        return `${c.name} floods`;
+      }
+      default:
+        return this.answerForSomeoneElse();
+    }
+  }
+
+  /** Seed 002's answer route with only another player's participant id: never accepted (R-5). */
+  private async answerForSomeoneElse(): Promise<string> {
+    const victim = this.pick(this.clients.filter((x) => !x.host && x.participantId !== null));
+    if (!victim?.participantId) return "nobody to impersonate";
+    const res = await this.t.app.fastify.inject({
+      method: "POST",
+      url: `/quizzes/${this.sid}/answers`,
+      payload: {
+        participant_id: victim.participantId,
+        question_id: this.questionId(),
+        answer: this.optionText() || "A",
+      },
+    });
+    expect(res.statusCode, `an answer for ${victim.name} by participant id: ${res.body}`).not.toBe(
+      200,
+    );
+    return `someone answers for ${victim.name} over REST (${res.statusCode})`;
+  }
+
   private reconnect(): string {
     const c = this.pick(this.clients.filter((x) => !x.host));
     if (!c) return "nobody";
@@ -510,6 +690,11 @@ class Fuzz {
   async check(): Promise<void> {
     // 5: nothing unexpected was logged.
     expect(this.errorsLogged, "errors logged").toEqual([]);
+    // A player's host command is refused, whenever it was answered at all (a flood may close first).
+    for (const { c, msgId } of this.mustRefuse.splice(0)) {
+      const reply = this.frames(c).find((f) => f.msg_id === msgId);
+      if (reply) expect(reply.type, `${c.name}'s ${msgId}: ${JSON.stringify(reply)}`).toBe("error");
+    }
     // 3: no event after the end.
     const end = this.events.findIndex((e) => e.body.type === "ended");
     if (end >= 0) {
@@ -558,8 +743,8 @@ class Fuzz {
 
 const MODES: SessionMode[] = ["live", "quick_fire", "self_paced"];
 
-async function play(seed: number): Promise<void> {
-  const fuzz = new Fuzz(seed, MODES[seed % MODES.length] ?? "live");
+async function play(seed: number, hostile = false): Promise<void> {
+  const fuzz = new Fuzz(seed, MODES[seed % MODES.length] ?? "live", hostile);
   running.push(fuzz);
   await fuzz.start();
   const log: string[] = [];
@@ -585,9 +770,19 @@ afterEach(async () => {
 });
 
 describe("whole-game fuzz: every dialect in one session", () => {
-  it.each(RANDOM_SEEDS)("S-6, L-1, T-8, A-5: seed %i keeps the invariants", async (seed) => {
-    await play(seed);
-  });
+  it.each([...RANDOM_SEEDS, ...EXTRA_SEEDS])(
+    "S-6, L-1, T-8, A-5: seed %i keeps the invariants",
+    async (seed) => {
+      await play(seed);
+    },
+  );
+
+  it.each([...HOSTILE_SEEDS, ...EXTRA_SEEDS.map((s) => s + 3)])(
+    "R-1, R-5, A-6: with an attacker on every door, seed %i keeps the invariants",
+    async (seed) => {
+      await play(seed, true);
+    },
+  );
 
   for (const { seed, found } of REGRESSIONS) {
     it(`regression, seed ${seed}: ${found}`, async () => {

@@ -286,6 +286,14 @@ async function createSession(quizId: string, maxParticipants = 1000, extra = {})
   return res.body as { session_id: string; pin: string };
 }
 
+/** A JWT for `userId`, signed with the test server's secret. */
+function signedToken(userId: string): Promise<string> {
+  return new SignJWT({ user_id: userId })
+    .setProtectedHeader({ alg: "HS256" })
+    .setExpirationTime("1h")
+    .sign(new TextEncoder().encode(SECRET));
+}
+
 let userCounter = 0;
 /** A fresh user id per test, so per-user rate limits never carry over between tests. */
 function user(name: string): string {
@@ -617,6 +625,29 @@ describe("seed 001: connections, reconnects and replays", () => {
   });
 });
 
+describe("seed 001: a reused message_id is a new request when it is about something else", () => {
+  it("A-6: a JOIN_SESSION to another session with a message_id used before joins that session; an answer with it is answered", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    const { session_id: first } = await createSession(quizId);
+    const { session_id: second } = await createSession(quizId);
+    const c = await SeedClient.connect(`user_id=${user("reuser")}`);
+    const a = await c.join(first, "reuser", { message_id: "m1" });
+    expect(a.payload.session_id).toBe(first);
+    const b = await c.join(second, "reuser", { message_id: "m1" });
+    expect(b.type).toBe("SESSION_JOINED");
+    expect(b.payload.session_id).toBe(second);
+    await api("POST", `/api/v1/sessions/${second}/start`);
+    // The connection is in the second session now: answering there works, with the same id too.
+    const answered = await c.answer(second, "q1", "Paris", 1000, { message_id: "m1" });
+    expect(answered.type).toBe("SCORE_UPDATED");
+    expect(answered.payload.is_correct).toBe(true);
+    // And a second question's answer under the same id is that question's answer, not a replay.
+    const next = await c.answer(second, "q2", "Madrid", 1000, { message_id: "m1" });
+    expect(next.type).toBe("SCORE_UPDATED");
+    expect(next.payload.question_id).toBe("q2");
+  });
+});
+
 describe("seed 001: retries after a recoverable refusal", () => {
   it("A-6: a refusal with recoverable: true is not remembered; the same message_id runs again", async () => {
     const quizId = await createQuiz(CAPITALS);
@@ -681,10 +712,29 @@ describe("seed 001: every documented error", () => {
   it("QUESTION_CLOSED: a live session takes answers to its open question only", async () => {
     const quizId = await createQuiz(CAPITALS);
     const { session_id: sid } = await createSession(quizId, 10, { mode: "live" });
-    const p = await player(sid, "live");
+    const c = await SeedClient.connect("", {
+      authorization: `Bearer ${await signedToken(user("live"))}`,
+    });
+    expect((await c.join(sid, "live")).type).toBe("SESSION_JOINED");
     await api("POST", `/api/v1/sessions/${sid}/start`);
-    expectError(await p.c.answer(sid, "q2", "Madrid"), "QUESTION_CLOSED", false);
-    expect((await p.c.answer(sid, "q1", "Paris")).payload.is_correct).toBe(true);
+    expectError(await c.answer(sid, "q2", "Madrid"), "QUESTION_CLOSED", false);
+    expect((await c.answer(sid, "q1", "Paris")).payload.is_correct).toBe(true);
+  });
+
+  it("R-5: an unverified user_id joins only self-paced sessions; live and quick_fire need a token", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    for (const mode of ["live", "quick_fire"]) {
+      const { session_id: sid } = await createSession(quizId, 10, { mode });
+      const id = user(mode);
+      const unverified = await SeedClient.connect(`user_id=${id}`);
+      const refused = await unverified.join(sid, mode);
+      expectError(refused, "ACCESS_DENIED", false);
+      expect(refused.payload.message).toMatch(/token/);
+      const signed = await SeedClient.connect("", {
+        authorization: `Bearer ${await signedToken(id)}`,
+      });
+      expect((await signed.join(sid, mode)).type).toBe("SESSION_JOINED");
+    }
   });
 
   it("ACCESS_DENIED: a removed participant is told, disconnected (4003) and kept out", async () => {

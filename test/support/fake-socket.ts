@@ -43,10 +43,12 @@ export class FakeSocket implements DoorSocket {
     return this;
   }
 
-  /** A frame from the client. */
-  receive(frame: string | object, isBinary = false): void {
-    const text = typeof frame === "string" ? frame : JSON.stringify(frame);
-    this.events?.onMessage(Buffer.from(text), isBinary);
+  /** A frame from the client (raw bytes as given: a Buffer may hold invalid UTF-8). */
+  receive(frame: string | object | Buffer, isBinary = false): void {
+    const bytes = Buffer.isBuffer(frame)
+      ? frame
+      : Buffer.from(typeof frame === "string" ? frame : JSON.stringify(frame));
+    this.events?.onMessage(bytes, isBinary);
   }
 
   /** The client goes away. */

@@ -11,6 +11,7 @@ import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js"
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
+import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
@@ -53,7 +54,6 @@ import {
 export interface CanonicalLimits extends ConnectionLimits {
   maxFrameBytes: number;
   joinAttemptsPer30s: number;
-  pinGuessesPer10Min: number;
   replayTtlMs: number;
   /** Always set here: coalescible updates are skipped for a client this far behind. */
   coalesceAboveBytes: number;
@@ -63,7 +63,6 @@ export const DEFAULT_LIMITS: CanonicalLimits = {
   ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
   joinAttemptsPer30s: 10,
-  pinGuessesPer10Min: 30,
   replayTtlMs: 120_000,
   coalesceAboveBytes: 256 * 1024,
 };
@@ -77,6 +76,7 @@ export interface CanonicalDoorDeps {
   limiter: LocalRateLimiter;
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
+  pinGate: PinGate;
   allowedOrigins: readonly string[];
   limits?: Partial<CanonicalLimits>;
 }
@@ -89,6 +89,7 @@ export interface ClientState {
 }
 
 type Conn = Connection<ClientState>;
+type Message<T extends ClientType> = Extract<ClientMessage, { type: T }>;
 
 /** Replies worth remembering for retries: everything that changes something. */
 const REPLAYED: ReadonlySet<ClientType> = new Set([
@@ -179,13 +180,13 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   }
 
   replayKey(conn: Conn, m: ClientMessage): string | null {
-    return REPLAYED.has(m.type) ? `${conn.state.identity.userId}:${m.msg_id}` : null;
+    return REPLAYED.has(m.type) ? this.messageKey(conn, m) : null;
   }
 
   refusal(err: unknown, m: ClientMessage): Reply | null {
     if (!(err instanceof ProtocolError)) return null;
     return {
-      frames: [this.errorFrame(m.msg_id, err.code, err.message, err.reason)],
+      frames: [this.errorFrame(m.msg_id, err.code, err.message, err.reason, err.retryAfterMs)],
       retryable: ERROR_CODES[err.code].retryable,
     };
   }
@@ -243,22 +244,22 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
       });
       return replyOf(this.stateFrame(m.msg_id, snap));
     },
-    start: (conn, m) => this.ackOf(conn, m.msg_id, "start", { type: "start" }),
-    end: (conn, m) => this.ackOf(conn, m.msg_id, "end", { type: "end" }),
-    next: (conn, m) => this.next(conn, m.msg_id),
-    lock: (conn, m) => this.ackOf(conn, m.msg_id, "lock", { type: "lock", locked: m.data.locked }),
+    start: (conn, m) => this.ackOf(conn, m, "start", { type: "start" }),
+    end: (conn, m) => this.ackOf(conn, m, "end", { type: "end" }),
+    next: (conn, m) => this.next(conn, m),
+    lock: (conn, m) => this.ackOf(conn, m, "lock", { type: "lock", locked: m.data.locked }),
     kick: (conn, m) =>
-      this.ackOf(conn, m.msg_id, "kick", {
+      this.ackOf(conn, m, "kick", {
         type: "kick",
         participantId: asParticipantId(m.data.participant_id),
         reason: m.data.reason ?? "removed by the host",
       }),
     leave: async (conn, m) => {
-      const reply = await this.ackOf(conn, m.msg_id, "leave", { type: "leave" });
+      const reply = await this.ackOf(conn, m, "leave", { type: "leave" });
       this.driver.detach(conn);
       return reply;
     },
-    answer: (conn, m) => this.answer(conn, m.msg_id, m.data),
+    answer: (conn, m) => this.answer(conn, m),
   };
 
   // ------------------------------------------------------------------ handlers
@@ -316,22 +317,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     let handle: RoomHandle | undefined;
     let command: Command;
     if ("pin" in d) {
-      handle = await this.deps.sessions.findByPin(d.pin);
-      if (!handle) {
-        const guesses = await this.deps.sharedLimiter.take(
-          `pin:${conn.state.ip}`,
-          this.limits.pinGuessesPer10Min,
-          600_000,
-        );
-        if (!guesses.allowed) {
-          throw new ProtocolError(
-            "RATE_LIMIT",
-            "too many wrong PINs; wait a few minutes",
-            "rate_limited",
-          );
-        }
-        throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
-      }
+      handle = await this.roomByPin(conn, d.pin);
       command = { type: "join", name: d.display_name };
     } else {
       if (!m.room_id)
@@ -375,19 +361,41 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     if (!pin && !m.room_id)
       throw new ProtocolError("VALIDATION", "spectate needs a pin or a room_id", "bad_data");
     const handle = pin
-      ? await this.deps.sessions.findByPin(pin)
+      ? await this.roomByPin(conn, pin)
       : await this.deps.sessions.find(m.room_id ?? "");
-    if (!handle)
-      throw new ProtocolError("NOT_FOUND", "no such open room", pin ? "bad_pin" : "no_room");
+    if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
     if (!this.driver.attach(conn, handle, "spectator")) return replyOf();
     const snap = await this.command(conn, handle, { type: "snapshot", role: "spectator" });
     await this.driver.settle(conn, null, "spectator", markOf(snap));
     return replyOf(this.stateFrame(m.msg_id, snap));
   }
 
-  private async next(conn: Conn, msgId: string): Promise<Reply> {
+  /**
+   * The open room a PIN names, through the one PIN limit of every door (P-4): past it, a right
+   * PIN and a wrong one get the same refusal, and a shadow-banned guesser hears `bad_pin`.
+   */
+  private async roomByPin(conn: Conn, pin: string): Promise<RoomHandle> {
+    const identity = conn.state.identity;
+    const found = await this.deps.pinGate.find(pin, {
+      address: conn.state.ip,
+      userId: identity.anonymous ? null : identity.userId,
+    });
+    if (found.kind === "found") return found.handle;
+    if (found.kind === "limited") {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many wrong PINs; wait and try again later",
+        "rate_limited",
+        found.retryAfterMs,
+      );
+    }
+    throw new ProtocolError("NOT_FOUND", `no open room has PIN ${pin}`, "bad_pin");
+  }
+
+  private async next(conn: Conn, m: Message<"next">): Promise<Reply> {
+    const msgId = m.msg_id;
     const handle = this.requireRoom(conn);
-    const result = await this.command(conn, handle, { type: "next" }, this.dedupeKey(conn, msgId));
+    const result = await this.command(conn, handle, { type: "next" }, this.dedupeKey(conn, m));
     if ("served" in result && result.served) {
       const s = result.served;
       return replyOf(
@@ -403,11 +411,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     return replyOf(this.frame("ack", msgId, { type: "next", phase: result.phase }));
   }
 
-  private async answer(
-    conn: Conn,
-    msgId: string,
-    d: Extract<ClientMessage, { type: "answer" }>["data"],
-  ): Promise<Reply> {
+  private async answer(conn: Conn, m: Message<"answer">): Promise<Reply> {
+    const { msg_id: msgId, data: d } = m;
     const started = performance.now();
     const handle = this.requireRoom(conn);
     const given = [d.choice !== undefined, d.choices !== undefined, d.text !== undefined].filter(
@@ -430,7 +435,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
       conn,
       handle,
       { type: "answer", target: { index: d.index }, answer },
-      this.dedupeKey(conn, msgId),
+      this.dedupeKey(conn, m),
     );
     this.driver.metrics.answerAcked(started);
     return replyOf(
@@ -451,21 +456,50 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
 
   private async ackOf(
     conn: Conn,
-    msgId: string,
+    m: ClientMessage,
     type: ClientType,
     command: Extract<Command, { type: "start" | "end" | "lock" | "kick" | "leave" }>,
   ): Promise<Reply> {
     const handle = this.requireRoom(conn);
-    const done = await this.command(conn, handle, command, this.dedupeKey(conn, msgId));
-    return replyOf(this.frame("ack", msgId, { type, phase: done.phase }));
+    const done = await this.command(conn, handle, command, this.dedupeKey(conn, m));
+    return replyOf(this.frame("ack", m.msg_id, { type, phase: done.phase }));
   }
 
   /**
    * A mutating message's identity for the owner's dedupe (A-6): a retry that reaches the
-   * session's owner through another instance still gets the first reply.
+   * session's owner through another instance still gets the first reply. The same key as the
+   * replay window's, so it too tells a retry from a reused id.
    */
-  private dedupeKey(conn: Conn, msgId: string): string {
-    return `canonical:${conn.state.identity.userId}:${msgId}`;
+  private dedupeKey(conn: Conn, m: ClientMessage): string {
+    return this.messageKey(conn, m);
+  }
+
+  /**
+   * Who sent a message, what it is about and its id (A-6): the sender, the message type, the
+   * room (or for a join the PIN or room asked for, for create_room the quiz), for an answer
+   * the question, for a kick the participant. A retry matches; an id reused for anything else
+   * is a new request. Plain concatenation of a few fields, since it runs for every answer.
+   */
+  private messageKey(conn: Conn, m: ClientMessage): string {
+    const room = conn.group?.handle.id ?? "";
+    let about: string;
+    switch (m.type) {
+      case "create_room":
+        about = m.data.quiz_id;
+        break;
+      case "join":
+        about = "pin" in m.data ? `pin:${m.data.pin}` : `room:${m.room_id ?? ""}`;
+        break;
+      case "answer":
+        about = `${room}:${m.data.index}`;
+        break;
+      case "kick":
+        about = `${room}:${m.data.participant_id}`;
+        break;
+      default:
+        about = room;
+    }
+    return `canonical:${conn.state.identity.userId}:${m.type}:${about}:${m.msg_id}`;
   }
 
   /** Runs a command, turning a refusal into a ProtocolError (the driver answers it). */

@@ -211,7 +211,7 @@ export const ENDPOINTS = {
     path: "/quizzes/{quizId}/answers",
     body: AnswerBody,
     replies: { 200: AnswerReply },
-    errors: ["VALIDATION", "NOT_FOUND", "STATE", "UNAVAILABLE"],
+    errors: ["VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "STATE", "UNAVAILABLE"],
   },
   leaderboard: {
     method: "GET",

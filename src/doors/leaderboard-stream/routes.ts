@@ -11,6 +11,7 @@ import type { DoorDeps } from "../door.js";
 import { RestAuth, SECURITY } from "../rest/auth.js";
 import { errorResponses, invalid, RestError, unwrap } from "../rest/errors.js";
 import { documentedBodyOnly } from "../rest/index.js";
+import { answeringActor, joiningIdentity } from "./answerer.js";
 import { boardMessage, readBoard, storedBoard } from "./board.js";
 import {
   AnswerBody,
@@ -148,7 +149,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
       },
     },
     async (req, reply) => {
-      const identity = await auth.caller(req);
+      const identity = joiningIdentity(await auth.caller(req));
       const handle = await openQuiz(req.params.quizId);
       const joined = settle(
         await handle.execute(actorOf(identity), {
@@ -175,8 +176,11 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
           "answer. Replies once the answer is stored (A-5); 503 UNAVAILABLE means nothing was " +
           "recorded and it may be sent again. The first answer to a question counts (A-1): a " +
           "second is 409 STATE `already_answered`. Points follow the quiz's scoring policy, with " +
-          "the answer time measured by the server (S-5).",
-        security: [...SECURITY.anyone],
+          "the answer time measured by the server (S-5). The participant id alone is enough only for " +
+          "a participant who joined this door without a JWT, in a self_paced quiz; anyone else " +
+          "answers with their JWT or resume token as the bearer token (R-5; 401 token_required " +
+          "otherwise, 403 not_player for someone else's credentials).",
+        security: [{}, { jwt: [] }, { resumeToken: [] }],
         params: QuizParams,
         body: AnswerBody,
         response: {
@@ -195,12 +199,7 @@ export function registerSeed002Routes(app: FastifyInstance, deps: DoorDeps): voi
       if (member.kind === "none") {
         throw new RestError("NOT_FOUND", "participant not in quiz", "no_player");
       }
-      const actor: Actor = {
-        userId: member.userId,
-        roles: [],
-        anonymous: false,
-        participantId: pid,
-      };
+      const actor = await answeringActor(req, auth, handle, pid, member);
       const ack = settle(
         await handle.execute(actor, {
           type: "answer",

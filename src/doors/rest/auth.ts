@@ -130,6 +130,35 @@ export function roomTarget(
   };
 }
 
+/** Paths outside the API (probes and scrapers), where an Authorization header is not ours to judge. */
+const UNCHECKED_PATHS: ReadonlySet<string> = new Set([
+  "/health",
+  "/health/live",
+  "/health/ready",
+  "/healthz",
+  "/readyz",
+  "/metrics",
+]);
+
+/**
+ * An onRequest hook for the whole server: a bearer JWT that does not verify (forged, expired,
+ * `alg:none`, signed with another secret) is refused 401 `invalid_token` on every route, public
+ * ones included, before the route runs. No token at all, or a bearer value that is not a JWT (an
+ * admin, host or resume token), is left to the route.
+ */
+export function refuseBadJwt(auth: RestAuth) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const bearer = bearerOf(req);
+    if (bearer === null || !looksLikeJwt(bearer)) return;
+    const path = req.url.split("?", 1)[0] ?? req.url;
+    if (UNCHECKED_PATHS.has(path)) return;
+    await auth.caller(req);
+  };
+}
+
+/** JWTs already verified, per request, so routes that ask again pay nothing. */
+const verified = new WeakMap<FastifyRequest, Promise<Identity>>();
+
 /** Resolves REST callers into identities and room actors (see the module comment for the rules). */
 export class RestAuth {
   constructor(private readonly opts: RestAuthOptions) {}
@@ -146,7 +175,7 @@ export class RestAuth {
    */
   async caller(req: FastifyRequest): Promise<Identity> {
     const bearer = bearerOf(req);
-    if (bearer !== null && looksLikeJwt(bearer)) return this.verifyJwt(bearer);
+    if (bearer !== null && looksLikeJwt(bearer)) return this.verifyJwt(bearer, req);
     try {
       return this.opts.identity.anonymous(null).identity;
     } catch (err) {
@@ -247,13 +276,15 @@ export class RestAuth {
     return token !== null && sameSecret(bearer, token);
   }
 
-  private async verifyJwt(token: string): Promise<Identity> {
-    try {
-      return await this.opts.identity.fromJwt(token);
-    } catch (err) {
+  private verifyJwt(token: string, req?: FastifyRequest): Promise<Identity> {
+    const known = req && bearerOf(req) === token ? verified.get(req) : undefined;
+    if (known) return known;
+    const result = this.opts.identity.fromJwt(token).catch((err: unknown) => {
       if (err instanceof AuthError)
         throw new RestError("UNAUTHORIZED", err.message, "invalid_token");
       throw err;
-    }
+    });
+    if (req) verified.set(req, result);
+    return result;
   }
 }

@@ -5,6 +5,8 @@
  * `{ code, message, reason?, issues?, retry_after_ms? }` with the HTTP status
  * `ERROR_CODES[code].status`. docs/errors.md documents every code.
  */
+import { STATUS_CODES as HTTP_STATUS_TEXT } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import Type from "typebox";
 import type { QuizIssue } from "../../content/quiz-check.js";
@@ -145,13 +147,31 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   503: "UNAVAILABLE",
 };
 
-/** Stable reasons for Fastify's own body errors (its codes are not part of our contract). */
+/** The longest path parameter the router takes; longer ones are refused `param_too_long`. */
+export const MAX_PARAM_LENGTH = 1_000;
+/** How much of a request's path an error message repeats (the rest is cut, never echoed). */
+const ECHO_MAX = 80;
+
+/** Stable reasons for Fastify's own errors (its codes are not part of our contract). */
 const FASTIFY_REASONS: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "bad_json",
   FST_ERR_CTP_EMPTY_JSON_BODY: "empty_body",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",
   FST_ERR_CTP_BODY_TOO_LARGE: "body_too_large",
+  FST_ERR_BAD_URL: "bad_url",
+  FST_ERR_MAX_PARAM_LENGTH: "param_too_long",
 };
+
+/** Our own words for Fastify errors whose message repeats the request (the URL) back. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: "the URL is not valid (a bad percent-encoding)",
+  FST_ERR_MAX_PARAM_LENGTH: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+};
+
+/** A request path as an error message may show it: cut short, so a long URL is never echoed whole. */
+export function shownPath(path: string): string {
+  return path.length <= ECHO_MAX ? path : `${path.slice(0, ECHO_MAX)}…`;
+}
 
 /** Any error a route or Fastify raised, as a RestError. Unknown errors become INTERNAL. */
 export function toRestError(err: unknown): RestError {
@@ -166,8 +186,10 @@ export function toRestError(err: unknown): RestError {
   if (status >= 400 && status < 500) {
     // Fastify's own client errors (bad JSON, empty body, unsupported media type, body too large).
     const code = STATUS_CODES[status] ?? "VALIDATION";
-    const reason = (typeof fe.code === "string" && FASTIFY_REASONS[fe.code]) || "bad_request";
-    return new RestError(code, fe.message ?? "bad request", reason);
+    const known = typeof fe.code === "string" ? fe.code : "";
+    const reason = FASTIFY_REASONS[known] ?? "bad_request";
+    const message = FASTIFY_MESSAGES[known] ?? (fe.message || "bad request").slice(0, 200);
+    return new RestError(code, message, reason);
   }
   if (status === 503) return new RestError("UNAVAILABLE", "temporarily unavailable; please retry");
   return new RestError("INTERNAL", "internal error", "internal");
@@ -196,7 +218,45 @@ export function installErrorHandling(app: FastifyInstance): void {
     const path = req.url.split("?")[0] ?? req.url;
     return sendError(
       reply,
-      new RestError("NOT_FOUND", `no route ${req.method} ${path}`, "no_route"),
+      new RestError("NOT_FOUND", `no route ${req.method} ${shownPath(path)}`, "no_route"),
     );
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route or hook runs (a URL that
+ * does not decode, a path parameter over MAX_PARAM_LENGTH), in the one error format.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply, toRestError(err));
+}
+
+/** Node's reasons for an HTTP request it could not even parse, as our stable reasons. */
+function clientErrorOf(err: NodeJS.ErrnoException): RestError {
+  if (err.code === "HPE_HEADER_OVERFLOW") {
+    return new RestError("VALIDATION", "the request's headers are too large", "headers_too_large");
+  }
+  if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    return new RestError("VALIDATION", "the request did not arrive in time", "request_timeout");
+  }
+  return new RestError("VALIDATION", "not a valid HTTP request", "bad_http");
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refused (malformed, headers too
+ * large, too slow) is answered in the one error format, then the connection is closed, as Node
+ * and Fastify do by default.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  if (socket.writable) {
+    const rest = clientErrorOf(err);
+    const body = JSON.stringify(rest.toBody());
+    socket.write(
+      `HTTP/1.1 ${rest.status} ${HTTP_STATUS_TEXT[rest.status] ?? ""}\r\n` +
+        "Content-Type: application/json; charset=utf-8\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

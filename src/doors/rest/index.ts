@@ -17,10 +17,10 @@ import type { IdentityService } from "../../auth/identity.js";
 import type { Config } from "../../config.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
-import type { RateLimiter } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
+import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
-import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
+import { RestAuth, refuseBadJwt, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
 import { installErrorHandling } from "./errors.js";
 import { registerImageRoutes } from "./image-routes.js";
@@ -37,8 +37,8 @@ export interface RestDeps {
   clock: Clock;
   random: Random;
   metrics: Metrics;
-  /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
-  sharedLimiter: RateLimiter;
+  /** Every lookup of a room by PIN, under the one PIN limit (P-4; Redis when clustered). */
+  pinGate: PinGate;
   log: Logger;
   /** The package version, shown in the OpenAPI document. */
   version: string;
@@ -135,6 +135,8 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     auth: new RestAuth({ identity: deps.identity, adminToken: deps.config.adminToken }),
     newId: () => uuidv7(),
   };
+  // A bad JWT is refused on every route of the server, public ones included (docs/errors.md).
+  app.addHook("onRequest", refuseBadJwt(ctx.auth));
   await app.register(async (scope) => {
     registerQuizRoutes(scope, ctx);
     registerBankRoutes(scope, ctx);

@@ -17,6 +17,7 @@ import type {
   ViewerRole,
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
+import { PIN_GUESS_LIMITS } from "../../services/pin-gate.js";
 import { buildResults } from "../../services/results.js";
 import {
   RESULTS_CSV_COLUMNS,
@@ -26,7 +27,15 @@ import {
 } from "../schemas/results.js";
 import { settingsFromInput, settingsView } from "../schemas/session-settings.js";
 import { snapshotView, standingView } from "../schemas/views.js";
-import { ADMIN_ACTOR, BYSTANDER, type HostTarget, roomTarget, SECURITY } from "./auth.js";
+import {
+  ADMIN_ACTOR,
+  BYSTANDER,
+  bearerOf,
+  type HostTarget,
+  looksLikeJwt,
+  roomTarget,
+  SECURITY,
+} from "./auth.js";
 import { errorResponses, RestError, unwrap } from "./errors.js";
 import type { RestContext } from "./index.js";
 import {
@@ -52,10 +61,6 @@ import {
 
 const TAG = ["sessions"];
 const DOOR = "rest";
-/** Unknown-PIN lookups allowed per IP (shared with the WebSocket door's bucket) and their window. */
-export const PIN_GUESSES = { limit: 30, windowMs: 10 * 60_000 } as const;
-/** IPs this instance remembers as blocked from PIN lookups (oldest forgotten first). */
-const BLOCKS_CACHED = 10_000;
 
 const RESULTS_ACCESS =
   "Anyone may read the results of an ended session. While it runs, only its host (host token " +
@@ -73,7 +78,6 @@ type Located = { kind: "open"; handle: RoomHandle } | { kind: "stored"; bundle: 
 export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { sessions, auth } = ctx;
-  const pinBlockedUntil = new Map<string, number>();
 
   async function locate(id: string): Promise<Located> {
     const handle = await sessions.find(id);
@@ -633,7 +637,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       schema: {
         tags: ["rooms"],
         summary: "Find an open room by PIN (what a join page needs)",
-        description: `Unknown PINs are rate-limited per IP across every server instance: ${PIN_GUESSES.limit} per ${PIN_GUESSES.windowMs / 60_000} minutes (shared with WebSocket joins); past that every lookup is 429 RATE_LIMIT until the window refills.`,
+        description: `Unknown PINs are limited per address and per signed-in user across every server instance, shared with WebSocket joins and spectating by PIN (P-4): ${PIN_GUESS_LIMITS.guesses} per ${PIN_GUESS_LIMITS.windowMs / 60_000} minutes. Past that every lookup, right PIN or wrong, is 429 RATE_LIMIT until the allowance refills; ${PIN_GUESS_LIMITS.refusalsBeforeBan} lookups more while refused and the asker is shadow-banned for ${PIN_GUESS_LIMITS.banMs / 3_600_000} hours: every lookup is 404 bad_pin.`,
         security: [...SECURITY.anyone],
         params: PinParams,
         response: {
@@ -643,28 +647,21 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       },
     },
     async (req) => {
-      const key = `pin:${req.ip}`;
-      // Blocks are remembered per instance; the guesses that cause them are counted across instances.
-      const blocked = pinBlockedUntil.get(key);
-      if (blocked !== undefined) {
-        const now = ctx.clock.now();
-        if (blocked > now) throw tooManyGuesses(blocked - now);
-        pinBlockedUntil.delete(key);
-      }
+      // A signed-in caller's guesses count for them too; a lookup needs no identity at all.
+      const bearer = bearerOf(req);
+      const caller = bearer !== null && looksLikeJwt(bearer) ? await auth.caller(req) : null;
+      const found = await ctx.pinGate.find(req.params.pin, {
+        address: req.ip,
+        userId: caller?.userId ?? null,
+      });
+      if (found.kind === "limited") throw tooManyGuesses(found.retryAfterMs);
       const badPin = new RestError(
         "NOT_FOUND",
         `no open room has PIN ${req.params.pin}`,
         "bad_pin",
       );
-      const handle = await sessions.findByPin(req.params.pin);
-      if (!handle) {
-        const take = await ctx.sharedLimiter.take(key, PIN_GUESSES.limit, PIN_GUESSES.windowMs);
-        if (!take.allowed) {
-          remember(pinBlockedUntil, key, ctx.clock.now() + take.retryAfterMs, BLOCKS_CACHED);
-          throw tooManyGuesses(take.retryAfterMs);
-        }
-        throw badPin;
-      }
+      if (found.kind === "unknown") throw badPin;
+      const handle = found.handle;
       const snap = await snapshotOf(handle, "player");
       // The PIN was right a moment ago: the room has just closed, which is no guess.
       if (!snap) throw badPin;
@@ -701,16 +698,6 @@ function control(handle: RoomHandle, result: ResultOf<HostCommand>): Control {
   return { session_id: handle.id, status: statusOfKind(result.phase), phase: result.phase };
 }
 
-/** Sets `key`, forgetting the oldest entries beyond `max`. */
-function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
-  map.delete(key);
-  map.set(key, value);
-  for (const oldest of map.keys()) {
-    if (map.size <= max) break;
-    map.delete(oldest);
-  }
-}
-
 function sessionEnded(): RestError {
   return new RestError("STATE", "this session has ended", "room_ended");
 }
@@ -722,7 +709,7 @@ function noSession(id: string): RestError {
 function tooManyGuesses(retryAfterMs: number): RestError {
   return new RestError(
     "RATE_LIMIT",
-    "too many unknown PINs; wait a few minutes",
+    "too many unknown PINs; wait and try again later",
     "rate_limited",
     undefined,
     retryAfterMs,

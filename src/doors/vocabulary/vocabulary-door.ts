@@ -192,7 +192,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
 
   replayKey(conn: Conn, m: ClientMessage): string | null {
     const id = m.message_id;
-    return id !== undefined && REPLAYED.has(m.type) ? this.messageKey(conn, id) : null;
+    return id !== undefined && REPLAYED.has(m.type) ? this.messageKey(conn, m, id) : null;
   }
 
   refusal(err: unknown, m: ClientMessage): Reply | null {
@@ -275,6 +275,14 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     );
     if (!limit.allowed) throw rateLimited("Too many JOIN_SESSION messages", limit.retryAfterMs);
     const handle = await this.findSession(p.session_id);
+    if (conn.state.anonymous && handle.info.settings.mode !== "self_paced") {
+      // R-5: an unverified user_id is anyone's to claim, and in a live or quick_fire session
+      // everyone sees it: acting there needs a user a token proves.
+      throw new SeedError(
+        "ACCESS_DENIED",
+        `Session ${handle.id} is ${handle.info.settings.mode}: join it with a token (?token=<JWT>); an unverified user_id only joins self-paced sessions`,
+      );
+    }
     const already = conn.group?.handle.id === handle.id && conn.participantId !== null;
     // Bound (but held) before the command runs, so no event between the reply and the binding is lost.
     if (!already && !this.driver.attach(conn, handle, "player")) {
@@ -290,7 +298,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
         name: p.username ?? defaultName(conn.state),
       },
       ctx,
-      this.dedupe(conn, m.message_id),
+      this.dedupe(conn, m),
     );
     if (!already)
       await this.driver.settle(conn, joined.participantId, "player", markOf(joined.snapshot));
@@ -352,7 +360,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
         unmatchedText: "wrong",
       },
       ctx,
-      this.dedupe(conn, m.message_id),
+      this.dedupe(conn, m),
     );
     this.driver.metrics.answerAcked(started);
     return {
@@ -377,7 +385,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   private async leave(conn: Conn, m: Message<"LEAVE_SESSION">): Promise<Reply> {
     const ctx: ErrorContext = { sessionId: m.payload.session_id };
     const handle = this.requireJoined(conn, ctx);
-    await this.command(conn, handle, { type: "leave" }, ctx, this.dedupe(conn, m.message_id));
+    await this.command(conn, handle, { type: "leave" }, ctx, this.dedupe(conn, m));
     this.driver.detach(conn);
     return {
       frames: [this.outbound("SESSION_LEFT", { session_id: handle.id }, m.message_id)],
@@ -417,16 +425,28 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   }
 
   /** A message's identity: the local replay cache's key, and the owner's dedupe key (A-6). */
-  private messageKey(conn: Conn, messageId: string): string {
-    return `${DOOR}:${conn.state.userId}:${messageId}`;
+  /**
+   * What a message is about and who sent it, with its id (A-6): a retry matches, and an id
+   * reused for another session, message type or question is a new request. Plain concatenation
+   * of a few fields, since it runs for every answer.
+   */
+  private messageKey(conn: Conn, m: ClientMessage, messageId: string): string {
+    const about =
+      m.type === "SUBMIT_ANSWER"
+        ? `${m.payload.session_id}:${m.payload.question_id}`
+        : "session_id" in m.payload
+          ? m.payload.session_id
+          : "";
+    return `${DOOR}:${conn.state.userId}:${m.type}:${about}:${messageId}`;
   }
 
   /**
    * Mutating commands carry the message_id to the session's owner, so a retry
    * that reaches the owner through another instance gets the first reply.
    */
-  private dedupe(conn: Conn, messageId: string | undefined): ExecuteOptions | undefined {
-    return messageId === undefined ? undefined : { dedupeKey: this.messageKey(conn, messageId) };
+  private dedupe(conn: Conn, m: ClientMessage): ExecuteOptions | undefined {
+    const id = m.message_id;
+    return id === undefined ? undefined : { dedupeKey: this.messageKey(conn, m, id) };
   }
 
   /** The connection's own view of the session, or null when the session refused. */

@@ -1,0 +1,62 @@
+import type { RoomHandle } from "../engine/room-handle.js";
+import type { PinGuesses, PinGuessLimits } from "../ports/pin-guesses.js";
+
+/**
+ * Seed 000's PIN limit (P-4): 10 unknown PINs per hour per address and per
+ * identity; 10 more lookups while refused and the guesser is shadow-banned
+ * for 24 hours.
+ */
+export const PIN_GUESS_LIMITS: PinGuessLimits = {
+  guesses: 10,
+  windowMs: 60 * 60_000,
+  refusalsBeforeBan: 10,
+  banMs: 24 * 60 * 60_000,
+};
+
+/** Who is looking a PIN up: the address always, the identity when it is one (a signed-in or token user). */
+export interface PinAsker {
+  address: string;
+  userId: string | null;
+}
+
+/**
+ * What a PIN lookup answers. A shadow-banned asker gets `unknown` for every
+ * PIN, as if none existed; a limited one gets `limited` for every PIN.
+ */
+export type PinLookup =
+  | { kind: "found"; handle: RoomHandle }
+  | { kind: "unknown" }
+  | { kind: "limited"; retryAfterMs: number };
+
+/**
+ * Every lookup of a room by PIN, by any door or route, goes through here, so
+ * one limit covers them all and no answer past the limit depends on whether
+ * the PIN exists: the asker's standing is decided before the PIN is looked at
+ * (P-4). A right PIN gives its guess back; only unknown PINs use guesses up.
+ */
+export class PinGate {
+  constructor(
+    private readonly deps: {
+      findByPin(pin: string): Promise<RoomHandle | undefined>;
+      guesses: PinGuesses;
+      limits?: PinGuessLimits;
+    },
+  ) {}
+
+  get limits(): PinGuessLimits {
+    return this.deps.limits ?? PIN_GUESS_LIMITS;
+  }
+
+  async find(pin: string, asker: PinAsker): Promise<PinLookup> {
+    const keys = [`ip:${asker.address}`];
+    if (asker.userId !== null) keys.push(`user:${asker.userId}`);
+    const standing = await this.deps.guesses.enter(keys, this.limits);
+    if (standing.kind === "banned") return { kind: "unknown" };
+    if (standing.kind === "limited")
+      return { kind: "limited", retryAfterMs: standing.retryAfterMs };
+    const handle = await this.deps.findByPin(pin);
+    if (!handle) return { kind: "unknown" };
+    await this.deps.guesses.refund(keys, this.limits);
+    return { kind: "found", handle };
+  }
+}
