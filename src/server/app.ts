@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { type Logger, pino } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
@@ -37,11 +37,15 @@ import {
 import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
 import { LocalDirectory, type SessionDirectory } from "../engine/session-directory.js";
+import { ClientErrorLog } from "../observability/client-error-log.js";
+import { LifecycleLog } from "../observability/lifecycle-log.js";
+import { createLogger } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
+import { OtelTracer } from "../observability/otel-tracer.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
-import { openRedisCluster } from "./cluster-setup.js";
+import { newInstanceId, openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -56,6 +60,8 @@ export interface AppOptions {
   vocabularyLimits?: Partial<VocabularyLimits>;
   /** Overrides for lease and takeover timing when several instances run (tests). */
   clusterOptions?: Partial<ClusterDirectoryOptions>;
+  /** Where the server's own logger writes (tests capture it); stdout unless given. */
+  logDestination?: DestinationStream;
 }
 
 /** A composed quizwire server: every port wired to its adapter, every door mounted. */
@@ -76,6 +82,10 @@ export interface App {
   };
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** This instance's name (cluster leases, `service.instance.id` on spans). */
+  readonly instanceId: string;
+  /** The OpenTelemetry tracer when OTEL_EXPORTER_OTLP_ENDPOINT is set; null when tracing is off. */
+  readonly tracer: OtelTracer | null;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: clients told to reconnect, queued writes stored, database closed. */
@@ -107,7 +117,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const instanceId = newInstanceId(random);
+  // Tracing is off, and costs nothing, unless an OTLP endpoint is configured.
+  const tracer = config.tracing
+    ? OtelTracer.open({
+        url: config.tracing.url,
+        serviceName: config.tracing.serviceName,
+        version: VERSION,
+        instanceId,
+        sampleRatio: config.tracing.sampleRatio,
+      })
+    : null;
+  const traced = tracer ? { tracer } : {};
+  const log =
+    opts.logger ??
+    createLogger({
+      level: config.logLevel,
+      ...(tracer ? { traceId: () => tracer.currentTraceId() } : {}),
+      ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    });
   const started = clock.now();
 
   const storage = await openStorage(config, log);
@@ -124,7 +152,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const committer = new GroupCommitter(
     { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
-    { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
+    { onError, onBatch: (n) => metrics.storageBatch.observe(n), ...traced },
   );
   // Several instances share PINs, limits, ownership and events through Redis; one runs in-process.
   const cluster = config.redisUrl
@@ -133,8 +161,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         keyPrefix: config.redisKeyPrefix,
         clock,
         random,
+        instanceId,
       })
     : null;
+  const lifecycle = new LifecycleLog(log, { clustered: cluster !== null });
   const pins = cluster?.pins ?? new MemoryPinDirectory();
   let clusterDirectory: ClusterDirectory | null = null;
   const registry = new RoomRegistry({
@@ -149,6 +179,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     endedRetentionMs: config.endedRetentionMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
+    onLoaded: (r, how) => lifecycle.loaded(r, how, r.room.currentEpoch),
+    ...traced,
   });
   if (cluster) {
     clusterDirectory = new ClusterDirectory({
@@ -161,11 +193,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       onError,
       ...(opts.clusterOptions ? { options: opts.clusterOptions } : {}),
+      ...traced,
     });
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
   await directory.start();
-  log.info({ ...directory.status(), instance: cluster?.instanceId ?? null }, "sessions ready");
+  log.info(
+    { ...directory.status(), instance: instanceId, tracing: config.tracing?.url ?? "off" },
+    "sessions ready",
+  );
 
   const identity = new IdentityService({
     // Without JWT_SECRET the server signs (and accepts) tokens with a secret of its own, so its
@@ -199,6 +235,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     replay,
     log,
     version: VERSION,
+    clientErrors: new ClientErrorLog(log, clock),
+    ...traced,
   };
   const canonical = new CanonicalDoor({
     ...deps,
@@ -259,6 +297,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     doors: { canonical, vocabulary: vocabulary.ws, contest: contest.ws, stream: stream.ws },
     metrics,
     log,
+    instanceId,
+    tracer,
     async listen() {
       await fastify.listen({ port: config.port, host: config.host });
       const address = fastify.server.address();
@@ -272,6 +312,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await directory.stop();
       await cluster?.close();
       await storage.close();
+      // Spans still buffered are exported before the process goes.
+      await tracer?.shutdown().catch((err: unknown) => log.warn({ err }, "exporting spans failed"));
     },
   };
 }

@@ -29,8 +29,10 @@ export async function openRedisCluster(opts: {
   keyPrefix: string;
   clock: Clock;
   random: Random;
+  /** This instance's name; a new one unless given. */
+  instanceId?: string;
 }): Promise<RedisCluster> {
-  const instanceId = newInstanceId(opts.random);
+  const instanceId = opts.instanceId ?? newInstanceId(opts.random);
   let conn: RedisConnection;
   try {
     conn = await RedisConnection.open({

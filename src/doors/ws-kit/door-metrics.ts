@@ -1,3 +1,4 @@
+import type { ClientErrorLog } from "../../observability/client-error-log.js";
 import type { Metrics } from "../../observability/metrics.js";
 
 /** A counter bound to its labels once: prom-client hashes a label object on every `inc` otherwise. */
@@ -13,6 +14,7 @@ export class DoorMetrics {
   constructor(
     private readonly metrics: Metrics,
     readonly door: string,
+    private readonly errorLog?: ClientErrorLog,
   ) {}
 
   connected(): void {
@@ -32,8 +34,10 @@ export class DoorMetrics {
     this.bound(this.outByType, this.metrics.messagesOut, type).inc(count);
   }
 
+  /** An error sent to a client: counted, and logged (WARN) at a bounded pace per code. */
   error(code: string): void {
     this.metrics.errors.inc({ door: this.door, code });
+    this.errorLog?.report(this.door, code);
   }
 
   /** A client behind on its frames: a frame a later one replaces was skipped, or the socket closed. */

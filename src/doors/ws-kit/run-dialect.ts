@@ -28,6 +28,8 @@ export function runDialect<S, M extends { type: string }>(
     log: setup.log,
     failure: setup.failure,
     ...(setup.refuse ? { refuse: setup.refuse } : {}),
+    ...(setup.tracer ? { tracer: setup.tracer } : {}),
+    door: dialect.name,
   });
   return { driver, transport };
 }
