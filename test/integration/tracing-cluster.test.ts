@@ -4,7 +4,8 @@
  * the trace context travels with the forwarded command, so the spans of both
  * processes — the message and its forwarding on one, the served command, the
  * room's answer and its group commit on the other — form one trace at the
- * OTLP receiver.
+ * OTLP receiver. Then the owner is killed and the survivor's log says it took
+ * the session over.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QuizwireClient } from "../../src/sdk/index.js";
@@ -40,6 +41,7 @@ describe.skipIf(services.skip)(services.title("one answer traced across two inst
   let prefix: string;
   const servers: ServerProcess[] = [];
   const clients: QuizwireClient[] = [];
+  let roomId = "";
 
   beforeAll(async () => {
     receiver = await OtlpReceiver.start();
@@ -79,6 +81,7 @@ describe.skipIf(services.skip)(services.title("one answer traced across two inst
     const host = await connectClient(`ws://127.0.0.1:${owner.port}/ws/v1`);
     clients.push(host);
     const room = await host.createRoom({ quizId: QUIZ.id, mode: "live", hostName: "Host" });
+    roomId = room.roomId;
     const player = await connectClient(`ws://127.0.0.1:${other.port}/ws/v1`);
     clients.push(player);
     const log = new EventLog(player, ["question"]);
@@ -132,4 +135,23 @@ describe.skipIf(services.skip)(services.title("one answer traced across two inst
     }
     expect(receiver.refused).toEqual([]);
   }, 60_000);
+
+  it("the instance that takes the session over after its owner died logs it, as a structured line", async () => {
+    expect(roomId).not.toBe("");
+    const [owner, other] = servers as [ServerProcess, ServerProcess];
+    await owner.kill("SIGKILL");
+    // The player's instance watches the room, so it takes the session over without being asked.
+    const line = await eventually(
+      "the takeover line in the surviving instance's output",
+      () =>
+        other.output
+          .join("")
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.message === "instance took over the session" && l.room_id === roomId),
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    expect(line).toMatchObject({ severity: "INFO", msg_type: "took_over", epoch: 2 });
+  }, 30_000);
 });
