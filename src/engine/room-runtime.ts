@@ -291,7 +291,13 @@ export class RoomRuntime implements RoomHandle {
     if (this.timer) this.deps.clock.clearTimer(this.timer);
     this.timer = null;
     if (at === null) return;
-    this.timer = this.deps.clock.setTimer(at, () => {
+    const tracer = this.deps.tracer;
+    // A deadline belongs to no command's trace, though the command that armed it was traced.
+    this.timer = tracer === undefined ? this.arm(at) : tracer.outside(() => this.arm(at));
+  }
+
+  private arm(at: number): TimerHandle {
+    return this.deps.clock.setTimer(at, () => {
       this.timer = null;
       if (this.disposed) return;
       this.room.tick(this.deps.clock.now());

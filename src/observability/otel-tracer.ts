@@ -145,6 +145,10 @@ export class OtelTracer implements Tracer {
     return this.current$.run((span as OtelSpan).context, fn);
   }
 
+  outside<T>(fn: () => T): T {
+    return this.current$.exit(fn);
+  }
+
   current(): TraceParent | undefined {
     const ctx = this.current$.getStore();
     return ctx !== undefined && trace.getSpan(ctx) !== undefined

@@ -47,9 +47,14 @@ export interface Tracer {
   start(name: string, options?: SpanOptions): TraceSpan;
   /** Runs `fn` with `span` current: spans started in it (and in what it awaits) are its children. */
   within<T>(span: TraceSpan, fn: () => T): T;
+  /**
+   * Runs `fn` with no span current: a timer it sets or work it defers starts from no trace,
+   * rather than from whatever traced work happened to arm it.
+   */
+  outside<T>(fn: () => T): T;
   /** The span current in this async flow, if any. */
   current(): TraceParent | undefined;
-  /** `parent` as text to send to another instance (W3C `traceparent`); undefined when not sampled. */
+  /** `parent` as text to send to another instance (W3C `traceparent`); undefined when it has none. */
   inject(parent: TraceParent): string | undefined;
   /** A parent another instance sent with `inject`; undefined when the text is not one. */
   extract(text: string): TraceParent | undefined;

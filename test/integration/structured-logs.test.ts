@@ -150,6 +150,28 @@ describe("structured logs of one game", () => {
     }
   });
 
+  it("a line caused by a deadline carries no trace id: the traced command that armed the timer did not cause it", async () => {
+    const host = await client();
+    const room = await host.createRoom({
+      quizId: "log-quiz",
+      mode: "live",
+      hostName: "Host",
+      settings: { question_time_ms: 200 },
+    });
+    const dee = await client();
+    const log = new EventLog(dee, ["question_closed"]);
+    await dee.join({ pin: room.pin, displayName: "Dee" });
+    await host.start();
+    await log.wait("question_closed");
+    const closed = await eventually("the deadline's line", () =>
+      capture.where("question closed", room.roomId).at(0),
+    );
+    expect(closed).toMatchObject({ reason: "deadline" });
+    expect(closed).not.toHaveProperty("trace_id");
+    // The question itself was opened by the host's start, whose trace it carries.
+    expect(capture.where("question opened", room.roomId)[0]?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it("client errors: one WARN per class at a bounded pace, naming the door and the code", async () => {
     const raw = await RawSocket.open(url);
     try {
