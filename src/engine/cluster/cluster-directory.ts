@@ -232,7 +232,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     return this.takeOver(proxy);
   }
 
-  async forward(
+  /** Not async itself: untraced, the bus's promise is handed back with no extra turn. */
+  forward(
     owner: string,
     sessionId: SessionId,
     actor: Actor,
