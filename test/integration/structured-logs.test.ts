@@ -4,8 +4,13 @@
  * severity word and — tracing on — the `trace_id` of what caused it; a
  * rate-limited WARN per class of client error; no display names or tokens.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
+import { createApp } from "../../src/server/app.js";
 import { connectClient, EventLog, RawSocket } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
@@ -190,5 +195,38 @@ describe("structured logs of one game", () => {
     expect(warns).toHaveLength(1);
     expect(warns[0]).toMatchObject({ suppressed: 0 });
     expect(JSON.stringify(warns[0])).not.toContain("not json");
+  });
+});
+
+describe("a restarted server", () => {
+  it("logs each session it resumes", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "quizwire-logs-"));
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+    });
+    try {
+      const first = await createApp({ config, logDestination: new LogCapture() });
+      let roomId: string;
+      try {
+        await first.storage.quizzes.put(quizOf([choiceQuestion("q1")], "resume-quiz"));
+        const host = await connectClient(`ws://127.0.0.1:${await first.listen()}/ws/v1`);
+        roomId = (await host.createRoom({ quizId: "resume-quiz", mode: "live", hostName: "H" }))
+          .roomId;
+        host.close();
+      } finally {
+        await first.close();
+      }
+      const again = new LogCapture();
+      const second = await createApp({ config, logDestination: again });
+      await second.close();
+      expect(again.where("session resumed after a restart", roomId)).toEqual([
+        expect.objectContaining({ severity: "INFO", msg_type: "resumed", epoch: 2 }),
+      ]);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
