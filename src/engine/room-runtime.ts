@@ -278,6 +278,13 @@ export class RoomRuntime implements RoomHandle {
     // One group commit settles hundreds of answers: they share one deferred flush.
     if (this.flushDeferred) return;
     this.flushDeferred = true;
+    const tracer = this.deps.tracer;
+    // Shared by every answer the commit settled: it belongs to no one answer's trace.
+    if (tracer === undefined) this.deferFlush();
+    else tracer.outside(() => this.deferFlush());
+  }
+
+  private deferFlush(): void {
     this.deps.clock.defer(() => {
       this.flushDeferred = false;
       this.flush();

@@ -16,6 +16,9 @@ export interface ReceivedSpan {
   links: Array<{ traceId: string; spanId: string }>;
   /** OTLP's status code: 0 unset, 1 ok, 2 error. */
   statusCode: number;
+  /** Start and end, in nanoseconds since the epoch. */
+  startNs: bigint;
+  endNs: bigint;
 }
 
 interface OtlpValue {
@@ -43,6 +46,8 @@ interface OtlpTraces {
         attributes?: OtlpAttribute[];
         links?: Array<{ traceId: string; spanId: string }>;
         status?: { code?: number };
+        startTimeUnixNano?: string | number;
+        endTimeUnixNano?: string | number;
       }>;
     }>;
   }>;
@@ -128,6 +133,8 @@ export class OtlpReceiver {
             resource,
             links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
             statusCode: s.status?.code ?? 0,
+            startNs: BigInt(s.startTimeUnixNano ?? 0),
+            endNs: BigInt(s.endTimeUnixNano ?? 0),
           });
         }
       }
