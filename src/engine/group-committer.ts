@@ -34,7 +34,7 @@ interface Entry {
   critical: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
-  /** The span the write was queued in (tracing on): its commit's span hangs under it. */
+  /** The span a critical write was queued in (tracing on): its commit's span hangs under it. */
   trace: TraceParent | undefined;
 }
 
@@ -86,7 +86,9 @@ export class GroupCommitter {
    * A fenced write is refused with FencedError once its session runs at a higher epoch.
    */
   enqueue(write: SessionWrite, critical: boolean, fence?: Fence): Promise<void> {
-    const trace = this.opts.tracer === undefined ? undefined : this.opts.tracer.current();
+    // Only a critical write has a command waiting on it: its commit belongs to that command's trace.
+    const trace =
+      this.opts.tracer === undefined || !critical ? undefined : this.opts.tracer.current();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ write, fence, critical, resolve, reject, trace });
       this.kick();
@@ -267,8 +269,8 @@ export class GroupCommitter {
 }
 
 /**
- * One transaction's span, under the first traced command whose writes it stores and linked to
- * the others; none when it stores no traced command's writes (state writes of timers).
+ * One transaction's span, under the first traced command waiting on it (an answer) and linked
+ * to the others; none when no traced command waits on it.
  */
 function commitSpan(tracer: Tracer, batch: readonly Entry[]): TraceSpan | undefined {
   const traced: TraceParent[] = [];

@@ -319,7 +319,7 @@ function storedIn(...labels: string[]): string[] {
 }
 
 describe("GroupCommitter with tracing on", () => {
-  it("a commit's span hangs under the first traced write's span and links the others; untraced commits make none", async () => {
+  it("a commit's span hangs under the first traced answer waiting on it and links the others; commits nobody traced waits on make none", async () => {
     const exporter = new InMemorySpanExporter();
     const tracer = OtelTracer.open({
       url: "http://127.0.0.1:1/v1/traces",
@@ -332,6 +332,9 @@ describe("GroupCommitter with tracing on", () => {
     const { clock, store, enqueue } = setup({ tracer });
     const first = tracer.start("room answer", { parent: null });
     const second = tracer.start("room answer", { parent: null });
+    const other = tracer.start("room start", { parent: null });
+    // A write nobody waits on does not put the commit in its trace, though it comes first.
+    void tracer.within(other, () => enqueue("s", false));
     void tracer.within(first, () => enqueue("a", true));
     void tracer.within(second, () => enqueue("b", true));
     void enqueue("c", false);
@@ -341,9 +344,10 @@ describe("GroupCommitter with tracing on", () => {
     void enqueue("d", false);
     clock.runDeferred();
     await settled();
-    expect(store.applied).toEqual([["a", "b", "c"], ["d"]]);
+    expect(store.applied).toEqual([["s", "a", "b", "c"], ["d"]]);
     first.end();
     second.end();
+    other.end();
     await tracer.flush();
 
     const spans = exporter.getFinishedSpans();
@@ -352,7 +356,7 @@ describe("GroupCommitter with tracing on", () => {
     const [a, b] = spans.filter((s) => s.name === "room answer");
     expect(commits[0]!.parentSpanContext?.spanId).toBe(a!.spanContext().spanId);
     expect(commits[0]!.links.map((l) => l.context.spanId)).toEqual([b!.spanContext().spanId]);
-    expect(commits[0]!.attributes["quizwire.writes"]).toBe(3);
+    expect(commits[0]!.attributes["quizwire.writes"]).toBe(4);
     await tracer.shutdown();
   });
 });
