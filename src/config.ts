@@ -68,6 +68,19 @@ export interface Config {
   allowedOrigins: string[];
   /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
   loginEnabled: boolean;
+  /** OpenTelemetry traces exported over OTLP/HTTP; null (no endpoint set) means no tracing at all. */
+  tracing: TracingConfig | null;
+}
+
+export interface TracingConfig {
+  /** The OTLP/HTTP traces URL spans are posted to. */
+  url: string;
+  serviceName: string;
+  /**
+   * The share of new traces recorded (seed 003: 10 %); null when OTEL_TRACES_SAMPLER is set,
+   * which then decides as the OpenTelemetry SDK reads it.
+   */
+  sampleRatio: number | null;
 }
 
 export class ConfigError extends Error {
@@ -225,6 +238,34 @@ function databaseTarget(env: Env): Pick<Config, "databaseUrl" | "databaseVariabl
 }
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
+function ratio(env: Env, name: string, def: number): number {
+  const v = str(env, name);
+  if (v === null) return def;
+  const n = Number(v);
+  if (!/^\d*\.?\d+$/.test(v) || n < 0 || n > 1) {
+    throw new ConfigError(name, `must be a number from 0 to 1, got "${v}"`);
+  }
+  return n;
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set (the standard OpenTelemetry variables):
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is the traces URL itself, OTEL_EXPORTER_OTLP_ENDPOINT
+ * the collector's base URL (`/v1/traces` is added). OTEL_SDK_DISABLED=true turns it off.
+ */
+function tracingConfig(env: Env): TracingConfig | null {
+  if (bool(env, "OTEL_SDK_DISABLED", false)) return null;
+  const traces = url(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ["http:", "https:"]);
+  const base = url(env, "OTEL_EXPORTER_OTLP_ENDPOINT", ["http:", "https:"]);
+  const target = traces ?? (base === null ? null : `${base.replace(/\/+$/, "")}/v1/traces`);
+  if (target === null) return null;
+  return {
+    url: target,
+    serviceName: str(env, "OTEL_SERVICE_NAME") ?? "quizwire",
+    sampleRatio:
+      str(env, "OTEL_TRACES_SAMPLER") === null ? ratio(env, "OTEL_TRACES_SAMPLER_ARG", 0.1) : null,
+  };
+}
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -269,5 +310,6 @@ export function loadConfig(env: Env = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     loginEnabled: bool(env, "LOGIN_ENABLED", true),
+    tracing: tracingConfig(env),
   };
 }

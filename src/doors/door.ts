@@ -4,10 +4,12 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { IdentityService } from "../auth/identity.js";
 import type { Config } from "../config.js";
+import type { ClientErrorLog } from "../observability/client-error-log.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../ports/cluster.js";
 import type { Storage } from "../ports/storage.js";
+import type { Tracer } from "../ports/tracing.js";
 import type { PinGate } from "../services/pin-gate.js";
 import type { SessionService } from "../services/session-service.js";
 
@@ -30,6 +32,10 @@ export interface DoorDeps {
   log: Logger;
   /** The package version (OpenAPI, health). */
   version: string;
+  /** Traces upgrades, messages and broadcasts (OTEL_EXPORTER_OTLP_ENDPOINT); absent, tracing is off. */
+  tracer?: Tracer;
+  /** A rate-limited WARN line per class of error sent to clients. */
+  clientErrors?: ClientErrorLog;
 }
 
 /** What a WebSocket door's connections need (its REST routes may need more). */
@@ -44,6 +50,8 @@ export type WsDoorDeps = Pick<
   | "sharedLimiter"
   | "replay"
   | "log"
+  | "tracer"
+  | "clientErrors"
 >;
 
 /** A WebSocket door: the HTTP server hands it the upgrades whose path it claims. */

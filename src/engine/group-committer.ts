@@ -1,6 +1,7 @@
 import type { SessionId } from "../domain/ids.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import { FencedError, type SessionWrite } from "../ports/storage.js";
+import type { TraceParent, Tracer, TraceSpan } from "../ports/tracing.js";
 
 /** What the committer needs of storage: a batched write, and a ping to tell an outage from a bad write. */
 export interface CommitTarget {
@@ -22,6 +23,8 @@ export interface CommitterOptions {
   onError?: (err: unknown, context: string) => void;
   /** Reports the size of each committed batch (metrics). */
   onBatch?: (writes: number) => void;
+  /** Traces each commit that stores a traced command's writes; absent, tracing is off. */
+  tracer?: Tracer;
 }
 
 interface Entry {
@@ -31,6 +34,8 @@ interface Entry {
   critical: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** The span a critical write was queued in (tracing on): its commit's span hangs under it. */
+  trace: TraceParent | undefined;
 }
 
 export interface CommitterStatus {
@@ -81,8 +86,11 @@ export class GroupCommitter {
    * A fenced write is refused with FencedError once its session runs at a higher epoch.
    */
   enqueue(write: SessionWrite, critical: boolean, fence?: Fence): Promise<void> {
+    // Only a critical write has a command waiting on it: its commit belongs to that command's trace.
+    const trace =
+      this.opts.tracer === undefined || !critical ? undefined : this.opts.tracer.current();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ write, fence, critical, resolve, reject });
+      this.queue.push({ write, fence, critical, resolve, reject, trace });
       this.kick();
     });
   }
@@ -115,11 +123,13 @@ export class GroupCommitter {
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
       const { batch, fences } = this.takeBatch();
+      const span = this.opts.tracer === undefined ? undefined : commitSpan(this.opts.tracer, batch);
       try {
         await this.store.write(
           batch.map((e) => e.write),
           fences,
         );
+        span?.end();
         this.batches += 1;
         this.writes += batch.length;
         this.opts.onBatch?.(batch.length);
@@ -127,6 +137,10 @@ export class GroupCommitter {
         this.lastError = null;
         for (const e of batch) e.resolve();
       } catch (err) {
+        if (span) {
+          span.fail(err instanceof Error ? err.message : String(err));
+          span.end();
+        }
         if (err instanceof FencedError) {
           this.dropFenced(batch, err);
           continue;
@@ -252,4 +266,20 @@ export class GroupCommitter {
       return false;
     }
   }
+}
+
+/**
+ * One transaction's span, under the first traced command waiting on it (an answer) and linked
+ * to the others; none when no traced command waits on it.
+ */
+function commitSpan(tracer: Tracer, batch: readonly Entry[]): TraceSpan | undefined {
+  const traced: TraceParent[] = [];
+  for (const e of batch) if (e.trace !== undefined) traced.push(e.trace);
+  const [first, ...others] = traced;
+  if (first === undefined) return undefined;
+  return tracer.start("storage commit", {
+    parent: first,
+    links: others,
+    attributes: { "quizwire.writes": batch.length },
+  });
 }

@@ -5,6 +5,7 @@ import type { SessionSettings } from "../domain/session-settings.js";
 import type { Clock, Random, TimerHandle } from "../ports/clock.js";
 import type { PinDirectory } from "../ports/cluster.js";
 import type { SessionRecord, Storage } from "../ports/storage.js";
+import type { Tracer } from "../ports/tracing.js";
 import type { GroupCommitter } from "./group-committer.js";
 import { Room, type RoomDeps } from "./room.js";
 import { RoomRuntime } from "./room-runtime.js";
@@ -26,8 +27,14 @@ export interface RegistryDeps {
   onEnded?(runtime: RoomRuntime): void;
   /** A room was taken over elsewhere and relinquished here. */
   onFenced?(runtime: RoomRuntime): void;
-  /** A room runs here from now on (created, resumed after a restart, or taken over), before its first events. */
-  onRunning?(runtime: RoomRuntime): void;
+  /**
+   * A room starts running here, before anything it does: `created`, or `adopted` from storage
+   * (resumed after a restart, or taken over from another instance). Metrics, seed 002's answer
+   * feed and the lifecycle logs listen here.
+   */
+  onRunning?(runtime: RoomRuntime, how: "created" | "adopted"): void;
+  /** Traces every room's commands; absent, tracing is off. */
+  tracer?: Tracer;
 }
 
 export interface CreateSessionInput {
@@ -117,7 +124,7 @@ export class RoomRegistry {
       this.deps.onError(err, "session could not be stored");
       throw new SessionCreateError("UNAVAILABLE", "the session could not be stored; please retry");
     }
-    const runtime = this.register(room);
+    const runtime = this.register(room, "created");
     return {
       runtime,
       hostParticipantId: host?.participantId ?? null,
@@ -154,7 +161,7 @@ export class RoomRegistry {
     if (this.rooms.has(id)) return this.rooms.get(id) ?? null;
     const room = Room.restore(bundle, this.roomDeps(), this.deps.clock.now(), next);
     await this.deps.pins.reserve(room.pin, room.id);
-    return this.register(room);
+    return this.register(room, "adopted");
   }
 
   /**
@@ -188,8 +195,9 @@ export class RoomRegistry {
     };
   }
 
-  private register(room: Room): RoomRuntime {
+  private register(room: Room, how: "created" | "adopted"): RoomRuntime {
     const runtime = new RoomRuntime(room, {
+      ...(this.deps.tracer ? { tracer: this.deps.tracer } : {}),
       clock: this.deps.clock,
       committer: this.deps.committer,
       onError: this.deps.onError,
@@ -205,7 +213,7 @@ export class RoomRegistry {
     });
     this.rooms.set(room.id, runtime);
     this.pinIndex.set(room.pin, room.id);
-    this.deps.onRunning?.(runtime);
+    this.deps.onRunning?.(runtime, how);
     // Arms the room's timer and stores anything restore() queued.
     runtime.flush();
     return runtime;

@@ -2,6 +2,7 @@ import type { DomainError } from "../domain/errors.js";
 import type { EndReason } from "../domain/phase.js";
 import type { Clock, TimerHandle } from "../ports/clock.js";
 import { FencedError } from "../ports/storage.js";
+import { TRACE_ATTRIBUTES, type Tracer } from "../ports/tracing.js";
 import type { GroupCommitter } from "./group-committer.js";
 import type { QueuedWrite, Room } from "./room.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "./room-handle.js";
@@ -23,6 +24,8 @@ export interface RuntimeDeps {
   onEnded?: (runtime: RoomRuntime) => void;
   /** Storage refused a write because another instance took the session over: stop acting for it. */
   onFenced?: (runtime: RoomRuntime) => void;
+  /** Traces each command until its reply (an answer's: until stored); absent, tracing is off. */
+  tracer?: Tracer;
 }
 
 /** How long a command's reply is remembered for retries with the same key (A-6). */
@@ -121,6 +124,16 @@ export class RoomRuntime implements RoomHandle {
         error: { code: "NOT_FOUND", msg: "this room is no longer open", reason: "room_closed" },
       });
     }
+    if (this.deps.tracer !== undefined)
+      return this.applyTraced(this.deps.tracer, actor, command, requestKey);
+    return this.applyNow(actor, command, requestKey);
+  }
+
+  private applyNow(
+    actor: Actor,
+    command: Command,
+    requestKey: string | undefined,
+  ): Promise<Reply<CommandResult>> {
     // The room keeps host commands' replies in its stored state, so this key survives a takeover.
     const outcome = this.room.execute(actor, command, this.deps.clock.now(), requestKey);
     let result: Promise<Reply<CommandResult>>;
@@ -131,6 +144,30 @@ export class RoomRuntime implements RoomHandle {
     }
     this.flush();
     return result;
+  }
+
+  /**
+   * A command's span, from applying it to its reply: for an answer that is once the group
+   * commit stored it, and the commit's span hangs under this one (the writes are queued in it).
+   */
+  private applyTraced(
+    tracer: Tracer,
+    actor: Actor,
+    command: Command,
+    requestKey: string | undefined,
+  ): Promise<Reply<CommandResult>> {
+    const span = tracer.start(`room ${command.type}`, {
+      attributes: {
+        [TRACE_ATTRIBUTES.roomId]: this.room.id,
+        [TRACE_ATTRIBUTES.msgType]: command.type,
+      },
+    });
+    const reply = tracer.within(span, () => this.applyNow(actor, command, requestKey));
+    void reply.then((r) => {
+      if (!r.ok) span.set(TRACE_ATTRIBUTES.errorCode, r.error.code);
+      span.end();
+    });
+    return reply;
   }
 
   /** Bounded and expiring: a client retries within seconds, not minutes. */
@@ -241,6 +278,13 @@ export class RoomRuntime implements RoomHandle {
     // One group commit settles hundreds of answers: they share one deferred flush.
     if (this.flushDeferred) return;
     this.flushDeferred = true;
+    const tracer = this.deps.tracer;
+    // Shared by every answer the commit settled: it belongs to no one answer's trace.
+    if (tracer === undefined) this.deferFlush();
+    else tracer.outside(() => this.deferFlush());
+  }
+
+  private deferFlush(): void {
     this.deps.clock.defer(() => {
       this.flushDeferred = false;
       this.flush();
@@ -254,7 +298,13 @@ export class RoomRuntime implements RoomHandle {
     if (this.timer) this.deps.clock.clearTimer(this.timer);
     this.timer = null;
     if (at === null) return;
-    this.timer = this.deps.clock.setTimer(at, () => {
+    const tracer = this.deps.tracer;
+    // A deadline belongs to no command's trace, though the command that armed it was traced.
+    this.timer = tracer === undefined ? this.arm(at) : tracer.outside(() => this.arm(at));
+  }
+
+  private arm(at: number): TimerHandle {
+    return this.deps.clock.setTimer(at, () => {
       this.timer = null;
       if (this.disposed) return;
       this.room.tick(this.deps.clock.now());

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { type Logger, pino } from "pino";
+import type { DestinationStream, Logger } from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
@@ -39,15 +39,19 @@ import {
 import { GroupCommitter } from "../engine/group-committer.js";
 import { RoomRegistry } from "../engine/room-registry.js";
 import { LocalDirectory, type SessionDirectory } from "../engine/session-directory.js";
+import { ClientErrorLog } from "../observability/client-error-log.js";
+import { LifecycleLog } from "../observability/lifecycle-log.js";
+import { createLogger } from "../observability/logger.js";
 import { Metrics } from "../observability/metrics.js";
+import { OtelTracer } from "../observability/otel-tracer.js";
 import { roomMetricsListener } from "../observability/room-metrics.js";
 import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
-import { RetentionSweeper } from "../services/retention.js";
 import { PinGate } from "../services/pin-gate.js";
+import { RetentionSweeper } from "../services/retention.js";
 import { SessionService } from "../services/session-service.js";
-import { feedStoredAnswers, openRedisCluster } from "./cluster-setup.js";
+import { feedStoredAnswers, newInstanceId, openRedisCluster } from "./cluster-setup.js";
 import { ConnectionCap } from "./connection-cap.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
@@ -63,6 +67,8 @@ export interface AppOptions {
   vocabularyLimits?: Partial<VocabularyLimits>;
   /** Overrides for lease and takeover timing when several instances run (tests). */
   clusterOptions?: Partial<ClusterDirectoryOptions>;
+  /** Where the server's own logger writes (tests capture it); stdout unless given. */
+  logDestination?: DestinationStream;
 }
 
 /** A composed quizwire server: every port wired to its adapter, every door mounted. */
@@ -85,6 +91,10 @@ export interface App {
   };
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** This instance's name (cluster leases, `service.instance.id` on spans). */
+  readonly instanceId: string;
+  /** The OpenTelemetry tracer when OTEL_EXPORTER_OTLP_ENDPOINT is set; null when tracing is off. */
+  readonly tracer: OtelTracer | null;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Graceful stop: clients told to reconnect, queued writes stored, database closed. */
@@ -147,7 +157,25 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const instanceId = newInstanceId(random);
+  // Tracing is off, and costs nothing, unless an OTLP endpoint is configured.
+  const tracer = config.tracing
+    ? OtelTracer.open({
+        url: config.tracing.url,
+        serviceName: config.tracing.serviceName,
+        version: VERSION,
+        instanceId,
+        sampleRatio: config.tracing.sampleRatio,
+      })
+    : null;
+  const traced = tracer ? { tracer } : {};
+  const log =
+    opts.logger ??
+    createLogger({
+      level: config.logLevel,
+      ...(tracer ? { traceId: () => tracer.currentTraceId() } : {}),
+      ...(opts.logDestination ? { destination: opts.logDestination } : {}),
+    });
   const started = clock.now();
 
   const opened = await openStorage(config, log);
@@ -166,7 +194,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const committer = new GroupCommitter(
     { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
-    { onError, onBatch: (n) => metrics.storageBatch.observe(n) },
+    { onError, onBatch: (n) => metrics.storageBatch.observe(n), ...traced },
   );
   // Several instances share PINs, limits, ownership and events through Redis; one runs in-process.
   const cluster = config.redisUrl
@@ -177,8 +205,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
         clock,
         random,
         onError,
+        instanceId,
       })
     : null;
+  const lifecycle = new LifecycleLog(log, { clustered: cluster !== null });
   const pins = cluster?.pins ?? new MemoryPinDirectory();
   let clusterDirectory: ClusterDirectory | null = null;
   const registry = new RoomRegistry({
@@ -194,7 +224,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     maxDurationMs: config.sessionMaxDurationMs === 0 ? null : config.sessionMaxDurationMs,
     onEnded: (r) => clusterDirectory?.onEnded(r),
     onFenced: (r) => clusterDirectory?.onFenced(r),
-    onRunning: (r) => {
+    onRunning: (r, how) => {
+      lifecycle.loaded(r, how, r.room.currentEpoch);
       r.subscribe(
         roomMetricsListener(metrics, {
           get startedAt() {
@@ -205,6 +236,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       // Seed 002's "Submit Answer API → PUBLISH", for Redis subscribers outside quizwire.
       if (cluster) feedStoredAnswers(r, cluster.answers);
     },
+    ...traced,
   });
   if (cluster) {
     clusterDirectory = new ClusterDirectory({
@@ -217,6 +249,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       clock,
       onError,
       ...(opts.clusterOptions ? { options: opts.clusterOptions } : {}),
+      ...traced,
     });
   }
   const directory: SessionDirectory = clusterDirectory ?? new LocalDirectory(registry);
@@ -238,7 +271,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   log.info(
     {
       ...directory.status(),
-      instance: cluster?.instanceId ?? null,
+      instance: instanceId,
+      tracing: config.tracing?.url ?? "off",
       env: config.env,
       storage: config.databaseVariable ?? "sqlite",
       redis: config.redisVariable,
@@ -296,6 +330,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     pinGate,
     log,
     version: VERSION,
+    clientErrors: new ClientErrorLog(log, clock),
+    ...traced,
   };
   const canonical = new CanonicalDoor({
     ...deps,
@@ -370,6 +406,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     doors: { canonical, vocabulary: vocabulary.ws, contest: contest.ws, stream: stream.ws },
     metrics,
     log,
+    instanceId,
+    tracer,
     async listen() {
       await fastify.listen({ port: config.port, host: config.host });
       const address = fastify.server.address();
@@ -384,6 +422,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await retention.shutdown();
       await cluster?.close();
       await storage.close();
+      // Spans still buffered are exported before the process goes.
+      await tracer?.shutdown().catch((err: unknown) => log.warn({ err }, "exporting spans failed"));
     },
   };
 }

@@ -48,8 +48,10 @@ export async function openRedisCluster(opts: {
   clock: Clock;
   random: Random;
   onError: (err: unknown, context: string) => void;
+  /** This instance's name; a new one unless given. */
+  instanceId?: string;
 }): Promise<RedisCluster> {
-  const instanceId = newInstanceId(opts.random);
+  const instanceId = opts.instanceId ?? newInstanceId(opts.random);
   let conn: RedisConnection;
   try {
     conn = await RedisConnection.open({

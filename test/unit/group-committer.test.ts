@@ -1,3 +1,4 @@
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-node";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/adapters/fake-clock.js";
 import { asParticipantId, asSessionId, type SessionId } from "../../src/domain/ids.js";
@@ -7,6 +8,7 @@ import {
   type Fence,
   GroupCommitter,
 } from "../../src/engine/group-committer.js";
+import { OtelTracer } from "../../src/observability/otel-tracer.js";
 import { FencedError, type SessionWrite } from "../../src/ports/storage.js";
 
 const S1 = asSessionId("s1");
@@ -315,3 +317,46 @@ describe("GroupCommitter", () => {
 function storedIn(...labels: string[]): string[] {
   return labels.map((l) => `stored ${l}`);
 }
+
+describe("GroupCommitter with tracing on", () => {
+  it("a commit's span hangs under the first traced answer waiting on it and links the others; commits nobody traced waits on make none", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = OtelTracer.open({
+      url: "http://127.0.0.1:1/v1/traces",
+      serviceName: "test",
+      version: "0",
+      instanceId: "i1",
+      sampleRatio: 1,
+      exporter,
+    });
+    const { clock, store, enqueue } = setup({ tracer });
+    const first = tracer.start("room answer", { parent: null });
+    const second = tracer.start("room answer", { parent: null });
+    const other = tracer.start("room start", { parent: null });
+    // A write nobody waits on does not put the commit in its trace, though it comes first.
+    void tracer.within(other, () => enqueue("s", false));
+    void tracer.within(first, () => enqueue("a", true));
+    void tracer.within(second, () => enqueue("b", true));
+    void enqueue("c", false);
+    clock.runDeferred();
+    await settled();
+    // A commit of writes no traced command made (a timer's state write) has no span.
+    void enqueue("d", false);
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["s", "a", "b", "c"], ["d"]]);
+    first.end();
+    second.end();
+    other.end();
+    await tracer.flush();
+
+    const spans = exporter.getFinishedSpans();
+    const commits = spans.filter((s) => s.name === "storage commit");
+    expect(commits).toHaveLength(1);
+    const [a, b] = spans.filter((s) => s.name === "room answer");
+    expect(commits[0]!.parentSpanContext?.spanId).toBe(a!.spanContext().spanId);
+    expect(commits[0]!.links.map((l) => l.context.spanId)).toEqual([b!.spanContext().spanId]);
+    expect(commits[0]!.attributes["quizwire.writes"]).toBe(4);
+    await tracer.shutdown();
+  });
+});

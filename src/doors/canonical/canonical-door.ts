@@ -8,9 +8,11 @@ import type { AnswerValue } from "../../domain/quiz.js";
 import { markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";
 import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js";
+import type { ClientErrorLog } from "../../observability/client-error-log.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock } from "../../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
+import type { Tracer } from "../../ports/tracing.js";
 import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
@@ -79,6 +81,10 @@ export interface CanonicalDoorDeps {
   pinGate: PinGate;
   allowedOrigins: readonly string[];
   limits?: Partial<CanonicalLimits>;
+  /** Traces upgrades, messages and broadcasts; absent, tracing is off. */
+  tracer?: Tracer;
+  /** A rate-limited WARN line per class of error sent to clients. */
+  clientErrors?: ClientErrorLog;
 }
 
 /** What the door keeps about a connection: who it is and where it comes from. */

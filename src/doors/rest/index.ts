@@ -15,6 +15,7 @@ import type { TSchema } from "typebox";
 import { v7 as uuidv7 } from "uuid";
 import type { IdentityService } from "../../auth/identity.js";
 import type { Config } from "../../config.js";
+import type { ClientErrorLog } from "../../observability/client-error-log.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { Clock, Random } from "../../ports/clock.js";
 import type { Storage } from "../../ports/storage.js";
@@ -42,6 +43,8 @@ export interface RestDeps {
   log: Logger;
   /** The package version, shown in the OpenAPI document. */
   version: string;
+  /** A rate-limited WARN line per class of error sent to clients. */
+  clientErrors?: ClientErrorLog;
 }
 
 /** RestDeps plus what the door builds once: the auth rules and a quiz id source. */
@@ -107,6 +110,7 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     if (reply.statusCode >= 400 && typeof payload === "string") {
       const code = /"code":"([A-Z_]+)"/.exec(payload)?.[1] ?? String(reply.statusCode);
       deps.metrics.errors.inc({ door: "rest", code });
+      deps.clientErrors?.report("rest", code);
     }
     return payload;
   });

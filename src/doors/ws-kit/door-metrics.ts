@@ -1,3 +1,4 @@
+import type { ClientErrorLog } from "../../observability/client-error-log.js";
 import type { Metrics } from "../../observability/metrics.js";
 
 /** A counter bound to its labels once: prom-client hashes a label object on every `inc` otherwise. */
@@ -31,6 +32,7 @@ export class DoorMetrics {
     readonly door: string,
     /** The endpoint its upgrades are counted under in http_request_duration_seconds. */
     endpoint = `ws:${door}`,
+    private readonly errorLog?: ClientErrorLog,
   ) {
     this.open = metrics.connections.labels({ door });
     this.ackLatency = metrics.answerAck.child(door);
@@ -71,9 +73,11 @@ export class DoorMetrics {
     this.bound(this.outByType, this.metrics.messagesOut, type).inc(count);
   }
 
+  /** An error sent to a client: counted, and logged (WARN) at a bounded pace per code. */
   error(code: string): void {
     this.metrics.errors.inc({ door: this.door, code });
     this.metrics.errorSent(code);
+    this.errorLog?.report(this.door, code);
   }
 
   /** A client behind on its frames: a frame a later one replaces was skipped, or the socket closed. */

@@ -3,8 +3,10 @@ import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import { type EventMark, isAfter, latest, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle, SessionInfo } from "../../engine/room-handle.js";
 import type { RoomEvent, ViewerRole } from "../../engine/types.js";
+import type { ClientErrorLog } from "../../observability/client-error-log.js";
 import type { Metrics } from "../../observability/metrics.js";
 import type { LocalRateLimiter, LocalReplayCache } from "../../ports/cluster.js";
+import { TRACE_ATTRIBUTES, type Tracer } from "../../ports/tracing.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Connection } from "./connection.js";
 import type { Dialect, EventFrame, Outbound, Reply } from "./dialect.js";
@@ -50,7 +52,14 @@ export interface DriverOptions {
   sessions: { find(id: string): Promise<RoomHandle | undefined> };
   /** The reason a client too slow to keep up is closed with. */
   slowReason?: string;
+  /** Traces each message from arrival to reply, and phase broadcasts; absent, tracing is off. */
+  tracer?: Tracer;
+  /** A rate-limited WARN line per class of error sent to clients. */
+  clientErrors?: ClientErrorLog;
 }
+
+/** The events whose delivery is traced: a question going out, and its reveal (and a game's start and end). */
+const TRACED_BROADCASTS: ReadonlySet<string> = new Set(["started", "question", "reveal", "ended"]);
 
 /** A backpressure check before a push: send it, skip it, or the client was closed as too slow. */
 type Pressure = "send" | "skip" | "closed";
@@ -89,7 +98,7 @@ export class DoorDriver<S, M extends { type: string }> {
     private readonly dialect: Dialect<S, M>,
     private readonly opts: DriverOptions,
   ) {
-    this.metrics = new DoorMetrics(opts.metrics, dialect.name, dialect.endpoint);
+    this.metrics = new DoorMetrics(opts.metrics, dialect.name, dialect.endpoint, opts.clientErrors);
     this.groups = new RoomGroups<Connection<S>>(
       (group, event) => this.deliver(group, event),
       (group) => this.resync(group),
@@ -179,7 +188,44 @@ export class DoorDriver<S, M extends { type: string }> {
     }
     this.metrics.received(decoded.message.type);
     const binds = this.dialect.binding.has(decoded.message.type);
+    if (this.opts.tracer !== undefined) {
+      this.runTraced(this.opts.tracer, conn, decoded.message, binds);
+      return;
+    }
     this.run(conn, () => this.dispatch(conn, decoded.message, binds), binds);
+  }
+
+  /**
+   * A message's span, from its arrival to its reply on the socket (an answer's acknowledgement):
+   * a new trace, with the room's commands (here, or forwarded to the owner) beneath it.
+   */
+  private runTraced(tracer: Tracer, conn: Connection<S>, message: M, binds: boolean): void {
+    const span = tracer.start(`ws ${message.type}`, {
+      parent: null,
+      kind: "server",
+      attributes: {
+        [TRACE_ATTRIBUTES.door]: this.dialect.name,
+        [TRACE_ATTRIBUTES.msgType]: message.type,
+      },
+    });
+    const done = () => {
+      // A join knows its room only once it ran.
+      const room = conn.group?.handle.id;
+      if (room !== undefined) span.set(TRACE_ATTRIBUTES.roomId, room);
+      span.end();
+    };
+    this.run(
+      conn,
+      () =>
+        tracer
+          .within(span, () => this.dispatch(conn, message, binds))
+          .then(done, (err: unknown) => {
+            span.fail(err instanceof Error ? err.message : String(err));
+            done();
+            throw err;
+          }),
+      binds,
+    );
   }
 
   /**
@@ -409,6 +455,10 @@ export class DoorDriver<S, M extends { type: string }> {
   }
 
   private deliver(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
+    if (this.opts.tracer !== undefined && TRACED_BROADCASTS.has(event.body.type)) {
+      this.deliverTraced(this.opts.tracer, group, event);
+      return;
+    }
     if (event.body.type !== "leaderboard") {
       this.deliverNow(group, event);
       return;
@@ -416,6 +466,24 @@ export class DoorDriver<S, M extends { type: string }> {
     const started = performance.now();
     this.deliverNow(group, event);
     this.metrics.leaderboardDelivered(started);
+  }
+
+  /** A phase broadcast's span: a trace of its own (a timer may have caused it), with the fan-out size. */
+  private deliverTraced(tracer: Tracer, group: RoomGroup<Connection<S>>, event: RoomEvent): void {
+    const span = tracer.start(`broadcast ${event.body.type}`, {
+      parent: null,
+      attributes: {
+        [TRACE_ATTRIBUTES.door]: this.dialect.name,
+        [TRACE_ATTRIBUTES.roomId]: group.handle.id,
+        [TRACE_ATTRIBUTES.msgType]: event.body.type,
+        "quizwire.connections": group.conns.size,
+      },
+    });
+    try {
+      this.deliverNow(group, event);
+    } finally {
+      span.end();
+    }
   }
 
   private deliverNow(group: RoomGroup<Connection<S>>, event: RoomEvent): void {

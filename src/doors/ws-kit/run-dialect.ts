@@ -29,6 +29,8 @@ export function runDialect<S, M extends { type: string }>(
     failure: setup.failure,
     ...(setup.refuse ? { refuse: setup.refuse } : {}),
     observer: driver.metrics,
+    ...(setup.tracer ? { tracer: setup.tracer } : {}),
+    door: dialect.name,
   });
   return { driver, transport };
 }

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { AuthError } from "../../auth/identity.js";
 import type { ErrorCode } from "../../domain/errors.js";
+import { TRACE_ATTRIBUTES, type Tracer } from "../../ports/tracing.js";
 import { originAllowed, rejectUpgrade } from "./frames.js";
 
 /** A WebSocket server every door uses: upgrades routed by us, no compression, no tracking. */
@@ -55,6 +56,10 @@ export interface UpgradeGateOptions {
   guardSocket?: boolean;
   /** Told how each upgrade ended (101 or the refusal's status), with `performance.now()` at its start. */
   settled?: (startedMs: number, status: number) => void;
+  /** Traces each upgrade from the request to the handshake or refusal; absent, tracing is off. */
+  tracer?: Tracer;
+  /** The door's name, on its upgrade spans. */
+  door?: string;
 }
 
 /** A door's decision about one upgrade, and what to do with the socket once it is open. */
@@ -96,6 +101,60 @@ export class UpgradeGate {
       write(s, r);
       this.opts.settled?.(started, r.status);
     };
+    if (this.opts.tracer !== undefined) {
+      this.acceptTraced(this.opts.tracer, req, socket, head, admission, refuse, started);
+      return;
+    }
+    this.decide(req, socket, head, admission, refuse, started);
+  }
+
+  /**
+   * An upgrade's span, ended with the handshake (101) or the refusal's status. The path is
+   * recorded without its query string, which may hold a token.
+   */
+  private acceptTraced<R extends { ok: true } | Refusal>(
+    tracer: Tracer,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    admission: Admission<R>,
+    refuse: (socket: Duplex, refusal: Refusal) => void,
+    started: number,
+  ): void {
+    const span = tracer.start("ws upgrade", {
+      parent: null,
+      kind: "server",
+      attributes: {
+        [TRACE_ATTRIBUTES.door]: this.opts.door ?? "",
+        "url.path": (req.url ?? "/").split("?")[0] ?? "/",
+      },
+    });
+    const traced: Admission<R> = {
+      ...admission,
+      open: (ws, admitted, raw) => {
+        span.set("http.response.status_code", 101);
+        span.end();
+        admission.open(ws, admitted, raw);
+      },
+    };
+    const refuseTraced = (s: Duplex, r: Refusal) => {
+      span.set("http.response.status_code", r.status);
+      if (r.code !== undefined) span.set(TRACE_ATTRIBUTES.errorCode, r.code);
+      if (r.status >= 500) span.fail(r.message);
+      span.end();
+      refuse(s, r);
+    };
+    tracer.within(span, () => this.decide(req, socket, head, traced, refuseTraced, started));
+  }
+
+  private decide<R extends { ok: true } | Refusal>(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    admission: Admission<R>,
+    refuse: (socket: Duplex, refusal: Refusal) => void,
+    started: number,
+  ): void {
     if (!originAllowed(req.headers.origin, this.opts.allowedOrigins)) {
       refuse(socket, ORIGIN_REFUSED);
       return;

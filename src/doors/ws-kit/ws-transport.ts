@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
+import type { Tracer } from "../../ports/tracing.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
@@ -81,6 +82,10 @@ export interface WsTransportOptions {
     upgraded(startedMs: number, status: number): void;
     socketFailed(): void;
   };
+  /** Traces upgrades; absent, tracing is off. */
+  tracer?: Tracer;
+  /** The door's name, on its upgrade spans. */
+  door?: string;
 }
 
 /** A door's admission, opening a DoorSocket instead of a ws WebSocket. */
@@ -108,6 +113,8 @@ export class WsTransport {
       ...(opts.observer
         ? { settled: (t: number, status: number) => opts.observer?.upgraded(t, status) }
         : {}),
+      ...(opts.tracer ? { tracer: opts.tracer } : {}),
+      ...(opts.door ? { door: opts.door } : {}),
     });
     this.heartbeat = new Heartbeat(opts.heartbeatMs, (ws) => {
       ws.close(opts.heartbeatTimeoutCode, CLOSE_REASONS.noPong);

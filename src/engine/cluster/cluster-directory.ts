@@ -2,6 +2,7 @@ import type { SessionId } from "../../domain/ids.js";
 import type { Clock } from "../../ports/clock.js";
 import type { ClusterBus, Lease, OwnershipLeases, PinDirectory } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
+import { TRACE_ATTRIBUTES, type Tracer } from "../../ports/tracing.js";
 import { encodeBeacon, encodeRoomEvent } from "../event-codec.js";
 import { repeatEvery, type StopRepeating } from "../repeating-timer.js";
 import type { ExecuteOptions, RoomHandle, SessionInfo } from "../room-handle.js";
@@ -43,6 +44,8 @@ export interface ClusterDirectoryDeps {
   clock: Clock;
   onError(err: unknown, context: string): void;
   options?: Partial<ClusterDirectoryOptions>;
+  /** Traces forwarded commands on both sides, carrying the trace in the request; absent, off. */
+  tracer?: Tracer;
 }
 
 /** A command on its way to a session's owner. */
@@ -53,6 +56,8 @@ interface ForwardedCommand {
   dedupeKey?: string;
   /** The instance the client is connected to (its presence dies with it). */
   origin: string;
+  /** The W3C `traceparent` of the forwarding span, when the sender traces (older senders never set it). */
+  traceparent?: string;
 }
 
 /** Connections another instance reported for one participant of one session. */
@@ -227,7 +232,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     return this.takeOver(proxy);
   }
 
-  async forward(
+  /** Not async itself: untraced, the bus's promise is handed back with no extra turn. */
+  forward(
     owner: string,
     sessionId: SessionId,
     actor: Actor,
@@ -236,12 +242,45 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   ): Promise<Reply<CommandResult>> {
     const request: ForwardedCommand = { sessionId, actor, command, origin: this.deps.instanceId };
     if (opts?.dedupeKey) request.dedupeKey = opts.dedupeKey;
+    if (this.deps.tracer !== undefined) return this.forwardTraced(this.deps.tracer, owner, request);
+    return this.send(owner, request);
+  }
+
+  private async send(owner: string, request: ForwardedCommand): Promise<Reply<CommandResult>> {
     const text = await this.deps.bus.request(
       owner,
       JSON.stringify(request),
       this.opts.requestTimeoutMs,
     );
     return JSON.parse(text) as Reply<CommandResult>;
+  }
+
+  /** A forwarded command's span, from sending it to its reply; its context travels in the request. */
+  private async forwardTraced(
+    tracer: Tracer,
+    owner: string,
+    request: ForwardedCommand,
+  ): Promise<Reply<CommandResult>> {
+    const span = tracer.start(`forward ${request.command.type}`, {
+      kind: "client",
+      attributes: {
+        [TRACE_ATTRIBUTES.roomId]: request.sessionId,
+        [TRACE_ATTRIBUTES.msgType]: request.command.type,
+        "quizwire.owner": owner,
+      },
+    });
+    const traceparent = tracer.inject(span.parent);
+    if (traceparent !== undefined) request.traceparent = traceparent;
+    try {
+      const reply = await this.send(owner, request);
+      if (!reply.ok) span.set(TRACE_ATTRIBUTES.errorCode, reply.error.code);
+      return reply;
+    } catch (err) {
+      span.fail(err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   subscribeRemote(
@@ -415,9 +454,37 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     const runtime = this.deps.registry.get(req.sessionId);
     if (!runtime || !this.owned.has(req.sessionId)) return JSON.stringify(NOT_OWNER);
     const opts: ExecuteOptions = req.dedupeKey ? { dedupeKey: req.dedupeKey } : {};
-    const reply = await runtime.execute(req.actor, req.command, opts);
+    const tracer = this.deps.tracer;
+    const reply =
+      tracer === undefined
+        ? await runtime.execute(req.actor, req.command, opts)
+        : await this.serveTraced(tracer, runtime, req, opts);
     if (reply.ok && req.command.type === "presence") this.notePresence(req, req.command.connected);
     return JSON.stringify(reply);
+  }
+
+  /** A forwarded command on the owner: under the sender's span when it sent its trace context. */
+  private async serveTraced(
+    tracer: Tracer,
+    runtime: RoomRuntime,
+    req: ForwardedCommand,
+    opts: ExecuteOptions,
+  ): Promise<Reply<CommandResult>> {
+    const parent = req.traceparent === undefined ? undefined : tracer.extract(req.traceparent);
+    const span = tracer.start(`serve ${req.command.type}`, {
+      parent: parent ?? null,
+      kind: "server",
+      attributes: {
+        [TRACE_ATTRIBUTES.roomId]: req.sessionId,
+        [TRACE_ATTRIBUTES.msgType]: req.command.type,
+        "quizwire.origin": req.origin,
+      },
+    });
+    try {
+      return await tracer.within(span, () => runtime.execute(req.actor, req.command, opts));
+    } finally {
+      span.end();
+    }
   }
 
   /** Remembers which instance holds a participant's connections, to undo them if it dies. */
