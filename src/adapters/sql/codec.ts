@@ -151,7 +151,8 @@ export type SessionStateColumns = Pick<
   | "started_at"
   | "ended_at"
   | "recent_requests_json"
->;
+> &
+  Partial<Pick<SessionsTable, "host_user_id">>;
 
 export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
   return {
@@ -166,6 +167,8 @@ export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
     started_at: s.startedAt,
     ended_at: s.endedAt,
     recent_requests_json: toJson(s.recentRequests ?? []),
+    // Host rights handed over (H-2, H-3) move the session's host; absent, the column is left alone.
+    ...(s.hostUserId !== undefined ? { host_user_id: s.hostUserId } : {}),
   };
 }
 
@@ -206,6 +209,7 @@ function stateOf(r: SessionsTable): SessionStateRecord {
     seq: r.seq,
     startedAt: r.started_at,
     endedAt: r.ended_at,
+    hostUserId: asUserId(r.host_user_id),
   };
   const recent = fromJson<RecentRequest[]>(r.recent_requests_json ?? "[]");
   if (recent.length > 0) state.recentRequests = recent;

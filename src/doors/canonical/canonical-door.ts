@@ -33,6 +33,7 @@ import {
 } from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
+import type { RoomGroup } from "../ws-kit/room-groups.js";
 import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import type { WsTransport } from "../ws-kit/ws-transport.js";
@@ -99,6 +100,7 @@ const REPLAYED: ReadonlySet<ClientType> = new Set([
   "end",
   "lock",
   "kick",
+  "transfer_host",
   "answer",
   "leave",
 ]);
@@ -211,6 +213,12 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     return encodeEvent(event);
   }
 
+  /** Host rights moved (H-2, H-3): the new host's connections get what hosts get from now on. */
+  observe(group: RoomGroup<Conn>, event: RoomEvent): void {
+    if (event.body.type !== "host_changed") return;
+    for (const c of [...(group.of(event.body.participantId) ?? [])]) this.driver.setRole(c, "host");
+  }
+
   /** A fresh `state` snapshot (after a resync, or a retried join on a new connection). */
   async refresh(conn: Conn): Promise<void> {
     const handle = conn.group?.handle;
@@ -246,11 +254,21 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     end: (conn, m) => this.ackOf(conn, m.msg_id, "end", { type: "end" }),
     next: (conn, m) => this.next(conn, m.msg_id),
     lock: (conn, m) => this.ackOf(conn, m.msg_id, "lock", { type: "lock", locked: m.data.locked }),
-    kick: (conn, m) =>
-      this.ackOf(conn, m.msg_id, "kick", {
-        type: "kick",
-        participantId: asParticipantId(m.data.participant_id),
-        reason: m.data.reason ?? "removed by the host",
+    kick: (conn, m) => {
+      const reason = m.data.reason ?? "removed by the host";
+      return this.ackOf(
+        conn,
+        m.msg_id,
+        "kick",
+        "participant_id" in m.data
+          ? { type: "kick", participantId: asParticipantId(m.data.participant_id), reason }
+          : { type: "kick", userId: asUserId(m.data.user_id), reason },
+      );
+    },
+    transfer_host: (conn, m) =>
+      this.ackOf(conn, m.msg_id, "transfer_host", {
+        type: "transfer_host",
+        userId: asUserId(m.data.user_id),
       }),
     leave: async (conn, m) => {
       const reply = await this.ackOf(conn, m.msg_id, "leave", { type: "leave" });
@@ -452,7 +470,10 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     conn: Conn,
     msgId: string,
     type: ClientType,
-    command: Extract<Command, { type: "start" | "end" | "lock" | "kick" | "leave" }>,
+    command: Extract<
+      Command,
+      { type: "start" | "end" | "lock" | "kick" | "transfer_host" | "leave" }
+    >,
   ): Promise<Reply> {
     const handle = this.requireRoom(conn);
     const done = await this.command(conn, handle, command, this.dedupeKey(conn, msgId));

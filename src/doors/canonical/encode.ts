@@ -173,6 +173,31 @@ function build(event: RoomEvent): EventFrame[] {
     }
     case "locked":
       return make("lock", frame("lock", event, { locked: b.locked }));
+    case "paused":
+      return make(
+        "paused",
+        frame("paused", event, { reason: b.reason, phase: b.phase, index: b.index }),
+      );
+    case "resumed":
+      return make(
+        "resumed",
+        frame("resumed", event, {
+          phase: b.phase,
+          index: b.index,
+          deadline_ms: b.deadline,
+          until: b.until,
+        }),
+      );
+    case "host_changed":
+      return make(
+        "host_changed",
+        frame("host_changed", event, {
+          user_id: b.userId,
+          participant_id: b.participantId,
+          previous_user_id: b.previousUserId,
+          reason: b.reason,
+        }),
+      );
     case "kicked":
       return make("kick", frame("kick", event, { reason: b.reason, banned_until: b.until }));
     case "ended": {

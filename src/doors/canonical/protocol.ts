@@ -8,6 +8,7 @@ import Type from "typebox";
 import { Compile } from "typebox/compile";
 import { NAME_MAX } from "../../domain/names.js";
 import { QUIZ_LIMITS } from "../../domain/quiz.js";
+import { SETTINGS_LIMITS } from "../../domain/session-settings.js";
 import { ModeInput, SettingsInput } from "../schemas/session-settings.js";
 import {
   CorrectView,
@@ -73,11 +74,26 @@ export const ClientMessages = {
   next: Empty,
   end: Empty,
   lock: Type.Object({ locked: Type.Boolean() }, { additionalProperties: false }),
-  kick: Type.Object(
-    {
-      participant_id: Type.String({ minLength: 1, maxLength: 64 }),
-      reason: Type.Optional(Type.String({ maxLength: 200 })),
-    },
+  /** The player by `participant_id`, or (seed 000) by `user_id`. */
+  kick: Type.Union([
+    Type.Object(
+      {
+        participant_id: Type.String({ minLength: 1, maxLength: 64 }),
+        reason: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }),
+        reason: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+  ]),
+  /** The host hands host rights to another member of the room (H-3). */
+  transfer_host: Type.Object(
+    { user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }) },
     { additionalProperties: false },
   ),
   /** Exactly one of choice (single, true_false), choices (multiple) or text (typed). */
@@ -237,6 +253,28 @@ export const ServerMessages = {
     your_rank: Nullable(Type.Integer()),
   }),
   lock: Type.Object({ locked: Type.Boolean() }),
+  /** The game's clock stopped: the host's connection is gone (H-1). */
+  paused: Type.Object({
+    reason: Type.Enum(["host_disconnected"]),
+    phase: PhaseKind(),
+    index: Nullable(Type.Integer()),
+  }),
+  /** The game's clock runs again; the time left before the pause is kept (H-1). */
+  resumed: Type.Object({
+    phase: PhaseKind(),
+    index: Nullable(Type.Integer()),
+    /** The open question's new deadline (absolute server epoch ms); null outside an open question. */
+    deadline_ms: Nullable(Type.Integer()),
+    /** The reveal's or intermission's new end, when it ends by itself. */
+    until: Nullable(Type.Integer()),
+  }),
+  /** Host rights moved to another member (H-2, H-3). */
+  host_changed: Type.Object({
+    user_id: Type.String(),
+    participant_id: Type.String(),
+    previous_user_id: Type.String(),
+    reason: Type.Enum(["transferred", "host_disconnected"]),
+  }),
   /** Sent to a kicked player just before the server closes their connection (code 4003). */
   kick: Type.Object({ reason: Type.String(), banned_until: Type.Integer() }),
   end: Type.Object({
