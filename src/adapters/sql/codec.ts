@@ -209,7 +209,6 @@ function stateOf(r: SessionsTable): SessionStateRecord {
     seq: r.seq,
     startedAt: r.started_at,
     endedAt: r.ended_at,
-    hostUserId: asUserId(r.host_user_id),
   };
   const recent = fromJson<RecentRequest[]>(r.recent_requests_json ?? "[]");
   if (recent.length > 0) state.recentRequests = recent;
