@@ -1006,6 +1006,7 @@ export class Room {
       const a = m.answers[index];
       if (!a) m.streak = missedAnswerStreak(m.streak, q.multiplier);
       results.set(m.id, {
+        userId: m.userId,
         answered: a !== undefined,
         correct: a?.record.correct ?? false,
         points: a?.record.points ?? 0,

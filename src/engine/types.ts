@@ -167,6 +167,8 @@ export interface Standing {
 }
 
 export interface PlayerResult {
+  /** Whose result it is (seed 000's per_user_stats name players by user). */
+  userId: UserId;
   answered: boolean;
   correct: boolean;
   points: number;

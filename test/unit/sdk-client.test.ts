@@ -461,6 +461,8 @@ describe("QuizwireClient: requests", () => {
     const q: ServerData<"question"> = {
       index: 2,
       total: 3,
+      body: "?",
+      options: ["a", "b"],
       question: {
         id: "q3",
         kind: "single",

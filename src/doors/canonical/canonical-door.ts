@@ -192,7 +192,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   }
 
   internalError(m: ClientMessage): Reply {
-    return replyOf(this.errorFrame(m.msg_id, "INTERNAL", "internal error", "internal"));
+    // Seed 000's error codes name an unexpected failure UNKNOWN.
+    return replyOf(this.errorFrame(m.msg_id, "UNKNOWN", "internal error", "internal"));
   }
 
   rateLimited(retryAfterMs: number): Outbound {
@@ -411,6 +412,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         this.frame("question", msgId, {
           index: s.index,
           total: s.total,
+          body: s.question.text,
+          options: s.question.options,
           question: questionView(s.question),
           opened_at: s.servedAt,
           deadline_ms: s.deadline,

@@ -126,6 +126,18 @@ export type ClientMessage = {
   [T in ClientType]: { type: T; msg_id: string; room_id?: string; data: ClientData<T> };
 }[ClientType];
 
+/** One player's result in a reveal's `per_user_stats` (seed 000). */
+const UserStat = Type.Object({
+  user_id: Type.String(),
+  participant_id: Type.String(),
+  answered: Type.Boolean(),
+  correct: Type.Boolean(),
+  points: Type.Integer(),
+  score: Type.Integer(),
+  rank: Type.Integer(),
+  streak: Type.Integer(),
+});
+
 const ResultYou = Type.Object({
   answered: Type.Boolean(),
   correct: Type.Boolean(),
@@ -179,6 +191,7 @@ export const ServerMessages = {
       "UNAUTHORIZED",
       "UNAVAILABLE",
       "INTERNAL",
+      "UNKNOWN",
     ]),
     msg: Type.String(),
     reason: Type.Optional(Type.String()),
@@ -203,6 +216,10 @@ export const ServerMessages = {
   question: Type.Object({
     index: Type.Integer(),
     total: Type.Integer(),
+    /** Seed 000's `question {index, body, options, deadline_ms}`: the question's text … */
+    body: Type.String(),
+    /** … and its options (empty for a typed question); both also inside `question`. */
+    options: Type.Array(Type.String()),
     question: QuestionView,
     opened_at: Type.Integer(),
     /** Absolute server epoch ms; null for a self_paced question with no per-question deadline. */
@@ -234,11 +251,18 @@ export const ServerMessages = {
     index: Type.Integer(),
     question_id: Type.String(),
     correct: CorrectView,
+    /** Seed 000's `correct_choice`: the correct option's index when exactly one is correct, else null. */
+    correct_choice: Nullable(Type.Integer()),
     option_counts: Type.Array(Type.Integer()),
     answered_count: Type.Integer(),
     leaderboard: Type.Array(StandingView),
     total_players: Type.Integer(),
     until: Nullable(Type.Integer()),
+    /**
+     * Seed 000's `per_user_stats`: hosts and spectators get every ranked player's entry (in rank
+     * order); a player gets only their own, so a reveal to 10,000 players stays small.
+     */
+    per_user_stats: Type.Array(UserStat),
     /** The recipient's own result; null for hosts and spectators. */
     you: Nullable(ResultYou),
   }),
