@@ -391,6 +391,10 @@ export class Room {
     const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
     switch (command.type) {
       case "join":
+        // a room id is no key without an invitation; the refusal is the one for no room.
+        if (command.byInvitation && !this.record.settings.invited.includes(actor.userId)) {
+          return reply(fail("NOT_FOUND", "no such open room", "no_room"));
+        }
         return reply(this.join(actor, command.name, now, command.serveQuestions ?? true));
       case "resume":
         return reply(this.resume(actor, command.token, now));

@@ -27,7 +27,11 @@ export type Command =
    * `serveQuestions: false` for doors whose clients read the questions themselves (seed 001's REST,
    * seed 002): self_paced questions are then never pushed, so no per-question timer starts (T-7).
    */
-  | { type: "join"; name: string; serveQuestions?: boolean }
+  /**
+   * `byInvitation`: the client named the room by id instead of its PIN, which only the users in
+   * `settings.invited` may do (R-7).
+   */
+  | { type: "join"; name: string; serveQuestions?: boolean; byInvitation?: boolean }
   | { type: "resume"; token: string }
   | { type: "leave" }
   | { type: "start" }

@@ -351,16 +351,32 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         throw new ProtocolError("NOT_FOUND", `no open room has PIN ${d.pin}`, "bad_pin");
       }
       command = { type: "join", name: d.display_name };
-    } else {
+    } else if ("resume_token" in d) {
       if (!m.room_id)
         throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
       handle = await this.deps.sessions.find(m.room_id);
       if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
       command = { type: "resume", token: d.resume_token };
+    } else {
+      // R-7: by room id, for the users the host invited. An uninvited user gets exactly what a
+      // room id that does not exist gets, and each refusal counts as a wrong PIN (P-2).
+      if (!m.room_id)
+        throw new ProtocolError(
+          "VALIDATION",
+          "join needs a pin, or room_id in the envelope",
+          "bad_data",
+        );
+      handle = await this.deps.sessions.find(m.room_id);
+      command = { type: "join", name: d.display_name, byInvitation: true };
+      if (!handle) return this.refuseRoomGuess(conn);
     }
     // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
     if (!this.driver.attach(conn, handle, "player")) return replyOf();
-    const joined = await this.command(conn, handle, command);
+    const joined = await this.command(conn, handle, command).catch(async (err: unknown) => {
+      if (err instanceof ProtocolError && err.reason === "no_room")
+        await this.refuseRoomGuess(conn);
+      throw err;
+    });
     if (joined.userId !== conn.state.identity.userId) {
       // An anonymous client resumed someone else's seat by token: act as that member from now on.
       conn.state.identity = { ...conn.state.identity, userId: asUserId(joined.userId) };
@@ -383,6 +399,23 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
       retryable: false,
       binding: { sessionId: handle.id, participantId: joined.participantId, role },
     };
+  }
+
+  /** A room id that is no room, or not one's to join (R-7): as a wrong PIN, rate-limited (P-2). */
+  private async refuseRoomGuess(conn: Conn): Promise<never> {
+    const guesses = await this.deps.sharedLimiter.take(
+      `pin:${conn.state.ip}`,
+      this.limits.pinGuessesPer10Min,
+      600_000,
+    );
+    if (!guesses.allowed) {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many wrong PINs; wait a few minutes",
+        "rate_limited",
+      );
+    }
+    throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
   }
 
   private async spectate(

@@ -56,10 +56,17 @@ export const ClientMessages = {
     },
     { additionalProperties: false },
   ),
-  /** By PIN with a display name, or back into a room with a resume token (room_id in the envelope). */
+  /**
+   * By PIN with a display name; by room_id (in the envelope) with a display name when the host
+   * invited you (R-7); or back into a room with a resume token (room_id in the envelope).
+   */
   join: Type.Union([
     Type.Object(
       { pin: Pin, display_name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { display_name: Type.String({ minLength: 1, maxLength: 200 }) },
       { additionalProperties: false },
     ),
     Type.Object(
