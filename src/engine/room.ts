@@ -612,7 +612,6 @@ export class Room {
     m.connections = Math.max(0, m.connections + (connected ? 1 : -1));
     if (connected) m.everConnected = true;
     const isConnected = m.connections > 0;
-    if (wasConnected !== isConnected) this.hostPresence(m, isConnected, now);
     if (wasConnected !== isConnected && isPlayer(m) && m.status !== "kicked") {
       this.connectedPlayers += isConnected ? 1 : -1;
       const p = this.phase;
@@ -635,6 +634,8 @@ export class Room {
       );
       if (!isConnected) this.closeIfAllAnswered(now);
     }
+    // After the player's own counts: a cohost arriving may become the host (H-2) and leave them.
+    if (wasConnected !== isConnected) this.hostPresence(m, isConnected, now);
     return ok({ done: true, phase: this.phase.kind });
   }
 

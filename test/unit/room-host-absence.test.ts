@@ -165,7 +165,7 @@ describe("H-2 transfer to a cohost", () => {
       hostGraceMs: 0,
       cohosts: ["user-cat"],
     });
-    h.join("ann");
+    const ann = h.join("ann");
     const cat = h.join("cat", false);
     h.start();
     h.exec(host, { type: "presence", connected: false });
@@ -174,6 +174,9 @@ describe("H-2 transfer to a cohost", () => {
     h.exec(cat, { type: "presence", connected: true });
     expect(h.last("host_changed").userId).toBe("user-cat");
     expect(h.last("resumed").phase).toBe("question");
+    // Ann is the one player left connected: her answer closes the question (T-3).
+    okOf(h.choose(ann, 0, 0));
+    expect(h.last("question_closed").reason).toBe("all_answered");
   });
 });
 
