@@ -59,6 +59,8 @@ export const ENGINE_REASONS: Readonly<Record<string, Seed001ErrorCode>> = {
   // A live room paused for its absent host (H-1): the answer waits, the question is not closed.
   paused: "REQUEST_REFUSED",
   no_member: "REQUEST_REFUSED",
+  // A join by room id without an invitation; this dialect joins by session id, never so.
+  no_room: "INVALID_SESSION",
   already_host: "REQUEST_REFUSED",
 };
 
