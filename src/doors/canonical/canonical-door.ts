@@ -373,8 +373,11 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
     if (!this.driver.attach(conn, handle, "player")) return replyOf();
     const joined = await this.command(conn, handle, command).catch(async (err: unknown) => {
-      if (err instanceof ProtocolError && err.reason === "no_room")
+      // An uninvited join by room id counts as a wrong guess, like an unknown id.
+      const invited = command.type === "join" && command.byInvitation === true;
+      if (invited && err instanceof ProtocolError && err.reason === "no_room") {
         await this.refuseRoomGuess(conn);
+      }
       throw err;
     });
     if (joined.userId !== conn.state.identity.userId) {
