@@ -21,6 +21,11 @@ export const ERROR_CODES = {
   UNAVAILABLE: { status: 503, retryable: true },
   /** A bug on our side; nothing the client did. */
   INTERNAL: { status: 500, retryable: true },
+  /**
+   * Seed 000's name for the same: an unexpected failure while handling a message. The canonical
+   * WebSocket door (seed 000's envelope) reports those with it; REST keeps INTERNAL.
+   */
+  UNKNOWN: { status: 500, retryable: true },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

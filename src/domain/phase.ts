@@ -12,13 +12,27 @@ export type Phase =
       deadline: number;
       /** Set once the question stops taking answers; the reveal waits for answers still being stored. */
       closedAt: number | null;
+      paused?: Pause;
     }
-  | { kind: "reveal"; index: number; until: number | null }
-  | { kind: "intermission"; index: number; until: number | null }
+  | { kind: "reveal"; index: number; until: number | null; paused?: Pause }
+  | { kind: "intermission"; index: number; until: number | null; paused?: Pause }
   | { kind: "active" }
   | { kind: "ended"; reason: EndReason; at: number };
 
 export type PhaseKind = Phase["kind"];
+
+/** Why a running game stopped its clock. */
+export type PauseReason = "host_disconnected";
+
+/**
+ * H-1: a paused game phase. Its timers stand still from `at`; on resume every time in the phase
+ * (opened-at, deadline, until) moves on by the length of the pause, so the time left is kept. It
+ * is part of the stored phase, so a restarted server resumes the room still paused.
+ */
+export interface Pause {
+  at: number;
+  reason: PauseReason;
+}
 export type EndReason = "finished" | "host_ended" | "closed" | "expired";
 
 /** Seed 001's coarse session status, shared by every mode. */

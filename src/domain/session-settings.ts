@@ -9,6 +9,17 @@ export type ScoringSettings =
 export type ScoringPolicy = ScoringSettings["policy"];
 export const SCORING_POLICIES: readonly ScoringPolicy[] = ["kahoot", "latency", "vocab"];
 
+/**
+ * What a live room does when its host's last connection closes (seed 000: "pause automatically
+ * (config) or transfer host to `cohosts`"), once `hostGraceMs` has passed without them.
+ */
+export type HostDisconnect = "pause" | "transfer" | "continue";
+export const HOST_DISCONNECT_POLICIES: readonly HostDisconnect[] = [
+  "pause",
+  "transfer",
+  "continue",
+];
+
 export interface SessionSettings {
   mode: SessionMode;
   scoring: ScoringSettings;
@@ -40,6 +51,35 @@ export interface SessionSettings {
   banMs: number;
   /** Entries in the leaderboards this session publishes (reveal, intermission, end). */
   leaderboardSize: number;
+  /** H-1: what happens when the host's seat has no connection left for `hostGraceMs`. */
+  hostDisconnect: HostDisconnect;
+  /** H-1: how long the host may be gone before `hostDisconnect` applies (at most 10 s). */
+  hostGraceMs: number;
+  /** H-2: users who may take the host's place, in order of preference. */
+  cohosts: string[];
+  /** R-7: users who may join by room id, without the PIN. */
+  invited: string[];
+}
+
+/** The host-disconnect and invitation settings, for sessions stored before they existed. */
+export const HOST_SETTING_DEFAULTS: Readonly<
+  Pick<SessionSettings, "hostDisconnect" | "hostGraceMs" | "cohosts" | "invited">
+> = {
+  hostDisconnect: "pause",
+  hostGraceMs: 5_000,
+  cohosts: [],
+  invited: [],
+};
+
+/** Settings read back from storage, with what older sessions lack filled in. */
+export function withSettingDefaults(s: SessionSettings): SessionSettings {
+  return {
+    ...s,
+    hostDisconnect: s.hostDisconnect ?? HOST_SETTING_DEFAULTS.hostDisconnect,
+    hostGraceMs: s.hostGraceMs ?? HOST_SETTING_DEFAULTS.hostGraceMs,
+    cohosts: s.cohosts ?? [],
+    invited: s.invited ?? [],
+  };
 }
 
 export const SETTINGS_LIMITS = {
@@ -53,6 +93,10 @@ export const SETTINGS_LIMITS = {
   latencyAlphaMin: 0.8,
   latencyAlphaMax: 1.5,
   latencyBaseMax: 100_000,
+  hostGraceMaxMs: 10_000,
+  cohostsMax: 20,
+  invitedMax: 200,
+  userIdMax: 128,
 } as const;
 
 const DEFAULTS: Record<SessionMode, SessionSettings> = {
@@ -68,6 +112,7 @@ const DEFAULTS: Record<SessionMode, SessionSettings> = {
     closesAt: null,
     banMs: 10 * 60_000,
     leaderboardSize: 10,
+    ...HOST_SETTING_DEFAULTS,
   },
   quick_fire: {
     mode: "quick_fire",
@@ -81,6 +126,7 @@ const DEFAULTS: Record<SessionMode, SessionSettings> = {
     closesAt: null,
     banMs: 10 * 60_000,
     leaderboardSize: 10,
+    ...HOST_SETTING_DEFAULTS,
   },
   self_paced: {
     mode: "self_paced",
@@ -94,12 +140,13 @@ const DEFAULTS: Record<SessionMode, SessionSettings> = {
     closesAt: null,
     banMs: 10 * 60_000,
     leaderboardSize: 100,
+    ...HOST_SETTING_DEFAULTS,
   },
 };
 
 export function defaultSettings(mode: SessionMode): SessionSettings {
   const d = DEFAULTS[mode];
-  return { ...d, scoring: { ...d.scoring } };
+  return { ...d, scoring: { ...d.scoring }, cohosts: [], invited: [] };
 }
 
 /** Fills what the caller left out with the mode's defaults. Range checks happen at the door's schema. */

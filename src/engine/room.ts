@@ -3,7 +3,13 @@ import { type DomainError, type ErrorCode, fail, ok } from "../domain/errors.js"
 import { asParticipantId, type ParticipantId, type UserId } from "../domain/ids.js";
 import { Leaderboard } from "../domain/leaderboard.js";
 import { cleanDisplayName, nameKey } from "../domain/names.js";
-import { type EndReason, exhaustive, type Phase, statusOf } from "../domain/phase.js";
+import {
+  type EndReason,
+  exhaustive,
+  type PauseReason,
+  type Phase,
+  statusOf,
+} from "../domain/phase.js";
 import {
   type AnswerValue,
   correctAnswerOf,
@@ -11,6 +17,7 @@ import {
   type Question,
 } from "../domain/quiz.js";
 import { missedAnswerStreak, scoreAnswer } from "../domain/scoring.js";
+import { withSettingDefaults } from "../domain/session-settings.js";
 import type { Random } from "../ports/clock.js";
 import type {
   AnswerRecord,
@@ -110,6 +117,7 @@ const REMEMBERED_COMMANDS = new Set<Command["type"]>([
   "close",
   "lock",
   "kick",
+  "transfer_host",
 ]);
 
 interface PendingAnswer {
@@ -151,6 +159,12 @@ export class Room {
   private endedAt: number | null;
   /** Replies to recent keyed commands, oldest first; stored with the session state. */
   private recent: RecentRequest[];
+  /** Who holds host rights now: the creator, or whom they were handed to (H-2, H-3). */
+  private hostUserId: UserId;
+  /** H-1: when the absent host's grace period ends and `host_disconnect` applies; null: not waiting. */
+  private hostGraceUntil: number | null = null;
+  /** H-1 "continue": the host is gone, so reveals advance by themselves until they return. */
+  private hostAway = false;
 
   private readonly members = new Map<ParticipantId, Member>();
   private readonly byUser = new Map<UserId, Member>();
@@ -186,7 +200,9 @@ export class Room {
     record: SessionRecord,
     private readonly deps: RoomDeps,
   ) {
-    this.record = record;
+    // Sessions stored before the host-disconnect settings existed get their defaults.
+    this.record = { ...record, settings: withSettingDefaults(record.settings) };
+    this.hostUserId = record.state.hostUserId ?? record.hostUserId;
     this.phase = record.state.phase;
     this.locked = record.state.locked;
     this.epoch = record.state.epoch;
@@ -257,10 +273,10 @@ export class Room {
       room.earlyCloseFrom = now + RESUME_GRACE_MS;
     }
     room.queueState();
-    if (phase.kind === "question" && phase.closedAt === null && phase.deadline <= now) {
-      room.closeQuestion(now, "deadline");
-    } else if (phase.kind === "question" && phase.closedAt !== null) {
-      room.revealIfSettled(now);
+    // A paused question stays paused (H-1): its clock stood still while the server was down too.
+    if (phase.kind === "question" && !phase.paused) {
+      if (phase.closedAt === null && phase.deadline <= now) room.closeQuestion(now, "deadline");
+      else if (phase.closedAt !== null) room.revealIfSettled(now);
     }
     return room;
   }
@@ -290,6 +306,10 @@ export class Room {
   get sessionStartedAt(): number | null {
     return this.startedAt;
   }
+  /** Who holds host rights now (H-2, H-3). */
+  get currentHostUserId(): UserId {
+    return this.hostUserId;
+  }
 
   /** Everything the room asked for since the last drain, in order. */
   drain(): { events: RoomEvent[]; writes: QueuedWrite[] } {
@@ -307,16 +327,17 @@ export class Room {
     };
     for (const t of Object.values(this.due)) consider(t);
     if (this.earlyCloseFrom > 0) consider(this.earlyCloseFrom);
+    consider(this.hostGraceUntil);
     const p = this.phase;
     if (p.kind !== "ended") consider(this.expiresAt());
     if (p.kind === "lobby") consider(this.record.settings.startsAt ?? null);
     switch (p.kind) {
       case "question":
-        if (p.closedAt === null) consider(p.deadline);
+        if (p.closedAt === null && !p.paused) consider(p.deadline);
         break;
       case "reveal":
       case "intermission":
-        consider(p.until);
+        if (!p.paused) consider(p.until);
         break;
       case "active":
       case "lobby":
@@ -342,11 +363,16 @@ export class Room {
     if (this.phase.kind !== "ended" && expiresAt !== null && now >= expiresAt) {
       this.finish(now, "expired");
     }
+    if (this.hostGraceUntil !== null && now >= this.hostGraceUntil) {
+      this.hostGraceUntil = null;
+      this.hostGone(now);
+    }
     const p = this.phase;
-    if (p.kind === "question" && p.closedAt === null && now >= p.deadline) {
+    if (p.kind === "question" && p.closedAt === null && !p.paused && now >= p.deadline) {
       this.closeQuestion(now, "deadline");
     } else if (
       (p.kind === "reveal" || p.kind === "intermission") &&
+      !p.paused &&
       p.until !== null &&
       now >= p.until
     ) {
@@ -386,6 +412,10 @@ export class Room {
     const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
     switch (command.type) {
       case "join":
+        // R-7: a room id is no key without an invitation; the refusal is the one for no room.
+        if (command.byInvitation && !this.record.settings.invited.includes(actor.userId)) {
+          return reply(fail("NOT_FOUND", "no such open room", "no_room"));
+        }
         return reply(this.join(actor, command.name, now, command.serveQuestions ?? true));
       case "resume":
         return reply(this.resume(actor, command.token, now));
@@ -407,8 +437,15 @@ export class Room {
       }
       case "lock":
         return reply(this.lock(actor, command.locked, now));
-      case "kick":
-        return reply(this.kick(actor, command.participantId, command.reason, now));
+      case "kick": {
+        const target =
+          "participantId" in command
+            ? this.members.get(command.participantId)
+            : this.byUser.get(command.userId);
+        return reply(this.kick(actor, target, command.reason, now));
+      }
+      case "transfer_host":
+        return reply(this.transferHost(actor, command.userId, now));
       case "answer":
         return this.answer(
           actor,
@@ -648,13 +685,14 @@ export class Room {
       );
       if (!isConnected) this.closeIfAllAnswered(now);
     }
+    // After the player's own counts: a cohost arriving may become the host (H-2) and leave them.
+    if (wasConnected !== isConnected) this.hostPresence(m, isConnected, now);
     return ok({ done: true, phase: this.phase.kind });
   }
 
-  private kick(actor: Actor, target: ParticipantId, reason: string, now: number): Reply<Done> {
+  private kick(actor: Actor, m: Member | undefined, reason: string, now: number): Reply<Done> {
     const denied = this.requireHost(actor);
     if (denied) return denied;
-    const m = this.members.get(target);
     if (m?.role !== "player") return fail("NOT_FOUND", "no such player in this room", "no_player");
     if (m.status === "kicked")
       return fail("STATE", "that player was already removed", "already_kicked");
@@ -715,6 +753,181 @@ export class Room {
       this.emit({ kind: "all" }, { type: "locked", locked }, now);
     }
     return ok({ done: true, phase: this.phase.kind });
+  }
+
+  // ---------------------------------------------------------------- the host's absence
+
+  /** The host's own non-playing seat, when the host has one (seed 004's host plays: none). */
+  private hostSeat(): Member | undefined {
+    const m = this.byUser.get(this.hostUserId);
+    return m && m.role === "host" && m.status !== "kicked" ? m : undefined;
+  }
+
+  /** A member's first connection opened or their last one closed: what it means for hosting (H-1, H-2). */
+  private hostPresence(m: Member, connected: boolean, now: number): void {
+    if (this.phase.kind === "ended" || this.record.settings.mode === "self_paced") return;
+    if (m === this.hostSeat()) {
+      if (connected) {
+        this.hostGraceUntil = null;
+        this.hostAway = false;
+        this.resumePlay(now);
+      } else {
+        this.hostGraceUntil = now + this.record.settings.hostGraceMs;
+        if (this.record.settings.hostGraceMs === 0) {
+          this.hostGraceUntil = null;
+          this.hostGone(now);
+        }
+      }
+      return;
+    }
+    // H-2: a cohost arriving while the room waits for someone to host it takes over.
+    if (
+      connected &&
+      this.record.settings.hostDisconnect === "transfer" &&
+      this.pausedFor() === "host_disconnected" &&
+      m.status !== "kicked" &&
+      this.record.settings.cohosts.includes(m.userId)
+    ) {
+      this.makeHost(m, "host_disconnected", now);
+    }
+  }
+
+  /** H-1: the grace period ran out and the host is still gone. */
+  private hostGone(now: number): void {
+    const seat = this.hostSeat();
+    if (!seat || seat.connections > 0 || this.phase.kind === "ended") return;
+    const policy = this.record.settings.hostDisconnect;
+    if (policy === "transfer") {
+      const next = this.firstConnectedCohost();
+      if (next) {
+        this.makeHost(next, "host_disconnected", now);
+        return;
+      }
+      // No cohost is here: pause, and hand over to the first cohost who connects.
+    }
+    if (policy === "continue") {
+      this.hostAway = true;
+      const p = this.phase;
+      // A reveal that was waiting for the host's `next` now ends by itself.
+      if (p.kind === "reveal" && p.until === null && !p.paused) {
+        this.setPhase({ ...p, until: now + this.record.settings.revealMs });
+      }
+      return;
+    }
+    this.pause(now, "host_disconnected");
+  }
+
+  private firstConnectedCohost(): Member | undefined {
+    for (const userId of this.record.settings.cohosts) {
+      const m = this.byUser.get(userId as UserId);
+      if (m && m.userId !== this.hostUserId && m.status !== "kicked" && m.connections > 0) return m;
+    }
+    return undefined;
+  }
+
+  /** Why the running game is paused, or null. */
+  private pausedFor(): PauseReason | null {
+    const p = this.phase;
+    if (p.kind === "question" || p.kind === "reveal" || p.kind === "intermission") {
+      return p.paused?.reason ?? null;
+    }
+    return null;
+  }
+
+  /** Live rounds move on by timer: `auto_advance`, or the host is gone and the room goes on (H-1). */
+  private advancesByItself(): boolean {
+    return this.record.settings.autoAdvance || this.hostAway;
+  }
+
+  /** H-1: stops the game's clock. Only a game in progress has one (not the lobby). */
+  private pause(now: number, reason: PauseReason): void {
+    const p = this.phase;
+    if (p.kind !== "question" && p.kind !== "reveal" && p.kind !== "intermission") return;
+    if (p.paused) return;
+    this.setPhase({ ...p, paused: { at: now, reason } });
+    this.emit({ kind: "all" }, { type: "paused", reason, phase: p.kind, index: p.index }, now);
+  }
+
+  /** H-1: starts the clock again; every time in the phase moves on by the pause, keeping the time left. */
+  private resumePlay(now: number): void {
+    const p = this.phase;
+    if (p.kind !== "question" && p.kind !== "reveal" && p.kind !== "intermission") return;
+    if (!p.paused) return;
+    const shift = Math.max(0, now - p.paused.at);
+    let deadline: number | null = null;
+    let until: number | null = null;
+    if (p.kind === "question") {
+      const { paused: _, ...rest } = p;
+      const open = p.closedAt === null;
+      deadline = open ? p.deadline + shift : null;
+      this.setPhase({
+        ...rest,
+        openedAt: open ? p.openedAt + shift : p.openedAt,
+        deadline: open ? p.deadline + shift : p.deadline,
+      });
+    } else {
+      const { paused: _, ...rest } = p;
+      until = p.until === null ? null : p.until + shift;
+      this.setPhase({ ...rest, until });
+    }
+    this.emit(
+      { kind: "all" },
+      { type: "resumed", phase: p.kind, index: p.index, deadline, until },
+      now,
+    );
+    // What waited for the clock: a closed question's reveal, an early close.
+    this.revealIfSettled(now);
+    this.closeIfAllAnswered(now);
+  }
+
+  private transferHost(actor: Actor, userId: UserId, now: number): Reply<Done> {
+    const denied = this.requireHost(actor);
+    if (denied) return denied;
+    if (this.phase.kind === "ended") return fail("STATE", "this room has ended", "room_ended");
+    const m = this.byUser.get(userId);
+    if (!m || m.status === "kicked") {
+      return fail("NOT_FOUND", "no member with that user id in this room", "no_member");
+    }
+    if (m.userId === this.hostUserId) {
+      return fail("STATE", "that user is already the host", "already_host");
+    }
+    this.makeHost(m, "transferred", now);
+    return ok({ done: true, phase: this.phase.kind });
+  }
+
+  /**
+   * H-2, H-3: host rights move to `m`. A player becomes a non-playing host seat (hosts are not
+   * ranked, L-3); the previous host keeps their seat without the rights (R-1 refuses them).
+   */
+  private makeHost(m: Member, reason: "transferred" | "host_disconnected", now: number): void {
+    const previousUserId = this.hostUserId;
+    if (m.role === "player") {
+      const wasConnected = m.connections > 0;
+      m.role = "host";
+      if (m.status !== "kicked") {
+        this.playerCount -= 1;
+        if (wasConnected) this.connectedPlayers -= 1;
+        const p = this.phase;
+        if (p.kind === "question" && m.answers[p.index] !== undefined && wasConnected) {
+          this.tally.connectedAnswered -= 1;
+        }
+        this.markDirty(now, "players");
+      }
+      this.board.delete(m.id);
+      this.writes.push({ write: { kind: "participant_put", participant: this.recordOf(m) } });
+    }
+    this.hostUserId = m.userId;
+    this.hostAway = false;
+    this.hostGraceUntil = null;
+    this.queueState();
+    this.emit(
+      { kind: "all" },
+      { type: "host_changed", userId: m.userId, participantId: m.id, previousUserId, reason },
+      now,
+    );
+    if (m.connections > 0) this.resumePlay(now);
+    else this.hostPresence(m, false, now);
+    this.closeIfAllAnswered(now);
   }
 
   // ---------------------------------------------------------------- game flow
@@ -784,6 +997,9 @@ export class Room {
     const denied = this.requireHost(actor);
     if (denied) return denied;
     const p = this.phase;
+    if ((p.kind === "question" || p.kind === "reveal" || p.kind === "intermission") && p.paused) {
+      return fail("STATE", "the game is paused until the host is back", "paused");
+    }
     switch (p.kind) {
       case "lobby":
         return fail("STATE", "start the game first", "not_started");
@@ -858,7 +1074,8 @@ export class Room {
   /** T-5: the reveal goes out once every answer received before the close is stored. */
   private revealIfSettled(now: number): void {
     const p = this.phase;
-    if (p.kind !== "question" || p.closedAt === null || this.pendingFor(p.index) > 0) return;
+    if (p.kind !== "question" || p.closedAt === null || p.paused) return;
+    if (this.pendingFor(p.index) > 0) return;
     this.reveal(p.index, now);
   }
 
@@ -870,6 +1087,7 @@ export class Room {
       const a = m.answers[index];
       if (!a) m.streak = missedAnswerStreak(m.streak, q.multiplier);
       results.set(m.id, {
+        userId: m.userId,
         answered: a !== undefined,
         correct: a?.record.correct ?? false,
         points: a?.record.points ?? 0,
@@ -878,8 +1096,7 @@ export class Room {
         streak: m.streak,
       });
     }
-    const auto = this.record.settings.autoAdvance;
-    const until = auto ? now + this.record.settings.revealMs : null;
+    const until = this.advancesByItself() ? now + this.record.settings.revealMs : null;
     this.setPhase({ kind: "reveal", index, until });
     this.emit(
       { kind: "all" },
@@ -1206,6 +1423,7 @@ export class Room {
     }
     if (p.kind !== "question") return fail("STATE", "no question is open", "not_open");
     if (p.index !== index) return fail("STATE", "that question is not the open one", "not_open");
+    if (p.paused) return fail("STATE", "the game is paused until the host is back", "paused");
     if (p.closedAt !== null || now > p.deadline) {
       return fail("STATE", "time is up for this question", "too_late");
     }
@@ -1218,7 +1436,7 @@ export class Room {
    */
   private closeIfAllAnswered(now: number): void {
     const p = this.phase;
-    if (p.kind !== "question" || p.closedAt !== null) return;
+    if (p.kind !== "question" || p.closedAt !== null || p.paused) return;
     if (this.earlyCloseFrom > 0) return; // players are still coming back after a restore
     if (this.pendingFor(p.index) > 0) return;
     if (this.connectedPlayers > 0 && this.tally.connectedAnswered >= this.connectedPlayers) {
@@ -1337,6 +1555,7 @@ export class Room {
       closed: false,
       until: null,
       endReason: null,
+      paused: this.pausedFor(),
       reveal: null,
     };
     switch (p.kind) {
@@ -1396,6 +1615,7 @@ export class Room {
       phase: view,
       questionCount: this.record.questions.length,
       locked: this.locked,
+      hostUserId: this.hostUserId,
       settings: s,
       playerCount: this.playerCount,
       presentCount: this.presentCount,
@@ -1521,6 +1741,7 @@ export class Room {
       seq: this.seq,
       startedAt: this.startedAt,
       endedAt: this.endedAt,
+      hostUserId: this.hostUserId,
     };
     if (this.recent.length > 0) state.recentRequests = [...this.recent];
     this.writes.push({ write: { kind: "session_state", sessionId: this.record.id, state } });
@@ -1636,7 +1857,7 @@ export class Room {
   }
 
   private isHost(actor: Actor): boolean {
-    return actor.userId === this.record.hostUserId || actor.roles.includes("admin");
+    return actor.userId === this.hostUserId || actor.roles.includes("admin");
   }
 
   private requireHost(actor: Actor): { ok: false; error: DomainError } | null {

@@ -1,6 +1,6 @@
 import type { DomainError, Result } from "../domain/errors.js";
 import type { ParticipantId, SessionId, UserId } from "../domain/ids.js";
-import type { EndReason, PhaseKind, SessionStatus } from "../domain/phase.js";
+import type { EndReason, PauseReason, PhaseKind, SessionStatus } from "../domain/phase.js";
 import type { AnswerValue, CorrectAnswer, PublicQuestion } from "../domain/quiz.js";
 import type { SessionMode, SessionSettings } from "../domain/session-settings.js";
 import type { ParticipantRole, ParticipantStatus } from "../ports/storage.js";
@@ -27,7 +27,11 @@ export type Command =
    * `serveQuestions: false` for doors whose clients read the questions themselves (seed 001's REST,
    * seed 002): self_paced questions are then never pushed, so no per-question timer starts (T-7).
    */
-  | { type: "join"; name: string; serveQuestions?: boolean }
+  /**
+   * `byInvitation`: the client named the room by id instead of its PIN, which only the users in
+   * `settings.invited` may do (R-7).
+   */
+  | { type: "join"; name: string; serveQuestions?: boolean; byInvitation?: boolean }
   | { type: "resume"; token: string }
   | { type: "leave" }
   | { type: "start" }
@@ -37,7 +41,11 @@ export type Command =
   /** Ends the room from outside (admin close): like end, with the reason "closed". */
   | { type: "close" }
   | { type: "lock"; locked: boolean }
+  /** The player by participant id, or (seed 000) by user id. */
   | { type: "kick"; participantId: ParticipantId; reason: string }
+  | { type: "kick"; userId: UserId; reason: string }
+  /** H-3: the host hands host rights to another member of the room. */
+  | { type: "transfer_host"; userId: UserId }
   /**
    * `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it.
    * `unmatchedText`: a text that names none of a choice question's options is refused
@@ -129,6 +137,7 @@ export interface CommandResults {
   close: Done;
   lock: Done;
   kick: Done;
+  transfer_host: Done;
   answer: AnswerAck;
   presence: Done;
   snapshot: Snapshot;
@@ -174,6 +183,8 @@ export interface Standing {
 }
 
 export interface PlayerResult {
+  /** Whose result it is (seed 000's per_user_stats name players by user). */
+  userId: UserId;
   answered: boolean;
   correct: boolean;
   points: number;
@@ -208,6 +219,8 @@ export interface Snapshot {
   phase: PhaseView;
   questionCount: number;
   locked: boolean;
+  /** Who holds host rights now (H-2, H-3). */
+  hostUserId: UserId;
   settings: SessionSettings;
   playerCount: number;
   /** Players taking part now: joined, not left, connected or not connected yet (seed 001's participant_count). */
@@ -235,6 +248,8 @@ export interface PhaseView {
   closed: boolean;
   until: number | null;
   endReason: EndReason | null;
+  /** Why the game's clock stands still (H-1), or null while it runs. */
+  paused: PauseReason | null;
   /** In reveal: what the reveal event carried. */
   reveal: RevealView | null;
 }
@@ -342,6 +357,27 @@ export type EventBody =
   | { type: "intermission"; index: number; until: number | null; leaderboard: Standing[] }
   | { type: "leaderboard"; leaderboard: Standing[]; totalPlayers: number; ranks: RankLookup }
   | { type: "locked"; locked: boolean }
+  /** H-1: the game's clock stopped (the host is gone). `index`: the question shown, if any. */
+  | { type: "paused"; reason: PauseReason; phase: PhaseKind; index: number | null }
+  /**
+   * H-1: the game's clock runs again; every time in the phase moved on by the pause's length.
+   * `deadline`: the open question's new deadline; `until`: the reveal's or intermission's end.
+   */
+  | {
+      type: "resumed";
+      phase: PhaseKind;
+      index: number | null;
+      deadline: number | null;
+      until: number | null;
+    }
+  /** H-2, H-3: host rights moved to another member. */
+  | {
+      type: "host_changed";
+      userId: UserId;
+      participantId: ParticipantId;
+      previousUserId: UserId;
+      reason: "transferred" | "host_disconnected";
+    }
   | { type: "kicked"; participantId: ParticipantId; reason: string; until: number }
   | {
       type: "ended";

@@ -77,6 +77,11 @@ export interface SessionStateRecord {
    * (A-6). Bounded; absent when empty.
    */
   recentRequests?: RecentRequest[];
+  /**
+   * Who holds host rights now, when it is written (a host handed over, H-2/H-3, is stored here
+   * and read back as the session's `hostUserId`). Absent: the session's `hostUserId`.
+   */
+  hostUserId?: UserId;
 }
 
 export interface RecentRequest {

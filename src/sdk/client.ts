@@ -375,6 +375,11 @@ export class QuizwireClient {
     return this.roomRequest("kick", data, (g) => g.ack);
   }
 
+  /** Host: hand host rights to another member of the room, by user id (rule H-3). */
+  transferHost(userId: string): Promise<AckData> {
+    return this.roomRequest("transfer_host", { user_id: userId }, (g) => g.ack);
+  }
+
   /** Leave the room; the client forgets it. */
   leave(): Promise<AckData> {
     return this.roomRequest("leave", {}, (g) => {

@@ -47,6 +47,7 @@ import { OtelTracer } from "../observability/otel-tracer.js";
 import { roomMetricsListener } from "../observability/room-metrics.js";
 import { countStorageErrors } from "../observability/storage-errors.js";
 import type { Clock, Random } from "../ports/clock.js";
+import type { PinGuessLimits } from "../ports/pin-guesses.js";
 import type { Storage } from "../ports/storage.js";
 import { PinGate } from "../services/pin-gate.js";
 import { RetentionSweeper } from "../services/retention.js";
@@ -63,6 +64,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Overrides for the canonical door's limits (tests use small ones). */
   canonicalLimits?: Partial<CanonicalLimits>;
+  /** The PIN limit (P-4); seed 000's when absent. Tests make it small to reach it. */
+  pinGuessLimits?: PinGuessLimits;
   /** Overrides for the seed 001 door's limits (tests use small big-session thresholds). */
   vocabularyLimits?: Partial<VocabularyLimits>;
   /** Overrides for lease and takeover timing when several instances run (tests). */
@@ -314,6 +317,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const pinGate = new PinGate({
     findByPin: (pin) => sessions.findByPin(pin),
     guesses: cluster?.pinGuesses ?? new MemoryPinGuesses(clock),
+    ...(opts.pinGuessLimits ? { limits: opts.pinGuessLimits } : {}),
   });
 
   const deps: DoorDeps = {

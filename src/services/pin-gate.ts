@@ -48,8 +48,7 @@ export class PinGate {
   }
 
   async find(pin: string, asker: PinAsker): Promise<PinLookup> {
-    const keys = [`ip:${asker.address}`];
-    if (asker.userId !== null) keys.push(`user:${asker.userId}`);
+    const keys = this.keysOf(asker);
     const standing = await this.deps.guesses.enter(keys, this.limits);
     if (standing.kind === "banned") return { kind: "unknown" };
     if (standing.kind === "limited")
@@ -58,5 +57,23 @@ export class PinGate {
     if (!handle) return { kind: "unknown" };
     await this.deps.guesses.refund(keys, this.limits);
     return { kind: "found", handle };
+  }
+
+  /**
+   * A lookup by another name than a PIN that found nothing one may join (a room id one was not
+   * invited to, R-7): it uses up a guess as an unknown PIN does, under the same limit. Room ids
+   * are 128-bit and cannot be guessed; what this bounds is probing them.
+   */
+  async wrongGuess(asker: PinAsker): Promise<Exclude<PinLookup, { kind: "found" }>> {
+    const standing = await this.deps.guesses.enter(this.keysOf(asker), this.limits);
+    if (standing.kind === "limited")
+      return { kind: "limited", retryAfterMs: standing.retryAfterMs };
+    return { kind: "unknown" };
+  }
+
+  private keysOf(asker: PinAsker): string[] {
+    const keys = [`ip:${asker.address}`];
+    if (asker.userId !== null) keys.push(`user:${asker.userId}`);
+    return keys;
   }
 }

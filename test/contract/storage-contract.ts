@@ -497,6 +497,20 @@ export function runStorageContract(
           { kind: "question", index: 3, openedAt: T0 + 1, deadline: T0 + 20_001, closedAt: T0 + 9 },
           { kind: "reveal", index: 0, until: null },
           { kind: "reveal", index: 1, until: T0 + 5_000 },
+          {
+            kind: "question",
+            index: 1,
+            openedAt: T0 + 1,
+            deadline: T0 + 20_001,
+            closedAt: null,
+            paused: { at: T0 + 4_000, reason: "host_disconnected" },
+          },
+          {
+            kind: "reveal",
+            index: 1,
+            until: T0 + 5_000,
+            paused: { at: T0 + 4_500, reason: "host_disconnected" },
+          },
           { kind: "intermission", index: 2, until: T0 + 8_000 },
           { kind: "intermission", index: 2, until: null },
           { kind: "active" },
@@ -517,6 +531,17 @@ export function runStorageContract(
           const [summary] = await storage.sessions.list({ limit: 10, includeEnded: true });
           expect(summary?.phase).toBe(phase.kind);
         }
+      });
+
+      it("ST-S4, H-3: a session_state naming a host moves the session's host; one without leaves it", async () => {
+        const s = session("s1");
+        await storage.sessions.write([created(s)]);
+        await storage.sessions.write([
+          stateOf("s1", { ...state({ kind: "lobby" }), hostUserId: asUserId("cohost-2") }),
+        ]);
+        expect((await load("s1")).session.hostUserId).toBe("cohost-2");
+        await storage.sessions.write([stateOf("s1", state({ kind: "lobby" }))]);
+        expect((await load("s1")).session.hostUserId).toBe("cohost-2");
       });
 
       it("ST-S4, A-6: session_state round-trips the recent request replies, in order", async () => {

@@ -256,7 +256,7 @@ class Fuzz {
     for (const f of fresh) {
       const data = (f.data ?? f.payload ?? {}) as Record<string, unknown>;
       const code = data.code;
-      if (code === "INTERNAL" || code === "INTERNAL_ERROR") {
+      if (code === "INTERNAL" || code === "UNKNOWN" || code === "INTERNAL_ERROR") {
         throw new Error(`${c.name} got an internal error: ${JSON.stringify(f)}`);
       }
       if (c.kind === "canonical") {

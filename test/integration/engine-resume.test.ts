@@ -363,3 +363,65 @@ describe("timers of a session's own start and end survive a restart (M-4, M-5)",
     await closeAll(first.storage);
   });
 });
+
+describe("resume after a crash: the host's absence (H-1, H-3)", () => {
+  it("H-1, H-3: a paused room comes back paused with its time left, and a handed-over host stays handed over", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qw-resume-"));
+    dirs.push(dir);
+    const clock = new FakeClock(1_800_000_000_000);
+    const first = await boot(dir, clock, 1);
+    const created = await first.registry.create({
+      quiz: quizOf(threeQuestions()),
+      settings: resolveSettings("live", { hostGraceMs: 0 }),
+      hostUserId: hostActor.userId,
+      hostName: "Host",
+    });
+    const room = created.runtime;
+    const host: Actor = { ...hostActor, participantId: created.hostParticipantId! };
+    await room.execute(host, { type: "presence", connected: true });
+    const ann = await joinRoom(room, "ann");
+    await joinRoom(room, "bob");
+    await room.execute(host, { type: "start" });
+    clock.advance(4_000); // 16 s left on question 1
+    await room.execute(host, { type: "presence", connected: false });
+    await first.committer.idle();
+    // Crash, and a long outage: far past the question's original deadline.
+    clock.advance(120_000);
+
+    const second = await boot(dir, clock, 2);
+    expect(await second.registry.resumeOpen()).toBe(1);
+    const resumed = second.registry.get(room.id)!;
+    const events: RoomEvent[] = [];
+    resumed.subscribe((e) => events.push(e));
+    clock.advance(30_000);
+    const snap = await resumed.execute(ann, { type: "snapshot", role: "player" });
+    if (!snap.ok) throw new Error("snapshot failed");
+    expect(snap.value.phase).toMatchObject({
+      kind: "question",
+      index: 0,
+      paused: "host_disconnected",
+    });
+    expect(events.some((e) => e.body.type === "question_closed")).toBe(false);
+
+    await resumed.execute(host, { type: "presence", connected: true });
+    const back = events.find((e) => e.body.type === "resumed")?.body;
+    expect(back).toMatchObject({ phase: "question", deadline: clock.now() + 16_000 });
+
+    // The host hands over to Ann, who is here (a new host who is not would be waited for, H-1);
+    // a second crash keeps the new host.
+    await resumed.execute(ann, { type: "presence", connected: true });
+    const handed = await resumed.execute(host, { type: "transfer_host", userId: ann.userId });
+    expect(handed.ok).toBe(true);
+    await second.committer.idle();
+    await second.registry.shutdown();
+    const third = await boot(dir, clock, 3);
+    await third.registry.resumeOpen();
+    const again = third.registry.get(room.id)!;
+    const refused = await again.execute(host, { type: "next" });
+    expect(!refused.ok && refused.error.reason).toBe("not_host");
+    const next = await again.execute(ann, { type: "next" });
+    expect(next.ok, JSON.stringify(next)).toBe(true);
+    await third.registry.shutdown();
+    for (const s of [first, second, third]) await closeAll(s.storage);
+  });
+});

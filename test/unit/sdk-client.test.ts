@@ -461,6 +461,8 @@ describe("QuizwireClient: requests", () => {
     const q: ServerData<"question"> = {
       index: 2,
       total: 3,
+      body: "?",
+      options: ["a", "b"],
       question: {
         id: "q3",
         kind: "single",
@@ -479,6 +481,16 @@ describe("QuizwireClient: requests", () => {
     const last = client.nextQuestion();
     ws.reply(await ws.next("next"), "ack", { type: "next", phase: "active" });
     await expect(last).resolves.toBeNull();
+  });
+
+  it("H-3: transferHost sends transfer_host with the user id and resolves with its ack", async () => {
+    const { client, ws } = await connected();
+    await joinRoom(client, ws);
+    const handing = client.transferHost("teacher-22");
+    const req = await ws.next("transfer_host");
+    expect(req.data).toEqual({ user_id: "teacher-22" });
+    ws.reply(req, "ack", { type: "transfer_host", phase: "lobby" });
+    await expect(handing).resolves.toMatchObject({ type: "transfer_host" });
   });
 
   it("leave forgets the room", async () => {

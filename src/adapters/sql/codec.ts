@@ -153,7 +153,8 @@ export type SessionStateColumns = Pick<
   | "started_at"
   | "ended_at"
   | "recent_requests_json"
->;
+> &
+  Partial<Pick<SessionsTable, "host_user_id">>;
 
 export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
   return {
@@ -168,6 +169,8 @@ export function stateToColumns(s: SessionStateRecord): SessionStateColumns {
     started_at: s.startedAt,
     ended_at: s.endedAt,
     recent_requests_json: toJson(s.recentRequests ?? []),
+    // Host rights handed over (H-2, H-3) move the session's host; absent, the column is left alone.
+    ...(s.hostUserId !== undefined ? { host_user_id: s.hostUserId } : {}),
   };
 }
 

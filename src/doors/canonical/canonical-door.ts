@@ -36,6 +36,7 @@ import {
 } from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
+import type { RoomGroup } from "../ws-kit/room-groups.js";
 import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
 import type { WsTransport } from "../ws-kit/ws-transport.js";
@@ -106,6 +107,7 @@ const REPLAYED: ReadonlySet<ClientType> = new Set([
   "end",
   "lock",
   "kick",
+  "transfer_host",
   "answer",
   "leave",
 ]);
@@ -198,7 +200,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   }
 
   internalError(m: ClientMessage): Reply {
-    return replyOf(this.errorFrame(m.msg_id, "INTERNAL", "internal error", "internal"));
+    // Seed 000's error codes name an unexpected failure UNKNOWN.
+    return replyOf(this.errorFrame(m.msg_id, "UNKNOWN", "internal error", "internal"));
   }
 
   rateLimited(retryAfterMs: number): Outbound {
@@ -217,6 +220,12 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
 
   encodeEvent(event: RoomEvent): readonly EventFrame[] {
     return encodeEvent(event);
+  }
+
+  /** Host rights moved (H-2, H-3): the new host's connections get what hosts get from now on. */
+  observe(group: RoomGroup<Conn>, event: RoomEvent): void {
+    if (event.body.type !== "host_changed") return;
+    for (const c of [...(group.of(event.body.participantId) ?? [])]) this.driver.setRole(c, "host");
   }
 
   /** A fresh `state` snapshot (after a resync, or a retried join on a new connection). */
@@ -254,11 +263,21 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     end: (conn, m) => this.ackOf(conn, m, "end", { type: "end" }),
     next: (conn, m) => this.next(conn, m),
     lock: (conn, m) => this.ackOf(conn, m, "lock", { type: "lock", locked: m.data.locked }),
-    kick: (conn, m) =>
-      this.ackOf(conn, m, "kick", {
-        type: "kick",
-        participantId: asParticipantId(m.data.participant_id),
-        reason: m.data.reason ?? "removed by the host",
+    kick: (conn, m) => {
+      const reason = m.data.reason ?? "removed by the host";
+      return this.ackOf(
+        conn,
+        m,
+        "kick",
+        "participant_id" in m.data
+          ? { type: "kick", participantId: asParticipantId(m.data.participant_id), reason }
+          : { type: "kick", userId: asUserId(m.data.user_id), reason },
+      );
+    },
+    transfer_host: (conn, m) =>
+      this.ackOf(conn, m, "transfer_host", {
+        type: "transfer_host",
+        userId: asUserId(m.data.user_id),
       }),
     leave: async (conn, m) => {
       const reply = await this.ackOf(conn, m, "leave", { type: "leave" });
@@ -325,16 +344,35 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     if ("pin" in d) {
       handle = await this.roomByPin(conn, d.pin);
       command = { type: "join", name: d.display_name };
-    } else {
+    } else if ("resume_token" in d) {
       if (!m.room_id)
         throw new ProtocolError("VALIDATION", "resuming needs room_id in the envelope", "bad_data");
       handle = await this.deps.sessions.find(m.room_id);
       if (!handle) throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
       command = { type: "resume", token: d.resume_token };
+    } else {
+      // R-7: by room id, for the users the host invited. An uninvited user gets exactly what a
+      // room id that does not exist gets, and each refusal counts as a wrong PIN (P-2).
+      if (!m.room_id)
+        throw new ProtocolError(
+          "VALIDATION",
+          "join needs a pin, or room_id in the envelope",
+          "bad_data",
+        );
+      handle = await this.deps.sessions.find(m.room_id);
+      command = { type: "join", name: d.display_name, byInvitation: true };
+      if (!handle) return this.refuseRoomGuess(conn);
     }
     // Bound (but held) before the command runs, so no event between the snapshot and the reply is lost.
     if (!this.driver.attach(conn, handle, "player")) return replyOf();
-    const joined = await this.command(conn, handle, command);
+    const joined = await this.command(conn, handle, command).catch(async (err: unknown) => {
+      // An uninvited join by room id (R-7) counts as a wrong guess, like an unknown id.
+      const invited = command.type === "join" && command.byInvitation === true;
+      if (invited && err instanceof ProtocolError && err.reason === "no_room") {
+        await this.refuseRoomGuess(conn);
+      }
+      throw err;
+    });
     if (joined.userId !== conn.state.identity.userId) {
       // An anonymous client resumed someone else's seat by token: act as that member from now on.
       conn.state.identity = { ...conn.state.identity, userId: asUserId(joined.userId) };
@@ -357,6 +395,24 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
       retryable: false,
       binding: { sessionId: handle.id, participantId: joined.participantId, role },
     };
+  }
+
+  /** A room id that is no room, or not one's to join (R-7): a wrong guess under the PIN limit (P-4). */
+  private async refuseRoomGuess(conn: Conn): Promise<never> {
+    const identity = conn.state.identity;
+    const guess = await this.deps.pinGate.wrongGuess({
+      address: conn.state.ip,
+      userId: identity.anonymous ? null : identity.userId,
+    });
+    if (guess.kind === "limited") {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "too many wrong PINs; wait and try again later",
+        "rate_limited",
+        guess.retryAfterMs,
+      );
+    }
+    throw new ProtocolError("NOT_FOUND", "no such open room", "no_room");
   }
 
   private async spectate(
@@ -408,6 +464,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         this.frame("question", msgId, {
           index: s.index,
           total: s.total,
+          body: s.question.text,
+          options: s.question.options,
           question: questionView(s.question),
           opened_at: s.servedAt,
           deadline_ms: s.deadline,
@@ -464,7 +522,10 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     conn: Conn,
     m: ClientMessage,
     type: ClientType,
-    command: Extract<Command, { type: "start" | "end" | "lock" | "kick" | "leave" }>,
+    command: Extract<
+      Command,
+      { type: "start" | "end" | "lock" | "kick" | "transfer_host" | "leave" }
+    >,
   ): Promise<Reply> {
     const handle = this.requireRoom(conn);
     const done = await this.command(conn, handle, command, this.dedupeKey(conn, m));
@@ -500,7 +561,10 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         about = `${room}:${m.data.index}`;
         break;
       case "kick":
-        about = `${room}:${m.data.participant_id}`;
+        about =
+          "participant_id" in m.data
+            ? `${room}:${m.data.participant_id}`
+            : `${room}:user:${m.data.user_id}`;
         break;
       default:
         about = room;

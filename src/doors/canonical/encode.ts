@@ -1,4 +1,5 @@
-import type { RoomEvent, ViewerRole } from "../../engine/types.js";
+import type { ParticipantId } from "../../domain/ids.js";
+import type { PlayerResult, RoomEvent, ViewerRole } from "../../engine/types.js";
 import { participantView, questionView, standingView } from "../schemas/views.js";
 import { type EventFrame, eventFrame } from "../ws-kit/dialect.js";
 import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.js";
@@ -13,13 +14,14 @@ import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.j
 
 const EVERYONE: ReadonlySet<ViewerRole> = new Set(["player", "host", "spectator"]);
 const STAFF: ReadonlySet<ViewerRole> = new Set(["host", "spectator"]);
+const PLAYERS: ReadonlySet<ViewerRole> = new Set(["player"]);
 
-function head(type: ServerType, event: RoomEvent): string {
+function frameHead(type: ServerType, event: RoomEvent): string {
   return `{"v":${PROTOCOL_VERSION},"type":"${type}","room_id":${JSON.stringify(event.sessionId)},"epoch":${event.epoch},"seq":${event.seq},"at":${event.at},"data":`;
 }
 
 function frame<T extends ServerType>(type: T, event: RoomEvent, data: ServerData<T>): string {
-  return `${head(type, event)}${JSON.stringify(data)}}`;
+  return `${frameHead(type, event)}${JSON.stringify(data)}}`;
 }
 
 /** Splits `{...data}` so a `"you":…` member can be appended per recipient. */
@@ -31,7 +33,7 @@ function spliced<T extends ServerType>(
 ): { prefix: string; suffix: string } {
   const body = JSON.stringify(data);
   const open = body.length > 2 ? `${body.slice(0, -1)},` : "{";
-  return { prefix: `${head(type, event)}${open}"${key}":`, suffix: "}}" };
+  return { prefix: `${frameHead(type, event)}${open}"${key}":`, suffix: "}}" };
 }
 
 function make(
@@ -104,6 +106,8 @@ function build(event: RoomEvent): EventFrame[] {
         frame("question", event, {
           index: b.index,
           total: b.total,
+          body: b.question.text,
+          options: b.question.options,
           question: questionView(b.question),
           opened_at: b.openedAt,
           deadline_ms: b.deadline,
@@ -122,28 +126,8 @@ function build(event: RoomEvent): EventFrame[] {
         "question_closed",
         frame("question_closed", event, { index: b.index, reason: b.reason }),
       );
-    case "reveal": {
-      const data = {
-        index: b.index,
-        question_id: b.questionId,
-        correct: b.correct,
-        option_counts: b.optionCounts,
-        answered_count: b.answeredCount,
-        leaderboard: b.leaderboard.map(standingView),
-        total_players: b.totalPlayers,
-        until: b.until,
-        ...(b.nextImage === undefined ? {} : { next_image: b.nextImage }),
-      };
-      const { prefix, suffix } = spliced("reveal", event, data, "you");
-      return make("reveal", `${prefix}null${suffix}`, EVERYONE, {
-        before: Buffer.from(prefix),
-        part: (id) => {
-          const r = b.results.get(id);
-          return r ? JSON.stringify(r) : "null";
-        },
-        after: Buffer.from(suffix),
-      });
-    }
+    case "reveal":
+      return revealFrames(event, b);
     case "intermission":
       return make(
         "intermission",
@@ -174,6 +158,31 @@ function build(event: RoomEvent): EventFrame[] {
     }
     case "locked":
       return make("lock", frame("lock", event, { locked: b.locked }));
+    case "paused":
+      return make(
+        "paused",
+        frame("paused", event, { reason: b.reason, phase: b.phase, index: b.index }),
+      );
+    case "resumed":
+      return make(
+        "resumed",
+        frame("resumed", event, {
+          phase: b.phase,
+          index: b.index,
+          deadline_ms: b.deadline,
+          until: b.until,
+        }),
+      );
+    case "host_changed":
+      return make(
+        "host_changed",
+        frame("host_changed", event, {
+          user_id: b.userId,
+          participant_id: b.participantId,
+          previous_user_id: b.previousUserId,
+          reason: b.reason,
+        }),
+      );
     case "kicked":
       return make("kick", frame("kick", event, { reason: b.reason, banned_until: b.until }));
     case "ended": {
@@ -202,4 +211,54 @@ function build(event: RoomEvent): EventFrame[] {
       return never;
     }
   }
+}
+
+type RevealBody = Extract<RoomEvent["body"], { type: "reveal" }>;
+
+/**
+ * A reveal is two frames: hosts and spectators share one that lists every player's
+ * `per_user_stats` (made once); each player gets the same bytes around their own entry and
+ * result, so the per-player part is two small objects, not the whole list.
+ */
+function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
+  const correctChoice = b.correct.indices.length === 1 ? (b.correct.indices[0] ?? null) : null;
+  const head = JSON.stringify({
+    index: b.index,
+    question_id: b.questionId,
+    correct: b.correct,
+    correct_choice: correctChoice,
+    option_counts: b.optionCounts,
+    answered_count: b.answeredCount,
+    leaderboard: b.leaderboard.map(standingView),
+    total_players: b.totalPlayers,
+    until: b.until,
+    ...(b.nextImage === undefined ? {} : { next_image: b.nextImage }),
+  });
+  const prefix = `${frameHead("reveal", event)}${head.slice(0, -1)},"per_user_stats":`;
+  const suffix = "}}";
+  const everyone = [...b.results].sort((x, y) => x[1].rank - y[1].rank);
+  const staff = `${prefix}[${everyone.map(([id, r]) => userStat(id, r)).join(",")}],"you":null${suffix}`;
+  return [
+    eventFrame("reveal", { shared: Buffer.from(staff), roles: STAFF }),
+    eventFrame("reveal", {
+      shared: Buffer.from(`${prefix}[],"you":null${suffix}`),
+      roles: PLAYERS,
+      personal: {
+        before: Buffer.from(prefix),
+        part: (id) => {
+          const r = b.results.get(id);
+          return r ? `[${userStat(id, r)}],"you":${resultYou(r)}` : `[],"you":null`;
+        },
+        after: Buffer.from(suffix),
+      },
+    }),
+  ];
+}
+
+function userStat(id: ParticipantId, r: PlayerResult): string {
+  return `{"user_id":${JSON.stringify(r.userId)},"participant_id":${JSON.stringify(id)},"answered":${r.answered},"correct":${r.correct},"points":${r.points},"score":${r.score},"rank":${r.rank},"streak":${r.streak}}`;
+}
+
+function resultYou(r: PlayerResult): string {
+  return `{"answered":${r.answered},"correct":${r.correct},"points":${r.points},"score":${r.score},"rank":${r.rank},"streak":${r.streak}}`;
 }

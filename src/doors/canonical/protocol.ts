@@ -8,6 +8,7 @@ import Type from "typebox";
 import { Compile } from "typebox/compile";
 import { NAME_MAX } from "../../domain/names.js";
 import { QUIZ_LIMITS } from "../../domain/quiz.js";
+import { SETTINGS_LIMITS } from "../../domain/session-settings.js";
 import { ModeInput, SettingsInput } from "../schemas/session-settings.js";
 import {
   CorrectView,
@@ -55,10 +56,17 @@ export const ClientMessages = {
     },
     { additionalProperties: false },
   ),
-  /** By PIN with a display name, or back into a room with a resume token (room_id in the envelope). */
+  /**
+   * By PIN with a display name; by room_id (in the envelope) with a display name when the host
+   * invited you (R-7); or back into a room with a resume token (room_id in the envelope).
+   */
   join: Type.Union([
     Type.Object(
       { pin: Pin, display_name: Type.String({ minLength: 1, maxLength: 200 }) },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      { display_name: Type.String({ minLength: 1, maxLength: 200 }) },
       { additionalProperties: false },
     ),
     Type.Object(
@@ -73,11 +81,26 @@ export const ClientMessages = {
   next: Empty,
   end: Empty,
   lock: Type.Object({ locked: Type.Boolean() }, { additionalProperties: false }),
-  kick: Type.Object(
-    {
-      participant_id: Type.String({ minLength: 1, maxLength: 64 }),
-      reason: Type.Optional(Type.String({ maxLength: 200 })),
-    },
+  /** The player by `participant_id`, or (seed 000) by `user_id`. */
+  kick: Type.Union([
+    Type.Object(
+      {
+        participant_id: Type.String({ minLength: 1, maxLength: 64 }),
+        reason: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }),
+        reason: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+  ]),
+  /** The host hands host rights to another member of the room (H-3). */
+  transfer_host: Type.Object(
+    { user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }) },
     { additionalProperties: false },
   ),
   /** Exactly one of choice (single, true_false), choices (multiple) or text (typed). */
@@ -109,6 +132,18 @@ export const CLIENT_TYPES = Object.keys(ClientMessages) as ClientType[];
 export type ClientMessage = {
   [T in ClientType]: { type: T; msg_id: string; room_id?: string; data: ClientData<T> };
 }[ClientType];
+
+/** One player's result in a reveal's `per_user_stats` (seed 000). */
+const UserStat = Type.Object({
+  user_id: Type.String(),
+  participant_id: Type.String(),
+  answered: Type.Boolean(),
+  correct: Type.Boolean(),
+  points: Type.Integer(),
+  score: Type.Integer(),
+  rank: Type.Integer(),
+  streak: Type.Integer(),
+});
 
 const ResultYou = Type.Object({
   answered: Type.Boolean(),
@@ -163,6 +198,7 @@ export const ServerMessages = {
       "UNAUTHORIZED",
       "UNAVAILABLE",
       "INTERNAL",
+      "UNKNOWN",
     ]),
     msg: Type.String(),
     reason: Type.Optional(Type.String()),
@@ -187,6 +223,10 @@ export const ServerMessages = {
   question: Type.Object({
     index: Type.Integer(),
     total: Type.Integer(),
+    /** Seed 000's `question {index, body, options, deadline_ms}`: the question's text … */
+    body: Type.String(),
+    /** … and its options (empty for a typed question); both also inside `question`. */
+    options: Type.Array(Type.String()),
     question: QuestionView,
     opened_at: Type.Integer(),
     /** Absolute server epoch ms; null for a self_paced question with no per-question deadline. */
@@ -218,11 +258,18 @@ export const ServerMessages = {
     index: Type.Integer(),
     question_id: Type.String(),
     correct: CorrectView,
+    /** Seed 000's `correct_choice`: the correct option's index when exactly one is correct, else null. */
+    correct_choice: Nullable(Type.Integer()),
     option_counts: Type.Array(Type.Integer()),
     answered_count: Type.Integer(),
     leaderboard: Type.Array(StandingView),
     total_players: Type.Integer(),
     until: Nullable(Type.Integer()),
+    /**
+     * Seed 000's `per_user_stats`: hosts and spectators get every ranked player's entry (in rank
+     * order); a player gets only their own, so a reveal to 10,000 players stays small.
+     */
+    per_user_stats: Type.Array(UserStat),
     /** The recipient's own result; null for hosts and spectators. */
     you: Nullable(ResultYou),
   }),
@@ -237,6 +284,28 @@ export const ServerMessages = {
     your_rank: Nullable(Type.Integer()),
   }),
   lock: Type.Object({ locked: Type.Boolean() }),
+  /** The game's clock stopped: the host's connection is gone (H-1). */
+  paused: Type.Object({
+    reason: Type.Enum(["host_disconnected"]),
+    phase: PhaseKind(),
+    index: Nullable(Type.Integer()),
+  }),
+  /** The game's clock runs again; the time left before the pause is kept (H-1). */
+  resumed: Type.Object({
+    phase: PhaseKind(),
+    index: Nullable(Type.Integer()),
+    /** The open question's new deadline (absolute server epoch ms); null outside an open question. */
+    deadline_ms: Nullable(Type.Integer()),
+    /** The reveal's or intermission's new end, when it ends by itself. */
+    until: Nullable(Type.Integer()),
+  }),
+  /** Host rights moved to another member (H-2, H-3). */
+  host_changed: Type.Object({
+    user_id: Type.String(),
+    participant_id: Type.String(),
+    previous_user_id: Type.String(),
+    reason: Type.Enum(["transferred", "host_disconnected"]),
+  }),
   /** Sent to a kicked player just before the server closes their connection (code 4003). */
   kick: Type.Object({ reason: Type.String(), banned_until: Type.Integer() }),
   end: Type.Object({

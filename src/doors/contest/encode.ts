@@ -272,6 +272,10 @@ export function encodeEvent(
     case "intermission":
     case "leaderboard":
     case "locked":
+    // The host-absence events (docs/protocol.md, "The host's absence") are the canonical door's.
+    case "paused":
+    case "resumed":
+    case "host_changed":
       return [];
     default: {
       const never: never = b;

@@ -175,13 +175,23 @@ export const ControlReply = Type.Object({
 
 export const LockBody = Type.Object({ locked: Type.Boolean() }, { additionalProperties: false });
 
-export const KickBody = Type.Object(
-  {
-    participant_id: Type.String({ minLength: 1, maxLength: 64 }),
-    reason: Type.Optional(Type.String({ maxLength: 200 })),
-  },
-  { additionalProperties: false },
-);
+/** The player by `participant_id`, or (seed 000's `kick {user_id, reason}`) by `user_id`. */
+export const KickBody = Type.Union([
+  Type.Object(
+    {
+      participant_id: Type.String({ minLength: 1, maxLength: 64 }),
+      reason: Type.Optional(Type.String({ maxLength: 200 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }),
+      reason: Type.Optional(Type.String({ maxLength: 200 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
 export const JoinBody = Type.Object(
   { display_name: Type.String({ minLength: 1, maxLength: 200 }) },

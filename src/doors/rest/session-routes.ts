@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type, { type Static } from "typebox";
 import { hashToken } from "../../auth/token-hash.js";
 import type { DomainError } from "../../domain/errors.js";
-import { asParticipantId } from "../../domain/ids.js";
+import { asParticipantId, asUserId } from "../../domain/ids.js";
 import { type PhaseKind, type SessionStatus, statusOf } from "../../domain/phase.js";
 import type { AnswerValue } from "../../domain/quiz.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
@@ -356,12 +356,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         body: KickBody,
       },
     },
-    async (req) =>
-      hostCommand(req, req.params.id, {
-        type: "kick",
-        participantId: asParticipantId(req.body.participant_id),
-        reason: req.body.reason ?? "removed by the host",
-      }),
+    async (req) => hostCommand(req, req.params.id, kickCommand(req.body, "removed by the host")),
   );
 
   const adminClose = async (id: string): Promise<Control> => {
@@ -370,11 +365,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
   };
   const adminKick = async (id: string, body: Static<typeof KickBody>): Promise<Control> => {
     const handle = await openRoom(id);
-    const kicked = await run(handle, ADMIN_ACTOR, {
-      type: "kick",
-      participantId: asParticipantId(body.participant_id),
-      reason: body.reason ?? "removed by an admin",
-    });
+    const kicked = await run(handle, ADMIN_ACTOR, kickCommand(body, "removed by an admin"));
     return control(handle, kicked);
   };
   const adminSchema = (summary: string, tags: string[]) => ({
@@ -811,4 +802,15 @@ function parseStartTime(text: string): number {
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A kick body as the room command: the player by participant id or by user id. */
+function kickCommand(
+  body: Static<typeof KickBody>,
+  defaultReason: string,
+): Extract<Command, { type: "kick" }> {
+  const reason = body.reason ?? defaultReason;
+  return "participant_id" in body
+    ? { type: "kick", participantId: asParticipantId(body.participant_id), reason }
+    : { type: "kick", userId: asUserId(body.user_id), reason };
 }

@@ -1,5 +1,7 @@
 import Type from "typebox";
 import {
+  HOST_DISCONNECT_POLICIES,
+  HOST_SETTING_DEFAULTS,
   SESSION_MODES,
   SETTINGS_LIMITS,
   type SessionSettings,
@@ -32,6 +34,12 @@ export const ScoringInput = Type.Union([
   Type.Object({ policy: Type.Literal("vocab") }, { additionalProperties: false }),
 ]);
 
+function UserIds(max: number) {
+  return Type.Array(Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }), {
+    maxItems: max,
+  });
+}
+
 export const SettingsInput = Type.Object(
   {
     scoring: Type.Optional(ScoringInput),
@@ -58,6 +66,12 @@ export const SettingsInput = Type.Object(
     leaderboard_size: Type.Optional(
       Type.Integer({ minimum: 1, maximum: SETTINGS_LIMITS.leaderboardSizeMax }),
     ),
+    host_disconnect: Type.Optional(Type.Enum([...HOST_DISCONNECT_POLICIES])),
+    host_grace_ms: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: SETTINGS_LIMITS.hostGraceMaxMs }),
+    ),
+    cohosts: Type.Optional(UserIds(SETTINGS_LIMITS.cohostsMax)),
+    invited: Type.Optional(UserIds(SETTINGS_LIMITS.invitedMax)),
   },
   { additionalProperties: false },
 );
@@ -86,6 +100,10 @@ export const SettingsView = Type.Object({
   closes_at: Type.Union([Type.Integer(), Type.Null()]),
   ban_ms: Type.Integer(),
   leaderboard_size: Type.Integer(),
+  host_disconnect: Type.Enum([...HOST_DISCONNECT_POLICIES]),
+  host_grace_ms: Type.Integer(),
+  cohosts: Type.Array(Type.String()),
+  invited: Type.Array(Type.String()),
 });
 export type SettingsView = Type.Static<typeof SettingsView>;
 
@@ -113,6 +131,10 @@ export function settingsFromInput(
   if (input.closes_at !== undefined) out.closesAt = input.closes_at;
   if (input.ban_ms !== undefined) out.banMs = input.ban_ms;
   if (input.leaderboard_size !== undefined) out.leaderboardSize = input.leaderboard_size;
+  if (input.host_disconnect !== undefined) out.hostDisconnect = input.host_disconnect;
+  if (input.host_grace_ms !== undefined) out.hostGraceMs = input.host_grace_ms;
+  if (input.cohosts !== undefined) out.cohosts = [...new Set(input.cohosts)];
+  if (input.invited !== undefined) out.invited = [...new Set(input.invited)];
   return out;
 }
 
@@ -135,5 +157,9 @@ export function settingsView(s: SessionSettings): SettingsView {
     closes_at: s.closesAt,
     ban_ms: s.banMs,
     leaderboard_size: s.leaderboardSize,
+    host_disconnect: s.hostDisconnect ?? HOST_SETTING_DEFAULTS.hostDisconnect,
+    host_grace_ms: s.hostGraceMs ?? HOST_SETTING_DEFAULTS.hostGraceMs,
+    cohosts: s.cohosts ?? [],
+    invited: s.invited ?? [],
   };
 }

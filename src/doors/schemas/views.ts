@@ -76,6 +76,8 @@ export const SnapshotView = Type.Object({
     closed: Type.Boolean(),
     until: Nullable(Type.Integer()),
     end_reason: Nullable(Type.Enum(["finished", "host_ended", "closed", "expired"])),
+    /** Why the game's clock stands still (H-1), or null while it runs. */
+    paused: Nullable(Type.Enum(["host_disconnected"])),
     reveal: Nullable(
       Type.Object({
         correct: CorrectView,
@@ -86,6 +88,8 @@ export const SnapshotView = Type.Object({
   }),
   question_count: Type.Integer(),
   locked: Type.Boolean(),
+  /** Who holds host rights now (H-2, H-3). */
+  host_user_id: Type.String(),
   settings: SettingsView,
   player_count: Type.Integer(),
   leaderboard: Type.Array(StandingView),
@@ -154,6 +158,7 @@ function phaseView(p: EnginePhaseView): SnapshotView["phase"] {
     closed: p.closed,
     until: p.until,
     end_reason: p.endReason,
+    paused: p.paused,
     reveal: p.reveal
       ? {
           correct: p.reveal.correct,
@@ -174,6 +179,7 @@ export function snapshotView(s: Snapshot): SnapshotView {
     phase: phaseView(s.phase),
     question_count: s.questionCount,
     locked: s.locked,
+    host_user_id: s.hostUserId,
     settings: settingsView(s.settings),
     player_count: s.playerCount,
     leaderboard: s.leaderboard.map(standingView),

@@ -235,6 +235,10 @@ export function encodeEvent(event: RoomEvent, policy: GroupingPolicy | null = nu
     case "intermission":
     case "player_count":
     case "locked":
+    // The host-absence events (docs/protocol.md, "The host's absence") are the canonical door's.
+    case "paused":
+    case "resumed":
+    case "host_changed":
     case "scored":
       return [];
     default: {

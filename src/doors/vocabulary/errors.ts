@@ -56,6 +56,12 @@ export const ENGINE_REASONS: Readonly<Record<string, Seed001ErrorCode>> = {
   already_started: "REQUEST_REFUSED",
   closing: "REQUEST_REFUSED",
   self_paced: "REQUEST_REFUSED",
+  // A live room paused for its absent host (H-1): the answer waits, the question is not closed.
+  paused: "REQUEST_REFUSED",
+  no_member: "REQUEST_REFUSED",
+  // A join by room id without an invitation; this dialect joins by session id, never so.
+  no_room: "INVALID_SESSION",
+  already_host: "REQUEST_REFUSED",
 };
 
 /** An engine code whose reason is not in ENGINE_REASONS (a reason added later) falls back to this. */
@@ -69,6 +75,7 @@ const BY_ENGINE_CODE: Readonly<Record<ErrorCode, Seed001ErrorCode>> = {
   CONFLICT: "REQUEST_REFUSED",
   UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL: "INTERNAL_ERROR",
+  UNKNOWN: "INTERNAL_ERROR",
 };
 
 /** What the refused request was about, for the seed's own wording ("Session quiz-999 does not exist"). */

@@ -351,6 +351,13 @@ export class DoorDriver<S, M extends { type: string }> {
     }
   }
 
+  /** The connection's member changed role in the room (host rights handed over): re-files it. */
+  setRole(conn: Connection<S>, role: ViewerRole): void {
+    const group = conn.group;
+    if (!group || conn.closed || conn.role === role) return;
+    this.groups.reassign(group, conn, conn.participantId, role);
+  }
+
   /** The connection has the room as of `mark` (a snapshot it was sent): older events are not sent. */
   markSeen(conn: Connection<S>, mark: EventMark): void {
     conn.mark = latest(conn.mark, mark);
