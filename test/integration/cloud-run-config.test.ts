@@ -158,7 +158,8 @@ describe.skipIf(services.skip)(
       const created = await fetch(`${base(0)}/api/v1/sessions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ quiz_id: quiz.id, max_participants: 10 }),
+        // A lobby (start_time null): the learner joins, then the host starts it.
+        body: JSON.stringify({ quiz_id: quiz.id, max_participants: 10, start_time: null }),
       });
       expect(created.status).toBe(201);
       const { session_id } = (await created.json()) as { session_id: string };
