@@ -20,7 +20,10 @@ export interface Config {
   jwtSecret: string | null;
   /** Whether connections without a token get an anonymous identity. */
   allowAnonymous: boolean;
-  /** Bearer token that admin REST calls must carry; unset means admin REST is open (local use). */
+  /**
+   * Bearer token that admin REST calls must carry. Unset: generated on first start when HOST is
+   * a network address (src/server/admin-token.ts); open only on a loopback HOST.
+   */
   adminToken: string | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** The URL players use to reach this server (for join links and QR codes). */

@@ -25,6 +25,11 @@ export interface QuestionBankStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` unless `key` already has one, and resolves with the value that is stored: the
+   * first writer's when several instances race to create the same secret.
+   */
+  setIfAbsent(key: string, value: string): Promise<string>;
 }
 
 export type ParticipantRole = "player" | "host";

@@ -41,6 +41,7 @@ import { Metrics } from "../observability/metrics.js";
 import type { Clock, Random } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
+import { logAdminToken, resolveAdminToken } from "./admin-token.js";
 import { openRedisCluster } from "./cluster-setup.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
@@ -98,19 +99,31 @@ async function openStorage(config: Config, log: Logger): Promise<Storage> {
 async function installationSecret(storage: Storage, random: Random, key: string): Promise<string> {
   const existing = await storage.meta.get(key);
   if (existing) return existing;
-  const secret = random.token(32);
-  await storage.meta.set(key, secret);
-  return secret;
+  // Instances starting together on one database agree on the first secret stored.
+  return storage.meta.setIfAbsent(key, random.token(32));
 }
 
 export async function createApp(opts: AppOptions): Promise<App> {
-  const { config } = opts;
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
-  const log = opts.logger ?? pino({ level: config.logLevel });
+  const log = opts.logger ?? pino({ level: opts.config.logLevel });
   const started = clock.now();
 
-  const storage = await openStorage(config, log);
+  const storage = await openStorage(opts.config, log);
+  // Never open for admin on a reachable interface: from here on `config.adminToken` is the token
+  // in force, configured or generated (src/server/admin-token.ts).
+  const admin = await resolveAdminToken({
+    configured: opts.config.adminToken,
+    host: opts.config.host,
+    meta: storage.meta,
+    random,
+  });
+  const config: Config = { ...opts.config, adminToken: admin.token };
+  logAdminToken(
+    log,
+    admin,
+    config.databaseUrl ? "the database's meta table" : join(config.dataDir, "quizwire.db"),
+  );
   if (config.demoContent) {
     const { loaded } = await loadDemoContent(storage, { now: clock.now(), newId: () => uuidv7() });
     if (loaded) log.info("demo content loaded");

@@ -394,6 +394,16 @@ export function runStorageContract(
         await storage.meta.set("empty", "");
         expect(await storage.meta.get("empty")).toBe("");
       });
+
+      it("ST-M2: setIfAbsent keeps the first value, even when callers race", async () => {
+        expect(await storage.meta.setIfAbsent("token", "first")).toBe("first");
+        expect(await storage.meta.setIfAbsent("token", "second")).toBe("first");
+        const raced = await Promise.all(
+          ["a", "b", "c"].map((v) => storage.meta.setIfAbsent("raced", v)),
+        );
+        expect(new Set(raced).size).toBe(1);
+        expect(await storage.meta.get("raced")).toBe(raced[0]);
+      });
     });
 
     describe("sessions", () => {

@@ -25,7 +25,7 @@ export const STORE_METHODS: { [S in StoreName]: Record<keyof Storage[S], true> }
     listOpen: true,
     list: true,
   },
-  meta: { get: true, set: true },
+  meta: { get: true, set: true, setIfAbsent: true },
 };
 
 /** Main thread → worker. The worker answers them one at a time, in the order they were sent. */

@@ -113,8 +113,10 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
         version: deps.version,
         description:
           "quizwire's REST API. Errors always have the body `{ code, message, reason?, issues? }` " +
-          "with the HTTP status of `code` (docs/errors.md). Admin routes are OPEN when the server " +
-          "has no ADMIN_TOKEN (the local default): set ADMIN_TOKEN on any shared network.",
+          "with the HTTP status of `code` (docs/errors.md). Admin routes need the admin token: " +
+          "ADMIN_TOKEN, or the token the server generated and printed on its first start when " +
+          "it listens on a network address. Only a server bound to loopback with no ADMIN_TOKEN " +
+          "leaves them open (to that machine).",
       },
       tags: TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: stripMarkers(SECURITY_SCHEMES) },
