@@ -33,7 +33,7 @@ export interface Config {
   demoContent: boolean;
   /** How long an ended room stays in memory for late reconnects. */
   endedRetentionMs: number;
-  /** Comma-separated list of allowed Origin headers for WebSocket upgrades; empty allows any. */
+  /** Browser origins allowed besides the server's own and PUBLIC_URL's (src/doors/origin-policy.ts). */
   allowedOrigins: string[];
   /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
   loginEnabled: boolean;

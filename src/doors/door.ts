@@ -9,6 +9,7 @@ import type { Clock, Random } from "../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../ports/cluster.js";
 import type { Storage } from "../ports/storage.js";
 import type { SessionService } from "../services/session-service.js";
+import type { OriginPolicy } from "./origin-policy.js";
 
 /** Everything a door may use. Doors translate; the engine and services decide. */
 export interface DoorDeps {
@@ -24,6 +25,8 @@ export interface DoorDeps {
   /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
+  /** Which browser origins may open WebSockets and call REST across origins. */
+  origins: OriginPolicy;
   log: Logger;
   /** The package version (OpenAPI, health). */
   version: string;
@@ -40,6 +43,7 @@ export type WsDoorDeps = Pick<
   | "limiter"
   | "sharedLimiter"
   | "replay"
+  | "origins"
   | "log"
 >;
 

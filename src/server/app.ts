@@ -22,6 +22,7 @@ import {
   createLeaderboardStreamDoor,
   type LeaderboardStreamDoor,
 } from "../doors/leaderboard-stream/index.js";
+import { OriginPolicy } from "../doors/origin-policy.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import {
   createVocabularyDoor,
@@ -210,12 +211,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     limiter,
     sharedLimiter,
     replay,
+    origins: OriginPolicy.fromConfig(config),
     log,
     version: VERSION,
   };
   const canonical = new CanonicalDoor({
     ...deps,
-    allowedOrigins: config.allowedOrigins,
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
   const vocabulary = createVocabularyDoor(deps, opts.vocabularyLimits);

@@ -17,6 +17,7 @@ import {
   DEFAULT_LIMITS as CONTEST_LIMITS,
   ContestDoor,
 } from "../../src/doors/contest/contest-door.js";
+import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type {
   Command,
@@ -757,6 +758,7 @@ function contestOnAFakeSocket() {
   const door = new ContestDoor(
     {
       config: loadConfig({ LOG_LEVEL: "silent" }),
+      origins: OriginPolicy.fromConfig(loadConfig({ LOG_LEVEL: "silent" })),
       sessions: { find: async () => handle, load: async () => undefined },
       identity: new IdentityService({
         jwtSecret: SECRET,

@@ -13,6 +13,7 @@ import type { Clock } from "../../ports/clock.js";
 import type { LocalRateLimiter, LocalReplayCache, RateLimiter } from "../../ports/cluster.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
+import type { OriginPolicy } from "../origin-policy.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
 import { questionView, snapshotView } from "../schemas/views.js";
 import { actorOf } from "../ws-kit/actor.js";
@@ -77,7 +78,7 @@ export interface CanonicalDoorDeps {
   limiter: LocalRateLimiter;
   sharedLimiter: RateLimiter;
   replay: LocalReplayCache;
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
   limits?: Partial<CanonicalLimits>;
 }
 

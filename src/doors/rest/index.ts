@@ -6,6 +6,7 @@
  * the same room commands as the WebSocket doors, through RoomHandles, so a
  * request may reach any instance, whichever one runs the session.
  */
+import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
@@ -20,9 +21,10 @@ import type { Clock, Random } from "../../ports/clock.js";
 import type { RateLimiter } from "../../ports/cluster.js";
 import type { Storage } from "../../ports/storage.js";
 import type { SessionService } from "../../services/session-service.js";
+import type { OriginPolicy } from "../origin-policy.js";
 import { RestAuth, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
-import { installErrorHandling } from "./errors.js";
+import { installErrorHandling, RestError } from "./errors.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
 import { registerSessionRoutes } from "./session-routes.js";
 
@@ -37,6 +39,8 @@ export interface RestDeps {
   metrics: Metrics;
   /** Limits that must hold across instances (unknown-PIN lookups): Redis when clustered. */
   sharedLimiter: RateLimiter;
+  /** Which browser origins may call across origins (CORS), and which are refused outright. */
+  origins: OriginPolicy;
   log: Logger;
   /** The package version, shown in the OpenAPI document. */
   version: string;
@@ -87,6 +91,41 @@ export function stripMarkers<T>(value: T): T {
   return out as T;
 }
 
+/** What a browser page of an allowed origin may send across origins. */
+const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+/** How long a browser may cache a preflight answer, in seconds. */
+const CORS_MAX_AGE_S = 600;
+
+/**
+ * CORS for every HTTP route of the server, with the same origins as the
+ * WebSocket doors: an allowed origin is reflected; any other gets no CORS
+ * headers and is refused with 403 (reason `origin_not_allowed`), so a page of
+ * another site cannot even fire a request that needs no preflight. Requests
+ * without `Origin` (scripts, curl, same-origin GETs) are not affected.
+ */
+async function registerCors(app: FastifyInstance, origins: OriginPolicy): Promise<void> {
+  await app.register(cors, {
+    delegator: (req, callback) => {
+      callback(null, {
+        origin: origins.allows(req.headers.origin, req.headers.host),
+        methods: CORS_METHODS,
+        maxAge: CORS_MAX_AGE_S,
+      });
+    },
+  });
+  app.addHook("onRequest", async (req) => {
+    // Preflights are @fastify/cors's: a refused origin gets no CORS headers there (and a 404).
+    if (req.method === "OPTIONS") return;
+    if (!origins.allows(req.headers.origin, req.headers.host)) {
+      throw new RestError(
+        "FORBIDDEN",
+        `requests from origin ${req.headers.origin} are not allowed (ALLOWED_ORIGINS)`,
+        "origin_not_allowed",
+      );
+    }
+  });
+}
+
 /**
  * Registers the REST door on the root instance: TypeBox validation, the error
  * and not-found handlers (for every route of the server), the OpenAPI
@@ -104,6 +143,8 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     }
     return payload;
   });
+
+  await registerCors(app, deps.origins);
 
   await app.register(swagger, {
     openapi: {

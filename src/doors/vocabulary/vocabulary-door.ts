@@ -144,7 +144,6 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
-      allowedOrigins: deps.config.allowedOrigins,
       replayTtlMs: this.limits.replayTtlMs,
       limits: this.limits,
       failure: "seed001 upgrade failed",
