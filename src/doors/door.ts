@@ -24,6 +24,12 @@ export interface DoorDeps {
   limiter: LocalRateLimiter;
   /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
   sharedLimiter: RateLimiter;
+  /**
+   * Per-message limits that must hold across instances (per-user and per-room buckets):
+   * answered synchronously, reconciled with Redis in batches when clustered (docs/limits.md).
+   * Unset (tests of one door): `limiter`.
+   */
+  clusterLimiter?: LocalRateLimiter;
   replay: LocalReplayCache;
   /** Which browser origins may open WebSockets and call REST across origins. */
   origins: OriginPolicy;
@@ -42,6 +48,7 @@ export type WsDoorDeps = Pick<
   | "metrics"
   | "limiter"
   | "sharedLimiter"
+  | "clusterLimiter"
   | "replay"
   | "origins"
   | "log"

@@ -9,6 +9,7 @@ import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
+import { ReconciledRateLimiter } from "../adapters/reconciled-rate-limiter.js";
 import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
 import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
@@ -198,6 +199,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const limiter = new MemoryRateLimiter(clock);
   const sharedLimiter = cluster?.limiter ?? limiter;
+  // One instance counts exactly in process; several reconcile their counts through Redis.
+  const clusterLimiter = cluster
+    ? new ReconciledRateLimiter(clock, cluster.counters, {
+        onError: (err) =>
+          log.warn({ err }, "rate limit counts could not be shared; limiting per instance"),
+      })
+    : limiter;
   const replay = new MemoryReplayCache(clock);
 
   const deps: DoorDeps = {
@@ -210,6 +218,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     limiter,
     sharedLimiter,
+    clusterLimiter,
     replay,
     origins: OriginPolicy.fromConfig(config),
     log,

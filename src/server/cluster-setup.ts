@@ -4,15 +4,24 @@ import { RedisConnection } from "../adapters/redis/redis-connection.js";
 import { RedisOwnershipLeases } from "../adapters/redis/redis-ownership-leases.js";
 import { RedisPinDirectory } from "../adapters/redis/redis-pin-directory.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
+import { RedisSharedCounters } from "../adapters/redis/redis-shared-counters.js";
 import { ConfigError } from "../config.js";
 import type { Clock, Random } from "../ports/clock.js";
-import type { ClusterBus, OwnershipLeases, PinDirectory, RateLimiter } from "../ports/cluster.js";
+import type {
+  ClusterBus,
+  OwnershipLeases,
+  PinDirectory,
+  RateLimiter,
+  SharedCounters,
+} from "../ports/cluster.js";
 
 /** What several instances share through Redis. */
 export interface RedisCluster {
   instanceId: string;
   pins: PinDirectory;
   limiter: RateLimiter;
+  /** What per-message limits reconcile with (ReconciledRateLimiter). */
+  counters: SharedCounters;
   leases: OwnershipLeases;
   bus: ClusterBus;
   close(): Promise<void>;
@@ -49,6 +58,7 @@ export async function openRedisCluster(opts: {
     instanceId,
     pins: new RedisPinDirectory(conn),
     limiter: new RedisRateLimiter(conn, opts.clock),
+    counters: new RedisSharedCounters(conn),
     leases: new RedisOwnershipLeases(conn),
     bus,
     async close() {
