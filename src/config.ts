@@ -37,6 +37,15 @@ export interface Config {
   allowedOrigins: string[];
   /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
   loginEnabled: boolean;
+  /** Consecutive failed database calls that open its circuit breaker (seed 001 §10.3: 5). */
+  dbCircuitFailures: number;
+  /** How long the open circuit refuses calls before one probe goes through (seed 001: 30 s). */
+  dbCircuitRetryMs: number;
+  /**
+   * New connections are refused (503) while the event loop's p99 delay over the last sample is
+   * above this; 0 turns it off (src/server/event-loop-shedding.ts).
+   */
+  eventLoopLagLimitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -128,5 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     loginEnabled: bool(env, "LOGIN_ENABLED", true),
+    dbCircuitFailures: int(env, "DB_CIRCUIT_FAILURES", 5, 1, 1_000),
+    dbCircuitRetryMs: int(env, "DB_CIRCUIT_RETRY_MS", 30_000, 100, 3_600_000),
+    eventLoopLagLimitMs: int(env, "EVENT_LOOP_LAG_LIMIT_MS", 250, 0, 60_000),
   };
 }

@@ -185,6 +185,21 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * The database is known to be unreachable (its circuit breaker is open): the call was refused at
+ * once, without waiting for the database, and nothing was done. Retryable after `retryAfterMs`.
+ * `statusCode` makes any HTTP door answer it 503 UNAVAILABLE.
+ */
+export class StorageUnavailableError extends Error {
+  readonly statusCode = 503;
+  readonly code = "UNAVAILABLE";
+
+  constructor(readonly retryAfterMs: number) {
+    super(`the database is unavailable; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+    this.name = "StorageUnavailableError";
+  }
+}
+
 export interface SessionStore {
   /**
    * Applies the writes in one transaction, in order. Resolves only once they are durable.

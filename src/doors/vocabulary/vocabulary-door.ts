@@ -76,7 +76,7 @@ export const DEFAULT_LIMITS: VocabularyLimits = {
   maxFrameBytes: MAX_FRAME_BYTES,
   messagesPerSecond: 100,
   messageBurst: 100,
-  userMessagesPerSecond: 100,
+  userMessages: { limit: 100, windowMs: 1_000 },
   answersPerSecond: 10,
   joinsPerMinute: 5,
   replayTtlMs: 120_000,

@@ -119,7 +119,7 @@ export class DoorDriver<S, M extends { type: string }> {
    * Registers a new socket with what its dialect keeps about it. The inbound
    * guard is keyed `<door>:<id>` unless `keys.guard` shares it (seed 001 limits
    * users); `keys.user` names the user whose budget over every connection and
-   * instance the door's `userMessagesPerSecond` limits.
+   * instance the door's `userMessages` limits.
    */
   connect(
     socket: DoorSocket,

@@ -9,10 +9,10 @@ export interface GuardLimits {
   /** Invalid messages per minute after which the connection should be closed. */
   strikesPerMinute: number;
   /**
-   * Messages per second per user, over all their connections on every instance (a fixed
-   * one-second window, reconciled across instances; docs/limits.md). Unset: no per-user limit.
+   * Messages per user over all their connections on every instance: `limit` per fixed window of
+   * `windowMs`, reconciled across instances (docs/limits.md). Unset: no per-user limit.
    */
-  userMessagesPerSecond?: number;
+  userMessages?: { limit: number; windowMs: number };
 }
 
 export type Admission =
@@ -50,10 +50,10 @@ export class InboundGuard {
       messageBurst,
       (messageBurst / messagesPerSecond) * 1000,
     );
-    const perUser = this.limits.userMessagesPerSecond;
+    const perUser = this.limits.userMessages;
     const u =
       r.allowed && this.user && perUser !== undefined
-        ? this.user.limiter.takeSync(`msg:${this.user.key}`, perUser, 1_000)
+        ? this.user.limiter.takeSync(`msg:${this.user.key}`, perUser.limit, perUser.windowMs)
         : r;
     if (u.allowed) return { ok: true };
     this.floods += 1;
