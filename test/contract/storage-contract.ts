@@ -24,6 +24,8 @@
  *   ST-B4   `put` of nothing changes nothing.
  * MetaStore
  *   ST-M1   `get` gives what the last `set` of a key stored (the empty string too), else undefined.
+ *   ST-M2   `setIfAbsent` stores a value only when the key has none and resolves with the stored
+ *           one: callers racing on one key all get the first value.
  * SessionStore
  *   ST-S1   `write` of an empty batch resolves.
  *   ST-S2   `load` of an unknown session is undefined.
