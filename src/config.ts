@@ -46,7 +46,10 @@ export interface Config {
   jwtAudience: string | null;
   /** Whether connections without a token get an anonymous identity. */
   allowAnonymous: boolean;
-  /** Bearer token that admin REST calls must carry; unset means admin REST is open (local use). */
+  /**
+   * Bearer token that admin REST calls must carry. Unset: generated on first start when HOST is
+   * a network address (src/server/admin-token.ts); open only on a loopback HOST.
+   */
   adminToken: string | null;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** The URL players use to reach this server (for join links and QR codes). */
@@ -64,10 +67,19 @@ export interface Config {
   completedRetentionMs: number;
   /** How often the purge of ended sessions' data runs. */
   retentionSweepMs: number;
-  /** Comma-separated list of allowed Origin headers for WebSocket upgrades; empty allows any. */
+  /** Browser origins allowed besides the server's own and PUBLIC_URL's (src/doors/origin-policy.ts). */
   allowedOrigins: string[];
   /** Seed 004's development login (POST /login); turn off where another app issues tokens. */
   loginEnabled: boolean;
+  /** Consecutive failed database calls that open its circuit breaker (seed 001 §10.3: 5). */
+  dbCircuitFailures: number;
+  /** How long the open circuit refuses calls before one probe goes through (seed 001: 30 s). */
+  dbCircuitRetryMs: number;
+  /**
+   * New connections are refused (503) while the event loop's p99 delay over the last sample is
+   * above this; 0 turns it off (src/server/event-loop-shedding.ts).
+   */
+  eventLoopLagLimitMs: number;
   /** OpenTelemetry traces exported over OTLP/HTTP; null (no endpoint set) means no tracing at all. */
   tracing: TracingConfig | null;
 }
@@ -311,5 +323,8 @@ export function loadConfig(env: Env = process.env): Config {
       .filter(Boolean),
     loginEnabled: bool(env, "LOGIN_ENABLED", true),
     tracing: tracingConfig(env),
+    dbCircuitFailures: int(env, "DB_CIRCUIT_FAILURES", 5, 1, 1_000),
+    dbCircuitRetryMs: int(env, "DB_CIRCUIT_RETRY_MS", 30_000, 100, 3_600_000),
+    eventLoopLagLimitMs: int(env, "EVENT_LOOP_LAG_LIMIT_MS", 250, 0, 60_000),
   };
 }

@@ -12,6 +12,7 @@ import type { Storage } from "../ports/storage.js";
 import type { Tracer } from "../ports/tracing.js";
 import type { PinGate } from "../services/pin-gate.js";
 import type { SessionService } from "../services/session-service.js";
+import type { OriginPolicy } from "./origin-policy.js";
 
 /** Everything a door may use. Doors translate; the engine and services decide. */
 export interface DoorDeps {
@@ -26,9 +27,17 @@ export interface DoorDeps {
   limiter: LocalRateLimiter;
   /** Limits that must hold across instances (joins, PIN guesses, logins): Redis when clustered. */
   sharedLimiter: RateLimiter;
+  /**
+   * Per-message limits that must hold across instances (per-user and per-room buckets):
+   * answered synchronously, reconciled with Redis in batches when clustered (docs/limits.md).
+   * Unset (tests of one door): `limiter`.
+   */
+  clusterLimiter?: LocalRateLimiter;
   replay: LocalReplayCache;
   /** Every lookup of a room by PIN (P-4: one limit for every door and route). */
   pinGate: PinGate;
+  /** Which browser origins may open WebSockets and call REST across origins. */
+  origins: OriginPolicy;
   log: Logger;
   /** The package version (OpenAPI, health). */
   version: string;
@@ -48,7 +57,9 @@ export type WsDoorDeps = Pick<
   | "metrics"
   | "limiter"
   | "sharedLimiter"
+  | "clusterLimiter"
   | "replay"
+  | "origins"
   | "log"
   | "tracer"
   | "clientErrors"

@@ -38,6 +38,23 @@ export interface LocalRateLimiter extends RateLimiter {
   ): { allowed: boolean; retryAfterMs: number };
 }
 
+/** One addition to a shared counter. */
+export interface CounterDelta {
+  key: string;
+  delta: number;
+  /** The counter is forgotten this long after its last change. */
+  ttlMs: number;
+}
+
+/**
+ * Counters every instance adds to, in batches: what per-message limits reconcile with, so that
+ * a limit holds across instances without a round trip per message.
+ */
+export interface SharedCounters {
+  /** Adds every delta (one round trip for the batch); resolves with each counter's new total, in order. */
+  add(batch: readonly CounterDelta[]): Promise<number[]>;
+}
+
 /**
  * Remembers the reply to each client message id for a while, so a retried
  * message has no second effect and gets the original reply (A-6).

@@ -43,6 +43,11 @@ export interface ImageStore {
 export interface MetaStore {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
+  /**
+   * Stores `value` unless `key` already has one, and resolves with the value that is stored: the
+   * first writer's when several instances race to create the same secret.
+   */
+  setIfAbsent(key: string, value: string): Promise<string>;
 }
 
 export type ParticipantRole = "player" | "host";
@@ -238,6 +243,21 @@ export class FencedError extends Error {
       `session ${sessionId} is at epoch ${storedEpoch}; a writer at epoch ${writerEpoch} is fenced out`,
     );
     this.name = "FencedError";
+  }
+}
+
+/**
+ * The database is known to be unreachable (its circuit breaker is open): the call was refused at
+ * once, without waiting for the database, and nothing was done. Retryable after `retryAfterMs`.
+ * `statusCode` makes any HTTP door answer it 503 UNAVAILABLE.
+ */
+export class StorageUnavailableError extends Error {
+  readonly statusCode = 503;
+  readonly code = "UNAVAILABLE";
+
+  constructor(readonly retryAfterMs: number) {
+    super(`the database is unavailable; retry in ${Math.ceil(retryAfterMs / 1000)} s`);
+    this.name = "StorageUnavailableError";
   }
 }
 

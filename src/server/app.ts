@@ -4,12 +4,14 @@ import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { DestinationStream, Logger } from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { CircuitBreaker, withCircuitBreaker } from "../adapters/circuit-breaker-storage.js";
 import { CryptoRandom } from "../adapters/crypto-random.js";
 import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryPinGuesses } from "../adapters/memory/memory-pin-guesses.js";
 import { MemoryRateLimiter, UnlimitedRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
+import { ReconciledRateLimiter } from "../adapters/reconciled-rate-limiter.js";
 import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
 import { SystemClock } from "../adapters/system-clock.js";
 import { IdentityService } from "../auth/identity.js";
@@ -23,6 +25,7 @@ import {
   createLeaderboardStreamDoor,
   type LeaderboardStreamDoor,
 } from "../doors/leaderboard-stream/index.js";
+import { OriginPolicy } from "../doors/origin-policy.js";
 import { clientError, frameworkError, MAX_PARAM_LENGTH } from "../doors/rest/errors.js";
 import { registerRestRoutes } from "../doors/rest/index.js";
 import {
@@ -52,8 +55,10 @@ import type { Storage } from "../ports/storage.js";
 import { PinGate } from "../services/pin-gate.js";
 import { RetentionSweeper } from "../services/retention.js";
 import { SessionService } from "../services/session-service.js";
+import { logAdminToken, resolveAdminToken } from "./admin-token.js";
 import { feedStoredAnswers, newInstanceId, openRedisCluster } from "./cluster-setup.js";
 import { ConnectionCap } from "./connection-cap.js";
+import { EventLoopShedding, eventLoopDelaySource, IDLE_LAG } from "./event-loop-shedding.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
 
@@ -68,6 +73,8 @@ export interface AppOptions {
   pinGuessLimits?: PinGuessLimits;
   /** Overrides for the seed 001 door's limits (tests use small big-session thresholds). */
   vocabularyLimits?: Partial<VocabularyLimits>;
+  /** How often the event loop's lag is sampled for load shedding (tests use short periods). */
+  eventLoopSampleMs?: number;
   /** Overrides for lease and takeover timing when several instances run (tests). */
   clusterOptions?: Partial<ClusterDirectoryOptions>;
   /** Where the server's own logger writes (tests capture it); stdout unless given. */
@@ -104,7 +111,24 @@ export interface App {
   close(): Promise<void>;
 }
 
-async function openStorage(config: Config, log: Logger): Promise<Storage> {
+async function openStorage(config: Config, log: Logger, clock: Clock): Promise<Storage> {
+  // Seed 001 §10.3: a database that keeps failing is not waited for; calls are refused at once
+  // (UNAVAILABLE, retryable) until a probe after the retry period finds it back.
+  const breaker = new CircuitBreaker(
+    clock,
+    { failureThreshold: config.dbCircuitFailures, retryAfterMs: config.dbCircuitRetryMs },
+    (s) =>
+      s.state === "open"
+        ? log.error(
+            { circuit: s },
+            "database circuit open: calls are refused until a probe succeeds",
+          )
+        : log.info({ circuit: s }, "database circuit closed: the database answers again"),
+  );
+  return withCircuitBreaker(await openAdapter(config, log), breaker);
+}
+
+async function openAdapter(config: Config, log: Logger): Promise<Storage> {
   // A `?schema=name` on the URL puts quizwire's tables in that schema (see docs/schema.md).
   if (config.databaseUrl) {
     try {
@@ -151,37 +175,49 @@ function* roomsOf(registry: RoomRegistry): Iterable<{ ended: boolean; players: n
 async function installationSecret(storage: Storage, random: Random, key: string): Promise<string> {
   const existing = await storage.meta.get(key);
   if (existing) return existing;
-  const secret = random.token(32);
-  await storage.meta.set(key, secret);
-  return secret;
+  // Instances starting together on one database agree on the first secret stored.
+  return storage.meta.setIfAbsent(key, random.token(32));
 }
 
 export async function createApp(opts: AppOptions): Promise<App> {
-  const { config } = opts;
   const clock = opts.clock ?? new SystemClock();
   const random = opts.random ?? new CryptoRandom();
   const instanceId = newInstanceId(random);
   // Tracing is off, and costs nothing, unless an OTLP endpoint is configured.
-  const tracer = config.tracing
+  const tracer = opts.config.tracing
     ? OtelTracer.open({
-        url: config.tracing.url,
-        serviceName: config.tracing.serviceName,
+        url: opts.config.tracing.url,
+        serviceName: opts.config.tracing.serviceName,
         version: VERSION,
         instanceId,
-        sampleRatio: config.tracing.sampleRatio,
+        sampleRatio: opts.config.tracing.sampleRatio,
       })
     : null;
   const traced = tracer ? { tracer } : {};
   const log =
     opts.logger ??
     createLogger({
-      level: config.logLevel,
+      level: opts.config.logLevel,
       ...(tracer ? { traceId: () => tracer.currentTraceId() } : {}),
       ...(opts.logDestination ? { destination: opts.logDestination } : {}),
     });
   const started = clock.now();
 
-  const opened = await openStorage(config, log);
+  const opened = await openStorage(opts.config, log, clock);
+  // Never open for admin on a reachable interface: from here on `config.adminToken` is the token
+  // in force, configured or generated (src/server/admin-token.ts).
+  const admin = await resolveAdminToken({
+    configured: opts.config.adminToken,
+    host: opts.config.host,
+    meta: opened.meta,
+    random,
+  });
+  const config: Config = { ...opts.config, adminToken: admin.token };
+  logAdminToken(
+    log,
+    admin,
+    config.databaseUrl ? "the database's meta table" : join(config.dataDir, "quizwire.db"),
+  );
   if (config.demoContent) {
     const { loaded } = await loadDemoContent(opened, { now: clock.now(), newId: () => uuidv7() });
     if (loaded) log.info("demo content loaded");
@@ -309,10 +345,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     committer,
   });
   const ownLimiter = new MemoryRateLimiter(clock);
-  // Seed 003's ENABLE_RATE_LIMITING=false lifts the per-connection message and answer rates only:
-  // join attempts and PIN guesses stay limited, or a PIN could be guessed at full speed.
+  // Seed 003's ENABLE_RATE_LIMITING=false lifts the per-connection and per-user message and answer
+  // rates only: join attempts and PIN guesses stay limited, or a PIN could be guessed at full speed.
   const limiter = config.rateLimiting ? ownLimiter : new UnlimitedRateLimiter();
   const sharedLimiter = cluster?.limiter ?? ownLimiter;
+  // Per-user limits: one instance counts exactly in process; several reconcile through Redis.
+  const clusterLimiter =
+    cluster && config.rateLimiting
+      ? new ReconciledRateLimiter(clock, cluster.counters, {
+          onError: (err) =>
+            log.warn({ err }, "rate limit counts could not be shared; limiting per instance"),
+        })
+      : limiter;
   const replay = new MemoryReplayCache(clock);
   const pinGate = new PinGate({
     findByPin: (pin) => sessions.findByPin(pin),
@@ -330,8 +374,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     limiter,
     sharedLimiter,
+    clusterLimiter,
     replay,
     pinGate,
+    origins: OriginPolicy.fromConfig(config),
     log,
     version: VERSION,
     clientErrors: new ClientErrorLog(log, clock),
@@ -339,7 +385,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   const canonical = new CanonicalDoor({
     ...deps,
-    allowedOrigins: config.allowedOrigins,
     ...(opts.canonicalLimits ? { limits: opts.canonicalLimits } : {}),
   });
   const vocabulary = createVocabularyDoor(deps, opts.vocabularyLimits);
@@ -370,6 +415,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
     clientErrorHandler: clientError,
   });
   observeHttpRequests(fastify, metrics);
+  const shedding = new EventLoopShedding(
+    clock,
+    config.eventLoopLagLimitMs > 0 ? eventLoopDelaySource() : IDLE_LAG,
+    {
+      limitMs: config.eventLoopLagLimitMs,
+      ...(opts.eventLoopSampleMs ? { sampleEveryMs: opts.eventLoopSampleMs } : {}),
+    },
+  );
   registerHealthRoutes(fastify, {
     version: VERSION,
     environment: config.env,
@@ -382,10 +435,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     connectionCap,
     sessions: () => registry.size,
     cluster: () => directory.status(),
+    load: () => shedding.status(),
   });
   for (const door of doors) await door.routes?.(fastify);
 
   fastify.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (shedding.refuseUpgrade(socket)) return;
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const target = wsDoors.find((d) => d.matches(path));
     if (!target) {
@@ -414,12 +469,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
     tracer,
     async listen() {
       await fastify.listen({ port: config.port, host: config.host });
+      // Measured from here: start-up work (migrations, route compilation) is not load.
+      shedding.start();
       const address = fastify.server.address();
       return typeof address === "object" && address ? address.port : config.port;
     },
     async close() {
       if (closed) return;
       closed = true;
+      shedding.stop();
       for (const d of wsDoors) d.shutdown();
       await fastify.close();
       await directory.stop();

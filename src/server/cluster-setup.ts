@@ -6,6 +6,7 @@ import { RedisOwnershipLeases } from "../adapters/redis/redis-ownership-leases.j
 import { RedisPinDirectory } from "../adapters/redis/redis-pin-directory.js";
 import { RedisPinGuesses } from "../adapters/redis/redis-pin-guesses.js";
 import { RedisRateLimiter } from "../adapters/redis/redis-rate-limiter.js";
+import { RedisSharedCounters } from "../adapters/redis/redis-shared-counters.js";
 import { ConfigError } from "../config.js";
 import type { RoomRuntime } from "../engine/room-runtime.js";
 import type { Clock, Random } from "../ports/clock.js";
@@ -15,6 +16,7 @@ import type {
   OwnershipLeases,
   PinDirectory,
   RateLimiter,
+  SharedCounters,
 } from "../ports/cluster.js";
 import type { PinGuesses } from "../ports/pin-guesses.js";
 
@@ -25,6 +27,8 @@ export interface RedisCluster {
   limiter: RateLimiter;
   /** PIN guess allowances (P-4), shared so the limit holds across instances. */
   pinGuesses: PinGuesses;
+  /** What per-message limits reconcile with (ReconciledRateLimiter). */
+  counters: SharedCounters;
   leases: OwnershipLeases;
   bus: ClusterBus;
   /** Seed 002's `quiz:updates:{quiz_id}` notices, for subscribers outside quizwire. */
@@ -72,6 +76,7 @@ export async function openRedisCluster(opts: {
     pins: new RedisPinDirectory(conn),
     limiter: new RedisRateLimiter(conn, opts.clock),
     pinGuesses: new RedisPinGuesses(conn, opts.clock),
+    counters: new RedisSharedCounters(conn),
     leases: new RedisOwnershipLeases(conn),
     bus,
     answers,

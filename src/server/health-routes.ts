@@ -3,6 +3,7 @@ import type { GroupCommitter } from "../engine/group-committer.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock } from "../ports/clock.js";
 import type { Storage } from "../ports/storage.js";
+import type { SheddingStatus } from "./event-loop-shedding.js";
 
 export interface HealthDeps {
   version: string;
@@ -23,6 +24,8 @@ export interface HealthDeps {
   sessions: () => number;
   /** Redis-backed clustering: whether the bus is up, and how many sessions this instance runs. */
   cluster: () => { cluster: "none" | "up" | "down"; owned: number };
+  /** Load shedding by event-loop lag (src/server/event-loop-shedding.ts). */
+  load?: () => SheddingStatus;
 }
 
 interface Check {
@@ -85,6 +88,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
       connections: cap.connections,
       max: cap.max,
     };
+    const load = deps.load?.();
+    if (load && load.limitMs > 0) {
+      // Not ready while new connections are refused: a load balancer sends them elsewhere.
+      checks.event_loop = {
+        status: load.shedding ? "high" : "ok",
+        detail: `p99 delay ${load.p99Ms} ms (limit ${load.limitMs} ms)${load.shedding ? ": refusing new connections" : ""}`,
+      };
+    }
     const cluster = deps.cluster();
     if (cluster.cluster !== "none") {
       // Without Redis an instance keeps serving the sessions it owns, so it stays ready; the

@@ -24,6 +24,8 @@
  *   ST-B4   `put` of nothing changes nothing.
  * MetaStore
  *   ST-M1   `get` gives what the last `set` of a key stored (the empty string too), else undefined.
+ *   ST-M2   `setIfAbsent` stores a value only when the key has none and resolves with the stored
+ *           one: callers racing on one key all get the first value.
  * ImageStore
  *   ST-I1   `images.get` gives the bytes, type and time `put` stored, else undefined.
  *   ST-I2   `put` of an id already stored keeps the first; `existing` names the stored ids asked for.
@@ -406,6 +408,16 @@ export function runStorageContract(
         expect(await storage.meta.get("other")).toBe(UNICODE);
         await storage.meta.set("empty", "");
         expect(await storage.meta.get("empty")).toBe("");
+      });
+
+      it("ST-M2: setIfAbsent keeps the first value, even when callers race", async () => {
+        expect(await storage.meta.setIfAbsent("token", "first")).toBe("first");
+        expect(await storage.meta.setIfAbsent("token", "second")).toBe("first");
+        const raced = await Promise.all(
+          ["a", "b", "c"].map((v) => storage.meta.setIfAbsent("raced", v)),
+        );
+        expect(new Set(raced).size).toBe(1);
+        expect(await storage.meta.get("raced")).toBe(raced[0]);
       });
     });
 

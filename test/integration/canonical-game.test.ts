@@ -20,7 +20,12 @@ async function client(): Promise<QuizwireClient> {
 }
 
 beforeAll(async () => {
-  t = await createTestApp();
+  // One raw client here sends a burst of bad frames faster than seed 000's 10 messages/s per user
+  // to see each one's error; that per-user limit has its own tests (test/integration/limits.test.ts).
+  t = await createTestApp(
+    {},
+    { canonicalLimits: { userMessages: { limit: 1_000, windowMs: 1_000 } } },
+  );
   const port = await t.app.listen();
   url = `ws://127.0.0.1:${port}/ws/v1`;
   base = `http://127.0.0.1:${port}`;

@@ -26,6 +26,7 @@ import { asUserId } from "../../src/domain/ids.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import { resolveSettings } from "../../src/domain/session-settings.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
+import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import { VocabularyDoor } from "../../src/doors/vocabulary/index.js";
 import { ClusterDirectory } from "../../src/engine/cluster/cluster-directory.js";
 import { decodeBeacon } from "../../src/engine/event-codec.js";
@@ -1114,6 +1115,7 @@ async function seedCluster(n: number): Promise<{ nodes: SeedInstance[]; stop(): 
     });
     const door = new VocabularyDoor({
       config,
+      origins: OriginPolicy.fromConfig(config),
       sessions,
       identity: new IdentityService({
         jwtSecret: SECRET,

@@ -7,6 +7,7 @@ import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter
 import { SystemClock } from "../../src/adapters/system-clock.js";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import { LeaderboardStreamDoor } from "../../src/doors/leaderboard-stream/stream-door.js";
+import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { ExecuteOptions, RoomHandle } from "../../src/engine/room-handle.js";
 import type { Actor, Command, Reply, ResultOf, RoomListener } from "../../src/engine/types.js";
 import type { QuizwireClient } from "../../src/sdk/index.js";
@@ -727,6 +728,7 @@ describe("seed 002 streams after missed events (a stream served by another insta
   beforeAll(async () => {
     door = new LeaderboardStreamDoor({
       config: t.app.config,
+      origins: OriginPolicy.fromConfig(t.app.config),
       clock: new SystemClock(),
       metrics: t.app.metrics,
       log: t.app.log,

@@ -17,6 +17,7 @@ import {
   DEFAULT_LIMITS as CONTEST_LIMITS,
   ContestDoor,
 } from "../../src/doors/contest/contest-door.js";
+import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { RoomHandle } from "../../src/engine/room-handle.js";
 import type {
   Command,
@@ -675,6 +676,7 @@ describe.skipIf(redis.skip)(redis.title("seed 004: a contest run by another inst
         JWT_SECRET: SECRET,
         REDIS_URL: TEST_REDIS_URL,
         REDIS_KEY_PREFIX: prefix,
+        EVENT_LOOP_LAG_LIMIT_MS: "0",
       });
       const app = await createApp({ config, clock: shared });
       apps.push(app);
@@ -829,6 +831,7 @@ function contestOnAFakeSocket() {
   const door = new ContestDoor(
     {
       config: loadConfig({ LOG_LEVEL: "silent" }),
+      origins: OriginPolicy.fromConfig(loadConfig({ LOG_LEVEL: "silent" })),
       sessions: { find: async () => handle, load: async () => undefined },
       identity: new IdentityService({
         jwtSecret: SECRET,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
 import { splicedTextFrame, stringTextFrame, textFrame } from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
@@ -23,7 +24,7 @@ async function serve(opened: (socket: DoorSocket) => void): Promise<number> {
     maxPayload: 1024,
     heartbeatMs: 60_000,
     heartbeatTimeoutCode: 4010,
-    allowedOrigins: [],
+    origins: OriginPolicy.fromConfig({ allowedOrigins: [], publicUrl: "http://localhost" }),
     log: pino({ level: "silent" }),
     failure: "test admission failed",
   });

@@ -15,7 +15,14 @@ export class ServerProcess {
   static async start(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       cwd: ROOT,
-      env: { ...process.env, HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+      // Load shedding answers the machine's load, not the test's: off unless a test turns it on.
+      env: {
+        ...process.env,
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "info",
+        EVENT_LOOP_LAG_LIMIT_MS: "0",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const output: string[] = [];

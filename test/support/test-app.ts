@@ -31,6 +31,8 @@ export async function createTestApp(
       PORT: "0",
       HOST: "127.0.0.1",
       LOG_LEVEL: "silent",
+      // Load shedding answers the machine's load, not the test's: off unless a test turns it on.
+      EVENT_LOOP_LAG_LIMIT_MS: "0",
       ...env,
     });
     app = await createApp({ ...options, config });

@@ -51,6 +51,9 @@ describe("configuration from the environment", () => {
       HOT_DATA_RETENTION_MS: "60000",
       COMPLETED_RETENTION_MS: "0",
       RETENTION_SWEEP_MS: "5000",
+      DB_CIRCUIT_FAILURES: "3",
+      DB_CIRCUIT_RETRY_MS: "1000",
+      EVENT_LOOP_LAG_LIMIT_MS: "0",
     });
     expect(c).toMatchObject({
       port: 9000,
@@ -76,6 +79,9 @@ describe("configuration from the environment", () => {
       hotDataRetentionMs: 60_000,
       completedRetentionMs: 0,
       retentionSweepMs: 5_000,
+      dbCircuitFailures: 3,
+      dbCircuitRetryMs: 1000,
+      eventLoopLagLimitMs: 0,
     });
   });
 
@@ -84,6 +90,8 @@ describe("configuration from the environment", () => {
     ["SESSION_MAX_DURATION_MS", "2h"],
     ["HOT_DATA_RETENTION_MS", "-1"],
     ["RETENTION_SWEEP_MS", "10"],
+    ["DB_CIRCUIT_FAILURES", "0"],
+    ["EVENT_LOOP_LAG_LIMIT_MS", "fast"],
     ["PORT", "70000"],
     ["LOG_LEVEL", "loud"],
     ["DATABASE_URL", "mysql://x"],

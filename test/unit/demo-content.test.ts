@@ -166,6 +166,10 @@ function fakeStores() {
     set: async (k, v) => {
       meta.set(k, v);
     },
+    setIfAbsent: async (k, v) => {
+      if (!meta.has(k)) meta.set(k, v);
+      return meta.get(k) ?? v;
+    },
   };
   return {
     stores: { quizzes: quizStore, bank: bankStore, meta: metaStore },

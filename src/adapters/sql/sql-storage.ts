@@ -281,6 +281,17 @@ export class SqlMetaStore implements MetaStore {
       .onConflict((oc) => oc.column("key").doUpdateSet({ value }))
       .execute();
   }
+
+  async setIfAbsent(key: string, value: string): Promise<string> {
+    await this.db
+      .insertInto("meta")
+      .values({ key, value })
+      .onConflict((oc) => oc.column("key").doNothing())
+      .execute();
+    const stored = await this.get(key);
+    if (stored === undefined) throw new Error(`meta key ${key} vanished right after it was set`);
+    return stored;
+  }
 }
 
 /** Uploaded pictures in `images`. */

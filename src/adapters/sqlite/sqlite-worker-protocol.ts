@@ -28,7 +28,7 @@ export const STORE_METHODS: { [S in StoreName]: Record<keyof Storage[S], true> }
     userData: true,
     eraseUser: true,
   },
-  meta: { get: true, set: true },
+  meta: { get: true, set: true, setIfAbsent: true },
   images: { put: true, get: true, existing: true },
 };
 

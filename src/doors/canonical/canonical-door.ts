@@ -16,6 +16,7 @@ import type { Tracer } from "../../ports/tracing.js";
 import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
+import type { OriginPolicy } from "../origin-policy.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
 import { questionView, snapshotView } from "../schemas/views.js";
 import { actorOf } from "../ws-kit/actor.js";
@@ -56,7 +57,13 @@ import {
 /** The kit's connection limits (floods close with 4008, strikes with 4002), and the door's own. */
 export interface CanonicalLimits extends ConnectionLimits {
   maxFrameBytes: number;
+  /** Seed 000: 3 join attempts per 30 s per user, across instances. */
   joinAttemptsPer30s: number;
+  /**
+   * Seed 000's per-room action bucket: commands (joins, answers, host controls) a room takes
+   * per second from all its clients together, across instances, before refusing `room_busy`.
+   */
+  roomActionsPerSecond: number;
   replayTtlMs: number;
   /** Always set here: coalescible updates are skipped for a client this far behind. */
   coalesceAboveBytes: number;
@@ -65,7 +72,11 @@ export interface CanonicalLimits extends ConnectionLimits {
 export const DEFAULT_LIMITS: CanonicalLimits = {
   ...DEFAULT_CONNECTION_LIMITS,
   maxFrameBytes: MAX_FRAME_BYTES,
-  joinAttemptsPer30s: 10,
+  // Seed 000 §Security: 10 messages/s per user — counted over 2 s windows (20 each), so a burst
+  // of a quick script is not cut at 10 — and 3 join attempts per 30 s (docs/limits.md).
+  userMessages: { limit: 20, windowMs: 2_000 },
+  joinAttemptsPer30s: 3,
+  roomActionsPerSecond: 10_000,
   replayTtlMs: 120_000,
   coalesceAboveBytes: 256 * 1024,
 };
@@ -78,9 +89,11 @@ export interface CanonicalDoorDeps {
   log: Logger;
   limiter: LocalRateLimiter;
   sharedLimiter: RateLimiter;
+  /** Per-user and per-room buckets across instances; unset: `limiter`. */
+  clusterLimiter?: LocalRateLimiter;
   replay: LocalReplayCache;
   pinGate: PinGate;
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
   limits?: Partial<CanonicalLimits>;
   /** Traces upgrades, messages and broadcasts; absent, tracing is off. */
   tracer?: Tracer;
@@ -161,7 +174,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
 
   /** A client's socket is open (any transport, or a test's fake): it is welcomed, and its frames go to the driver. */
   open(socket: DoorSocket, client: ClientState): SocketEvents {
-    const conn = this.driver.connect(socket, client);
+    const conn = this.driver.connect(socket, client, { user: client.identity.userId });
     this.send(conn, "welcome", {
       user_id: client.identity.userId,
       identity_token: client.identityToken,
@@ -579,12 +592,30 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     command: C,
     dedupeKey?: string,
   ) {
+    if (command.type !== "snapshot") this.takeRoomAction(handle);
     const reply = await handle.execute(
       this.actor(conn),
       command,
       dedupeKey ? { dedupeKey } : undefined,
     );
     return valueOrRefuse(reply);
+  }
+
+  /** Seed 000's per-room action bucket, shared by every instance the room's clients are on. */
+  private takeRoomAction(handle: RoomHandle): void {
+    const limiter = this.deps.clusterLimiter ?? this.deps.limiter;
+    const r = limiter.takeSync(
+      `canonical:room:${handle.id}`,
+      this.limits.roomActionsPerSecond,
+      1_000,
+    );
+    if (!r.allowed) {
+      throw new ProtocolError(
+        "RATE_LIMIT",
+        "this room is taking too many actions right now; try again in a moment",
+        "room_busy",
+      );
+    }
   }
 
   private requireRoom(conn: Conn): RoomHandle {

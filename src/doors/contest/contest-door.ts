@@ -144,7 +144,6 @@ export class ContestDoor implements WsDoor, Dialect<Contestant, ClientMessage> {
     this.limits = opts.limits;
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
-      allowedOrigins: deps.config.allowedOrigins,
       limits: this.limits,
       failure: "seed004 upgrade failed",
     }));

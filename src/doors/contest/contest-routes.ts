@@ -21,6 +21,11 @@ const TAG = ["contests (seed 004)"];
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 /** What a seed 004 client can answer with one option's text. */
 const CONTEST_KINDS: ReadonlySet<Question["kind"]> = new Set(["single", "true_false"]);
+/**
+ * `POST /login` per client address, across instances (docs/limits.md). Generous: the seed's front
+ * end calls it server-side for each of its players, all from one address.
+ */
+export const LOGIN_LIMIT = { limit: 60, windowMs: 60_000 } as const;
 
 /**
  * Seed 004's REST side: the development login and contest creation. Errors
@@ -44,10 +49,28 @@ export function registerContestRoutes(app: FastifyInstance, deps: DoorDeps): voi
             "any name. Turn it off with LOGIN_ENABLED=false where another application issues " +
             "the tokens (same JWT_SECRET, claims user_id and username).",
           body: LoginBody,
-          response: { 200: LoginReply, ...errorResponses("VALIDATION", "UNAVAILABLE") },
+          response: {
+            200: LoginReply,
+            ...errorResponses("VALIDATION", "RATE_LIMIT", "UNAVAILABLE"),
+          },
         },
       },
       async (req) => {
+        // Tokens for any name must not be minted in bulk: a limit per address, on every instance.
+        const take = await deps.sharedLimiter.take(
+          `login:${req.ip}`,
+          LOGIN_LIMIT.limit,
+          LOGIN_LIMIT.windowMs,
+        );
+        if (!take.allowed) {
+          throw new RestError(
+            "RATE_LIMIT",
+            "too many logins from this address; wait a minute",
+            "rate_limited",
+            undefined,
+            take.retryAfterMs,
+          );
+        }
         const username = req.body.username.trim();
         if (username === "" || UNPRINTABLE.test(username)) {
           throw invalid(

@@ -136,7 +136,6 @@ export class LeaderboardStreamDoor implements WsDoor, Dialect<Watcher, StreamMes
     this.limits = { ...STREAM_LIMITS, ...limits };
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
-      allowedOrigins: deps.config.allowedOrigins,
       limits: this.limits,
       failure: "seed 002 stream: admission failed",
       refuse: (socket, refusal) => {

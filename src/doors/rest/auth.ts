@@ -12,8 +12,10 @@
  * Missing credentials are 401 UNAUTHORIZED; credentials that do not grant the
  * action are 403 FORBIDDEN.
  *
- * When ADMIN_TOKEN is not set, admin routes are OPEN to anyone who can reach
- * the server (the local, single-machine default). That openness never makes
+ * The admin token is ADMIN_TOKEN, or one the server generated on its first
+ * start because it listens on a network address (src/server/admin-token.ts).
+ * Only a server bound to loopback with no ADMIN_TOKEN has none: its admin
+ * routes are open to that one machine. That openness never makes
  * anyone a session's host: host control always needs the host token, the
  * host's JWT, a JWT with the `admin` role, or the configured ADMIN_TOKEN.
  */
@@ -33,8 +35,9 @@ export const SECURITY_SCHEMES = {
     type: "http",
     scheme: "bearer",
     description:
-      "The server's ADMIN_TOKEN. When ADMIN_TOKEN is not configured, admin routes are OPEN " +
-      "to anyone who can reach the server (local default); set it on any shared network.",
+      "The server's ADMIN_TOKEN, or the token it generated and printed on its first start " +
+      "when it listens on a network address. Only a server bound to loopback with no " +
+      "ADMIN_TOKEN leaves admin routes open (to that machine).",
   },
   jwt: {
     type: "http",
@@ -92,7 +95,7 @@ function sameSecret(a: string, b: string): boolean {
 
 export interface RestAuthOptions {
   identity: IdentityService;
-  /** ADMIN_TOKEN; null leaves admin routes open. */
+  /** The admin token in force; null (loopback only, none configured) leaves admin routes open. */
   adminToken: string | null;
 }
 

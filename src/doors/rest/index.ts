@@ -6,6 +6,7 @@
  * the same room commands as the WebSocket doors, through RoomHandles, so a
  * request may reach any instance, whichever one runs the session.
  */
+import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
@@ -21,9 +22,10 @@ import type { Clock, Random } from "../../ports/clock.js";
 import type { Storage } from "../../ports/storage.js";
 import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
+import type { OriginPolicy } from "../origin-policy.js";
 import { RestAuth, refuseBadJwt, SECURITY_SCHEMES } from "./auth.js";
 import { registerBankRoutes } from "./bank-routes.js";
-import { installErrorHandling } from "./errors.js";
+import { installErrorHandling, RestError } from "./errors.js";
 import { registerImageRoutes } from "./image-routes.js";
 import { registerQuizRoutes } from "./quiz-routes.js";
 import { registerSessionRoutes } from "./session-routes.js";
@@ -40,6 +42,8 @@ export interface RestDeps {
   metrics: Metrics;
   /** Every lookup of a room by PIN, under the one PIN limit (P-4; Redis when clustered). */
   pinGate: PinGate;
+  /** Which browser origins may call across origins (CORS), and which are refused outright. */
+  origins: OriginPolicy;
   log: Logger;
   /** The package version, shown in the OpenAPI document. */
   version: string;
@@ -96,6 +100,41 @@ export function stripMarkers<T>(value: T): T {
   return out as T;
 }
 
+/** What a browser page of an allowed origin may send across origins. */
+const CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+/** How long a browser may cache a preflight answer, in seconds. */
+const CORS_MAX_AGE_S = 600;
+
+/**
+ * CORS for every HTTP route of the server, with the same origins as the
+ * WebSocket doors: an allowed origin is reflected; any other gets no CORS
+ * headers and is refused with 403 (reason `origin_not_allowed`), so a page of
+ * another site cannot even fire a request that needs no preflight. Requests
+ * without `Origin` (scripts, curl, same-origin GETs) are not affected.
+ */
+async function registerCors(app: FastifyInstance, origins: OriginPolicy): Promise<void> {
+  await app.register(cors, {
+    delegator: (req, callback) => {
+      callback(null, {
+        origin: origins.allows(req.headers.origin, req.headers.host),
+        methods: CORS_METHODS,
+        maxAge: CORS_MAX_AGE_S,
+      });
+    },
+  });
+  app.addHook("onRequest", async (req) => {
+    // Preflights are @fastify/cors's: a refused origin gets no CORS headers there (and a 404).
+    if (req.method === "OPTIONS") return;
+    if (!origins.allows(req.headers.origin, req.headers.host)) {
+      throw new RestError(
+        "FORBIDDEN",
+        `requests from origin ${req.headers.origin} are not allowed (ALLOWED_ORIGINS)`,
+        "origin_not_allowed",
+      );
+    }
+  });
+}
+
 /**
  * Registers the REST door on the root instance: TypeBox validation, the error
  * and not-found handlers (for every route of the server), the OpenAPI
@@ -115,6 +154,8 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
     return payload;
   });
 
+  await registerCors(app, deps.origins);
+
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
@@ -123,8 +164,10 @@ export async function registerRestRoutes(app: FastifyInstance, deps: RestDeps): 
         version: deps.version,
         description:
           "quizwire's REST API. Errors always have the body `{ code, message, reason?, issues? }` " +
-          "with the HTTP status of `code` (docs/errors.md). Admin routes are OPEN when the server " +
-          "has no ADMIN_TOKEN (the local default): set ADMIN_TOKEN on any shared network.",
+          "with the HTTP status of `code` (docs/errors.md). Admin routes need the admin token: " +
+          "ADMIN_TOKEN, or the token the server generated and printed on its first start when " +
+          "it listens on a network address. Only a server bound to loopback with no ADMIN_TOKEN " +
+          "leaves them open (to that machine).",
       },
       tags: TAGS.map((t) => ({ ...t })),
       components: { securitySchemes: stripMarkers(SECURITY_SCHEMES) },

@@ -77,6 +77,7 @@ export const DEFAULT_LIMITS: VocabularyLimits = {
   maxFrameBytes: MAX_FRAME_BYTES,
   messagesPerSecond: 100,
   messageBurst: 100,
+  userMessages: { limit: 100, windowMs: 1_000 },
   answersPerSecond: 10,
   joinsPerMinute: 5,
   replayTtlMs: 120_000,
@@ -146,7 +147,6 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
-      allowedOrigins: deps.config.allowedOrigins,
       replayTtlMs: this.limits.replayTtlMs,
       limits: this.limits,
       failure: "seed001 upgrade failed",
@@ -171,7 +171,10 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   /** A user's socket is open (any transport, or a test's fake): its frames go to the driver. */
   open(socket: DoorSocket, user: SeedUser): SocketEvents {
     // Keyed by user: seed 001 §12.3 limits users, not sockets.
-    const conn = this.driver.connect(socket, user, `${DOOR}:${user.userId}`);
+    const conn = this.driver.connect(socket, user, {
+      guard: `${DOOR}:${user.userId}`,
+      user: user.userId,
+    });
     return this.driver.eventsOf(conn);
   }
 
@@ -342,7 +345,8 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     const p = m.payload;
     const ctx: ErrorContext = { sessionId: p.session_id, questionId: p.question_id };
     const handle = this.requireJoined(conn, ctx);
-    const limit = this.deps.limiter.takeSync(
+    // Reconciled across instances in batches (never a round trip per answer: this path is hot).
+    const limit = (this.deps.clusterLimiter ?? this.deps.limiter).takeSync(
       `${DOOR}:answer:${conn.state.userId}`,
       this.limits.answersPerSecond,
       1_000,

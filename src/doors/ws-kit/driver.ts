@@ -42,6 +42,8 @@ export interface DriverOptions {
   metrics: Metrics;
   /** Per-connection budgets (a connection lives on one instance). */
   limiter: LocalRateLimiter;
+  /** Per-user budgets that hold across instances (reconciled through Redis when clustered). */
+  clusterLimiter?: LocalRateLimiter;
   /** Where replies are remembered for retries (A-6); a dialect without message ids needs none. */
   replay?: LocalReplayCache;
   /** How long a reply is remembered. */
@@ -124,14 +126,24 @@ export class DoorDriver<S, M extends { type: string }> {
 
   /**
    * Registers a new socket with what its dialect keeps about it. The inbound
-   * guard is keyed `<door>:<id>` unless `guardKey` shares it (seed 001 limits users).
+   * guard is keyed `<door>:<id>` unless `keys.guard` shares it (seed 001 limits
+   * users); `keys.user` names the user whose budget over every connection and
+   * instance the door's `userMessages` limits.
    */
-  connect(socket: DoorSocket, state: S, guardKey?: string): Connection<S> {
+  connect(
+    socket: DoorSocket,
+    state: S,
+    keys: { guard?: string; user?: string } = {},
+  ): Connection<S> {
     const id = this.nextId++;
+    const shared = this.opts.clusterLimiter ?? this.opts.limiter;
     const guard = new InboundGuard(
       this.opts.limiter,
       this.opts.limits,
-      guardKey ?? `${this.dialect.name}:${id}`,
+      keys.guard ?? `${this.dialect.name}:${id}`,
+      keys.user !== undefined
+        ? { limiter: shared, key: `${this.dialect.name}:${keys.user}` }
+        : undefined,
     );
     const conn = new Connection(id, socket, guard, state);
     this.conns.add(conn);

@@ -44,8 +44,3 @@ export function upgradeToken(req: {
   const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? "")?.[1] ?? null;
   return url.searchParams.get("token") ?? bearer;
 }
-
-/** Whether an upgrade's Origin is allowed (an empty list allows any; non-browser clients send none). */
-export function originAllowed(origin: string | undefined, allowed: readonly string[]): boolean {
-  return !origin || allowed.length === 0 || allowed.includes(origin);
-}

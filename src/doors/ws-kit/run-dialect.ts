@@ -1,10 +1,11 @@
+import type { OriginPolicy } from "../origin-policy.js";
 import type { Dialect } from "./dialect.js";
 import { DoorDriver, type DriverOptions } from "./driver.js";
 import { WsTransport, type WsTransportOptions } from "./ws-transport.js";
 
 /** What a door gives to have its dialect run: the driver's and the transport's needs in one. */
 export interface DialectSetup extends DriverOptions {
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
   /** What an admission that fails (throws) is logged as. */
   failure: string;
   /** Writes a refusal; a plain HTTP response unless the door counts it first. */
@@ -24,7 +25,7 @@ export function runDialect<S, M extends { type: string }>(
     maxPayload: setup.limits.hardMaxFrameBytes,
     heartbeatMs: setup.limits.heartbeatMs,
     heartbeatTimeoutCode: dialect.closeCodes.heartbeatTimeout,
-    allowedOrigins: setup.allowedOrigins,
+    origins: setup.origins,
     log: setup.log,
     failure: setup.failure,
     ...(setup.refuse ? { refuse: setup.refuse } : {}),

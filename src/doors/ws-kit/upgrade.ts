@@ -5,7 +5,8 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { AuthError } from "../../auth/identity.js";
 import type { ErrorCode } from "../../domain/errors.js";
 import { TRACE_ATTRIBUTES, type Tracer } from "../../ports/tracing.js";
-import { originAllowed, rejectUpgrade } from "./frames.js";
+import type { OriginPolicy } from "../origin-policy.js";
+import { rejectUpgrade } from "./frames.js";
 
 /** A WebSocket server every door uses: upgrades routed by us, no compression, no tracking. */
 function createWsServer(maxPayload: number): WebSocketServer {
@@ -42,7 +43,8 @@ const INTERNAL_REFUSED: Refusal = {
 export interface UpgradeGateOptions {
   /** Frames beyond this are not even read: ws closes with 1009. */
   maxPayload: number;
-  allowedOrigins: readonly string[];
+  /** Which browser origins may connect (403 otherwise). */
+  origins: OriginPolicy;
   log: Logger;
   /** What an admission that fails (throws) is logged as. */
   failure: string;
@@ -155,7 +157,7 @@ export class UpgradeGate {
     refuse: (socket: Duplex, refusal: Refusal) => void,
     started: number,
   ): void {
-    if (!originAllowed(req.headers.origin, this.opts.allowedOrigins)) {
+    if (!this.opts.origins.allows(req.headers.origin, req.headers.host)) {
       refuse(socket, ORIGIN_REFUSED);
       return;
     }

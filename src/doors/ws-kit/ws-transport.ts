@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
 import type { Tracer } from "../../ports/tracing.js";
+import type { OriginPolicy } from "../origin-policy.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
@@ -71,7 +72,7 @@ export interface WsTransportOptions {
   heartbeatMs: number;
   /** The close code for a socket that did not answer the last ping. */
   heartbeatTimeoutCode: number;
-  allowedOrigins: readonly string[];
+  origins: OriginPolicy;
   log: Logger;
   /** What an admission that fails (throws) is logged as. */
   failure: string;
@@ -106,7 +107,7 @@ export class WsTransport {
   constructor(private readonly opts: WsTransportOptions) {
     this.gate = new UpgradeGate({
       maxPayload: opts.maxPayload,
-      allowedOrigins: opts.allowedOrigins,
+      origins: opts.origins,
       log: opts.log,
       failure: opts.failure,
       ...(opts.refuse ? { refuse: opts.refuse } : {}),

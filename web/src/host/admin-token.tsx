@@ -1,10 +1,12 @@
 import { useState } from "preact/hooks";
 import { saveAdminToken } from "../lib/saved.js";
-import { local } from "./services.js";
+import { session } from "./services.js";
 
 /**
- * Shown when the server wants its ADMIN_TOKEN for quiz editing. The token
- * is kept in this browser only and sent as `Authorization: Bearer`.
+ * Shown when an admin call is refused (401, or 403 for a wrong token): asks
+ * for the server's admin token (ADMIN_TOKEN, or the one it printed on its
+ * first start). The token is kept in this tab's session storage only and
+ * sent as `Authorization: Bearer`.
  */
 export function AdminTokenForm({ onSaved }: { onSaved: () => void }) {
   const [token, setToken] = useState("");
@@ -14,14 +16,15 @@ export function AdminTokenForm({ onSaved }: { onSaved: () => void }) {
       aria-labelledby="admin-title"
       onSubmit={(e) => {
         e.preventDefault();
-        saveAdminToken(local, token.trim());
+        saveAdminToken(session, token.trim());
         onSaved();
       }}
     >
       <h2 id="admin-title">This server needs its admin token</h2>
       <p class="muted">
-        Creating, editing and deleting quizzes needs the token the server was started with
-        (ADMIN_TOKEN). It is kept in this browser only.
+        Creating, editing and deleting quizzes needs the server's admin token: its ADMIN_TOKEN, or
+        the token it printed in its log when it first started. It is kept in this browser tab until
+        you close it.
       </p>
       <label for="admin-token">Admin token</label>
       <input

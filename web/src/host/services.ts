@@ -9,6 +9,8 @@ import { adminToken, browserStore, hostIdentity, saveHostIdentity } from "../lib
 import { createClient, type QuizwireClient } from "../net/client.js";
 
 export const local = browserStore("local");
+/** The admin token lives only as long as the tab's session: it unlocks the whole server. */
+export const session = browserStore("session");
 
 let client: QuizwireClient | null = null;
 
@@ -32,9 +34,9 @@ export function screenClient(): QuizwireClient {
   return createClient();
 }
 
-/** REST with the admin token this browser keeps (if any). */
+/** REST with the admin token this browser session keeps (if any). */
 export function adminApi<T>(path: string, opts: ApiOptions = {}): Promise<T> {
-  return api<T>(path, { ...opts, token: adminToken(local) });
+  return api<T>(path, { ...opts, token: adminToken(session) });
 }
 
 let config: Promise<WebConfig | null> | null = null;

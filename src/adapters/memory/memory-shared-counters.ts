@@ -1,0 +1,19 @@
+import type { Clock } from "../../ports/clock.js";
+import type { CounterDelta, SharedCounters } from "../../ports/cluster.js";
+
+/** Shared counters of one process: the reference for RedisSharedCounters. */
+export class MemorySharedCounters implements SharedCounters {
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async add(batch: readonly CounterDelta[]): Promise<number[]> {
+    const now = this.clock.now();
+    return batch.map(({ key, delta, ttlMs }) => {
+      const c = this.counters.get(key);
+      const value = (c && c.expiresAt > now ? c.value : 0) + delta;
+      this.counters.set(key, { value, expiresAt: now + ttlMs });
+      return value;
+    });
+  }
+}
