@@ -118,7 +118,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const onError = (err: unknown, context: string) => log.error({ err }, context);
   // The gauges read the registry and committer lazily, at scrape time.
   const metrics = new Metrics({
-    sessions: () => registry.size,
+    sessions: () => registry.activeCount,
     storageQueue: () => committer.status().queued,
   });
   const committer = new GroupCommitter(
@@ -232,7 +232,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     committer,
     metrics,
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
-    sessions: () => registry.size,
+    sessions: () => registry.activeCount,
     cluster: () => directory.status(),
   });
   for (const door of doors) await door.routes?.(fastify);
