@@ -4,7 +4,7 @@ import { errorText } from "../lib/error-text.js";
 import { modeName, plural } from "../lib/format.js";
 import { isLastQuestion } from "../lib/room-view.js";
 import { routePath } from "../lib/routes.js";
-import { hostedRoom, updateHostToken } from "../lib/saved.js";
+import { hostedRoom, markHostedRoomEnded, updateHostToken } from "../lib/saved.js";
 import type { StandingView } from "../lib/types.js";
 import type { QuizwireClient } from "../net/client.js";
 import { useRoomConnection, useServerNow } from "../net/room-hook.js";
@@ -114,6 +114,7 @@ export function HostConsole({ roomId }: { roomId: string }) {
 /** The room has ended and left memory: its results are still in the database. */
 function EndedElsewhere({ roomId, message }: { roomId: string; message: string }) {
   const { results, error } = useResults(roomId, true);
+  useEffect(() => markHostedRoomEnded(local, roomId, Date.now(), Date.now()), [roomId]);
   const podium: StandingView[] = (results?.players ?? [])
     .filter((p) => p.rank !== null && p.rank <= 3)
     .map((p) => ({
@@ -157,6 +158,10 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
   useEffect(() => {
     if (view) document.title = `quizwire · ${view.title} · PIN ${view.pin}`;
   }, [view?.title, view?.pin]);
+  // The library lists this game as finished from now on, not as one to open and run.
+  useEffect(() => {
+    if (view?.phase === "ended") markHostedRoomEnded(local, roomId, Date.now(), Date.now());
+  }, [view?.phase, roomId]);
 
   if (!view) return <Loading text="Opening your game…" />;
 

@@ -31,7 +31,19 @@ export function csvUrl(sessionId: string): string {
   return `/api/v1/sessions/${encodeURIComponent(sessionId)}/results.csv`;
 }
 
-/** Every player's every answer: rank, name, score, correct count, then a mark per question. */
+export function xlsxUrl(sessionId: string): string {
+  return `/api/v1/sessions/${encodeURIComponent(sessionId)}/results.xlsx`;
+}
+
+/** "2.4 s": an average answer time as people read it. */
+function seconds(ms: number | null): string {
+  return ms === null ? "—" : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Every player's every answer: rank, name, score, correct count, average time, then a mark per
+ * question. Wide games scroll inside the table (names stay in view), never the page.
+ */
 export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: boolean }) {
   const { results, error } = useResults(sessionId, ready);
   if (error) return <ErrorBox>Could not load the full results. {error}</ErrorBox>;
@@ -41,14 +53,24 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
     <section class="results" aria-labelledby="results-title">
       <div class="results-head">
         <h2 id="results-title">Full results</h2>
-        <a class="btn btn-secondary" href={csvUrl(sessionId)} download data-testid="results-csv">
-          Download results (CSV)
-        </a>
+        <span class="actions">
+          <a class="btn btn-secondary" href={csvUrl(sessionId)} download data-testid="results-csv">
+            Download results (CSV)
+          </a>
+          <a
+            class="btn btn-secondary"
+            href={xlsxUrl(sessionId)}
+            download
+            data-testid="results-xlsx"
+          >
+            Excel (.xlsx)
+          </a>
+        </span>
       </div>
       {results.players.length === 0 ? (
         <p class="muted">Nobody played.</p>
       ) : (
-        <div class="table-scroll">
+        <div class="table-scroll" data-testid="results-scroll">
           <table class="results-table" data-testid="results-table">
             <thead>
               <tr>
@@ -56,8 +78,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                 <th scope="col">Player</th>
                 <th scope="col">Score</th>
                 <th scope="col">Correct</th>
+                <th scope="col">Avg. time</th>
                 {qs.map((q) => (
-                  <th scope="col" key={q.id} title={q.text}>
+                  <th scope="col" key={q.id} title={q.text} class="q-col">
                     Q{q.index + 1}
                   </th>
                 ))}
@@ -65,7 +88,6 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
             </thead>
             <tbody>
               {results.players.map((p) => {
-                const right = p.answers.filter((a) => a.correct).length;
                 return (
                   <tr key={p.participant_id}>
                     <td>{p.rank === null ? "—" : ordinal(p.rank)}</td>
@@ -75,8 +97,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                     </th>
                     <td>{points(p.score)}</td>
                     <td>
-                      {right}/{qs.length}
+                      {p.correct_count}/{qs.length}
                     </td>
+                    <td>{seconds(p.average_time_ms)}</td>
                     {qs.map((q) => {
                       const a = p.answers.find((x) => x.question_index === q.index);
                       const mark = !a?.answered ? "–" : a.correct ? "✓" : "✗";
@@ -88,9 +111,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                       return (
                         <td
                           key={q.id}
-                          class={
+                          class={`q-col ${
                             !a?.answered ? "cell-none" : a.correct ? "cell-right" : "cell-wrong"
-                          }
+                          }`}
                           title={words}
                         >
                           <span aria-hidden="true">{mark}</span>
