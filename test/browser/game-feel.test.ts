@@ -30,6 +30,18 @@ const LAYOUTS = {
     time_limit_ms: 60_000,
   })),
 };
+const TYPED = {
+  id: "browser-typed",
+  title: "Typed",
+  questions: [
+    {
+      kind: "typed",
+      text: "What is the capital of France?",
+      accepted: ["Paris"],
+      time_limit_ms: 60_000,
+    },
+  ],
+};
 const SOLO = {
   id: "browser-solo",
   title: "Solo",
@@ -63,7 +75,7 @@ async function reachesBottom(page: Page, testId: string): Promise<boolean> {
 }
 
 browserDescribe("web app: feedback that feels like a game", () => {
-  const h = useHarness(LAYOUTS, SOLO);
+  const h = useHarness(LAYOUTS, SOLO, TYPED);
 
   it("balanced answer layouts at 1280 px, full-screen results on the phones, a podium that builds up", {
     timeout: 180_000,
@@ -243,5 +255,46 @@ browserDescribe("web app: feedback that feels like a game", () => {
     expect(geometry.offCentre).toBeLessThanOrEqual(2);
     await podium.locator(".medal-1").waitFor();
     await shot(host, "host-podium-one-player");
+  });
+
+  it("a typed-answer reveal says how many were right and shows the most common answers", {
+    timeout: 90_000,
+  }, async () => {
+    const shot = screenshots("game-feel-typed");
+    const host = await h.page(LAPTOP);
+    await host.goto(`/quiz/${TYPED.id}/start`);
+    await host.getByRole("radio", { name: /^Live/ }).check();
+    const pin = await createGame(host);
+    const players = [await h.page(PHONE), await h.page(PHONE), await h.page(PHONE)];
+    await joinAndStart(host, pin, [
+      [players[0]!, "Ann"],
+      [players[1]!, "Ben"],
+      [players[2]!, "Cyd"],
+    ]);
+    for (const [i, text] of ["paris", "Paris ", "Lyon"].entries()) {
+      const p = players[i]!;
+      await p.getByLabel("Your answer").fill(text);
+      await p.getByRole("button", { name: "Submit answer" }).click();
+    }
+    const reveal = host.getByTestId("typed-reveal");
+    await reveal.waitFor();
+    await expect
+      .poll(() => reveal.locator(".typed-right").innerText())
+      .toBe("2 of 3 players got it right");
+    const top = await reveal
+      .getByRole("list", { name: "Most common answers" })
+      .locator("li")
+      .evaluateAll((els) =>
+        els.map((e) => [
+          e.querySelector(".typed-text")?.textContent,
+          e.querySelector(".typed-count")?.firstChild?.textContent,
+          e.className,
+        ]),
+      );
+    expect(top).toEqual([
+      ["paris", "2", "typed-ok"],
+      ["Lyon", "1", "typed-no"],
+    ]);
+    await shot(host, "host-typed-reveal");
   });
 });

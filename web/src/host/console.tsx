@@ -12,7 +12,7 @@ import { ConnectionBanner } from "../ui/banner.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 import { Leaderboard, Podium } from "../ui/standings.js";
 import { useJoinLink } from "./join-link.js";
-import { ResultsTable, useResults } from "./results.js";
+import { ResultsTable, useResults, useTypedTally } from "./results.js";
 import { Link } from "./router.js";
 import { hostClient, local } from "./services.js";
 import {
@@ -153,6 +153,13 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
     view !== null &&
     (view.phase === "question" || view.phase === "reveal" || view.phase === "intermission");
   const now = useServerNow(client, ticking);
+  const typedIndex =
+    view?.phase === "reveal" && view.question?.kind === "typed" ? view.index : null;
+  const typed = useTypedTally(
+    roomId,
+    typedIndex,
+    hostedRoom(local, roomId, Date.now())?.hostToken ?? null,
+  );
 
   useEffect(() => setShowBoard(false), [view?.index, view?.phase]);
   useEffect(() => {
@@ -274,7 +281,7 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
       body = showBoard ? (
         <ScoreboardStage view={view} now={now} />
       ) : (
-        <RevealStage view={view} now={now} />
+        <RevealStage view={view} now={now} typed={typed} />
       );
       controls = (
         <>

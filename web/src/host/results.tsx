@@ -3,6 +3,7 @@ import type { ResultsView } from "../../../src/doors/schemas/results.js";
 import { api } from "../lib/api.js";
 import { errorText } from "../lib/error-text.js";
 import { ordinal, points } from "../lib/format.js";
+import { type TypedTally, typedTally } from "../lib/typed-tally.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 
 export type { ResultsView };
@@ -25,6 +26,33 @@ export function useResults(
     };
   }, [sessionId, ready]);
   return { results, error };
+}
+
+/**
+ * The host's tally of a typed question at its reveal: read from the results (which the host may
+ * read while the game runs, with its host token), since the reveal itself counts options only.
+ * Null until loaded, and when it cannot be read (the reveal then says how many answered).
+ */
+export function useTypedTally(
+  sessionId: string,
+  questionIndex: number | null,
+  token: string | null,
+): TypedTally | null {
+  const [tally, setTally] = useState<TypedTally | null>(null);
+  useEffect(() => {
+    setTally(null);
+    if (questionIndex === null) return;
+    let live = true;
+    api<ResultsView>(`/api/v1/sessions/${encodeURIComponent(sessionId)}/results`, {
+      ...(token ? { token } : {}),
+    })
+      .then((r) => live && setTally(typedTally(r, questionIndex)))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [sessionId, questionIndex, token]);
+  return tally;
 }
 
 export function csvUrl(sessionId: string): string {
