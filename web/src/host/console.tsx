@@ -158,7 +158,8 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
   const typed = useTypedTally(
     roomId,
     typedIndex,
-    hostedRoom(local, roomId, Date.now())?.hostToken ?? null,
+    // Read only at a typed reveal: the countdown re-renders this several times a second.
+    typedIndex === null ? null : (hostedRoom(local, roomId, Date.now())?.hostToken ?? null),
   );
 
   useEffect(() => setShowBoard(false), [view?.index, view?.phase]);
