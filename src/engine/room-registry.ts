@@ -74,6 +74,16 @@ export class RoomRegistry {
     return this.rooms.size;
   }
 
+  /**
+   * Rooms in play here: loaded and not ended. An ended room stays loaded for a while for late
+   * reconnects (`endedRetentionMs`), but it is not an active session.
+   */
+  get activeCount(): number {
+    let n = 0;
+    for (const runtime of this.rooms.values()) if (!runtime.room.ended) n++;
+    return n;
+  }
+
   all(): IterableIterator<RoomRuntime> {
     return this.rooms.values();
   }

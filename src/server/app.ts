@@ -225,7 +225,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const onError = (err: unknown, context: string) => log.error({ err }, context);
   // The gauges read the registry and committer lazily, at scrape time.
   const metrics = new Metrics({
-    sessions: () => registry.size,
+    sessions: () => registry.activeCount,
     storageQueue: () => committer.status().queued,
     rooms: () => roomsOf(registry),
   });
@@ -433,7 +433,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     metrics,
     connections: () => wsDoors.reduce((n, d) => n + d.connectionCount, 0),
     connectionCap,
-    sessions: () => registry.size,
+    sessions: () => registry.activeCount,
     cluster: () => directory.status(),
     load: () => shedding.status(),
   });

@@ -65,6 +65,34 @@ export interface ResultsAnswer {
   elapsedMs: number | null;
 }
 
+/** A player's game in three numbers: what a results summary row shows beside rank and score. */
+export interface PlayerSummary {
+  /** Questions answered correctly. */
+  correct: number;
+  /** Questions answered at all. */
+  answered: number;
+  /** Mean server-measured answer time over the answered questions (S-5), rounded to the ms; null when none were answered. */
+  averageElapsedMs: number | null;
+}
+
+/** Sums up one player's answers. Pure. */
+export function summarizePlayer(player: Pick<ResultsPlayer, "answers">): PlayerSummary {
+  let correct = 0;
+  let answered = 0;
+  let timed = 0;
+  let totalMs = 0;
+  for (const a of player.answers) {
+    if (!a.answered) continue;
+    answered++;
+    if (a.correct) correct++;
+    if (a.elapsedMs !== null) {
+      timed++;
+      totalMs += a.elapsedMs;
+    }
+  }
+  return { correct, answered, averageElapsedMs: timed === 0 ? null : Math.round(totalMs / timed) };
+}
+
 /** Separator between the option texts of a multiple-select answer. */
 export const ANSWER_SEPARATOR = " | ";
 

@@ -37,12 +37,21 @@ browserDescribe("web app: the quiz editor", () => {
     await host.getByTestId("save-error").waitFor();
     await expect
       .poll(() => host.getByTestId("save-error").innerText())
-      .toMatch(/Question 1 · Answers 4: must not be empty/);
+      .toMatch(/Question 1 · Answer D: must not be empty/);
     await expect
       .poll(() => card(0).getByLabel("Answer D", { exact: true }).getAttribute("aria-invalid"))
       .toBe("true");
     await card(0).getByTestId("field-issue").getByText("must not be empty").waitFor();
     await shot(host, "server-issues");
+    // Typing into the field clears its problem at once, in the field and in the summary.
+    await card(0).getByLabel("Answer D", { exact: true }).fill("Yellow");
+    await expect
+      .poll(() => card(0).getByLabel("Answer D", { exact: true }).getAttribute("aria-invalid"))
+      .toBeNull();
+    expect(await card(0).getByTestId("field-issue").count()).toBe(0);
+    await expect
+      .poll(() => host.getByTestId("save-error").innerText())
+      .toBe("The quiz is not saved yet: save it again.");
     await card(0).getByRole("button", { name: "Remove answer D" }).click();
 
     // Question 2, true or false: the statement is false.

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import ExcelJS from "exceljs";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -715,16 +716,56 @@ describe("REST sessions", () => {
     expect(csv.statusCode).toBe(200);
     expect(csv.headers["content-type"]).toMatch(/^text\/csv/);
     expect(csv.headers["content-disposition"]).toBe(`attachment; filename="results-${id}.csv"`);
-    const lines = csv.body.trim().split("\n");
+    // A UTF-8 byte-order mark, then the summary per player, an empty line, and every answer.
+    expect(csv.rawPayload.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const [summary, answers] = csv.body.replace(/^\uFEFF/, "").split("\n\n");
+    expect(summary?.split("\n")).toEqual([
+      "rank,name,score,correct,answered,questions,average_time_s,status,participant_id",
+      expect.stringMatching(
+        new RegExp(`^1,Ann,${a2.data.score},2,2,10,\\d+\\.\\d,active,${ann.participant_id}$`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^2,Bob,0,0,\\d+,10,\\d+\\.\\d,active,${bob.participant_id}$`),
+      ),
+    ]);
+    const lines = (answers ?? "").trim().split("\n");
     expect(lines[0]).toBe(
-      "rank,participant_id,name,status,score,question_index,question_id,question_text,answer,correct,points,time_ms",
+      "rank,participant_id,name,status,score,question,question_id,question_text,answer,correct,points,time_ms",
     );
     expect(lines).toHaveLength(1 + 2 * 10);
     expect(lines[1]).toMatch(
-      new RegExp(`^1,${ann.participant_id},Ann,active,${a2.data.score},0,q1,`),
+      new RegExp(`^1,${ann.participant_id},Ann,active,${a2.data.score},1,q1,`),
     );
     expect(lines[1]).toContain(",elated,true,");
-    expect(lines[11]).toMatch(new RegExp(`^2,${bob.participant_id},Bob,active,0,0,q1,`));
+    expect(lines[11]).toMatch(new RegExp(`^2,${bob.participant_id},Bob,active,0,1,q1,`));
+    const onlyAnswers = await api.get(`/api/v1/sessions/${id}/results.csv?part=answers`);
+    expect(onlyAnswers.headers["content-disposition"]).toBe(
+      `attachment; filename="results-${id}-answers.csv"`,
+    );
+    expect(onlyAnswers.body).toBe(`\uFEFF${answers}`);
+    expectError(
+      await api.get(`/api/v1/sessions/${id}/results.csv?part=everything`),
+      400,
+      "VALIDATION",
+    );
+
+    // The same two tables as an Excel workbook, numbers as numbers.
+    const xlsx = await api.get(`/api/v1/sessions/${id}/results.xlsx`);
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.headers["content-type"]).toBe(
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    );
+    expect(xlsx.headers["content-disposition"]).toBe(`attachment; filename="results-${id}.xlsx"`);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(xlsx.rawPayload as unknown as ExcelJS.Buffer);
+    expect(book.worksheets.map((w) => w.name)).toEqual(["Summary", "Answers"]);
+    const sheet = book.getWorksheet("Summary");
+    expect(sheet?.getRow(1).values).toEqual([undefined, ...summary!.split("\n")[0]!.split(",")]);
+    expect(sheet?.getRow(2).getCell(1).value).toBe(1);
+    expect(sheet?.getRow(2).getCell(2).value).toBe("Ann");
+    expect(sheet?.getRow(2).getCell(3).value).toBe(a2.data.score);
+    expect(book.getWorksheet("Answers")?.rowCount).toBe(1 + 2 * 10);
+    expect(book.getWorksheet("Answers")?.getRow(2).getCell(10).value).toBe(true);
 
     const all = await api.get("/api/v1/sessions?include_ended=true");
     const mine = (all.data.sessions as Json[]).find((x) => x.session_id === id);
@@ -972,6 +1013,32 @@ describe("REST sessions", () => {
 
 // ---------------------------------------------------------------------------------------------
 
+describe("/health counts the sessions in play", () => {
+  const { api } = appFor();
+
+  it("an ended room still held in memory is not an active session (health and metrics)", async () => {
+    const active = async () => ((await api.get("/health")).data.active_sessions as number) ?? -1;
+    const gauge = async () =>
+      /^quizwire_sessions_active (\d+)$/m.exec((await api.get("/metrics")).body)?.[1];
+    expect(await active()).toBe(0);
+    const created = await api.post("/api/v1/sessions", { body: { quiz_id: "vocab-101" } });
+    expect(created.statusCode, created.body).toBe(201);
+    const { session_id: id, host_token: token } = created.data as {
+      session_id: string;
+      host_token: string;
+    };
+    expect(await active()).toBe(1);
+    expect(await gauge()).toBe("1");
+
+    const ended = await api.post(`/api/v1/sessions/${id}/end`, { token });
+    expect(ended.statusCode, ended.body).toBe(200);
+    // Still loaded (ENDED_RETENTION_MS keeps it for late reconnects), but no longer active.
+    expect((await api.get(`/api/v1/sessions/${id}`)).data.state).toBeDefined();
+    expect(await active()).toBe(0);
+    expect(await gauge()).toBe("0");
+  });
+});
+
 describe("REST on sessions only in storage, and PIN guessing", () => {
   // Ended rooms leave memory at once, so reads come from storage.
   const { app, api } = appFor({ ENDED_RETENTION_MS: "0" });
@@ -1200,6 +1267,7 @@ describe("OpenAPI and docs", () => {
     ["get", "/api/v1/sessions/{id}/leaderboard"],
     ["get", "/api/v1/sessions/{id}/results"],
     ["get", "/api/v1/sessions/{id}/results.csv"],
+    ["get", "/api/v1/sessions/{id}/results.xlsx"],
     ["get", "/api/v1/rooms/{pin}"],
   ];
 

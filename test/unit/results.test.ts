@@ -5,9 +5,11 @@ import { asParticipantId, asSessionId, asUserId } from "../../src/domain/ids.js"
 import type { AnswerValue } from "../../src/domain/quiz.js";
 import {
   RESULTS_CSV_COLUMNS,
+  RESULTS_SUMMARY_COLUMNS,
   ResultsView,
   toResultsCsv,
   toResultsView,
+  UTF8_BOM,
 } from "../../src/doors/schemas/results.js";
 import type {
   AnswerRecord,
@@ -16,7 +18,7 @@ import type {
   SessionBundle,
   StandingRecord,
 } from "../../src/ports/storage.js";
-import { buildResults, type SessionResults } from "../../src/services/results.js";
+import { buildResults, type SessionResults, summarizePlayer } from "../../src/services/results.js";
 import { choiceQuestion, sessionRecord, typedQuestion } from "../support/fixtures.js";
 
 const SESSION = asSessionId("0190f5a8-0000-7000-8000-000000000001");
@@ -350,17 +352,64 @@ describe("toResultsView", () => {
 
 describe("toResultsCsv", () => {
   type Row = Record<(typeof RESULTS_CSV_COLUMNS)[number], string>;
-  const parseCsv = (csv: string): Row[] => parse(csv, { columns: true }) as Row[];
+  type SummaryRow = Record<(typeof RESULTS_SUMMARY_COLUMNS)[number], string>;
+  const parseCsv = (csv: string): Row[] => parse(csv, { columns: true, bom: true }) as Row[];
+  const answersOf = (r: SessionResults): Row[] => parseCsv(toResultsCsv(r, "answers"));
+  const summaryOf = (r: SessionResults): SummaryRow[] =>
+    parse(toResultsCsv(r, "summary"), { columns: true, bom: true }) as SummaryRow[];
 
-  it("starts with the header row", () => {
-    const csv = toResultsCsv(buildResults(game()));
-    expect(csv.split("\n")[0]).toBe(
-      "rank,participant_id,name,status,score,question_index,question_id,question_text,answer,correct,points,time_ms",
+  it("starts with a UTF-8 byte-order mark, so spreadsheets show accented names", () => {
+    for (const part of ["all", "summary", "answers"] as const) {
+      const csv = toResultsCsv(buildResults(game()), part);
+      expect(csv.startsWith(UTF8_BOM)).toBe(true);
+      expect(Buffer.from(csv, "utf8").subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    }
+  });
+
+  it("the download holds the summary table, an empty line, then the answers table", () => {
+    const csv = toResultsCsv(buildResults(game())).slice(UTF8_BOM.length);
+    const [summary, answers, ...rest] = csv.split("\n\n");
+    expect(rest).toEqual([]);
+    expect(summary?.split("\n")[0]).toBe(
+      "rank,name,score,correct,answered,questions,average_time_s,status,participant_id",
     );
+    expect(summary?.split("\n")).toHaveLength(1 + 7);
+    expect(answers?.split("\n")[0]).toBe(
+      "rank,participant_id,name,status,score,question,question_id,question_text,answer,correct,points,time_ms",
+    );
+    expect(answers?.trimEnd().split("\n")).toHaveLength(1 + 7 * 3);
+  });
+
+  it("summarises each player: rank, name, score, correct count, average answer time", () => {
+    const rows = summaryOf(buildResults(game()));
+    expect(rows.map((r) => [r.rank, r.name, r.score, r.correct, r.answered])).toEqual([
+      ["1", "Ann", "1750", "2", "2"],
+      ["2", "Bob", "1750", "2", "3"],
+      ["3", "Cy", "500", "1", "2"],
+      ["4", "Fay", "0", "0", "0"],
+      ["5", "Eve", "0", "0", "0"],
+      ["6", "Gus", "0", "0", "1"],
+      ["", "Dee", "990", "1", "1"],
+    ]);
+    // Ann answered in 1002 and 1005 ms: 1.0 s on average; Bob in 1001, 1006 and 1008 ms.
+    expect(rows[0]).toEqual({
+      rank: "1",
+      name: "Ann",
+      score: "1750",
+      correct: "2",
+      answered: "2",
+      questions: "3",
+      average_time_s: "1.0",
+      status: "active",
+      participant_id: "p_ann",
+    });
+    // Nobody times a player who answered nothing.
+    expect(rows[3]?.average_time_s).toBe("");
+    expect(rows[6]).toMatchObject({ status: "kicked", participant_id: "p_dee" });
   });
 
   it("has one row per player and question, in rank order, unanswered questions included", () => {
-    const rows = parseCsv(toResultsCsv(buildResults(game())));
+    const rows = answersOf(buildResults(game()));
     expect(rows).toHaveLength(7 * 3);
     expect(rows.map((r) => r.name)).toEqual(
       ["Ann", "Bob", "Cy", "Fay", "Eve", "Gus", "Dee"].flatMap((n) => [n, n, n]),
@@ -371,7 +420,7 @@ describe("toResultsCsv", () => {
       name: "Bob",
       status: "left",
       score: "1750",
-      question_index: "0",
+      question: "1",
       question_id: "q1",
       question_text: "Capital of France?",
       answer: "Paris",
@@ -380,7 +429,8 @@ describe("toResultsCsv", () => {
       time_ms: "1001",
     });
     expect(rows[5]).toMatchObject({ answer: "Munich", correct: "false", points: "0" });
-    // Eve answered nothing: her rows are there, with the answer columns empty.
+    // Eve answered nothing: her rows are there, with the answer columns empty; questions are
+    // numbered from 1, as the app numbers them.
     expect(rows.slice(12, 15)).toEqual(
       [0, 1, 2].map((i) => ({
         rank: "5",
@@ -388,7 +438,7 @@ describe("toResultsCsv", () => {
         name: "Eve",
         status: "active",
         score: "0",
-        question_index: String(i),
+        question: String(i + 1),
         question_id: `q${i + 1}`,
         question_text: QUESTIONS[i]!.text,
         answer: "",
@@ -411,7 +461,7 @@ describe("toResultsCsv", () => {
     b.session.questions = QUESTIONS.map((q, i) =>
       i === 1 ? { ...q, options: ["Red, dark", 'Say "green"', "Blue"] } : q,
     );
-    const csv = toResultsCsv(buildResults(b));
+    const csv = toResultsCsv(buildResults(b), "answers");
     expect(csv).toContain('"Zoë ""Z"", Jr."');
     expect(csv).toContain('"line one,\nline ""two"""');
     const rows = parseCsv(csv);
@@ -419,10 +469,41 @@ describe("toResultsCsv", () => {
     expect(rows.map((r) => r.name)).toEqual([name, name, name]);
     expect(rows[1]?.answer).toBe('Red, dark | Say "green"');
     expect(rows[2]?.answer).toBe(typed);
+    expect(summaryOf(buildResults(b))[0]?.name).toBe(name);
   });
 
-  it("is just the header for a session without players", () => {
-    const csv = toResultsCsv(buildResults(bundle([host()], [])));
-    expect(csv).toBe(`${RESULTS_CSV_COLUMNS.join(",")}\n`);
+  it("is just the header rows for a session without players", () => {
+    const r = buildResults(bundle([host()], []));
+    expect(toResultsCsv(r, "answers")).toBe(`${UTF8_BOM}${RESULTS_CSV_COLUMNS.join(",")}\n`);
+    expect(toResultsCsv(r)).toBe(
+      `${UTF8_BOM}${RESULTS_SUMMARY_COLUMNS.join(",")}\n\n${RESULTS_CSV_COLUMNS.join(",")}\n`,
+    );
+  });
+});
+
+describe("summarizePlayer", () => {
+  const answer = (answered: boolean, correct: boolean, elapsedMs: number | null) => ({
+    questionIndex: 0,
+    answered,
+    answer: answered ? "x" : null,
+    correct,
+    points: 0,
+    elapsedMs,
+  });
+
+  it("counts correct and answered questions and averages the answer times of answered ones", () => {
+    expect(
+      summarizePlayer({
+        answers: [answer(true, true, 1000), answer(true, false, 2001), answer(false, false, null)],
+      }),
+    ).toEqual({ correct: 1, answered: 2, averageElapsedMs: 1501 });
+  });
+
+  it("has no average time when nothing was answered", () => {
+    expect(summarizePlayer({ answers: [answer(false, false, null)] })).toEqual({
+      correct: 0,
+      answered: 0,
+      averageElapsedMs: null,
+    });
   });
 });

@@ -5,6 +5,7 @@ import {
   isValidPin,
   joinBase,
   joinUrl,
+  malformedPinText,
   nicknameProblem,
   normalisePin,
   onlyThisMachine,
@@ -20,6 +21,16 @@ describe("web joining: PIN, join link, nickname", () => {
     expect(isValidPin("48291")).toBe(false);
     expect(isValidPin("48291a")).toBe(false);
     expect(formatPin("482913")).toBe("482 913");
+  });
+
+  it("a PIN that cannot be one is said in words, repeating what was typed", () => {
+    expect(malformedPinText("12ab")).toBe(
+      "“12ab” is not a game PIN. A game PIN is six digits, shown on the host's screen.",
+    );
+    expect(malformedPinText("  ")).toBe(
+      "There is no game PIN here. A game PIN is six digits, shown on the host's screen.",
+    );
+    expect(malformedPinText("9".repeat(200))).toContain(`“${"9".repeat(20)}”`);
   });
 
   it("the join link uses PUBLIC_URL when the operator set one", () => {

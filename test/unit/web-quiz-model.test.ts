@@ -3,6 +3,7 @@ import { parseQuizDocument } from "../../src/content/quiz-format.js";
 import {
   addOption,
   adoptSaved,
+  clearIssues,
   describeIssue,
   duplicate,
   emptyQuiz,
@@ -18,6 +19,7 @@ import {
   removeAccepted,
   removeOption,
   setKind,
+  summaryLine,
   toDocument,
   toggleCorrect,
 } from "../../web/src/lib/quiz-model.js";
@@ -175,17 +177,70 @@ describe("web quiz editor model", () => {
     expect(grouped.count).toBe(4);
   });
 
-  it("describes issues in words for the summary", () => {
+  it("describes issues in words for the summary, naming fields as the form labels them", () => {
     expect(describeIssue({ path: "questions[0].options[3]", msg: "must not be empty" })).toBe(
-      "Question 1 · Answers 4: must not be empty",
+      "Question 1 · Answer D: must not be empty",
+    );
+    expect(describeIssue({ path: "questions[1].accepted[1]", msg: "must not be empty" })).toBe(
+      "Question 2 · Accepted answer 2: must not be empty",
     );
     expect(describeIssue({ path: "title", msg: "is required" })).toBe("Title: is required");
     expect(
       describeIssue({ path: "questions[2].time_limit_ms", msg: "must be at least 1000" }),
-    ).toBe("Question 3 · Time limit: must be at least 1000");
+    ).toBe("Question 3 · Time limit (seconds): must be at least 1000");
+    expect(describeIssue({ path: "questions[2].points", msg: "must be at most 10000" })).toBe(
+      "Question 3 · Base points for vocabulary scoring: must be at most 10000",
+    );
+    expect(describeIssue({ path: "questions[2]", msg: "is not an object" })).toBe(
+      "Question 3: is not an object",
+    );
     expect(describeIssue({ path: "", msg: "must be a JSON object" })).toBe(
       "Quiz: must be a JSON object",
     );
+  });
+
+  it("clears a field's issues as soon as it is edited, and only that field's", () => {
+    const grouped = groupIssues(
+      [
+        { path: "title", msg: "is required" },
+        { path: "questions[0].text", msg: "must not be empty" },
+        { path: "questions[0].options[1]", msg: "must not be empty" },
+        { path: "questions[0].options", msg: "must be different" },
+        { path: "questions[1].options[1]", msg: "must not be empty" },
+        { path: "questions[1].correct[0]", msg: "is out of range" },
+      ],
+      ["k1", "k2"],
+    );
+    const noTitle = clearIssues(grouped, null, "title");
+    expect(issuesAt(noTitle, null, "title")).toEqual([]);
+    expect(noTitle?.list).toHaveLength(5);
+    // Editing answer B of the first question clears it and the list-wide message, not the other
+    // question's answer B.
+    const noB = clearIssues(noTitle, "k1", "options.1");
+    expect(issuesAt(noB, "k1", "options.1")).toEqual([]);
+    expect(issuesAt(noB, "k1", "options")).toEqual([]);
+    expect(issuesAt(noB, "k1", "text")).toEqual(["must not be empty"]);
+    expect(issuesAt(noB, "k2", "options.1")).toEqual(["must not be empty"]);
+    // Ticking another correct answer clears "correct" and its items.
+    expect(issuesUnder(clearIssues(noB, "k2", "correct"), "k2", "correct")).toEqual([]);
+    // A changed kind (or a deleted question) clears all of that question.
+    const noK2 = clearIssues(noB, "k2", "*");
+    expect(noK2?.questions.has("k2")).toBe(false);
+    expect(noK2?.list.map((p) => p.issue.path)).toEqual(["questions[0].text"]);
+    // Nothing to clear: the same object back.
+    expect(clearIssues(noK2, "k1", "tags")).toBe(noK2);
+    expect(clearIssues(null, null, "title")).toBeNull();
+  });
+
+  it("numbers a summary line by where its question is now", () => {
+    const grouped = groupIssues(
+      [{ path: "questions[0].text", msg: "must not be empty" }],
+      ["k1", "k2"],
+    );
+    const [pinned] = grouped.list;
+    expect(summaryLine(pinned!, ["k1", "k2"])).toBe("Question 1 · Question: must not be empty");
+    expect(summaryLine(pinned!, ["k2", "k1"])).toBe("Question 2 · Question: must not be empty");
+    expect(summaryLine(pinned!, ["k2"])).toBe("Question 1 · Question: must not be empty");
   });
 
   it("keeps local keys when the saved quiz comes back with ids", () => {

@@ -9,7 +9,9 @@ import {
   hostedRooms,
   lastSeatFor,
   MemoryStore,
+  markHostedRoomEnded,
   playerIdentity,
+  runningAndFinished,
   type Seat,
   saveAdminToken,
   saveHostedRoom,
@@ -53,6 +55,24 @@ describe("web saved state: what survives a refresh", () => {
     expect(hostedRooms(s, 1_000 + DAY).map((r) => r.roomId)).toEqual(["b"]);
     forgetHostedRoom(s, "b", 3_000);
     expect(hostedRoom(s, "b", 3_000)).toBeNull();
+  });
+
+  it("a finished game is kept apart from the running ones, with when it ended", () => {
+    const s = new MemoryStore();
+    saveHostedRoom(s, room("a", 1_000), 1_000);
+    saveHostedRoom(s, room("b", 2_000), 2_000);
+    markHostedRoomEnded(s, "a", 5_000, 5_000);
+    // Seen ending twice: the first time stands.
+    markHostedRoomEnded(s, "a", 9_000, 9_000);
+    const { running, finished } = runningAndFinished(hostedRooms(s, 9_000));
+    expect(running.map((r) => r.roomId)).toEqual(["b"]);
+    expect(finished.map((r) => [r.roomId, r.endedAt])).toEqual([["a", 5_000]]);
+    // A new host token does not bring it back to life.
+    updateHostToken(s, "a", "tok-a2", 9_000);
+    expect(hostedRoom(s, "a", 9_000)?.endedAt).toBe(5_000);
+    // Entries saved before endedAt existed read as running.
+    s.setItem("quizwire.hosted", JSON.stringify([room("old", 8_000)]));
+    expect(runningAndFinished(hostedRooms(s, 9_000)).running.map((r) => r.roomId)).toEqual(["old"]);
   });
 
   it("keeps this tab's seat, and offers the last one only for the same room", () => {

@@ -21,6 +21,7 @@ import { PIN_GUESS_LIMITS } from "../../services/pin-gate.js";
 import { buildResults } from "../../services/results.js";
 import {
   RESULTS_CSV_COLUMNS,
+  RESULTS_SUMMARY_COLUMNS,
   ResultsView,
   toResultsCsv,
   toResultsView,
@@ -38,6 +39,7 @@ import {
 } from "./auth.js";
 import { errorResponses, RestError, unwrap } from "./errors.js";
 import type { RestContext } from "./index.js";
+import { toResultsXlsx, XLSX_TYPE } from "./results-xlsx.js";
 import {
   AnswerBody,
   AnswerHeaders,
@@ -169,6 +171,9 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
   }
 
   const byId = { params: IdParams };
+  const ResultsCsvQuery = Type.Object({
+    part: Type.Optional(Type.Enum(["all", "summary", "answers"], { default: "all" })),
+  });
 
   r.post(
     "/api/v1/sessions",
@@ -598,14 +603,51 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     {
       schema: {
         tags: TAG,
-        summary: "The session's results as CSV, one row per player and question",
-        description: RESULTS_ACCESS,
+        summary: "The session's results as CSV: a summary per player, then every answer",
+        description: `${RESULTS_ACCESS} UTF-8 with a byte-order mark. \`part=all\` (the default) holds two tables, each with its header row, separated by an empty line: the summary (${RESULTS_SUMMARY_COLUMNS.join(", ")}), one row per player, then the answers (${RESULTS_CSV_COLUMNS.join(", ")}), one row per player and question; \`part=summary\` or \`part=answers\` holds that table alone.`,
+        security: [...SECURITY.anyone, ...SECURITY.host],
+        ...byId,
+        querystring: ResultsCsvQuery,
+        response: {
+          200: {
+            description: "CSV (see the description for its tables and columns)",
+            content: { "text/csv": { schema: Type.String() } },
+          },
+          ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
+        },
+      },
+    },
+    async (req, reply) => {
+      const at = await locate(req.params.id);
+      await requireResultsAccess(req, at);
+      const part = req.query.part ?? "all";
+      const csv = toResultsCsv(await resultsOf(at), part);
+      const suffix = part === "all" ? "" : `-${part}`;
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header(
+          "content-disposition",
+          `attachment; filename="results-${req.params.id}${suffix}.csv"`,
+        )
+        .send(csv);
+    },
+  );
+
+  r.get(
+    "/api/v1/sessions/:id/results.xlsx",
+    {
+      schema: {
+        tags: TAG,
+        summary: "The session's results as an Excel workbook",
+        description: `${RESULTS_ACCESS} Two sheets with the CSV's tables: Summary (one row per player) and Answers (one row per player and question); numbers are numbers, and cells are never formulas.`,
         security: [...SECURITY.anyone, ...SECURITY.host],
         ...byId,
         response: {
           200: {
-            description: `CSV, header row first: ${RESULTS_CSV_COLUMNS.join(", ")}`,
-            content: { "text/csv": { schema: Type.String() } },
+            description: "An .xlsx workbook",
+            content: {
+              [XLSX_TYPE]: { schema: Type.Unsafe<Buffer>({ type: "string", format: "binary" }) },
+            },
           },
           ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
         },
@@ -614,11 +656,11 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
     async (req, reply) => {
       const at = await locate(req.params.id);
       await requireResultsAccess(req, at);
-      const csv = toResultsCsv(await resultsOf(at));
+      const book = await toResultsXlsx(await resultsOf(at));
       return reply
-        .type("text/csv; charset=utf-8")
-        .header("content-disposition", `attachment; filename="results-${req.params.id}.csv"`)
-        .send(csv);
+        .type(XLSX_TYPE)
+        .header("content-disposition", `attachment; filename="results-${req.params.id}.xlsx"`)
+        .send(book);
     },
   );
 

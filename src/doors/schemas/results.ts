@@ -1,7 +1,7 @@
 import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
 import { QUESTION_KINDS } from "../../domain/quiz.js";
-import type { SessionResults } from "../../services/results.js";
+import { type SessionResults, summarizePlayer } from "../../services/results.js";
 import { ModeInput } from "./session-settings.js";
 import { PhaseKindView, StatusView } from "./views.js";
 
@@ -54,6 +54,12 @@ export const ResultsView = Type.Object({
       status: Type.Enum(["active", "left", "kicked"]),
       score: Type.Integer(),
       rank: Nullable(Type.Integer()),
+      /** Questions answered correctly. */
+      correct_count: Type.Integer(),
+      /** Questions answered at all. */
+      answered_count: Type.Integer(),
+      /** Mean answer time over the answered questions (S-5); null when none were answered. */
+      average_time_ms: Nullable(Type.Integer()),
       answers: Type.Array(ResultsAnswerView),
     }),
   ),
@@ -84,33 +90,52 @@ export function toResultsView(r: SessionResults): ResultsView {
       options: [...q.options],
       correct_answers: [...q.correctAnswers],
     })),
-    players: r.players.map((p) => ({
-      participant_id: p.participantId,
-      user_id: p.userId,
-      name: p.name,
-      status: p.status,
-      score: p.score,
-      rank: p.rank,
-      answers: p.answers.map((a) => ({
-        question_index: a.questionIndex,
-        answered: a.answered,
-        answer: a.answer,
-        correct: a.correct,
-        points: a.points,
-        elapsed_ms: a.elapsedMs,
-      })),
-    })),
+    players: r.players.map((p) => {
+      const sum = summarizePlayer(p);
+      return {
+        participant_id: p.participantId,
+        user_id: p.userId,
+        name: p.name,
+        status: p.status,
+        score: p.score,
+        rank: p.rank,
+        correct_count: sum.correct,
+        answered_count: sum.answered,
+        average_time_ms: sum.averageElapsedMs,
+        answers: p.answers.map((a) => ({
+          question_index: a.questionIndex,
+          answered: a.answered,
+          answer: a.answer,
+          correct: a.correct,
+          points: a.points,
+          elapsed_ms: a.elapsedMs,
+        })),
+      };
+    }),
   };
 }
 
-/** The CSV columns, in order; also the header row. */
+/** The summary table's columns, in order; also its header row. One row per player. */
+export const RESULTS_SUMMARY_COLUMNS = [
+  "rank",
+  "name",
+  "score",
+  "correct",
+  "answered",
+  "questions",
+  "average_time_s",
+  "status",
+  "participant_id",
+] as const;
+
+/** The answers table's columns, in order; also its header row. One row per player and question. */
 export const RESULTS_CSV_COLUMNS = [
   "rank",
   "participant_id",
   "name",
   "status",
   "score",
-  "question_index",
+  "question",
   "question_id",
   "question_text",
   "answer",
@@ -119,10 +144,55 @@ export const RESULTS_CSV_COLUMNS = [
   "time_ms",
 ] as const;
 
+/** Which tables a results CSV holds: both (the download), or one for a script to parse. */
+export type ResultsCsvPart = "all" | "summary" | "answers";
+
 /**
- * A session's results as CSV (RFC 4180 quoting, `\n` line ends, header row first): one row per
- * (player, question), players in rank order (kicked players last), questions in order within a
- * player. A player who skipped a question still has its row.
+ * Spreadsheet programs (Excel above all) read a CSV without a byte-order mark in the system's
+ * legacy code page, which turns "Zoë" into "ZoÃ«"; the BOM tells them it is UTF-8.
+ */
+export const UTF8_BOM = "\uFEFF";
+
+/** Seconds with one decimal, as people read an answer time; empty when there is none. */
+function seconds(ms: number | null): string {
+  return ms === null ? "" : (ms / 1000).toFixed(1);
+}
+
+/**
+ * The summary table: one row per player in rank order (kicked players last).
+ *
+ * | column          | value                                                                 |
+ * |-----------------|-----------------------------------------------------------------------|
+ * | rank            | final rank (1 = first); empty for a kicked player                     |
+ * | name            | the player's display name                                             |
+ * | score           | total points (S-6)                                                    |
+ * | correct         | questions answered correctly                                          |
+ * | answered        | questions answered at all                                             |
+ * | questions       | questions in the session                                              |
+ * | average_time_s  | mean answer time over the answered questions, in seconds with one decimal (S-5); empty when none were answered |
+ * | status          | `active`, `left` or `kicked`                                          |
+ * | participant_id  | the player's participant id in this session                          |
+ */
+export function resultsSummaryRows(r: SessionResults): string[][] {
+  return r.players.map((p) => {
+    const sum = summarizePlayer(p);
+    return [
+      p.rank === null ? "" : String(p.rank),
+      p.name,
+      String(p.score),
+      String(sum.correct),
+      String(sum.answered),
+      String(r.questions.length),
+      seconds(sum.averageElapsedMs),
+      p.status,
+      p.participantId,
+    ];
+  });
+}
+
+/**
+ * The answers table: one row per (player, question), players in rank order (kicked players
+ * last), questions in order within a player. A player who skipped a question still has its row.
  *
  * | column          | value                                                                    |
  * |-----------------|--------------------------------------------------------------------------|
@@ -131,18 +201,15 @@ export const RESULTS_CSV_COLUMNS = [
  * | name            | the player's display name                                                  |
  * | status          | `active`, `left` or `kicked`                                               |
  * | score           | the player's total: the sum of the points column over their rows (S-6)    |
- * | question_index  | 0-based position of the question in the session                           |
+ * | question        | the question's number as the app shows it: 1 for the first                 |
  * | question_id     | the question's id                                                          |
  * | question_text   | the question as asked                                                      |
  * | answer          | the chosen option texts joined with " \| ", or the typed text; empty when unanswered |
  * | correct         | `true` or `false`; empty when unanswered                                   |
  * | points          | points this answer earned, streak bonus included; `0` when unanswered     |
  * | time_ms         | server-measured answer time in ms (S-5); empty when unanswered             |
- *
- * Cells are written as they are: a name or answer beginning with `=`, `+`, `-` or `@` is not
- * escaped, so spreadsheet users should import the file rather than open it with formulas on.
  */
-export function toResultsCsv(r: SessionResults): string {
+export function resultsAnswerRows(r: SessionResults): string[][] {
   const rows: string[][] = [];
   for (const p of r.players) {
     for (const q of r.questions) {
@@ -154,7 +221,7 @@ export function toResultsCsv(r: SessionResults): string {
         p.name,
         p.status,
         String(p.score),
-        String(q.index),
+        String(q.index + 1),
         q.id,
         q.text,
         answered ? (a.answer ?? "") : "",
@@ -164,5 +231,32 @@ export function toResultsCsv(r: SessionResults): string {
       ]);
     }
   }
-  return stringify(rows, { header: true, columns: [...RESULTS_CSV_COLUMNS] });
+  return rows;
+}
+
+/**
+ * A session's results as CSV: UTF-8 with a byte-order mark, RFC 4180 quoting, `\n` line ends.
+ * `all` (the download) holds the summary table, an empty line, then the answers table, each
+ * with its header row; `summary` or `answers` holds that table alone, for scripts.
+ *
+ * Cells are written as they are: a name or answer beginning with `=`, `+`, `-` or `@` is not
+ * escaped, so spreadsheet users should import the file rather than open it with formulas on.
+ */
+export function toResultsCsv(r: SessionResults, part: ResultsCsvPart = "all"): string {
+  const summary = stringify(resultsSummaryRows(r), {
+    header: true,
+    columns: [...RESULTS_SUMMARY_COLUMNS],
+  });
+  const answers = stringify(resultsAnswerRows(r), {
+    header: true,
+    columns: [...RESULTS_CSV_COLUMNS],
+  });
+  switch (part) {
+    case "summary":
+      return UTF8_BOM + summary;
+    case "answers":
+      return UTF8_BOM + answers;
+    case "all":
+      return `${UTF8_BOM}${summary}\n${answers}`;
+  }
 }

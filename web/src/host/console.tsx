@@ -4,7 +4,7 @@ import { errorText } from "../lib/error-text.js";
 import { modeName, plural } from "../lib/format.js";
 import { isLastQuestion } from "../lib/room-view.js";
 import { routePath } from "../lib/routes.js";
-import { hostedRoom, updateHostToken } from "../lib/saved.js";
+import { hostedRoom, markHostedRoomEnded, updateHostToken } from "../lib/saved.js";
 import type { StandingView } from "../lib/types.js";
 import type { QuizwireClient } from "../net/client.js";
 import { useRoomConnection, useServerNow } from "../net/room-hook.js";
@@ -12,7 +12,7 @@ import { ConnectionBanner } from "../ui/banner.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 import { Leaderboard, Podium } from "../ui/standings.js";
 import { useJoinLink } from "./join-link.js";
-import { ResultsTable, useResults } from "./results.js";
+import { ResultsTable, useResults, useTypedTally } from "./results.js";
 import { Link } from "./router.js";
 import { hostClient, local } from "./services.js";
 import {
@@ -114,6 +114,7 @@ export function HostConsole({ roomId }: { roomId: string }) {
 /** The room has ended and left memory: its results are still in the database. */
 function EndedElsewhere({ roomId, message }: { roomId: string; message: string }) {
   const { results, error } = useResults(roomId, true);
+  useEffect(() => markHostedRoomEnded(local, roomId, Date.now(), Date.now()), [roomId]);
   const podium: StandingView[] = (results?.players ?? [])
     .filter((p) => p.rank !== null && p.rank <= 3)
     .map((p) => ({
@@ -152,11 +153,23 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
     view !== null &&
     (view.phase === "question" || view.phase === "reveal" || view.phase === "intermission");
   const now = useServerNow(client, ticking);
+  const typedIndex =
+    view?.phase === "reveal" && view.question?.kind === "typed" ? view.index : null;
+  const typed = useTypedTally(
+    roomId,
+    typedIndex,
+    // Read only at a typed reveal: the countdown re-renders this several times a second.
+    typedIndex === null ? null : (hostedRoom(local, roomId, Date.now())?.hostToken ?? null),
+  );
 
   useEffect(() => setShowBoard(false), [view?.index, view?.phase]);
   useEffect(() => {
     if (view) document.title = `quizwire · ${view.title} · PIN ${view.pin}`;
   }, [view?.title, view?.pin]);
+  // The library lists this game as finished from now on, not as one to open and run.
+  useEffect(() => {
+    if (view?.phase === "ended") markHostedRoomEnded(local, roomId, Date.now(), Date.now());
+  }, [view?.phase, roomId]);
 
   if (!view) return <Loading text="Opening your game…" />;
 
@@ -269,7 +282,7 @@ function HostRoom({ client, roomId }: { client: QuizwireClient; roomId: string }
       body = showBoard ? (
         <ScoreboardStage view={view} now={now} />
       ) : (
-        <RevealStage view={view} now={now} />
+        <RevealStage view={view} now={now} typed={typed} />
       );
       controls = (
         <>

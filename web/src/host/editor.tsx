@@ -6,7 +6,7 @@ import {
   addAccepted,
   addOption,
   adoptSaved,
-  describeIssue,
+  clearIssues,
   duplicate,
   type EditorQuestion,
   type EditorQuiz,
@@ -27,6 +27,7 @@ import {
   setAccepted,
   setKind,
   setOption,
+  summaryLine,
   toDocument,
   toggleCorrect,
 } from "../lib/quiz-model.js";
@@ -42,6 +43,9 @@ let keyCounter = 0;
 const nextKey = () => `k${++keyCounter}`;
 
 const KINDS: QuestionKind[] = ["single", "multiple", "true_false", "typed"];
+
+/** The save error that stands for "the server listed issues": its words follow the issues left. */
+const ISSUES_NOT_SAVED = "issues";
 
 /** Messages under a field, referenced by the field's aria-describedby. */
 function FieldIssues({ id, messages }: { id: string; messages: string[] }) {
@@ -62,7 +66,6 @@ export function Editor({ quizId }: { quizId: string | null }) {
   const [quiz, setQuiz] = useState<EditorQuiz | null>(() => (quizId ? null : emptyQuiz(nextKey)));
   const [loadError, setLoadError] = useState<unknown>(null);
   const [issues, setIssues] = useState<GroupedIssues | null>(null);
-  const [issueList, setIssueList] = useState<string[]>([]);
   const [saveError, setSaveError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [saved, setSaved] = useState<string | null>(null);
@@ -89,7 +92,6 @@ export function Editor({ quizId }: { quizId: string | null }) {
     if (quizId !== null && quizId === shownId.current) return;
     shownId.current = quizId;
     setIssues(null);
-    setIssueList([]);
     setSaveError(null);
     setSaved(null);
     setDirty(false);
@@ -115,11 +117,16 @@ export function Editor({ quizId }: { quizId: string | null }) {
     setDirty(true);
     setSaved(null);
   };
-  const updateQuestion = (key: string, f: (q: EditorQuestion) => EditorQuestion) =>
+  /** A field was edited: its issues go at once (the next save checks everything again). */
+  const clear = (questionKey: string | null, field: string) =>
+    setIssues((g) => clearIssues(g, questionKey, field));
+  const updateQuestion = (key: string, f: (q: EditorQuestion) => EditorQuestion, field: string) => {
     update((quiz) => ({
       ...quiz,
       questions: quiz.questions.map((q) => (q.key === key ? f(q) : q)),
     }));
+    clear(key, field);
+  };
 
   async function save(thenHost: boolean) {
     if (!quiz) return;
@@ -137,7 +144,6 @@ export function Editor({ quizId }: { quizId: string | null }) {
               body: doc,
             });
       setIssues(null);
-      setIssueList([]);
       setDirty(false);
       const next = adoptSaved(quiz, stored);
       setQuiz(next);
@@ -149,10 +155,7 @@ export function Editor({ quizId }: { quizId: string | null }) {
     } catch (e) {
       if (e instanceof ApiError && e.issues.length > 0) {
         setIssues(groupIssues(e.issues, sentKeys));
-        setIssueList(e.issues.map(describeIssue));
-        setSaveError(
-          `The quiz was not saved: ${e.issues.length === 1 ? "1 problem" : `${e.issues.length} problems`} to fix.`,
-        );
+        setSaveError(ISSUES_NOT_SAVED);
       } else {
         if (e instanceof ApiError && e.needsAdmin) setNeedsToken(true);
         setSaveError(`The quiz was not saved. ${errorText(e)}`);
@@ -191,6 +194,14 @@ export function Editor({ quizId }: { quizId: string | null }) {
   const titleIssues = quizIssues("title");
   const descIssues = quizIssues("description");
   const listIssues = [...quizIssues("questions"), ...quizIssues("")];
+  const keys = quiz.questions.map((q) => q.key);
+  const open = issues?.list ?? [];
+  const saveMessage =
+    saveError !== ISSUES_NOT_SAVED
+      ? saveError
+      : open.length === 0
+        ? "The quiz is not saved yet: save it again."
+        : `The quiz was not saved: ${open.length === 1 ? "1 problem" : `${open.length} problems`} to fix.`;
 
   return (
     <form
@@ -213,13 +224,13 @@ export function Editor({ quizId }: { quizId: string | null }) {
       {needsToken ? <AdminTokenForm onSaved={() => setNeedsToken(false)} /> : null}
 
       <div ref={summary} tabIndex={-1} class="issue-summary-anchor">
-        {saveError ? (
+        {saveMessage ? (
           <ErrorBox testId="save-error">
-            <p>{saveError}</p>
-            {issueList.length > 0 ? (
-              <ul>
-                {issueList.map((t) => (
-                  <li key={t}>{t}</li>
+            <p>{saveMessage}</p>
+            {open.length > 0 ? (
+              <ul data-testid="issue-summary">
+                {open.map((p, i) => (
+                  <li key={i}>{summaryLine(p, keys)}</li>
                 ))}
               </ul>
             ) : null}
@@ -236,6 +247,7 @@ export function Editor({ quizId }: { quizId: string | null }) {
           onInput={(e) => {
             const title = e.currentTarget.value;
             update((q) => ({ ...q, title }));
+            clear(null, "title");
           }}
           {...invalid(titleIssues, "quiz-title-issue")}
         />
@@ -249,6 +261,7 @@ export function Editor({ quizId }: { quizId: string | null }) {
           onInput={(e) => {
             const description = e.currentTarget.value;
             update((q) => ({ ...q, description }));
+            clear(null, "description");
           }}
           {...invalid(descIssues, "quiz-desc-issue")}
         />
@@ -264,14 +277,16 @@ export function Editor({ quizId }: { quizId: string | null }) {
             index={i}
             count={quiz.questions.length}
             issues={issues}
-            onChange={(f) => updateQuestion(q.key, f)}
+            onChange={(f, field) => updateQuestion(q.key, f, field)}
             onMove={(to) => update((z) => ({ ...z, questions: move(z.questions, i, to) }))}
             onDuplicate={() =>
               update((z) => ({ ...z, questions: duplicate(z.questions, i, nextKey()) }))
             }
-            onDelete={() =>
-              update((z) => ({ ...z, questions: z.questions.filter((x) => x.key !== q.key) }))
-            }
+            onDelete={() => {
+              update((z) => ({ ...z, questions: z.questions.filter((x) => x.key !== q.key) }));
+              clear(q.key, "*");
+              clear(null, "questions");
+            }}
           />
         ))}
       </ol>
@@ -281,6 +296,7 @@ export function Editor({ quizId }: { quizId: string | null }) {
         onAdd={(kind) => {
           const q = newQuestion(kind, nextKey());
           update((z) => ({ ...z, questions: [...z.questions, q] }));
+          clear(null, "questions");
           setTimeout(() => document.getElementById(`q-${q.key}-text`)?.focus(), 0);
         }}
       />
@@ -335,7 +351,8 @@ interface QuestionEditorProps {
   index: number;
   count: number;
   issues: GroupedIssues | null;
-  onChange: (f: (q: EditorQuestion) => EditorQuestion) => void;
+  /** Applies an edit to this question; `field` is the field key it touches ("*" for all of it). */
+  onChange: (f: (q: EditorQuestion) => EditorQuestion, field: string) => void;
   onMove: (to: number) => void;
   onDuplicate: () => void;
   onDelete: () => void;
@@ -378,7 +395,7 @@ function QuestionEditor({
           value={q.kind}
           onChange={(e) => {
             const kind = e.currentTarget.value as QuestionKind;
-            onChange((x) => setKind(x, kind));
+            onChange((x) => setKind(x, kind), "*");
           }}
         >
           {KINDS.map((k) => (
@@ -450,7 +467,7 @@ function QuestionEditor({
         value={q.text}
         onInput={(e) => {
           const text = e.currentTarget.value;
-          onChange((x) => ({ ...x, text }));
+          onChange((x) => ({ ...x, text }), "text");
         }}
         {...invalid(at("text"), id("text-issue"))}
       />
@@ -477,7 +494,7 @@ function QuestionEditor({
                     name={id("correct")}
                     id={id(`correct-${i}`)}
                     checked={q.correct.includes(i)}
-                    onChange={() => onChange((x) => toggleCorrect(x, i))}
+                    onChange={() => onChange((x) => toggleCorrect(x, i), "correct")}
                     aria-label={`Answer ${optionLetter(i)} is correct`}
                   />
                   <label for={inputId} class="visually-hidden">
@@ -496,7 +513,7 @@ function QuestionEditor({
                       placeholder={`Answer ${optionLetter(i)}`}
                       onInput={(e) => {
                         const v = e.currentTarget.value;
-                        onChange((x) => setOption(x, i, v));
+                        onChange((x) => setOption(x, i, v), `options.${i}`);
                       }}
                       {...invalid(msgs, issueId)}
                     />
@@ -506,7 +523,7 @@ function QuestionEditor({
                       type="button"
                       class="btn btn-small btn-ghost"
                       disabled={q.options.length <= LIMITS.optionsMin}
-                      onClick={() => onChange((x) => removeOption(x, i))}
+                      onClick={() => onChange((x) => removeOption(x, i), "options")}
                       aria-label={`Remove answer ${optionLetter(i)}`}
                     >
                       ✕
@@ -522,7 +539,7 @@ function QuestionEditor({
               type="button"
               class="btn btn-small btn-secondary"
               disabled={q.options.length >= LIMITS.optionsMax}
-              onClick={() => onChange(addOption)}
+              onClick={() => onChange(addOption, "options")}
             >
               Add an answer
             </button>
@@ -552,7 +569,7 @@ function QuestionEditor({
                     placeholder={i === 0 ? "The answer" : "Another accepted spelling"}
                     onInput={(e) => {
                       const v = e.currentTarget.value;
-                      onChange((x) => setAccepted(x, i, v));
+                      onChange((x) => setAccepted(x, i, v), `accepted.${i}`);
                     }}
                     {...invalid(msgs, issueId)}
                   />
@@ -560,7 +577,7 @@ function QuestionEditor({
                     type="button"
                     class="btn btn-small btn-ghost"
                     disabled={q.accepted.length <= 1}
-                    onClick={() => onChange((x) => removeAccepted(x, i))}
+                    onClick={() => onChange((x) => removeAccepted(x, i), "accepted")}
                     aria-label={`Remove accepted answer ${i + 1}`}
                   >
                     ✕
@@ -574,7 +591,7 @@ function QuestionEditor({
             type="button"
             class="btn btn-small btn-secondary"
             disabled={q.accepted.length >= LIMITS.acceptedMax}
-            onClick={() => onChange(addAccepted)}
+            onClick={() => onChange(addAccepted, "accepted")}
           >
             Add an alternative
           </button>
@@ -594,7 +611,7 @@ function QuestionEditor({
             value={q.timeLimitS}
             onInput={(e) => {
               const v = e.currentTarget.valueAsNumber;
-              onChange((x) => ({ ...x, timeLimitS: Number.isFinite(v) ? v : 0 }));
+              onChange((x) => ({ ...x, timeLimitS: Number.isFinite(v) ? v : 0 }), "time_limit_ms");
             }}
             {...invalid(at("time_limit_ms"), id("time-issue"))}
           />
@@ -607,7 +624,7 @@ function QuestionEditor({
             value={String(q.multiplier)}
             onChange={(e) => {
               const m = Number(e.currentTarget.value) as 0 | 1 | 2;
-              onChange((x) => ({ ...x, multiplier: m }));
+              onChange((x) => ({ ...x, multiplier: m }), "multiplier");
             }}
           >
             <option value="1">Standard</option>
@@ -623,7 +640,7 @@ function QuestionEditor({
             value={q.difficulty}
             onChange={(e) => {
               const d = e.currentTarget.value as EditorQuestion["difficulty"];
-              onChange((x) => ({ ...x, difficulty: d }));
+              onChange((x) => ({ ...x, difficulty: d }), "difficulty");
             }}
           >
             <option value="easy">Easy</option>
@@ -646,7 +663,7 @@ function QuestionEditor({
               value={q.points}
               onInput={(e) => {
                 const v = e.currentTarget.valueAsNumber;
-                onChange((x) => ({ ...x, points: Number.isFinite(v) ? v : 0 }));
+                onChange((x) => ({ ...x, points: Number.isFinite(v) ? v : 0 }), "points");
               }}
               {...invalid(at("points"), id("points-issue"))}
             />
@@ -659,7 +676,7 @@ function QuestionEditor({
               value={q.tags.join(", ")}
               onChange={(e) => {
                 const tags = parseTags(e.currentTarget.value);
-                onChange((x) => ({ ...x, tags }));
+                onChange((x) => ({ ...x, tags }), "tags");
               }}
               {...invalid(tagIssues, id("tags-issue"))}
             />

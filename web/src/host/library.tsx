@@ -5,7 +5,13 @@ import { modeName, plural } from "../lib/format.js";
 import { formatPin, isValidPin, normalisePin } from "../lib/join.js";
 import { describeIssue, type Issue } from "../lib/quiz-model.js";
 import { routePath } from "../lib/routes.js";
-import { forgetHostedRoom, type HostedRoom, hostedRooms } from "../lib/saved.js";
+import {
+  forgetHostedRoom,
+  type HostedRoom,
+  hostedRooms,
+  markHostedRoomEnded,
+  runningAndFinished,
+} from "../lib/saved.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 import { AdminTokenForm } from "./admin-token.js";
 import { Link, navigate } from "./router.js";
@@ -43,6 +49,36 @@ export function Library() {
     document.title = "quizwire · Library";
     void load();
   }, []);
+
+  // A game may have ended while this page was closed (the host left, an admin closed it): ask the
+  // server, so a finished game is not offered as running.
+  useEffect(() => {
+    let live = true;
+    const { running } = runningAndFinished(hostedRooms(local, Date.now()));
+    void Promise.all(
+      running.map(async (r) => {
+        try {
+          const s = await api<{ status: string; ended_at: number | null }>(
+            `/api/v1/sessions/${encodeURIComponent(r.roomId)}`,
+          );
+          if (s.status === "completed") {
+            markHostedRoomEnded(local, r.roomId, s.ended_at ?? Date.now(), Date.now());
+          }
+        } catch (e) {
+          // Unknown to the server: gone. Anything else (offline): leave it as it is.
+          if (e instanceof ApiError && e.status === 404) {
+            markHostedRoomEnded(local, r.roomId, Date.now(), Date.now());
+          }
+        }
+      }),
+    ).then(() => {
+      if (live && running.length > 0) setHosted(hostedRooms(local, Date.now()));
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  const { running, finished } = runningAndFinished(hosted);
 
   function failed(e: unknown, what: string) {
     if (e instanceof ApiError && e.needsAdmin) setNeedsToken(true);
@@ -160,37 +196,25 @@ export function Library() {
         )
       ) : null}
 
-      {hosted.length > 0 ? (
-        <section class="card" aria-labelledby="hosted-title">
+      {running.length > 0 ? (
+        <section class="card" aria-labelledby="hosted-title" data-testid="hosted-games">
           <h2 id="hosted-title">Games you are hosting</h2>
-          <ul class="plain-list">
-            {hosted.map((r) => (
-              <li key={r.roomId} class="row">
-                <span>
-                  <strong>{r.title}</strong>{" "}
-                  <span class="muted">
-                    {modeName(r.mode)} · PIN {formatPin(r.pin)}
-                  </span>
-                </span>
-                <span class="actions">
-                  <Link href={routePath({ name: "host", roomId: r.roomId })} class="btn btn-small">
-                    Open
-                  </Link>
-                  <button
-                    type="button"
-                    class="btn btn-small btn-ghost"
-                    aria-label={`Forget ${r.title} (PIN ${r.pin})`}
-                    onClick={() => {
-                      forgetHostedRoom(local, r.roomId, Date.now());
-                      setHosted(hostedRooms(local, Date.now()));
-                    }}
-                  >
-                    Forget
-                  </button>
-                </span>
-              </li>
-            ))}
-          </ul>
+          <HostedList
+            rooms={running}
+            open="Open"
+            onForget={() => setHosted(hostedRooms(local, Date.now()))}
+          />
+        </section>
+      ) : null}
+
+      {finished.length > 0 ? (
+        <section class="card" aria-labelledby="finished-title" data-testid="finished-games">
+          <h2 id="finished-title">Finished games</h2>
+          <HostedList
+            rooms={finished}
+            open="Results"
+            onForget={() => setHosted(hostedRooms(local, Date.now()))}
+          />
         </section>
       ) : null}
 
@@ -305,4 +329,57 @@ function ScreenForm() {
       </div>
     </form>
   );
+}
+
+/** Games this browser hosted: running ones open the console, finished ones their results. */
+function HostedList({
+  rooms,
+  open,
+  onForget,
+}: {
+  rooms: HostedRoom[];
+  open: "Open" | "Results";
+  onForget: () => void;
+}) {
+  return (
+    <ul class="plain-list">
+      {rooms.map((r) => (
+        <li key={r.roomId} class="row">
+          <span>
+            <strong>{r.title}</strong>{" "}
+            <span class="muted">
+              {(r.endedAt ?? null) === null
+                ? `${modeName(r.mode)} game · PIN ${formatPin(r.pin)}`
+                : `Ended ${endedWhen(r.endedAt ?? 0)} · PIN ${formatPin(r.pin)}`}
+            </span>
+          </span>
+          <span class="actions">
+            <Link
+              href={routePath({ name: "host", roomId: r.roomId })}
+              class="btn btn-small"
+              aria-label={`${open === "Open" ? "Open" : "Results of"} ${r.title} (PIN ${r.pin})`}
+            >
+              {open}
+            </Link>
+            <button
+              type="button"
+              class="btn btn-small btn-ghost"
+              aria-label={`Forget ${r.title} (PIN ${r.pin})`}
+              onClick={() => {
+                forgetHostedRoom(local, r.roomId, Date.now());
+                onForget();
+              }}
+            >
+              Forget
+            </button>
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** "at 14:05", the hour a game ended (the list only holds the last day). */
+function endedWhen(at: number): string {
+  return `at ${new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
 }

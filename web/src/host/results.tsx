@@ -3,6 +3,7 @@ import type { ResultsView } from "../../../src/doors/schemas/results.js";
 import { api } from "../lib/api.js";
 import { errorText } from "../lib/error-text.js";
 import { ordinal, points } from "../lib/format.js";
+import { type TypedTally, typedTally } from "../lib/typed-tally.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 
 export type { ResultsView };
@@ -27,11 +28,50 @@ export function useResults(
   return { results, error };
 }
 
+/**
+ * The host's tally of a typed question at its reveal: read from the results (which the host may
+ * read while the game runs, with its host token), since the reveal itself counts options only.
+ * Null until loaded, and when it cannot be read (the reveal then says how many answered).
+ */
+export function useTypedTally(
+  sessionId: string,
+  questionIndex: number | null,
+  token: string | null,
+): TypedTally | null {
+  const [tally, setTally] = useState<TypedTally | null>(null);
+  useEffect(() => {
+    setTally(null);
+    if (questionIndex === null) return;
+    let live = true;
+    api<ResultsView>(`/api/v1/sessions/${encodeURIComponent(sessionId)}/results`, {
+      ...(token ? { token } : {}),
+    })
+      .then((r) => live && setTally(typedTally(r, questionIndex)))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [sessionId, questionIndex, token]);
+  return tally;
+}
+
 export function csvUrl(sessionId: string): string {
   return `/api/v1/sessions/${encodeURIComponent(sessionId)}/results.csv`;
 }
 
-/** Every player's every answer: rank, name, score, correct count, then a mark per question. */
+export function xlsxUrl(sessionId: string): string {
+  return `/api/v1/sessions/${encodeURIComponent(sessionId)}/results.xlsx`;
+}
+
+/** "2.4 s": an average answer time as people read it. */
+function seconds(ms: number | null): string {
+  return ms === null ? "—" : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * Every player's every answer: rank, name, score, correct count, average time, then a mark per
+ * question. Wide games scroll inside the table (names stay in view), never the page.
+ */
 export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: boolean }) {
   const { results, error } = useResults(sessionId, ready);
   if (error) return <ErrorBox>Could not load the full results. {error}</ErrorBox>;
@@ -41,14 +81,24 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
     <section class="results" aria-labelledby="results-title">
       <div class="results-head">
         <h2 id="results-title">Full results</h2>
-        <a class="btn btn-secondary" href={csvUrl(sessionId)} download data-testid="results-csv">
-          Download results (CSV)
-        </a>
+        <span class="actions">
+          <a class="btn btn-secondary" href={csvUrl(sessionId)} download data-testid="results-csv">
+            Download results (CSV)
+          </a>
+          <a
+            class="btn btn-secondary"
+            href={xlsxUrl(sessionId)}
+            download
+            data-testid="results-xlsx"
+          >
+            Excel (.xlsx)
+          </a>
+        </span>
       </div>
       {results.players.length === 0 ? (
         <p class="muted">Nobody played.</p>
       ) : (
-        <div class="table-scroll">
+        <div class="table-scroll" data-testid="results-scroll">
           <table class="results-table" data-testid="results-table">
             <thead>
               <tr>
@@ -56,8 +106,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                 <th scope="col">Player</th>
                 <th scope="col">Score</th>
                 <th scope="col">Correct</th>
+                <th scope="col">Avg. time</th>
                 {qs.map((q) => (
-                  <th scope="col" key={q.id} title={q.text}>
+                  <th scope="col" key={q.id} title={q.text} class="q-col">
                     Q{q.index + 1}
                   </th>
                 ))}
@@ -65,7 +116,6 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
             </thead>
             <tbody>
               {results.players.map((p) => {
-                const right = p.answers.filter((a) => a.correct).length;
                 return (
                   <tr key={p.participant_id}>
                     <td>{p.rank === null ? "—" : ordinal(p.rank)}</td>
@@ -75,8 +125,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                     </th>
                     <td>{points(p.score)}</td>
                     <td>
-                      {right}/{qs.length}
+                      {p.correct_count}/{qs.length}
                     </td>
+                    <td>{seconds(p.average_time_ms)}</td>
                     {qs.map((q) => {
                       const a = p.answers.find((x) => x.question_index === q.index);
                       const mark = !a?.answered ? "–" : a.correct ? "✓" : "✗";
@@ -88,9 +139,9 @@ export function ResultsTable({ sessionId, ready }: { sessionId: string; ready: b
                       return (
                         <td
                           key={q.id}
-                          class={
+                          class={`q-col ${
                             !a?.answered ? "cell-none" : a.correct ? "cell-right" : "cell-wrong"
-                          }
+                          }`}
                           title={words}
                         >
                           <span aria-hidden="true">{mark}</span>

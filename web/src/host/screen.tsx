@@ -2,7 +2,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { errorText } from "../lib/error-text.js";
 import { modeName, plural } from "../lib/format.js";
-import { formatPin, isValidPin, normalisePin } from "../lib/join.js";
+import { formatPin, isValidPin, malformedPinText, normalisePin } from "../lib/join.js";
 import { routePath } from "../lib/routes.js";
 import type { QuizwireClient } from "../net/client.js";
 import { useRoomConnection, useServerNow } from "../net/room-hook.js";
@@ -33,6 +33,11 @@ export function BigScreen({ roomId, pin }: { roomId: string | null; pin: string 
   useEffect(() => {
     document.title = "quizwire · Big screen";
     if (!roomId && !pin) return;
+    // A PIN that cannot be one is said in words before any connection, like a wrong PIN.
+    if (!roomId && pin !== null && !isValidPin(normalisePin(pin))) {
+      setError(malformedPinText(pin));
+      return;
+    }
     const c = screenClient();
     let live = true;
     setError(null);
@@ -71,7 +76,7 @@ function ScreenPinForm({ error }: { error: string | null }) {
           e.preventDefault();
           const p = normalisePin(value);
           if (!isValidPin(p)) {
-            setProblem("A game PIN is six digits.");
+            setProblem(malformedPinText(value));
             return;
           }
           navigate(routePath({ name: "screen", roomId: null, pin: p }));

@@ -8,6 +8,7 @@ import { endReasonText, optionLetter, plural } from "../lib/format.js";
 import { formatPin } from "../lib/join.js";
 import type { RoomView } from "../lib/room-view.js";
 import { activePlayers } from "../lib/room-view.js";
+import type { TypedTally } from "../lib/typed-tally.js";
 import { AnswerBars } from "../ui/bar-chart.js";
 import { Countdown } from "../ui/countdown.js";
 import { OptionShape, optionClass } from "../ui/shapes.js";
@@ -132,8 +133,19 @@ export function QuestionStage({ view, now }: { view: RoomView; now: number }) {
   );
 }
 
-/** The correct answer and how many chose each option. */
-export function RevealStage({ view, now }: { view: RoomView; now: number }) {
+/**
+ * The correct answer and how many chose each option; for a typed question, how many got it
+ * right and the most common answers when `typed` is known (the host console reads them).
+ */
+export function RevealStage({
+  view,
+  now,
+  typed = null,
+}: {
+  view: RoomView;
+  now: number;
+  typed?: TypedTally | null;
+}) {
   const q = view.question;
   const r = view.reveal;
   if (!q || !r) return null;
@@ -150,12 +162,44 @@ export function RevealStage({ view, now }: { view: RoomView; now: number }) {
         Correct answer: <strong>{r.correct.texts.join(" / ")}</strong>
       </p>
       {q.kind === "typed" ? (
-        <p class="muted">{plural(r.answeredCount, "player")} answered.</p>
+        typed ? (
+          <TypedReveal tally={typed} />
+        ) : (
+          <p class="muted">{plural(r.answeredCount, "player")} answered.</p>
+        )
       ) : (
         <AnswerBars options={q.options} counts={r.optionCounts} correct={r.correct.indices} large />
       )}
       {auto && !auto.expired ? <p class="muted">Moving on in {auto.seconds} s…</p> : null}
     </section>
+  );
+}
+
+/** A typed question's reveal: right out of answered, then the answers given most often. */
+function TypedReveal({ tally }: { tally: TypedTally }) {
+  return (
+    <div class="typed-reveal" data-testid="typed-reveal">
+      <p class="typed-right">
+        <strong>{tally.right}</strong> of {plural(tally.answered, "player")} got it right
+      </p>
+      {tally.top.length > 0 ? (
+        <ol class="typed-top" aria-label="Most common answers">
+          {tally.top.map((t) => (
+            <li key={t.text} class={t.correct ? "typed-ok" : "typed-no"}>
+              <span class="typed-text">{t.text}</span>
+              <span class="typed-count">
+                {t.count}
+                <span class="visually-hidden">{t.count === 1 ? " answer" : " answers"}</span>
+              </span>
+              <span class="typed-mark" aria-hidden="true">
+                {t.correct ? "✓" : "✗"}
+              </span>
+              <span class="visually-hidden">{t.correct ? ", right" : ", wrong"}</span>
+            </li>
+          ))}
+        </ol>
+      ) : null}
+    </div>
   );
 }
 

@@ -13,6 +13,17 @@ export function isValidPin(pin: string): boolean {
   return /^[1-9][0-9]{5}$/.test(pin);
 }
 
+/**
+ * What to say about a PIN that cannot be one (letters, too short), in the words a wrong PIN
+ * gets, so a mistyped link does not end in a protocol error.
+ */
+export function malformedPinText(typed: string): string {
+  const shown = typed.trim().slice(0, 20);
+  return shown === ""
+    ? "There is no game PIN here. A game PIN is six digits, shown on the host's screen."
+    : `“${shown}” is not a game PIN. A game PIN is six digits, shown on the host's screen.`;
+}
+
 /** "482913" → "482 913", easier to read off a projector. */
 export function formatPin(pin: string): string {
   return pin.length === 6 ? `${pin.slice(0, 3)} ${pin.slice(3)}` : pin;

@@ -6,6 +6,7 @@
  * {@link groupIssues} pins to the fields of the form.
  */
 import type { QuizDocument } from "../../../src/content/quiz-format.js";
+import { optionLetter } from "./format.js";
 import type { QuestionKind } from "./types.js";
 
 export type { QuizDocument };
@@ -320,12 +321,24 @@ export function fieldKey(field: string, item: number | null = null): string {
   return item === null ? field : `${field}.${item}`;
 }
 
+/** One server issue pinned to the form: the quiz (questionKey null) or a question, and a field key. */
+export interface PinnedIssue {
+  questionKey: string | null;
+  /** Quiz fields: "title", "description", "questions", ""; question fields: a field key ("options.1"). */
+  field: string;
+  /** The summary line as it read when the quiz was sent (for a question the editor no longer has). */
+  text: string;
+  issue: Issue;
+}
+
 export interface GroupedIssues {
   /** Quiz fields: "title", "description", "questions", "" (the whole document). */
   quiz: Map<string, string[]>;
   /** By question key, then by field key ("options.1" and also "options" for any option issue). */
   questions: Map<string, Map<string, string[]>>;
   count: number;
+  /** Every issue still open, in the server's order: the summary at the top of the form. */
+  list: PinnedIssue[];
 }
 
 function push(map: Map<string, string[]>, key: string, msg: string): void {
@@ -334,32 +347,81 @@ function push(map: Map<string, string[]>, key: string, msg: string): void {
   else map.set(key, [msg]);
 }
 
+function regroup(list: PinnedIssue[]): GroupedIssues {
+  const out: GroupedIssues = { quiz: new Map(), questions: new Map(), count: list.length, list };
+  for (const p of list) {
+    if (p.questionKey === null) {
+      push(out.quiz, p.field, p.issue.msg);
+      continue;
+    }
+    let fields = out.questions.get(p.questionKey);
+    if (!fields) {
+      fields = new Map();
+      out.questions.set(p.questionKey, fields);
+    }
+    push(fields, p.field, p.issue.msg);
+  }
+  return out;
+}
+
 /**
  * Pins the server's issues to the form: question `i` of the document is the
  * editor's question `i` when it was sent, so issues follow that question's key
  * even if the list is reordered afterwards.
  */
 export function groupIssues(issues: readonly Issue[], sentKeys: readonly string[]): GroupedIssues {
-  const out: GroupedIssues = { quiz: new Map(), questions: new Map(), count: issues.length };
-  for (const issue of issues) {
+  const list: PinnedIssue[] = issues.map((issue) => {
     const t = issueTarget(issue.path);
-    if (t.scope === "quiz") {
-      push(out.quiz, t.field, issue.msg);
-      continue;
-    }
+    const text = describeIssue(issue);
+    if (t.scope === "quiz") return { questionKey: null, field: t.field, text, issue };
     const key = sentKeys[t.index];
     if (key === undefined) {
-      push(out.quiz, "questions", `question ${t.index + 1}: ${issue.msg}`);
-      continue;
+      return {
+        questionKey: null,
+        field: "questions",
+        text,
+        issue: { path: "questions", msg: `question ${t.index + 1}: ${issue.msg}` },
+      };
     }
-    let fields = out.questions.get(key);
-    if (!fields) {
-      fields = new Map();
-      out.questions.set(key, fields);
-    }
-    push(fields, fieldKey(t.field, t.item), issue.msg);
-  }
-  return out;
+    return { questionKey: key, field: fieldKey(t.field, t.item), text, issue };
+  });
+  return regroup(list);
+}
+
+/** Whether editing `edited` touches an issue at `at`: the same field, one of its items, or the list it is in. */
+function touches(edited: string, at: string): boolean {
+  return (
+    edited === "*" || at === edited || at.startsWith(`${edited}.`) || edited.startsWith(`${at}.`)
+  );
+}
+
+/**
+ * The issues left once a field has been edited: the person has acted on what the server said,
+ * so its message goes at once rather than at the next save (which checks everything again).
+ * `field` is a field key ("title", "options.1", "correct"), or "*" for the whole question (its
+ * kind changed, or it was deleted).
+ */
+export function clearIssues(
+  grouped: GroupedIssues | null,
+  questionKey: string | null,
+  field: string,
+): GroupedIssues | null {
+  if (!grouped) return null;
+  const left = grouped.list.filter(
+    (p) => p.questionKey !== questionKey || !touches(field, p.field),
+  );
+  return left.length === grouped.list.length ? grouped : regroup(left);
+}
+
+/** The summary line of an issue, numbered by where its question now is in the form. */
+export function summaryLine(p: PinnedIssue, questionKeys: readonly string[]): string {
+  if (p.questionKey === null) return p.text;
+  const index = questionKeys.indexOf(p.questionKey);
+  if (index < 0) return p.text;
+  return describeIssue({
+    ...p.issue,
+    path: p.issue.path.replace(/^questions\[\d+\]/, `questions[${index}]`),
+  });
 }
 
 /** Issues for one field of a question, or of the quiz when `questionKey` is null. */
@@ -388,16 +450,16 @@ export function issuesUnder(
   return out;
 }
 
-/** Field names as people read them, for the issue summary. */
+/** Field names as the form labels them, for the issue summary. */
 const FIELD_LABELS: Record<string, string> = {
   text: "Question",
   options: "Answers",
   correct: "Correct answer",
   accepted: "Accepted answers",
-  time_limit_ms: "Time limit",
+  time_limit_ms: "Time limit (seconds)",
   multiplier: "Points",
   difficulty: "Difficulty",
-  points: "Vocabulary points",
+  points: "Base points for vocabulary scoring",
   tags: "Tags",
   kind: "Kind",
   id: "Id",
@@ -406,16 +468,32 @@ const FIELD_LABELS: Record<string, string> = {
   questions: "Questions",
 };
 
-/** "Question 3 · Answers 2: must not be empty" — one line of the issue summary. */
+/** An item of a list field, as the form labels it: "Answer B", "Accepted answer 2", "Tag 1". */
+function itemLabel(field: string, item: number): string {
+  switch (field) {
+    case "options":
+      return `Answer ${optionLetter(item)}`;
+    case "correct":
+      return `Correct answer ${item + 1}`;
+    case "accepted":
+      return `Accepted answer ${item + 1}`;
+    case "tags":
+      return `Tag ${item + 1}`;
+    default:
+      return `${FIELD_LABELS[field] ?? field} ${item + 1}`;
+  }
+}
+
+/** "Question 3 · Answer B: must not be empty" — one line of the issue summary. */
 export function describeIssue(issue: Issue): string {
   const t = issueTarget(issue.path);
   if (t.scope === "quiz") {
     const label = FIELD_LABELS[t.field] ?? (t.field === "" ? "Quiz" : t.field);
     return `${label}: ${issue.msg}`;
   }
-  const label = t.field === "" ? "" : ` · ${FIELD_LABELS[t.field] ?? t.field}`;
-  const item = t.item === null ? "" : ` ${t.item + 1}`;
-  return `Question ${t.index + 1}${label}${item}: ${issue.msg}`;
+  if (t.field === "") return `Question ${t.index + 1}: ${issue.msg}`;
+  const label = t.item === null ? (FIELD_LABELS[t.field] ?? t.field) : itemLabel(t.field, t.item);
+  return `Question ${t.index + 1} · ${label}: ${issue.msg}`;
 }
 
 function unique(list: readonly string[]): string[] {

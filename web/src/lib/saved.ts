@@ -20,6 +20,8 @@ export interface HostedRoom {
   /** The latest host token (every resume hands out a new one). */
   hostToken: string;
   createdAt: number;
+  /** When the game was seen to have ended; absent or null while it may still run. */
+  endedAt?: number | null;
 }
 
 /** A player's place in a game. */
@@ -85,7 +87,8 @@ function isHostedRoom(v: unknown): v is HostedRoom {
     isString(o.title) &&
     isString(o.mode) &&
     isString(o.hostToken) &&
-    typeof o.createdAt === "number"
+    typeof o.createdAt === "number" &&
+    (o.endedAt === undefined || o.endedAt === null || typeof o.endedAt === "number")
   );
 }
 
@@ -130,6 +133,28 @@ export function updateHostToken(
 ): void {
   const room = hostedRoom(store, roomId, now);
   if (room && room.hostToken !== hostToken) saveHostedRoom(store, { ...room, hostToken }, now);
+}
+
+/** Notes that a hosted game has ended (kept, to find its results, but no longer running). */
+export function markHostedRoomEnded(
+  store: KeyValueStore,
+  roomId: string,
+  endedAt: number,
+  now: number,
+): void {
+  const room = hostedRoom(store, roomId, now);
+  if (room && (room.endedAt ?? null) === null) saveHostedRoom(store, { ...room, endedAt }, now);
+}
+
+/** Hosted games split into those that may still run and those that have ended, newest first. */
+export function runningAndFinished(rooms: readonly HostedRoom[]): {
+  running: HostedRoom[];
+  finished: HostedRoom[];
+} {
+  return {
+    running: rooms.filter((r) => (r.endedAt ?? null) === null),
+    finished: rooms.filter((r) => (r.endedAt ?? null) !== null),
+  };
 }
 
 export function forgetHostedRoom(store: KeyValueStore, roomId: string, now: number): void {

@@ -4,6 +4,7 @@ import { countdown } from "../lib/countdown.js";
 import { asErrorLike, errorText } from "../lib/error-text.js";
 import { endReasonText, ordinal, plural, points } from "../lib/format.js";
 import type { RoomView } from "../lib/room-view.js";
+import { standingLine } from "../lib/standing.js";
 import type { AnswerInput, QuestionView } from "../lib/types.js";
 import type { QuizwireClient } from "../net/client.js";
 import { useRoomConnection, useServerNow } from "../net/room-hook.js";
@@ -233,7 +234,7 @@ function QuestionStage(p: QuestionStageProps) {
   }, [index, question.kind]);
   const timeLeft = countdown(view.deadline, now, question.time_limit_ms);
   return (
-    <section class="stage" aria-labelledby="q-title" data-testid="player-question">
+    <section class="stage stage-question" aria-labelledby="q-title" data-testid="player-question">
       <div class="q-meta">
         <span class="muted">
           Question {index + 1} of {view.questionCount}
@@ -367,6 +368,10 @@ function LiveBoard({ view }: { view: RoomView }) {
   );
 }
 
+/**
+ * After each question the phone fills with the result, as in Kahoot: green for right, red for
+ * wrong, grey for time's up; the points, the streak, and where the player stands.
+ */
 function RevealStage({ view }: { view: RoomView }) {
   const r = view.lastResult;
   const you = view.you;
@@ -374,7 +379,7 @@ function RevealStage({ view }: { view: RoomView }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [view.index]);
   let title = "Results";
-  let cls = "result-neutral";
+  let outcome: "right" | "wrong" | "none" = "none";
   let detail = "";
   if (r) {
     if (!r.answered) {
@@ -385,33 +390,65 @@ function RevealStage({ view }: { view: RoomView }) {
           : "You did not answer this one.";
     } else if (r.correct) {
       title = "Correct!";
-      cls = "result-right";
+      outcome = "right";
       detail = `+${points(r.points)} points`;
     } else {
       title = "Wrong";
-      cls = "result-wrong";
+      outcome = "wrong";
       detail = "No points this time.";
     }
   }
+  const standing =
+    you && you.rank !== null
+      ? standingLine(
+          view.leaderboard,
+          { participant_id: you.participant_id, rank: you.rank, score: you.score },
+          view.totalPlayers,
+        )
+      : "";
   return (
-    <section class="stage center" aria-labelledby="reveal-title" data-testid="player-reveal">
-      <div class={`result-card ${cls}`} role="status">
-        <h1 id="reveal-title" class="result-title" tabIndex={-1} ref={heading}>
+    <section
+      class={`result-screen result-screen-${outcome}`}
+      aria-labelledby="reveal-title"
+      data-testid="player-reveal"
+      data-outcome={outcome}
+    >
+      <div class="result-screen-body" role="status">
+        {/* A clock drawn in CSS for time's up: emoji fonts are not everywhere (projectors, kiosks). */}
+        <span class={`result-mark result-mark-${outcome}`} aria-hidden="true">
+          {outcome === "right" ? "✓" : outcome === "wrong" ? "✗" : ""}
+        </span>
+        <h1 id="reveal-title" class="result-screen-title" tabIndex={-1} ref={heading}>
           {title}
         </h1>
-        {detail ? <p class="result-points">{detail}</p> : null}
-        {r && r.streak > 1 ? <p>Answer streak: {r.streak}</p> : null}
+        {detail ? (
+          <p class="result-screen-points" data-testid="player-points">
+            {detail}
+          </p>
+        ) : null}
+        {r && r.streak > 1 ? (
+          <p class="result-streak" data-testid="player-streak">
+            Answer streak: {r.streak}
+          </p>
+        ) : null}
       </div>
-      {correctTexts.length > 0 ? (
-        <p>
-          Correct answer: <strong>{correctTexts.join(" / ")}</strong>
+      <div class="result-screen-foot">
+        <p class="result-standing" data-testid="player-rank">
+          {standing}
+          {you ? (
+            <>
+              <br />
+              <span class="result-total">{points(you.score)} points in total</span>
+            </>
+          ) : null}
         </p>
-      ) : null}
-      <p class="lead" data-testid="player-rank">
-        {you?.rank ? `You're in ${ordinal(you.rank)} place` : ""}
-        {you ? ` with ${points(you.score)} points` : ""}
-      </p>
-      <p class="muted">Waiting for the next question…</p>
+        {correctTexts.length > 0 && outcome !== "right" ? (
+          <p>
+            Correct answer: <strong>{correctTexts.join(" / ")}</strong>
+          </p>
+        ) : null}
+        <p class="result-next">Waiting for the next question…</p>
+      </div>
     </section>
   );
 }

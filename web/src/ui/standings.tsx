@@ -37,14 +37,21 @@ export function Leaderboard({ standings, you, limit, caption, large }: Leaderboa
   );
 }
 
-/** The top three on steps: 2nd, 1st, 3rd from left to right, read in rank order. */
+/**
+ * The top three on steps: 2nd, 1st, 3rd from left to right, read in rank order. The steps rise
+ * third → second → first (CSS; not with prefers-reduced-motion). One or two players get their
+ * steps at the same width, centred, with the same medals: a small game still has a podium.
+ */
 export function Podium({ podium }: { podium: readonly StandingView[] }) {
   if (podium.length === 0) return <p class="muted">Nobody scored in this game.</p>;
   const byRank = [...podium].sort((a, b) => a.rank - b.rank).slice(0, 3);
   return (
-    <ol class="podium" aria-label="Podium" data-testid="podium">
+    <ol class={`podium podium-of-${byRank.length}`} aria-label="Podium" data-testid="podium">
       {byRank.map((s) => (
         <li key={s.participant_id} class={`podium-step podium-${s.rank}`}>
+          <span class={`podium-medal medal-${s.rank}`} aria-hidden="true">
+            ★
+          </span>
           <span class="podium-name">{s.name}</span>
           <span class="podium-score">{points(s.score)} points</span>
           <span class="podium-block" aria-hidden="true">
