@@ -225,6 +225,8 @@ export const ServerMessages = {
     until: Nullable(Type.Integer()),
     /** The recipient's own result; null for hosts and spectators. */
     you: Nullable(ResultYou),
+    /** The next question's picture, when it has one, so screens load it during the reveal. */
+    next_image: Type.Optional(Type.String()),
   }),
   intermission: Type.Object({
     index: Type.Integer(),

@@ -31,6 +31,8 @@ export interface EditorQuestion {
   /** Base points under vocabulary scoring (S-4). */
   points: number;
   tags: string[];
+  /** The picture: an http(s) URL or an uploaded image's path; "" for none. */
+  image: string;
 }
 
 export interface EditorQuiz {
@@ -73,6 +75,7 @@ export function newQuestion(kind: QuestionKind, key: string): EditorQuestion {
     difficulty: "medium",
     points: 10,
     tags: [],
+    image: "",
   };
   switch (kind) {
     case "single":
@@ -124,6 +127,7 @@ export function fromDocument(doc: QuizDocument, key: () => string): EditorQuiz {
         difficulty: q.difficulty ?? "medium",
         points: q.points ?? 10,
         tags: [...(q.tags ?? [])],
+        image: q.image ?? "",
       };
     }),
   };
@@ -149,6 +153,7 @@ export function toDocument(quiz: EditorQuiz): QuizDocument {
         tags: q.tags,
       };
       if (q.id !== null) out.id = q.id;
+      if (q.image.trim() !== "") out.image = q.image.trim();
       if (q.kind === "typed") {
         out.options = [];
         out.accepted = q.accepted.map((a) => a.trim());
@@ -399,6 +404,7 @@ const FIELD_LABELS: Record<string, string> = {
   difficulty: "Difficulty",
   points: "Vocabulary points",
   tags: "Tags",
+  image: "Picture",
   kind: "Kind",
   id: "Id",
   title: "Title",
