@@ -109,8 +109,11 @@ export function PictureField({ qkey, label, image, serverIssues, onImage: setIma
       <label for={id("picture-url")}>or its web address (http:// or https://)</label>
       <input
         id={id("picture-url")}
-        type="url"
+        // Text, not type=url: an uploaded picture's address is a path, which the browser's own
+        // URL check would refuse, blocking the whole form.
+        type="text"
         inputMode="url"
+        autoComplete="off"
         placeholder="https://example.com/picture.png"
         value={image}
         maxLength={2048}
