@@ -162,6 +162,16 @@ browserDescribe("web app: question pictures", () => {
     await expect.poll(() => issue.count()).toBe(0);
     expect(await address.getAttribute("aria-invalid")).toBeNull();
 
+    // An uploaded image's path this server does not have: the server refuses the quiz, its words
+    // show at the field, and they go as soon as the picture is changed.
+    await address.fill(`/api/v1/images/${"0".repeat(64)}`);
+    await card.getByTestId("picture-broken").waitFor();
+    await host.getByTestId("save-quiz").click();
+    await expect
+      .poll(() => host.getByTestId("save-error").innerText())
+      .toMatch(/Question 1 · Picture: names an uploaded image this server does not have/);
+    await expect.poll(() => issue.innerText()).toMatch(/upload it first/);
+
     // A real picture uploads, fills in its address and shows a preview.
     await file.setInputFiles({ name: "colours.png", mimeType: "image/png", buffer: FIRST_PICTURE });
     await expect.poll(() => address.inputValue()).toMatch(/^\/api\/v1\/images\/[0-9a-f]{64}$/);
