@@ -63,7 +63,9 @@ describe("web: a question's picture in the editor", () => {
     ]) {
       expect(addressProblem(bad), bad).toMatch(/http:\/\/ or https:\/\//);
     }
-    expect(addressProblem(`https://example.com/${"a".repeat(2100)}`)).toMatch(/too long/);
+    expect(addressProblem(`https://example.com/${"a".repeat(2100)}`)).toMatch(
+      /^That address must be at most 2048 characters\.$/,
+    );
   });
 
   it("names each question whose address cannot be saved, at the path the server would use", () => {

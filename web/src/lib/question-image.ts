@@ -6,7 +6,6 @@
  * the editor and the server never disagree; the server stays the authority.
  */
 import { IMAGE_MAX_BYTES, IMAGE_TYPES, imageRefProblem } from "../../../src/content/image-ref.js";
-import { QUIZ_LIMITS } from "../../../src/domain/quiz.js";
 import { errorText } from "./error-text.js";
 import type { Issue } from "./quiz-model.js";
 
@@ -43,9 +42,8 @@ export function addressProblem(text: string): string | null {
   if (ref === "") return null;
   const problem = imageRefProblem(ref);
   if (problem === null) return null;
-  if (ref.length > QUIZ_LIMITS.imageRefMax) {
-    return `That address is too long (${QUIZ_LIMITS.imageRefMax} characters at most).`;
-  }
+  // The length limit is the one rule that is not about the address's form.
+  if (problem.startsWith("must be at most")) return `That address ${problem}.`;
   return "Use a web address that starts with http:// or https://, or upload a file.";
 }
 
