@@ -90,7 +90,13 @@ browserDescribe("web app: question pictures", () => {
   it("the editor uploads a picture and shows it, refuses bad files and addresses at the field, and saves only a valid picture", {
     timeout: 120_000,
   }, async () => {
-    const shot = screenshots("pictures-editor");
+    const saveShot = screenshots("pictures-editor");
+    // Scrolled to the end first, so the sticky save bar sits at the bottom of a full-page shot
+    // instead of over the picture field.
+    const shot = async (page: Page, name: string) => {
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await saveShot(page, name);
+    };
     const host = await h.page(LAPTOP);
     const uploads: number[] = [];
     host.on("response", (r) => {
