@@ -272,6 +272,8 @@ export const ServerMessages = {
     per_user_stats: Type.Array(UserStat),
     /** The recipient's own result; null for hosts and spectators. */
     you: Nullable(ResultYou),
+    /** The next question's picture, when it has one, so screens load it during the reveal. */
+    next_image: Type.Optional(Type.String()),
   }),
   intermission: Type.Object({
     index: Type.Integer(),

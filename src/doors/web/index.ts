@@ -62,7 +62,8 @@ export function findWebRoot(): string | null {
 /**
  * The policy sent with every page: scripts, styles and everything else from
  * this server only (no inline script, no eval), WebSockets to this host,
- * images also as data: URLs (the favicon), no framing.
+ * images also as data: URLs (the favicon) and from any http(s) address (a
+ * question's picture may be an outside URL), no framing.
  */
 export function contentSecurityPolicy(host: string | undefined): string {
   const safeHost = host && /^[A-Za-z0-9.\-:[\]]{1,255}$/.test(host) ? host : null;
@@ -71,7 +72,7 @@ export function contentSecurityPolicy(host: string | undefined): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data: blob:",
+    "img-src 'self' data: blob: https: http:",
     `connect-src ${connect}`,
     "font-src 'self'",
     "object-src 'none'",

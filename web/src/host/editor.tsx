@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../lib/api.js";
 import { errorText } from "../lib/error-text.js";
 import { optionLetter } from "../lib/format.js";
+import { pictureIssues } from "../lib/question-image.js";
 import {
   addAccepted,
   addOption,
@@ -36,6 +37,7 @@ import type { QuestionKind } from "../lib/types.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
 import { OptionShape, optionClass } from "../ui/shapes.js";
 import { AdminTokenForm } from "./admin-token.js";
+import { PictureField } from "./picture-field.js";
 import { navigate } from "./router.js";
 import { adminApi } from "./services.js";
 
@@ -135,6 +137,10 @@ export function Editor({ quizId }: { quizId: string | null }) {
     setSaved(null);
     const sentKeys = quiz.questions.map((q) => q.key);
     try {
+      // A picture address that is not http(s) never leaves the editor (its field says why).
+      const local = pictureIssues(quiz.questions);
+      if (local.length > 0)
+        throw new ApiError(400, "VALIDATION", "pictures", undefined, local, undefined);
       const doc = toDocument(quiz);
       const stored =
         quiz.id === null
@@ -472,6 +478,13 @@ function QuestionEditor({
         {...invalid(at("text"), id("text-issue"))}
       />
       <FieldIssues id={id("text-issue")} messages={at("text")} />
+      <PictureField
+        qkey={q.key}
+        label={label}
+        image={q.image}
+        serverIssues={at("image")}
+        onImage={(image) => onChange((x) => ({ ...x, image }), "image")}
+      />
 
       {choice ? (
         <fieldset class="options-fieldset">

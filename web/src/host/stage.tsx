@@ -11,6 +11,7 @@ import { activePlayers } from "../lib/room-view.js";
 import type { TypedTally } from "../lib/typed-tally.js";
 import { AnswerBars } from "../ui/bar-chart.js";
 import { Countdown } from "../ui/countdown.js";
+import { QuestionPicture } from "../ui/question-picture.js";
 import { OptionShape, optionClass } from "../ui/shapes.js";
 import { Leaderboard, Podium } from "../ui/standings.js";
 import { QrCode } from "./qr-code.js";
@@ -109,6 +110,7 @@ export function QuestionStage({ view, now }: { view: RoomView; now: number }) {
       <h1 id="big-q-title" class="big-q-text">
         {q.text}
       </h1>
+      <QuestionPicture src={q.image} alt={q.text} />
       {q.kind === "typed" ? (
         <p class="muted big-note">Type your answer on your device.</p>
       ) : (

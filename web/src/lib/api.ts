@@ -27,8 +27,8 @@ export class ApiError extends Error {
 export interface ApiOptions {
   method?: string;
   body?: unknown;
-  /** Sent as the body with this content type instead of JSON (CSV imports). */
-  rawBody?: { text: string; contentType: string };
+  /** Sent as the body with this content type instead of JSON (CSV imports, picture files). */
+  rawBody?: { text: string | Blob; contentType: string };
   /** `Authorization: Bearer …` (the admin token). */
   token?: string | null;
   fetch?: typeof fetch;
@@ -60,7 +60,7 @@ export function apiErrorOf(status: number, body: unknown): ApiError {
 /** Calls the API; resolves with the parsed JSON (null for 204), rejects with ApiError or a network TypeError. */
 export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
-  let body: string | undefined;
+  let body: string | Blob | undefined;
   if (opts.rawBody) {
     headers["content-type"] = opts.rawBody.contentType;
     body = opts.rawBody.text;

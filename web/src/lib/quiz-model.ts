@@ -32,6 +32,8 @@ export interface EditorQuestion {
   /** Base points under vocabulary scoring (S-4). */
   points: number;
   tags: string[];
+  /** The picture: an http(s) URL or an uploaded image's path; "" for none. */
+  image: string;
 }
 
 export interface EditorQuiz {
@@ -74,6 +76,7 @@ export function newQuestion(kind: QuestionKind, key: string): EditorQuestion {
     difficulty: "medium",
     points: 10,
     tags: [],
+    image: "",
   };
   switch (kind) {
     case "single":
@@ -125,6 +128,7 @@ export function fromDocument(doc: QuizDocument, key: () => string): EditorQuiz {
         difficulty: q.difficulty ?? "medium",
         points: q.points ?? 10,
         tags: [...(q.tags ?? [])],
+        image: q.image ?? "",
       };
     }),
   };
@@ -150,6 +154,7 @@ export function toDocument(quiz: EditorQuiz): QuizDocument {
         tags: q.tags,
       };
       if (q.id !== null) out.id = q.id;
+      if (q.image.trim() !== "") out.image = q.image.trim();
       if (q.kind === "typed") {
         out.options = [];
         out.accepted = q.accepted.map((a) => a.trim());
@@ -461,6 +466,7 @@ const FIELD_LABELS: Record<string, string> = {
   difficulty: "Difficulty",
   points: "Base points for vocabulary scoring",
   tags: "Tags",
+  image: "Picture",
   kind: "Kind",
   id: "Id",
   title: "Title",

@@ -5,6 +5,7 @@ import {
   reduceConnection,
   settleWithoutRoom,
 } from "../lib/connection.js";
+import { preloadImage } from "../lib/question-image.js";
 import { type RoomAction, type RoomView, reduceRoom } from "../lib/room-view.js";
 import type { ServerData } from "../lib/types.js";
 import type { QuizwireClient } from "./client.js";
@@ -63,6 +64,8 @@ export function useRoomConnection(client: QuizwireClient | null): RoomConnection
       );
     }
     offs.push(client.on("kick", (k) => setKicked(k)));
+    // The next question's picture loads during this reveal, so it shows the moment it opens.
+    offs.push(client.on("reveal", (r) => preloadImage(r.next_image)));
     const conn = (e: Parameters<typeof reduceConnection>[1]) =>
       setConnection((s) => {
         const next = reduceConnection(s, e);

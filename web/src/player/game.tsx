@@ -11,6 +11,7 @@ import { useRoomConnection, useServerNow } from "../net/room-hook.js";
 import { ConnectionBanner } from "../ui/banner.js";
 import { Countdown } from "../ui/countdown.js";
 import { ErrorBox, Loading } from "../ui/misc.js";
+import { QuestionPicture } from "../ui/question-picture.js";
 import { Leaderboard, Podium } from "../ui/standings.js";
 import { AnswerPanel } from "./answer-panel.js";
 
@@ -249,6 +250,7 @@ function QuestionStage(p: QuestionStageProps) {
       <h1 id="q-title" class="q-text" tabIndex={-1} ref={heading}>
         {question.text}
       </h1>
+      <QuestionPicture src={question.image} alt={question.text} />
       {answer.kind === "closed" ? (
         <ClosedNote answer={answer} />
       ) : (
