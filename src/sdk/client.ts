@@ -24,6 +24,9 @@ export const CLIENT_RECONNECT_CODE = 4000;
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const INITIAL_PINGS = 3;
+/** A request refused over the rate limit is sent again this many times at most, after the hint. */
+const RATE_LIMIT_RETRIES = 5;
+const MIN_RATE_RETRY_MS = 50;
 const OPEN = 1;
 
 // Method syntax makes the handler parameter bivariant, so the DOM's and `ws`'s
@@ -139,6 +142,8 @@ interface Pending {
   readonly internal: boolean;
   /** Safe to send again with the same msg_id after a reconnect. */
   readonly resendable: boolean;
+  /** Times it was sent again after a RATE_LIMIT refusal. */
+  rateRetries: number;
   /** Connection it was last sent on; 0 = not sent yet. */
   sentOn: number;
   sentAt: number;
@@ -739,6 +744,7 @@ export class QuizwireClient {
         text,
         internal,
         resendable: opts.resendable ?? !internal,
+        rateRetries: 0,
         sentOn: 0,
         sentAt: 0,
         got: {},
@@ -766,6 +772,25 @@ export class QuizwireClient {
       this.pending.set(msgId, p);
       if (internal ? this.welcomed : this.ready) this.transmit(p);
     });
+  }
+
+  /**
+   * A request the server refused. Over the rate limit (`RATE_LIMIT` names the request and says
+   * when to retry), a request that may be sent again is, after the server's hint, a few times
+   * within its timeout; any other refusal fails it.
+   */
+  private refused(p: Pending, error: QuizwireError): void {
+    if (error.code !== "RATE_LIMIT" || !p.resendable || p.rateRetries >= RATE_LIMIT_RETRIES) {
+      p.fail(error);
+      return;
+    }
+    p.rateRetries += 1;
+    setTimeout(
+      () => {
+        if (this.pending.get(p.msgId) === p && this.ready) this.transmit(p);
+      },
+      Math.max(MIN_RATE_RETRY_MS, error.retryAfterMs ?? MIN_RATE_RETRY_MS),
+    );
   }
 
   private settle(p: Pending): void {
@@ -833,7 +858,7 @@ export class QuizwireClient {
     if (frame.msg_id !== undefined) {
       const p = this.pending.get(frame.msg_id);
       if (p) {
-        if (frame.type === "error") p.fail(QuizwireError.fromFrame(frame.data));
+        if (frame.type === "error") this.refused(p, QuizwireError.fromFrame(frame.data));
         else {
           (p.got as Record<string, unknown>)[frame.type] = frame.data;
           p.tryComplete();

@@ -30,14 +30,14 @@ function mint(userId: string): Promise<string> {
     .sign(new TextEncoder().encode(SECRET));
 }
 
-/** Sends a ping and resolves with its pong, or the RATE_LIMIT error that took its place. */
+/**
+ * Sends a ping and resolves with its pong, or the RATE_LIMIT error that took its place (which
+ * names the refused message's msg_id, so a client knows what to send again).
+ */
 async function ping(raw: RawSocket, id: string): Promise<AnyServerFrame> {
   const before = raw.frames.length;
   raw.send({ v: 1, type: "ping", msg_id: id, data: {} });
-  return raw.next(
-    (f) =>
-      raw.frames.indexOf(f) >= before && (f.msg_id === id || (f.type === "error" && !f.msg_id)),
-  );
+  return raw.next((f) => raw.frames.indexOf(f) >= before && f.msg_id === id);
 }
 
 const isLimited = (f: AnyServerFrame) =>

@@ -386,21 +386,55 @@ describe("QuizwireClient: requests", () => {
     const answering = client.answer(0, { choice: 0 });
     const req = await ws.next("answer");
     ws.reply(req, "error", {
-      code: "RATE_LIMIT",
-      msg: "slow down",
-      reason: "answers",
+      code: "UNAVAILABLE",
+      msg: "storage is down",
+      reason: "storage",
       retryable: true,
       retry_after_ms: 500,
     });
     const err = await answering.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QuizwireError);
     expect(err).toMatchObject({
-      code: "RATE_LIMIT",
-      msg: "slow down",
-      reason: "answers",
+      code: "UNAVAILABLE",
+      msg: "storage is down",
+      reason: "storage",
       retryable: true,
       retryAfterMs: 500,
     });
+  });
+
+  it("a request refused over the rate limit is sent again, same msg_id, after the server's hint", async () => {
+    const { client, ws } = await connected();
+    await joinRoom(client, ws);
+    const answering = client.answer(0, { choice: 0 });
+    const first = await ws.next("answer");
+    const limited = {
+      code: "RATE_LIMIT",
+      msg: "too many messages; slow down",
+      reason: "rate_limited",
+      retryable: true,
+      retry_after_ms: 60,
+    };
+    ws.reply(first, "error", limited);
+    const again = await ws.next("answer");
+    expect(again.msg_id).toBe(first.msg_id);
+    ws.reply(again, "score", scoreData());
+    await expect(answering).resolves.toMatchObject({ index: 0 });
+  });
+
+  it("gives up on a request refused over the rate limit again and again, with RATE_LIMIT", async () => {
+    const { client, ws } = await connected();
+    await joinRoom(client, ws);
+    const answering = client.answer(0, { choice: 0 });
+    const limited = {
+      code: "RATE_LIMIT",
+      msg: "too many messages; slow down",
+      reason: "rate_limited",
+      retryable: true,
+      retry_after_ms: 1,
+    };
+    for (let i = 0; i <= 5; i++) ws.reply(await ws.next("answer"), "error", limited);
+    await expect(answering).rejects.toMatchObject({ code: "RATE_LIMIT" });
   });
 
   it("times out with TIMEOUT and ignores a reply that comes later", async () => {

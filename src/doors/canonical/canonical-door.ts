@@ -217,9 +217,9 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     return replyOf(this.errorFrame(m.msg_id, "UNKNOWN", "internal error", "internal"));
   }
 
-  rateLimited(retryAfterMs: number): Outbound {
+  rateLimited(retryAfterMs: number, data: Buffer): Outbound {
     return this.errorFrame(
-      null,
+      refusedMessageId(data),
       "RATE_LIMIT",
       "too many messages; slow down",
       "rate_limited",
@@ -664,4 +664,17 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   private send<T extends ServerType>(conn: Conn, type: T, data: ServerData<T>): void {
     this.driver.send(conn, this.frame(type, null, data));
   }
+}
+
+const MSG_ID = /"msg_id"\s*:\s*"([^"\\\u0000-\u001f]{1,64})"/;
+
+/**
+ * The `msg_id` of a message refused before it was decoded (over the rate limit), so the error
+ * names the request and the client can send it again after `retry_after_ms` instead of waiting
+ * for a reply that never comes. Only ids of the documented shape are echoed; the frame is at
+ * most 10 KB (larger ones are closed before this).
+ */
+function refusedMessageId(data: Buffer): string | null {
+  const id = MSG_ID.exec(data.toString("utf8", 0, Math.min(data.length, 10_240)))?.[1];
+  return id ?? null;
 }

@@ -147,8 +147,12 @@ export interface Dialect<S, M extends { type: string }> {
   refusal(err: unknown, message: M): Reply | null;
   /** The reply to a failure nobody expected (the driver has logged it). */
   internalError(message: M): Reply;
-  /** Answers a message over the rate limit (short of a flood, which closes the socket); null: unanswered. */
-  rateLimited(retryAfterMs: number): Outbound | null;
+  /**
+   * Answers a message over the rate limit (short of a flood, which closes the socket); null:
+   * unanswered. `data` is the refused message, undecoded: a dialect whose replies name the
+   * request may read its id from it, so the client learns which request to send again.
+   */
+  rateLimited(retryAfterMs: number, data: Buffer): Outbound | null;
   /** Who the connection acts as in room commands. */
   actor(conn: Connection<S>): Actor;
   /** A room event of the room `info` describes, as this dialect's frames; the driver caches them on the event. */

@@ -184,7 +184,7 @@ export class DoorDriver<S, M extends { type: string }> {
       if (admission.close) {
         this.close(conn, this.dialect.closeCodes.rateLimited, CLOSE_REASONS.flood);
       } else {
-        const limited = this.dialect.rateLimited(admission.retryAfterMs);
+        const limited = this.dialect.rateLimited(admission.retryAfterMs, data);
         if (limited) this.run(conn, () => void this.send(conn, limited));
       }
       return;
