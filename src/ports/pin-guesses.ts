@@ -20,9 +20,10 @@ export type PinStanding =
 
 /**
  * The guess allowances of addresses and identities, shared by every instance
- * (Redis when clustered). A lookup first `enter`s — which decides before the
- * PIN is looked at, so the answer cannot depend on whether it exists — and
- * gets its guess back with `refund` when the PIN was right.
+ * (Redis when clustered). A lookup of an unknown PIN `enter`s (uses a guess); a
+ * lookup that found its room only `check`s (uses none), so right PINs never
+ * use up an address's guesses, however many arrive at once (a classroom
+ * behind one address). Either way the answer past the limit is the same.
  */
 export interface PinGuesses {
   /**
@@ -32,6 +33,8 @@ export interface PinGuesses {
    * from every key → `open`.
    */
   enter(keys: readonly string[], limits: PinGuessLimits): Promise<PinStanding>;
-  /** Gives back the guess `enter` took from each key (the PIN was right: no guess). */
+  /** As `enter`, but a key with guesses left keeps them (`open` uses nothing). */
+  check(keys: readonly string[], limits: PinGuessLimits): Promise<PinStanding>;
+  /** Gives back the guess `enter` took from each key. */
   refund(keys: readonly string[], limits: PinGuessLimits): Promise<void>;
 }

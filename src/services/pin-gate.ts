@@ -31,8 +31,11 @@ export type PinLookup =
 /**
  * Every lookup of a room by PIN, by any door or route, goes through here, so
  * one limit covers them all and no answer past the limit depends on whether
- * the PIN exists: the asker's standing is decided before the PIN is looked at
- * (P-4). A right PIN gives its guess back; only unknown PINs use guesses up.
+ * the PIN exists (P-4): past it, a right PIN is refused exactly as a wrong one
+ * is, and a shadow-banned asker hears `unknown` for both. Only unknown PINs use
+ * guesses up; a right one only checks the asker's standing, so many right
+ * lookups at once from one address (a classroom behind one router, a load
+ * test) never limit it.
  */
 export class PinGate {
   constructor(
@@ -49,14 +52,15 @@ export class PinGate {
 
   async find(pin: string, asker: PinAsker): Promise<PinLookup> {
     const keys = this.keysOf(asker);
-    const standing = await this.deps.guesses.enter(keys, this.limits);
+    const handle = await this.deps.findByPin(pin);
+    // The asker's standing alone decides what comes back; the lookup only says what it costs.
+    const standing = handle
+      ? await this.deps.guesses.check(keys, this.limits)
+      : await this.deps.guesses.enter(keys, this.limits);
     if (standing.kind === "banned") return { kind: "unknown" };
     if (standing.kind === "limited")
       return { kind: "limited", retryAfterMs: standing.retryAfterMs };
-    const handle = await this.deps.findByPin(pin);
-    if (!handle) return { kind: "unknown" };
-    await this.deps.guesses.refund(keys, this.limits);
-    return { kind: "found", handle };
+    return handle ? { kind: "found", handle } : { kind: "unknown" };
   }
 
   /**

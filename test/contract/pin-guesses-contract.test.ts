@@ -49,6 +49,17 @@ function runPinGuessesContract(name: string, open: () => Promise<Backend>): void
       expect((await a.enter(["ip:1"], LIMITS)).kind).toBe("limited");
     });
 
+    it("PG-8: check takes nothing from an open key, and answers limited (counting the refusal) like enter once it is out", async () => {
+      const { a } = await open();
+      for (let i = 0; i < 10; i++)
+        expect(await a.check(["ip:8"], LIMITS)).toEqual({ kind: "open" });
+      for (let i = 0; i < 3; i++) expect(await a.enter(["ip:8"], LIMITS)).toEqual({ kind: "open" });
+      expect((await a.check(["ip:8"], LIMITS)).kind).toBe("limited");
+      expect((await a.enter(["ip:8"], LIMITS)).kind).toBe("limited");
+      // Two refusals used up `refusalsBeforeBan`: the next one, by check or enter, bans.
+      expect(await a.check(["ip:8"], LIMITS)).toEqual({ kind: "banned" });
+    });
+
     it("PG-3: guesses refill over the window", async () => {
       const { a, clock } = await open();
       for (let i = 0; i < 3; i++) await a.enter(["ip:1"], LIMITS);

@@ -409,7 +409,7 @@ describe("QuizwireClient: requests", () => {
     const answering = client.answer(0, { choice: 0 });
     const first = await ws.next("answer");
     const limited = {
-      code: "RATE_LIMIT",
+      code: "RATE_LIMIT" as const,
       msg: "too many messages; slow down",
       reason: "rate_limited",
       retryable: true,
@@ -427,7 +427,7 @@ describe("QuizwireClient: requests", () => {
     await joinRoom(client, ws);
     const answering = client.answer(0, { choice: 0 });
     const limited = {
-      code: "RATE_LIMIT",
+      code: "RATE_LIMIT" as const,
       msg: "too many messages; slow down",
       reason: "rate_limited",
       retryable: true,

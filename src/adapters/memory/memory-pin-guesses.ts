@@ -20,6 +20,14 @@ export class MemoryPinGuesses implements PinGuesses {
   constructor(private readonly clock: Clock) {}
 
   async enter(keys: readonly string[], limits: PinGuessLimits): Promise<PinStanding> {
+    return this.decide(keys, limits, true);
+  }
+
+  async check(keys: readonly string[], limits: PinGuessLimits): Promise<PinStanding> {
+    return this.decide(keys, limits, false);
+  }
+
+  private decide(keys: readonly string[], limits: PinGuessLimits, take: boolean): PinStanding {
     const now = this.clock.now();
     if (++this.calls % SWEEP_EVERY === 0) this.sweep(now, limits.windowMs);
     const all = keys.map((k) => this.current(k, now, limits));
@@ -27,7 +35,7 @@ export class MemoryPinGuesses implements PinGuesses {
     const rate = limits.guesses / limits.windowMs;
     const short = all.filter((a) => a.guesses < 1);
     if (short.length === 0) {
-      for (const a of all) a.guesses -= 1;
+      if (take) for (const a of all) a.guesses -= 1;
       return { kind: "open" };
     }
     let banned = false;

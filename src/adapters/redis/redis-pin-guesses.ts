@@ -4,7 +4,7 @@ import { positiveMs, type RedisConnection, RedisScript } from "./redis-connectio
 
 // MemoryPinGuesses' rules, read-modify-written atomically over every key of one lookup. Each key
 // is a hash: g (guesses left), r (refusals left), u (last update), b (banned until). ARGV[6] is
-// the operation: "enter" or "refund". Numbers are stored with 17 significant digits.
+// the operation: "enter", "check" (as enter, but an open key keeps its guesses) or "refund". Numbers are stored with 17 significant digits.
 const PIN_GUESSES = new RedisScript(`
 local now = tonumber(ARGV[1])
 local guesses = tonumber(ARGV[2])
@@ -56,7 +56,9 @@ for i = 1, #KEYS do
   end
 end
 if not short then
-  for i = 1, #KEYS do state[i].g = state[i].g - 1 end
+  if op == 'enter' then
+    for i = 1, #KEYS do state[i].g = state[i].g - 1 end
+  end
   save()
   return {0, 0}
 end
@@ -94,12 +96,19 @@ export class RedisPinGuesses implements PinGuesses {
     return { kind: "open" };
   }
 
+  async check(keys: readonly string[], limits: PinGuessLimits): Promise<PinStanding> {
+    const [code, retry] = await this.run("check", keys, limits);
+    if (code === 2) return { kind: "banned" };
+    if (code === 1) return { kind: "limited", retryAfterMs: retry };
+    return { kind: "open" };
+  }
+
   async refund(keys: readonly string[], limits: PinGuessLimits): Promise<void> {
     await this.run("refund", keys, limits);
   }
 
   private async run(
-    op: "enter" | "refund",
+    op: "enter" | "check" | "refund",
     keys: readonly string[],
     limits: PinGuessLimits,
   ): Promise<[number, number]> {
