@@ -108,7 +108,10 @@ export interface TokenHolder {
 
 /** A session as host and participant checks need it: an open session, or a stored bundle. */
 export interface HostTarget {
+  /** The session's creator, as it was loaded (a handover since is not in it). */
   hostUserId: UserId;
+  /** Who holds host rights now, asked of the running room (H-3); absent for a stored session. */
+  currentHostUserId?: () => Promise<UserId>;
   /** Who holds this host or resume token (kicked members hold none). */
   authenticate(token: string): Promise<TokenHolder | undefined>;
 }
@@ -124,6 +127,11 @@ export function roomTarget(
 ): HostTarget {
   return {
     hostUserId: handle.info.hostUserId,
+    currentHostUserId: async () => {
+      const reply = await handle.execute(BYSTANDER, { type: "snapshot", role: "spectator" });
+      if (!reply.ok) throw refused(reply.error);
+      return reply.value.hostUserId;
+    },
     authenticate: async (token) => {
       const reply = await handle.execute(BYSTANDER, { type: "authenticate", token });
       if (!reply.ok) throw refused(reply.error);
@@ -224,9 +232,13 @@ export class RestAuth {
     }
     if (looksLikeJwt(bearer)) {
       const who = await this.verifyJwt(bearer);
-      if (who.roles.includes("admin") || who.userId === session.hostUserId) {
-        return { userId: who.userId, roles: who.roles, anonymous: false };
-      }
+      // The creator, or whom host rights were handed to since (asked of the room only then).
+      const host =
+        who.roles.includes("admin") ||
+        who.userId === session.hostUserId ||
+        (session.currentHostUserId !== undefined &&
+          who.userId === (await session.currentHostUserId()));
+      if (host) return { userId: who.userId, roles: who.roles, anonymous: false };
     } else if (this.isAdminToken(bearer)) {
       return ADMIN_ACTOR;
     } else {
