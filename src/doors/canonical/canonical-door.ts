@@ -666,7 +666,8 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   }
 }
 
-const MSG_ID = /"msg_id"\s*:\s*"([^"\\\u0000-\u001f]{1,64})"/;
+// Any id up to 64 characters without quotes or escapes; it is re-encoded in the error frame.
+const MSG_ID = /"msg_id"\s*:\s*"([^"\\]{1,64})"/;
 
 /**
  * The `msg_id` of a message refused before it was decoded (over the rate limit), so the error
