@@ -17,6 +17,7 @@ import type { PinGate } from "../../services/pin-gate.js";
 import type { SessionService } from "../../services/session-service.js";
 import type { WsDoor } from "../door.js";
 import type { OriginPolicy } from "../origin-policy.js";
+import { kickCommand } from "../schemas/kick.js";
 import { settingsFromInput } from "../schemas/session-settings.js";
 import { questionView, snapshotView } from "../schemas/views.js";
 import { actorOf } from "../ws-kit/actor.js";
@@ -276,17 +277,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     end: (conn, m) => this.ackOf(conn, m, "end", { type: "end" }),
     next: (conn, m) => this.next(conn, m),
     lock: (conn, m) => this.ackOf(conn, m, "lock", { type: "lock", locked: m.data.locked }),
-    kick: (conn, m) => {
-      const reason = m.data.reason ?? "removed by the host";
-      return this.ackOf(
-        conn,
-        m,
-        "kick",
-        "participant_id" in m.data
-          ? { type: "kick", participantId: asParticipantId(m.data.participant_id), reason }
-          : { type: "kick", userId: asUserId(m.data.user_id), reason },
-      );
-    },
+    kick: (conn, m) => this.ackOf(conn, m, "kick", kickCommand(m.data, "removed by the host")),
     transfer_host: (conn, m) =>
       this.ackOf(conn, m, "transfer_host", {
         type: "transfer_host",

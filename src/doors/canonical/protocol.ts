@@ -9,6 +9,7 @@ import { Compile } from "typebox/compile";
 import { NAME_MAX } from "../../domain/names.js";
 import { QUIZ_LIMITS } from "../../domain/quiz.js";
 import { SETTINGS_LIMITS } from "../../domain/session-settings.js";
+import { KickTarget } from "../schemas/kick.js";
 import { ModeInput, SettingsInput } from "../schemas/session-settings.js";
 import {
   CorrectView,
@@ -82,22 +83,7 @@ export const ClientMessages = {
   end: Empty,
   lock: Type.Object({ locked: Type.Boolean() }, { additionalProperties: false }),
   /** The player by `participant_id`, or (seed 000) by `user_id`. */
-  kick: Type.Union([
-    Type.Object(
-      {
-        participant_id: Type.String({ minLength: 1, maxLength: 64 }),
-        reason: Type.Optional(Type.String({ maxLength: 200 })),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Object(
-      {
-        user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }),
-        reason: Type.Optional(Type.String({ maxLength: 200 })),
-      },
-      { additionalProperties: false },
-    ),
-  ]),
+  kick: KickTarget,
   /** The host hands host rights to another member of the room (H-3). */
   transfer_host: Type.Object(
     { user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }) },

@@ -9,6 +9,7 @@ import { QuestionDocument } from "../../content/quiz-format.js";
 import { NAME_MAX } from "../../domain/names.js";
 import { DIFFICULTIES, QUIZ_LIMITS } from "../../domain/quiz.js";
 import { SETTINGS_LIMITS } from "../../domain/session-settings.js";
+import { KickTarget } from "../schemas/kick.js";
 import { ModeInput, SettingsInput, SettingsView } from "../schemas/session-settings.js";
 import {
   CorrectView,
@@ -176,22 +177,7 @@ export const ControlReply = Type.Object({
 export const LockBody = Type.Object({ locked: Type.Boolean() }, { additionalProperties: false });
 
 /** The player by `participant_id`, or (seed 000's `kick {user_id, reason}`) by `user_id`. */
-export const KickBody = Type.Union([
-  Type.Object(
-    {
-      participant_id: Type.String({ minLength: 1, maxLength: 64 }),
-      reason: Type.Optional(Type.String({ maxLength: 200 })),
-    },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    {
-      user_id: Type.String({ minLength: 1, maxLength: SETTINGS_LIMITS.userIdMax }),
-      reason: Type.Optional(Type.String({ maxLength: 200 })),
-    },
-    { additionalProperties: false },
-  ),
-]);
+export const KickBody = KickTarget;
 
 export const JoinBody = Type.Object(
   { display_name: Type.String({ minLength: 1, maxLength: 200 }) },

@@ -19,6 +19,7 @@ import type {
 import type { SessionBundle } from "../../ports/storage.js";
 import { PIN_GUESS_LIMITS } from "../../services/pin-gate.js";
 import { buildResults } from "../../services/results.js";
+import { kickCommand } from "../schemas/kick.js";
 import {
   RESULTS_CSV_COLUMNS,
   RESULTS_SUMMARY_COLUMNS,
@@ -844,15 +845,4 @@ function parseStartTime(text: string): number {
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
-}
-
-/** A kick body as the room command: the player by participant id or by user id. */
-function kickCommand(
-  body: Static<typeof KickBody>,
-  defaultReason: string,
-): Extract<Command, { type: "kick" }> {
-  const reason = body.reason ?? defaultReason;
-  return "participant_id" in body
-    ? { type: "kick", participantId: asParticipantId(body.participant_id), reason }
-    : { type: "kick", userId: asUserId(body.user_id), reason };
 }
