@@ -5,7 +5,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
-import { RawSocket } from "../support/clients.js";
+import { dataOf, RawSocket } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
@@ -27,11 +27,6 @@ async function open(token: string): Promise<RawSocket> {
   const s = await RawSocket.open(`ws://127.0.0.1:${port}/ws/v1?token=${token}`);
   sockets.push(s);
   return s;
-}
-
-function dataOf<T extends AnyServerFrame["type"]>(f: AnyServerFrame, type: T): ServerData<T> {
-  expect(f.type, JSON.stringify(f)).toBe(type);
-  return f.data as ServerData<T>;
 }
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
 import { serverValidators } from "../../src/doors/canonical/protocol.js";
-import { RawSocket } from "../support/clients.js";
+import { dataOf, RawSocket } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
@@ -46,11 +46,6 @@ async function open(): Promise<RawSocket> {
   const s = await RawSocket.open(url);
   sockets.push(s);
   return s;
-}
-
-function dataOf<T extends AnyServerFrame["type"]>(f: AnyServerFrame, type: T): ServerData<T> {
-  expect(f.type, JSON.stringify(f)).toBe(type);
-  return f.data as ServerData<T>;
 }
 
 let ids = 0;

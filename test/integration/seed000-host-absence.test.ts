@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
-import { RawSocket } from "../support/clients.js";
+import { dataOf, RawSocket, userIdOf } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
@@ -39,18 +39,6 @@ async function open(): Promise<RawSocket> {
   const s = await RawSocket.open(url);
   sockets.push(s);
   return s;
-}
-
-function userIdOf(s: RawSocket): string {
-  const w = s.frames.find((f) => f.type === "welcome") as AnyServerFrame & {
-    data: ServerData<"welcome">;
-  };
-  return w.data.user_id;
-}
-
-function dataOf<T extends AnyServerFrame["type"]>(f: AnyServerFrame, type: T): ServerData<T> {
-  expect(f.type, JSON.stringify(f)).toBe(type);
-  return f.data as ServerData<T>;
 }
 
 let ids = 0;

@@ -1,5 +1,6 @@
+import { expect } from "vitest";
 import WebSocket from "ws";
-import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
+import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
 import { QuizwireClient, type QuizwireClientOptions } from "../../src/sdk/index.js";
 
 /** An SDK client for Node, connected. Reconnects fast so tests don't wait on backoff. */
@@ -161,4 +162,21 @@ export class EventLog {
 /** Drops a client's socket as a flaky network would (the client should reconnect and resume). */
 export function dropConnection(client: QuizwireClient): void {
   (client as unknown as { socket: { close(code?: number): void } | null }).socket?.close(4999);
+}
+
+/** A frame's data, after asserting it is a frame of `type` (the whole frame is the message). */
+export function dataOf<T extends AnyServerFrame["type"]>(
+  f: AnyServerFrame,
+  type: T,
+): ServerData<T> {
+  expect(f.type, JSON.stringify(f)).toBe(type);
+  return f.data as ServerData<T>;
+}
+
+/** The user id a raw socket was welcomed as. */
+export function userIdOf(s: RawSocket): string {
+  const w = s.frames.find((f) => f.type === "welcome") as AnyServerFrame & {
+    data: ServerData<"welcome">;
+  };
+  return w.data.user_id;
 }
