@@ -21,8 +21,8 @@ export interface CommitterOptions {
   /** Backoff before retrying writes after a failure. */
   retryDelayMs: (attempt: number) => number;
   onError?: (err: unknown, context: string) => void;
-  /** Reports the size of each committed batch (metrics). */
-  onBatch?: (writes: number) => void;
+  /** Reports the size of each committed batch and how long storage took to commit it (metrics). */
+  onBatch?: (writes: number, seconds: number) => void;
   /** Traces each commit that stores a traced command's writes; absent, tracing is off. */
   tracer?: Tracer;
 }
@@ -124,6 +124,7 @@ export class GroupCommitter {
     while (this.queue.length > 0) {
       const { batch, fences } = this.takeBatch();
       const span = this.opts.tracer === undefined ? undefined : commitSpan(this.opts.tracer, batch);
+      const started = this.clock.now();
       try {
         await this.store.write(
           batch.map((e) => e.write),
@@ -132,7 +133,7 @@ export class GroupCommitter {
         span?.end();
         this.batches += 1;
         this.writes += batch.length;
-        this.opts.onBatch?.(batch.length);
+        this.opts.onBatch?.(batch.length, (this.clock.now() - started) / 1000);
         this.attempt = 0;
         this.lastError = null;
         for (const e of batch) e.resolve();

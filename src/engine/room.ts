@@ -87,11 +87,25 @@ export interface RoomDeps {
 /**
  * Coalescing windows for updates that would otherwise go out once per join or
  * per answer. The player count reaches every player, so it is pushed at most
- * once a second; the host's answer counter and self_paced leaderboards (seed
- * 001 batches them per 100 ms) every 100 ms.
+ * once a second (longer in big rooms: `playerCountEveryMs`); the host's answer
+ * counter and self_paced leaderboards (seed 001 batches them per 100 ms) every 100 ms.
  */
 export const COALESCE_MS = { players: 1_000, answers: 100, leaderboard: 100 } as const;
 type Coalesced = keyof typeof COALESCE_MS;
+
+/** The longest a big room's player count waits (a lobby that still moves). */
+export const PLAYER_COUNT_MAX_MS = 5_000;
+
+/**
+ * How long the player count waits before it goes out: a second up to 1,000
+ * players, then a millisecond per player up to 5 s. Every push reaches every
+ * player, so a join storm into a room of N costs N frames per push: at 10,000
+ * players a push a second was a fifth of the server's work during the joins,
+ * while the host's screen still counts every join (`player_joined`).
+ */
+export function playerCountEveryMs(players: number): number {
+  return Math.min(PLAYER_COUNT_MAX_MS, Math.max(COALESCE_MS.players, players));
+}
 /**
  * After a restart or takeover nobody is connected yet: the all-answered early
  * close (T-3) waits this long for players to come back, so a question is not
@@ -1726,6 +1740,16 @@ export class Room {
       body,
       encoded: new Map(),
     });
+    // A player count waiting for its window rides along with a phase broadcast: every player
+    // gets both in one write, instead of a broadcast of its own later (mid-question, in a big room).
+    if (
+      audience.kind === "all" &&
+      this.due.players !== null &&
+      (body.type === "started" || body.type === "question" || body.type === "reveal")
+    ) {
+      this.due.players = null;
+      this.emit(audience, { type: "player_count", playerCount: this.playerCount }, now);
+    }
   }
 
   private setPhase(phase: Phase): void {
@@ -1748,7 +1772,9 @@ export class Room {
   }
 
   private markDirty(now: number, what: Coalesced): void {
-    if (this.due[what] === null) this.due[what] = now + COALESCE_MS[what];
+    if (this.due[what] !== null) return;
+    const wait = what === "players" ? playerCountEveryMs(this.playerCount) : COALESCE_MS[what];
+    this.due[what] = now + wait;
   }
 
   /** Emits the coalesced updates that are due. */

@@ -48,6 +48,7 @@ export class Metrics {
   /** Per answer: bind a door's series once with `child(door)`. */
   readonly answerAck: HotHistogram;
   readonly storageBatch: Histogram;
+  readonly storageCommit: Histogram;
 
   // The seeds' names.
   readonly wsActive: Gauge;
@@ -130,6 +131,12 @@ export class Metrics {
       name: "quizwire_storage_batch_writes",
       help: "Writes per group commit",
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    });
+    this.storageCommit = new Histogram({
+      name: "quizwire_storage_commit_seconds",
+      help: "Time from handing a group commit to storage to its commit (a write waits for the commit before it, then this)",
+      buckets: LATENCY_BUCKETS,
       registers,
     });
 

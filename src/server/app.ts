@@ -233,7 +233,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const committer = new GroupCommitter(
     { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
     clock,
-    { onError, onBatch: (n) => metrics.storageBatch.observe(n), ...traced },
+    {
+      onError,
+      onBatch: (n, seconds) => {
+        metrics.storageBatch.observe(n);
+        metrics.storageCommit.observe(seconds);
+      },
+      ...traced,
+    },
   );
   // Several instances share PINs, limits, ownership and events through Redis; one runs in-process.
   const cluster = config.redisUrl

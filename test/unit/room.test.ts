@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PLAYER_COUNT_MAX_MS, playerCountEveryMs } from "../../src/engine/room.js";
 import type { AnswerAck, JoinResult, NextResult, Snapshot } from "../../src/engine/types.js";
 import {
   choiceQuestion,
@@ -712,5 +713,41 @@ describe("seed 001's start, wrong answers and presence count (M-4, A-7)", () => 
     expect(h.last("presence")).toMatchObject({ connected: true, presentCount: 1 });
     const back = h.exec(bob, { type: "join", name: "bob" }) as { value: JoinResult };
     expect(back.value.snapshot).toMatchObject({ playerCount: 2, presentCount: 2 });
+  });
+});
+
+describe("the player count in big rooms", () => {
+  it("waits a second up to 1,000 players, then a millisecond per player, at most 5 s", () => {
+    expect(playerCountEveryMs(1)).toBe(1_000);
+    expect(playerCountEveryMs(1_000)).toBe(1_000);
+    expect(playerCountEveryMs(2_500)).toBe(2_500);
+    expect(playerCountEveryMs(10_000)).toBe(PLAYER_COUNT_MAX_MS);
+  });
+
+  it("a room of 1,500 players pushes its count 1.5 s after a join, not 1 s", () => {
+    const h = live({ maxParticipants: 2_000 });
+    for (let i = 0; i < 1_499; i++) h.join(`p${i}`, false);
+    h.advance(10_000);
+    const pushed = h.bodies("player_count").length;
+    h.join("late", false);
+    h.advance(1_499);
+    expect(h.bodies("player_count")).toHaveLength(pushed);
+    h.advance(1);
+    expect(h.bodies("player_count")).toHaveLength(pushed + 1);
+    expect(h.last("player_count").playerCount).toBe(1_500);
+  });
+
+  it("a count still waiting goes out with the start, right after `started`, and not again later", () => {
+    const h = live();
+    h.join("ann");
+    h.join("bob");
+    expect(h.bodies("player_count")).toHaveLength(0);
+    h.start();
+    const types = h.events.map((e) => e.body.type);
+    const started = types.indexOf("started");
+    expect(types.slice(started, started + 3)).toEqual(["started", "player_count", "question"]);
+    expect(h.last("player_count").playerCount).toBe(2);
+    h.advance(5_000);
+    expect(h.bodies("player_count")).toHaveLength(1);
   });
 });

@@ -34,26 +34,34 @@ export interface UserBudget {
  */
 export class InboundGuard {
   private floods = 0;
+  // Built once: a key made per message is a new string to flatten and hash on every lookup.
+  private readonly messageKey: string;
+  private readonly strikeKey: string;
+  private readonly userKey: string | null;
 
   constructor(
     private readonly limiter: LocalRateLimiter,
     private readonly limits: GuardLimits,
-    private readonly key: string,
+    key: string,
     private readonly user?: UserBudget,
-  ) {}
+  ) {
+    this.messageKey = `msg:${key}`;
+    this.strikeKey = `strike:${key}`;
+    this.userKey = user ? `msg:${user.key}` : null;
+  }
 
   /** Whether the next message may be processed; a flood that goes on asks for a close. */
   admit(): Admission {
     const { messageBurst, messagesPerSecond } = this.limits;
     const r = this.limiter.takeSync(
-      `msg:${this.key}`,
+      this.messageKey,
       messageBurst,
       (messageBurst / messagesPerSecond) * 1000,
     );
     const perUser = this.limits.userMessages;
     const u =
-      r.allowed && this.user && perUser !== undefined
-        ? this.user.limiter.takeSync(`msg:${this.user.key}`, perUser.limit, perUser.windowMs)
+      r.allowed && this.user && this.userKey !== null && perUser !== undefined
+        ? this.user.limiter.takeSync(this.userKey, perUser.limit, perUser.windowMs)
         : r;
     if (u.allowed) return { ok: true };
     this.floods += 1;
@@ -63,7 +71,6 @@ export class InboundGuard {
 
   /** Records an invalid message; true when the connection has had too many and should be closed. */
   strike(): boolean {
-    return !this.limiter.takeSync(`strike:${this.key}`, this.limits.strikesPerMinute, 60_000)
-      .allowed;
+    return !this.limiter.takeSync(this.strikeKey, this.limits.strikesPerMinute, 60_000).allowed;
   }
 }

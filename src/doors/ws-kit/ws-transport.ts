@@ -8,6 +8,7 @@ import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
 import { sharedTextFrame, splicedTextFrame, stringTextFrame } from "./text-frame.js";
+import { TurnQueue } from "./turn-writes.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
 /**
@@ -15,43 +16,49 @@ import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
  * answers control frames and closes; every data frame the server sends is
  * framed here and written straight to the network socket: bytes shared by
  * many (a broadcast) are framed once, a text made for one recipient (a reply)
- * is framed into one buffer and written with one call (through `ws` it took a
- * header buffer, a payload buffer, a cork and a writev). `ws` writes to the
- * same stream synchronously (permessage-deflate is off, so it never queues), so
- * frames keep their order, and `bufferedAmount` counts both.
+ * is framed into one buffer. Frames are queued for the turn (`TurnQueue`) and
+ * written once per socket at its end, so a turn that sends a socket several
+ * frames costs one system call. `ws` writes control frames to the same stream
+ * synchronously (permessage-deflate is off, so it never queues); a close
+ * writes the queued frames first, so frames keep their order before it, and
+ * `bufferedAmount` counts the queue too.
  */
 class WsSocket implements DoorSocket {
+  private readonly queue: TurnQueue;
+
   constructor(
     private readonly ws: WebSocket,
-    private readonly raw: Duplex,
-  ) {}
+    raw: Duplex,
+  ) {
+    this.queue = new TurnQueue((bytes) => {
+      // The socket may have closed between the send and the end of the turn.
+      if (this.isOpen) raw.write(bytes);
+    });
+  }
 
   send(frame: string | Buffer): void {
     // Nothing follows a close frame (RFC 6455 §5.5.1); `ws` dropped such sends too.
     if (!this.isOpen) return;
-    this.raw.write(typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame));
+    this.queue.push(typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame));
   }
 
   sendSpliced(before: Buffer, part: string, after: Buffer): void {
     if (!this.isOpen) return;
-    this.raw.write(splicedTextFrame(before, part, after));
+    this.queue.push(splicedTextFrame(before, part, after));
   }
 
+  /** Every frame of a turn already goes out in one write. */
   batch(fn: () => void): void {
-    this.raw.cork();
-    try {
-      fn();
-    } finally {
-      this.raw.uncork();
-    }
+    fn();
   }
 
   close(code: number, reason: string): void {
+    this.queue.flush();
     this.ws.close(code, reason);
   }
 
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
+    return this.ws.bufferedAmount + this.queue.bytes;
   }
 
   get isOpen(): boolean {
