@@ -175,6 +175,22 @@ describe("canonical protocol: a full live game", () => {
     raw.close();
   });
 
+  it("A-6: a retried join gets its first `joined` and today's `state`, not the one remembered", async () => {
+    const { room } = await hostRoom("live");
+    const raw = await RawSocket.open(url);
+    const joined = await raw.request("join", "j1", { pin: room.pin, display_name: "Raw" });
+    const firstState = await raw.next((f) => f.type === "state" && f.msg_id === "j1");
+    expect((firstState.data as ServerData<"state">).player_count).toBe(1);
+    await player(room.pin, "Other");
+    const before = raw.frames.length;
+    const again = await raw.request("join", "j1", { pin: room.pin, display_name: "Raw" });
+    expect(again).toEqual(joined);
+    // The snapshot is made anew (it is not kept with the reply): it shows the player who joined since.
+    const fresh = await raw.next((f) => f.type === "state" && raw.frames.indexOf(f) >= before);
+    expect((fresh.data as ServerData<"state">).player_count).toBe(2);
+    raw.close();
+  });
+
   it("R-3: a kicked player is told why, disconnected, and refused on rejoin while banned", async () => {
     const { host, room } = await hostRoom("live", { ban_ms: 60_000 });
     const eve = await player(room.pin, "Eve");

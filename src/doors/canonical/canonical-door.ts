@@ -635,6 +635,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
     return {
       type: "state",
       text: `{"v":${PROTOCOL_VERSION},"type":"state"${m},"room_id":${JSON.stringify(snap.sessionId)},"epoch":${snap.epoch},"seq":${snap.seq},"data":${JSON.stringify(view)}}`,
+      snapshot: true,
     };
   }
 

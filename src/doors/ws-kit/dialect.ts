@@ -17,6 +17,12 @@ import type { RoomGroup } from "./room-groups.js";
 export interface Outbound {
   type: string;
   text: string;
+  /**
+   * A picture of the room as of the reply (a `state` snapshot): not kept for
+   * retries, where it would be stale and, at a kilobyte or more per player,
+   * most of the replay cache; a replay sends a fresh one (`Dialect.refresh`).
+   */
+  snapshot?: boolean;
 }
 
 /** Where a reply left the connection, so a retry on another connection is bound there too (A-6). */
@@ -35,6 +41,18 @@ export interface Reply {
    */
   retryable: boolean;
   binding?: Binding;
+  /** Remembered without its snapshot: a replay sends a fresh one after the remembered frames. */
+  refresh?: boolean;
+}
+
+/** What is kept of a reply for retries: its frames but a snapshot, which a replay makes afresh. */
+export function rememberedForm(reply: Reply): Reply {
+  if (!reply.frames.some((f) => f.snapshot)) return reply;
+  return {
+    ...reply,
+    frames: reply.frames.filter((f) => !f.snapshot).map(({ type, text }) => ({ type, text })),
+    refresh: true,
+  };
 }
 
 /** A reply of frames that is remembered for retries. */

@@ -9,7 +9,13 @@ import type { LocalRateLimiter, LocalReplayCache } from "../../ports/cluster.js"
 import { TRACE_ATTRIBUTES, type Tracer } from "../../ports/tracing.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Connection } from "./connection.js";
-import type { Dialect, EventFrame, Outbound, Reply } from "./dialect.js";
+import {
+  type Dialect,
+  type EventFrame,
+  type Outbound,
+  type Reply,
+  rememberedForm,
+} from "./dialect.js";
 import { DoorMetrics } from "./door-metrics.js";
 import { type GuardLimits, InboundGuard } from "./inbound-guard.js";
 import { ReplyCache } from "./replies.js";
@@ -110,6 +116,7 @@ export class DoorDriver<S, M extends { type: string }> {
       opts.replay ?? null,
       opts.replayTtlMs ?? 0,
       (reply) => !reply.retryable,
+      rememberedForm,
     );
   }
 
@@ -318,6 +325,7 @@ export class DoorDriver<S, M extends { type: string }> {
       }
     }
     for (const f of reply.frames) this.send(conn, f);
+    if (reply.refresh) await this.dialect.refresh(conn);
   }
 
   // ------------------------------------------------------------------ binding to rooms

@@ -14,6 +14,8 @@ export class ReplyCache<R> {
     private readonly ttlMs: number,
     /** Whether a finished reply is kept; a retry after a recoverable failure should really run again. */
     private readonly remember: (reply: R) => boolean,
+    /** What of a reply is kept (default: all of it). */
+    private readonly kept: (reply: R) => R = (reply) => reply,
   ) {}
 
   /** The reply already given for this key, if it is still remembered. */
@@ -33,7 +35,8 @@ export class ReplyCache<R> {
     this.inflight.set(key, work);
     return work.then((reply) => {
       this.inflight.delete(key);
-      if (this.remember(reply)) this.cache?.putSync(key, JSON.stringify(reply), this.ttlMs);
+      if (this.remember(reply))
+        this.cache?.putSync(key, JSON.stringify(this.kept(reply)), this.ttlMs);
       return reply;
     });
   }

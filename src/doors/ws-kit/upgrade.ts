@@ -172,10 +172,14 @@ export class UpgradeGate {
         refuse(socket, late);
         return;
       }
+      // The 101 response and what the door sends on open (a welcome) leave in one write: the
+      // socket is corked until the turn's frames are flushed (turn-writes.ts, also on nextTick).
+      socket.cork();
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.opts.settled?.(started, 101);
         admission.open(ws, admitted, socket);
       });
+      process.nextTick(() => socket.uncork());
     };
     const fail = (err: unknown): void => {
       if (err instanceof AuthError) {

@@ -138,19 +138,25 @@ export class WsTransport {
   ): void {
     this.gate.accept(req, socket, head, {
       ...admission,
-      open: (ws, admitted, raw) => {
-        const events = admission.open(new WsSocket(ws, raw), admitted);
-        this.heartbeat.add(ws);
-        ws.on("message", (data, isBinary) => events.onMessage(bytesOf(data), isBinary));
-        ws.on("close", () => {
-          this.heartbeat.remove(ws);
-          events.onClose();
-        });
-        ws.on("error", (err) => {
-          this.opts.observer?.socketFailed();
-          this.opts.log.debug({ err }, "socket error");
-        });
-      },
+      open: (ws, admitted, raw) => this.wire(ws, admission.open(new WsSocket(ws, raw), admitted)),
+    });
+  }
+
+  /**
+   * The socket's listeners, made here rather than inside `accept`: a closure keeps its whole
+   * enclosing scope alive, and `accept`'s holds the upgrade request (its headers, about a
+   * kilobyte) for as long as the connection lasts.
+   */
+  private wire(ws: WebSocket, events: SocketEvents): void {
+    this.heartbeat.add(ws);
+    ws.on("message", (data, isBinary) => events.onMessage(bytesOf(data), isBinary));
+    ws.on("close", () => {
+      this.heartbeat.remove(ws);
+      events.onClose();
+    });
+    ws.on("error", (err) => {
+      this.opts.observer?.socketFailed();
+      this.opts.log.debug({ err }, "socket error");
     });
   }
 
