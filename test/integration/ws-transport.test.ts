@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
-import { splicedTextFrame, stringTextFrame, textFrame } from "../../src/doors/ws-kit/text-frame.js";
+import { stringTextFrame, textFrame, textFrameHeader } from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
 
 const servers: Server[] = [];
@@ -96,6 +96,51 @@ describe("WsTransport", () => {
     ]);
   });
 
+  it("a turn's frames to many sockets, shared and spliced, reach each socket whole and in order, and a close comes after them", async () => {
+    const started = Buffer.from('{"type":"started"}');
+    const question = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
+    const before = Buffer.from(`{"type":"reveal","board":"${"b".repeat(200)}","you":`);
+    const after = Buffer.from("}");
+    const sockets: DoorSocket[] = [];
+    let ready: () => void = () => {};
+    const allOpen = new Promise<void>((r) => {
+      ready = r;
+    });
+    const port = await serve((s) => {
+      sockets.push(s);
+      if (sockets.length === 3) ready();
+    });
+    const received = Array.from({ length: 3 }, () => receive(port, 3));
+    await allOpen;
+    // One turn: the same two shared frames to every socket (joined once for all), then each one's own part.
+    for (const s of sockets) {
+      s.send(started);
+      s.send(question);
+    }
+    for (const [i, s] of sockets.entries()) s.sendSpliced(before, `"Zoë ${i}"`, after);
+    const got = await Promise.all(received);
+    for (const [i, frames] of got.entries()) {
+      expect(frames).toStrictEqual([
+        String(started),
+        String(question),
+        `${before.toString()}"Zoë ${i}"}`,
+      ]);
+    }
+  });
+
+  it("frames queued in the turn of a close go out before the close frame", async () => {
+    const port = await serve((socket) => {
+      socket.send('{"type":"kick"}');
+      socket.close(4003, "kicked");
+    });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+    const frames: string[] = [];
+    ws.on("message", (data) => frames.push(String(data)));
+    const code = await new Promise<number>((resolve) => ws.on("close", (c) => resolve(c)));
+    expect(code).toBe(4003);
+    expect(frames).toStrictEqual(['{"type":"kick"}']);
+  });
+
   it("one shared buffer sent to many sockets reaches each of them whole", async () => {
     const shared = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
     const sockets: DoorSocket[] = [];
@@ -114,14 +159,12 @@ describe("WsTransport", () => {
   });
 });
 
-describe("splicedTextFrame", () => {
-  it("is the frame of the joined payload, multi-byte parts included", () => {
-    const before = Buffer.from('{"type":"reveal","board":"' + "b".repeat(200) + '","you":');
-    const after = Buffer.from("}");
-    const part = '{"name":"Zoë ✓"}';
-    expect(splicedTextFrame(before, part, after)).toStrictEqual(
-      textFrame(Buffer.from(`${before.toString()}${part}${after.toString()}`)),
-    );
+describe("textFrameHeader", () => {
+  it("followed by its payload is the whole frame, at every length encoding", () => {
+    for (const n of [0, 125, 126, 65_535, 65_536]) {
+      const payload = Buffer.alloc(n, 0x78);
+      expect(Buffer.concat([textFrameHeader(n), payload])).toStrictEqual(textFrame(payload));
+    }
   });
 });
 

@@ -41,6 +41,25 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(writes).toEqual(["1:xy", "0:xy", "2:xy"]);
   });
 
+  it("sockets given the same shared frames in a turn get one joined buffer between them; a personal frame gets its own", async () => {
+    const written: Buffer[][] = [[], [], []];
+    const queues = written.map((out) => new TurnQueue((b) => out.push(b)));
+    const started = Buffer.from("started");
+    const question = Buffer.from("question");
+    for (const q of queues) {
+      q.push(started);
+      q.push(question);
+    }
+    queues[2]?.push(Buffer.from("+mine"));
+    await endOfTurn();
+    expect(written.map((w) => w.map(String))).toEqual([
+      ["startedquestion"],
+      ["startedquestion"],
+      ["startedquestion+mine"],
+    ]);
+    expect(written[1]?.[0]).toBe(written[0]?.[0]);
+  });
+
   it("a write that throws does not keep the other sockets of the turn from theirs", async () => {
     const writes: string[] = [];
     const broken = new TurnQueue(() => {

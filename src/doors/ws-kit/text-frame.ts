@@ -11,14 +11,15 @@ export function textFrame(payload: Buffer): Buffer {
   return frame;
 }
 
-/** One frame whose payload is `before`, `part` (UTF-8) and `after`: one allocation, no joined string. */
-export function splicedTextFrame(before: Buffer, part: string, after: Buffer): Buffer {
-  const partLength = Buffer.byteLength(part);
-  const { frame, offset } = frameFor(before.length + partLength + after.length);
-  before.copy(frame, offset);
-  frame.write(part, offset + before.length);
-  after.copy(frame, offset + before.length + partLength);
-  return frame;
+/**
+ * The RFC 6455 header of a text frame whose payload is `length` bytes: sent
+ * before the payload's pieces when they are joined later (a spliced frame
+ * queued with others for one write), so the payload is copied once.
+ */
+export function textFrameHeader(length: number): Buffer {
+  const header = Buffer.allocUnsafe(headerLength(length));
+  writeHeader(header, length);
+  return header;
 }
 
 /** One frame of a text made for one recipient (a reply, a personal event): one buffer, one write. */
@@ -31,9 +32,19 @@ export function stringTextFrame(text: string): Buffer {
 
 /** A frame buffer with its header written, and where its payload of `length` bytes starts. */
 function frameFor(length: number): { frame: Buffer; offset: number } {
-  const offset = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const offset = headerLength(length);
   const frame = Buffer.allocUnsafe(offset + length);
-  frame[0] = 0x81; // FIN + text
+  writeHeader(frame, length);
+  return { frame, offset };
+}
+
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+}
+
+/** FIN + text, then the payload length in 7, 16 or 64 bits (a server's frames are not masked). */
+function writeHeader(frame: Buffer, length: number): void {
+  frame[0] = 0x81;
   if (length < 126) {
     frame[1] = length;
   } else if (length < 65_536) {
@@ -43,7 +54,6 @@ function frameFor(length: number): { frame: Buffer; offset: number } {
     frame[1] = 127;
     frame.writeBigUInt64BE(BigInt(length), 2);
   }
-  return { frame, offset };
 }
 
 const framed = new WeakMap<Buffer, Buffer>();

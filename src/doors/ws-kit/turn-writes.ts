@@ -45,6 +45,29 @@ function flushAll(): void {
     }
   }
   list.length = 0;
+  lastParts = null;
+  lastJoined = null;
+}
+
+/**
+ * The last joined write and what it was joined from. A broadcast of several shared frames
+ * (a game's start: `started`, the player count and the first question) gives every socket the
+ * same buffers in the same order: they are joined once for the whole room, not per socket.
+ */
+let lastParts: Buffer[] | null = null;
+let lastJoined: Buffer | null = null;
+
+function joined(parts: Buffer[], bytes: number): Buffer {
+  const last = lastParts;
+  if (last !== null && lastJoined !== null && last.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length && same; i++) same = last[i] === parts[i];
+    if (same) return lastJoined;
+  }
+  const out = Buffer.concat(parts, bytes);
+  lastParts = parts;
+  lastJoined = out;
+  return out;
 }
 
 /**
@@ -53,20 +76,22 @@ function flushAll(): void {
  */
 export class TurnQueue implements QueuedWrites {
   private first: Buffer | null = null;
-  private more: Buffer[] | null = null;
+  /** Every frame of the turn, the first included, once there is more than one. */
+  private frames: Buffer[] | null = null;
   /** Bytes queued and not yet handed to the socket. */
   bytes = 0;
 
   constructor(private readonly write: (bytes: Buffer) => void) {}
 
+  /** Queues bytes: a whole frame, or the next piece of one (they are joined when written). */
   push(frame: Buffer): void {
     if (this.first === null) {
       this.first = frame;
       flushAtEndOfTurn(this);
-    } else if (this.more === null) {
-      this.more = [frame];
+    } else if (this.frames === null) {
+      this.frames = [this.first, frame];
     } else {
-      this.more.push(frame);
+      this.frames.push(frame);
     }
     this.bytes += frame.length;
   }
@@ -74,11 +99,11 @@ export class TurnQueue implements QueuedWrites {
   flush(): void {
     const first = this.first;
     if (first === null) return;
-    const more = this.more;
+    const frames = this.frames;
     const bytes = this.bytes;
     this.first = null;
-    this.more = null;
+    this.frames = null;
     this.bytes = 0;
-    this.write(more === null ? first : Buffer.concat([first, ...more], bytes));
+    this.write(frames === null ? first : joined(frames, bytes));
   }
 }

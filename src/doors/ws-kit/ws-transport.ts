@@ -7,7 +7,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame, splicedTextFrame, stringTextFrame } from "./text-frame.js";
+import { sharedTextFrame, stringTextFrame, textFrameHeader } from "./text-frame.js";
 import { TurnQueue } from "./turn-writes.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
@@ -44,7 +44,12 @@ class WsSocket implements DoorSocket {
 
   sendSpliced(before: Buffer, part: string, after: Buffer): void {
     if (!this.isOpen) return;
-    this.queue.push(splicedTextFrame(before, part, after));
+    // In pieces: the turn's write joins them with the socket's other frames in one copy.
+    const own = Buffer.from(part);
+    this.queue.push(textFrameHeader(before.length + own.length + after.length));
+    this.queue.push(before);
+    this.queue.push(own);
+    this.queue.push(after);
   }
 
   /** Every frame of a turn already goes out in one write. */
