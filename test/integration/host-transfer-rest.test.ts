@@ -4,7 +4,6 @@
  */
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
 import { dataOf, RawSocket } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";

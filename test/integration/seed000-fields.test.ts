@@ -5,7 +5,7 @@
  * (and `POST /internal/rooms/:id/kick`), and the `UNKNOWN` error code.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
+import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
 import { serverValidators } from "../../src/doors/canonical/protocol.js";
 import { dataOf, RawSocket } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";

@@ -4,7 +4,7 @@
  * socket really closes; the room notices through the door (H-1…H-3).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
+import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
 import { dataOf, RawSocket, userIdOf } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";

@@ -4,7 +4,6 @@
  * `settings.invited` list of user ids; everyone else gets what a room id that is no room gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AnyServerFrame, ServerData } from "../../src/doors/canonical/protocol.js";
 import { dataOf, RawSocket, userIdOf } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";

@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Identity, IdentityService } from "../../auth/identity.js";
 import { ERROR_CODES, type ErrorCode, ProtocolError } from "../../domain/errors.js";
-import { asParticipantId, asUserId } from "../../domain/ids.js";
+import { asUserId } from "../../domain/ids.js";
 import type { AnswerValue } from "../../domain/quiz.js";
 import { markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle } from "../../engine/room-handle.js";

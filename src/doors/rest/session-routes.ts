@@ -3,7 +3,6 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type, { type Static } from "typebox";
 import { hashToken } from "../../auth/token-hash.js";
 import type { DomainError } from "../../domain/errors.js";
-import { asParticipantId, asUserId } from "../../domain/ids.js";
 import { type PhaseKind, type SessionStatus, statusOf } from "../../domain/phase.js";
 import type { AnswerValue } from "../../domain/quiz.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
