@@ -98,10 +98,9 @@ export class RoomRuntime implements RoomHandle {
       const seen = this.dedupe.get(key);
       if (seen && seen.expiresAt > this.deps.clock.now()) return seen.reply;
     }
-    // An answer keeps its key in storage, so a retry still matches after a takeover.
-    const applied =
-      key !== undefined && command.type === "answer" ? { ...command, requestKey: key } : command;
-    const reply = this.apply(actor, applied, key);
+    // The key goes to the room with the command: an answer keeps it in storage, so a retry still
+    // matches after a takeover; host commands keep their replies in the session's state.
+    const reply = this.apply(actor, command, key);
     if (key !== undefined) {
       this.remember(key, reply);
       // A refusal applied nothing, so it is not remembered: a retry really runs again (the session

@@ -408,11 +408,11 @@ export class Room {
    */
   execute(actor: Actor, command: Command, now: number, requestKey?: string): Outcome {
     if (requestKey === undefined || !REMEMBERED_COMMANDS.has(command.type)) {
-      return this.dispatch(actor, command, now);
+      return this.dispatch(actor, command, now, requestKey);
     }
     const seen = this.recent.find((r) => r.key === requestKey);
     if (seen) return { kind: "reply", reply: JSON.parse(seen.reply) as Reply<CommandResult> };
-    const outcome = this.dispatch(actor, command, now);
+    const outcome = this.dispatch(actor, command, now, requestKey);
     // A refusal changed nothing, so a retry runs again.
     if (outcome.kind === "reply" && outcome.reply.ok) {
       this.recent.push({ key: requestKey, reply: JSON.stringify(outcome.reply) });
@@ -422,7 +422,13 @@ export class Room {
     return outcome;
   }
 
-  private dispatch(actor: Actor, command: Command, now: number): Outcome {
+  /** `requestKey`: the caller's key for the request; an answer stores it (A-6 after a takeover). */
+  private dispatch(
+    actor: Actor,
+    command: Command,
+    now: number,
+    requestKey: string | undefined,
+  ): Outcome {
     const reply = (r: Reply<CommandResult>): Outcome => ({ kind: "reply", reply: r });
     switch (command.type) {
       case "join":
@@ -466,7 +472,7 @@ export class Room {
           command.target,
           command.answer,
           now,
-          command.requestKey,
+          requestKey,
           command.unmatchedText ?? "refuse",
         );
       case "presence":

@@ -47,7 +47,6 @@ export type Command =
   /** H-3: the host hands host rights to another member of the room. */
   | { type: "transfer_host"; userId: UserId }
   /**
-   * `requestKey` is set by the runtime from the caller's dedupe key; doors do not set it.
    * `unmatchedText`: a text that names none of a choice question's options is refused
    * (`bad_answer`, the default) or scored as a wrong answer (`wrong`, seed 001; rule A-7).
    */
@@ -55,7 +54,6 @@ export type Command =
       type: "answer";
       target: AnswerTarget;
       answer: AnswerValue;
-      requestKey?: string;
       unmatchedText?: "refuse" | "wrong";
     }
   | { type: "presence"; connected: boolean }

@@ -151,12 +151,11 @@ describe("live mode (M-1)", () => {
     h.start();
     h.now += 3_000;
     const send = (choice: number, requestKey?: string) =>
-      h.exec(ann, {
-        type: "answer",
-        target: { index: 0 },
-        answer: { kind: "choice", index: choice },
-        ...(requestKey ? { requestKey } : {}),
-      });
+      h.exec(
+        ann,
+        { type: "answer", target: { index: 0 }, answer: { kind: "choice", index: choice } },
+        requestKey,
+      );
     const first = ack(send(0, "ann:m1"));
     h.now += 1_000;
     expect(ack(send(0, "ann:m1"))).toEqual(first);
