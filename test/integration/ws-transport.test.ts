@@ -60,6 +60,25 @@ function receive(port: number, count: number): Promise<string[]> {
   });
 }
 
+/** `count` clients connected to one server, each expecting `frames` frames; resolves once all are open. */
+async function openMany(
+  count: number,
+  frames: number,
+): Promise<{ sockets: DoorSocket[]; received: Promise<string[][]> }> {
+  const sockets: DoorSocket[] = [];
+  let ready: () => void = () => {};
+  const allOpen = new Promise<void>((r) => {
+    ready = r;
+  });
+  const port = await serve((s) => {
+    sockets.push(s);
+    if (sockets.length === count) ready();
+  });
+  const received = Promise.all(Array.from({ length: count }, () => receive(port, frames)));
+  await allOpen;
+  return { sockets, received };
+}
+
 describe("WsTransport", () => {
   it("shared bytes (framed once) and per-recipient text arrive intact and in order, at every length encoding", async () => {
     // Exactly 0, 5, 125 (7-bit), 126 and 65,535 (16-bit), 65,536 and 100,000 (64-bit) bytes; one not ASCII.
@@ -101,25 +120,14 @@ describe("WsTransport", () => {
     const question = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
     const before = Buffer.from(`{"type":"reveal","board":"${"b".repeat(200)}","you":`);
     const after = Buffer.from("}");
-    const sockets: DoorSocket[] = [];
-    let ready: () => void = () => {};
-    const allOpen = new Promise<void>((r) => {
-      ready = r;
-    });
-    const port = await serve((s) => {
-      sockets.push(s);
-      if (sockets.length === 3) ready();
-    });
-    const received = Array.from({ length: 3 }, () => receive(port, 3));
-    await allOpen;
+    const { sockets, received } = await openMany(3, 3);
     // One turn: the same two shared frames to every socket (joined once for all), then each one's own part.
     for (const s of sockets) {
       s.send(started);
       s.send(question);
     }
     for (const [i, s] of sockets.entries()) s.sendSpliced(before, `"Zoë ${i}"`, after);
-    const got = await Promise.all(received);
-    for (const [i, frames] of got.entries()) {
+    for (const [i, frames] of (await received).entries()) {
       expect(frames).toStrictEqual([
         String(started),
         String(question),
@@ -143,19 +151,9 @@ describe("WsTransport", () => {
 
   it("one shared buffer sent to many sockets reaches each of them whole", async () => {
     const shared = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
-    const sockets: DoorSocket[] = [];
-    let ready: () => void = () => {};
-    const allOpen = new Promise<void>((r) => {
-      ready = r;
-    });
-    const port = await serve((s) => {
-      sockets.push(s);
-      if (sockets.length === 5) ready();
-    });
-    const received = Array.from({ length: 5 }, () => receive(port, 1));
-    await allOpen;
+    const { sockets, received } = await openMany(5, 1);
     for (const s of sockets) s.send(shared);
-    for (const got of await Promise.all(received)) expect(got).toStrictEqual([String(shared)]);
+    for (const got of await received) expect(got).toStrictEqual([String(shared)]);
   });
 });
 
