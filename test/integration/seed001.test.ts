@@ -626,6 +626,31 @@ describe("seed 001: connections, reconnects and replays", () => {
   });
 });
 
+describe("seed 001: a retried JOIN_SESSION and the board", () => {
+  it("A-6: the retry gets its first SESSION_JOINED but never the board remembered with it: a client's board does not go back", async () => {
+    const quizId = await createQuiz(CAPITALS);
+    const { session_id: sid } = await createSession(quizId);
+    const id = user("rejoiner");
+    const c = await SeedClient.connect(`user_id=${id}`);
+    const joined = await c.join(sid, "rejoin", { message_id: "join-1" });
+    await c.board((b) => b.leaderboard.length === 1);
+    const other = await player(sid, "scorer");
+    await api("POST", `/api/v1/sessions/${sid}/start`);
+    await other.c.answer(sid, "q1", "Paris", 1000);
+    // The board with the other learner's points reaches this client first.
+    await c.board((b) => b.leaderboard.some((e) => e.score > 0));
+    const before = c.messages.length;
+    expect(await c.join(sid, "rejoin", { message_id: "join-1" })).toEqual(joined);
+    // Seed 001's socket answers in order: once PONG is back, whatever the retry sent is in.
+    await c.call("PING", {}, ["PONG"]);
+    const boards = c.messages
+      .slice(before)
+      .filter((m) => m.type === "LEADERBOARD_UPDATED")
+      .map((m) => m.payload as unknown as LeaderboardPayload);
+    for (const b of boards) expect(b.leaderboard.some((e) => e.score > 0)).toBe(true);
+  });
+});
+
 describe("seed 001: a reused message_id is a new request when it is about something else", () => {
   it("A-6: a JOIN_SESSION to another session with a message_id used before joins that session; an answer with it is answered", async () => {
     const quizId = await createQuiz(CAPITALS);

@@ -332,8 +332,9 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
         ...(joined.started
           ? [this.startedFrame(handle.id, joined.snapshot.startedAt ?? at, at)]
           : []),
-        // The board as of the join, so a (re)joining client need not wait for the next change.
-        this.boardOf(snap, null, at),
+        // The board as of the join, so a (re)joining client need not wait for the next change. Not
+        // kept for retries (100 entries a learner): a retried message_id gets today's board (refresh).
+        { ...this.boardOf(snap, null, at), snapshot: true },
       ],
       retryable: false,
       binding: { sessionId: handle.id, participantId: joined.participantId, role: "player" },
