@@ -371,8 +371,8 @@ export interface RawReport {
     questionFanout: Summary;
     revealFanout: Summary;
   };
-  /** Per question (0-based): question fan-out and reveal fan-out. */
-  perQuestion: { question: Summary; reveal: Summary }[];
+  /** Per question (0-based): question fan-out, answer → ack and reveal fan-out. */
+  perQuestion: { question: Summary; ack: Summary; reveal: Summary }[];
   serverResources: {
     cpuJoinS: number;
     cpuGameS: number;
@@ -687,6 +687,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     question: summarize(
       results.flatMap((r) => r.questionFanoutMs.filter((_, i) => r.questionIndex[i] === k)),
     ),
+    ack: summarize(results.flatMap((r) => r.ackMs.filter((_, i) => r.ackIndex[i] === k))),
     reveal: summarize(
       results.flatMap((r) => r.revealFanoutMs.filter((_, i) => r.revealIndex[i] === k)),
     ),
@@ -939,6 +940,7 @@ export function formatRawReport(r: RawReport): string {
   rows.push([], ["per question"]);
   r.perQuestion.forEach((q, k) => {
     rows.push(summaryRow(`  question ${k + 1} fan-out`, q.question));
+    rows.push(summaryRow(`  answer ${k + 1} → ack`, q.ack));
     rows.push(summaryRow(`  reveal ${k + 1} fan-out`, q.reveal));
   });
   lines.push(formatTable(rows));
