@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RawSocket } from "../support/clients.js";
+import { type RawSocket, rawSockets } from "../support/clients.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 // A-6 on the canonical door (docs/protocol.md): a retried msg_id gets its first reply, and a msg_id
@@ -9,22 +9,18 @@ import { createTestApp, type TestApp } from "../support/test-app.js";
 type Json = Record<string, unknown>;
 let t: TestApp;
 let url: string;
-const sockets: RawSocket[] = [];
+const sockets = rawSockets(() => url);
 
 beforeAll(async () => {
   t = await createTestApp();
   url = `ws://127.0.0.1:${await t.app.listen()}/ws/v1`;
 });
 afterAll(async () => {
-  for (const s of sockets) s.close();
+  sockets.closeAll();
   await t.close();
 });
 
-async function socket(): Promise<RawSocket> {
-  const s = await RawSocket.open(url);
-  sockets.push(s);
-  return s;
-}
+const socket = sockets.open;
 
 async function room(host: RawSocket, msgId: string): Promise<Json> {
   const created = await host.request("create_room", msgId, { quiz_id: "vocab-101", mode: "live" });

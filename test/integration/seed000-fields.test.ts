@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
 import { serverValidators } from "../../src/doors/canonical/protocol.js";
-import { dataOf, RawSocket } from "../support/clients.js";
+import { dataOf, messageIds, rawSockets } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
@@ -15,7 +15,7 @@ type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 let t: TestApp;
 let url: string;
 let base: string;
-const sockets: RawSocket[] = [];
+const sockets = rawSockets(() => url);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -38,18 +38,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.close();
+  sockets.closeAll();
   await t.close();
 });
 
-async function open(): Promise<RawSocket> {
-  const s = await RawSocket.open(url);
-  sockets.push(s);
-  return s;
-}
+const open = sockets.open;
 
-let ids = 0;
-const msgId = (what: string) => `${what}-${++ids}`;
+const msgId = messageIds();
 const isType = (type: string) => (f: AnyServerFrame) => f.type === type;
 
 async function room() {

@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AnyServerFrame } from "../../src/doors/canonical/protocol.js";
-import { dataOf, RawSocket, userIdOf } from "../support/clients.js";
+import { dataOf, messageIds, type RawSocket, rawSockets, userIdOf } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 let t: TestApp;
 let url: string;
-const sockets: RawSocket[] = [];
+const sockets = rawSockets(() => url);
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -31,18 +31,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.close();
+  sockets.closeAll();
   await t.close();
 });
 
-async function open(): Promise<RawSocket> {
-  const s = await RawSocket.open(url);
-  sockets.push(s);
-  return s;
-}
+const open = sockets.open;
 
-let ids = 0;
-const msgId = (what: string) => `${what}-${++ids}`;
+const msgId = messageIds();
 
 /** A host's room and the frames that created it. */
 async function createRoom(host: RawSocket, settings: Record<string, unknown>) {

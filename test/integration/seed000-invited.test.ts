@@ -4,14 +4,14 @@
  * `settings.invited` list of user ids; everyone else gets what a room id that is no room gets.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dataOf, RawSocket, userIdOf } from "../support/clients.js";
+import { dataOf, messageIds, rawSockets, userIdOf } from "../support/clients.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
 type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 let t: TestApp;
 let url: string;
-const sockets: RawSocket[] = [];
+const sockets = rawSockets(() => url);
 /** Small, so the last test reaches it; every other test here guesses no room. */
 const PIN_GUESSES = 4;
 
@@ -33,18 +33,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of sockets) s.close();
+  sockets.closeAll();
   await t.close();
 });
 
-async function open(): Promise<RawSocket> {
-  const s = await RawSocket.open(url);
-  sockets.push(s);
-  return s;
-}
+const open = sockets.open;
 
-let ids = 0;
-const msgId = (what: string) => `${what}-${++ids}`;
+const msgId = messageIds();
 
 async function roomInviting(invited: string[]) {
   const host = await open();

@@ -180,3 +180,30 @@ export function userIdOf(s: RawSocket): string {
   };
   return w.data.user_id;
 }
+
+/**
+ * Raw sockets of one test file: `open` connects one to the file's server (the URL is read when
+ * called, after `beforeAll` set it), `closeAll` closes every one in `afterAll`.
+ */
+export function rawSockets(url: () => string): {
+  open(): Promise<RawSocket>;
+  closeAll(): void;
+} {
+  const opened: RawSocket[] = [];
+  return {
+    async open() {
+      const s = await RawSocket.open(url());
+      opened.push(s);
+      return s;
+    },
+    closeAll() {
+      for (const s of opened) s.close();
+    },
+  };
+}
+
+/** Message ids unique within a test file: `create-1`, `join-2`, … */
+export function messageIds(): (what: string) => string {
+  let ids = 0;
+  return (what) => `${what}-${++ids}`;
+}
