@@ -119,10 +119,7 @@ export type ClientMessage = {
   [T in ClientType]: { type: T; msg_id: string; room_id?: string; data: ClientData<T> };
 }[ClientType];
 
-/** One player's result in a reveal's `per_user_stats` (seed 000). */
-const UserStat = Type.Object({
-  user_id: Type.String(),
-  participant_id: Type.String(),
+const ResultYou = Type.Object({
   answered: Type.Boolean(),
   correct: Type.Boolean(),
   points: Type.Integer(),
@@ -131,13 +128,11 @@ const UserStat = Type.Object({
   streak: Type.Integer(),
 });
 
-const ResultYou = Type.Object({
-  answered: Type.Boolean(),
-  correct: Type.Boolean(),
-  points: Type.Integer(),
-  score: Type.Integer(),
-  rank: Type.Integer(),
-  streak: Type.Integer(),
+/** One player's result in a reveal's `per_user_stats` (seed 000): whose, then `you`'s fields. */
+const UserStat = Type.Object({
+  user_id: Type.String(),
+  participant_id: Type.String(),
+  ...ResultYou.properties,
 });
 
 /** Server → client messages: the `data` of each type. */
