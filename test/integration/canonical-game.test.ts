@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
 import { serverValidators } from "../../src/doors/canonical/protocol.js";
-import type { QuizwireClient } from "../../src/sdk/index.js";
 import { QuizwireError } from "../../src/sdk/index.js";
-import { connectClient, dropConnection, EventLog, RawSocket } from "../support/clients.js";
+import {
+  connectClient,
+  dropConnection,
+  EventLog,
+  RawSocket,
+  sdkClients,
+} from "../support/clients.js";
 import { choiceQuestion, quizOf, typedQuestion } from "../support/fixtures.js";
 import { createTestApp } from "../support/test-app.js";
 
@@ -11,13 +16,9 @@ type TestApp = Awaited<ReturnType<typeof createTestApp>>;
 let t: TestApp;
 let url: string;
 let base: string;
-const clients: QuizwireClient[] = [];
+const clients = sdkClients(() => url);
 
-async function client(): Promise<QuizwireClient> {
-  const c = await connectClient(url);
-  clients.push(c);
-  return c;
-}
+const client = clients.open;
 
 beforeAll(async () => {
   // One raw client here sends a burst of bad frames faster than seed 000's 10 messages/s per user
@@ -48,7 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.close();
+  clients.closeAll();
   await t.close();
 });
 
@@ -205,7 +206,7 @@ describe("canonical protocol: a full live game", () => {
     expect(d.willReconnect).toBe(false);
     // Same identity, new connection, new name: still banned.
     const again = await connectClient(url, { identityToken: eve.c.identityToken ?? undefined });
-    clients.push(again);
+    clients.track(again);
     const refused = await again
       .join({ pin: room.pin, displayName: "Eve2" })
       .catch((e: unknown) => e);

@@ -6,8 +6,8 @@
  * 5 s timeout — and service comes back by itself once a probe after the period succeeds.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type QuizwireClient, QuizwireError } from "../../src/sdk/index.js";
-import { connectClient, EventLog } from "../support/clients.js";
+import { QuizwireError } from "../../src/sdk/index.js";
+import { EventLog, sdkClients } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import {
@@ -31,7 +31,7 @@ describe.skipIf(postgres.skip)(postgres.title("the database's circuit breaker"),
   let t: TestApp;
   let base: string;
   let wsUrl: string;
-  const clients: QuizwireClient[] = [];
+  const clients = sdkClients(() => wsUrl);
 
   beforeAll(async () => {
     const target = new URL(TEST_DATABASE_URL);
@@ -55,18 +55,14 @@ describe.skipIf(postgres.skip)(postgres.title("the database's circuit breaker"),
   });
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     proxy?.restore();
     await t?.close();
     await proxy?.close();
     await schema?.drop();
   });
 
-  async function client(): Promise<QuizwireClient> {
-    const c = await connectClient(wsUrl);
-    clients.push(c);
-    return c;
-  }
+  const client = clients.open;
 
   const quizzes = () =>
     fetch(`${base}/api/v1/quizzes`, { signal: AbortSignal.timeout(PROMPT_MS) }).then(async (r) => ({

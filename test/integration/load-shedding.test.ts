@@ -4,27 +4,9 @@
  * connections already open keep working, and new ones are accepted again once it recovers.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import { RawSocket } from "../support/clients.js";
+import { RawSocket, upgradeStatus } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
-
-/** The HTTP status an upgrade got: 101 when it opened. */
-function upgradeStatus(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once("open", () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once("error", reject);
-  });
-}
 
 /** Keeps the event loop busy, as a CPU-bound burst on the server would. */
 function blockEventLoop(ms: number): void {

@@ -5,25 +5,8 @@
  * a script would send them.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import { upgradeStatus } from "../support/clients.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
-
-/** The HTTP status an upgrade got: 101 when it opened. */
-function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once("open", () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once("unexpected-response", (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      res.resume();
-      ws.terminate();
-    });
-    ws.once("error", (err) => reject(err));
-  });
-}
 
 describe("origins with ALLOWED_ORIGINS unset", () => {
   let t: TestApp;

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerData } from "../../src/doors/canonical/protocol.js";
-import { type QuizwireClient, QuizwireError } from "../../src/sdk/index.js";
-import { connectClient, EventLog } from "../support/clients.js";
+import { QuizwireError } from "../../src/sdk/index.js";
+import { EventLog, sdkClients } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import {
@@ -35,7 +35,7 @@ describe.skipIf(postgres.skip)(postgres.title("quizwire on Postgres"), () => {
   let t: TestApp;
   let wsUrl: string;
   let base: string;
-  const clients: QuizwireClient[] = [];
+  const clients = sdkClients(() => wsUrl);
 
   beforeAll(async () => {
     const target = new URL(TEST_DATABASE_URL);
@@ -66,18 +66,14 @@ describe.skipIf(postgres.skip)(postgres.title("quizwire on Postgres"), () => {
   });
 
   afterAll(async () => {
-    for (const c of clients) c.close();
+    clients.closeAll();
     proxy?.restore();
     await t?.close();
     await proxy?.close();
     await schema?.drop();
   });
 
-  async function client(): Promise<QuizwireClient> {
-    const c = await connectClient(wsUrl);
-    clients.push(c);
-    return c;
-  }
+  const client = clients.open;
 
   /** A live room on the test quiz, and players joined to it. */
   async function room(...names: string[]) {

@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { QuizwireClient } from "../../src/sdk/index.js";
 import { createApp } from "../../src/server/app.js";
-import { connectClient, EventLog, RawSocket } from "../support/clients.js";
+import { connectClient, EventLog, RawSocket, sdkClients } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { OtlpReceiver } from "../support/otlp-receiver.js";
@@ -36,13 +35,9 @@ let capture: LogCapture;
 let receiver: OtlpReceiver;
 let t: TestApp;
 let url: string;
-const clients: QuizwireClient[] = [];
+const clients = sdkClients(() => url);
 
-async function client(): Promise<QuizwireClient> {
-  const c = await connectClient(url);
-  clients.push(c);
-  return c;
-}
+const client = clients.open;
 
 beforeAll(async () => {
   capture = new LogCapture();
@@ -60,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.close();
+  clients.closeAll();
   await t?.close();
   await receiver?.close();
 });

@@ -7,8 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { QuizwireClient } from "../../src/sdk/index.js";
-import { connectClient, EventLog } from "../support/clients.js";
+import { connectClient, EventLog, sdkClients } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import { OtlpReceiver, type ReceivedSpan } from "../support/otlp-receiver.js";
@@ -21,13 +20,9 @@ const SERVER = 2;
 let receiver: OtlpReceiver;
 let t: TestApp;
 let url: string;
-const clients: QuizwireClient[] = [];
+const clients = sdkClients(() => url);
 
-async function client(): Promise<QuizwireClient> {
-  const c = await connectClient(url);
-  clients.push(c);
-  return c;
-}
+const client = clients.open;
 
 beforeAll(async () => {
   receiver = await OtlpReceiver.start();
@@ -43,7 +38,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.close();
+  clients.closeAll();
   await t?.close();
   await receiver?.close();
 });
@@ -166,7 +161,7 @@ describe("tracing off (no endpoint)", () => {
       const port = await off.app.listen();
       await off.app.storage.quizzes.put(quizOf([choiceQuestion("q1")], "off-quiz"));
       const host = await connectClient(`ws://127.0.0.1:${port}/ws/v1`);
-      clients.push(host);
+      clients.track(host);
       const room = await host.createRoom({ quizId: "off-quiz", mode: "live", hostName: "Host" });
       expect(room.pin).toMatch(/^\d{6}$/);
     } finally {

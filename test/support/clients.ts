@@ -207,3 +207,46 @@ export function messageIds(): (what: string) => string {
   let ids = 0;
   return (what) => `${what}-${++ids}`;
 }
+
+/**
+ * SDK clients of one test file (or block): `open` connects one to the URL of the moment, `track`
+ * adds one made otherwise, `closeAll` closes every one in `afterAll`.
+ */
+export function sdkClients(url: () => string): {
+  open(): Promise<QuizwireClient>;
+  track(c: QuizwireClient): QuizwireClient;
+  closeAll(): void;
+} {
+  const opened: QuizwireClient[] = [];
+  return {
+    async open() {
+      const c = await connectClient(url());
+      opened.push(c);
+      return c;
+    },
+    track(c) {
+      opened.push(c);
+      return c;
+    },
+    closeAll() {
+      for (const c of opened) c.close();
+    },
+  };
+}
+
+/** The HTTP status an upgrade got: 101 when it opened. */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.once("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      res.resume();
+      ws.terminate();
+    });
+    ws.once("error", reject);
+  });
+}
