@@ -11,13 +11,12 @@ import { EventLog, sdkClients } from "../support/clients.js";
 import { eventually } from "../support/eventually.js";
 import { choiceQuestion, quizOf } from "../support/fixtures.js";
 import {
-  freshPgSchema,
   type PgSchema,
   postgresAvailable,
+  proxiedPgSchema,
   requireOrSkip,
-  TEST_DATABASE_URL,
 } from "../support/services.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 import { createTestApp, type TestApp } from "../support/test-app.js";
 
 const postgres = requireOrSkip(await postgresAvailable());
@@ -34,14 +33,11 @@ describe.skipIf(postgres.skip)(postgres.title("the database's circuit breaker"),
   const clients = sdkClients(() => wsUrl);
 
   beforeAll(async () => {
-    const target = new URL(TEST_DATABASE_URL);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    schema = await freshPgSchema();
-    const databaseUrl = new URL(schema.url);
-    databaseUrl.hostname = "127.0.0.1";
-    databaseUrl.port = String(proxy.port);
+    const proxied = await proxiedPgSchema();
+    proxy = proxied.proxy;
+    schema = proxied.schema;
     t = await createTestApp({
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: proxied.url,
       DEMO_CONTENT: "false",
       DB_CIRCUIT_FAILURES: "5",
       DB_CIRCUIT_RETRY_MS: "1000",

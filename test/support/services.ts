@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import pg from "pg";
 import { describe, it } from "vitest";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 /** The Postgres database tests use; each suite works in schemas of its own inside it. */
 export const TEST_DATABASE_URL =
@@ -284,4 +285,22 @@ export async function freshPgSchema(url = TEST_DATABASE_URL): Promise<PgSchema> 
   const withSchema = new URL(url);
   withSchema.searchParams.set("schema", name);
   return { name, url: withSchema.toString(), drop: () => dropSchema(name, url) };
+}
+
+/**
+ * A fresh schema reached through a TCP proxy that a test can cut (`proxy.cut`) while the
+ * machine's Postgres keeps running; `url` is the DATABASE_URL through the proxy.
+ */
+export async function proxiedPgSchema(): Promise<{
+  proxy: TcpProxy;
+  schema: PgSchema;
+  url: string;
+}> {
+  const target = new URL(TEST_DATABASE_URL);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const schema = await freshPgSchema();
+  const url = new URL(schema.url);
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  return { proxy, schema, url: url.toString() };
 }

@@ -50,7 +50,7 @@ export function rememberedForm(reply: Reply): Reply {
   if (!reply.frames.some((f) => f.snapshot)) return reply;
   return {
     ...reply,
-    frames: reply.frames.filter((f) => !f.snapshot).map(({ type, text }) => ({ type, text })),
+    frames: reply.frames.filter((f) => !f.snapshot),
     refresh: true,
   };
 }
