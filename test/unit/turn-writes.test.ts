@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { TurnQueue } from "../../src/doors/ws-kit/turn-writes.js";
+import { describe, expect, it, vi } from "vitest";
+import { TurnQueue, WRITES_PER_SLICE } from "../../src/doors/ws-kit/turn-writes.js";
 
 /** Resolves after the current turn's `process.nextTick` work (the flush) has run. */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -70,5 +70,56 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     fine.push(Buffer.from("kept"));
     await endOfTurn();
     expect(writes).toEqual(["kept"]);
+  });
+
+  describe("a turn that writes to more sockets than WRITES_PER_SLICE", () => {
+    const room = WRITES_PER_SLICE * 2 + 500;
+    /** After the current turn's nextTick work: the first slice is out, the backlog is not. */
+    const nextTicks = () => new Promise<void>((resolve) => process.nextTick(resolve));
+
+    it("writes one slice at the end of the turn, and a socket queued afterwards (an ack) before the rest", async () => {
+      const order: string[] = [];
+      const queues = Array.from(
+        { length: room },
+        (_, i) => new TurnQueue((b) => order.push(`${i}:${b}`)),
+      );
+      const broadcast = Buffer.from("q");
+      for (const q of queues) q.push(broadcast);
+      await nextTicks();
+      expect(order).toHaveLength(WRITES_PER_SLICE);
+      expect(order[0]).toBe("0:q");
+
+      // Another turn: an answer is acknowledged on a socket that has its question already.
+      queues[0]?.push(Buffer.from("ack"));
+      await nextTicks();
+      expect(order).toHaveLength(WRITES_PER_SLICE + 1);
+      expect(order.at(-1)).toBe("0:ack");
+
+      await vi.waitFor(() => expect(order).toHaveLength(room + 1));
+      // Every socket got the broadcast exactly once, the slices in the order they were queued.
+      const broadcastTo = order.filter((w) => w.endsWith(":q")).map((w) => Number(w.split(":")[0]));
+      expect(broadcastTo).toEqual(queues.map((_, i) => i));
+    });
+
+    it("a socket still waiting for its slice gets later frames in the same write, after the earlier ones", async () => {
+      const writes = new Map<number, string[]>();
+      const queues = Array.from({ length: room }, (_, i) => {
+        writes.set(i, []);
+        return new TurnQueue((b) => writes.get(i)?.push(String(b)));
+      });
+      for (const q of queues) q.push(Buffer.from("question"));
+      await nextTicks();
+      const last = room - 1;
+      expect(writes.get(last)).toEqual([]);
+      queues[last]?.push(Buffer.from("+count"));
+      // A second big turn while the first is still going out joins the backlog behind it.
+      for (const q of queues) q.push(Buffer.from("+reveal"));
+      await vi.waitFor(() => {
+        for (const w of writes.values()) expect(w.length).toBeGreaterThan(0);
+      });
+      expect(writes.get(last)).toEqual(["question+count+reveal"]);
+      expect(writes.get(0)).toEqual(["question", "+reveal"]);
+      for (const q of queues) expect(q.bytes).toBe(0);
+    });
   });
 });
