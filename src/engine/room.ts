@@ -196,6 +196,8 @@ export class Room {
   private answerSeq = 0;
   private ticketCounter = 0;
   private readonly pending = new Map<number, PendingAnswer>();
+  /** How many of `pending` answer each question: asked on every answer, so kept, not counted. */
+  private readonly pendingPerQuestion = new Map<number, number>();
   private tally: QuestionTally = { optionCounts: [], answered: 0, connectedAnswered: 0 };
 
   /** T-3 early closes are held until this time after a restore (0: no hold). */
@@ -1290,6 +1292,7 @@ export class Room {
 
     const ticket = ++this.ticketCounter;
     this.pending.set(ticket, { member: m, index, answer: entry });
+    this.pendingPerQuestion.set(index, this.pendingFor(index) + 1);
     this.writes.push({
       write: { kind: "answer_put", answer: record, participantScore: m.score },
       ticket,
@@ -1314,9 +1317,8 @@ export class Room {
   ): Array<{ ticket: number; reply: Reply<AnswerAck> }> {
     const replies: Array<{ ticket: number; reply: Reply<AnswerAck> }> = [];
     for (const ticket of tickets) {
-      const p = this.pending.get(ticket);
+      const p = this.settlePending(ticket);
       if (!p) continue;
-      this.pending.delete(ticket);
       p.answer.pending = false;
       const { member: m, index, answer } = p;
       const r = answer.record;
@@ -1374,9 +1376,8 @@ export class Room {
     const replies: Array<{ ticket: number; reply: Reply<AnswerAck> }> = [];
     const sorted = [...tickets].sort((a, b) => b - a);
     for (const ticket of sorted) {
-      const p = this.pending.get(ticket);
+      const p = this.settlePending(ticket);
       if (!p) continue;
-      this.pending.delete(ticket);
       this.undoAnswer(p.member, p.index, p.answer);
       replies.push({ ticket, reply: { ok: false, error } });
     }
@@ -1922,9 +1923,18 @@ export class Room {
   }
 
   private pendingFor(index: number): number {
-    let n = 0;
-    for (const p of this.pending.values()) if (p.index === index) n += 1;
-    return n;
+    return this.pendingPerQuestion.get(index) ?? 0;
+  }
+
+  /** Takes a stored (or refused) answer out of `pending`; undefined when it is not there. */
+  private settlePending(ticket: number): PendingAnswer | undefined {
+    const p = this.pending.get(ticket);
+    if (p === undefined) return undefined;
+    this.pending.delete(ticket);
+    const left = this.pendingFor(p.index) - 1;
+    if (left > 0) this.pendingPerQuestion.set(p.index, left);
+    else this.pendingPerQuestion.delete(p.index);
+    return p;
   }
 
   private countsFor(index: number): number[] {
