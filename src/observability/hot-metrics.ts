@@ -57,6 +57,55 @@ export class HotCounter {
   }
 }
 
+/** One series of a HotLabeledCounter: a plain number. */
+export class HotCount {
+  value = 0;
+
+  constructor(readonly labels: Readonly<Record<string, string>>) {}
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+/**
+ * A counter with labels whose series are made once (the caller keeps each one) and then
+ * counted as plain numbers: the message counters, bumped for every frame in and every
+ * broadcast out.
+ */
+export class HotLabeledCounter {
+  private readonly series = new Map<string, HotCount>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+  ) {
+    register(registry, this);
+  }
+
+  /** The series for these label values (made on first use: call once, keep it). */
+  child(labels: Readonly<Record<string, string>>): HotCount {
+    const key = JSON.stringify(labels);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = new HotCount({ ...labels });
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  get(): Exported {
+    const values: Sample[] = [];
+    for (const s of this.series.values()) values.push({ value: s.value, labels: { ...s.labels } });
+    return { name: this.name, help: this.help, type: "counter", values, aggregator: "sum" };
+  }
+
+  reset(): void {
+    for (const s of this.series.values()) s.value = 0;
+  }
+}
+
 /** One series of a HotHistogram: bucket counts, sum and count. */
 export class HotSeries {
   private readonly counts: Float64Array;

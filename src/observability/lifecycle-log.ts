@@ -34,6 +34,8 @@ export class LifecycleLog {
   }
 
   private event(e: RoomEvent): void {
+    // Every room event passes here (each answer's `scored` too): below INFO, build nothing.
+    if (!this.log.isLevelEnabled("info")) return;
     const b = e.body;
     const base = { room_id: e.sessionId, msg_type: b.type };
     switch (b.type) {

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { HotCounter, HotHistogram } from "./hot-metrics.js";
+import { HotCounter, HotHistogram, HotLabeledCounter } from "./hot-metrics.js";
 
 /** What the session gauges read at scrape time: the rooms this instance runs. */
 export interface LoadedRoom {
@@ -41,8 +41,9 @@ export class Metrics {
   readonly registry = new Registry();
   readonly connections: Gauge<"door">;
   readonly sessions: Gauge;
-  readonly messagesIn: Counter<"door" | "type">;
-  readonly messagesOut: Counter<"door" | "type">;
+  /** Labels: door, type. */
+  readonly messagesIn: HotLabeledCounter;
+  readonly messagesOut: HotLabeledCounter;
   readonly errors: Counter<"door" | "code">;
   readonly slowConsumers: Counter<"door" | "action">;
   /** Per answer: bind a door's series once with `child(door)`. */
@@ -96,18 +97,17 @@ export class Metrics {
         this.set(opts.storageQueue());
       },
     });
-    this.messagesIn = new Counter({
-      name: "quizwire_messages_in_total",
-      help: "Messages received from clients by door and type",
-      labelNames: ["door", "type"],
-      registers,
-    });
-    this.messagesOut = new Counter({
-      name: "quizwire_messages_out_total",
-      help: "Messages sent to clients by door and type (a broadcast counts once per recipient)",
-      labelNames: ["door", "type"],
-      registers,
-    });
+    // Bumped for every frame in and every broadcast out: plain numbers until scraped.
+    this.messagesIn = new HotLabeledCounter(
+      "quizwire_messages_in_total",
+      "Messages received from clients by door and type",
+      this.registry,
+    );
+    this.messagesOut = new HotLabeledCounter(
+      "quizwire_messages_out_total",
+      "Messages sent to clients by door and type (a broadcast counts once per recipient)",
+      this.registry,
+    );
     this.errors = new Counter({
       name: "quizwire_errors_total",
       help: "Error replies sent to clients by door and code",

@@ -201,7 +201,7 @@ class Fuzz {
           doors.canonical.open(c.socket, {
             identity: this.identity(c.userId),
             identityToken: null,
-            ip: `10.0.0.${this.clients.indexOf(c) + 2}`,
+            peer: { remoteAddress: `10.0.0.${this.clients.indexOf(c) + 2}` },
           }),
         );
         return;

@@ -156,7 +156,11 @@ describe("P-4: the PIN limit, on one server", () => {
     ): Promise<Outcome | "found"> => {
       const socket = new FakeSocket();
       socket.attach(
-        canonical.open(socket, { identity: { ...user, userId }, identityToken: null, ip }),
+        canonical.open(socket, {
+          identity: { ...user, userId },
+          identityToken: null,
+          peer: { remoteAddress: ip },
+        }),
       );
       socket.receive({ v: 1, type: "spectate", msg_id: "m", data: { pin } });
       for (let i = 0; i < 200; i++) {

@@ -6,6 +6,8 @@ interface Bucket {
   updatedAt: number;
 }
 
+const ALLOWED = Object.freeze({ allowed: true, retryAfterMs: 0 });
+
 // Buckets idle for this long are full again and can be forgotten.
 const SWEEP_EVERY = 10_000;
 
@@ -29,13 +31,17 @@ export class MemoryRateLimiter implements LocalRateLimiter {
     const now = this.clock.now();
     if (++this.takes % SWEEP_EVERY === 0) this.sweep(now);
     const rate = limit / windowMs;
-    const b = this.buckets.get(key) ?? { tokens: limit, updatedAt: now, windowMs };
+    let b = this.buckets.get(key);
+    if (b === undefined) {
+      b = { tokens: limit, updatedAt: now, windowMs };
+      this.buckets.set(key, b);
+    }
     b.tokens = Math.min(limit, b.tokens + (now - b.updatedAt) * rate);
     b.updatedAt = now;
-    this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      return { allowed: true, retryAfterMs: 0 };
+      // Shared: this runs for every message read, and the caller only reads it.
+      return ALLOWED;
     }
     return { allowed: false, retryAfterMs: Math.ceil((1 - b.tokens) / rate) };
   }

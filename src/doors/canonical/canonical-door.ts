@@ -106,7 +106,12 @@ export interface CanonicalDoorDeps {
 export interface ClientState {
   identity: Identity;
   identityToken: string | null;
-  ip: string;
+  /** The client's address, asked of the socket only when a PIN guess needs it (a system call). */
+  peer: { readonly remoteAddress?: string | undefined };
+}
+
+function addressOf(client: ClientState): string {
+  return client.peer.remoteAddress ?? "unknown";
 }
 
 type Conn = Connection<ClientState>;
@@ -169,7 +174,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
         return this.deps.identity.resolve(token, given).then((r) => ({ ok: true as const, ...r }));
       },
       open: (socket, { identity, identityToken }) =>
-        this.open(socket, { identity, identityToken, ip: req.socket.remoteAddress ?? "unknown" }),
+        this.open(socket, { identity, identityToken, peer: req.socket }),
     });
   }
 
@@ -405,7 +410,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   private async refuseRoomGuess(conn: Conn): Promise<never> {
     const identity = conn.state.identity;
     const guess = await this.deps.pinGate.wrongGuess({
-      address: conn.state.ip,
+      address: addressOf(conn.state),
       userId: identity.anonymous ? null : identity.userId,
     });
     if (guess.kind === "limited") {
@@ -443,7 +448,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
   private async roomByPin(conn: Conn, pin: string): Promise<RoomHandle> {
     const identity = conn.state.identity;
     const found = await this.deps.pinGate.find(pin, {
-      address: conn.state.ip,
+      address: addressOf(conn.state),
       userId: identity.anonymous ? null : identity.userId,
     });
     if (found.kind === "found") return found.handle;

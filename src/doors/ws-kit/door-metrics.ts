@@ -105,7 +105,7 @@ export class DoorMetrics {
   ): BoundCounter {
     let c = cache.get(type);
     if (c === undefined) {
-      c = counter.labels({ door: this.door, type });
+      c = counter.child({ door: this.door, type });
       cache.set(type, c);
     }
     return c;
