@@ -1,6 +1,10 @@
 import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { HotCounter, HotHistogram } from "../../src/observability/hot-metrics.js";
+import {
+  HotCounter,
+  HotHistogram,
+  HotLabeledCounter,
+} from "../../src/observability/hot-metrics.js";
 
 /** The sample lines of an exposition, without HELP/TYPE. */
 async function samples(registry: Registry): Promise<string[]> {
@@ -51,5 +55,29 @@ describe("hot-path metrics", () => {
       refCount.inc();
     }
     expect(await samples(ours)).toEqual(await samples(theirs));
+  });
+
+  it("a HotLabeledCounter exposes what prom-client's labelled Counter does, one series per label set", async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const hot = new HotLabeledCounter("msgs_total", "m", ours);
+    const ref = new Counter({
+      name: "msgs_total",
+      help: "m",
+      labelNames: ["door", "type"],
+      registers: [theirs],
+    });
+    const answers = hot.child({ door: "canonical", type: "answer" });
+    expect(hot.child({ door: "canonical", type: "answer" })).toBe(answers);
+    for (let i = 0; i < 3; i++) {
+      answers.inc();
+      ref.inc({ door: "canonical", type: "answer" });
+    }
+    hot.child({ door: "seed001", type: "PING" }).inc(5);
+    ref.inc({ door: "seed001", type: "PING" }, 5);
+    expect(await samples(ours)).toEqual(await samples(theirs));
+    expect(await samples(ours)).toContain('msgs_total{door="canonical",type="answer"} 3');
+    ours.resetMetrics();
+    expect(await samples(ours)).toContain('msgs_total{door="canonical",type="answer"} 0');
   });
 });
