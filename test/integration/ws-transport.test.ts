@@ -19,10 +19,10 @@ afterEach(async () => {
 });
 
 /** A server whose one door hands each opened socket to `opened`. */
-async function serve(opened: (socket: DoorSocket) => void): Promise<number> {
+async function serve(opened: (socket: DoorSocket) => void, heartbeatMs = 60_000): Promise<number> {
   const transport = new WsTransport({
     maxPayload: 1024,
-    heartbeatMs: 60_000,
+    heartbeatMs,
     heartbeatTimeoutCode: 4010,
     origins: OriginPolicy.fromConfig({ allowedOrigins: [], publicUrl: "http://localhost" }),
     log: pino({ level: "silent" }),
@@ -181,5 +181,25 @@ describe("textFrame", () => {
     expect([...textFrame(Buffer.alloc(70_000)).subarray(0, 10)]).toStrictEqual([
       0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70,
     ]);
+  });
+});
+
+describe("WsTransport heartbeat", () => {
+  it("closes a client that answers no ping with the door's code (4010), and keeps one that does", async () => {
+    const port = await serve(() => {}, 300);
+    const closed = (ws: WebSocket) =>
+      new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
+    const silent = new WebSocket(`ws://127.0.0.1:${port}`, { autoPong: false });
+    const lively = new WebSocket(`ws://127.0.0.1:${port}`);
+    const silentClosed = closed(silent);
+    const pinged = new Promise((r) => lively.once("ping", r));
+    await new Promise((r) => lively.on("open", r));
+    expect(await silentClosed).toBe(4010);
+    await pinged;
+    // The lively client has answered every ping it got: still open.
+    expect(lively.readyState).toBe(WebSocket.OPEN);
+    const livelyClosed = closed(lively);
+    lively.close();
+    await livelyClosed;
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { TurnQueue, WRITES_PER_SLICE } from "../../src/doors/ws-kit/turn-writes.js";
+import {
+  BYTES_PER_SLICE,
+  TurnQueue,
+  WRITES_PER_SLICE,
+} from "../../src/doors/ws-kit/turn-writes.js";
 
 /** Resolves after the current turn's `process.nextTick` work (the flush) has run. */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -72,7 +76,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(writes).toEqual(["kept"]);
   });
 
-  describe("a turn that writes to more sockets than WRITES_PER_SLICE", () => {
+  describe("a turn too big for one slice (WRITES_PER_SLICE sockets or BYTES_PER_SLICE bytes)", () => {
     const room = WRITES_PER_SLICE * 2 + 500;
     /** After the current turn's nextTick work: the first slice is out, the backlog is not. */
     const nextTicks = () => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -99,6 +103,17 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       // Every socket got the broadcast exactly once, the slices in the order they were queued.
       const broadcastTo = order.filter((w) => w.endsWith(":q")).map((w) => Number(w.split(":")[0]));
       expect(broadcastTo).toEqual(queues.map((_, i) => i));
+    });
+
+    it("big frames end a slice by their bytes: a quarter of BYTES_PER_SLICE each, four sockets a slice", async () => {
+      const written: number[] = [];
+      const board = Buffer.alloc(BYTES_PER_SLICE / 4, "b");
+      const queues = Array.from({ length: 10 }, (_, i) => new TurnQueue(() => written.push(i)));
+      for (const q of queues) q.push(board);
+      await nextTicks();
+      expect(written).toEqual([0, 1, 2, 3]);
+      await vi.waitFor(() => expect(written).toHaveLength(10));
+      expect(written).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
 
     it("a socket still waiting for its slice gets later frames in the same write, after the earlier ones", async () => {

@@ -12,21 +12,26 @@
  * code that is already running.
  *
  * A turn that gave more than `WRITES_PER_SLICE` sockets something (a broadcast
- * to a big room) writes that many at once and the rest in slices, one per
- * `setImmediate`. Between two slices the event loop reads the network: an
- * answer that arrives while a question still goes out to 10,000 sockets is
- * handled, stored and acknowledged without waiting for the other 9,000 writes
- * (about 20 µs each). A socket's frames keep their order: one still waiting
- * in a slice gets later frames appended to the same write.
+ * to a big room), or more than `BYTES_PER_SLICE` bytes, writes that much at
+ * once and the rest in slices, one per `setImmediate`. Between two slices the
+ * event loop reads the network: an answer that arrives while a question still
+ * goes out to 10,000 sockets is handled, stored and acknowledged without
+ * waiting for the other 9,000 writes. Bytes count as well as sockets because a
+ * write's cost grows with its size on loopback: about 20 µs for a 450-byte
+ * question, 60–80 µs for a 6.7 KB seed-001 board. A socket's frames keep their
+ * order: one still waiting in a slice gets later frames appended to the same
+ * write.
  */
 
-/** Sockets written in one go before the event loop may read the network again (about 20 ms of writes). */
+/** Sockets written in one go before the event loop may read the network again (about 20 ms of questions). */
 export const WRITES_PER_SLICE = 1_000;
+/** Bytes written in one go before the same (about 15 ms of reveals, 10 ms of seed-001 boards). */
+export const BYTES_PER_SLICE = 1024 * 1024;
 
 /** A socket's queue: what the turn gave it, written by `flush` as one buffer. */
 export interface QueuedWrites {
-  /** Writes everything queued; called once per turn in which something was queued. */
-  flush(): void;
+  /** Writes everything queued and says how many bytes that was; called once per turn in which something was queued. */
+  flush(): number;
 }
 
 let dirty: QueuedWrites[] = [];
@@ -51,17 +56,15 @@ function flushAll(): void {
   const list = dirty;
   dirty = spare;
   spare = list;
-  const now = Math.min(list.length, WRITES_PER_SLICE);
-  flushRange(list, 0, now);
-  if (list.length > now) {
-    // A fresh array: `list` is reused as next turn's `dirty`.
-    const startSlicing = backlogAt >= backlog.length;
-    if (startSlicing) {
-      backlog = list.slice(now);
+  const done = flushSlice(list, 0);
+  if (done < list.length) {
+    if (backlogAt >= backlog.length) {
+      // A fresh array: `list` is reused as next turn's `dirty`.
+      backlog = list.slice(done);
       backlogAt = 0;
-      setImmediate(flushSlice);
+      setImmediate(flushBacklog);
     } else {
-      for (let i = now; i < list.length; i++) backlog.push(list[i] as QueuedWrites);
+      for (let i = done; i < list.length; i++) backlog.push(list[i] as QueuedWrites);
     }
   }
   list.length = 0;
@@ -69,13 +72,10 @@ function flushAll(): void {
 }
 
 /** Writes the next slice of the backlog; more waits for the next turn of the loop. */
-function flushSlice(): void {
-  const end = Math.min(backlog.length, backlogAt + WRITES_PER_SLICE);
-  const from = backlogAt;
-  backlogAt = end;
-  flushRange(backlog, from, end);
+function flushBacklog(): void {
+  backlogAt = flushSlice(backlog, backlogAt);
   if (backlogAt < backlog.length) {
-    setImmediate(flushSlice);
+    setImmediate(flushBacklog);
     return;
   }
   backlog = [];
@@ -83,14 +83,20 @@ function flushSlice(): void {
   forgetJoined();
 }
 
-function flushRange(list: QueuedWrites[], from: number, to: number): void {
-  for (let i = from; i < to; i++) {
+/** Flushes `list` from `from` on until a slice's sockets or bytes are used up; returns where it stopped. */
+function flushSlice(list: QueuedWrites[], from: number): number {
+  const end = Math.min(list.length, from + WRITES_PER_SLICE);
+  let bytes = 0;
+  let i = from;
+  while (i < end && bytes < BYTES_PER_SLICE) {
     try {
-      (list[i] as QueuedWrites).flush();
+      bytes += (list[i] as QueuedWrites).flush();
     } catch {
       // A socket that cannot take its bytes is closing; the others still get theirs.
     }
+    i += 1;
   }
+  return i;
 }
 
 function forgetJoined(): void {
@@ -169,14 +175,15 @@ export class TurnQueue implements QueuedWrites {
     this.bytes += frame.length;
   }
 
-  flush(): void {
+  flush(): number {
     const first = this.first;
-    if (first === null) return;
+    if (first === null) return 0;
     const frames = this.frames;
     const bytes = this.bytes;
     this.first = null;
     this.frames = null;
     this.bytes = 0;
     this.write(frames === null ? first : joined(frames, bytes));
+    return bytes;
   }
 }

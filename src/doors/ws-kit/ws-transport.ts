@@ -114,7 +114,7 @@ export type SocketAdmission<R extends { ok: true } | Refusal> = Omit<Admission<R
  */
 export class WsTransport {
   private readonly gate: UpgradeGate;
-  private readonly heartbeat: Heartbeat;
+  private readonly heartbeat: Heartbeat<WebSocket>;
 
   constructor(private readonly opts: WsTransportOptions) {
     this.gate = new UpgradeGate({
@@ -129,7 +129,7 @@ export class WsTransport {
       ...(opts.tracer ? { tracer: opts.tracer } : {}),
       ...(opts.door ? { door: opts.door } : {}),
     });
-    this.heartbeat = new Heartbeat(opts.heartbeatMs, (ws) => {
+    this.heartbeat = new Heartbeat<WebSocket>(opts.heartbeatMs, (ws) => {
       ws.close(opts.heartbeatTimeoutCode, CLOSE_REASONS.noPong);
       ws.terminate();
     });
