@@ -10,6 +10,11 @@ export class MemoryReplayCache implements LocalReplayCache {
     private readonly maxEntries = 200_000,
   ) {}
 
+  /** Replies held now, expired ones not yet dropped included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
   async get(key: string): Promise<string | undefined> {
     return this.getSync(key);
   }
@@ -29,9 +34,16 @@ export class MemoryReplayCache implements LocalReplayCache {
   }
 
   putSync(key: string, reply: string, ttlMs: number): void {
+    const now = this.clock.now();
     this.entries.delete(key);
-    this.entries.set(key, { reply, expiresAt: this.clock.now() + ttlMs });
-    // Map keeps insertion order, so the first keys are the oldest.
+    this.entries.set(key, { reply, expiresAt: now + ttlMs });
+    // Map keeps insertion order, so the first keys are the oldest. Two expired ones are dropped
+    // per put: a reply nobody retries is not kept until the cache is full.
+    for (let i = 0; i < 2; i++) {
+      const first = this.entries.entries().next().value;
+      if (first === undefined || first[1].expiresAt > now) break;
+      this.entries.delete(first[0]);
+    }
     while (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
