@@ -26,37 +26,6 @@ function register(registry: Registry, metric: { name: string }): void {
   registry.registerMetric(metric as unknown as Metric);
 }
 
-/** A counter without labels. */
-export class HotCounter {
-  private value = 0;
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    registry: Registry,
-  ) {
-    register(registry, this);
-  }
-
-  inc(by = 1): void {
-    this.value += by;
-  }
-
-  get(): Exported {
-    return {
-      name: this.name,
-      help: this.help,
-      type: "counter",
-      values: [{ value: this.value, labels: {} }],
-      aggregator: "sum",
-    };
-  }
-
-  reset(): void {
-    this.value = 0;
-  }
-}
-
 /** One series of a HotLabeledCounter: a plain number. */
 export class HotCount {
   value = 0;
@@ -103,6 +72,19 @@ export class HotLabeledCounter {
 
   reset(): void {
     for (const s of this.series.values()) s.value = 0;
+  }
+}
+
+/** A counter without labels: a HotLabeledCounter's one series, there from the start (0). */
+export class HotCounter {
+  private readonly series: HotCount;
+
+  constructor(name: string, help: string, registry: Registry) {
+    this.series = new HotLabeledCounter(name, help, registry).child({});
+  }
+
+  inc(by = 1): void {
+    this.series.inc(by);
   }
 }
 

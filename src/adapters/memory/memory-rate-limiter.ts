@@ -6,6 +6,7 @@ interface Bucket {
   updatedAt: number;
 }
 
+/** Every allowed take, shared: the callers only read it. */
 const ALLOWED = Object.freeze({ allowed: true, retryAfterMs: 0 });
 
 // Buckets idle for this long are full again and can be forgotten.
@@ -40,7 +41,6 @@ export class MemoryRateLimiter implements LocalRateLimiter {
     b.updatedAt = now;
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      // Shared: this runs for every message read, and the caller only reads it.
       return ALLOWED;
     }
     return { allowed: false, retryAfterMs: Math.ceil((1 - b.tokens) / rate) };
@@ -58,13 +58,11 @@ export class MemoryRateLimiter implements LocalRateLimiter {
  * ENABLE_RATE_LIMITING is false. Limits that guard PINs and joins never use it.
  */
 export class UnlimitedRateLimiter implements LocalRateLimiter {
-  private static readonly ALLOWED = Object.freeze({ allowed: true, retryAfterMs: 0 });
-
   async take() {
-    return UnlimitedRateLimiter.ALLOWED;
+    return ALLOWED;
   }
 
   takeSync() {
-    return UnlimitedRateLimiter.ALLOWED;
+    return ALLOWED;
   }
 }
