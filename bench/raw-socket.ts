@@ -108,8 +108,9 @@ export class RawSocket {
       port: options.port,
       onread: {
         buffer: READ_BUFFER,
-        callback: (n: number, buf: Uint8Array) => {
+        callback: (n: number, buf: Uint8Array): boolean => {
           this.onData((buf as Buffer).subarray(0, n));
+          return true; // false would pause reading
         },
       },
     });
