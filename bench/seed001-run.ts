@@ -106,6 +106,7 @@ export interface Seed001Report {
     answerAck: Summary;
     boardDelivery: Summary;
     staleness: Summary;
+    boardGap: Summary;
   };
   boards: number;
   boardBytes: number;
@@ -391,6 +392,7 @@ export async function runSeed001(
             samples: results.flatMap((r) => r.boardDeliveryMs),
           },
           { name: "leaderboard staleness", samples: results.flatMap((r) => r.stalenessMs) },
+          { name: "board interval per learner", samples: results.flatMap((r) => r.boardGapMs) },
         ],
         strips: [],
         playerCount: opts.players,
@@ -417,6 +419,7 @@ export async function runSeed001(
       answerAck: summarize(results.flatMap((r) => r.ackMs)),
       boardDelivery: summarize(results.flatMap((r) => r.boardDeliveryMs)),
       staleness: summarize(results.flatMap((r) => r.stalenessMs)),
+      boardGap: summarize(results.flatMap((r) => r.boardGapMs)),
     },
     boards: sum(results.map((r) => r.boards)),
     boardBytes: sum(results.map((r) => r.boardBytes)),
@@ -466,6 +469,7 @@ export function formatSeed001Report(r: Seed001Report): string {
       summaryRow("SUBMIT_ANSWER → SCORE_UPDATED", L.answerAck),
       summaryRow("LEADERBOARD_UPDATED delivery", L.boardDelivery),
       summaryRow("leaderboard staleness", L.staleness),
+      summaryRow("board interval per learner", L.boardGap),
     ]),
   );
   lines.push("");

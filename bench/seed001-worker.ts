@@ -6,8 +6,11 @@
  *
  * Measured: JOIN_SESSION → SESSION_JOINED, SUBMIT_ANSWER → SCORE_UPDATED, every
  * LEADERBOARD_UPDATED's delivery (receipt − its `timestamp`, with the worker's clock offset) and
- * the leaderboard's staleness: from a learner's SCORE_UPDATED to the first LEADERBOARD_UPDATED
- * stamped at or after it (the first board that can include the answer).
+ * the leaderboard's staleness: from a learner's SCORE_UPDATED that scored to the first
+ * LEADERBOARD_UPDATED stamped at or after it (the first board that can include the answer), and
+ * the board interval:
+ * the time between two boards a learner receives once it has answered (how late it can see the
+ * others' answers).
  */
 
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -57,6 +60,7 @@ export interface Seed001Results {
   unacked: number;
   boardDeliveryMs: number[];
   stalenessMs: number[];
+  boardGapMs: number[];
   boards: number;
   boardBytes: number;
   totalFrames: number;
@@ -115,6 +119,9 @@ interface Learner {
   /** Server time of the latest SCORE_UPDATED not yet covered by a board, and its local receipt. */
   pendingServerAt: number;
   pendingRecvAt: number;
+  /** Whether a SCORE_UPDATED came; then performance.now() of the last board received (0: none yet). */
+  answered: boolean;
+  lastBoardAt: number;
   ended: boolean;
 }
 
@@ -130,6 +137,7 @@ class Seed001Worker {
   private readonly ackPoints: number[] = [];
   private readonly boardDeliveryMs: number[] = [];
   private readonly stalenessMs: number[] = [];
+  private readonly boardGapMs: number[] = [];
   private readonly loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private readonly cpuAtStart = process.cpuUsage();
   private cpuAtJoinEnd: NodeJS.CpuUsage | null = null;
@@ -193,6 +201,8 @@ class Seed001Worker {
           sentAt: 0,
           pendingServerAt: 0,
           pendingRecvAt: 0,
+          answered: false,
+          lastBoardAt: 0,
           ended: false,
         };
         this.learners.push(l);
@@ -269,6 +279,11 @@ class Seed001Worker {
         this.boards++;
         this.boardBytes += payload.length;
         this.boardDeliveryMs.push(recv + this.offsetMs - at);
+        if (l.answered && !l.ended) {
+          const now = performance.now();
+          if (l.lastBoardAt > 0) this.boardGapMs.push(now - l.lastBoardAt);
+          l.lastBoardAt = now;
+        }
         if (l.pendingServerAt > 0 && at >= l.pendingServerAt) {
           this.stalenessMs.push(recv - l.pendingRecvAt);
           l.pendingServerAt = 0;
@@ -280,9 +295,12 @@ class Seed001Worker {
         this.ackMs.push(recv - l.sentAt);
         this.ackLearner.push(l.n);
         this.ackIndex.push(l.next);
-        this.ackPoints.push(numberField(payload, K_POINTS));
+        const points = numberField(payload, K_POINTS);
+        this.ackPoints.push(points);
         this.acks++;
-        if (l.pendingServerAt === 0) {
+        l.answered = true;
+        // An answer that scored nothing changes no board: there is nothing for one to show.
+        if (points > 0 && l.pendingServerAt === 0) {
           l.pendingServerAt = timestampOf(payload);
           l.pendingRecvAt = performance.timeOrigin + recv;
         }
@@ -428,6 +446,7 @@ class Seed001Worker {
       unacked: this.unacked,
       boardDeliveryMs: this.boardDeliveryMs,
       stalenessMs: this.stalenessMs,
+      boardGapMs: this.boardGapMs,
       boards: this.boards,
       boardBytes: this.boardBytes,
       totalFrames: this.totalFrames,

@@ -283,7 +283,7 @@ describe("seed 001 big sessions: announcements", () => {
 });
 
 describe("seed 001 big sessions: boards", () => {
-  it("many answer batches within one interval give one board per learner; it is the latest, with each learner's own rank", async () => {
+  it("within one interval everyone gets one board and the latest at its end; a learner whose answer scored gets the held board at once (seed §7.2 step 12)", async () => {
     const n = BOARDS_ABOVE + 5;
     const sid = await session(100);
     const cs = await connect(n, "board");
@@ -295,11 +295,16 @@ describe("seed 001 big sessions: boards", () => {
     const broadcastBoards = (c: Client, i: number) =>
       c.messages
         .slice(from[i])
-        .filter((m) => m.type === "LEADERBOARD_UPDATED" && m.message_id === undefined);
+        .filter((m) => m.type === "LEADERBOARD_UPDATED" && m.message_id === undefined)
+        .map((m) => m.payload as unknown as Board);
+    const ownScore = (board: Board | undefined, c: Client) =>
+      board?.leaderboard.find((e) => e.user_id === c.id)?.score;
 
     // Three answer batches, each closed by the room's own 100 ms window, all within one interval.
-    // Learner i gets i of the three questions right, so the scores differ.
+    // Learner i gets question q right when i % 4 > q, so the scores differ, and after the first
+    // batch learners with i % 4 = 2 or 3 still score (question 2), and only i % 4 = 3 at question 3.
     const scores = new Map<string, number>();
+    const scoredAt = (i: number, q: number) => i % 4 > q;
     for (const [q, question] of ["q1", "q2", "q3"].entries()) {
       const replies = await Promise.all(
         cs.map((c, i) =>
@@ -308,7 +313,7 @@ describe("seed 001 big sessions: boards", () => {
             {
               session_id: sid,
               question_id: question,
-              answer: i % 4 > q ? "right" : "wrong",
+              answer: scoredAt(i, q) ? "right" : "wrong",
               time_taken_ms: 1000,
             },
             "SCORE_UPDATED",
@@ -319,27 +324,44 @@ describe("seed 001 big sessions: boards", () => {
         expect(r.type).toBe("SCORE_UPDATED");
         scores.set(cs[i]?.id ?? "", r.payload.new_score as number);
       });
-      if (q === 0) {
-        // The first batch after a quiet interval goes out at once.
-        // Time stops once it reached anyone: the rest is real delivery, not more fake time.
-        await step(INTERVAL_MS / 2, () => cs.some((c, i) => broadcastBoards(c, i).length >= 1));
-        await Promise.all(cs.map((c, i) => c.until(() => broadcastBoards(c, i).length >= 1)));
-      } else {
-        // The room's own 100 ms batch, several times within the door's interval.
-        await step(200);
+      // The boards each learner should hold once this batch is out: the first batch after a quiet
+      // interval goes to everyone at once; later ones, held back, only to those they show scoring.
+      const expected = cs.map((_c, i) => 1 + [1, 2].filter((b) => b <= q && scoredAt(i, b)).length);
+      // Time stops once the batch reached a learner it should: the rest is real delivery.
+      await step(200, () =>
+        cs.some((c, i) => broadcastBoards(c, i).length >= (expected[i] ?? 0) && scoredAt(i, q)),
+      );
+      await Promise.all(
+        cs.map((c, i) => c.until(() => broadcastBoards(c, i).length >= (expected[i] ?? 0))),
+      );
+      await Promise.all(cs.map((c) => c.drained()));
+      for (const [i, c] of cs.entries()) {
+        const boards = broadcastBoards(c, i);
+        expect(boards).toHaveLength(expected[i] ?? -1);
+        // A board a learner got at once shows their own new score.
+        if (scoredAt(i, q)) expect(ownScore(boards.at(-1), c)).toBe(scores.get(c.id));
       }
     }
-    await Promise.all(cs.map((c) => c.drained()));
-    for (const [i, c] of cs.entries()) expect(broadcastBoards(c, i)).toHaveLength(1);
+    const heldBefore = cs.map((c, i) => broadcastBoards(c, i).length);
 
-    // The interval ends: one more board each, the latest one.
-    await step(INTERVAL_MS, () => cs.some((c, i) => broadcastBoards(c, i).length >= 2));
-    await Promise.all(cs.map((c, i) => c.until(() => broadcastBoards(c, i).length >= 2)));
+    // The interval ends: the latest board goes to everyone who does not have it already (those
+    // who scored in the last batch got that very board at once).
+    const hasLatest = (i: number) => scoredAt(i, 2);
+    await step(INTERVAL_MS, () =>
+      cs.some((c, i) => !hasLatest(i) && broadcastBoards(c, i).length > (heldBefore[i] ?? 0)),
+    );
+    await Promise.all(
+      cs.map((c, i) =>
+        hasLatest(i)
+          ? undefined
+          : c.until(() => broadcastBoards(c, i).length > (heldBefore[i] ?? 0)),
+      ),
+    );
     await Promise.all(cs.map((c) => c.drained()));
     for (const [i, c] of cs.entries()) {
       const boards = broadcastBoards(c, i);
-      expect(boards).toHaveLength(2);
-      const board = boards[1]?.payload as unknown as Board;
+      expect(boards).toHaveLength((heldBefore[i] ?? 0) + (hasLatest(i) ? 0 : 1));
+      const board = boards.at(-1) as Board;
       expect(board.total_participants).toBe(n);
       expect(Object.fromEntries(board.leaderboard.map((e) => [e.user_id, e.score]))).toEqual(
         Object.fromEntries(scores),

@@ -15,11 +15,12 @@ describe("seed 001 coalescer", () => {
 
   it("sends the first offer at once and what comes within the interval together when it ends", () => {
     const { clock, sent, offer } = setup();
-    offer("s1", 1);
+    // offer says whether it went out at once (the door sends a held board to scorers itself).
+    expect(offer("s1", 1)).toBe(true);
     expect(sent).toEqual([["s1", [1]]]);
     for (let i = 2; i <= 50; i++) {
       clock.advance(10);
-      offer("s1", i);
+      expect(offer("s1", i)).toBe(false);
     }
     expect(sent).toHaveLength(1);
     clock.advance(1_000 - 490);

@@ -63,7 +63,7 @@ describeProtocolDoc(
         .map((c) => c.trim());
       const { announceAbove, announceIntervalMs, boardsAbove, boardIntervalMs } = DEFAULT_LIMITS;
       expect(row?.[2]).toBe(
-        `Above ${count(announceAbove)} participants, \`USER_JOINED\` and \`USER_LEFT\` at most ${seconds(announceIntervalMs)} each; above ${count(boardsAbove)}, self-paced boards at most ${seconds(boardIntervalMs)} ([Big sessions](#big-sessions))`,
+        `Above ${count(announceAbove)} participants, \`USER_JOINED\` and \`USER_LEFT\` at most ${seconds(announceIntervalMs)} each; above ${count(boardsAbove)}, self-paced boards at most ${seconds(boardIntervalMs)}, but at once to a learner whose answer they first show ([Big sessions](#big-sessions))`,
       );
       expect(big).toContain(`grouped above ${count(announceAbove)} participants`);
       expect(big).toContain(

@@ -21,15 +21,19 @@ export class Coalescer<T> {
     private readonly flush: (key: string, value: T) => void,
   ) {}
 
-  /** `merge` turns what waits (undefined: nothing) and this offer into what waits now. */
-  offer(key: string, value: T, merge: (waiting: T | undefined, value: T) => T): void {
+  /**
+   * `merge` turns what waits (undefined: nothing) and this offer into what waits now. True when
+   * the offer went out at once, false when it waits for the end of the interval.
+   */
+  offer(key: string, value: T, merge: (waiting: T | undefined, value: T) => T): boolean {
     const slot = this.slots.get(key);
     if (slot) {
       slot.pending = merge(slot.pending, value);
-      return;
+      return false;
     }
     this.open(key);
     this.flush(key, merge(undefined, value));
+    return true;
   }
 
   /** Forgets every key and clears its timer (shutdown). */

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import { NAME_MAX } from "../../domain/names.js";
 import { markOf } from "../../engine/event-order.js";
 import type { ExecuteOptions, RoomHandle } from "../../engine/room-handle.js";
@@ -129,6 +130,12 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   private readonly policy: GroupingPolicy;
   private readonly announcements: Coalescer<Grouped>;
   private readonly boards: Coalescer<RoomEvent>;
+  /**
+   * Big sessions: learners whose answer scored since the session's last board (seed 001 §7.2
+   * step 12). A board the interval holds back from everyone goes to them at once, so their own
+   * score and rank show within the room's 100 ms batch.
+   */
+  private readonly scoredSinceBoard = new Map<SessionId, Set<ParticipantId>>();
 
   constructor(
     private readonly deps: WsDoorDeps,
@@ -183,6 +190,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     this.driver.shutdown();
     this.announcements.stop();
     this.boards.stop();
+    this.scoredSinceBoard.clear();
   }
 
   // ------------------------------------------------------------------ the dialect
@@ -225,13 +233,17 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
    * per interval per session, so a join storm of N costs O(N) frames, not N².
    * O(1) per event: the fan-out is the driver's.
    */
-  observe(_group: RoomGroup<Conn>, event: RoomEvent): void {
-    if (!isGrouped(event, this.policy)) return;
+  observe(group: RoomGroup<Conn>, event: RoomEvent): void {
     const sid = event.sessionId;
     if (event.body.type === "leaderboard") {
-      this.boards.offer(`board:${sid}`, event, (_waiting, latest) => latest);
+      const scored = this.scoredSinceBoard.get(sid);
+      this.scoredSinceBoard.delete(sid);
+      if (!isGrouped(event, this.policy)) return;
+      const sent = this.boards.offer(`board:${sid}`, event, (_waiting, latest) => latest);
+      if (!sent && scored !== undefined) this.boardToScorers(group, event, scored);
       return;
     }
+    if (!isGrouped(event, this.policy)) return;
     const announcement = announcementOf(event);
     if (!announcement) return;
     this.announcements.offer(
@@ -239,6 +251,17 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       { latest: event, announcement, size: 1 },
       (waiting, next) => ({ ...next, size: (waiting?.size ?? 0) + 1 }),
     );
+  }
+
+  /** A board the interval holds back, to the learners whose answers it is the first to show. */
+  private boardToScorers(
+    group: RoomGroup<Conn>,
+    event: RoomEvent,
+    scored: ReadonlySet<ParticipantId>,
+  ): void {
+    const frames = encodeEvent(event);
+    const mark = markOf(event);
+    for (const pid of scored) this.driver.broadcast(group, frames, mark, pid);
   }
 
   /** Frames made on the door's schedule, to the session's connections here as of `event`. */
@@ -368,6 +391,9 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       this.dedupe(conn, m),
     );
     this.driver.metrics.answerAcked(started);
+    // An answer that scored nothing moves nobody: no board follows it.
+    if (ack.points > 0 && conn.participantId !== null)
+      this.noteScored(handle.id, conn.participantId);
     return {
       frames: [
         this.outbound(
@@ -385,6 +411,15 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       ],
       retryable: false,
     };
+  }
+
+  private noteScored(sid: SessionId, pid: ParticipantId): void {
+    let scored = this.scoredSinceBoard.get(sid);
+    if (scored === undefined) {
+      scored = new Set();
+      this.scoredSinceBoard.set(sid, scored);
+    }
+    scored.add(pid);
   }
 
   private async leave(conn: Conn, m: Message<"LEAVE_SESSION">): Promise<Reply> {
