@@ -594,10 +594,9 @@ export class DoorDriver<S, M extends { type: string }> {
     }
   }
 
-  /** Whether a `latestOnly` frame as of `mark` is newer than the one of its type the connection has (the same one adds nothing). */
   private isLatest(conn: Connection<S>, type: string, mark: EventMark): boolean {
     const last = conn.latestSent?.get(type);
-    return last === undefined || isAfter(mark, last);
+    return last === undefined || !isAfter(last, mark);
   }
 
   /** Records that the connection has a `latestOnly` frame of `type` as of `mark` (sent in a reply). */
