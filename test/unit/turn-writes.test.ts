@@ -22,22 +22,6 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(q.bytes).toBe(0);
   });
 
-  it("text pieces are written as their UTF-8 bytes in their place, and counted by the length given", async () => {
-    const writes: Buffer[] = [];
-    const q = new TurnQueue((bytes) => writes.push(bytes));
-    const text = '"Zoë ✓ 😀"';
-    q.push(Buffer.from("{"));
-    q.pushText(text, Buffer.byteLength(text));
-    q.push(Buffer.from("}"));
-    expect(q.bytes).toBe(2 + Buffer.byteLength(text));
-    await endOfTurn();
-    expect(writes).toEqual([Buffer.from(`{${text}}`)]);
-    // Alone in a turn, text is still written whole.
-    q.pushText("solo", 4);
-    await endOfTurn();
-    expect(writes.map(String)).toEqual([`{${text}}`, "solo"]);
-  });
-
   it("a lone frame is written as it is (no copy); the next turn starts a new write", async () => {
     const writes: Buffer[] = [];
     const q = new TurnQueue((bytes) => writes.push(bytes));

@@ -17,23 +17,10 @@ export function textFrame(payload: Buffer): Buffer {
  * queued with others for one write), so the payload is copied once.
  */
 export function textFrameHeader(length: number): Buffer {
-  let header = headers.get(length);
-  if (header === undefined) {
-    header = Buffer.allocUnsafe(headerLength(length));
-    writeHeader(header, length);
-    if (headers.size >= MAX_HEADERS) headers.clear();
-    headers.set(length, header);
-  }
+  const header = Buffer.allocUnsafe(headerLength(length));
+  writeHeader(header, length);
   return header;
 }
-
-/**
- * Headers by payload length, shared (nothing writes to a header once made): a
- * reveal's ten thousand personal frames differ in length by a few bytes, so
- * they need a handful of headers, not one allocation each.
- */
-const headers = new Map<number, Buffer>();
-const MAX_HEADERS = 1024;
 
 /** One frame of a text made for one recipient (a reply, a personal event): one buffer, one write. */
 export function stringTextFrame(text: string): Buffer {

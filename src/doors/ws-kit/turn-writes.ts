@@ -109,10 +109,10 @@ function forgetJoined(): void {
  * (a game's start: `started`, the player count and the first question) gives every socket the
  * same buffers in the same order: they are joined once for the whole room, not per socket.
  */
-let lastParts: Piece[] | null = null;
+let lastParts: Buffer[] | null = null;
 let lastJoined: Buffer | null = null;
 
-function joined(parts: Piece[], bytes: number): Buffer {
+function joined(parts: Buffer[], bytes: number): Buffer {
   const last = lastParts;
   if (last !== null && lastJoined !== null && last.length === parts.length) {
     let same = true;
@@ -121,8 +121,7 @@ function joined(parts: Piece[], bytes: number): Buffer {
   }
   const out = slabbed(bytes);
   let at = 0;
-  for (const part of parts)
-    at += typeof part === "string" ? out.write(part, at) : part.copy(out, at);
+  for (const part of parts) at += part.copy(out, at);
   lastParts = parts;
   lastJoined = out;
   return out;
@@ -151,20 +150,13 @@ function slabbed(bytes: number): Buffer {
 }
 
 /**
- * A piece of what a socket is sent: bytes, or text whose UTF-8 bytes are
- * written straight into the joined write (a player's own part of a reveal:
- * no buffer of its own per player, and copied once, when it is written).
- */
-export type Piece = Buffer | string;
-
-/**
- * One socket's frames of this turn. Holds the pieces (shared frames are not
+ * One socket's frames of this turn. Holds the buffers (shared frames are not
  * copied) and their size, which counts towards the socket's backlog.
  */
 export class TurnQueue implements QueuedWrites {
   private first: Buffer | null = null;
-  /** Every piece of the turn, the first included, once there is more than one. */
-  private frames: Piece[] | null = null;
+  /** Every frame of the turn, the first included, once there is more than one. */
+  private frames: Buffer[] | null = null;
   /** Bytes queued and not yet handed to the socket. */
   bytes = 0;
 
@@ -172,30 +164,15 @@ export class TurnQueue implements QueuedWrites {
 
   /** Queues bytes: a whole frame, or the next piece of one (they are joined when written). */
   push(frame: Buffer): void {
-    if (this.first === null && this.frames === null) {
+    if (this.first === null) {
       this.first = frame;
       flushAtEndOfTurn(this);
+    } else if (this.frames === null) {
+      this.frames = [this.first, frame];
     } else {
-      this.append(frame);
+      this.frames.push(frame);
     }
     this.bytes += frame.length;
-  }
-
-  /** Queues text that is `bytes` long in UTF-8 as the next piece of a frame begun with `push`. */
-  pushText(text: string, bytes: number): void {
-    if (this.first === null && this.frames === null) {
-      // Never the first piece in practice (a frame starts with its header); kept correct anyway.
-      this.first = Buffer.from(text);
-      flushAtEndOfTurn(this);
-    } else {
-      this.append(text);
-    }
-    this.bytes += bytes;
-  }
-
-  private append(piece: Piece): void {
-    if (this.frames === null) this.frames = [this.first as Buffer, piece];
-    else this.frames.push(piece);
   }
 
   flush(): number {

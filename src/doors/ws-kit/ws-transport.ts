@@ -44,12 +44,11 @@ class WsSocket implements DoorSocket {
 
   sendSpliced(before: Buffer, part: string, after: Buffer): void {
     if (!this.isOpen) return;
-    // In pieces: the turn's write joins them with the socket's other frames in one copy, and
-    // the player's own part is encoded straight into it.
-    const own = Buffer.byteLength(part);
-    this.queue.push(textFrameHeader(before.length + own + after.length));
+    // In pieces: the turn's write joins them with the socket's other frames in one copy.
+    const own = Buffer.from(part);
+    this.queue.push(textFrameHeader(before.length + own.length + after.length));
     this.queue.push(before);
-    this.queue.pushText(part, own);
+    this.queue.push(own);
     this.queue.push(after);
   }
 
