@@ -39,8 +39,8 @@ function randomBytes(n: number): Buffer {
 
 /**
  * Every socket of the process reads into this one buffer (`onread`): a read costs no allocation
- * and skips the stream machinery, which at 10,000 sockets was most of the generator's cost per
- * frame. A read is handled whole before the next one starts, so one buffer serves them all;
+ * and skips the stream machinery (at 10,000 sockets about a tenth of the generator's CPU per
+ * frame). A read is handled whole before the next one starts, so one buffer serves them all;
  * what must outlive the read (a partial frame, a fragment) is copied out of it.
  */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);

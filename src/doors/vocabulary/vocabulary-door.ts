@@ -235,6 +235,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
    */
   observe(group: RoomGroup<Conn>, event: RoomEvent): void {
     const sid = event.sessionId;
+    if (event.body.type === "ended") this.scoredSinceBoard.delete(sid);
     if (event.body.type === "leaderboard") {
       const scored = this.scoredSinceBoard.get(sid);
       this.scoredSinceBoard.delete(sid);
@@ -391,8 +392,8 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       this.dedupe(conn, m),
     );
     this.driver.metrics.answerAcked(started);
-    // An answer that scored nothing moves nobody: no board follows it.
-    if (ack.points > 0 && conn.participantId !== null)
+    // Only self-paced answers bring a batched board; one that scored nothing moves nobody.
+    if (ack.points > 0 && conn.participantId !== null && handle.info.settings.mode === "self_paced")
       this.noteScored(handle.id, conn.participantId);
     return {
       frames: [
