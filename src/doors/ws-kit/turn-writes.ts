@@ -17,8 +17,9 @@
  * event loop reads the network: an answer that arrives while a question still
  * goes out to 10,000 sockets is handled, stored and acknowledged without
  * waiting for the other 9,000 writes. Bytes count as well as sockets because a
- * write's cost grows with its size on loopback: about 12–20 µs for a 450-byte
- * question, 60–80 µs for a 6.7 KB seed-001 board. A socket's frames keep their
+ * write's cost in this server grows with its size: about 12–20 µs for a 450-byte
+ * question, 60–80 µs for a 6.7 KB seed-001 board (a bare loopback write costs the
+ * same at any of these sizes; see ARCHITECTURE.md). A socket's frames keep their
  * order: one still waiting in a slice gets later frames appended to the same
  * write.
  */
