@@ -185,7 +185,7 @@ export class Room {
   private readonly byName = new Map<string, Member>();
   private readonly byToken = new Map<string, Member>();
   private readonly bans = new Map<UserId, { until: number; reason: string }>();
-  private readonly board = new Leaderboard();
+  private readonly board = new Leaderboard<ParticipantId>();
   private readonly questionIndexById = new Map<string, number>();
 
   private playerCount = 0;
@@ -1103,9 +1103,12 @@ export class Room {
 
   private reveal(index: number, now: number): void {
     const q = this.question(index);
+    // In rank order (the board holds exactly the ranked players): a door that lists everyone
+    // needs no sort, and each rank is the walk's position rather than a lookup.
     const results = new Map<ParticipantId, PlayerResult>();
-    for (const m of this.members.values()) {
-      if (!ranked(m)) continue;
+    for (const e of this.board) {
+      const m = this.members.get(e.id);
+      if (m === undefined) continue;
       const a = m.answers[index];
       if (!a) m.streak = missedAnswerStreak(m.streak, q.multiplier);
       results.set(m.id, {
@@ -1114,7 +1117,7 @@ export class Room {
         correct: a?.record.correct ?? false,
         points: a?.record.points ?? 0,
         score: m.score,
-        rank: this.board.rank(m.id) ?? 0,
+        rank: e.rank,
         streak: m.streak,
       });
     }

@@ -346,7 +346,7 @@ export type EventBody =
       answeredCount: number;
       leaderboard: Standing[];
       totalPlayers: number;
-      /** Each player's own result; doors deliver only the recipient's entry. */
+      /** Each ranked player's own result, in rank order; doors deliver only the recipient's entry. */
       results: ReadonlyMap<ParticipantId, PlayerResult>;
       until: number | null;
       /** The next question's picture, so screens load it now and show it the moment it opens. */

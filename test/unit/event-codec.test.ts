@@ -68,9 +68,10 @@ describe("event codec: seed 000 events survive the trip between instances", () =
       answeredCount: 2,
       leaderboard: [],
       totalPlayers: 2,
+      // In rank order, as the room makes them (the door keeps that order).
       results: new Map([
-        [BEN, result("user-ben", 2, false)],
         [ANN, result("user-ann", 1, true)],
+        [BEN, result("user-ben", 2, false)],
       ]),
       until: null,
     },
@@ -85,7 +86,7 @@ describe("event codec: seed 000 events survive the trip between instances", () =
     },
   );
 
-  it("a reveal gives staff every player's stats in rank order and each player only their own", () => {
+  it("a reveal gives staff every player's stats in the room's (rank) order and each player only their own", () => {
     const reveal = bodies[3]!;
     const [staff, player] = encodeEvent(event(reveal));
     const staffData = JSON.parse(staff!.shared!.toString()).data;

@@ -252,6 +252,25 @@ describe("live mode (M-1)", () => {
     });
   });
 
+  it("reveal lists every player's result in rank order, whatever the order they joined in", () => {
+    const h = live();
+    const ann = h.join("ann");
+    const bob = h.join("bob");
+    const cyd = h.join("cyd");
+    h.start();
+    h.choose(cyd, 0, 0);
+    h.now += 4_000;
+    h.choose(bob, 0, 0);
+    h.choose(ann, 0, 3);
+    const r = h.last("reveal");
+    expect([...r.results.keys()]).toEqual([
+      cyd.participantId,
+      bob.participantId,
+      ann.participantId,
+    ]);
+    expect([...r.results.values()].map((x) => x.rank)).toEqual([1, 2, 3]);
+  });
+
   it("L-2: equal scores rank by who reached the score first; zero scores by join order", () => {
     const h = live({ scoring: { policy: "vocab" } });
     const ann = h.join("ann");

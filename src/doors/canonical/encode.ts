@@ -236,8 +236,10 @@ function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
   });
   const prefix = `${frameHead("reveal", event)}${head.slice(0, -1)},"per_user_stats":`;
   const suffix = "}}";
-  const everyone = [...b.results].sort((x, y) => x[1].rank - y[1].rank);
-  const staff = `${prefix}[${everyone.map(([id, r]) => userStat(id, r)).join(",")}],"you":null${suffix}`;
+  // The results come in rank order.
+  const stats: string[] = [];
+  for (const [id, r] of b.results) stats.push(userStat(id, r));
+  const staff = `${prefix}[${stats.join(",")}],"you":null${suffix}`;
   return [
     eventFrame("reveal", { shared: Buffer.from(staff), roles: STAFF }),
     eventFrame("reveal", {
