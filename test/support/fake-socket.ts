@@ -8,6 +8,8 @@ import type { DoorSocket, SocketEvents } from "../../src/doors/ws-kit/socket.js"
 export class FakeSocket implements DoorSocket {
   /** Every text frame the door sent, in order. */
   readonly sent: string[] = [];
+  /** For each frame in `sent`, whether it was sent as a reply (socket.ts). */
+  readonly asReply: boolean[] = [];
   closedWith: { code: number; reason: string } | null = null;
   bufferedAmount = 0;
   private events: SocketEvents | null = null;
@@ -16,13 +18,14 @@ export class FakeSocket implements DoorSocket {
     return this.closedWith === null;
   }
 
-  send(frame: string | Buffer): void {
+  send(frame: string | Buffer, reply = false): void {
     if (!this.isOpen) throw new Error("send on a closed socket");
     this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
+    this.asReply.push(reply);
   }
 
-  sendSpliced(before: Buffer, part: string, after: Buffer): void {
-    this.send(`${before.toString("utf8")}${part}${after.toString("utf8")}`);
+  sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
+    this.send(`${before.toString("utf8")}${part}${after.toString("utf8")}`, reply);
   }
 
   /** Frames a batch sends are recorded one by one, as the client reads them. */

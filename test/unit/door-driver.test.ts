@@ -502,6 +502,35 @@ describe("door driver: delivery", () => {
     ]);
   });
 
+  it("replies, and frames a dialect sends one participant as a reply, go out as replies; a room's events do not", async () => {
+    const { room, door } = setup();
+    const player = await joined(door, room, "u1");
+    const from = player.sent.length;
+    room.emit({ type: "locked", locked: true });
+    player.receive({ type: "hello", id: "h1" });
+    await flush();
+    const group = door.driver.groupOf(room.handle.id);
+    if (!group) throw new Error("no group");
+    const board = [sharedFrame("board", JSON.stringify({ type: "board" }))];
+    door.driver.broadcast(
+      group,
+      board,
+      { epoch: 1, seq: room.seq + 1 },
+      asParticipantId("p-u1"),
+      true,
+    );
+    door.driver.broadcast(group, board, { epoch: 1, seq: room.seq + 2 });
+    const got = player.sent
+      .slice(from)
+      .map((f, i) => [JSON.parse(f).type, player.asReply[from + i]]);
+    expect(got).toEqual([
+      ["locked", false],
+      ["hi", true],
+      ["board", true],
+      ["board", false],
+    ]);
+  });
+
   it("a staff-only frame is delivered by visiting the room's hosts and spectators, not every player", async () => {
     const { room, door } = setup();
     for (let i = 0; i < 20; i++) await joined(door, room, `p${i}`);

@@ -105,6 +105,41 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       expect(broadcastTo).toEqual(queues.map((_, i) => i));
     });
 
+    it("a reply to a socket still waiting for its slice goes out with the turn's writes, the waiting frames before it", async () => {
+      const writes: string[] = [];
+      const queues = Array.from(
+        { length: room },
+        (_, i) => new TurnQueue((b) => writes.push(`${i}:${b}`)),
+      );
+      for (const q of queues) q.push(Buffer.from("board"));
+      await nextTicks();
+      expect(writes).toHaveLength(WRITES_PER_SLICE);
+      const last = room - 1;
+
+      // Another turn: the last socket's answer is scored while its board still waits.
+      queues[last]?.push(Buffer.from("+score"), true);
+      await nextTicks();
+      expect(writes).toHaveLength(WRITES_PER_SLICE + 1);
+      expect(writes.at(-1)).toBe(`${last}:board+score`);
+      expect(queues[last]?.bytes).toBe(0);
+
+      // Its place in the backlog writes nothing more; everyone else gets the board once.
+      await vi.waitFor(() => expect(writes).toHaveLength(room));
+      expect(writes.filter((w) => w.startsWith(`${last}:`))).toEqual([`${last}:board+score`]);
+      const boardTo = writes.map((w) => Number(w.split(":")[0]));
+      expect(new Set(boardTo).size).toBe(room);
+    });
+
+    it("a reply queued in the same turn as the frames before it is written once, with them", async () => {
+      const writes: string[] = [];
+      const q = new TurnQueue((b) => writes.push(String(b)));
+      q.push(Buffer.from("state"));
+      q.push(Buffer.from("+reply"), true);
+      q.push(Buffer.from("+more"), true);
+      await endOfTurn();
+      expect(writes).toEqual(["state+reply+more"]);
+    });
+
     it("big frames end a slice by their bytes: a quarter of BYTES_PER_SLICE each, four sockets a slice", async () => {
       const written: number[] = [];
       const board = Buffer.alloc(BYTES_PER_SLICE / 4, "b");

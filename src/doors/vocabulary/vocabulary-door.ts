@@ -262,7 +262,8 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
   ): void {
     const frames = encodeEvent(event);
     const mark = markOf(event);
-    for (const pid of scored) this.driver.broadcast(group, frames, mark, pid);
+    // Step 12's board answers the learner's SUBMIT_ANSWER: it does not queue behind a board to everyone.
+    for (const pid of scored) this.driver.broadcast(group, frames, mark, pid, true);
   }
 
   /** Frames made on the door's schedule, to the session's connections here as of `event`. */

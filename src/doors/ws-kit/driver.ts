@@ -426,10 +426,10 @@ export class DoorDriver<S, M extends { type: string }> {
 
   // ------------------------------------------------------------------ outbound
 
-  /** Sends one frame to an open connection; false when it is not open. */
+  /** Sends one frame made for this connection (a reply, its state); false when it is not open. */
   send(conn: Connection<S>, out: Outbound): boolean {
     if (conn.closed || !conn.socket.isOpen) return false;
-    conn.socket.send(out.text);
+    conn.socket.send(out.text, true);
     this.metrics.sent(out.type);
     return true;
   }
@@ -454,17 +454,21 @@ export class DoorDriver<S, M extends { type: string }> {
   /**
    * Frames a dialect made itself (not from one event) for a room's
    * connections, as of `mark`; held for connections whose reply is not out.
+   * With `participantId`, to that participant's connections only; `reply` says
+   * the frames answer that participant's message (socket.ts: they do not wait
+   * behind a broadcast still going out).
    */
   broadcast(
     group: RoomGroup<Connection<S>>,
     frames: readonly EventFrame[],
     mark: EventMark,
     participantId: ParticipantId | null = null,
+    reply = false,
   ): void {
     const targets = participantId === null ? group.conns : group.of(participantId);
     if (!targets) return;
     const tally = frames.map(() => 0);
-    for (const c of [...targets]) this.sendFrames(c, mark, frames, tally, null);
+    for (const c of [...targets]) this.sendFrames(c, mark, frames, tally, null, reply);
     this.count(frames, tally);
   }
 
@@ -561,6 +565,7 @@ export class DoorDriver<S, M extends { type: string }> {
     frames: readonly EventFrame[],
     tally: number[] | null,
     event: RoomEvent | null,
+    reply = false,
   ): void {
     if (conn.closed) return;
     if (!conn.ready) {
@@ -585,9 +590,9 @@ export class DoorDriver<S, M extends { type: string }> {
       if (pressure === "skip") continue;
       if (!conn.socket.isOpen) return;
       const own = personal && pid !== null ? f.personal : null;
-      if (own === null) conn.socket.send(f.shared as Buffer);
-      else if (typeof own === "function") conn.socket.send(own(pid as ParticipantId));
-      else conn.socket.sendSpliced(own.before, own.part(pid as ParticipantId), own.after);
+      if (own === null) conn.socket.send(f.shared as Buffer, reply);
+      else if (typeof own === "function") conn.socket.send(own(pid as ParticipantId), reply);
+      else conn.socket.sendSpliced(own.before, own.part(pid as ParticipantId), own.after, reply);
       if (f.latestOnly) this.noteLatest(conn, f.type, mark);
       if (tally) tally[i] = (tally[i] ?? 0) + 1;
       else this.metrics.sent(f.type);

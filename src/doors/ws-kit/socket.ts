@@ -4,10 +4,14 @@
  * `TLRoomSocket`). The `ws` library lives only behind this, in `ws-transport.ts`.
  */
 export interface DoorSocket {
-  /** Queues one text frame. */
-  send(frame: string | Buffer): void;
-  /** Queues one text frame made of `before`, `part` and `after`, without joining them first. */
-  sendSpliced(before: Buffer, part: string, after: Buffer): void;
+  /**
+   * Queues one text frame. `reply`: made for this client alone (a reply, its own state), not
+   * one recipient's share of a room's broadcast: it goes out with this turn's writes even
+   * when earlier frames still wait for a later slice of a big broadcast (they go with it).
+   */
+  send(frame: string | Buffer, reply?: boolean): void;
+  /** Queues one text frame made of `before`, `part` and `after`, without joining them first; `reply` as for `send`. */
+  sendSpliced(before: Buffer, part: string, after: Buffer, reply?: boolean): void;
   /**
    * Runs `fn`; what it sends goes to the network in one write (a reply's
    * frames and the events held for it), not one system call per frame.

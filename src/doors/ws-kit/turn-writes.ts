@@ -21,7 +21,10 @@
  * question, 60–80 µs for a 6.7 KB seed-001 board (a bare loopback write costs the
  * same at any of these sizes; see ARCHITECTURE.md). A socket's frames keep their
  * order: one still waiting in a slice gets later frames appended to the same
- * write.
+ * write. A reply to the client (its answer's score) does not wait for that slice:
+ * the socket's queue, the broadcast frames before the reply included, is written
+ * with this turn's writes instead (`TurnQueue.push`), and its place in the
+ * backlog finds it empty.
  */
 
 /** Sockets written in one go before the event loop may read the network again (about 20 ms of questions). */
@@ -38,6 +41,8 @@ export interface QueuedWrites {
 let dirty: QueuedWrites[] = [];
 let spare: QueuedWrites[] = [];
 let scheduled = false;
+/** Counts the turns' flushes: a queue that knows the number it was listed under is listed for this turn's. */
+let turn = 0;
 /** Sockets of earlier turns still waiting for their slice, from `backlogAt` on. */
 let backlog: QueuedWrites[] = [];
 let backlogAt = 0;
@@ -53,6 +58,7 @@ export function flushAtEndOfTurn(q: QueuedWrites): void {
 
 function flushAll(): void {
   scheduled = false;
+  turn += 1;
   // Swapped, not copied: a flush that queues more (it never should) lands in the next turn.
   const list = dirty;
   dirty = spare;
@@ -160,20 +166,33 @@ export class TurnQueue implements QueuedWrites {
   private frames: Buffer[] | null = null;
   /** Bytes queued and not yet handed to the socket. */
   bytes = 0;
+  /** The turn whose flush this queue was last listed for. */
+  private listedFor = -1;
 
   constructor(private readonly write: (bytes: Buffer) => void) {}
 
-  /** Queues bytes: a whole frame, or the next piece of one (they are joined when written). */
-  push(frame: Buffer): void {
+  /**
+   * Queues bytes: a whole frame, or the next piece of one (they are joined when written).
+   * `reply`: the frame answers this client. Queued behind frames of an earlier turn that
+   * still wait for their slice of a broadcast, it is written with this turn's writes, and
+   * those frames with it, before it: a score does not wait for ten thousand other
+   * sockets' boards.
+   */
+  push(frame: Buffer, reply = false): void {
     if (this.first === null) {
       this.first = frame;
-      flushAtEndOfTurn(this);
-    } else if (this.frames === null) {
-      this.frames = [this.first, frame];
+      this.list();
     } else {
-      this.frames.push(frame);
+      if (this.frames === null) this.frames = [this.first, frame];
+      else this.frames.push(frame);
+      if (reply && this.listedFor !== turn) this.list();
     }
     this.bytes += frame.length;
+  }
+
+  private list(): void {
+    this.listedFor = turn;
+    flushAtEndOfTurn(this);
   }
 
   flush(): number {

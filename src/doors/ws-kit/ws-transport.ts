@@ -36,17 +36,20 @@ class WsSocket implements DoorSocket {
     });
   }
 
-  send(frame: string | Buffer): void {
+  send(frame: string | Buffer, reply = false): void {
     // Nothing follows a close frame (RFC 6455 §5.5.1); `ws` dropped such sends too.
     if (!this.isOpen) return;
-    this.queue.push(typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame));
+    this.queue.push(
+      typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame),
+      reply,
+    );
   }
 
-  sendSpliced(before: Buffer, part: string, after: Buffer): void {
+  sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
     if (!this.isOpen) return;
     // In pieces: the turn's write joins them with the socket's other frames in one copy.
     const own = Buffer.from(part);
-    this.queue.push(textFrameHeader(before.length + own.length + after.length));
+    this.queue.push(textFrameHeader(before.length + own.length + after.length), reply);
     this.queue.push(before);
     this.queue.push(own);
     this.queue.push(after);
