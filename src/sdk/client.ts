@@ -971,7 +971,9 @@ function closeQuietly(ws: WebSocketLike, code: number, reason: string): void {
   ws.onopen = null;
   ws.onmessage = null;
   ws.onclose = null;
-  ws.onerror = null;
+  // Not null: Node's `ws` emits an error when a socket still connecting is closed, and an error
+  // event nobody listens to is thrown (an uncaught exception in the app that closed the client).
+  ws.onerror = () => {};
   try {
     ws.close(code, reason);
   } catch {
