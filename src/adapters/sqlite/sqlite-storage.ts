@@ -10,6 +10,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
+import { sqliteAnswerWriter } from "./sqlite-answer-writer.js";
 
 export interface SqliteStorageOptions {
   /** Database file (its directory is created when missing), or ":memory:". */
@@ -79,10 +80,11 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
       dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     });
     await migrateToLatest(db);
+    // Prepared after the migrations, which create the tables they name.
+    return createSqlStorage(db, { answerWriter: sqliteAnswerWriter(sqlite) });
   } catch (err) {
     if (db !== undefined) await db.destroy();
     else sqlite.close();
     throw err;
   }
-  return createSqlStorage(db);
 }
