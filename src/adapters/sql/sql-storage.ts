@@ -779,7 +779,8 @@ async function putParticipants(trx: Trx, writes: WriteOf<"participant_put">[]): 
 }
 
 /**
- * The hot path: upserts every answer of the run in as few INSERTs as the parameter limit allows,
+ * The hot path on Postgres (SQLite brings its own, sqlite-answer-writer.ts): upserts every
+ * answer of the run in as few INSERTs as the parameter limit allows,
  * then sets each participant's score with one UPDATE per session. A participant not in the
  * answer's session fails the batch (the foreign key catches unknown participants; the row count
  * catches one from another session).
