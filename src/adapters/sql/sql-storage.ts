@@ -387,19 +387,17 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
   }
 }
 
-/** A run of answers, each with its participant's new score: what `answer_put` writes carry. */
-export type AnswerPuts = readonly WriteOf<"answer_put">[];
-
 /**
- * A dialect's own way to apply a run of answers inside the batch's transaction, on the same
- * connection: the same rows and the same refusal as `putAnswers`, for less CPU.
+ * A dialect's own way to apply runs of some write kinds inside the batch's transaction, on the
+ * same connection: the same rows and the same refusals as the portable statements below
+ * (`putAnswers`, `putParticipants`), for less CPU.
  */
-export type AnswerWriter = (writes: AnswerPuts) => void;
+export type RunWriters = { [K in WriteKind]?: (writes: readonly WriteOf<K>[]) => void };
 
 export class SqlSessionStore implements SessionStore {
   constructor(
     private readonly db: Db,
-    private readonly answerWriter?: AnswerWriter,
+    private readonly writers: RunWriters = {},
   ) {}
 
   /**
@@ -407,7 +405,7 @@ export class SqlSessionStore implements SessionStore {
    * run is applied with as few statements as it can (one multi-row upsert per chunk), so a
    * batch of answers costs a handful of statements however many answers it holds, while a write
    * still sees every write before it (a participant is inserted before their first answer).
-   * A dialect that brings an `AnswerWriter` applies runs of answers with it instead, inside the
+   * A dialect that brings its own `RunWriters` applies those runs with them instead, inside the
    * same transaction. Any failure rolls the whole batch back and rejects.
    */
   async write(
@@ -419,11 +417,10 @@ export class SqlSessionStore implements SessionStore {
     await this.db.transaction().execute(async (trx) => {
       if (fences && fences.size > 0) await checkFences(trx, fences);
       for (const run of runsOf(batch)) {
-        if (run.kind === "answer_put" && this.answerWriter !== undefined) {
-          this.answerWriter(run.writes);
-        } else {
-          await applyRun(trx, run);
-        }
+        // The run's kind picks its writer, which takes that kind's writes.
+        const own = this.writers[run.kind] as ((w: readonly SessionWrite[]) => void) | undefined;
+        if (own !== undefined) own(run.writes);
+        else await applyRun(trx, run);
       }
       if (mark) {
         await trx
@@ -779,7 +776,7 @@ async function putParticipants(trx: Trx, writes: WriteOf<"participant_put">[]): 
 }
 
 /**
- * The hot path on Postgres (SQLite brings its own, sqlite-answer-writer.ts): upserts every
+ * The hot path on Postgres (SQLite brings its own, sqlite-run-writers.ts): upserts every
  * answer of the run in as few INSERTs as the parameter limit allows,
  * then sets each participant's score with one UPDATE per session. A participant not in the
  * answer's session fails the batch (the foreign key catches unknown participants; the row count
@@ -902,8 +899,8 @@ async function putStandings(trx: Trx, w: WriteOf<"standings_put">): Promise<void
 export interface SqlStorageOptions {
   /** Runs after Kysely is destroyed, e.g. to release what the adapter opened besides it. */
   onClose?: () => void | Promise<void>;
-  /** Applies runs of answers instead of the portable statements (the hot write). */
-  answerWriter?: AnswerWriter;
+  /** Applies runs of these kinds instead of the portable statements (the hot writes). */
+  writers?: RunWriters;
 }
 
 /**
@@ -915,7 +912,7 @@ export function createSqlStorage(db: Db, options: SqlStorageOptions = {}): Stora
   return {
     quizzes: new SqlQuizStore(db),
     bank: new SqlQuestionBankStore(db),
-    sessions: new SqlSessionStore(db, options.answerWriter),
+    sessions: new SqlSessionStore(db, options.writers),
     meta: new SqlMetaStore(db),
     images: new SqlImageStore(db),
     async ping() {

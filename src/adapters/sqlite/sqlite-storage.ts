@@ -10,7 +10,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
-import { sqliteAnswerWriter } from "./sqlite-answer-writer.js";
+import { sqliteRunWriters } from "./sqlite-run-writers.js";
 
 export interface SqliteStorageOptions {
   /** Database file (its directory is created when missing), or ":memory:". */
@@ -81,7 +81,7 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     });
     await migrateToLatest(db);
     // Prepared after the migrations, which create the tables they name.
-    return createSqlStorage(db, { answerWriter: sqliteAnswerWriter(sqlite) });
+    return createSqlStorage(db, { writers: sqliteRunWriters(sqlite) });
   } catch (err) {
     if (db !== undefined) await db.destroy();
     else sqlite.close();
