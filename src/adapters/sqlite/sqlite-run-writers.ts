@@ -24,7 +24,8 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
   const answer = sqlite.prepare(
     `insert into answers (session_id, participant_id, question_index, question_id, answer_json,
        is_correct, points, elapsed_ms, received_at, seq, request_key)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     values (@session_id, @participant_id, @question_index, @question_id, @answer_json,
+       @is_correct, @points, @elapsed_ms, @received_at, @seq, @request_key)
      on conflict (session_id, participant_id, question_index) do update set
        question_id = excluded.question_id, answer_json = excluded.answer_json,
        is_correct = excluded.is_correct, points = excluded.points,
@@ -35,7 +36,8 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
   const participant = sqlite.prepare(
     `insert into participants (id, session_id, user_id, name, role, join_order, joined_at, status,
        resume_token_hash, score, kick_reason)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     values (@id, @session_id, @user_id, @name, @role, @join_order, @joined_at, @status,
+       @resume_token_hash, @score, @kick_reason)
      on conflict (id) do update set
        session_id = excluded.session_id, user_id = excluded.user_id, name = excluded.name,
        role = excluded.role, join_order = excluded.join_order, joined_at = excluded.joined_at,
@@ -45,20 +47,8 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
   return {
     answer_put: (writes) => {
       for (const w of writes) {
-        const r = answerToRow(w.answer);
-        answer.run(
-          r.session_id,
-          r.participant_id,
-          r.question_index,
-          r.question_id,
-          r.answer_json,
-          r.is_correct,
-          r.points,
-          r.elapsed_ms,
-          r.received_at,
-          r.seq,
-          r.request_key,
-        );
+        // Named parameters: the row's columns bind by name.
+        answer.run(answerToRow(w.answer));
         const scored = score.run(w.participantScore, w.answer.sessionId, w.answer.participantId);
         if (scored.changes !== 1) {
           throw new Error(`answer_put: a participant is not in session ${w.answer.sessionId}`);
@@ -66,22 +56,7 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
       }
     },
     participant_put: (writes) => {
-      for (const w of writes) {
-        const r = participantToRow(w.participant);
-        participant.run(
-          r.id,
-          r.session_id,
-          r.user_id,
-          r.name,
-          r.role,
-          r.join_order,
-          r.joined_at,
-          r.status,
-          r.resume_token_hash,
-          r.score,
-          r.kick_reason,
-        );
-      }
+      for (const w of writes) participant.run(participantToRow(w.participant));
     },
   };
 }
