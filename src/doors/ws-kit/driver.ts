@@ -599,6 +599,11 @@ export class DoorDriver<S, M extends { type: string }> {
     }
   }
 
+  /**
+   * Whether a `latestOnly` frame as of `mark` may go to the connection: it has none of that type
+   * newer. The same mark again may go (a scorer's held board can come again at the end of a quiet
+   * second; the stricter rule coincided with slower acks, see the note in ae387de).
+   */
   private isLatest(conn: Connection<S>, type: string, mark: EventMark): boolean {
     const last = conn.latestSent?.get(type);
     return last === undefined || !isAfter(last, mark);
