@@ -574,6 +574,11 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     1000;
   const joined = sum(workers.map((w) => w.joined));
   const failed = sum(workers.map((w) => w.failed));
+  if (opts.startAfterMs > 0) {
+    // What the server still does for the joins in this pause counts as the joins' CPU.
+    phase(`waiting ${opts.startAfterMs} ms after the last join (--start-after-ms)`);
+    await sleep(opts.startAfterMs);
+  }
   const rssAfterJoin = sampler?.sample() ?? 0;
   const cpuAfterJoin = sampler?.cpu() ?? 0;
   phase(

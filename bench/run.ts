@@ -120,6 +120,10 @@ export interface BenchOptions {
   sessions: number;
   /** seed001 scenarios: answers each learner sends per minute. */
   answersPerMin: number;
+  /** Node flags for the servers the bench starts itself (`--cpu-prof …`: profile the instances). */
+  serverNodeArgs: string[];
+  /** Raw live runs: how long the host waits after the last join before starting the game. */
+  startAfterMs: number;
 }
 
 /** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
@@ -147,6 +151,10 @@ const USAGE = `npm run bench -- [flags]
   --answer-spread-ms MS  each answer waits uniform [200, MS] ms after its question (default 2000)
   --join-concurrency C   joins in flight per worker (default 50)
   --timeout-s S          hard bound for the whole run; on expiry everything is killed (default 180)
+  --start-after-ms MS    raw live: wait MS after the last join before the host starts (default 0:
+                         at once, while the server may still be busy with the join storm)
+  --server-node-args "A" node flags for each server the bench starts, e.g.
+                         "--cpu-prof --cpu-prof-dir=.bench/prof" to profile every cluster instance
   --url ws://127.0.0.1:PORT/ws/v1   use a running server instead of starting one
   --server-pid PID       with --url: the server's pid, to report its CPU and RSS
   --cluster N            start N instances sharing Postgres and Redis behind a round-robin balancer
@@ -205,6 +213,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         scenario: { type: "string" },
         sessions: { type: "string" },
         "answers-per-min": { type: "string" },
+        "server-node-args": { type: "string" },
+        "start-after-ms": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -295,6 +305,16 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         `--kill-owner-at must be below --questions (${questions}), so that a question follows the kill`,
       );
   }
+  const serverNodeArgs = (values["server-node-args"] ?? "").split(/\s+/).filter((a) => a !== "");
+  if (serverNodeArgs.some((a) => !a.startsWith("-")))
+    throw new UsageError(
+      `--server-node-args takes node flags (each starting with -), got "${values["server-node-args"]}"`,
+    );
+  if (serverNodeArgs.length > 0 && url !== null)
+    throw new UsageError("--server-node-args is for servers the bench starts; not with --url");
+  const startAfterMs = intFlag("start-after-ms", values["start-after-ms"], 0, 0, 600_000);
+  if (startAfterMs > 0 && (sdk || scenario !== "live"))
+    throw new UsageError("--start-after-ms goes with raw players in the live scenario");
   for (const flag of ["database-url", "redis-url"] as const) {
     if (values[flag] !== undefined && cluster === null)
       throw new UsageError(`--${flag} goes with --cluster`);
@@ -321,6 +341,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     killOwnerAt,
     databaseUrl,
     redisUrl,
+    serverNodeArgs,
+    startAfterMs,
     seed,
     seedGiven,
     micro: values.micro ?? false,
@@ -567,6 +589,9 @@ export async function waitHealthy(
  * `node --import tsx src/main.ts` on a free port, with a temp DATA_DIR and `env` on top of the
  * bench's environment; resolves once it answers `readyPath`.
  */
+/** `--server-node-args`: node flags for every server `startServer` spawns in this run. */
+let serverNodeArgs: readonly string[] = [];
+
 export async function startServer(
   index: number,
   env: Record<string, string>,
@@ -575,7 +600,7 @@ export async function startServer(
   const dataDir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
   owned.tempDirs.add(dataDir);
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, [...serverNodeArgs, "--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -1986,6 +2011,7 @@ async function main(): Promise<void> {
     return;
   }
   installExitHandlers(opts.timeoutS);
+  serverNodeArgs = opts.serverNodeArgs;
   if (opts.micro) {
     const micro = await runMicro();
     const command = commandLine(argv);

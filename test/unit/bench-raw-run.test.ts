@@ -104,6 +104,25 @@ describe("the raw run's flags", () => {
     expect(() => parseFlags(["--scenario", "nope"], () => 1)).toThrow(/one of live, seed001/);
   });
 
+  it("passes node flags to the servers it starts, and waits before the start only when told", async () => {
+    const { parseFlags, UsageError } = await import("../../bench/run.js");
+    expect(parseFlags([], () => 1)).toMatchObject({ serverNodeArgs: [], startAfterMs: 0 });
+    expect(
+      parseFlags(
+        ["--cluster", "2", "--server-node-args", " --cpu-prof  --cpu-prof-dir=/tmp/p "],
+        () => 1,
+      ).serverNodeArgs,
+    ).toEqual(["--cpu-prof", "--cpu-prof-dir=/tmp/p"]);
+    expect(() => parseFlags(["--server-node-args", "dist/main.js"], () => 1)).toThrow(/node flags/);
+    expect(() =>
+      parseFlags(["--url", "ws://127.0.0.1:1/ws/v1", "--server-node-args", "--cpu-prof"], () => 1),
+    ).toThrow(UsageError);
+    expect(parseFlags(["--start-after-ms", "3000"], () => 1).startAfterMs).toBe(3000);
+    expect(() => parseFlags(["--scenario", "seed001", "--start-after-ms", "10"], () => 1)).toThrow(
+      /live scenario/,
+    );
+  });
+
   it("sizes seed001-many as 100 sessions of 100 learners unless told", async () => {
     const { parseFlags } = await import("../../bench/run.js");
     expect(parseFlags(["--scenario", "seed001-many"], () => 1)).toMatchObject({
