@@ -610,6 +610,9 @@ export function runStorageContract(
           { kind: "choices", indices: [] },
           { kind: "text", text: UNICODE },
           { kind: "text", text: "" },
+          // What an array literal would misread (Postgres sends a run's columns as arrays).
+          { kind: "text", text: "NULL" },
+          { kind: "text", text: '{"a",b}, c\\' },
         ];
         const answers = values.map((v, i) =>
           answer(p, i, i + 1, { answer: v, correct: i % 2 === 0, points: i * 100 }),
@@ -617,7 +620,7 @@ export function runStorageContract(
         await storage.sessions.write(answers.map((a, i) => answered(a, 1_000 + i)));
         const bundle = await load("s1");
         expect(bundle.answers).toStrictEqual(answers);
-        expect(bundle.participants[0]?.score).toBe(1_004);
+        expect(bundle.participants[0]?.score).toBe(1_006);
       });
 
       it("ST-S7, A-6: an answer keeps the message identity it arrived with; a replacement takes its own", async () => {

@@ -61,7 +61,7 @@ import type { Database } from "./schema.js";
 const MAX_PARAMS = 10_000;
 
 type Db = Kysely<Database>;
-type Trx = Transaction<Database>;
+export type Trx = Transaction<Database>;
 
 /** Splits `items` into chunks of at most `MAX_PARAMS / paramsPerItem` items. */
 function chunks<T>(items: readonly T[], paramsPerItem: number): T[][] {
@@ -77,7 +77,7 @@ function chunks<T>(items: readonly T[], paramsPerItem: number): T[][] {
  * in order. Dialect: Postgres also requires it, since one `INSERT … ON CONFLICT DO UPDATE` may
  * not touch the same row twice.
  */
-function lastByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
+export function lastByKey<T>(items: readonly T[], key: (item: T) => string): T[] {
   const byKey = new Map<string, T>();
   for (const item of items) byKey.set(key(item), item);
   return [...byKey.values()];
@@ -113,6 +113,8 @@ function idValues(rows: readonly (readonly [string, ...number[]])[]) {
 function key(...parts: readonly (string | number)[]): string {
   return parts.join("\u0000");
 }
+
+export { key as rowKey };
 
 // ---------------------------------------------------------------------------------------------
 // Quizzes
@@ -343,7 +345,7 @@ export class SqlImageStore implements ImageStore {
 // Sessions
 
 type WriteKind = SessionWrite["kind"];
-type WriteOf<K extends WriteKind> = Extract<SessionWrite, { kind: K }>;
+export type WriteOf<K extends WriteKind> = Extract<SessionWrite, { kind: K }>;
 /** Consecutive writes of one kind, applied together. */
 type Run = { [K in WriteKind]: { kind: K; writes: WriteOf<K>[] } }[WriteKind];
 
@@ -369,15 +371,17 @@ function runsOf(batch: readonly SessionWrite[]): Run[] {
  * (being created in this batch) pass.
  * Dialect: the no-op UPDATE takes the rows' write locks on Postgres, so a claim
  * waits for this transaction (or this one for the claim) — a portable FOR UPDATE;
- * SQLite transactions are serialized anyway.
+ * SQLite transactions are serialized anyway. It returns the epochs it locked (a
+ * claim that committed first shows its new epoch), so the check is one statement:
+ * every statement of a batch is a round trip the group committer waits for.
  */
 async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Promise<void> {
   const ids = [...fences.keys()];
-  await trx.updateTable("sessions").set({ epoch: sql`epoch` }).where("id", "in", ids).execute();
   const rows = await trx
-    .selectFrom("sessions")
-    .select(["id", "epoch"])
+    .updateTable("sessions")
+    .set({ epoch: sql`epoch` })
     .where("id", "in", ids)
+    .returning(["id", "epoch"])
     .execute();
   for (const row of rows) {
     const writer = fences.get(row.id as SessionId);
@@ -390,9 +394,12 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
 /**
  * A dialect's own way to apply runs of some write kinds inside the batch's transaction, on the
  * same connection: the same rows and the same refusals as the portable statements below
- * (`putAnswers`, `putParticipants`), for less CPU.
+ * (`putAnswers`, `putParticipants`), for less CPU. SQLite's run synchronously on the
+ * connection that holds the transaction; Postgres's run their statements on `trx`.
  */
-export type RunWriters = { [K in WriteKind]?: (writes: readonly WriteOf<K>[]) => void };
+export type RunWriters = {
+  [K in WriteKind]?: (writes: readonly WriteOf<K>[], trx: Trx) => void | Promise<void>;
+};
 
 export class SqlSessionStore implements SessionStore {
   constructor(
@@ -418,8 +425,10 @@ export class SqlSessionStore implements SessionStore {
       if (fences && fences.size > 0) await checkFences(trx, fences);
       for (const run of runsOf(batch)) {
         // The run's kind picks its writer, which takes that kind's writes.
-        const own = this.writers[run.kind] as ((w: readonly SessionWrite[]) => void) | undefined;
-        if (own !== undefined) own(run.writes);
+        const own = this.writers[run.kind] as
+          | ((w: readonly SessionWrite[], trx: Trx) => void | Promise<void>)
+          | undefined;
+        if (own !== undefined) await own(run.writes, trx);
         else await applyRun(trx, run);
       }
       if (mark) {
