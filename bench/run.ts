@@ -66,7 +66,7 @@ import {
   summarize,
   summaryRow,
 } from "./stats.js";
-import { runStorageBench } from "./storage.js";
+import { formatPostgresRows, runPostgresStorageBench, runStorageBench } from "./storage.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WORKER_PATH = fileURLToPath(new URL("./player-worker.ts", import.meta.url));
@@ -315,10 +315,10 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   const startAfterMs = intFlag("start-after-ms", values["start-after-ms"], 0, 0, 600_000);
   if (startAfterMs > 0 && (sdk || scenario !== "live"))
     throw new UsageError("--start-after-ms goes with raw players in the live scenario");
-  for (const flag of ["database-url", "redis-url"] as const) {
-    if (values[flag] !== undefined && cluster === null)
-      throw new UsageError(`--${flag} goes with --cluster`);
-  }
+  if (values["database-url"] !== undefined && cluster === null && !values.micro)
+    throw new UsageError("--database-url goes with --cluster or --micro");
+  if (values["redis-url"] !== undefined && cluster === null)
+    throw new UsageError("--redis-url goes with --cluster");
   const databaseUrl = checkServiceUrl(
     "database-url",
     values["database-url"] ?? DEFAULT_DATABASE_URL,
@@ -1941,11 +1941,24 @@ export function formatReport(r: BenchReport): string {
   return lines.join("\n");
 }
 
-async function runMicro(): Promise<{ text: string; leaderboard: unknown; storage: unknown }> {
+async function runMicro(
+  databaseUrl: string,
+): Promise<{ text: string; leaderboard: unknown; storage: unknown }> {
   setPhase("leaderboard micro-bench");
   const lb = runLeaderboardBench();
   setPhase("storage micro-bench");
   const st = await runStorageBench();
+  setPhase(`Postgres storage micro-bench (${describeUrl(databaseUrl)})`);
+  let pgText: string;
+  let pgRows: unknown = null;
+  try {
+    await checkPostgres(databaseUrl);
+    const rows = await runPostgresStorageBench(databaseUrl);
+    pgRows = rows;
+    pgText = formatPostgresRows(rows);
+  } catch (e) {
+    pgText = `skipped: ${e instanceof Error ? e.message : String(e)}`;
+  }
   const ops = (x: number) => formatInt(x);
   const text = [
     `quizwire micro-benches — node ${process.version}, ${new Date().toISOString()}`,
@@ -1976,8 +1989,12 @@ async function runMicro(): Promise<{ text: string; leaderboard: unknown; storage
         r.mainBusyMsPerWrite.toFixed(3),
       ]),
     ]),
+    "",
+    "Postgres answer writes (one SessionStore.write per batch, fenced as a cluster instance's;",
+    `node CPU: this process's, not Postgres's; a schema of its own in ${describeUrl(databaseUrl)})`,
+    pgText,
   ].join("\n");
-  return { text, leaderboard: lb, storage: st };
+  return { text, leaderboard: lb, storage: { sqlite: st, postgres: pgRows } };
 }
 
 function writeJson(report: unknown): string {
@@ -2013,7 +2030,7 @@ async function main(): Promise<void> {
   installExitHandlers(opts.timeoutS);
   serverNodeArgs = opts.serverNodeArgs;
   if (opts.micro) {
-    const micro = await runMicro();
+    const micro = await runMicro(opts.databaseUrl);
     const command = commandLine(argv);
     process.stdout.write(`\n${micro.text}\n\ncommand: ${command}\n`);
     if (opts.json) {

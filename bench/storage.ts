@@ -1,19 +1,23 @@
 /**
- * SQLite answer-write cost (A-5: every acknowledgement waits for one). Not a test: prints, for
- * synchronous=FULL and NORMAL, with the storage in the main thread (`openSqliteStorage`) and in a
- * worker thread (`openSqliteThreadStorage`, the app's default), the time of one
+ * Answer-write cost (A-5: every acknowledgement waits for one). Not a test: prints, for SQLite
+ * with synchronous=FULL and NORMAL, with the storage in the main thread (`openSqliteStorage`)
+ * and in a worker thread (`openSqliteThreadStorage`, the app's default), the time of one
  * `SessionStore.write` holding 1, 10, 100 and 1,000 `answer_put` writes, the answers per second
  * that makes, and how long the main thread's event loop was busy per write (what a server
- * cannot spend on fan-out and acknowledgements meanwhile). Each measurement is capped
- * in both calls and wall time. The database is a temp file on the OS temp dir's disk.
+ * cannot spend on fan-out and acknowledgements meanwhile). The SQLite database is a temp file on
+ * the OS temp dir's disk. For Postgres (`runPostgresStorageBench`, in a schema of its own that
+ * it drops), the same writes fenced as a cluster instance makes them, and this process's CPU
+ * per write (the pg client and Kysely; Postgres's own work is in the time, not the CPU). Each
+ * measurement is capped in both calls and wall time.
  *
- *   npx tsx bench/storage.ts
+ *   npx tsx bench/storage.ts [postgres://postgres@127.0.0.1:5432/test]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { openPostgresStorage } from "../src/adapters/postgres/postgres-storage.js";
 import { openSqliteStorage } from "../src/adapters/sqlite/sqlite-storage.js";
 import { openSqliteThreadStorage } from "../src/adapters/sqlite/sqlite-thread-storage.js";
 import {
@@ -22,10 +26,12 @@ import {
   asQuizId,
   asSessionId,
   asUserId,
+  type SessionId,
 } from "../src/domain/ids.js";
 import type { Question } from "../src/domain/quiz.js";
 import { defaultSettings } from "../src/domain/session-settings.js";
 import type { SessionWrite, Storage } from "../src/ports/storage.js";
+import { freshSchema } from "./cluster.js";
 
 export interface StorageBenchRow {
   synchronous: "FULL" | "NORMAL";
@@ -69,85 +75,8 @@ export async function runStorageBench(
         ? await openSqliteStorage({ path, synchronous })
         : await openSqliteThreadStorage({ path, synchronous });
     try {
-      const sessionId = asSessionId("bench-session");
-      const question: Question = {
-        id: asQuestionId("q"),
-        kind: "single",
-        text: "?",
-        options: ["a", "b"],
-        correct: [0],
-        accepted: [],
-        timeLimitMs: 20_000,
-        multiplier: 1,
-        difficulty: "easy",
-        tags: [],
-        points: 10,
-      };
-      const setup: SessionWrite[] = [
-        {
-          kind: "session_created",
-          session: {
-            id: sessionId,
-            pin: "482913",
-            quizId: asQuizId("bench-quiz"),
-            title: "bench",
-            settings: defaultSettings("live"),
-            questions: [question],
-            hostUserId: asUserId("host"),
-            createdAt: 0,
-            state: {
-              phase: { kind: "active" },
-              locked: false,
-              epoch: 1,
-              seq: 0,
-              startedAt: 0,
-              endedAt: null,
-            },
-          },
-        },
-      ];
-      for (let i = 0; i < players; i++) {
-        setup.push({
-          kind: "participant_put",
-          participant: {
-            id: asParticipantId(`p${i}`),
-            sessionId,
-            userId: asUserId(`u${i}`),
-            name: `Player ${i}`,
-            role: "player",
-            joinOrder: i,
-            joinedAt: 0,
-            status: "active",
-            resumeTokenHash: "0".repeat(64),
-            score: 0,
-            kickReason: null,
-          },
-        });
-      }
+      const { setup, batchOf } = benchWrites(players);
       await storage.sessions.write(setup);
-
-      // Every call answers a question index no call used before, so each answer is an insert.
-      let questionIndex = 0;
-      let seq = 0;
-      const batchOf = (size: number): SessionWrite[] => {
-        const qi = questionIndex++;
-        return Array.from({ length: size }, (_, i) => ({
-          kind: "answer_put",
-          answer: {
-            sessionId,
-            participantId: asParticipantId(`p${i}`),
-            questionIndex: qi,
-            questionId: "q",
-            answer: { kind: "choice", index: 0 },
-            correct: true,
-            points: 900,
-            elapsedMs: 1_234,
-            receivedAt: 1_700_000_000_000 + seq,
-            seq: ++seq,
-          },
-          participantScore: 900 * (qi + 1),
-        }));
-      };
 
       for (const size of batchSizes) {
         await storage.sessions.write(batchOf(size)); // warm-up
@@ -182,6 +111,166 @@ export async function runStorageBench(
   return rows;
 }
 
+export interface PostgresStorageBenchRow {
+  batchSize: number;
+  calls: number;
+  msPerWrite: number;
+  answersPerSec: number;
+  /** This process's CPU per write: Kysely, the pg client, the event loop (not Postgres's). */
+  cpuMsPerWrite: number;
+}
+
+/**
+ * The same answer batches on Postgres at `url`, each `write` fenced as a cluster instance's are
+ * (the fence check is a statement of every batch), in a schema of the run's own, dropped after.
+ */
+export async function runPostgresStorageBench(
+  url: string,
+  options: StorageBenchOptions = {},
+): Promise<PostgresStorageBenchRow[]> {
+  const batchSizes = options.batchSizes ?? [1, 10, 100, 1_000];
+  const maxMs = options.maxMs ?? 1_000;
+  const maxCalls = options.maxCalls ?? 2_000;
+  const schema = await freshSchema(url, Date.now());
+  const rows: PostgresStorageBenchRow[] = [];
+  try {
+    const storage = await openPostgresStorage({ url: schema.url, poolSize: 2 });
+    try {
+      const { sessionId, setup, batchOf } = benchWrites(Math.max(...batchSizes));
+      await storage.sessions.write(setup);
+      const fences = new Map([[sessionId, 1]]);
+      for (const size of batchSizes) {
+        await storage.sessions.write(batchOf(size), fences); // warm-up
+        let calls = 0;
+        let elapsed = 0;
+        let cpuUs = 0;
+        while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
+          const batch = batchOf(size);
+          const cpu = process.cpuUsage();
+          const start = performance.now();
+          await storage.sessions.write(batch, fences);
+          elapsed += performance.now() - start;
+          const used = process.cpuUsage(cpu);
+          cpuUs += used.user + used.system;
+          calls++;
+        }
+        const msPerWrite = elapsed / calls;
+        rows.push({
+          batchSize: size,
+          calls,
+          msPerWrite,
+          answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
+          cpuMsPerWrite: cpuUs / 1_000 / calls,
+        });
+      }
+    } finally {
+      await storage.close();
+    }
+  } finally {
+    await schema.drop();
+  }
+  return rows;
+}
+
+/** A session with `players` participants, and batches of answers to it: each batch a question no batch used before, so each answer is an insert. */
+function benchWrites(players: number): {
+  sessionId: SessionId;
+  setup: SessionWrite[];
+  batchOf: (size: number) => SessionWrite[];
+} {
+  const sessionId = asSessionId("bench-session");
+  const question: Question = {
+    id: asQuestionId("q"),
+    kind: "single",
+    text: "?",
+    options: ["a", "b"],
+    correct: [0],
+    accepted: [],
+    timeLimitMs: 20_000,
+    multiplier: 1,
+    difficulty: "easy",
+    tags: [],
+    points: 10,
+  };
+  const setup: SessionWrite[] = [
+    {
+      kind: "session_created",
+      session: {
+        id: sessionId,
+        pin: "482913",
+        quizId: asQuizId("bench-quiz"),
+        title: "bench",
+        settings: defaultSettings("live"),
+        questions: [question],
+        hostUserId: asUserId("host"),
+        createdAt: 0,
+        state: {
+          phase: { kind: "active" },
+          locked: false,
+          epoch: 1,
+          seq: 0,
+          startedAt: 0,
+          endedAt: null,
+        },
+      },
+    },
+  ];
+  for (let i = 0; i < players; i++) {
+    setup.push({
+      kind: "participant_put",
+      participant: {
+        id: asParticipantId(`p${i}`),
+        sessionId,
+        userId: asUserId(`u${i}`),
+        name: `Player ${i}`,
+        role: "player",
+        joinOrder: i,
+        joinedAt: 0,
+        status: "active",
+        resumeTokenHash: "0".repeat(64),
+        score: 0,
+        kickReason: null,
+      },
+    });
+  }
+
+  // Every call answers a question index no call used before, so each answer is an insert.
+  let questionIndex = 0;
+  let seq = 0;
+  const batchOf = (size: number): SessionWrite[] => {
+    const qi = questionIndex++;
+    return Array.from({ length: size }, (_, i) => ({
+      kind: "answer_put",
+      answer: {
+        sessionId,
+        participantId: asParticipantId(`p${i}`),
+        questionIndex: qi,
+        questionId: "q",
+        answer: { kind: "choice", index: 0 },
+        correct: true,
+        points: 900,
+        elapsedMs: 1_234,
+        receivedAt: 1_700_000_000_000 + seq,
+        seq: ++seq,
+      },
+      participantScore: 900 * (qi + 1),
+    }));
+  };
+  return { sessionId, setup, batchOf };
+}
+
+export function formatPostgresRows(rows: readonly PostgresStorageBenchRow[]): string {
+  const lines = [
+    `${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"node CPU ms".padStart(12)}`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `${r.batchSize.toLocaleString("en-US").padStart(6)} ${r.calls.toLocaleString("en-US").padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.cpuMsPerWrite.toFixed(3).padStart(12)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
 function formatRows(rows: readonly StorageBenchRow[]): string {
   const lines = [
     `${"sync".padEnd(6)} ${"thread".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"main busy ms".padStart(13)}`,
@@ -197,4 +286,9 @@ function formatRows(rows: readonly StorageBenchRow[]): string {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(`SQLite answer writes (one SessionStore.write per batch, temp dir ${tmpdir()})`);
   console.log(formatRows(await runStorageBench()));
+  const url = process.argv[2];
+  if (url !== undefined) {
+    console.log("\nPostgres answer writes (one fenced SessionStore.write per batch)");
+    console.log(formatPostgresRows(await runPostgresStorageBench(url)));
+  }
 }
