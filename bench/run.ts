@@ -153,8 +153,8 @@ const USAGE = `npm run bench -- [flags]
   --timeout-s S          hard bound for the whole run; on expiry everything is killed (default 180)
   --start-after-ms MS    raw live: wait MS after the last join before the host starts (default 0:
                          at once, while the server may still be busy with the join storm)
-  --server-node-args "A" node flags for each server the bench starts, e.g.
-                         "--cpu-prof --cpu-prof-dir=.bench/prof" to profile every cluster instance
+  --server-node-args="A B"  node flags for each server the bench starts (with "=": the value
+                         starts with -), e.g. --server-node-args="--cpu-prof --cpu-prof-dir=.bench/prof"
   --url ws://127.0.0.1:PORT/ws/v1   use a running server instead of starting one
   --server-pid PID       with --url: the server's pid, to report its CPU and RSS
   --cluster N            start N instances sharing Postgres and Redis behind a round-robin balancer

@@ -109,13 +109,13 @@ describe("the raw run's flags", () => {
     expect(parseFlags([], () => 1)).toMatchObject({ serverNodeArgs: [], startAfterMs: 0 });
     expect(
       parseFlags(
-        ["--cluster", "2", "--server-node-args", " --cpu-prof  --cpu-prof-dir=/tmp/p "],
+        ["--cluster", "2", "--server-node-args=--cpu-prof  --cpu-prof-dir=/tmp/p "],
         () => 1,
       ).serverNodeArgs,
     ).toEqual(["--cpu-prof", "--cpu-prof-dir=/tmp/p"]);
     expect(() => parseFlags(["--server-node-args", "dist/main.js"], () => 1)).toThrow(/node flags/);
     expect(() =>
-      parseFlags(["--url", "ws://127.0.0.1:1/ws/v1", "--server-node-args", "--cpu-prof"], () => 1),
+      parseFlags(["--url", "ws://127.0.0.1:1/ws/v1", "--server-node-args=--cpu-prof"], () => 1),
     ).toThrow(UsageError);
     expect(parseFlags(["--start-after-ms", "3000"], () => 1).startAfterMs).toBe(3000);
     expect(() => parseFlags(["--scenario", "seed001", "--start-after-ms", "10"], () => 1)).toThrow(
