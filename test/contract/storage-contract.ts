@@ -49,7 +49,8 @@
  *   ST-S17  `list` gives summaries newest first, counting players only, ended ones on request.
  *   ST-S18  A PIN is unique among open sessions; once its session ended it may be used again.
  *   ST-S19  `claim` moves a session's epoch only from the epoch it names (compare-and-set).
- *   ST-S20  A batch for a session stored at a higher epoch than its fence is refused whole.
+ *   ST-S20  A batch for a session stored at a higher epoch than its fence is refused whole
+ *           (a batch of answers alone too: Postgres stores those in one statement).
  *   ST-S21  `load` returns a session's whole bundle, and only that session's.
  *   ST-S22  Large batches round-trip (2,000 answers across 1,000 participants).
  *   ST-S23  `purgeEnded` deletes the answers, served questions and bans of sessions ended before
@@ -945,6 +946,62 @@ export function runStorageContract(
           new Map([[asSessionId("fresh"), 1]]),
         );
         expect((await load("fenced")).participants).toHaveLength(1);
+      });
+
+      it("ST-S20: a fenced batch of answers alone is refused whole; at the current epoch it is stored", async () => {
+        const p = participant("fenced", 1);
+        const q = participant("other", 1);
+        await storage.sessions.write([
+          created(session("fenced")),
+          created(session("other", { pin: "246813" })),
+          joined(p),
+          joined(q),
+        ]);
+        const id = asSessionId("fenced");
+        await storage.sessions.claim(id, 1, 2);
+        const batch = [answered(answer(q, 0, 1), 500), answered(answer(p, 0, 2), 500)];
+        const err = await storage.sessions
+          .write(
+            batch,
+            new Map([
+              [asSessionId("other"), 1],
+              [id, 1],
+            ]),
+          )
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(FencedError);
+        expect(err).toMatchObject({ sessionId: id, writerEpoch: 1, storedEpoch: 2 });
+        expect((await load("fenced")).answers).toStrictEqual([]);
+        expect((await load("other")).answers).toStrictEqual([]);
+        expect(await scoreOf("other", q.id)).toBe(0);
+        await storage.sessions.write(
+          batch,
+          new Map([
+            [asSessionId("other"), 1],
+            [id, 2],
+          ]),
+        );
+        expect((await load("fenced")).answers).toHaveLength(1);
+        expect(await scoreOf("fenced", p.id)).toBe(500);
+      });
+
+      it("ST-S12: one answer outside its session rejects a batch of answers, and none is stored", async () => {
+        const p = participant("s1", 1);
+        const q = participant("s1", 2);
+        await storage.sessions.write([
+          created(session("s1")),
+          created(session("s2", { pin: "246801" })),
+          joined(p),
+          joined(q),
+        ]);
+        await expect(
+          storage.sessions.write([
+            answered(answer(p, 0, 1), 100),
+            answered({ ...answer(q, 0, 2), sessionId: asSessionId("s2") }, 200),
+          ]),
+        ).rejects.toThrow();
+        expect((await load("s1")).answers).toStrictEqual([]);
+        expect(await scoreOf("s1", p.id)).toBe(0);
       });
 
       it("ST-S18, P-3: once its session has ended, a PIN may be used again", async () => {

@@ -1,6 +1,15 @@
 import { sql } from "kysely";
+import { asSessionId, type SessionId } from "../../domain/ids.js";
+import { FencedError } from "../../ports/storage.js";
 import { answerToRow, participantToRow } from "../sql/codec.js";
-import { lastByKey, type RunWriters, rowKey, type Trx, type WriteOf } from "../sql/sql-storage.js";
+import {
+  type Db,
+  lastByKey,
+  type RunWriters,
+  rowKey,
+  type Trx,
+  type WriteOf,
+} from "../sql/sql-storage.js";
 
 /**
  * The hot writes, runs of answers and of joins, as statements whose text never changes: each
@@ -84,4 +93,76 @@ async function putParticipants(
       role = excluded.role, join_order = excluded.join_order, joined_at = excluded.joined_at,
       status = excluded.status, resume_token_hash = excluded.resume_token_hash,
       score = excluded.score, kick_reason = excluded.kick_reason`.execute(trx);
+}
+
+/**
+ * A batch of answers alone, fences included, as one statement: one round trip, atomic without a
+ * transaction block (`AnswersAlone` in sql-storage.ts). The fenced sessions' rows are locked
+ * first (a claim waits for this statement, as for the transaction's no-op UPDATE); if a session
+ * moved to a newer epoch, or an answer's participant is not in the answer's session, nothing is
+ * written and the statement says why. The same refusals as the transaction: `FencedError`, and
+ * an error for the participant.
+ */
+export async function answersAlone(
+  db: Db,
+  writes: readonly WriteOf<"answer_put">[],
+  fences: ReadonlyMap<SessionId, number> | undefined,
+): Promise<void> {
+  const rows = lastByKey(writes, (w) =>
+    rowKey(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
+  ).map((w) => answerToRow(w.answer));
+  const col = <T>(pick: (r: (typeof rows)[number]) => T): T[] => column(rows, pick);
+  const scores = lastByKey(writes, (w) => rowKey(w.answer.sessionId, w.answer.participantId));
+  const fenceIds = fences === undefined ? [] : [...fences.keys()];
+  const fenceEpochs = fences === undefined ? [] : [...fences.values()];
+  const { rows: result } = await sql<{
+    fenced_id: string | null;
+    stored_epoch: number | string | null;
+    writer_epoch: number | null;
+    missing: boolean;
+  }>`with fence (id, epoch) as (
+      select * from unnest(${fenceIds}::text[], ${fenceEpochs}::integer[])
+    ), locked as (
+      update sessions set epoch = sessions.epoch from fence where sessions.id = fence.id
+      returning sessions.id, sessions.epoch as stored_epoch, fence.epoch as writer_epoch
+    ), fenced as (
+      select id, stored_epoch, writer_epoch from locked where stored_epoch > writer_epoch limit 1
+    ), score (session_id, id, score) as (
+      select * from unnest(${scores.map((w) => w.answer.sessionId)}::text[],
+        ${scores.map((w) => w.answer.participantId)}::text[],
+        ${scores.map((w) => w.participantScore)}::integer[])
+    ), missing as (
+      -- Joined on the primary key alone: on a fresh table's statistics the planner took the
+      -- session index for both columns and read every participant of the session per answer.
+      select 1 from score left join participants p on p.id = score.id
+      where p.id is null or p.session_id <> score.session_id
+      limit 1
+    ), stored as (
+      insert into answers (session_id, participant_id, question_index, question_id,
+        answer_json, is_correct, points, elapsed_ms, received_at, seq, request_key)
+      select * from unnest(${col((r) => r.session_id)}::text[],
+        ${col((r) => r.participant_id)}::text[], ${col((r) => r.question_index)}::integer[],
+        ${col((r) => r.question_id)}::text[], ${col((r) => r.answer_json)}::text[],
+        ${col((r) => r.is_correct)}::integer[], ${col((r) => r.points)}::integer[],
+        ${col((r) => r.elapsed_ms)}::integer[], ${col((r) => r.received_at)}::bigint[],
+        ${col((r) => r.seq)}::integer[], ${col((r) => r.request_key)}::text[])
+      where not exists (select 1 from fenced) and not exists (select 1 from missing)
+      on conflict (session_id, participant_id, question_index) do update set
+        question_id = excluded.question_id, answer_json = excluded.answer_json,
+        is_correct = excluded.is_correct, points = excluded.points,
+        elapsed_ms = excluded.elapsed_ms, received_at = excluded.received_at,
+        seq = excluded.seq, request_key = excluded.request_key
+    ), scored as (
+      update participants set score = score.score from score
+      where participants.id = score.id
+        and not exists (select 1 from fenced) and not exists (select 1 from missing)
+    )
+    select (select id from fenced) as fenced_id, (select stored_epoch from fenced) as stored_epoch,
+      (select writer_epoch from fenced) as writer_epoch,
+      exists (select 1 from missing) as missing`.execute(db);
+  const r = result[0];
+  if (r?.fenced_id != null && r.writer_epoch != null && r.stored_epoch != null) {
+    throw new FencedError(asSessionId(r.fenced_id), Number(r.writer_epoch), Number(r.stored_epoch));
+  }
+  if (r?.missing) throw new Error("answer_put: a participant is not in the answer's session");
 }

@@ -60,7 +60,7 @@ import type { Database } from "./schema.js";
  */
 const MAX_PARAMS = 10_000;
 
-type Db = Kysely<Database>;
+export type Db = Kysely<Database>;
 export type Trx = Transaction<Database>;
 
 /** Splits `items` into chunks of at most `MAX_PARAMS / paramsPerItem` items. */
@@ -107,6 +107,11 @@ function idValues(rows: readonly (readonly [string, ...number[]])[]) {
     ([id, ...values]) => sql`(${id}, ${sql.join(values.map((v) => sql`cast(${v} as integer)`))})`,
   );
   return sql<IdValuesRow>`(values ${sql.join(tuples)})`.as("v");
+}
+
+function isAnswersAlone(batch: readonly SessionWrite[]): batch is readonly WriteOf<"answer_put">[] {
+  for (const w of batch) if (w.kind !== "answer_put") return false;
+  return true;
 }
 
 /** A composite key for `lastByKey`. */
@@ -405,6 +410,7 @@ export class SqlSessionStore implements SessionStore {
   constructor(
     private readonly db: Db,
     private readonly writers: RunWriters = {},
+    private readonly answersAlone?: AnswersAlone,
   ) {}
 
   /**
@@ -421,6 +427,10 @@ export class SqlSessionStore implements SessionStore {
     mark?: CommitMark,
   ): Promise<void> {
     if (batch.length === 0) return;
+    if (this.answersAlone !== undefined && mark === undefined && isAnswersAlone(batch)) {
+      await this.answersAlone(this.db, batch, fences);
+      return;
+    }
     await this.db.transaction().execute(async (trx) => {
       if (fences && fences.size > 0) await checkFences(trx, fences);
       for (const run of runsOf(batch)) {
@@ -910,7 +920,21 @@ export interface SqlStorageOptions {
   onClose?: () => void | Promise<void>;
   /** Applies runs of these kinds instead of the portable statements (the hot writes). */
   writers?: RunWriters;
+  /** Stores a batch made only of answers, fences checked, without a transaction of several statements. */
+  answersAlone?: AnswersAlone;
 }
+
+/**
+ * A dialect's way to store a batch that holds nothing but answers as one atomic statement: the
+ * same rows, fences and refusals as a transaction of the portable statements. The group
+ * committer waits for every round trip of a batch, and during a question nearly every batch is
+ * answers alone.
+ */
+export type AnswersAlone = (
+  db: Db,
+  writes: readonly WriteOf<"answer_put">[],
+  fences: ReadonlyMap<SessionId, number> | undefined,
+) => Promise<void>;
 
 /**
  * A `Storage` over an already-migrated database. `close()` destroys `db` (which closes the
@@ -921,7 +945,7 @@ export function createSqlStorage(db: Db, options: SqlStorageOptions = {}): Stora
   return {
     quizzes: new SqlQuizStore(db),
     bank: new SqlQuestionBankStore(db),
-    sessions: new SqlSessionStore(db, options.writers),
+    sessions: new SqlSessionStore(db, options.writers, options.answersAlone),
     meta: new SqlMetaStore(db),
     images: new SqlImageStore(db),
     async ping() {
