@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { asSessionId, type SessionId } from "../../domain/ids.js";
 import { FencedError } from "../../ports/storage.js";
 import { answerToRow, participantToRow } from "../sql/codec.js";
@@ -38,36 +38,51 @@ function column<R, T>(rows: readonly R[], pick: (row: R) => T): T[] {
   return out;
 }
 
-async function putAnswers(writes: readonly WriteOf<"answer_put">[], trx: Trx): Promise<void> {
+/**
+ * The upsert of a run's answers (the last write to each answer), as a statement to put in a
+ * WITH; `guard`, when given, is a WHERE that must hold for anything to be inserted.
+ */
+function answersUpsert(writes: readonly WriteOf<"answer_put">[], guard?: RawBuilder<unknown>) {
   const rows = lastByKey(writes, (w) =>
     rowKey(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
   ).map((w) => answerToRow(w.answer));
   const col = <T>(pick: (r: (typeof rows)[number]) => T): T[] => column(rows, pick);
-  // The last score written for each participant; one UPDATE may set a row only once.
+  return sql`insert into answers (session_id, participant_id, question_index, question_id,
+      answer_json, is_correct, points, elapsed_ms, received_at, seq, request_key)
+    select * from unnest(${col((r) => r.session_id)}::text[],
+      ${col((r) => r.participant_id)}::text[], ${col((r) => r.question_index)}::integer[],
+      ${col((r) => r.question_id)}::text[], ${col((r) => r.answer_json)}::text[],
+      ${col((r) => r.is_correct)}::integer[], ${col((r) => r.points)}::integer[],
+      ${col((r) => r.elapsed_ms)}::integer[], ${col((r) => r.received_at)}::bigint[],
+      ${col((r) => r.seq)}::integer[], ${col((r) => r.request_key)}::text[])
+    ${guard ?? sql``}
+    on conflict (session_id, participant_id, question_index) do update set
+      question_id = excluded.question_id, answer_json = excluded.answer_json,
+      is_correct = excluded.is_correct, points = excluded.points,
+      elapsed_ms = excluded.elapsed_ms, received_at = excluded.received_at,
+      seq = excluded.seq, request_key = excluded.request_key`;
+}
+
+/** The last score a run gives each participant (one UPDATE may set a row only once), as a table. */
+function lastScores(writes: readonly WriteOf<"answer_put">[]) {
   const scores = lastByKey(writes, (w) => rowKey(w.answer.sessionId, w.answer.participantId));
+  return {
+    count: scores.length,
+    table: sql`unnest(${scores.map((w) => w.answer.sessionId)}::text[],
+      ${scores.map((w) => w.answer.participantId)}::text[],
+      ${scores.map((w) => w.participantScore)}::integer[])`,
+  };
+}
+
+async function putAnswers(writes: readonly WriteOf<"answer_put">[], trx: Trx): Promise<void> {
+  const scores = lastScores(writes);
   // One statement, one round trip: the insert runs as a data-modifying WITH (Postgres runs it
   // whether or not the rest reads it), and the row count is the UPDATE's.
-  const result = await sql`with stored as (
-      insert into answers (session_id, participant_id, question_index, question_id,
-        answer_json, is_correct, points, elapsed_ms, received_at, seq, request_key)
-      select * from unnest(${col((r) => r.session_id)}::text[],
-        ${col((r) => r.participant_id)}::text[], ${col((r) => r.question_index)}::integer[],
-        ${col((r) => r.question_id)}::text[], ${col((r) => r.answer_json)}::text[],
-        ${col((r) => r.is_correct)}::integer[], ${col((r) => r.points)}::integer[],
-        ${col((r) => r.elapsed_ms)}::integer[], ${col((r) => r.received_at)}::bigint[],
-        ${col((r) => r.seq)}::integer[], ${col((r) => r.request_key)}::text[])
-      on conflict (session_id, participant_id, question_index) do update set
-        question_id = excluded.question_id, answer_json = excluded.answer_json,
-        is_correct = excluded.is_correct, points = excluded.points,
-        elapsed_ms = excluded.elapsed_ms, received_at = excluded.received_at,
-        seq = excluded.seq, request_key = excluded.request_key
-    )
+  const result = await sql`with stored as (${answersUpsert(writes)})
     update participants set score = v.score
-    from unnest(${scores.map((w) => w.answer.sessionId)}::text[],
-      ${scores.map((w) => w.answer.participantId)}::text[],
-      ${scores.map((w) => w.participantScore)}::integer[]) as v(session_id, id, score)
+    from ${scores.table} as v(session_id, id, score)
     where participants.session_id = v.session_id and participants.id = v.id`.execute(trx);
-  if (Number(result.numAffectedRows ?? 0) !== scores.length) {
+  if (Number(result.numAffectedRows ?? 0) !== scores.count) {
     throw new Error("answer_put: a participant is not in the answer's session");
   }
 }
@@ -108,11 +123,6 @@ export async function answersAlone(
   writes: readonly WriteOf<"answer_put">[],
   fences: ReadonlyMap<SessionId, number> | undefined,
 ): Promise<void> {
-  const rows = lastByKey(writes, (w) =>
-    rowKey(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
-  ).map((w) => answerToRow(w.answer));
-  const col = <T>(pick: (r: (typeof rows)[number]) => T): T[] => column(rows, pick);
-  const scores = lastByKey(writes, (w) => rowKey(w.answer.sessionId, w.answer.participantId));
   const fenceIds = fences === undefined ? [] : [...fences.keys()];
   const fenceEpochs = fences === undefined ? [] : [...fences.values()];
   const { rows: result } = await sql<{
@@ -128,30 +138,17 @@ export async function answersAlone(
     ), fenced as (
       select id, stored_epoch, writer_epoch from locked where stored_epoch > writer_epoch limit 1
     ), score (session_id, id, score) as (
-      select * from unnest(${scores.map((w) => w.answer.sessionId)}::text[],
-        ${scores.map((w) => w.answer.participantId)}::text[],
-        ${scores.map((w) => w.participantScore)}::integer[])
+      select * from ${lastScores(writes).table}
     ), missing as (
       -- Joined on the primary key alone: on a fresh table's statistics the planner took the
       -- session index for both columns and read every participant of the session per answer.
       select 1 from score left join participants p on p.id = score.id
       where p.id is null or p.session_id <> score.session_id
       limit 1
-    ), stored as (
-      insert into answers (session_id, participant_id, question_index, question_id,
-        answer_json, is_correct, points, elapsed_ms, received_at, seq, request_key)
-      select * from unnest(${col((r) => r.session_id)}::text[],
-        ${col((r) => r.participant_id)}::text[], ${col((r) => r.question_index)}::integer[],
-        ${col((r) => r.question_id)}::text[], ${col((r) => r.answer_json)}::text[],
-        ${col((r) => r.is_correct)}::integer[], ${col((r) => r.points)}::integer[],
-        ${col((r) => r.elapsed_ms)}::integer[], ${col((r) => r.received_at)}::bigint[],
-        ${col((r) => r.seq)}::integer[], ${col((r) => r.request_key)}::text[])
-      where not exists (select 1 from fenced) and not exists (select 1 from missing)
-      on conflict (session_id, participant_id, question_index) do update set
-        question_id = excluded.question_id, answer_json = excluded.answer_json,
-        is_correct = excluded.is_correct, points = excluded.points,
-        elapsed_ms = excluded.elapsed_ms, received_at = excluded.received_at,
-        seq = excluded.seq, request_key = excluded.request_key
+    ), stored as (${answersUpsert(
+      writes,
+      sql`where not exists (select 1 from fenced) and not exists (select 1 from missing)`,
+    )}
     ), scored as (
       update participants set score = score.score from score
       where participants.id = score.id
