@@ -736,7 +736,8 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
           cpuGameS,
           cpuPerJoinMs: joined > 0 ? (cpuJoinS * 1000) / joined : Number.NaN,
           cpuPerAnswerMs: acks > 0 ? (cpuGameS * 1000) / acks : Number.NaN,
-          coresJoin: joinS > 0 ? cpuJoinS / joinS : Number.NaN,
+          // With --start-after-ms the pause's CPU counts as the joins', so does its time.
+          coresJoin: joinS > 0 ? cpuJoinS / (joinS + opts.startAfterMs / 1000) : Number.NaN,
           coresGame: gameS > 0 ? cpuGameS / gameS : Number.NaN,
           rssIdleBytes: rssIdle,
           rssAfterJoinBytes: rssAfterJoin,

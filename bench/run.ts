@@ -315,6 +315,8 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   const startAfterMs = intFlag("start-after-ms", values["start-after-ms"], 0, 0, 600_000);
   if (startAfterMs > 0 && (sdk || scenario !== "live"))
     throw new UsageError("--start-after-ms goes with raw players in the live scenario");
+  if (startAfterMs >= timeoutS * 1000)
+    throw new UsageError(`--start-after-ms must be well below --timeout-s (${timeoutS} s)`);
   if (values["database-url"] !== undefined && cluster === null && !values.micro)
     throw new UsageError("--database-url goes with --cluster or --micro");
   if (values["redis-url"] !== undefined && cluster === null)
@@ -585,12 +587,13 @@ export async function waitHealthy(
   );
 }
 
+/** `--server-node-args`: node flags for every server `startServer` spawns in this run. */
+let serverNodeArgs: readonly string[] = [];
+
 /**
  * `node --import tsx src/main.ts` on a free port, with a temp DATA_DIR and `env` on top of the
  * bench's environment; resolves once it answers `readyPath`.
  */
-/** `--server-node-args`: node flags for every server `startServer` spawns in this run. */
-let serverNodeArgs: readonly string[] = [];
 
 export async function startServer(
   index: number,
@@ -1951,13 +1954,17 @@ async function runMicro(
   setPhase(`Postgres storage micro-bench (${describeUrl(databaseUrl)})`);
   let pgText: string;
   let pgRows: unknown = null;
-  try {
-    await checkPostgres(databaseUrl);
+  // Only an unreachable Postgres is a skip; a failure of the writes themselves stops the run.
+  const unreachable = await checkPostgres(databaseUrl).then(
+    () => null,
+    (e: unknown) => (e instanceof Error ? e.message : String(e)),
+  );
+  if (unreachable === null) {
     const rows = await runPostgresStorageBench(databaseUrl);
     pgRows = rows;
     pgText = formatPostgresRows(rows);
-  } catch (e) {
-    pgText = `skipped: ${e instanceof Error ? e.message : String(e)}`;
+  } else {
+    pgText = `skipped: ${unreachable}`;
   }
   const ops = (x: number) => formatInt(x);
   const text = [

@@ -1004,6 +1004,46 @@ export function runStorageContract(
         expect(await scoreOf("s1", p.id)).toBe(0);
       });
 
+      it("ST-S12: an answer of an unknown participant rejects a batch of answers, and none is stored", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([created(session("s1")), joined(p)]);
+        const ghost = participant("s1", 9);
+        await expect(
+          storage.sessions.write([
+            answered(answer(p, 0, 1), 100),
+            answered(answer(ghost, 0, 2), 200),
+          ]),
+        ).rejects.toThrow();
+        expect((await load("s1")).answers).toStrictEqual([]);
+        expect(await scoreOf("s1", p.id)).toBe(0);
+      });
+
+      it("ST-S11, ST-S12: a join and then an answer outside its session: the batch rejects whole", async () => {
+        const p = participant("s1", 1);
+        await storage.sessions.write([
+          created(session("s1")),
+          created(session("s2", { pin: "246801" })),
+          joined(p),
+        ]);
+        const q = participant("s1", 2);
+        await expect(
+          storage.sessions.write([
+            joined(q),
+            answered({ ...answer(p, 0, 1), sessionId: asSessionId("s2") }, 300),
+          ]),
+        ).rejects.toThrow();
+        expect((await load("s1")).participants.map((x) => x.id)).toStrictEqual([p.id]);
+        expect((await load("s2")).answers).toStrictEqual([]);
+      });
+
+      it("ST-S5: text an array literal would misread round-trips in a participant's columns", async () => {
+        // Postgres sends a run of joins as one array per column.
+        const p = participant("s1", 1, { name: "NULL", userId: asUserId('u{"1",2}\\') });
+        const kicked = participant("s1", 2, { name: "", status: "kicked", kickReason: "NULL" });
+        await storage.sessions.write([created(session("s1")), joined(p), joined(kicked)]);
+        expect((await load("s1")).participants).toStrictEqual([p, kicked]);
+      });
+
       it("ST-S18, P-3: once its session has ended, a PIN may be used again", async () => {
         const pin = "135792";
         await storage.sessions.write([
