@@ -11,7 +11,7 @@ import {
 import { MIGRATIONS } from "../../src/adapters/sql/migrations.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
 import { asSessionId } from "../../src/domain/ids.js";
-import type { Storage } from "../../src/ports/storage.js";
+import { FencedError, type Storage } from "../../src/ports/storage.js";
 import {
   freshPgSchema,
   type PgSchema,
@@ -195,6 +195,49 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
         const p = await c.query("select score, final_rank from participants");
         expect(p.rows).toStrictEqual([PLAYED_PARTICIPANT_ROW]);
       });
+    });
+
+    it("a claim that holds the session's row while a batch of answers alone arrives: the batch waits, then is refused whole", async () => {
+      // Postgres stores answers alone in one statement without BEGIN (answersAlone): its lock on
+      // the session's row is what keeps a new owner's claim and a stale writer apart.
+      const schema = await newSchema();
+      const storage = await openIn(schema);
+      try {
+        const [created, joined, state, answered] = playedSession("s1");
+        if (!created || !joined || !state || !answered) throw new Error("playedSession changed");
+        await storage.sessions.write([created, joined, state]);
+        const id = asSessionId("s1");
+        await inSchema(schema, async (claimer) => {
+          await claimer.query("begin");
+          await claimer.query("update sessions set epoch = 2 where id = $1 and epoch = 1", [id]);
+          const pid = (await claimer.query("select pg_backend_pid() as pid")).rows[0]?.pid;
+          const outcome = storage.sessions.write([answered], new Map([[id, 1]])).then(
+            () => "stored",
+            (e: unknown) => e,
+          );
+          // Wait until the write is blocked behind the claim, then let the claim commit.
+          let blocked = false;
+          for (let i = 0; i < 500 && !blocked; i++) {
+            blocked = await withPgClient(async (c) => {
+              const r = await c.query(
+                "select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))",
+                [pid],
+              );
+              return (r.rows[0]?.n ?? 0) > 0;
+            });
+          }
+          expect(blocked).toBe(true);
+          await claimer.query("commit");
+          const err = await outcome;
+          expect(err).toBeInstanceOf(FencedError);
+          expect(err).toMatchObject({ sessionId: id, writerEpoch: 1, storedEpoch: 2 });
+        });
+        const bundle = await storage.sessions.load(id);
+        expect(bundle?.answers).toStrictEqual([]);
+        expect(bundle?.participants[0]?.score).toBe(0);
+      } finally {
+        await storage.close();
+      }
     });
 
     it("close ends the pool: no connection stays open, and ping rejects", async () => {
