@@ -125,8 +125,11 @@ export async function answersAlone(
   writes: readonly WriteOf<"answer_put">[],
   fences: ReadonlyMap<SessionId, number> | undefined,
 ): Promise<void> {
-  const fenceIds = fences === undefined ? [] : [...fences.keys()];
-  const fenceEpochs = fences === undefined ? [] : [...fences.values()];
+  // Sessions locked in id order, as `id in (…)` through the primary key did: two writers that
+  // fence the same sessions cannot each hold one the other waits for.
+  const fenced = fences === undefined ? [] : [...fences].sort(([a], [b]) => (a < b ? -1 : 1));
+  const fenceIds = fenced.map(([id]) => id);
+  const fenceEpochs = fenced.map(([, epoch]) => epoch);
   const { rows: result } = await sql<{
     fenced_id: string | null;
     stored_epoch: number | string | null;
