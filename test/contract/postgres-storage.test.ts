@@ -10,7 +10,7 @@ import {
 } from "../../src/adapters/postgres/postgres-storage.js";
 import { MIGRATIONS } from "../../src/adapters/sql/migrations.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
-import { asSessionId } from "../../src/domain/ids.js";
+import { asParticipantId, asSessionId } from "../../src/domain/ids.js";
 import { FencedError, type Storage } from "../../src/ports/storage.js";
 import {
   freshPgSchema,
@@ -235,6 +235,28 @@ describe.skipIf(postgres.skip)(postgres.title("postgres"), () => {
         const bundle = await storage.sessions.load(id);
         expect(bundle?.answers).toStrictEqual([]);
         expect(bundle?.participants[0]?.score).toBe(0);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it("stores a batch of answers alone with its one statement: an unknown participant is refused by its check, not by the foreign key", async () => {
+      const schema = await newSchema();
+      const storage = await openIn(schema);
+      try {
+        const [created, joined, state, answered] = playedSession("s1");
+        if (!created || !joined || !state || answered?.kind !== "answer_put") {
+          throw new Error("playedSession changed");
+        }
+        await storage.sessions.write([created, joined, state]);
+        const ghost = {
+          ...answered,
+          answer: { ...answered.answer, participantId: asParticipantId("s1/ghost") },
+        };
+        // A transaction would reach the INSERT and fail on answers_participant_id_fkey.
+        await expect(storage.sessions.write([answered, ghost])).rejects.toThrow(
+          /a participant is not in the answer's session/,
+        );
       } finally {
         await storage.close();
       }
