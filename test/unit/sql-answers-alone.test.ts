@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../../src/adapters/sql/migrations.js";
 import type { Database } from "../../src/adapters/sql/schema.js";
 import { type AnswersAlone, createSqlStorage } from "../../src/adapters/sql/sql-storage.js";
+import { sqliteRunWriters } from "../../src/adapters/sqlite/sqlite-run-writers.js";
 import { asSessionId } from "../../src/domain/ids.js";
 import type { SessionWrite, Storage } from "../../src/ports/storage.js";
 import { playedSession } from "../support/stored-session.js";
@@ -20,11 +21,11 @@ describe("SqlSessionStore and a dialect's writer for answers alone", () => {
   });
 
   async function open(calls: Array<Parameters<AnswersAlone>>): Promise<Storage> {
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
-    });
+    const sqlite = new BetterSqlite3(":memory:");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     await migrateToLatest(db);
     storage = createSqlStorage(db, {
+      writers: sqliteRunWriters(sqlite),
       answersAlone: async (...args) => {
         calls.push(args);
       },

@@ -15,8 +15,9 @@ import {
  * The hot writes, runs of answers and of joins, as statements whose text never changes: each
  * column goes as one array parameter and `unnest` turns the arrays back into rows.
  *
- * Why not the portable statements: Kysely builds and compiles a multi-row upsert with eleven
- * parameters per row for every batch, and Postgres parses a statement as long as the batch.
+ * Why not Kysely's multi-row upserts (what stored them before): Kysely built and compiled one
+ * with eleven parameters per row for every batch, and Postgres parsed a statement as long as
+ * the batch.
  * Here Kysely compiles a few nodes, the pg client sends eleven arrays, and Postgres parses and
  * plans the same short text each time (unnamed statements: it is not prepared once).
  * The group committer runs one transaction at a time, so its cost per answer caps how many
@@ -25,9 +26,9 @@ import {
  * acknowledgements waited behind a queue that grew to 560. Fenced batches of 100 answers went
  * from 5.1 to 3.4-3.7 ms here, and the server's CPU per batch halved (`npm run bench -- --micro`).
  *
- * Same effect as `putAnswers` and `putParticipants` in sql-storage.ts: the last write to a row
- * stays, each answer's participant gets the score it carries, a participant missing from the
- * answer's session fails the batch, and a participant's `final_rank` is left alone.
+ * The effect is `RunWriters`' (sql-storage.ts): the last write to a row stays, each answer's
+ * participant gets the score it carries, a participant missing from the answer's session fails
+ * the batch, and a participant's `final_rank` is left alone.
  */
 export function postgresRunWriters(): RunWriters {
   return { answer_put: putAnswers, participant_put: putParticipants };

@@ -5,7 +5,7 @@
  * why.
  */
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { ParticipantId, QuizId, SessionId, UserId } from "../../domain/ids.js";
+import type { QuizId, SessionId, UserId } from "../../domain/ids.js";
 import type { Phase } from "../../domain/phase.js";
 import {
   DIFFICULTIES,
@@ -34,9 +34,7 @@ import {
   type UserSessionData,
 } from "../../ports/storage.js";
 import {
-  answerToRow,
   banToRow,
-  participantToRow,
   questionToRow,
   quizToRow,
   rowToAnswer,
@@ -397,29 +395,35 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
 }
 
 /**
- * A dialect's own way to apply runs of some write kinds inside the batch's transaction, on the
- * same connection: the same rows and the same refusals as the portable statements below
- * (`putAnswers`, `putParticipants`), for less CPU. SQLite's run synchronously on the
- * connection that holds the transaction; Postgres's run their statements on `trx`.
+ * How a dialect stores the hot writes, answers and joins, inside the batch's transaction: each
+ * stores the rows its own fastest way (`sqlite-run-writers.ts`: statements prepared once, run
+ * synchronously on the connection that holds the transaction; `postgres-run-writers.ts`: one
+ * upsert over `unnest` arrays on `trx`). Applied in order, the last write to a row stays; an
+ * answer sets its participant's score, and a participant missing from the answer's session fails
+ * the batch; a participant's `final_rank` is left alone (only `standings_put` sets it).
  */
-export type RunWriters = {
-  [K in WriteKind]?: (writes: readonly WriteOf<K>[], trx: Trx) => void | Promise<void>;
-};
+export interface RunWriters {
+  answer_put: (writes: readonly WriteOf<"answer_put">[], trx: Trx) => void | Promise<void>;
+  participant_put: (
+    writes: readonly WriteOf<"participant_put">[],
+    trx: Trx,
+  ) => void | Promise<void>;
+}
 
 export class SqlSessionStore implements SessionStore {
   constructor(
     private readonly db: Db,
-    private readonly writers: RunWriters = {},
+    private readonly writers: RunWriters,
     private readonly answersAlone?: AnswersAlone,
   ) {}
 
   /**
    * One transaction. The batch is cut into runs of consecutive writes of the same kind and each
-   * run is applied with as few statements as it can (one multi-row upsert per chunk), so a
-   * batch of answers costs a handful of statements however many answers it holds, while a write
-   * still sees every write before it (a participant is inserted before their first answer).
-   * A dialect that brings its own `RunWriters` applies those runs with them instead, inside the
-   * same transaction. Any failure rolls the whole batch back and rejects.
+   * run is applied with as few statements as it can (one multi-row upsert per chunk; answers and
+   * joins by the dialect's `RunWriters`), so a batch of answers costs a handful of statements
+   * however many answers it holds, while a write still sees every write before it (a participant
+   * is inserted before their first answer). Any failure rolls the whole batch back and rejects.
+   * A batch of answers alone goes to the dialect's `AnswersAlone` when it has one.
    */
   async write(
     batch: readonly SessionWrite[],
@@ -433,14 +437,7 @@ export class SqlSessionStore implements SessionStore {
     }
     await this.db.transaction().execute(async (trx) => {
       if (fences && fences.size > 0) await checkFences(trx, fences);
-      for (const run of runsOf(batch)) {
-        // The run's kind picks its writer, which takes that kind's writes.
-        const own = this.writers[run.kind] as
-          | ((w: readonly SessionWrite[], trx: Trx) => void | Promise<void>)
-          | undefined;
-        if (own !== undefined) await own(run.writes, trx);
-        else await applyRun(trx, run);
-      }
+      for (const run of runsOf(batch)) await applyRun(trx, run, this.writers);
       if (mark) {
         await trx
           .insertInto("meta")
@@ -719,7 +716,7 @@ export class SqlSessionStore implements SessionStore {
   }
 }
 
-async function applyRun(trx: Trx, run: Run): Promise<void> {
+async function applyRun(trx: Trx, run: Run, writers: RunWriters): Promise<void> {
   switch (run.kind) {
     case "session_created":
       return insertSessions(trx, run.writes);
@@ -727,9 +724,9 @@ async function applyRun(trx: Trx, run: Run): Promise<void> {
       for (const w of run.writes) await updateSessionState(trx, w);
       return;
     case "participant_put":
-      return putParticipants(trx, run.writes);
+      return writers.participant_put(run.writes, trx);
     case "answer_put":
-      return putAnswers(trx, run.writes);
+      return writers.answer_put(run.writes, trx);
     case "served_put":
       return putServed(trx, run.writes);
     case "ban_put":
@@ -764,89 +761,6 @@ async function updateSessionState(trx: Trx, w: WriteOf<"session_state">): Promis
     .executeTakeFirst();
   if (result.numUpdatedRows === 0n) {
     throw new Error(`session_state: no session ${w.sessionId}`);
-  }
-}
-
-async function putParticipants(trx: Trx, writes: WriteOf<"participant_put">[]): Promise<void> {
-  const rows = lastByKey(writes, (w) => w.participant.id).map((w) =>
-    participantToRow(w.participant),
-  );
-  for (const chunk of chunks(rows, 11)) {
-    await trx
-      .insertInto("participants")
-      .values(chunk)
-      .onConflict((oc) =>
-        // final_rank is left alone: only standings_put sets it.
-        oc.column("id").doUpdateSet((eb) => ({
-          session_id: eb.ref("excluded.session_id"),
-          user_id: eb.ref("excluded.user_id"),
-          name: eb.ref("excluded.name"),
-          role: eb.ref("excluded.role"),
-          join_order: eb.ref("excluded.join_order"),
-          joined_at: eb.ref("excluded.joined_at"),
-          status: eb.ref("excluded.status"),
-          resume_token_hash: eb.ref("excluded.resume_token_hash"),
-          score: eb.ref("excluded.score"),
-          kick_reason: eb.ref("excluded.kick_reason"),
-        })),
-      )
-      .execute();
-  }
-}
-
-/**
- * The hot path on Postgres (SQLite brings its own, sqlite-run-writers.ts): upserts every
- * answer of the run in as few INSERTs as the parameter limit allows,
- * then sets each participant's score with one UPDATE per session. A participant not in the
- * answer's session fails the batch (the foreign key catches unknown participants; the row count
- * catches one from another session).
- */
-async function putAnswers(trx: Trx, writes: WriteOf<"answer_put">[]): Promise<void> {
-  const answers = lastByKey(writes, (w) =>
-    key(w.answer.sessionId, w.answer.participantId, w.answer.questionIndex),
-  ).map((w) => answerToRow(w.answer));
-  for (const chunk of chunks(answers, 11)) {
-    await trx
-      .insertInto("answers")
-      .values(chunk)
-      .onConflict((oc) =>
-        oc.columns(["session_id", "participant_id", "question_index"]).doUpdateSet((eb) => ({
-          question_id: eb.ref("excluded.question_id"),
-          answer_json: eb.ref("excluded.answer_json"),
-          is_correct: eb.ref("excluded.is_correct"),
-          points: eb.ref("excluded.points"),
-          elapsed_ms: eb.ref("excluded.elapsed_ms"),
-          received_at: eb.ref("excluded.received_at"),
-          seq: eb.ref("excluded.seq"),
-          request_key: eb.ref("excluded.request_key"),
-        })),
-      )
-      .execute();
-  }
-
-  const scoresBySession = new Map<SessionId, Map<ParticipantId, number>>();
-  for (const w of writes) {
-    let scores = scoresBySession.get(w.answer.sessionId);
-    if (scores === undefined) {
-      scores = new Map();
-      scoresBySession.set(w.answer.sessionId, scores);
-    }
-    scores.set(w.answer.participantId, w.participantScore);
-  }
-  for (const [sessionId, scores] of scoresBySession) {
-    // Two parameters per participant: id and score.
-    for (const chunk of chunks([...scores], 2)) {
-      const result = await trx
-        .updateTable("participants")
-        .from(idValues(chunk))
-        .set((eb) => ({ score: eb.ref("v.column2") }))
-        .where("participants.session_id", "=", sessionId)
-        .whereRef("participants.id", "=", "v.column1")
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) !== chunk.length) {
-        throw new Error(`answer_put: a participant is not in session ${sessionId}`);
-      }
-    }
   }
 }
 
@@ -918,8 +832,8 @@ async function putStandings(trx: Trx, w: WriteOf<"standings_put">): Promise<void
 export interface SqlStorageOptions {
   /** Runs after Kysely is destroyed, e.g. to release what the adapter opened besides it. */
   onClose?: () => void | Promise<void>;
-  /** Applies runs of these kinds instead of the portable statements (the hot writes). */
-  writers?: RunWriters;
+  /** How the dialect stores answers and joins. */
+  writers: RunWriters;
   /** Stores a batch made only of answers, fences checked, without a transaction of several statements. */
   answersAlone?: AnswersAlone;
 }
@@ -940,7 +854,7 @@ export type AnswersAlone = (
  * A `Storage` over an already-migrated database. `close()` destroys `db` (which closes the
  * connection or pool the dialect holds); calling it again does nothing.
  */
-export function createSqlStorage(db: Db, options: SqlStorageOptions = {}): Storage {
+export function createSqlStorage(db: Db, options: SqlStorageOptions): Storage {
   let closing: Promise<void> | undefined;
   return {
     quizzes: new SqlQuizStore(db),

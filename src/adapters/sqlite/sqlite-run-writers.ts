@@ -8,15 +8,14 @@ import type { RunWriters } from "../sql/sql-storage.js";
  * same better-sqlite3 connection and holds it for the transaction, and these calls are
  * synchronous, so nothing interleaves.
  *
- * Why not the portable statements: Kysely builds, compiles and SQLite prepares a multi-row
- * upsert for every batch, which cost about as much again as storing the rows. Measured on this
+ * Why not Kysely's multi-row upserts (what stored them before): Kysely built, compiled and SQLite
+ * prepared one for every batch, which cost about as much again as storing the rows. Measured on this
  * machine (`bench/storage.ts`' rows, FULL sync): 51 µs an answer in batches of 30 against 24 µs
  * here, 95 against 40 in batches of 10; a join alone, 405 µs a batch against 210. Answers and
  * joins are the writes whose rate grows with the room, and the SQLite thread's time per write is
  * how long an acknowledgement waits.
  *
- * Same effect as `putAnswers` and `putParticipants` in sql-storage.ts. Applied in order, the last
- * write to a row stays. An answer sets its participant's score; a participant missing from the
+ * The effect is `RunWriters`' (sql-storage.ts). Applied in order, the last write to a row stays. An answer sets its participant's score; a participant missing from the
  * answer's session fails the batch. A participant's `final_rank` is left alone (only
  * `standings_put` sets it).
  */
