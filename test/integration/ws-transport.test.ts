@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
@@ -147,6 +147,58 @@ describe("WsTransport", () => {
     const code = await new Promise<number>((resolve) => ws.on("close", (c) => resolve(c)));
     expect(code).toBe(4003);
     expect(frames).toStrictEqual(['{"type":"kick"}']);
+  });
+
+  it("a client that stops reading gets every frame intact later, while the others' writes reuse the memory its writes were made in", async () => {
+    // Each socket's own part differs in every byte that matters, so a write made in memory the
+    // stalled socket still held would arrive as another socket's text.
+    const before = Buffer.from('{"type":"board","you":"');
+    const after = Buffer.from('"}');
+    const part = (who: number, turn: number) =>
+      `${who}:${turn}:${String.fromCharCode(97 + ((who * 7 + turn) % 26)).repeat(40_000)}`;
+    const sockets: DoorSocket[] = [];
+    let ready: () => void = () => {};
+    const bothOpen = new Promise<void>((r) => {
+      ready = r;
+    });
+    const port = await serve((s) => {
+      sockets.push(s);
+      if (sockets.length === 2) ready();
+    });
+    const stalled = new WebSocket(`ws://127.0.0.1:${port}`);
+    const stalledGot: string[] = [];
+    stalled.on("message", (data) => stalledGot.push(String(data)));
+    await new Promise<void>((r) => stalled.on("open", () => r()));
+    stalled.pause();
+    const reader = new WebSocket(`ws://127.0.0.1:${port}`);
+    const readerGot: string[] = [];
+    reader.on("message", (data) => readerGot.push(String(data)));
+    await bothOpen;
+    const [toStalled, toReader] = sockets as [DoorSocket, DoorSocket];
+
+    // Turns of one frame each to both, until the stalled client's bytes back up in the server
+    // (the kernel took only part of a write), and a few turns more. Bounded: 40 KB a turn.
+    let turns = 0;
+    let extra = 0;
+    while (turns < 1_000 && extra < 5) {
+      toStalled.sendSpliced(before, part(0, turns), after);
+      toReader.sendSpliced(before, part(1, turns), after);
+      turns += 1;
+      await new Promise((r) => setImmediate(r));
+      if (toStalled.bufferedAmount > 0) extra += 1;
+    }
+    expect(extra).toBe(5);
+
+    const whole = (who: number) =>
+      Array.from({ length: turns }, (_, t) => `${before}${part(who, t)}${after}`);
+    await vi.waitFor(() => expect(readerGot).toHaveLength(turns), { timeout: 10_000 });
+    stalled.resume();
+    await vi.waitFor(() => expect(stalledGot).toHaveLength(turns), { timeout: 10_000 });
+    const [readerWhole, stalledWhole] = [whole(1), whole(0)];
+    expect(readerGot.every((f, t) => f === readerWhole[t])).toBe(true);
+    expect(stalledGot.every((f, t) => f === stalledWhole[t])).toBe(true);
+    stalled.close();
+    reader.close();
   });
 
   it("one shared buffer sent to many sockets reaches each of them whole", async () => {

@@ -8,10 +8,26 @@ import {
 /** Resolves after the current turn's `process.nextTick` work (the flush) has run. */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A writer for a socket that takes every write whole: `record` must copy what it keeps. */
+const taken =
+  (record: (bytes: Buffer) => unknown) =>
+  (bytes: Buffer): boolean => {
+    record(bytes);
+    return true;
+  };
+
+/** A writer for a socket that keeps the buffers it is given (as one that is behind does). */
+const kept =
+  (out: Buffer[]) =>
+  (bytes: Buffer): boolean => {
+    out.push(bytes);
+    return false;
+  };
+
 describe("TurnQueue: a socket's frames of one turn in one write", () => {
   it("writes every frame queued in a turn once, in order, at the end of the turn", async () => {
     const writes: string[] = [];
-    const q = new TurnQueue((bytes) => writes.push(bytes.toString()));
+    const q = new TurnQueue(taken((bytes) => writes.push(bytes.toString())));
     q.push(Buffer.from("a"));
     q.push(Buffer.from("bc"));
     q.push(Buffer.from("d"));
@@ -24,7 +40,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
 
   it("a lone frame is written as it is (no copy); the next turn starts a new write", async () => {
     const writes: Buffer[] = [];
-    const q = new TurnQueue((bytes) => writes.push(bytes));
+    const q = new TurnQueue(kept(writes));
     const shared = Buffer.from("shared");
     q.push(shared);
     await endOfTurn();
@@ -36,7 +52,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
 
   it("many sockets of one turn each get one write; a flush asked for early (a close) empties the queue", async () => {
     const writes: string[] = [];
-    const queues = [0, 1, 2].map((i) => new TurnQueue((b) => writes.push(`${i}:${b}`)));
+    const queues = [0, 1, 2].map((i) => new TurnQueue(taken((b) => writes.push(`${i}:${b}`))));
     for (const q of queues) q.push(Buffer.from("x"));
     for (const q of queues) q.push(Buffer.from("y"));
     queues[1]?.flush();
@@ -45,23 +61,41 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(writes).toEqual(["1:xy", "0:xy", "2:xy"]);
   });
 
-  it("sockets given the same shared frames in a turn get one joined buffer between them; a personal frame gets its own", async () => {
-    const written: Buffer[][] = [[], [], []];
-    const queues = written.map((out) => new TurnQueue((b) => out.push(b)));
-    const started = Buffer.from("started");
-    const question = Buffer.from("question");
-    for (const q of queues) {
-      q.push(started);
-      q.push(question);
-    }
-    queues[2]?.push(Buffer.from("+mine"));
+  it("a socket's text pieces are written into its joined write as UTF-8, counted in bytes", async () => {
+    const writes: string[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(b.toString())));
+    q.push(Buffer.from('{"you":'));
+    q.pushText('"Zoë 🦊"', Buffer.byteLength('"Zoë 🦊"'));
+    q.push(Buffer.from("}"));
+    expect(q.bytes).toBe(Buffer.byteLength('{"you":"Zoë 🦊"}'));
     await endOfTurn();
-    expect(written.map((w) => w.map(String))).toEqual([
-      ["startedquestion"],
-      ["startedquestion"],
-      ["startedquestion+mine"],
-    ]);
-    expect(written[1]?.[0]).toBe(written[0]?.[0]);
+    expect(writes).toEqual(['{"you":"Zoë 🦊"}']);
+  });
+
+  it("a joined write the socket took whole lends its memory to the next; one it kept is never written over", async () => {
+    const seen: { text: string; at: number; buffer: ArrayBufferLike }[] = [];
+    const record = (b: Buffer) =>
+      seen.push({ text: b.toString(), at: b.byteOffset, buffer: b.buffer });
+    const [first, second] = [0, 1].map(() => new TurnQueue(taken(record)));
+    first?.push(Buffer.from("reveal:"));
+    first?.pushText("a", 1);
+    second?.push(Buffer.from("reveal:"));
+    second?.pushText("b", 1);
+    await endOfTurn();
+    expect(seen.map((s) => s.text)).toEqual(["reveal:a", "reveal:b"]);
+    expect(seen[1]?.buffer).toBe(seen[0]?.buffer);
+    expect(seen[1]?.at).toBe(seen[0]?.at);
+
+    const held: Buffer[] = [];
+    const behind = new TurnQueue(kept(held));
+    const next = new TurnQueue(taken(record));
+    behind.push(Buffer.from("reveal:"));
+    behind.pushText("c", 1);
+    next.push(Buffer.from("reveal:"));
+    next.pushText("d", 1);
+    await endOfTurn();
+    expect(seen.at(-1)?.text).toBe("reveal:d");
+    expect(held.map(String)).toEqual(["reveal:c"]);
   });
 
   it("a write that throws does not keep the other sockets of the turn from theirs", async () => {
@@ -69,7 +103,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     const broken = new TurnQueue(() => {
       throw new Error("socket gone");
     });
-    const fine = new TurnQueue((b) => writes.push(String(b)));
+    const fine = new TurnQueue(taken((b) => writes.push(String(b))));
     broken.push(Buffer.from("lost"));
     fine.push(Buffer.from("kept"));
     await endOfTurn();
@@ -85,7 +119,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       const order: string[] = [];
       const queues = Array.from(
         { length: room },
-        (_, i) => new TurnQueue((b) => order.push(`${i}:${b}`)),
+        (_, i) => new TurnQueue(taken((b) => order.push(`${i}:${b}`))),
       );
       const broadcast = Buffer.from("q");
       for (const q of queues) q.push(broadcast);
@@ -109,7 +143,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       const writes: string[] = [];
       const queues = Array.from(
         { length: room },
-        (_, i) => new TurnQueue((b) => writes.push(`${i}:${b}`)),
+        (_, i) => new TurnQueue(taken((b) => writes.push(`${i}:${b}`))),
       );
       for (const q of queues) q.push(Buffer.from("board"));
       await nextTicks();
@@ -132,7 +166,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
 
     it("a reply queued in the same turn as the frames before it is written once, with them", async () => {
       const writes: string[] = [];
-      const q = new TurnQueue((b) => writes.push(String(b)));
+      const q = new TurnQueue(taken((b) => writes.push(String(b))));
       q.push(Buffer.from("state"));
       q.push(Buffer.from("+reply"), true);
       q.push(Buffer.from("+more"), true);
@@ -143,7 +177,10 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     it("big frames end a slice by their bytes: a quarter of BYTES_PER_SLICE each, four sockets a slice", async () => {
       const written: number[] = [];
       const board = Buffer.alloc(BYTES_PER_SLICE / 4, "b");
-      const queues = Array.from({ length: 10 }, (_, i) => new TurnQueue(() => written.push(i)));
+      const queues = Array.from(
+        { length: 10 },
+        (_, i) => new TurnQueue(taken(() => written.push(i))),
+      );
       for (const q of queues) q.push(board);
       await nextTicks();
       expect(written).toEqual([0, 1, 2, 3]);
@@ -155,7 +192,7 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       const writes = new Map<number, string[]>();
       const queues = Array.from({ length: room }, (_, i) => {
         writes.set(i, []);
-        return new TurnQueue((b) => writes.get(i)?.push(String(b)));
+        return new TurnQueue(taken((b) => writes.get(i)?.push(String(b))));
       });
       for (const q of queues) q.push(Buffer.from("question"));
       await nextTicks();

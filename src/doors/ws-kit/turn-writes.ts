@@ -75,7 +75,6 @@ function flushAll(): void {
     }
   }
   list.length = 0;
-  if (backlogAt >= backlog.length) forgetJoined();
 }
 
 /** Writes the next slice of the backlog; more waits for the next turn of the loop. */
@@ -87,7 +86,6 @@ function flushBacklog(): void {
   }
   backlog = [];
   backlogAt = 0;
-  forgetJoined();
 }
 
 /** Flushes `list` from `from` on until a slice's sockets or bytes are used up; returns where it stopped. */
@@ -106,70 +104,73 @@ function flushSlice(list: QueuedWrites[], from: number): number {
   return i;
 }
 
-function forgetJoined(): void {
-  lastParts = null;
-  lastJoined = null;
-}
-
 /**
- * The last joined write and what it was joined from. A broadcast of several shared frames
- * (a game's start: `started`, the player count and the first question) gives every socket the
- * same buffers in the same order: they are joined once for the whole room, not per socket.
+ * Joined writes are cut from one scratch buffer, and a cut the socket took whole (the kernel
+ * accepted every byte in the write itself, as it does unless the client is behind) is cut
+ * again for the next socket. Fresh memory is what made joined writes expensive: a reveal gives
+ * each of 10,000 sockets its own 2–3 KB write, and cut from new 64 KB slabs (Node's 8 KB pool
+ * before that) every page of the 25 MB was touched for the first time; on this virtual machine
+ * each first touch is a page fault that stops the thread. A CPU profile of one reveal's writes
+ * had 89 ms in copying into the slabs next to 157 ms in the system calls; reused, the same bytes
+ * stay in a few cache-hot pages. A cut the socket has not taken (written later, when the client
+ * reads) is left to it: the next cut starts after it, and a scratch buffer that fills up is
+ * replaced and freed once its sockets are done with it.
  */
-let lastParts: Buffer[] | null = null;
-let lastJoined: Buffer | null = null;
+const SCRATCH_BYTES = 64 * 1024;
+let scratch: Buffer = Buffer.allocUnsafeSlow(0);
+let scratchUsed = 0;
 
-function joined(parts: Buffer[], bytes: number): Buffer {
-  const last = lastParts;
-  if (last !== null && lastJoined !== null && last.length === parts.length) {
-    let same = true;
-    for (let i = 0; i < parts.length && same; i++) same = last[i] === parts[i];
-    if (same) return lastJoined;
+/** The bytes of a turn's pieces (frames and text) in one buffer cut from the scratch. */
+function joined(pieces: readonly Piece[], bytes: number): Buffer {
+  if (scratchUsed + bytes > scratch.length) {
+    scratch = Buffer.allocUnsafeSlow(Math.max(SCRATCH_BYTES, bytes));
+    scratchUsed = 0;
   }
-  const out = slabbed(bytes);
+  const out = scratch.subarray(scratchUsed, scratchUsed + bytes);
+  scratchUsed += bytes;
   let at = 0;
-  for (const part of parts) at += part.copy(out, at);
-  lastParts = parts;
-  lastJoined = out;
-  return out;
-}
-
-/**
- * Joined writes are cut from slabs of `SLAB_BYTES`. A reveal gives each of
- * 10,000 sockets its own 2 KB write; `Buffer.concat` took each from Node's
- * 8 KB pool, so the broadcast allocated a new pool every four sockets. A slab
- * is freed once every write cut from it is done; a socket that cannot take its
- * bytes holds its slab (at most `SLAB_BYTES`) until it does or is closed.
- */
-const SLAB_BYTES = 64 * 1024;
-let slab: Buffer = Buffer.allocUnsafeSlow(0);
-let slabUsed = 0;
-
-function slabbed(bytes: number): Buffer {
-  if (bytes > SLAB_BYTES / 4) return Buffer.allocUnsafeSlow(bytes);
-  if (slabUsed + bytes > slab.length) {
-    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-    slabUsed = 0;
+  for (const piece of pieces) {
+    if (typeof piece === "string") {
+      at += out.write(piece, at);
+    } else {
+      out.set(piece, at);
+      at += piece.length;
+    }
   }
-  const out = slab.subarray(slabUsed, slabUsed + bytes);
-  slabUsed += bytes;
   return out;
 }
 
+/** The socket took `out` whole: the next cut may reuse its bytes (it is the last one made). */
+function giveBack(out: Buffer): void {
+  if (
+    out.buffer === scratch.buffer &&
+    out.byteOffset + out.length === scratch.byteOffset + scratchUsed
+  ) {
+    scratchUsed -= out.length;
+  }
+}
+
+/** A frame, or a piece of one: bytes, or text written into the joined buffer as UTF-8. */
+type Piece = Buffer | string;
+
 /**
- * One socket's frames of this turn. Holds the buffers (shared frames are not
+ * One socket's frames of this turn. Holds the pieces (shared frames are not
  * copied) and their size, which counts towards the socket's backlog.
  */
 export class TurnQueue implements QueuedWrites {
-  private first: Buffer | null = null;
-  /** Every frame of the turn, the first included, once there is more than one. */
-  private frames: Buffer[] | null = null;
+  private first: Piece | null = null;
+  /** Every piece of the turn, the first included, once there is more than one. */
+  private pieces: Piece[] | null = null;
   /** Bytes queued and not yet handed to the socket. */
   bytes = 0;
   /** The turn whose flush this queue was last listed for. */
   private listedFor = -1;
 
-  constructor(private readonly write: (bytes: Buffer) => void) {}
+  /**
+   * `write` hands the turn's bytes to the socket and says whether it is done with them (took
+   * them whole, holds no reference): only then may a joined buffer's memory be used again.
+   */
+  constructor(private readonly write: (bytes: Buffer) => boolean) {}
 
   /**
    * Queues bytes: a whole frame, or the next piece of one (they are joined when written).
@@ -179,15 +180,27 @@ export class TurnQueue implements QueuedWrites {
    * sockets' boards.
    */
   push(frame: Buffer, reply = false): void {
+    this.add(frame, frame.length, reply);
+  }
+
+  /**
+   * Queues a piece of a frame as text, `bytes` long in UTF-8: written straight into the joined
+   * buffer, so a recipient's own part of a broadcast is not a buffer of its own first.
+   */
+  pushText(text: string, bytes: number): void {
+    this.add(text, bytes, false);
+  }
+
+  private add(piece: Piece, bytes: number, reply: boolean): void {
     if (this.first === null) {
-      this.first = frame;
+      this.first = piece;
       this.list();
     } else {
-      if (this.frames === null) this.frames = [this.first, frame];
-      else this.frames.push(frame);
+      if (this.pieces === null) this.pieces = [this.first, piece];
+      else this.pieces.push(piece);
       if (reply && this.listedFor !== turn) this.list();
     }
-    this.bytes += frame.length;
+    this.bytes += bytes;
   }
 
   private list(): void {
@@ -198,12 +211,17 @@ export class TurnQueue implements QueuedWrites {
   flush(): number {
     const first = this.first;
     if (first === null) return 0;
-    const frames = this.frames;
+    const pieces = this.pieces;
     const bytes = this.bytes;
     this.first = null;
-    this.frames = null;
+    this.pieces = null;
     this.bytes = 0;
-    this.write(frames === null ? first : joined(frames, bytes));
+    if (pieces === null && typeof first !== "string") {
+      this.write(first);
+      return bytes;
+    }
+    const out = joined(pieces ?? [first], bytes);
+    if (this.write(out)) giveBack(out);
     return bytes;
   }
 }

@@ -32,7 +32,11 @@ class WsSocket implements DoorSocket {
   ) {
     this.queue = new TurnQueue((bytes) => {
       // The socket may have closed between the send and the end of the turn.
-      if (this.isOpen) raw.write(bytes);
+      if (!this.isOpen) return true;
+      raw.write(bytes);
+      // Nothing left in the stream: the kernel took every byte within the write, and neither
+      // the stream nor libuv holds them (a partial write, or one behind another, keeps them).
+      return raw.writableLength === 0;
     });
   }
 
@@ -48,10 +52,10 @@ class WsSocket implements DoorSocket {
   sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
     if (!this.isOpen) return;
     // In pieces: the turn's write joins them with the socket's other frames in one copy.
-    const own = Buffer.from(part);
-    this.queue.push(textFrameHeader(before.length + own.length + after.length), reply);
+    const own = Buffer.byteLength(part);
+    this.queue.push(textFrameHeader(before.length + own + after.length), reply);
     this.queue.push(before);
-    this.queue.push(own);
+    this.queue.pushText(part, own);
     this.queue.push(after);
   }
 
