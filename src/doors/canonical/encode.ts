@@ -236,9 +236,15 @@ function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
   });
   const prefix = `${frameHead("reveal", event)}${head.slice(0, -1)},"per_user_stats":`;
   const suffix = "}}";
-  // The results come in rank order.
+  // The results come in rank order. Each player's entry is made once: the staff's list and the
+  // player's own frame share it.
   const stats: string[] = [];
-  for (const [id, r] of b.results) stats.push(userStat(id, r));
+  const own = new Map<ParticipantId, string>();
+  for (const [id, r] of b.results) {
+    const stat = userStat(id, r);
+    stats.push(stat);
+    own.set(id, `[${stat}],"you":${resultYou(r)}`);
+  }
   const staff = `${prefix}[${stats.join(",")}],"you":null${suffix}`;
   return [
     eventFrame("reveal", { shared: Buffer.from(staff), roles: STAFF }),
@@ -247,10 +253,7 @@ function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
       roles: PLAYERS,
       personal: {
         before: Buffer.from(prefix),
-        part: (id) => {
-          const r = b.results.get(id);
-          return r ? `[${userStat(id, r)}],"you":${resultYou(r)}` : `[],"you":null`;
-        },
+        part: (id) => own.get(id) ?? `[],"you":null`,
         after: Buffer.from(suffix),
       },
     }),
