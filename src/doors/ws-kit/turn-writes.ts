@@ -16,10 +16,10 @@
  * once and the rest in slices, one per `setImmediate`. Between two slices the
  * event loop reads the network: an answer that arrives while a question still
  * goes out to 10,000 sockets is handled, stored and acknowledged without
- * waiting for the other 9,000 writes. Bytes count as well as sockets because a
- * write's cost in this server grows with its size: about 12–20 µs for a 450-byte
- * question, 60–80 µs for a 6.7 KB seed-001 board (a bare loopback write costs the
- * same at any of these sizes; see ARCHITECTURE.md). A socket's frames keep their
+ * waiting for the other 9,000 writes. Bytes count as well as sockets, so that
+ * a slice of big frames (6.6 KB seed-001 boards) hands the kernel no more than
+ * a megabyte at a time; each write costs about 11–17 µs whatever its size (see
+ * ARCHITECTURE.md and the scratch buffer below). A socket's frames keep their
  * order: one still waiting in a slice gets later frames appended to the same
  * write. A reply to the client (its answer's score) does not wait for that slice:
  * the socket's queue, the broadcast frames before the reply included, is written
@@ -29,7 +29,7 @@
 
 /** Sockets written in one go before the event loop may read the network again (about 20 ms of questions). */
 export const WRITES_PER_SLICE = 1_000;
-/** Bytes written in one go before the same (about 15 ms of reveals, 10 ms of seed-001 boards). */
+/** Bytes written in one go before the same (about 8 ms of reveals, 3 ms of seed-001 boards). */
 export const BYTES_PER_SLICE = 1024 * 1024;
 
 /** A socket's queue: what the turn gave it, written by `flush` as one buffer. */
@@ -108,13 +108,14 @@ function flushSlice(list: QueuedWrites[], from: number): number {
  * Joined writes are cut from one scratch buffer, and a cut the socket took whole (the kernel
  * accepted every byte in the write itself, as it does unless the client is behind) is cut
  * again for the next socket. Fresh memory is what made joined writes expensive: a reveal gives
- * each of 10,000 sockets its own 2–3 KB write, and cut from new 64 KB slabs (Node's 8 KB pool
- * before that) every page of the 25 MB was touched for the first time; on this virtual machine
- * each first touch is a page fault that stops the thread. A CPU profile of one reveal's writes
- * had 89 ms in copying into the slabs next to 157 ms in the system calls; reused, the same bytes
- * stay in a few cache-hot pages. A cut the socket has not taken (written later, when the client
- * reads) is left to it: the next cut starts after it, and a scratch buffer that fills up is
- * replaced and freed once its sockets are done with it.
+ * each of 10,000 sockets its own write of about 2 KB, and cut from new 64 KB slabs (Node's
+ * 8 KB pool before that) every page of the 20 MB was touched for the first time; on this
+ * virtual machine, which hands freed memory back to its host, each first touch is a page
+ * fault that stops the thread. A CPU profile of one reveal's writes had 89 ms in copying into
+ * the slabs next to 157 ms in the system calls; reused, the same bytes stay in a few
+ * cache-hot pages (10 ms next to 115 ms). A cut the socket has not taken (written later, when
+ * the client reads) is left to it: the next cut starts after it, and a scratch buffer that
+ * fills up is replaced and freed once its sockets are done with it.
  */
 const SCRATCH_BYTES = 64 * 1024;
 let scratch: Buffer = Buffer.allocUnsafeSlow(0);
