@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
-import { stringTextFrame, textFrame, textFrameHeader } from "../../src/doors/ws-kit/text-frame.js";
+import { textFrame, textFrameHeader } from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
 
 const servers: Server[] = [];
@@ -96,6 +96,16 @@ describe("WsTransport", () => {
       socket.sendSpliced(Buffer.from('{"you":'), '"Zoë"', Buffer.from("}"));
     });
     expect(await receive(port, expected.length)).toStrictEqual(expected);
+  });
+
+  it("a text made for one client arrives as its UTF-8 bytes (a lone surrogate as U+FFFD, as Buffer.from makes it)", async () => {
+    const texts = ["", "hi", "Zoë ✓ 😀", "x".repeat(300), "bad \ud800 half"];
+    const port = await serve((socket) => {
+      for (const t of texts) socket.send(t, true);
+    });
+    expect(await receive(port, texts.length)).toStrictEqual(
+      texts.map((t) => Buffer.from(t).toString()),
+    );
   });
 
   it("frames sent in one batch (a reply and the events held for it) arrive whole and in order", async () => {
@@ -214,14 +224,6 @@ describe("textFrameHeader", () => {
     for (const n of [0, 125, 126, 65_535, 65_536]) {
       const payload = Buffer.alloc(n, 0x78);
       expect(Buffer.concat([textFrameHeader(n), payload])).toStrictEqual(textFrame(payload));
-    }
-  });
-});
-
-describe("stringTextFrame", () => {
-  it("is the frame of the text's UTF-8 bytes (a lone surrogate becomes U+FFFD, as Buffer.from makes it)", () => {
-    for (const text of ["", "hi", "Zoë ✓ 😀", "x".repeat(300), "bad \ud800 half"]) {
-      expect(stringTextFrame(text)).toStrictEqual(textFrame(Buffer.from(text)));
     }
   });
 });

@@ -22,14 +22,6 @@ export function textFrameHeader(length: number): Buffer {
   return header;
 }
 
-/** One frame of a text made for one recipient (a reply, a personal event): one buffer, one write. */
-export function stringTextFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const { frame, offset } = frameFor(length);
-  frame.write(text, offset);
-  return frame;
-}
-
 /** A frame buffer with its header written, and where its payload of `length` bytes starts. */
 function frameFor(length: number): { frame: Buffer; offset: number } {
   const offset = headerLength(length);

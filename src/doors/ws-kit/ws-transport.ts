@@ -7,7 +7,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame, stringTextFrame, textFrameHeader } from "./text-frame.js";
+import { sharedTextFrame, textFrameHeader } from "./text-frame.js";
 import { TurnQueue } from "./turn-writes.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
@@ -16,7 +16,7 @@ import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
  * answers control frames and closes; every data frame the server sends is
  * framed here and written straight to the network socket: bytes shared by
  * many (a broadcast) are framed once, a text made for one recipient (a reply)
- * is framed into one buffer. Frames are queued for the turn (`TurnQueue`) and
+ * is written as text into the turn's one write. Frames are queued for the turn (`TurnQueue`) and
  * written once per socket at its end, so a turn that sends a socket several
  * frames costs one system call. `ws` writes control frames to the same stream
  * synchronously (permessage-deflate is off, so it never queues); a close
@@ -43,10 +43,15 @@ class WsSocket implements DoorSocket {
   send(frame: string | Buffer, reply = false): void {
     // Nothing follows a close frame (RFC 6455 §5.5.1); `ws` dropped such sends too.
     if (!this.isOpen) return;
-    this.queue.push(
-      typeof frame === "string" ? stringTextFrame(frame) : sharedTextFrame(frame),
-      reply,
-    );
+    if (typeof frame !== "string") {
+      this.queue.push(sharedTextFrame(frame), reply);
+      return;
+    }
+    // A text made for this client (a reply) goes in as text, written into the turn's joined
+    // write: no buffer of its own from Node's pool, whose fresh pages fault (see turn-writes.ts).
+    const bytes = Buffer.byteLength(frame);
+    this.queue.push(textFrameHeader(bytes), reply);
+    this.queue.pushText(frame, bytes);
   }
 
   sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
