@@ -60,23 +60,28 @@ function receive(port: number, count: number): Promise<string[]> {
   });
 }
 
+/** A server whose first `count` sockets are handed back once they are all open. */
+async function serveMany(count: number): Promise<{ port: number; opened: Promise<DoorSocket[]> }> {
+  const sockets: DoorSocket[] = [];
+  let ready: (all: DoorSocket[]) => void = () => {};
+  const opened = new Promise<DoorSocket[]>((r) => {
+    ready = r;
+  });
+  const port = await serve((s) => {
+    sockets.push(s);
+    if (sockets.length === count) ready(sockets);
+  });
+  return { port, opened };
+}
+
 /** `count` clients connected to one server, each expecting `frames` frames; resolves once all are open. */
 async function openMany(
   count: number,
   frames: number,
 ): Promise<{ sockets: DoorSocket[]; received: Promise<string[][]> }> {
-  const sockets: DoorSocket[] = [];
-  let ready: () => void = () => {};
-  const allOpen = new Promise<void>((r) => {
-    ready = r;
-  });
-  const port = await serve((s) => {
-    sockets.push(s);
-    if (sockets.length === count) ready();
-  });
+  const { port, opened } = await serveMany(count);
   const received = Promise.all(Array.from({ length: count }, () => receive(port, frames)));
-  await allOpen;
-  return { sockets, received };
+  return { sockets: await opened, received };
 }
 
 describe("WsTransport", () => {
@@ -166,15 +171,8 @@ describe("WsTransport", () => {
     const after = Buffer.from('"}');
     const part = (who: number, turn: number) =>
       `${who}:${turn}:${String.fromCharCode(97 + ((who * 7 + turn) % 26)).repeat(40_000)}`;
-    const sockets: DoorSocket[] = [];
-    let ready: () => void = () => {};
-    const bothOpen = new Promise<void>((r) => {
-      ready = r;
-    });
-    const port = await serve((s) => {
-      sockets.push(s);
-      if (sockets.length === 2) ready();
-    });
+    // The stalled client connects first, so it is the first socket the server opens.
+    const { port, opened } = await serveMany(2);
     const stalled = new WebSocket(`ws://127.0.0.1:${port}`);
     const stalledGot: string[] = [];
     stalled.on("message", (data) => stalledGot.push(String(data)));
@@ -183,8 +181,7 @@ describe("WsTransport", () => {
     const reader = new WebSocket(`ws://127.0.0.1:${port}`);
     const readerGot: string[] = [];
     reader.on("message", (data) => readerGot.push(String(data)));
-    await bothOpen;
-    const [toStalled, toReader] = sockets as [DoorSocket, DoorSocket];
+    const [toStalled, toReader] = (await opened) as [DoorSocket, DoorSocket];
 
     // Turns of one frame each to both, until the stalled client's bytes back up in the server
     // (the kernel took only part of a write), and a few turns more. Bounded: 40 KB a turn.
