@@ -46,6 +46,7 @@ import {
 import {
   addCounts,
   checkAcknowledged,
+  firstAndLater,
   formatInt,
   formatMB,
   formatMs,
@@ -337,6 +338,13 @@ export interface ReferenceReport {
   questionRatioP99: number;
   revealRatioP50: number;
   revealRatioP99: number;
+  /**
+   * The question p99 ratio split in two: question 1 against the reference's first broadcast, and
+   * the later questions against its later broadcasts. Each server's first write to a socket after
+   * the joins is its slowest, and the reference has four later rounds where a game has Q − 1.
+   */
+  firstQuestionRatioP99: number;
+  laterQuestionsRatioP99: number;
 }
 
 /** Everything a raw run measured; also the --json document. */
@@ -670,7 +678,12 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   const qAll = summarize(results.flatMap((r) => r.questionFanoutMs));
   const rAll = summarize(results.flatMap((r) => r.revealFanoutMs));
   if (opts.reference) {
-    reference = await runReference(workers, joined, opts, qAll, rAll, phase);
+    const byQuestion = firstAndLater(
+      results.flatMap((r) => r.questionFanoutMs),
+      results.flatMap((r) => r.questionIndex),
+      0,
+    );
+    reference = await runReference(workers, joined, opts, qAll, rAll, byQuestion, phase);
   }
   const referenceSamples = workers.flatMap((w) => w.refResults?.fanoutMs ?? []);
 
@@ -812,6 +825,7 @@ async function runReference(
   opts: BenchOptions,
   qAll: Summary,
   rAll: Summary,
+  byQuestion: { first: Summary; later: Summary },
   phase: (p: string) => void,
 ): Promise<ReferenceReport> {
   phase("--reference: starting the bare ws broadcast server (bench/reference-server.ts)");
@@ -868,6 +882,11 @@ async function runReference(
   await stopChild(child, "SIGTERM", 2_000);
   const samples = workers.flatMap((w) => w.refResults?.fanoutMs ?? []);
   const fanout = summarize(samples);
+  const byRound = firstAndLater(
+    samples,
+    workers.flatMap((w) => w.refResults?.round ?? []),
+    1,
+  );
   const loops = [...done.values()].sort((a, b) => a.round - b.round);
   return {
     clients,
@@ -882,6 +901,8 @@ async function runReference(
     questionRatioP99: qAll.p99 / fanout.p99,
     revealRatioP50: rAll.p50 / fanout.p50,
     revealRatioP99: rAll.p99 / fanout.p99,
+    firstQuestionRatioP99: byQuestion.first.p99 / byRound.first.p99,
+    laterQuestionsRatioP99: byQuestion.later.p99 / byRound.later.p99,
   };
 }
 
@@ -987,6 +1008,9 @@ export function formatRawReport(r: RawReport): string {
     );
     lines.push(
       `fan-out vs reference   question p50 ${ratio(ref.questionRatioP50)}, p99 ${ratio(ref.questionRatioP99)}; reveal p50 ${ratio(ref.revealRatioP50)}, p99 ${ratio(ref.revealRatioP99)} (quizwire ÷ bare ws, same clients, same run)`,
+    );
+    lines.push(
+      `  first and later      question p99: question 1 ÷ broadcast 1 ${ratio(ref.firstQuestionRatioP99)}; questions 2–${o.questions} ÷ broadcasts 2–${ref.rounds} ${ratio(ref.laterQuestionsRatioP99)}`,
     );
   }
   const it = r.integrity;

@@ -31,6 +31,24 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(n, rank) - 1] as number;
 }
 
+/**
+ * The samples of group `first` and those of every other group, each summarized: question 1 apart
+ * from the later questions, or the reference's first broadcast apart from its later ones.
+ * `groups[i]` is the group of `samples[i]`.
+ */
+export function firstAndLater(
+  samples: readonly number[],
+  groups: readonly number[],
+  first: number,
+): { first: Summary; later: Summary } {
+  const firsts: number[] = [];
+  const laters: number[] = [];
+  for (let i = 0; i < samples.length; i++) {
+    (groups[i] === first ? firsts : laters).push(samples[i] as number);
+  }
+  return { first: summarize(firsts), later: summarize(laters) };
+}
+
 /** Summary of `samples` in any order (they are copied, not sorted in place). NaN fields when empty. */
 export function summarize(samples: ArrayLike<number>): Summary {
   const sorted = Float64Array.from(samples).sort();

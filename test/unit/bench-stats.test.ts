@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  firstAndLater,
   formatMs,
   formatTable,
   parseProcStatTicks,
@@ -73,6 +74,20 @@ describe("summarize", () => {
     expect(s.p50).toBeNaN();
     expect(s.max).toBeNaN();
     expect(s.mean).toBeNaN();
+  });
+});
+
+describe("firstAndLater", () => {
+  it("summarizes the first group apart from all the others (question 1 against the rest)", () => {
+    const { first, later } = firstAndLater([250, 240, 130, 120, 110, 300], [0, 0, 1, 2, 1, 0], 0);
+    expect([first.count, first.p50, first.max]).toEqual([3, 250, 300]);
+    expect([later.count, later.p50, later.max]).toEqual([3, 120, 130]);
+  });
+
+  it("gives NaN for a group with no samples (a one-question game has no later questions)", () => {
+    const { first, later } = firstAndLater([5, 6], [1, 1], 1);
+    expect(first.count).toBe(2);
+    expect(later.p99).toBeNaN();
   });
 });
 
