@@ -340,8 +340,9 @@ export interface ReferenceReport {
   revealRatioP99: number;
   /**
    * The question p99 ratio split in two: question 1 against the reference's first broadcast, and
-   * the later questions against its later broadcasts. Each server's first write to a socket after
-   * the joins is its slowest, and the reference has four later rounds where a game has Q − 1.
+   * the later questions against its later broadcasts. Question 1 is usually quizwire's slowest
+   * question and the reference's first round is often its slowest, while the reference's overall
+   * p99 has four later rounds to a game's Q − 1.
    */
   firstQuestionRatioP99: number;
   laterQuestionsRatioP99: number;
