@@ -263,6 +263,15 @@ export function runStorageContract(
       return (await load(sessionId)).participants.find((p) => p.id === id)?.score;
     }
 
+    /** Sessions s1 and s2 (a PIN of its own), `members` joined to s1: answers can then name the wrong session. */
+    async function twoSessionsWith(...members: ParticipantRecord[]): Promise<void> {
+      await storage.sessions.write([
+        created(session("s1")),
+        created(session("s2", { pin: "246801" })),
+        ...members.map((m) => joined(m)),
+      ]);
+    }
+
     it("ST-1: ping resolves", async () => {
       await expect(storage.ping()).resolves.toBeUndefined();
     });
@@ -724,11 +733,7 @@ export function runStorageContract(
 
       it("ST-S12: answer_put for a participant of another session rejects", async () => {
         const p = participant("s1", 1);
-        await storage.sessions.write([
-          created(session("s1")),
-          created(session("s2", { pin: "246801" })),
-          joined(p),
-        ]);
+        await twoSessionsWith(p);
         await expect(
           storage.sessions.write([
             answered({ ...answer(p, 0, 1), sessionId: asSessionId("s2") }, 1),
@@ -988,12 +993,7 @@ export function runStorageContract(
       it("ST-S12: one answer outside its session rejects a batch of answers, and none is stored", async () => {
         const p = participant("s1", 1);
         const q = participant("s1", 2);
-        await storage.sessions.write([
-          created(session("s1")),
-          created(session("s2", { pin: "246801" })),
-          joined(p),
-          joined(q),
-        ]);
+        await twoSessionsWith(p, q);
         await expect(
           storage.sessions.write([
             answered(answer(p, 0, 1), 100),
@@ -1020,11 +1020,7 @@ export function runStorageContract(
 
       it("ST-S11, ST-S12: a join and then an answer outside its session: the batch rejects whole", async () => {
         const p = participant("s1", 1);
-        await storage.sessions.write([
-          created(session("s1")),
-          created(session("s2", { pin: "246801" })),
-          joined(p),
-        ]);
+        await twoSessionsWith(p);
         const q = participant("s1", 2);
         await expect(
           storage.sessions.write([
