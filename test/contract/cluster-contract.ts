@@ -28,6 +28,12 @@
  *   CL-C1   A new id has no reply; a stored one is seen by every instance; a later put replaces it.
  *   CL-C2   A reply is forgotten after its TTL; others stay.
  *   CL-C3   A reply with no time to live is not kept.
+ * SharedCounters
+ *   CL-N1   `add` returns each counter's new total, in the batch's order; every instance adds to
+ *           the same counters.
+ *   CL-N2   A counter is forgotten its time to live after its last change; others stay.
+ *   CL-N3   A batch with a delta that is not an integer, or a time to live that is not positive,
+ *           is refused whole: no counter of it changes.
  * ClusterBus
  *   CL-B1   A bus is connected while the broker is up, under its instance id.
  *   CL-B2   A room's events reach every subscriber of that room on every instance, and no other.
@@ -60,6 +66,7 @@ import {
   type PinDirectory,
   type RateLimiter,
   type ReplayCache,
+  type SharedCounters,
 } from "../../src/ports/cluster.js";
 import { eventually } from "../support/eventually.js";
 
@@ -68,6 +75,7 @@ export interface ClusterInstance {
   pins: PinDirectory;
   rateLimiter: RateLimiter;
   replay: ReplayCache;
+  counters: SharedCounters;
   leases: OwnershipLeases;
   bus: ClusterBus;
 }
@@ -344,6 +352,65 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         await a.replay.put("k", "r", LONG_MS);
         await a.replay.put("k", "r", 0);
         expect(await a.replay.get("k")).toBeUndefined();
+      });
+    });
+
+    describe("SharedCounters", () => {
+      it("CL-N1: add returns each counter's new total in order, and every instance adds to the same counters", async () => {
+        const a = await backend.instance("a");
+        const b = await backend.instance("b");
+        expect(
+          await a.counters.add([
+            { key: "user:1@7", delta: 3, ttlMs: LONG_MS },
+            { key: "user:2@7", delta: 1, ttlMs: LONG_MS },
+          ]),
+        ).toStrictEqual([3, 1]);
+        expect(
+          await b.counters.add([
+            { key: "user:2@7", delta: 5, ttlMs: LONG_MS },
+            { key: "user:3@7", delta: 2, ttlMs: LONG_MS },
+            { key: "user:1@7", delta: 1, ttlMs: LONG_MS },
+          ]),
+        ).toStrictEqual([6, 2, 4]);
+        expect(await a.counters.add([])).toStrictEqual([]);
+        expect(await a.counters.add([{ key: "user:1@7", delta: 0, ttlMs: LONG_MS }])).toStrictEqual(
+          [4],
+        );
+      });
+
+      it("CL-N2: a counter is forgotten its time to live after its last change; others stay", async () => {
+        const a = await backend.instance("a");
+        await a.counters.add([
+          { key: "short", delta: 2, ttlMs: 50 },
+          { key: "long", delta: 2, ttlMs: LONG_MS },
+        ]);
+        // Adding (even 0) is a change, so the probe is the add after the time to live has passed;
+        // Redis checks a key's expiry when it is read, so the wait needs no margin for its sweep.
+        await backend.wait(60);
+        expect(await a.counters.add([{ key: "short", delta: 1, ttlMs: 50 }])).toStrictEqual([1]);
+        expect(await a.counters.add([{ key: "long", delta: 1, ttlMs: LONG_MS }])).toStrictEqual([3]);
+      });
+
+      it("CL-N3: a batch with a delta that is not an integer or a time to live that is not positive changes nothing", async () => {
+        const a = await backend.instance("a");
+        await a.counters.add([{ key: "k", delta: 1, ttlMs: LONG_MS }]);
+        for (const bad of [
+          { key: "k2", delta: 1.5, ttlMs: LONG_MS },
+          { key: "k2", delta: Number.NaN, ttlMs: LONG_MS },
+          { key: "k2", delta: 1, ttlMs: 0 },
+          { key: "k2", delta: 1, ttlMs: -5 },
+        ]) {
+          await expect(
+            a.counters.add([{ key: "k", delta: 1, ttlMs: LONG_MS }, bad]),
+            JSON.stringify(bad),
+          ).rejects.toThrow(RangeError);
+        }
+        expect(
+          await a.counters.add([
+            { key: "k", delta: 0, ttlMs: LONG_MS },
+            { key: "k2", delta: 0, ttlMs: LONG_MS },
+          ]),
+        ).toStrictEqual([1, 0]);
       });
     });
 

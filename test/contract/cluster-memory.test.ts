@@ -8,6 +8,7 @@ import {
 import { MemoryPinDirectory } from "../../src/adapters/memory/memory-pin-directory.js";
 import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../../src/adapters/memory/memory-replay-cache.js";
+import { MemorySharedCounters } from "../../src/adapters/memory/memory-shared-counters.js";
 import { asSessionId } from "../../src/domain/ids.js";
 import { ClusterTimeoutError } from "../../src/ports/cluster.js";
 import { collector, runClusterContract } from "./cluster-contract.js";
@@ -19,6 +20,7 @@ runClusterContract("memory", async () => {
     pins: new MemoryPinDirectory(),
     rateLimiter: new MemoryRateLimiter(clock),
     replay: new MemoryReplayCache(clock),
+    counters: new MemorySharedCounters(clock),
     leases: new MemoryOwnershipLeases(clock),
   };
   const buses: MemoryClusterBus[] = [];

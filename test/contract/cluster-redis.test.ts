@@ -10,6 +10,7 @@ import { RedisOwnershipLeases } from "../../src/adapters/redis/redis-ownership-l
 import { RedisPinDirectory } from "../../src/adapters/redis/redis-pin-directory.js";
 import { RedisRateLimiter } from "../../src/adapters/redis/redis-rate-limiter.js";
 import { RedisReplayCache } from "../../src/adapters/redis/redis-replay-cache.js";
+import { RedisSharedCounters } from "../../src/adapters/redis/redis-shared-counters.js";
 import { asSessionId } from "../../src/domain/ids.js";
 import { SeededRandom } from "../../src/domain/seeded-random.js";
 import type { Clock } from "../../src/ports/clock.js";
@@ -62,6 +63,7 @@ async function openInstance(
       pins: new RedisPinDirectory(conn),
       rateLimiter: new RedisRateLimiter(conn, clock),
       replay: new RedisReplayCache(conn),
+      counters: new RedisSharedCounters(conn),
       leases: new RedisOwnershipLeases(conn),
     };
   } catch (err) {

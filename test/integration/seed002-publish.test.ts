@@ -140,20 +140,19 @@ describe.skipIf(redis.skip)(redis.title("RedisAnswerFeed"), () => {
     await conn?.close();
   });
 
-  it("what one turn stores goes out as one pipeline at the end of the turn, in order", async () => {
+  it("what one turn stores goes out as one command at the end of the turn, each notice its own message, in order", async () => {
     const clock = new FakeClock(Date.now(), { deferred: "manual" });
     const errors: unknown[] = [];
     const feed = new RedisAnswerFeed(conn, clock, (err) => errors.push(err));
     const quiz = asSessionId(`feed-${Date.now()}-${Math.random().toString(36).slice(2)}`);
     await sub.listen(quiz);
-    const pipelines = vi.spyOn(conn.client, "pipeline");
+    const commands = vi.spyOn(conn.client, "sendCommand");
 
     for (let i = 1; i <= 50; i++) feed.answerStored(quiz, asParticipantId(`p_${i}`), i * 10);
     // Nothing is written while the turn runs: the answer path never waits on Redis.
-    expect(pipelines).not.toHaveBeenCalled();
+    expect(commands).not.toHaveBeenCalled();
     clock.runDeferred();
-    expect(pipelines).toHaveBeenCalledTimes(1);
-    pipelines.mockRestore();
+    expect(commands).toHaveBeenCalledTimes(1);
 
     const heard = await eventually("fifty notices", () => sub.heard.get(answerChannel(quiz)), {
       until: (list) => (list?.length ?? 0) >= 50,
@@ -161,6 +160,11 @@ describe.skipIf(redis.skip)(redis.title("RedisAnswerFeed"), () => {
     expect(heard).toEqual(
       Array.from({ length: 50 }, (_, k) => ({ participant_id: `p_${k + 1}`, score: (k + 1) * 10 })),
     );
+    // The one command was the script (EVALSHA; EVAL once, the first time Redis meets it).
+    const sent = commands.mock.calls.map(([command]) => command.name);
+    commands.mockRestore();
+    expect(sent[0]).toBe("evalsha");
+    expect(sent.slice(1).every((name) => name === "eval")).toBe(true);
     expect(errors).toEqual([]);
   });
 });

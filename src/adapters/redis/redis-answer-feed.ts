@@ -2,7 +2,7 @@ import type { ParticipantId, SessionId } from "../../domain/ids.js";
 import type { Clock } from "../../ports/clock.js";
 import type { AnswerFeed } from "../../ports/cluster.js";
 import { TurnBatcher } from "../bus-batching.js";
-import type { RedisConnection } from "./redis-connection.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 /** Seed 002's channel for a quiz's answers, exactly as the seed names it. */
 export function answerChannel(sessionId: string): string {
@@ -14,8 +14,21 @@ interface Notice {
   message: string;
 }
 
-/** Everything one turn stores goes out as one pipeline; one key, so one write per turn. */
+/** Everything one turn stores goes out as one command; one key, so one write per turn. */
 const ONE_WRITE = "answers";
+
+/**
+ * PUBLISHes each notice, in order: subscribers get one message per answer, as the seed has it.
+ * One command for a turn's notices, not one each: a group commit settles hundreds of answers,
+ * and every command costs the sender more than a PUBLISH costs Redis.
+ * ARGV: channel, message, channel, message, …
+ */
+const PUBLISH_EACH = new RedisScript(`
+for i = 1, #ARGV, 2 do
+  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2
+`);
 
 /**
  * AnswerFeed over Redis: each stored answer is PUBLISHed on seed 002's
@@ -24,8 +37,8 @@ const ONE_WRITE = "answers";
  * The channel has no key prefix: other programs written from the seed subscribe
  * to that exact name, and quiz ids are UUIDv7s, so deployments sharing a Redis
  * do not meet on it. Notices of one turn of the event loop (a group commit
- * settles hundreds of answers at once) are gathered and sent as one pipeline,
- * so the answer path never waits on Redis and Redis sees one write per turn.
+ * settles hundreds of answers at once) are gathered and sent as one script call,
+ * so the answer path never waits on Redis and Redis sees one command per turn.
  * While Redis is away notices are dropped (subscribers of pub/sub miss what is
  * sent while they are away anyway); the outage is reported once.
  */
@@ -58,13 +71,11 @@ export class RedisAnswerFeed implements AnswerFeed {
       this.down(new Error("Redis is not connected"));
       return;
     }
-    const pipeline = this.conn.client.pipeline();
-    for (const n of notices) pipeline.publish(n.channel, n.message);
-    pipeline.exec().then(
-      (results) => {
-        const failed = results?.find(([err]) => err !== null);
-        if (failed) this.down(failed[0]);
-        else this.reportedDown = false;
+    const args: string[] = [];
+    for (const n of notices) args.push(n.channel, n.message);
+    PUBLISH_EACH.run(this.conn, [], args).then(
+      () => {
+        this.reportedDown = false;
       },
       (err: unknown) => this.down(err),
     );
