@@ -388,7 +388,9 @@ export function runClusterContract(name: string, makeBackend: () => Promise<Clus
         // Redis checks a key's expiry when it is read, so the wait needs no margin for its sweep.
         await backend.wait(60);
         expect(await a.counters.add([{ key: "short", delta: 1, ttlMs: 50 }])).toStrictEqual([1]);
-        expect(await a.counters.add([{ key: "long", delta: 1, ttlMs: LONG_MS }])).toStrictEqual([3]);
+        expect(await a.counters.add([{ key: "long", delta: 1, ttlMs: LONG_MS }])).toStrictEqual([
+          3,
+        ]);
       });
 
       it("CL-N3: a batch with a delta that is not an integer or a time to live that is not positive changes nothing", async () => {
