@@ -1,4 +1,4 @@
-import type { Clock } from "../ports/clock.js";
+import type { Clock, TimerHandle } from "../ports/clock.js";
 
 /**
  * What the cluster buses share to send many messages as one (issue 10): everything bound for
@@ -71,6 +71,14 @@ export interface TurnBatcherOptions {
    * as one message more than without. Default false.
    */
   leading?: boolean;
+  /**
+   * At most one flush per `lingerMs`: items added sooner than that after the last flush wait
+   * for the rest of the interval (on a timer), so a steady stream of turns that each carry one
+   * or two items (an instance forwarding answers as they arrive) still goes as a few broker
+   * messages, not one per turn; the first turn after a quiet interval goes at its end as before.
+   * Default 0: every turn's items go at its end.
+   */
+  lingerMs?: number;
 }
 
 /**
@@ -86,6 +94,9 @@ export class TurnBatcher<T> {
   private started = new Set<string>();
   private scheduled = false;
   private readonly leading: boolean;
+  private readonly lingerMs: number;
+  private lastFlushAt = Number.NEGATIVE_INFINITY;
+  private lingering: TimerHandle | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -94,6 +105,7 @@ export class TurnBatcher<T> {
     options: TurnBatcherOptions = {},
   ) {
     this.leading = options.leading === true;
+    this.lingerMs = options.lingerMs ?? 0;
   }
 
   add(key: string, item: T, send: (items: T[]) => void): void {
@@ -124,7 +136,12 @@ export class TurnBatcher<T> {
 
   /** Sends every open batch now; the turn is over. */
   flush(): void {
+    if (this.lingering) {
+      this.clock.clearTimer(this.lingering);
+      this.lingering = null;
+    }
     this.scheduled = false;
+    this.lastFlushAt = this.clock.now();
     this.started = new Set();
     const open = this.open;
     this.open = new Map();
@@ -143,11 +160,24 @@ export class TurnBatcher<T> {
   private scheduleFlush(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    this.clock.defer(() => this.flush());
+    const due = this.lastFlushAt + this.lingerMs;
+    if (this.lingerMs <= 0 || this.clock.now() >= due) {
+      this.clock.defer(() => this.flush());
+      return;
+    }
+    this.lingering = this.clock.setTimer(due, () => {
+      this.lingering = null;
+      this.flush();
+    });
   }
 
   /** Forgets every open batch unsent (the bus closed); returns their items. */
   discard(): T[] {
+    if (this.lingering) {
+      this.clock.clearTimer(this.lingering);
+      this.lingering = null;
+    }
+    this.scheduled = false;
     const items: T[] = [];
     for (const batch of this.open.values()) items.push(...batch.items);
     this.open = new Map();

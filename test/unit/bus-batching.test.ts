@@ -102,6 +102,56 @@ describe("TurnBatcher", () => {
     expect(sent).toHaveLength(4);
   });
 
+  it("lingerMs: turns that end sooner than that after the last flush wait for the rest of the interval, then go together", () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const sent: Array<{ at: number; key: string; items: string[] }> = [];
+    const batcher = new TurnBatcher<string>(
+      clock,
+      (s) => s.length,
+      { maxMessages: 3, maxChars: 1_000 },
+      { lingerMs: 2 },
+    );
+    const add = (key: string, item: string) =>
+      batcher.add(key, item, (items) => sent.push({ at: clock.now(), key, items }));
+    // After a quiet interval, a turn's items go at its end.
+    add("a", "1");
+    clock.runDeferred();
+    expect(sent).toStrictEqual([{ at: 0, key: "a", items: ["1"] }]);
+    // Turns within the interval: nothing goes at their end; it all goes when the interval is up.
+    clock.advance(0.5);
+    add("a", "2");
+    add("b", "x");
+    clock.runDeferred();
+    clock.advance(0.5);
+    add("a", "3");
+    clock.runDeferred();
+    expect(sent).toHaveLength(1);
+    clock.advance(1);
+    expect(sent.slice(1)).toStrictEqual([
+      { at: 2, key: "a", items: ["2", "3"] },
+      { at: 2, key: "b", items: ["x"] },
+    ]);
+    // A batch at its limit still goes at once, in order.
+    add("a", "4");
+    add("a", "5");
+    add("a", "6");
+    add("a", "7");
+    expect(sent.at(-1)).toStrictEqual({ at: 2, key: "a", items: ["4", "5", "6"] });
+    clock.runDeferred();
+    expect(sent).toHaveLength(4);
+    clock.advance(2);
+    expect(sent.at(-1)).toStrictEqual({ at: 4, key: "a", items: ["7"] });
+    // flush() sends at once and the timer it replaces sends nothing twice.
+    clock.advance(0.5);
+    add("a", "8");
+    batcher.flush();
+    expect(sent.at(-1)).toStrictEqual({ at: 4.5, key: "a", items: ["8"] });
+    clock.advance(10);
+    clock.runDeferred();
+    expect(sent).toHaveLength(6);
+    expect(clock.pending).toBe(0);
+  });
+
   it("a send that throws does not stop the other keys' batches; its error still surfaces", () => {
     const clock = new FakeClock(0, { deferred: "manual" });
     const batcher = new TurnBatcher<string>(clock, (s) => s.length);
