@@ -79,7 +79,12 @@ export interface TurnBatcherOptions {
    * Default 0: every turn's items go at its end.
    */
   lingerMs?: number;
+  /** The time the linger is measured in. Default: the batcher's clock. */
+  lingerClock?: LingerClock;
 }
+
+/** What lingering needs of a clock. */
+export type LingerClock = Pick<Clock, "now" | "setTimer" | "clearTimer">;
 
 /**
  * Gathers items by destination key during one turn of the event loop and hands each
@@ -95,6 +100,7 @@ export class TurnBatcher<T> {
   private scheduled = false;
   private readonly leading: boolean;
   private readonly lingerMs: number;
+  private readonly lingerClock: LingerClock;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
   private lingering: TimerHandle | null = null;
 
@@ -106,6 +112,7 @@ export class TurnBatcher<T> {
   ) {
     this.leading = options.leading === true;
     this.lingerMs = options.lingerMs ?? 0;
+    this.lingerClock = options.lingerClock ?? clock;
   }
 
   add(key: string, item: T, send: (items: T[]) => void): void {
@@ -137,11 +144,11 @@ export class TurnBatcher<T> {
   /** Sends every open batch now; the turn is over. */
   flush(): void {
     if (this.lingering) {
-      this.clock.clearTimer(this.lingering);
+      this.lingerClock.clearTimer(this.lingering);
       this.lingering = null;
     }
     this.scheduled = false;
-    this.lastFlushAt = this.clock.now();
+    this.lastFlushAt = this.lingerClock.now();
     this.started = new Set();
     const open = this.open;
     this.open = new Map();
@@ -161,11 +168,11 @@ export class TurnBatcher<T> {
     if (this.scheduled) return;
     this.scheduled = true;
     const due = this.lastFlushAt + this.lingerMs;
-    if (this.lingerMs <= 0 || this.clock.now() >= due) {
+    if (this.lingerMs <= 0 || this.lingerClock.now() >= due) {
       this.clock.defer(() => this.flush());
       return;
     }
-    this.lingering = this.clock.setTimer(due, () => {
+    this.lingering = this.lingerClock.setTimer(due, () => {
       this.lingering = null;
       this.flush();
     });
@@ -174,7 +181,7 @@ export class TurnBatcher<T> {
   /** Forgets every open batch unsent (the bus closed); returns their items. */
   discard(): T[] {
     if (this.lingering) {
-      this.clock.clearTimer(this.lingering);
+      this.lingerClock.clearTimer(this.lingering);
       this.lingering = null;
     }
     this.scheduled = false;

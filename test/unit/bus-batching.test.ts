@@ -152,6 +152,27 @@ describe("TurnBatcher", () => {
     expect(clock.pending).toBe(0);
   });
 
+  it("lingerClock: the linger runs in its own time, whatever the clock that ends the turns does", () => {
+    // The rooms' clock may be a test's fake one that never moves; the linger must still end.
+    const turns = new FakeClock(0, { deferred: "manual" });
+    const real = new FakeClock(100);
+    const sent: string[][] = [];
+    const batcher = new TurnBatcher<string>(
+      turns,
+      (s) => s.length,
+      { maxMessages: 10, maxChars: 1_000 },
+      { lingerMs: 2, lingerClock: real },
+    );
+    batcher.add("k", "1", (items) => sent.push(items));
+    turns.runDeferred();
+    batcher.add("k", "2", (items) => sent.push(items));
+    turns.runDeferred();
+    expect(sent).toStrictEqual([["1"]]);
+    expect(turns.pending).toBe(0);
+    real.advance(2);
+    expect(sent).toStrictEqual([["1"], ["2"]]);
+  });
+
   it("a send that throws does not stop the other keys' batches; its error still surfaces", () => {
     const clock = new FakeClock(0, { deferred: "manual" });
     const batcher = new TurnBatcher<string>(clock, (s) => s.length);

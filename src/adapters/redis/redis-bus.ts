@@ -43,6 +43,8 @@ export interface RedisClusterBusOptions {
  */
 export const REQUEST_LINGER_MS = 2;
 
+const REAL_TIME = new SystemClock();
+
 interface RoomChannel {
   handlers: Set<{ onEvent: (encoded: string) => void }>;
   /** Settles when the SUBSCRIBE that opened the channel was answered. */
@@ -135,6 +137,9 @@ export class RedisClusterBus implements ClusterBus {
     const limits = options.batchLimits ?? BATCH_LIMITS;
     this.outbox = new TurnBatcher<Outgoing>(clock, (o) => o.text.length, limits, {
       lingerMs: options.requestLingerMs ?? REQUEST_LINGER_MS,
+      // Real time, like the requests' timeouts: it paces this process's traffic to Redis,
+      // whatever clock the rooms run on (tests drive them with a fake one).
+      lingerClock: REAL_TIME,
     });
     // A room's first event of a turn goes at once: the owner's own fan-out of it (the rest of
     // the turn) must not hold it back from the other instances' players.
