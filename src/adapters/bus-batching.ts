@@ -86,6 +86,28 @@ export interface TurnBatcherOptions {
 /** What lingering needs of a clock. */
 export type LingerClock = Pick<Clock, "now" | "setTimer" | "clearTimer">;
 
+interface MonotonicTimer extends TimerHandle {
+  timeout: NodeJS.Timeout;
+}
+
+/**
+ * Real time that only moves forward (`performance.now`), for pacing a process's own traffic:
+ * a wall clock stepped back by a second would hold a linger for that second.
+ */
+export const MONOTONIC_TIME: LingerClock = {
+  now: () => performance.now(),
+  setTimer(at: number, fn: () => void): TimerHandle {
+    const timer: MonotonicTimer = {
+      at,
+      timeout: setTimeout(fn, Math.max(0, at - performance.now())),
+    };
+    return timer;
+  },
+  clearTimer(handle: TimerHandle): void {
+    clearTimeout((handle as MonotonicTimer).timeout);
+  },
+};
+
 /**
  * Gathers items by destination key during one turn of the event loop and hands each
  * destination's items, in the order added, to the `send` given with the first of them. A batch

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { decodeBatch, encodeBatch, isBatch, TurnBatcher } from "../../src/adapters/bus-batching.js";
+import {
+  decodeBatch,
+  encodeBatch,
+  isBatch,
+  MONOTONIC_TIME,
+  TurnBatcher,
+} from "../../src/adapters/bus-batching.js";
 import { FakeClock } from "../../src/adapters/fake-clock.js";
 
 describe("bus batch frames", () => {
@@ -171,6 +177,21 @@ describe("TurnBatcher", () => {
     expect(turns.pending).toBe(0);
     real.advance(2);
     expect(sent).toStrictEqual([["1"], ["2"]]);
+  });
+
+  it("MONOTONIC_TIME (the Redis bus's linger clock): a timer fires once its time comes, a cleared one never", async () => {
+    const fired: string[] = [];
+    const t0 = MONOTONIC_TIME.now();
+    const cleared = MONOTONIC_TIME.setTimer(t0 + 1, () => fired.push("cleared"));
+    MONOTONIC_TIME.clearTimer(cleared);
+    await new Promise<void>((resolve) =>
+      MONOTONIC_TIME.setTimer(t0 + 3, () => {
+        fired.push("kept");
+        resolve();
+      }),
+    );
+    expect(fired).toStrictEqual(["kept"]);
+    expect(MONOTONIC_TIME.now()).toBeGreaterThan(t0);
   });
 
   it("a send that throws does not stop the other keys' batches; its error still surfaces", () => {

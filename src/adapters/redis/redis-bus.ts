@@ -12,6 +12,7 @@ import {
   decodeBatch,
   encodeBatch,
   isBatch,
+  MONOTONIC_TIME,
   TurnBatcher,
 } from "../bus-batching.js";
 import { SystemClock } from "../system-clock.js";
@@ -42,8 +43,6 @@ export interface RedisClusterBusOptions {
  * are not held: a question must reach the other instances before the owner's own fan-out.
  */
 export const REQUEST_LINGER_MS = 2;
-
-const REAL_TIME = new SystemClock();
 
 interface RoomChannel {
   handlers: Set<{ onEvent: (encoded: string) => void }>;
@@ -139,7 +138,7 @@ export class RedisClusterBus implements ClusterBus {
       lingerMs: options.requestLingerMs ?? REQUEST_LINGER_MS,
       // Real time, like the requests' timeouts: it paces this process's traffic to Redis,
       // whatever clock the rooms run on (tests drive them with a fake one).
-      lingerClock: REAL_TIME,
+      lingerClock: MONOTONIC_TIME,
     });
     // A room's first event of a turn goes at once: the owner's own fan-out of it (the rest of
     // the turn) must not hold it back from the other instances' players.
