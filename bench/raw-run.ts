@@ -676,11 +676,12 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
 
   // ---- the reference
   let reference: ReferenceReport | null = null;
-  const qAll = summarize(results.flatMap((r) => r.questionFanoutMs));
+  const questionSamples = results.flatMap((r) => r.questionFanoutMs);
+  const qAll = summarize(questionSamples);
   const rAll = summarize(results.flatMap((r) => r.revealFanoutMs));
   if (opts.reference) {
     const byQuestion = firstAndLater(
-      results.flatMap((r) => r.questionFanoutMs),
+      questionSamples,
       results.flatMap((r) => r.questionIndex),
       0,
     );

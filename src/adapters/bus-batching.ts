@@ -165,10 +165,7 @@ export class TurnBatcher<T> {
 
   /** Sends every open batch now; the turn is over. */
   flush(): void {
-    if (this.lingering) {
-      this.lingerClock.clearTimer(this.lingering);
-      this.lingering = null;
-    }
+    this.stopLingering();
     this.scheduled = false;
     this.lastFlushAt = this.lingerClock.now();
     this.started = new Set();
@@ -200,12 +197,15 @@ export class TurnBatcher<T> {
     });
   }
 
+  private stopLingering(): void {
+    if (this.lingering === null) return;
+    this.lingerClock.clearTimer(this.lingering);
+    this.lingering = null;
+  }
+
   /** Forgets every open batch unsent (the bus closed); returns their items. */
   discard(): T[] {
-    if (this.lingering) {
-      this.lingerClock.clearTimer(this.lingering);
-      this.lingering = null;
-    }
+    this.stopLingering();
     this.scheduled = false;
     const items: T[] = [];
     for (const batch of this.open.values()) items.push(...batch.items);

@@ -8,6 +8,7 @@ import {
   type OwnershipLeases,
 } from "../../ports/cluster.js";
 import { BATCH_LIMITS, type BatchLimits, TurnBatcher } from "../bus-batching.js";
+import { positiveMs } from "../checked-numbers.js";
 import { SystemClock } from "../system-clock.js";
 
 export interface MemoryClusterHubOptions {
@@ -401,7 +402,7 @@ export class MemoryOwnershipLeases implements OwnershipLeases {
     epoch: number,
     ttlMs: number,
   ): Promise<{ ok: true; lease: Lease } | { ok: false; holder: Lease | null }> {
-    checkTtl(ttlMs);
+    positiveMs(ttlMs, "ttlMs");
     if (!Number.isSafeInteger(epoch)) {
       throw new RangeError(`lease epoch must be an integer, got ${epoch}`);
     }
@@ -413,7 +414,7 @@ export class MemoryOwnershipLeases implements OwnershipLeases {
   }
 
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
-    checkTtl(ttlMs);
+    positiveMs(ttlMs, "ttlMs");
     const live = this.live(lease.sessionId);
     if (!live || !sameLease(live.lease, lease)) return false;
     live.expiresAt = this.clock.now() + ttlMs;
@@ -443,12 +444,6 @@ export class MemoryOwnershipLeases implements OwnershipLeases {
 
 function sameLease(a: Lease, b: Lease): boolean {
   return a.sessionId === b.sessionId && a.instanceId === b.instanceId && a.epoch === b.epoch;
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
-  }
 }
 
 /** The error a requester sees when the serving instance's handler failed. */

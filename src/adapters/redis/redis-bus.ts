@@ -37,10 +37,10 @@ export interface RedisClusterBusOptions {
 
 /**
  * How long forwarded commands and their replies may wait to share a message. An instance
- * forwarding answers as they arrive ends a turn with one or two of them; sent per turn, that
- * was about one PUBLISH per answer each way (46,000 PUBLISHes in a 10,000-player game on two
- * instances), each a system call and a message for Redis and the receiver to handle. Room events
- * are not held: a question must reach the other instances before the owner's own fan-out.
+ * forwarding answers as they arrive ends most turns with one or two of them, and each message
+ * is a system call and a message for Redis and the receiver to handle (one 10,000-player game
+ * on two instances sent 3,470 request messages per turn; one with the linger, 2,443). Room
+ * events are not held: a question must reach the other instances before the owner's own fan-out.
  */
 export const REQUEST_LINGER_MS = 2;
 

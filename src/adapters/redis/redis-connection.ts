@@ -240,11 +240,3 @@ export class RedisScript {
     }
   }
 }
-
-/** `ms` rounded up to a whole millisecond; RangeError unless it is positive and finite. */
-export function positiveMs(ms: number, what: string): number {
-  if (!Number.isFinite(ms) || ms <= 0) {
-    throw new RangeError(`${what} must be a positive number of milliseconds, got ${ms}`);
-  }
-  return Math.ceil(ms);
-}

@@ -1,6 +1,7 @@
 import type { SessionId } from "../../domain/ids.js";
 import type { Lease, OwnershipLeases } from "../../ports/cluster.js";
-import { positiveMs, type RedisConnection, RedisScript } from "./redis-connection.js";
+import { positiveMs } from "../checked-numbers.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 // Takes the lease unless another one is live; the same holder at the same epoch takes it again
 // (and extends it). Returns {1, value} when taken, else {0, the live value}.

@@ -1,6 +1,7 @@
 import { asSessionId, type SessionId } from "../../domain/ids.js";
 import type { PinDirectory } from "../../ports/cluster.js";
-import { positiveMs, type RedisConnection, RedisScript } from "./redis-connection.js";
+import { positiveMs } from "../checked-numbers.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 // Claims the PIN unless another session holds it; the holder's own claim is refreshed.
 const RESERVE = new RedisScript(`

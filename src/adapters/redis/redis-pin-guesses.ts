@@ -1,6 +1,7 @@
 import type { Clock } from "../../ports/clock.js";
 import type { PinGuesses, PinGuessLimits, PinStanding } from "../../ports/pin-guesses.js";
-import { positiveMs, type RedisConnection, RedisScript } from "./redis-connection.js";
+import { positiveMs } from "../checked-numbers.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 // MemoryPinGuesses' rules, read-modify-written atomically over every key of one lookup. Each key
 // is a hash: g (guesses left), r (refusals left), u (last update), b (banned until). ARGV[6] is

@@ -1,6 +1,7 @@
 import type { Clock } from "../../ports/clock.js";
 import type { RateLimiter } from "../../ports/cluster.js";
-import { positiveMs, type RedisConnection, RedisScript } from "./redis-connection.js";
+import { positiveMs } from "../checked-numbers.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 // The same token bucket as MemoryRateLimiter, read-modify-written atomically. Tokens are stored
 // with 17 significant digits: Lua's default number-to-string conversion keeps only 14.

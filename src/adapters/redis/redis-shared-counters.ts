@@ -1,5 +1,6 @@
 import type { CounterDelta, SharedCounters } from "../../ports/cluster.js";
-import { positiveMs, type RedisConnection, RedisScript } from "./redis-connection.js";
+import { counterDelta, positiveMs } from "../checked-numbers.js";
+import { type RedisConnection, RedisScript } from "./redis-connection.js";
 
 /**
  * Every counter of a batch: INCRBY then PEXPIRE, in one script. One command for the whole
@@ -25,11 +26,8 @@ export class RedisSharedCounters implements SharedCounters {
     const keys: string[] = [];
     const args: number[] = [];
     for (const { key, delta, ttlMs } of batch) {
-      if (!Number.isSafeInteger(delta)) {
-        throw new RangeError(`delta must be an integer, got ${delta}`);
-      }
       keys.push(this.conn.key("count", key));
-      args.push(delta, positiveMs(ttlMs, "ttlMs"));
+      args.push(counterDelta(delta), positiveMs(ttlMs, "ttlMs"));
     }
     const totals = await ADD.run(this.conn, keys, args);
     if (
