@@ -104,6 +104,8 @@ class Client {
 const ANNOUNCE_ABOVE = 20;
 const BOARDS_ABOVE = 5;
 const INTERVAL_MS = 1_000;
+/** The learners of the boards test: a session above BOARDS_ABOVE. */
+const BOARD_LEARNERS = BOARDS_ABOVE + 5;
 
 let t: TestApp;
 let clock: FakeClock;
@@ -122,7 +124,10 @@ beforeAll(async () => {
         announceAbove: ANNOUNCE_ABOVE,
         announceIntervalMs: INTERVAL_MS,
         boardsAbove: BOARDS_ABOVE,
-        boardIntervalMs: INTERVAL_MS,
+        // The boards' interval comes from the session's size: 10 learners wait INTERVAL_MS, well
+        // below the cap, so a board held for the cap (or not held) fails the test.
+        boardMsPerParticipant: INTERVAL_MS / BOARD_LEARNERS,
+        boardIntervalMaxMs: 5 * INTERVAL_MS,
       },
     },
   );
@@ -284,7 +289,7 @@ describe("seed 001 big sessions: announcements", () => {
 
 describe("seed 001 big sessions: boards", () => {
   it("within one interval everyone gets one board and the latest at its end; a learner whose answer scored also gets each held board that first shows it, at once (seed §7.2 step 12)", async () => {
-    const n = BOARDS_ABOVE + 5;
+    const n = BOARD_LEARNERS;
     const sid = await session(100);
     const cs = await connect(n, "board");
     await joinAll(cs, sid);

@@ -44,6 +44,26 @@ describe("seed 001 coalescer", () => {
     expect(sent.at(-1)).toEqual(["a", [3]]);
   });
 
+  it("an offer may name its interval: the one it opens keeps its length, the next takes the latest offer's", () => {
+    const { clock, sent, c } = setup();
+    const offer = (n: number, intervalMs: number) =>
+      c.offer("s", [n], (waiting, v) => [...(waiting ?? []), ...v], intervalMs);
+    expect(offer(1, 300)).toBe(true);
+    clock.advance(100);
+    expect(offer(2, 500)).toBe(false);
+    // The open interval is still 300 ms long, whatever the later offer says.
+    clock.advance(199);
+    expect(sent).toHaveLength(1);
+    clock.advance(1);
+    expect(sent.at(-1)).toEqual(["s", [2]]);
+    // The flush opened a 500 ms interval (the latest offer's).
+    offer(3, 100);
+    clock.advance(499);
+    expect(sent).toHaveLength(2);
+    clock.advance(1);
+    expect(sent.at(-1)).toEqual(["s", [3]]);
+  });
+
   it("stop clears every timer and drops what waits", () => {
     const { clock, sent, c, offer } = setup();
     offer("a", 1);

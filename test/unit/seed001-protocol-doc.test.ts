@@ -61,14 +61,24 @@ describeProtocolDoc(
         .find((line) => line.startsWith("| Big sessions |"))
         ?.split("|")
         .map((c) => c.trim());
-      const { announceAbove, announceIntervalMs, boardsAbove, boardIntervalMs } = DEFAULT_LIMITS;
+      const {
+        announceAbove,
+        announceIntervalMs,
+        boardsAbove,
+        boardMsPerParticipant,
+        boardIntervalMaxMs,
+      } = DEFAULT_LIMITS;
+      // The participants from whom boards wait the whole cap.
+      const capped = boardIntervalMaxMs / boardMsPerParticipant;
+      const boards = `at most once per ${boardMsPerParticipant} ms per participant (${seconds(boardIntervalMaxMs)} from ${count(capped)} on)`;
       expect(row?.[2]).toBe(
-        `Above ${count(announceAbove)} participants, \`USER_JOINED\` and \`USER_LEFT\` at most ${seconds(announceIntervalMs)} each; above ${count(boardsAbove)}, self-paced boards at most ${seconds(boardIntervalMs)}, but at once to a learner whose answer they first show ([Big sessions](#big-sessions))`,
+        `Above ${count(announceAbove)} participants, \`USER_JOINED\` and \`USER_LEFT\` at most ${seconds(announceIntervalMs)} each; above ${count(boardsAbove)}, self-paced boards to everyone ${boards}, but at once to a learner whose answer they first show ([Big sessions](#big-sessions))`,
       );
       expect(big).toContain(`grouped above ${count(announceAbove)} participants`);
       expect(big).toContain(
-        `at most ${seconds(boardIntervalMs)} above ${count(boardsAbove)} participants`,
+        `Boards to everyone wait ${boardMsPerParticipant} ms per participant above ${count(boardsAbove)} participants, at most ${seconds(boardIntervalMaxMs)}.`,
       );
+      expect(big).toContain(`${seconds(boardIntervalMaxMs)} from ${count(capped)} on`);
     });
 
     it("lists every error code once, with its recoverable flag", () => {

@@ -4,6 +4,8 @@ interface Slot<T> {
   /** What waits for the end of the interval; undefined: nothing. */
   pending: T | undefined;
   timer: TimerHandle;
+  /** The interval that a flush at this one's end opens: the latest offer's. */
+  intervalMs: number;
 }
 
 /**
@@ -11,6 +13,9 @@ interface Slot<T> {
  * offer goes out at once, offers within the interval after it are merged
  * (latest wins, or whatever `merge` keeps) and go out together when it ends.
  * A key with nothing sent for a whole interval holds no state and no timer.
+ * An offer may name its key's interval (a session's boards wait longer the
+ * bigger it is): an interval once open keeps its length, and the next one
+ * takes the latest offer's.
  */
 export class Coalescer<T> {
   private readonly slots = new Map<string, Slot<T>>();
@@ -23,15 +28,22 @@ export class Coalescer<T> {
 
   /**
    * `merge` turns what waits (undefined: nothing) and this offer into what waits now. True when
-   * the offer went out at once, false when it waits for the end of the interval.
+   * the offer went out at once, false when it waits for the end of the interval. `intervalMs`:
+   * the interval this offer opens, if it opens one (the coalescer's own by default).
    */
-  offer(key: string, value: T, merge: (waiting: T | undefined, value: T) => T): boolean {
+  offer(
+    key: string,
+    value: T,
+    merge: (waiting: T | undefined, value: T) => T,
+    intervalMs = this.intervalMs,
+  ): boolean {
     const slot = this.slots.get(key);
     if (slot) {
       slot.pending = merge(slot.pending, value);
+      slot.intervalMs = intervalMs;
       return false;
     }
-    this.open(key);
+    this.open(key, intervalMs);
     this.flush(key, merge(undefined, value));
     return true;
   }
@@ -42,11 +54,11 @@ export class Coalescer<T> {
     this.slots.clear();
   }
 
-  private open(key: string): void {
-    const timer = this.clock.setTimer(this.clock.now() + this.intervalMs, () => this.due(key), {
+  private open(key: string, intervalMs: number): void {
+    const timer = this.clock.setTimer(this.clock.now() + intervalMs, () => this.due(key), {
       background: true,
     });
-    this.slots.set(key, { pending: undefined, timer });
+    this.slots.set(key, { pending: undefined, timer, intervalMs });
   }
 
   private due(key: string): void {
@@ -56,7 +68,7 @@ export class Coalescer<T> {
     const value = slot.pending;
     if (value === undefined) return;
     // What went out now opens the next interval.
-    this.open(key);
+    this.open(key, slot.intervalMs);
     this.flush(key, value);
   }
 }

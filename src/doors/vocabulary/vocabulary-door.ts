@@ -66,11 +66,29 @@ export interface VocabularyLimits extends ConnectionLimits {
   announceAbove: number;
   announceIntervalMs: number;
   /**
-   * Big sessions: with more participants than this, the self-paced board batch
-   * goes out at most once per `boardIntervalMs` per session (the latest wins).
+   * Bigger sessions: with more participants than this, the self-paced board batch
+   * goes to everyone at most once per `boardIntervalMs` per session (the latest
+   * wins), and at once only to the learners it first shows scoring.
    */
   boardsAbove: number;
-  boardIntervalMs: number;
+  /** The interval grows with the session: this much per participant on the board… */
+  boardMsPerParticipant: number;
+  /** …up to this. */
+  boardIntervalMaxMs: number;
+}
+
+/**
+ * How long a session's boards to everyone wait for each other: a session's boards cost every
+ * learner a write each, so at a fixed rate they cost the server O(N²) as sessions grow (seed
+ * 003's 100 sessions of 100 learners at 10 boards a second each were 27,000 writes a second, a
+ * core's worth). Waiting `boardMsPerParticipant` per participant keeps a session near 100
+ * boards a second whatever its size, up to the cap (docs/protocols/seed-001.md, "Big sessions").
+ */
+export function boardIntervalMs(
+  participants: number,
+  limits: Pick<VocabularyLimits, "boardMsPerParticipant" | "boardIntervalMaxMs">,
+): number {
+  return Math.min(limits.boardIntervalMaxMs, participants * limits.boardMsPerParticipant);
 }
 
 export const DEFAULT_LIMITS: VocabularyLimits = {
@@ -85,8 +103,10 @@ export const DEFAULT_LIMITS: VocabularyLimits = {
   coalesceAboveBytes: 256 * 1024,
   announceAbove: 100,
   announceIntervalMs: 1_000,
-  boardsAbove: 1_000,
-  boardIntervalMs: 1_000,
+  // 10 participants × 10 ms is the room's own 100 ms batch: smaller sessions get every batch.
+  boardsAbove: 10,
+  boardMsPerParticipant: 10,
+  boardIntervalMaxMs: 1_000,
 };
 
 const DOOR = "seed001";
@@ -149,7 +169,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     this.announcements = new Coalescer(deps.clock, this.limits.announceIntervalMs, (_key, g) =>
       this.broadcast(g.latest, [announcementFrame(g.announcement, g.latest.at, { size: g.size })]),
     );
-    this.boards = new Coalescer(deps.clock, this.limits.boardIntervalMs, (_key, event) =>
+    this.boards = new Coalescer(deps.clock, this.limits.boardIntervalMaxMs, (_key, event) =>
       this.broadcast(event, encodeEvent(event)),
     );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
@@ -240,7 +260,12 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       const scored = this.scoredSinceBoard.get(sid);
       this.scoredSinceBoard.delete(sid);
       if (!isGrouped(event, this.policy)) return;
-      const sent = this.boards.offer(`board:${sid}`, event, (_waiting, latest) => latest);
+      const sent = this.boards.offer(
+        `board:${sid}`,
+        event,
+        (_waiting, latest) => latest,
+        boardIntervalMs(event.body.totalPlayers, this.limits),
+      );
       if (!sent && scored !== undefined) this.boardToScorers(group, event, scored);
       return;
     }
