@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { LingerClock } from "./monotonic-time.js";
 
 /**
  * What the cluster buses share to send many messages as one (issue 10): everything bound for
@@ -82,31 +83,6 @@ export interface TurnBatcherOptions {
   /** The time the linger is measured in. Default: the batcher's clock. */
   lingerClock?: LingerClock;
 }
-
-/** What lingering needs of a clock. */
-export type LingerClock = Pick<Clock, "now" | "setTimer" | "clearTimer">;
-
-interface MonotonicTimer extends TimerHandle {
-  timeout: NodeJS.Timeout;
-}
-
-/**
- * Real time that only moves forward (`performance.now`), for pacing a process's own traffic:
- * a wall clock stepped back by a second would hold a linger for that second.
- */
-export const MONOTONIC_TIME: LingerClock = {
-  now: () => performance.now(),
-  setTimer(at: number, fn: () => void): TimerHandle {
-    const timer: MonotonicTimer = {
-      at,
-      timeout: setTimeout(fn, Math.max(0, at - performance.now())),
-    };
-    return timer;
-  },
-  clearTimer(handle: TimerHandle): void {
-    clearTimeout((handle as MonotonicTimer).timeout);
-  },
-};
 
 /**
  * Gathers items by destination key during one turn of the event loop and hands each

@@ -25,6 +25,17 @@ export interface CommitterOptions {
   onBatch?: (writes: number, seconds: number) => void;
   /** Traces each commit that stores a traced command's writes; absent, tracing is off. */
   tracer?: Tracer;
+  /**
+   * At most one batch starts per `lingerMs`: writes that come sooner after the last batch
+   * started wait for the rest of the interval, so answers arriving one by one (a self-paced
+   * session's learners, every few milliseconds) share a transaction and its fsync instead of
+   * one each. The first write after a quiet interval is stored at the end of its turn as
+   * before; a batch that takes longer than the interval (a live question's burst) is followed
+   * at once. Default 0: no wait.
+   */
+  lingerMs: number;
+  /** The time the linger is measured in (real, monotonic time in the server). Default: the committer's clock. */
+  lingerClock?: Pick<Clock, "now" | "setTimer">;
 }
 
 interface Entry {
@@ -49,6 +60,7 @@ export interface CommitterStatus {
 const DEFAULTS: CommitterOptions = {
   maxBatch: 1000,
   retryDelayMs: (attempt) => Math.min(2000, 50 * 2 ** attempt),
+  lingerMs: 0,
 };
 
 /**
@@ -72,6 +84,8 @@ export class GroupCommitter {
   private writes = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly opts: CommitterOptions;
+  /** When the last batch started, on the linger's clock. */
+  private lastStartedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: CommitTarget,
@@ -122,6 +136,7 @@ export class GroupCommitter {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
+      await this.linger();
       const { batch, fences } = this.takeBatch();
       const span = this.opts.tracer === undefined ? undefined : commitSpan(this.opts.tracer, batch);
       const started = this.clock.now();
@@ -154,6 +169,18 @@ export class GroupCommitter {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Waits out the rest of the linger interval since the last batch started (`lingerMs`). */
+  private async linger(): Promise<void> {
+    const { lingerMs } = this.opts;
+    if (lingerMs <= 0) return;
+    const time = this.opts.lingerClock ?? this.clock;
+    const until = this.lastStartedAt + lingerMs;
+    if (time.now() < until) {
+      await new Promise<void>((resolve) => time.setTimer(until, resolve));
+    }
+    this.lastStartedAt = time.now();
   }
 
   /**

@@ -10,6 +10,7 @@ import { MemoryPinDirectory } from "../adapters/memory/memory-pin-directory.js";
 import { MemoryPinGuesses } from "../adapters/memory/memory-pin-guesses.js";
 import { MemoryRateLimiter, UnlimitedRateLimiter } from "../adapters/memory/memory-rate-limiter.js";
 import { MemoryReplayCache } from "../adapters/memory/memory-replay-cache.js";
+import { MONOTONIC_TIME } from "../adapters/monotonic-time.js";
 import { openPostgresStorage } from "../adapters/postgres/postgres-storage.js";
 import { ReconciledRateLimiter } from "../adapters/reconciled-rate-limiter.js";
 import { openSqliteThreadStorage } from "../adapters/sqlite/sqlite-thread-storage.js";
@@ -61,6 +62,14 @@ import { ConnectionCap } from "./connection-cap.js";
 import { EventLoopShedding, eventLoopDelaySource, IDLE_LAG } from "./event-loop-shedding.js";
 import { registerHealthRoutes } from "./health-routes.js";
 import { VERSION } from "./version.js";
+
+/**
+ * The group committer starts at most one batch per this many milliseconds (`lingerMs`). Seed
+ * 003's 100 sessions of 100 learners send about 1,600 answers a second one by one; committed as
+ * they came, each had a transaction and an fsync of its own. A live question's burst commits in
+ * batches that take longer than this anyway, so it waits for nothing there.
+ */
+export const COMMIT_LINGER_MS = 4;
 
 export interface AppOptions {
   config: Config;
@@ -239,6 +248,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
         metrics.storageBatch.observe(n);
         metrics.storageCommit.observe(seconds);
       },
+      // In real time, like the bus's linger: tests drive the rooms with a clock that stands still.
+      lingerMs: COMMIT_LINGER_MS,
+      lingerClock: MONOTONIC_TIME,
       ...traced,
     },
   );

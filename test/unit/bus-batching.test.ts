@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  decodeBatch,
-  encodeBatch,
-  isBatch,
-  MONOTONIC_TIME,
-  TurnBatcher,
-} from "../../src/adapters/bus-batching.js";
+import { decodeBatch, encodeBatch, isBatch, TurnBatcher } from "../../src/adapters/bus-batching.js";
 import { FakeClock } from "../../src/adapters/fake-clock.js";
+import { MONOTONIC_TIME } from "../../src/adapters/monotonic-time.js";
 
 describe("bus batch frames", () => {
   it("carry any messages through unchanged and in order", () => {

@@ -146,6 +146,73 @@ describe("GroupCommitter", () => {
     expect(store.applied).toEqual([["a", "b"], ["c", "d"], ["e"]]);
   });
 
+  it("with lingerMs, starts at most one batch per interval: the first write after a quiet interval goes at the end of its turn, later ones wait for the interval to end", async () => {
+    const { clock, store, outcomes, enqueue } = setup({ lingerMs: 10 });
+    void enqueue("a", true);
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["a"]]);
+
+    clock.advance(2);
+    void enqueue("b", true);
+    clock.runDeferred();
+    await settled();
+    clock.advance(3);
+    void enqueue("c", true);
+    clock.runDeferred();
+    await settled();
+    // Both wait for the interval that "a" started: 10 ms after it, not 10 ms after them.
+    expect(store.attempts).toEqual([["a"]]);
+    clock.advance(4);
+    await settled();
+    expect(store.attempts).toEqual([["a"]]);
+    clock.advance(1);
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b", "c"]]);
+
+    // Quiet for longer than the interval: the next write goes at the end of its turn.
+    clock.advance(25);
+    void enqueue("d", false);
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b", "c"], ["d"]]);
+    expect(outcomes).toEqual(["stored a", "stored b", "stored c", "stored d"]);
+  });
+
+  it("with lingerMs, a batch that took longer than the interval is followed at once", async () => {
+    const { clock, store, enqueue } = setup({ lingerMs: 10 });
+    store.hold = true;
+    void enqueue("a", true);
+    clock.runDeferred();
+    await settled();
+    clock.advance(15);
+    void enqueue("b", true);
+    clock.runDeferred();
+    await settled();
+    store.hold = false;
+    store.release();
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b"]]);
+  });
+
+  it("with a lingerClock, the linger is measured in its time, not the committer's clock", async () => {
+    const linger = new FakeClock(0);
+    const { clock, store, enqueue } = setup({ lingerMs: 10, lingerClock: linger });
+    void enqueue("a", true);
+    clock.runDeferred();
+    await settled();
+    void enqueue("b", true);
+    clock.runDeferred();
+    // The committer's clock moving does nothing for the linger…
+    clock.advance(50);
+    await settled();
+    expect(store.attempts).toEqual([["a"]]);
+    // …its own clock does.
+    linger.advance(10);
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b"]]);
+  });
+
   it("never fences one session at two epochs in a batch: the batch is split where the epoch changes", async () => {
     const { clock, store, enqueue } = setup();
     void enqueue("a", true, { sessionId: S1, epoch: 1 });

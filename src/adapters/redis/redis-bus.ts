@@ -12,9 +12,9 @@ import {
   decodeBatch,
   encodeBatch,
   isBatch,
-  MONOTONIC_TIME,
   TurnBatcher,
 } from "../bus-batching.js";
+import { MONOTONIC_TIME } from "../monotonic-time.js";
 import { SystemClock } from "../system-clock.js";
 import type { RedisConnection } from "./redis-connection.js";
 
