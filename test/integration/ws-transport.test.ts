@@ -10,7 +10,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { OriginPolicy } from "../../src/doors/origin-policy.js";
 import type { DoorSocket } from "../../src/doors/ws-kit/socket.js";
-import { textFrame, textFrameHeader } from "../../src/doors/ws-kit/text-frame.js";
+import {
+  joinedTextPayload,
+  sharedTextFrame,
+  textFrame,
+  writeTextFrameHeader,
+} from "../../src/doors/ws-kit/text-frame.js";
 import { WsTransport } from "../../src/doors/ws-kit/ws-transport.js";
 
 const servers: Server[] = [];
@@ -216,11 +221,33 @@ describe("WsTransport", () => {
   });
 });
 
-describe("textFrameHeader", () => {
-  it("followed by its payload is the whole frame, at every length encoding", () => {
+describe("writeTextFrameHeader", () => {
+  it("written where it says, followed by its payload, is the whole frame, at every length encoding", () => {
     for (const n of [0, 125, 126, 65_535, 65_536]) {
       const payload = Buffer.alloc(n, 0x78);
-      expect(Buffer.concat([textFrameHeader(n), payload])).toStrictEqual(textFrame(payload));
+      const out = Buffer.alloc(3 + 10 + n, 0xee);
+      const header = writeTextFrameHeader(out, 3, n);
+      payload.copy(out, 3 + header);
+      expect(out[0]).toBe(0xee);
+      expect(out.subarray(3, 3 + header + n)).toStrictEqual(textFrame(payload));
+    }
+  });
+});
+
+describe("joinedTextPayload", () => {
+  it("is the UTF-8 of head, items joined by the separator, and tail; its frame is made with it, sharing its memory", () => {
+    const cases: Array<[string, string[], string, string]> = [
+      ["[", ['{"n":"Zoë"}', '{"n":"🦊"}', "{}"], ",", "]"],
+      ["[", [], ",", "]"],
+      ["", ["only"], ", ", ""],
+      ["é", ["x".repeat(70_000), "y"], "–", "!"],
+    ];
+    for (const [head, items, separator, tail] of cases) {
+      const payload = joinedTextPayload(head, items, separator, tail);
+      expect(payload).toStrictEqual(Buffer.from(`${head}${items.join(separator)}${tail}`));
+      const frame = sharedTextFrame(payload);
+      expect(frame).toStrictEqual(textFrame(payload));
+      expect(frame.buffer).toBe(payload.buffer);
     }
   });
 });

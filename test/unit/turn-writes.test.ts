@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { textFrame } from "../../src/doors/ws-kit/text-frame.js";
 import {
   BYTES_PER_SLICE,
   TurnQueue,
@@ -61,41 +62,53 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(writes).toEqual(["1:xy", "0:xy", "2:xy"]);
   });
 
-  it("a socket's text pieces are written into its joined write as UTF-8, counted in bytes", async () => {
-    const writes: string[] = [];
-    const q = new TurnQueue(taken((b) => writes.push(b.toString())));
-    q.push(Buffer.from('{"you":'));
-    q.pushText('"Zoë 🦊"', Buffer.byteLength('"Zoë 🦊"'));
-    q.push(Buffer.from("}"));
-    expect(q.bytes).toBe(Buffer.byteLength('{"you":"Zoë 🦊"}'));
+  it("a text frame is framed where it is written: its text as UTF-8 between the shared bytes, counted in bytes", async () => {
+    const writes: Buffer[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(Buffer.from(b))));
+    const own = '"Zoë 🦊"';
+    q.push(Buffer.from("shared"));
+    q.pushTextFrame(Buffer.from('{"you":'), own, Buffer.byteLength(own), Buffer.from("}"));
+    q.pushTextFrame(null, "reply", 5, null);
+    const payload = Buffer.from('{"you":"Zoë 🦊"}');
+    expect(q.bytes).toBe(6 + 2 + payload.length + 2 + 5);
     await endOfTurn();
-    expect(writes).toEqual(['{"you":"Zoë 🦊"}']);
+    expect(writes).toEqual([
+      Buffer.concat([Buffer.from("shared"), textFrame(payload), textFrame(Buffer.from("reply"))]),
+    ]);
+  });
+
+  it("a text frame's header takes the length encoding its payload needs (7, 16 or 64 bits)", async () => {
+    for (const n of [125, 126, 65_535, 65_536]) {
+      const writes: Buffer[] = [];
+      const q = new TurnQueue(taken((b) => writes.push(Buffer.from(b))));
+      const text = "x".repeat(n - 2);
+      q.pushTextFrame(Buffer.from("["), text, n - 2, Buffer.from("]"));
+      await endOfTurn();
+      expect(writes).toEqual([textFrame(Buffer.from(`[${text}]`))]);
+    }
   });
 
   it("a joined write the socket took whole lends its memory to the next; one it kept is never written over", async () => {
     const seen: { text: string; at: number; buffer: ArrayBufferLike }[] = [];
     const record = (b: Buffer) =>
-      seen.push({ text: b.toString(), at: b.byteOffset, buffer: b.buffer });
+      seen.push({ text: b.toString("latin1"), at: b.byteOffset, buffer: b.buffer });
     const [first, second] = [0, 1].map(() => new TurnQueue(taken(record)));
-    first?.push(Buffer.from("reveal:"));
-    first?.pushText("a", 1);
-    second?.push(Buffer.from("reveal:"));
-    second?.pushText("b", 1);
+    const reveal = Buffer.from("reveal:");
+    first?.pushTextFrame(reveal, "a", 1, null);
+    second?.pushTextFrame(reveal, "b", 1, null);
     await endOfTurn();
-    expect(seen.map((s) => s.text)).toEqual(["reveal:a", "reveal:b"]);
+    expect(seen.map((s) => s.text)).toEqual(["\x81\x08reveal:a", "\x81\x08reveal:b"]);
     expect(seen[1]?.buffer).toBe(seen[0]?.buffer);
     expect(seen[1]?.at).toBe(seen[0]?.at);
 
     const held: Buffer[] = [];
     const behind = new TurnQueue(kept(held));
     const next = new TurnQueue(taken(record));
-    behind.push(Buffer.from("reveal:"));
-    behind.pushText("c", 1);
-    next.push(Buffer.from("reveal:"));
-    next.pushText("d", 1);
+    behind.pushTextFrame(reveal, "c", 1, null);
+    next.pushTextFrame(reveal, "d", 1, null);
     await endOfTurn();
-    expect(seen.at(-1)?.text).toBe("reveal:d");
-    expect(held.map(String)).toEqual(["reveal:c"]);
+    expect(seen.at(-1)?.text).toBe("\x81\x08reveal:d");
+    expect(held.map((b) => b.toString("latin1"))).toEqual(["\x81\x08reveal:c"]);
   });
 
   it("a write that throws does not keep the other sockets of the turn from theirs", async () => {

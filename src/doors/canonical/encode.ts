@@ -2,6 +2,7 @@ import type { ParticipantId } from "../../domain/ids.js";
 import type { PlayerResult, RoomEvent, ViewerRole } from "../../engine/types.js";
 import { participantView, questionView, standingView } from "../schemas/views.js";
 import { type EventFrame, eventFrame } from "../ws-kit/dialect.js";
+import { joinedTextPayload } from "../ws-kit/text-frame.js";
 import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.js";
 
 /**
@@ -245,9 +246,11 @@ function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
     stats.push(stat);
     own.set(id, `[${stat}],"you":${resultYou(r)}`);
   }
-  const staff = `${prefix}[${stats.join(",")}],"you":null${suffix}`;
   return [
-    eventFrame("reveal", { shared: Buffer.from(staff), roles: STAFF }),
+    eventFrame("reveal", {
+      shared: joinedTextPayload(`${prefix}[`, stats, ",", `],"you":null${suffix}`),
+      roles: STAFF,
+    }),
     eventFrame("reveal", {
       shared: Buffer.from(`${prefix}[],"you":null${suffix}`),
       roles: PLAYERS,

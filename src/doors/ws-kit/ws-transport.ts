@@ -7,7 +7,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame, textFrameHeader } from "./text-frame.js";
+import { sharedTextFrame } from "./text-frame.js";
 import { TurnQueue } from "./turn-writes.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
@@ -47,21 +47,15 @@ class WsSocket implements DoorSocket {
       this.queue.push(sharedTextFrame(frame), reply);
       return;
     }
-    // A text made for this client (a reply) goes in as text, written into the turn's joined
-    // write: no buffer of its own from Node's pool, whose fresh pages fault (see turn-writes.ts).
-    const bytes = Buffer.byteLength(frame);
-    this.queue.push(textFrameHeader(bytes), reply);
-    this.queue.pushText(frame, bytes);
+    // A text made for this client (a reply) goes in as text, framed and written into the turn's
+    // joined write: no buffer of its own from Node's pool, whose fresh pages fault (turn-writes.ts).
+    this.queue.pushTextFrame(null, frame, Buffer.byteLength(frame), null, reply);
   }
 
   sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
     if (!this.isOpen) return;
-    // In pieces: the turn's write joins them with the socket's other frames in one copy.
-    const own = Buffer.byteLength(part);
-    this.queue.push(textFrameHeader(before.length + own + after.length), reply);
-    this.queue.push(before);
-    this.queue.pushText(part, own);
-    this.queue.push(after);
+    // One queued frame: the turn's write joins it with the socket's other frames in one copy.
+    this.queue.pushTextFrame(before, part, Buffer.byteLength(part), after, reply);
   }
 
   /** Every frame of a turn already goes out in one write. */
