@@ -136,7 +136,7 @@ export class GroupCommitter {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
-      await this.linger();
+      if (this.opts.lingerMs > 0) await this.linger(this.opts.lingerMs);
       const { batch, fences } = this.takeBatch();
       const span = this.opts.tracer === undefined ? undefined : commitSpan(this.opts.tracer, batch);
       const started = this.clock.now();
@@ -172,9 +172,7 @@ export class GroupCommitter {
   }
 
   /** Waits out the rest of the linger interval since the last batch started (`lingerMs`). */
-  private async linger(): Promise<void> {
-    const { lingerMs } = this.opts;
-    if (lingerMs <= 0) return;
+  private async linger(lingerMs: number): Promise<void> {
     const time = this.opts.lingerClock ?? this.clock;
     const until = this.lastStartedAt + lingerMs;
     if (time.now() < until) {

@@ -80,8 +80,8 @@ export interface VocabularyLimits extends ConnectionLimits {
 /**
  * How long a session's boards to everyone wait for each other: a session's boards cost every
  * learner a write each, so at a fixed rate they cost the server O(N²) as sessions grow (seed
- * 003's 100 sessions of 100 learners at 10 boards a second each were 27,000 writes a second, a
- * core's worth). Waiting `boardMsPerParticipant` per participant keeps a session near 100
+ * 003's 100 sessions of 100 learners made 27,000 boards a second, about 40 % of the server's time
+ * in their writes alone). Waiting `boardMsPerParticipant` per participant keeps a session near 100
  * boards a second whatever its size, up to the cap (docs/protocols/seed-001.md, "Big sessions").
  */
 export function boardIntervalMs(
