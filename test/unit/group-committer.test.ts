@@ -99,7 +99,13 @@ function setup(opts: Partial<CommitterOptions> = {}) {
         failures.set(label, err);
       },
     );
-  return { clock, store, committer, errors, outcomes, failures, enqueue };
+  /** A turn that queues one write and ends: what the turn deferred (its commit) has run. */
+  const turnWith = async (label: string, critical = true) => {
+    void enqueue(label, critical);
+    clock.runDeferred();
+    await settled();
+  };
+  return { clock, store, committer, errors, outcomes, failures, enqueue, turnWith };
 }
 
 describe("GroupCommitter", () => {
@@ -147,20 +153,14 @@ describe("GroupCommitter", () => {
   });
 
   it("with lingerMs, starts at most one batch per interval: the first write after a quiet interval goes at the end of its turn, later ones wait for the interval to end", async () => {
-    const { clock, store, outcomes, enqueue } = setup({ lingerMs: 10 });
-    void enqueue("a", true);
-    clock.runDeferred();
-    await settled();
+    const { clock, store, outcomes, turnWith } = setup({ lingerMs: 10 });
+    await turnWith("a");
     expect(store.applied).toEqual([["a"]]);
 
     clock.advance(2);
-    void enqueue("b", true);
-    clock.runDeferred();
-    await settled();
+    await turnWith("b");
     clock.advance(3);
-    void enqueue("c", true);
-    clock.runDeferred();
-    await settled();
+    await turnWith("c");
     // Both wait for the interval that "a" started: 10 ms after it, not 10 ms after them.
     expect(store.attempts).toEqual([["a"]]);
     clock.advance(4);
@@ -172,23 +172,17 @@ describe("GroupCommitter", () => {
 
     // Quiet for longer than the interval: the next write goes at the end of its turn.
     clock.advance(25);
-    void enqueue("d", false);
-    clock.runDeferred();
-    await settled();
+    await turnWith("d", false);
     expect(store.applied).toEqual([["a"], ["b", "c"], ["d"]]);
     expect(outcomes).toEqual(["stored a", "stored b", "stored c", "stored d"]);
   });
 
   it("with lingerMs, a batch that took longer than the interval is followed at once", async () => {
-    const { clock, store, enqueue } = setup({ lingerMs: 10 });
+    const { clock, store, turnWith } = setup({ lingerMs: 10 });
     store.hold = true;
-    void enqueue("a", true);
-    clock.runDeferred();
-    await settled();
+    await turnWith("a");
     clock.advance(15);
-    void enqueue("b", true);
-    clock.runDeferred();
-    await settled();
+    await turnWith("b");
     store.hold = false;
     store.release();
     await settled();
@@ -197,10 +191,8 @@ describe("GroupCommitter", () => {
 
   it("with a lingerClock, the linger is measured in its time, not the committer's clock", async () => {
     const linger = new FakeClock(0);
-    const { clock, store, enqueue } = setup({ lingerMs: 10, lingerClock: linger });
-    void enqueue("a", true);
-    clock.runDeferred();
-    await settled();
+    const { clock, store, enqueue, turnWith } = setup({ lingerMs: 10, lingerClock: linger });
+    await turnWith("a");
     void enqueue("b", true);
     clock.runDeferred();
     // The committer's clock moving does nothing for the linger…
