@@ -1,5 +1,4 @@
-import type { Clock, TimerHandle } from "../ports/clock.js";
-import type { LingerClock } from "./monotonic-time.js";
+import type { Clock, LingerClock, TimerHandle } from "../ports/clock.js";
 
 /**
  * What the cluster buses share to send many messages as one (issue 10): everything bound for

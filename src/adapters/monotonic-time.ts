@@ -1,7 +1,4 @@
-import type { Clock, TimerHandle } from "../ports/clock.js";
-
-/** What lingering needs of a clock (the bus batcher's and the group committer's). */
-export type LingerClock = Pick<Clock, "now" | "setTimer" | "clearTimer">;
+import type { LingerClock, TimerHandle } from "../ports/clock.js";
 
 interface MonotonicTimer extends TimerHandle {
   timeout: NodeJS.Timeout;

@@ -1,5 +1,5 @@
 import type { SessionId } from "../domain/ids.js";
-import type { Clock, TimerHandle } from "../ports/clock.js";
+import type { Clock, LingerClock, TimerHandle } from "../ports/clock.js";
 import { FencedError, type SessionWrite } from "../ports/storage.js";
 import type { TraceParent, Tracer, TraceSpan } from "../ports/tracing.js";
 
@@ -35,7 +35,7 @@ export interface CommitterOptions {
    */
   lingerMs: number;
   /** The time the linger is measured in (real, monotonic time in the server). Default: the committer's clock. */
-  lingerClock?: Pick<Clock, "now" | "setTimer">;
+  lingerClock?: LingerClock;
 }
 
 interface Entry {

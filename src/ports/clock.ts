@@ -31,6 +31,13 @@ export interface TimerHandle {
   readonly at: number;
 }
 
+/**
+ * What pacing a process's own traffic needs of a clock: the bus batcher's and the group
+ * committer's lingers (at most one send or commit per interval). The server gives them real,
+ * monotonic time (`MONOTONIC_TIME`), whatever clock the rooms run on.
+ */
+export type LingerClock = Pick<Clock, "now" | "setTimer" | "clearTimer">;
+
 /** The only source of randomness the engine uses. */
 export interface Random {
   /** Uniform integer in [0, maxExclusive). */

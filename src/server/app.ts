@@ -67,7 +67,8 @@ import { VERSION } from "./version.js";
  * The group committer starts at most one batch per this many milliseconds (`lingerMs`). Seed
  * 003's 100 sessions of 100 learners send about 1,600 answers a second one by one; committed as
  * they came, each had a transaction and an fsync of its own. A live question's burst commits in
- * batches that take longer than this anyway, so it waits for nothing there.
+ * batches that mostly take longer than this anyway; where answers trickle in (a 1,000-player
+ * room), an acknowledgement waits about 1.5 ms more at the median.
  */
 export const COMMIT_LINGER_MS = 4;
 
