@@ -97,13 +97,16 @@ describe("WsTransport", () => {
     const expected: string[] = [];
     // Per-recipient text at every length encoding too: it is framed here, not by ws.
     for (const p of payloads) expected.push(p, `text:${p}`);
-    expected.push('{"you":"Zoë"}');
+    expected.push('{"you":"Zoë"}', '{"you":"Zoë 🦊"}');
     const port = await serve((socket) => {
       for (const p of payloads) {
         socket.send(Buffer.from(p));
         socket.send(`text:${p}`);
       }
       socket.sendSpliced(Buffer.from('{"you":'), '"Zoë"', Buffer.from("}"));
+      // A part given as bytes: a slice of a buffer that holds many recipients' parts.
+      const parts = Buffer.from('"Ann""Zoë 🦊""Ben"');
+      socket.sendSpliced(Buffer.from('{"you":'), parts.subarray(5, 5 + 11), Buffer.from("}"));
     });
     expect(await receive(port, expected.length)).toStrictEqual(expected);
   });
@@ -243,11 +246,16 @@ describe("joinedTextPayload", () => {
       ["é", ["x".repeat(70_000), "y"], "–", "!"],
     ];
     for (const [head, items, separator, tail] of cases) {
-      const payload = joinedTextPayload(head, items, separator, tail);
+      const spans = new Int32Array(2 * items.length);
+      const payload = joinedTextPayload(head, items, separator, tail, spans);
       expect(payload).toStrictEqual(Buffer.from(`${head}${items.join(separator)}${tail}`));
       const frame = sharedTextFrame(payload);
       expect(frame).toStrictEqual(textFrame(payload));
       expect(frame.buffer).toBe(payload.buffer);
+      // Each item's bytes are where `spans` says.
+      for (const [i, item] of items.entries()) {
+        expect(payload.subarray(spans[2 * i], spans[2 * i + 1])).toStrictEqual(Buffer.from(item));
+      }
     }
   });
 });

@@ -24,8 +24,9 @@ export class FakeSocket implements DoorSocket {
     this.asReply.push(reply);
   }
 
-  sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
-    this.send(`${before.toString("utf8")}${part}${after.toString("utf8")}`, reply);
+  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply = false): void {
+    const own = typeof part === "string" ? part : part.toString("utf8");
+    this.send(`${before.toString("utf8")}${own}${after.toString("utf8")}`, reply);
   }
 
   /** Frames a batch sends are recorded one by one, as the client reads them. */

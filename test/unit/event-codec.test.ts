@@ -113,4 +113,33 @@ describe("event codec: seed 000 events survive the trip between instances", () =
     expect(annData.you).toMatchObject({ rank: 1, points: 900 });
     expect(annData.correct_choice).toBe(2);
   });
+
+  it("a player's own entry is byte for byte their entry in the staff's list, non-ASCII ids included", () => {
+    const ids = ["ünïcødé-ann", "user-🦊", "plain"].map((u, i) => [
+      asParticipantId(`p_${i}`),
+      result(u, i + 1, i === 0),
+    ]) as Array<[ReturnType<typeof asParticipantId>, PlayerResult]>;
+    const reveal = { ...bodies[3]!, results: new Map(ids) } as EventBody;
+    const [staff, player] = encodeEvent(event(reveal));
+    const stats = JSON.parse(staff!.shared!.toString()).data.per_user_stats;
+    const p = player!.personal;
+    if (!p || typeof p === "function") throw new Error("expected a spliced player frame");
+    for (const [i, [id, r]] of ids.entries()) {
+      const data = JSON.parse(`${p.before}${p.part(id)}${p.after}`).data;
+      expect(data.per_user_stats).toEqual([stats[i]]);
+      expect(data.per_user_stats[0].user_id).toBe(r.userId);
+      expect(data.you).toEqual({
+        answered: true,
+        correct: r.correct,
+        points: r.points,
+        score: r.score,
+        rank: i + 1,
+        streak: r.streak,
+      });
+    }
+    // Someone the reveal has no result for (joined after the close) still gets a whole frame.
+    const late = JSON.parse(`${p.before}${p.part(asParticipantId("p_late"))}${p.after}`).data;
+    expect(late.per_user_stats).toEqual([]);
+    expect(late.you).toBeNull();
+  });
 });

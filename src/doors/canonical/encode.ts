@@ -219,7 +219,10 @@ type RevealBody = Extract<RoomEvent["body"], { type: "reveal" }>;
 /**
  * A reveal is two frames: hosts and spectators share one that lists every player's
  * `per_user_stats` (made once); each player gets the same bytes around their own entry and
- * result, so the per-player part is two small objects, not the whole list.
+ * result, so the per-player part is two small objects, not the whole list. Every player's part
+ * is made at once, as bytes in one buffer (`OwnParts`): delivering a part is copying a slice
+ * of it, where a part made as a string per player was measured, encoded and collected once
+ * per player (about a fifth of a 10,000-player reveal's work before its first write).
  */
 function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
   const correctChoice = b.correct.indices.length === 1 ? (b.correct.indices[0] ?? null) : null;
@@ -237,30 +240,73 @@ function revealFrames(event: RoomEvent, b: RevealBody): EventFrame[] {
   });
   const prefix = `${frameHead("reveal", event)}${head.slice(0, -1)},"per_user_stats":`;
   const suffix = "}}";
-  // The results come in rank order. Each player's entry is made once: the staff's list and the
-  // player's own frame share it.
+  // The results come in rank order. Each player's entry is made once: the staff's list is
+  // written from it, and the player's own part copies its bytes from the list.
   const stats: string[] = [];
-  const own = new Map<ParticipantId, string>();
+  const yous: string[] = [];
+  const order = new Map<ParticipantId, number>();
   for (const [id, r] of b.results) {
-    const stat = userStat(id, r);
-    stats.push(stat);
-    own.set(id, `[${stat}],"you":${resultYou(r)}`);
+    order.set(id, stats.length);
+    stats.push(userStat(id, r));
+    yous.push(resultYou(r));
   }
+  const spans = new Int32Array(2 * stats.length);
+  const list = joinedTextPayload(`${prefix}[`, stats, ",", `],"you":null${suffix}`, spans);
+  const own = ownParts(list, spans, yous);
   return [
-    eventFrame("reveal", {
-      shared: joinedTextPayload(`${prefix}[`, stats, ",", `],"you":null${suffix}`),
-      roles: STAFF,
-    }),
+    eventFrame("reveal", { shared: list, roles: STAFF }),
     eventFrame("reveal", {
       shared: Buffer.from(`${prefix}[],"you":null${suffix}`),
       roles: PLAYERS,
       personal: {
         before: Buffer.from(prefix),
-        part: (id) => own.get(id) ?? `[],"you":null`,
+        part: (id) => {
+          const i = order.get(id);
+          return i === undefined ? NO_OWN_PART : own.bytes.subarray(own.at[i], own.at[i + 1]);
+        },
         after: Buffer.from(suffix),
       },
     }),
   ];
+}
+
+/** The own part of a player the reveal has no result for (joined after the question closed). */
+const NO_OWN_PART = `[],"you":null`;
+
+/** Every player's own part of a reveal in one buffer: part `i` is `bytes[at[i]]` up to `at[i + 1]`. */
+interface OwnParts {
+  bytes: Buffer;
+  at: Int32Array;
+}
+
+const OWN_OPEN = Buffer.from("[");
+const OWN_MIDDLE = Buffer.from(`],"you":`);
+
+/**
+ * Player `i`'s part is `[`, their entry of the staff's list (copied from `list`, where `spans`
+ * says it is), `],"you":`, then `yous[i]`. A `you` is JSON of numbers, booleans and null only,
+ * so its bytes are its characters (written as latin1, which is ASCII's bytes here).
+ */
+function ownParts(list: Buffer, spans: Int32Array, yous: readonly string[]): OwnParts {
+  const n = yous.length;
+  let size = n * (OWN_OPEN.length + OWN_MIDDLE.length);
+  for (let i = 0; i < n; i++) {
+    size += (spans[2 * i + 1] as number) - (spans[2 * i] as number) + (yous[i] as string).length;
+  }
+  const bytes = Buffer.allocUnsafeSlow(size);
+  const at = new Int32Array(n + 1);
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    at[i] = w;
+    bytes.set(OWN_OPEN, w);
+    w += OWN_OPEN.length;
+    w += list.copy(bytes, w, spans[2 * i], spans[2 * i + 1]);
+    bytes.set(OWN_MIDDLE, w);
+    w += OWN_MIDDLE.length;
+    w += bytes.write(yous[i] as string, w, "latin1");
+  }
+  at[n] = w;
+  return { bytes, at };
 }
 
 function userStat(id: ParticipantId, r: PlayerResult): string {

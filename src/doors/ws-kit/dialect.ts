@@ -88,10 +88,13 @@ export interface EventFrame {
  * A frame every player gets the same but for one member: `before`, the
  * player's own `part`, then `after`. A reveal to ten thousand players then
  * makes ten thousand small parts, not ten thousand copies of the whole board.
+ * A part is text, or bytes (UTF-8) when the dialect made every player's part
+ * in one buffer at once: those are copied where the frame is written, with no
+ * string to measure or encode per player.
  */
 export interface SplicedFrame {
   before: Buffer;
-  part: (participantId: ParticipantId) => string;
+  part: (participantId: ParticipantId) => string | Buffer;
   after: Buffer;
 }
 

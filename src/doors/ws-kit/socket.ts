@@ -10,8 +10,11 @@ export interface DoorSocket {
    * when earlier frames still wait for a later slice of a big broadcast (they go with it).
    */
   send(frame: string | Buffer, reply?: boolean): void;
-  /** Queues one text frame made of `before`, `part` and `after`, without joining them first; `reply` as for `send`. */
-  sendSpliced(before: Buffer, part: string, after: Buffer, reply?: boolean): void;
+  /**
+   * Queues one text frame made of `before`, `part` (text, or its UTF-8 bytes) and `after`, without
+   * joining them first; `reply` as for `send`.
+   */
+  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply?: boolean): void;
   /**
    * Runs `fn`; what it sends goes to the network in one write (a reply's
    * frames and the events held for it), not one system call per frame.

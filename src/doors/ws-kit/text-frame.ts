@@ -71,13 +71,17 @@ export function sharedTextFrame(payload: Buffer): Buffer {
  * shared payload built from many strings (a reveal's list of every player for hosts, 1.5 MB
  * at 10,000 players), this writes the bytes once, where joining the strings, encoding the
  * result and framing it copied them three times, each into fresh memory (see turn-writes.ts
- * for what fresh memory costs here).
+ * for what fresh memory costs here). With `spans` (two numbers per item), it also says where
+ * each item's bytes are in the payload: item `i` is `spans[2i]` up to `spans[2i + 1]`, so a
+ * frame that repeats one item (a player's own entry) can copy its bytes instead of encoding it
+ * again.
  */
 export function joinedTextPayload(
   head: string,
   items: readonly string[],
   separator: string,
   tail: string,
+  spans?: Int32Array,
 ): Buffer {
   const sep = Buffer.from(separator);
   let length = Buffer.byteLength(head) + Buffer.byteLength(tail);
@@ -91,7 +95,12 @@ export function joinedTextPayload(
       payload.set(sep, at);
       at += sep.length;
     }
+    const start = at;
     at += payload.write(items[i] as string, at);
+    if (spans !== undefined) {
+      spans[2 * i] = start;
+      spans[2 * i + 1] = at;
+    }
   }
   payload.write(tail, at);
   framed.set(payload, frame);

@@ -148,6 +148,8 @@ function joined(pieces: readonly Piece[], bytes: number): Buffer {
  * other recipients (`before`, `after`: the rest of a reveal) around the recipient's own text
  * (their result), or a reply's text alone. Queued as one object, it costs no buffer for its
  * header or its text and no list of pieces: a reveal to 10,000 players queues 10,000 of these.
+ * The recipient's part may be bytes already (a slice of a buffer that holds every player's
+ * part): then it is copied, not encoded.
  */
 class TextFrame {
   /** The payload's bytes. */
@@ -157,7 +159,7 @@ class TextFrame {
 
   constructor(
     private readonly before: Buffer | null,
-    private readonly text: string,
+    private readonly text: string | Buffer,
     textBytes: number,
     private readonly after: Buffer | null,
   ) {
@@ -173,7 +175,13 @@ class TextFrame {
       out.set(this.before, i);
       i += this.before.length;
     }
-    i += out.write(this.text, i);
+    const text = this.text;
+    if (typeof text === "string") {
+      i += out.write(text, i);
+    } else {
+      out.set(text, i);
+      i += text.length;
+    }
     if (this.after !== null) out.set(this.after, i);
     return end;
   }
@@ -223,13 +231,14 @@ export class TurnQueue implements QueuedWrites {
   }
 
   /**
-   * Queues a text frame whose payload is `before`, then `text` (`textBytes` long in UTF-8), then
-   * `after` (either may be null): framed and written straight into the joined buffer, so a
-   * recipient's own frame is not a buffer of its own first. `reply` as for `push`.
+   * Queues a text frame whose payload is `before`, then `text` (`textBytes` long in UTF-8; or
+   * its UTF-8 bytes), then `after` (either may be null): framed and written straight into the
+   * joined buffer, so a recipient's own frame is not a buffer of its own first. `reply` as for
+   * `push`.
    */
   pushTextFrame(
     before: Buffer | null,
-    text: string,
+    text: string | Buffer,
     textBytes: number,
     after: Buffer | null,
     reply = false,

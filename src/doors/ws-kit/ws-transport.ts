@@ -52,10 +52,11 @@ class WsSocket implements DoorSocket {
     this.queue.pushTextFrame(null, frame, Buffer.byteLength(frame), null, reply);
   }
 
-  sendSpliced(before: Buffer, part: string, after: Buffer, reply = false): void {
+  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply = false): void {
     if (!this.isOpen) return;
     // One queued frame: the turn's write joins it with the socket's other frames in one copy.
-    this.queue.pushTextFrame(before, part, Buffer.byteLength(part), after, reply);
+    const bytes = typeof part === "string" ? Buffer.byteLength(part) : part.length;
+    this.queue.pushTextFrame(before, part, bytes, after, reply);
   }
 
   /** Every frame of a turn already goes out in one write. */
