@@ -11,7 +11,7 @@ describe("MemoryReplayCache", () => {
     clock.advance(120_001);
     expect(cache.getSync("answer:8")).toBeUndefined();
     for (let i = 100; i < 200; i++) cache.putSync(`answer:${i}`, `reply ${i}`, 120_000);
-    // Each put dropped up to two expired replies: the 99 left of the first hundred are gone.
+    // The first put after the expiry dropped the 99 left of the first hundred.
     expect(cache.size).toBe(100);
     expect(cache.getSync("answer:150")).toBe("reply 150");
   });
@@ -22,5 +22,14 @@ describe("MemoryReplayCache", () => {
     expect(cache.size).toBe(3);
     expect(cache.getSync("a")).toBeUndefined();
     expect(cache.getSync("d")).toBe("d");
+  });
+
+  it("a full cache makes room a tenth at a time, oldest first", () => {
+    const cache = new MemoryReplayCache(new FakeClock(0), 100);
+    for (let i = 0; i <= 100; i++) cache.putSync(`k${i}`, `r${i}`, 60_000);
+    expect(cache.size).toBe(90);
+    expect(cache.getSync("k10")).toBeUndefined();
+    expect(cache.getSync("k11")).toBe("r11");
+    expect(cache.getSync("k100")).toBe("r100");
   });
 });

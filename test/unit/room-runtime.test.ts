@@ -109,3 +109,34 @@ describe("RoomRuntime on the injected clock", () => {
     for (const ack of await Promise.all(acks)) expect(ack.ok).toBe(true);
   });
 });
+
+describe("RoomRuntime's dedupe of keyed commands (A-6)", () => {
+  it("a full map forgets the oldest replies first and keeps the recent ones", async () => {
+    const clock = new FakeClock(0, { deferred: "manual" });
+    const committer = new GroupCommitter({ write: async () => {} }, clock);
+    const room = Room.create(sessionRecord("live", threeQuestions()), {
+      random: new SeededRandom(1),
+      hashToken,
+    });
+    const runtime = new RoomRuntime(room, {
+      clock,
+      committer,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    const look = { type: "snapshot", role: "host" } as const;
+    // One more than the map holds (20,000): the first replies make room.
+    const replies = new Map<number, Promise<unknown>>();
+    for (let i = 0; i <= 20_000; i++) {
+      const reply = runtime.execute(hostActor, look, { dedupeKey: `host:${i}` });
+      if (i === 0 || i >= 19_000) replies.set(i, reply);
+    }
+    await settled();
+    // A retry of a remembered key gets the very reply it got; a forgotten one runs again.
+    expect(runtime.execute(hostActor, look, { dedupeKey: "host:0" })).not.toBe(replies.get(0));
+    for (const i of [19_000, 19_999, 20_000]) {
+      expect(runtime.execute(hostActor, look, { dedupeKey: `host:${i}` })).toBe(replies.get(i));
+    }
+  });
+});

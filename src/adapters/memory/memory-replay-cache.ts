@@ -1,9 +1,20 @@
 import type { Clock } from "../../ports/clock.js";
 import type { LocalReplayCache } from "../../ports/cluster.js";
 
-/** Replies by message key, expiring after their TTL; bounded so a flood cannot grow it forever. */
+/** How often a put drops the expired replies (all of them, from the oldest on). */
+const SWEEP_EVERY_MS = 1_000;
+
+/**
+ * Replies by message key, expiring after their TTL; bounded so a flood cannot grow it forever.
+ *
+ * A Map keeps insertion order, so the first keys are the oldest, and it keeps a deleted entry as
+ * a hole at its front until it is rehashed: every walk from the front passes the holes. Expired
+ * and surplus replies are therefore dropped many at a time (the expired ones once a second, a
+ * tenth of the cap when it is full), not one per put, which walked thousands of holes per put.
+ */
 export class MemoryReplayCache implements LocalReplayCache {
   private readonly entries = new Map<string, { reply: string; expiresAt: number }>();
+  private nextSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly clock: Clock,
@@ -37,17 +48,20 @@ export class MemoryReplayCache implements LocalReplayCache {
     const now = this.clock.now();
     this.entries.delete(key);
     this.entries.set(key, { reply, expiresAt: now + ttlMs });
-    // Map keeps insertion order, so the first keys are the oldest. Two expired ones are dropped
-    // per put: a reply nobody retries is not kept until the cache is full.
-    for (let i = 0; i < 2; i++) {
-      const first = this.entries.entries().next().value;
-      if (first === undefined || first[1].expiresAt > now) break;
-      this.entries.delete(first[0]);
+    // A reply nobody retries is not kept until the cache is full.
+    if (now >= this.nextSweepAt) {
+      this.nextSweepAt = now + SWEEP_EVERY_MS;
+      for (const [k, e] of this.entries) {
+        if (e.expiresAt > now) break;
+        this.entries.delete(k);
+      }
     }
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
+    if (this.entries.size > this.maxEntries) {
+      const keep = this.maxEntries - Math.floor(this.maxEntries / 10);
+      for (const k of this.entries.keys()) {
+        if (this.entries.size <= keep) break;
+        this.entries.delete(k);
+      }
     }
   }
 }
