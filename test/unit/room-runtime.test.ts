@@ -11,22 +11,28 @@ import { hostActor, playerActor, sessionRecord, threeQuestions } from "../suppor
 /** A later macrotask: every promise chain started before it has run. */
 const settled = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A live room of three questions on a manual fake clock, stored by `write`. */
+function liveRuntime(write: ConstructorParameters<typeof GroupCommitter>[0]["write"]) {
+  const clock = new FakeClock(0, { deferred: "manual" });
+  const committer = new GroupCommitter({ write }, clock);
+  const room = Room.create(sessionRecord("live", threeQuestions()), {
+    random: new SeededRandom(1),
+    hashToken,
+  });
+  const runtime = new RoomRuntime(room, {
+    clock,
+    committer,
+    onError: (err) => {
+      throw err;
+    },
+  });
+  return { clock, runtime };
+}
+
 describe("RoomRuntime on the injected clock", () => {
   it("A-5, T-3, T-5: the last answer's acknowledgement comes first; the close and reveal it causes go out when the turn ends", async () => {
-    const clock = new FakeClock(0, { deferred: "manual" });
     // Storage that always succeeds: only the order of what comes out is under test.
-    const committer = new GroupCommitter({ write: async () => {} }, clock);
-    const room = Room.create(sessionRecord("live", threeQuestions()), {
-      random: new SeededRandom(1),
-      hashToken,
-    });
-    const runtime = new RoomRuntime(room, {
-      clock,
-      committer,
-      onError: (err) => {
-        throw err;
-      },
-    });
+    const { clock, runtime } = liveRuntime(async () => {});
     const out: string[] = [];
     runtime.subscribe((e) => out.push(e.body.type));
 
@@ -60,26 +66,9 @@ describe("RoomRuntime on the injected clock", () => {
   });
 
   it("answers stored by one commit share one deferred flush, and every one is acknowledged", async () => {
-    const clock = new FakeClock(0, { deferred: "manual" });
     const batches: number[] = [];
-    const committer = new GroupCommitter(
-      {
-        write: async (batch) => {
-          batches.push(batch.length);
-        },
-      },
-      clock,
-    );
-    const room = Room.create(sessionRecord("live", threeQuestions()), {
-      random: new SeededRandom(1),
-      hashToken,
-    });
-    const runtime = new RoomRuntime(room, {
-      clock,
-      committer,
-      onError: (err) => {
-        throw err;
-      },
+    const { clock, runtime } = liveRuntime(async (batch) => {
+      batches.push(batch.length);
     });
     const players: Actor[] = [];
     for (const name of ["ann", "bob", "cy", "dee", "eve"]) {
@@ -112,19 +101,7 @@ describe("RoomRuntime on the injected clock", () => {
 
 describe("RoomRuntime's dedupe of keyed commands (A-6)", () => {
   it("a full map forgets the oldest replies first and keeps the recent ones", async () => {
-    const clock = new FakeClock(0, { deferred: "manual" });
-    const committer = new GroupCommitter({ write: async () => {} }, clock);
-    const room = Room.create(sessionRecord("live", threeQuestions()), {
-      random: new SeededRandom(1),
-      hashToken,
-    });
-    const runtime = new RoomRuntime(room, {
-      clock,
-      committer,
-      onError: (err) => {
-        throw err;
-      },
-    });
+    const { runtime } = liveRuntime(async () => {});
     const look = { type: "snapshot", role: "host" } as const;
     // One more than the map holds (20,000): the first replies make room.
     const replies = new Map<number, Promise<unknown>>();
