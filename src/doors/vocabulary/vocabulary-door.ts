@@ -118,6 +118,21 @@ const REPLAYED: ReadonlySet<ClientMessage["type"]> = new Set([
 ]);
 
 type Conn = Connection<SeedUser>;
+
+/**
+ * A board the interval held back, encoded whole (not grouped away): made once per event and kept
+ * on it, since the same board often goes first to its scorers and then, at the interval's end, to
+ * everyone.
+ */
+function heldBoardFrames(event: RoomEvent): readonly EventFrame[] {
+  const cached = event.encoded.get(HELD_BOARD) as readonly EventFrame[] | undefined;
+  if (cached !== undefined) return cached;
+  const frames = encodeEvent(event);
+  event.encoded.set(HELD_BOARD, frames);
+  return frames;
+}
+/** The key of `heldBoardFrames`'s frames on an event, beside the driver's (the dialect's name). */
+const HELD_BOARD = `${DOOR}:held-board`;
 /** Announcements of one type in one session waiting for the end of the interval. */
 interface Grouped {
   latest: RoomEvent;
@@ -170,7 +185,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
       this.broadcast(g.latest, [announcementFrame(g.announcement, g.latest.at, { size: g.size })]),
     );
     this.boards = new Coalescer(deps.clock, this.limits.boardIntervalMaxMs, (_key, event) =>
-      this.broadcast(event, encodeEvent(event)),
+      this.broadcast(event, heldBoardFrames(event)),
     );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,
@@ -285,7 +300,7 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     event: RoomEvent,
     scored: ReadonlySet<ParticipantId>,
   ): void {
-    const frames = encodeEvent(event);
+    const frames = heldBoardFrames(event);
     const mark = markOf(event);
     // Step 12's board answers the learner's SUBMIT_ANSWER: it does not queue behind a board to everyone.
     for (const pid of scored) this.driver.broadcast(group, frames, mark, pid, true);
