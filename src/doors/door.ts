@@ -13,6 +13,7 @@ import type { Tracer } from "../ports/tracing.js";
 import type { PinGate } from "../services/pin-gate.js";
 import type { SessionService } from "../services/session-service.js";
 import type { OriginPolicy } from "./origin-policy.js";
+import type { Reply } from "./ws-kit/dialect.js";
 
 /** Everything a door may use. Doors translate; the engine and services decide. */
 export interface DoorDeps {
@@ -33,7 +34,8 @@ export interface DoorDeps {
    * Unset (tests of one door): `limiter`.
    */
   clusterLimiter?: LocalRateLimiter;
-  replay: LocalReplayCache;
+  /** The WebSocket doors' replies, remembered for retries (A-6). */
+  replay: LocalReplayCache<Reply>;
   /** Every lookup of a room by PIN (P-4: one limit for every door and route). */
   pinGate: PinGate;
   /** Which browser origins may open WebSockets and call REST across origins. */

@@ -57,18 +57,20 @@ export interface SharedCounters {
 
 /**
  * Remembers the reply to each client message id for a while, so a retried
- * message has no second effect and gets the original reply (A-6).
+ * message has no second effect and gets the original reply (A-6). Shared
+ * between processes (Redis), a reply is text; kept in one process it may be
+ * the reply itself (`T`), which its readers must not change.
  */
-export interface ReplayCache {
+export interface ReplayCache<T = string> {
   /** The stored reply, or undefined when this id is new. */
-  get(key: string): Promise<string | undefined>;
-  put(key: string, reply: string, ttlMs: number): Promise<void>;
+  get(key: string): Promise<T | undefined>;
+  put(key: string, reply: T, ttlMs: number): Promise<void>;
 }
 
 /** A replay cache of one process, read synchronously on the message path. */
-export interface LocalReplayCache extends ReplayCache {
-  getSync(key: string): string | undefined;
-  putSync(key: string, reply: string, ttlMs: number): void;
+export interface LocalReplayCache<T = string> extends ReplayCache<T> {
+  getSync(key: string): T | undefined;
+  putSync(key: string, reply: T, ttlMs: number): void;
 }
 
 /** An instance's expiring, exclusive claim on one session. */

@@ -35,6 +35,7 @@ import {
   type VocabularyLimits,
 } from "../doors/vocabulary/index.js";
 import { createWebDoor } from "../doors/web/index.js";
+import type { Reply } from "../doors/ws-kit/dialect.js";
 import { rejectUpgrade } from "../doors/ws-kit/frames.js";
 import {
   ClusterDirectory,
@@ -379,7 +380,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
             log.warn({ err }, "rate limit counts could not be shared; limiting per instance"),
         })
       : limiter;
-  const replay = new MemoryReplayCache(clock);
+  const replay = new MemoryReplayCache<Reply>(clock);
   const pinGate = new PinGate({
     findByPin: (pin) => sessions.findByPin(pin),
     guesses: cluster?.pinGuesses ?? new MemoryPinGuesses(clock),

@@ -12,8 +12,8 @@ const SWEEP_EVERY_MS = 1_000;
  * and surplus replies are therefore dropped many at a time (the expired ones once a second, a
  * tenth of the cap when it is full), not one per put, which walked thousands of holes per put.
  */
-export class MemoryReplayCache implements LocalReplayCache {
-  private readonly entries = new Map<string, { reply: string; expiresAt: number }>();
+export class MemoryReplayCache<T = string> implements LocalReplayCache<T> {
+  private readonly entries = new Map<string, { reply: T; expiresAt: number }>();
   private nextSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -26,11 +26,11 @@ export class MemoryReplayCache implements LocalReplayCache {
     return this.entries.size;
   }
 
-  async get(key: string): Promise<string | undefined> {
+  async get(key: string): Promise<T | undefined> {
     return this.getSync(key);
   }
 
-  getSync(key: string): string | undefined {
+  getSync(key: string): T | undefined {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (e.expiresAt <= this.clock.now()) {
@@ -40,11 +40,11 @@ export class MemoryReplayCache implements LocalReplayCache {
     return e.reply;
   }
 
-  async put(key: string, reply: string, ttlMs: number): Promise<void> {
+  async put(key: string, reply: T, ttlMs: number): Promise<void> {
     this.putSync(key, reply, ttlMs);
   }
 
-  putSync(key: string, reply: string, ttlMs: number): void {
+  putSync(key: string, reply: T, ttlMs: number): void {
     const now = this.clock.now();
     this.entries.delete(key);
     this.entries.set(key, { reply, expiresAt: now + ttlMs });

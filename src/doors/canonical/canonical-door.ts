@@ -92,7 +92,7 @@ export interface CanonicalDoorDeps {
   sharedLimiter: RateLimiter;
   /** Per-user and per-room buckets across instances; unset: `limiter`. */
   clusterLimiter?: LocalRateLimiter;
-  replay: LocalReplayCache;
+  replay: LocalReplayCache<Reply>;
   pinGate: PinGate;
   origins: OriginPolicy;
   limits?: Partial<CanonicalLimits>;

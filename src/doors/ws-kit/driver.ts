@@ -51,7 +51,7 @@ export interface DriverOptions {
   /** Per-user budgets that hold across instances (reconciled through Redis when clustered). */
   clusterLimiter?: LocalRateLimiter;
   /** Where replies are remembered for retries; a dialect without message ids needs none. */
-  replay?: LocalReplayCache;
+  replay?: LocalReplayCache<Reply>;
   /** How long a reply is remembered. */
   replayTtlMs?: number;
   limits: ConnectionLimits;
