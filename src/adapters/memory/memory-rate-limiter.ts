@@ -19,6 +19,11 @@ export class MemoryRateLimiter implements LocalRateLimiter {
 
   constructor(private readonly clock: Clock) {}
 
+  /** Buckets held now, full ones not yet forgotten included. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   async take(key: string, limit: number, windowMs: number) {
     return this.takeSync(key, limit, windowMs);
   }
