@@ -295,7 +295,6 @@ describe("SqliteThreadStorage", () => {
     const checkpointers: Worker[] = [];
     const { storage, path } = await watched({
       checkpointIntervalMs: 20,
-      checkpointPages: 1,
       onCheckpointerStart: (w) => checkpointers.push(w),
     });
     try {
@@ -319,7 +318,6 @@ describe("SqliteThreadStorage", () => {
     const stops: Error[] = [];
     const { storage, path, exits } = await watched({
       checkpointIntervalMs: 20,
-      checkpointPages: 1,
       onCheckpointerStart: (w) => checkpointers.push(w),
       onCheckpointerExit: (err) => stops.push(err),
     });

@@ -41,7 +41,6 @@ import type {
 } from "../../ports/storage.js";
 import {
   CHECKPOINT_INTERVAL_MS,
-  CHECKPOINT_PAGES,
   Checkpointer,
   WRITER_AUTOCHECKPOINT_PAGES,
 } from "./sqlite-checkpointer.js";
@@ -79,20 +78,14 @@ export interface SqliteThreadStorageOptions extends SqliteStorageOptions {
    * its commits, SQLite's default. Not for ":memory:", which has no log.
    */
   checkpointIntervalMs?: number;
-  /** Pages of log not yet copied at which the checkpointer copies them. Default `CHECKPOINT_PAGES`. */
-  checkpointPages?: number;
   /** Called with each checkpointer thread once it is started (tests use it to terminate one). */
   onCheckpointerStart?: (worker: Worker) => void;
-  /** Called when the checkpointer thread stops unexpectedly, with why; another starts a second later (longer if they keep stopping). */
+  /** Called when the checkpointer thread stops unexpectedly, with why; another starts a second later. */
   onCheckpointerExit?: (err: Error) => void;
 }
 
-/**
- * How long after an unexpected exit of the checkpointer another is started: a second, doubling
- * while they keep stopping (one that ran a minute counts as fine again), up to a minute.
- */
+/** How long after an unexpected exit of the checkpointer another is started. */
 const CHECKPOINTER_RESTART_MS = 1_000;
-const CHECKPOINTER_RESTART_MAX_MS = 60_000;
 
 /** The `meta` key of the commit marks; one row, rewritten by every session write. */
 const COMMIT_MARK_KEY = "sqlite_commit_mark";
@@ -266,8 +259,6 @@ class SqliteThreadStorage implements Storage {
   /** How many exits the last pause followed. */
   private burst = 0;
   private checkpointer: Checkpointer | undefined;
-  /** Unexpected checkpointer exits in a row. */
-  private checkpointerExits = 0;
 
   constructor(private readonly options: SqliteThreadStorageOptions) {
     this.quizzes = this.forward("quizzes");
@@ -303,26 +294,17 @@ class SqliteThreadStorage implements Storage {
 
   private startCheckpointer(): void {
     if (this.closing || !this.checkpointsApart) return;
-    const startedAt = performance.now();
     const checkpointer = new Checkpointer(
       {
         path: this.options.path,
         synchronous: this.options.synchronous ?? "FULL",
         intervalMs: this.options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
-        pages: this.options.checkpointPages ?? CHECKPOINT_PAGES,
       },
       (err) => {
         if (this.checkpointer === checkpointer) this.checkpointer = undefined;
         this.options.onCheckpointerExit?.(err);
-        if (performance.now() - startedAt >= CHECKPOINTER_RESTART_MAX_MS)
-          this.checkpointerExits = 0;
-        const wait = Math.min(
-          CHECKPOINTER_RESTART_MAX_MS,
-          CHECKPOINTER_RESTART_MS * 2 ** this.checkpointerExits,
-        );
-        this.checkpointerExits += 1;
         // Meanwhile the writer's backstop bounds the log.
-        setTimeout(() => this.startCheckpointer(), wait).unref();
+        setTimeout(() => this.startCheckpointer(), CHECKPOINTER_RESTART_MS).unref();
       },
     );
     this.checkpointer = checkpointer;
@@ -413,7 +395,6 @@ class SqliteThreadStorage implements Storage {
       restartWindowMs: _window,
       restartPauseMs: _pause,
       checkpointIntervalMs: _interval,
-      checkpointPages: _pages,
       onCheckpointerStart: _onCheckpointerStart,
       onCheckpointerExit: _onCheckpointerExit,
       ...open
