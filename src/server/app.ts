@@ -159,8 +159,6 @@ async function openAdapter(config: Config, log: Logger): Promise<Storage> {
     synchronous: config.sqliteSynchronous,
     onWorkerExit: (err) =>
       log.error({ err }, "the SQLite worker stopped; the next write starts another"),
-    onCheckpointerExit: (err) =>
-      log.error({ err }, "the SQLite checkpointer stopped; another starts in a second"),
   });
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -267,76 +267,6 @@ describe("SqliteThreadStorage", () => {
       expect(raw.prepare("select value from meta where key = 'k'").pluck().get()).toBe("v");
     } finally {
       raw.close();
-    }
-  });
-
-  /** The database file's size: what checkpoints copy into it from the write-ahead log. */
-  function fileBytes(path: string): number {
-    return statSync(path).size;
-  }
-
-  /** 100 participants of session `id` (a few dozen pages of log, far below any autocheckpoint). */
-  function joins(id: string): SessionWrite[] {
-    const first = playedSession(id).find((w) => w.kind === "participant_put");
-    if (first?.kind !== "participant_put") throw new Error("playedSession has a participant");
-    return Array.from({ length: 100 }, (_, i) => ({
-      kind: "participant_put" as const,
-      participant: {
-        ...first.participant,
-        id: asParticipantId(`${id}-p${i}`),
-        userId: asUserId(`${id}-u${i}`),
-        name: `Learner ${i} ${"x".repeat(200)}`,
-        joinOrder: i,
-      },
-    }));
-  }
-
-  it("commits leave the checkpoints to a thread of their own: the log reaches the file with no commit after it", async () => {
-    const checkpointers: Worker[] = [];
-    const { storage, path } = await watched({
-      checkpointIntervalMs: 20,
-      onCheckpointerStart: (w) => checkpointers.push(w),
-    });
-    try {
-      await storage.sessions.write(playedSession("s1"));
-      const before = fileBytes(path);
-      await storage.sessions.write(joins("s1"));
-      // A few dozen pages: SQLite's own autocheckpoint (1,000 pages) cannot have copied them.
-      await eventually("the joins' pages in the database file", () => fileBytes(path), {
-        until: (bytes) => bytes > before,
-      });
-      expect(checkpointers).toHaveLength(1);
-    } finally {
-      await storage.close();
-    }
-    // Closed: the checkpointer ended with the writer, and the log went with the last connection.
-    expect(existsSync(`${path}-wal`)).toBe(false);
-  });
-
-  it("a checkpointer that dies is reported and started again; writes go on meanwhile", async () => {
-    const checkpointers: Worker[] = [];
-    const stops: Error[] = [];
-    const { storage, path, exits } = await watched({
-      checkpointIntervalMs: 20,
-      onCheckpointerStart: (w) => checkpointers.push(w),
-      onCheckpointerExit: (err) => stops.push(err),
-    });
-    try {
-      await storage.sessions.write(playedSession("s1"));
-      await checkpointers[0]!.terminate();
-      await eventually("the stop reported", () => stops.length === 1);
-      await storage.sessions.write(joins("s1"));
-      const before = fileBytes(path);
-      await eventually("a second checkpointer", () => checkpointers.length === 2, {
-        timeoutMs: 10_000,
-      });
-      await eventually("the joins' pages in the database file", () => fileBytes(path), {
-        until: (bytes) => bytes > before,
-      });
-      expect(exits).toHaveLength(0);
-      expect((await storage.sessions.load(asSessionId("s1")))?.participants).toHaveLength(101);
-    } finally {
-      await storage.close();
     }
   });
 

@@ -24,11 +24,6 @@ export interface SqliteStorageOptions {
   /** How long a statement waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
   /**
-   * Pages of write-ahead log at which a commit checkpoints it (SQLite's default 1,000). Raised
-   * when a checkpointer thread copies the log instead (sqlite-checkpointer.ts).
-   */
-  walAutocheckpointPages?: number;
-  /**
    * Fault injection for tests of the worker thread (sqlite-worker.ts): the worker exits right
    * after its `exitAfterWrites`-th session write commits, before answering it.
    */
@@ -81,9 +76,6 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     sqlite.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    if (opts.walAutocheckpointPages !== undefined) {
-      sqlite.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.walAutocheckpointPages))}`);
-    }
     db = new Kysely<Database>({
       dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
     });

@@ -39,11 +39,6 @@ import type {
   SessionWrite,
   Storage,
 } from "../../ports/storage.js";
-import {
-  CHECKPOINT_INTERVAL_MS,
-  Checkpointer,
-  WRITER_AUTOCHECKPOINT_PAGES,
-} from "./sqlite-checkpointer.js";
 import type { SqliteStorageOptions } from "./sqlite-storage.js";
 import {
   fromWireError,
@@ -72,20 +67,7 @@ export interface SqliteThreadStorageOptions extends SqliteStorageOptions {
   restartWindowMs?: number;
   /** How long calls are refused at once before the next start, after a burst. Default 5 s. */
   restartPauseMs?: number;
-  /**
-   * How often a thread of its own checkpoints the write-ahead log, so that commits do not
-   * (sqlite-checkpointer.ts). Default `CHECKPOINT_INTERVAL_MS`; 0: the writer checkpoints in
-   * its commits, SQLite's default. Not for ":memory:", which has no log.
-   */
-  checkpointIntervalMs?: number;
-  /** Called with each checkpointer thread once it is started (tests use it to terminate one). */
-  onCheckpointerStart?: (worker: Worker) => void;
-  /** Called when the checkpointer thread stops unexpectedly, with why; another starts a second later. */
-  onCheckpointerExit?: (err: Error) => void;
 }
-
-/** How long after an unexpected exit of the checkpointer another is started. */
-const CHECKPOINTER_RESTART_MS = 1_000;
 
 /** The `meta` key of the commit marks; one row, rewritten by every session write. */
 const COMMIT_MARK_KEY = "sqlite_commit_mark";
@@ -258,7 +240,6 @@ class SqliteThreadStorage implements Storage {
   private restartNotBefore = 0;
   /** How many exits the last pause followed. */
   private burst = 0;
-  private checkpointer: Checkpointer | undefined;
 
   constructor(private readonly options: SqliteThreadStorageOptions) {
     this.quizzes = this.forward("quizzes");
@@ -280,35 +261,6 @@ class SqliteThreadStorage implements Storage {
       await link.close();
       throw err;
     }
-    // After the writer opened: the file exists, its schema is current and it is in WAL mode.
-    this.startCheckpointer();
-  }
-
-  /** Whether a checkpointer thread copies the log (a file database, and not turned off). */
-  private get checkpointsApart(): boolean {
-    const { path, checkpointIntervalMs } = this.options;
-    return (
-      path !== ":memory:" && path !== "" && (checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS) > 0
-    );
-  }
-
-  private startCheckpointer(): void {
-    if (this.closing || !this.checkpointsApart) return;
-    const checkpointer = new Checkpointer(
-      {
-        path: this.options.path,
-        synchronous: this.options.synchronous ?? "FULL",
-        intervalMs: this.options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
-      },
-      (err) => {
-        if (this.checkpointer === checkpointer) this.checkpointer = undefined;
-        this.options.onCheckpointerExit?.(err);
-        // Meanwhile the writer's backstop bounds the log.
-        setTimeout(() => this.startCheckpointer(), CHECKPOINTER_RESTART_MS).unref();
-      },
-    );
-    this.checkpointer = checkpointer;
-    this.options.onCheckpointerStart?.(checkpointer.worker);
   }
 
   async ping(): Promise<void> {
@@ -320,8 +272,6 @@ class SqliteThreadStorage implements Storage {
       const link = this.link;
       this.link = undefined;
       await link?.close();
-      await this.checkpointer?.stop();
-      this.checkpointer = undefined;
     })();
     return this.closing;
   }
@@ -394,16 +344,9 @@ class SqliteThreadStorage implements Storage {
       restartBurst: _burst,
       restartWindowMs: _window,
       restartPauseMs: _pause,
-      checkpointIntervalMs: _interval,
-      onCheckpointerStart: _onCheckpointerStart,
-      onCheckpointerExit: _onCheckpointerExit,
       ...open
     } = this.options;
-    // With a checkpointer, the writer's own checkpoints are only a backstop.
-    const options = this.checkpointsApart
-      ? { ...open, walAutocheckpointPages: WRITER_AUTOCHECKPOINT_PAGES }
-      : open;
-    const link = new WorkerLink(options, (exited, err) => {
+    const link = new WorkerLink(open, (exited, err) => {
       if (this.link === exited) this.link = undefined;
       if (err !== null) {
         this.noteExit();
