@@ -52,8 +52,9 @@ export class MemoryRateLimiter implements LocalRateLimiter {
   }
 
   private sweep(now: number): void {
-    // forEach, not for…of with [key, b]: that made an entry array per bucket, tens of thousands per
-    // sweep in a big room (16 MB of young-generation garbage in a 10,000-player game's profile).
+    // forEach, not for…of with [key, b]: that made an entry array per bucket while unoptimised (it
+    // runs too rarely to be optimised), tens of thousands per sweep in a big room: 18.6 MB of a
+    // 10,000-player run's allocations in a sampling profile.
     this.buckets.forEach((b, key, buckets) => {
       if (now - b.updatedAt > b.windowMs) buckets.delete(key);
     });

@@ -8,7 +8,7 @@ import type { LocalReplayCache } from "../../ports/cluster.js";
  * Kept as the reply itself, not as text: every answer and join is remembered for the replay
  * window (two minutes), and a JSON copy of each (its frames escaped inside it, about 750 bytes)
  * was new memory per message that lived long enough to be promoted and copied by the young
- * generation's collector; 30 MB of them were alive at the end of a 10,000-player game. A reply
+ * generation's collector; 30 MB of them were not yet collected at the end of a 10,000-player game. A reply
  * is not changed after it is made (the driver only reads it), so holding it costs nothing more
  * than its frames, which were made anyway.
  */
