@@ -8,7 +8,15 @@ import type { Actor, Command, RoomEvent, Snapshot } from "../../engine/types.js"
 import type { WsDoor, WsDoorDeps } from "../door.js";
 import { actorOf } from "../ws-kit/actor.js";
 import type { Connection } from "../ws-kit/connection.js";
-import type { Decoded, Dialect, EventFrame, Handlers, Outbound, Reply } from "../ws-kit/dialect.js";
+import {
+  type Decoded,
+  type Dialect,
+  type EventFrame,
+  framesOnce,
+  type Handlers,
+  type Outbound,
+  type Reply,
+} from "../ws-kit/dialect.js";
 import {
   type ConnectionLimits,
   DEFAULT_CONNECTION_LIMITS,
@@ -125,11 +133,7 @@ type Conn = Connection<SeedUser>;
  * everyone.
  */
 function heldBoardFrames(event: RoomEvent): readonly EventFrame[] {
-  const cached = event.encoded.get(HELD_BOARD) as readonly EventFrame[] | undefined;
-  if (cached !== undefined) return cached;
-  const frames = encodeEvent(event);
-  event.encoded.set(HELD_BOARD, frames);
-  return frames;
+  return framesOnce(event, HELD_BOARD, () => encodeEvent(event));
 }
 /** The key of `heldBoardFrames`'s frames on an event, beside the driver's (the dialect's name). */
 const HELD_BOARD = `${DOOR}:held-board`;

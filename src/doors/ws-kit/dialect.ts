@@ -61,8 +61,24 @@ export function replyOf(...frames: Outbound[]): Reply {
 }
 
 /**
+ * An event's frames under `key`, encoded by `encode` the first time and kept on the event
+ * (`RoomEvent.encoded`), so every connection, door path and later send reuses them.
+ */
+export function framesOnce(
+  event: RoomEvent,
+  key: string,
+  encode: () => readonly EventFrame[],
+): readonly EventFrame[] {
+  const cached = event.encoded.get(key) as readonly EventFrame[] | undefined;
+  if (cached !== undefined) return cached;
+  const frames = encode();
+  event.encoded.set(key, frames);
+  return frames;
+}
+
+/**
  * A room event as a dialect sends it: zero or more of these per event, encoded
- * once per event and dialect (STYLE.md §13) and cached on the event.
+ * once per event and dialect (STYLE.md §13) and cached on the event (`framesOnce`).
  */
 export interface EventFrame {
   type: string;

@@ -12,6 +12,7 @@ import { Connection } from "./connection.js";
 import {
   type Dialect,
   type EventFrame,
+  framesOnce,
   type Outbound,
   type Reply,
   rememberedForm,
@@ -439,16 +440,21 @@ export class DoorDriver<S, M extends { type: string }> {
    * before it are not sent to this connection afterwards.
    */
   sendState(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
-    conn.mark = latest(conn.mark, markOf(mark));
-    return this.sendLatest(conn, out, mark);
+    const m = markOf(mark);
+    conn.mark = latest(conn.mark, m);
+    return this.sendLatestAt(conn, out, m);
   }
 
   /** Sends a frame of a `latestOnly` type as of `mark`, unless the connection has a newer one. */
   sendLatest(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
-    const m = markOf(mark);
-    if (!this.isLatest(conn, out.type, m)) return false;
+    return this.sendLatestAt(conn, out, markOf(mark));
+  }
+
+  /** `sendLatest` with a plain mark (`markOf`). */
+  private sendLatestAt(conn: Connection<S>, out: Outbound, mark: EventMark): boolean {
+    if (!this.isLatest(conn, out.type, mark)) return false;
     if (!this.send(conn, out)) return false;
-    this.noteLatest(conn, out.type, m);
+    this.noteLatest(conn, out.type, mark);
     return true;
   }
 
@@ -559,12 +565,7 @@ export class DoorDriver<S, M extends { type: string }> {
   }
 
   private framesOf(event: RoomEvent, info: SessionInfo): readonly EventFrame[] {
-    const key = this.dialect.name;
-    const cached = event.encoded.get(key) as readonly EventFrame[] | undefined;
-    if (cached) return cached;
-    const frames = this.dialect.encodeEvent(event, info);
-    event.encoded.set(key, frames);
-    return frames;
+    return framesOnce(event, this.dialect.name, () => this.dialect.encodeEvent(event, info));
   }
 
   /** One event's frames to one connection (held until its reply is out). */
