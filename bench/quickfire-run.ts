@@ -305,6 +305,7 @@ export async function runQuickfire(
       joinConcurrency: opts.joinConcurrency,
       seed: opts.seed,
       hardTimeoutMs: opts.timeoutS * 1000 + 10_000,
+      nice: opts.generatorNice,
     };
     child.send(msg);
   });

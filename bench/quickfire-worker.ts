@@ -40,6 +40,8 @@ export interface QuickfireInit {
   joinConcurrency: number;
   seed: number;
   hardTimeoutMs: number;
+  /** The nice value for the worker's threads (`--generator-nice`, bench/priority.ts). */
+  nice?: number;
 }
 
 export type ToQuickfire =

@@ -573,6 +573,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
       answerSpreadMs: opts.answerSpreadMs,
       joinConcurrency: opts.joinConcurrency,
       hardTimeoutMs: opts.timeoutS * 1000 + 10_000,
+      nice: opts.generatorNice,
     });
     first += players;
   });
@@ -947,7 +948,7 @@ export function formatRawReport(r: RawReport): string {
     `quizwire bench (raw sockets) — ${formatInt(o.players)} players, ${o.questions} questions, ${r.generator.workers} worker${r.generator.workers === 1 ? "" : "s"}, node ${r.node}, ${r.date}`,
   );
   lines.push(
-    `${r.cpu} × ${r.cores}; server ${serverLine(r)}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
+    `${r.cpu} × ${r.cores}; server ${serverLine(r)}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}${o.generatorNice > 0 ? `; players' workers at nice ${o.generatorNice}` : ""}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
   );
   lines.push("");
   const L = r.latency;

@@ -43,6 +43,8 @@ export interface RawWorkerInit {
   joinConcurrency: number;
   /** The worker exits by itself after this long, whatever happens. */
   hardTimeoutMs: number;
+  /** The nice value for the worker's threads (`--generator-nice`, bench/priority.ts). */
+  nice?: number;
 }
 
 export type ToRawWorker =

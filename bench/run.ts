@@ -124,6 +124,8 @@ export interface BenchOptions {
   serverNodeArgs: string[];
   /** Raw live runs: how long the host waits after the last join before starting the game. */
   startAfterMs: number;
+  /** Raw runs: the nice value of the player workers' threads (0: as started). */
+  generatorNice: number;
 }
 
 /** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
@@ -153,6 +155,9 @@ const USAGE = `npm run bench -- [flags]
   --timeout-s S          hard bound for the whole run; on expiry everything is killed (default 180)
   --start-after-ms MS    raw live: wait MS after the last join before the host starts (default 0:
                          at once, while the server may still be busy with the join storm)
+  --generator-nice N     raw: the player workers run at nice N (0–19, default 0), so that on a
+                         machine they share with the server they do not take its core when it
+                         wakes them (the reference server, forked by the bench, stays at 0)
   --server-node-args="A B"  node flags for each server the bench starts (with "=": the value
                          starts with -), e.g. --server-node-args="--cpu-prof --cpu-prof-dir=.bench/prof"
   --url ws://127.0.0.1:PORT/ws/v1   use a running server instead of starting one
@@ -215,6 +220,7 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         "answers-per-min": { type: "string" },
         "server-node-args": { type: "string" },
         "start-after-ms": { type: "string" },
+        "generator-nice": { type: "string" },
         help: { type: "boolean" },
       },
     });
@@ -313,6 +319,9 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
   if (serverNodeArgs.length > 0 && url !== null)
     throw new UsageError("--server-node-args is for servers the bench starts; not with --url");
   const startAfterMs = intFlag("start-after-ms", values["start-after-ms"], 0, 0, 600_000);
+  const generatorNice = intFlag("generator-nice", values["generator-nice"], 0, 0, 19);
+  if (generatorNice > 0 && sdk)
+    throw new UsageError("--generator-nice goes with raw players (not --sdk or --kill-owner-at)");
   if (startAfterMs > 0 && (sdk || scenario !== "live"))
     throw new UsageError("--start-after-ms goes with raw players in the live scenario");
   if (startAfterMs >= timeoutS * 1000)
@@ -345,6 +354,7 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     redisUrl,
     serverNodeArgs,
     startAfterMs,
+    generatorNice,
     seed,
     seedGiven,
     micro: values.micro ?? false,

@@ -297,6 +297,7 @@ export async function runSeed001(
       joinConcurrency: opts.joinConcurrency,
       seed: opts.seed,
       hardTimeoutMs: opts.timeoutS * 1000 + 10_000,
+      nice: opts.generatorNice,
     };
     child.send(msg);
     first += learners;

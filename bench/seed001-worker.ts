@@ -43,6 +43,8 @@ export interface Seed001Init {
   joinConcurrency: number;
   seed: number;
   hardTimeoutMs: number;
+  /** The nice value for the worker's threads (`--generator-nice`, bench/priority.ts). */
+  nice?: number;
 }
 
 export type ToSeed001 = Seed001Init | { type: "answer" } | { type: "collect" } | { type: "exit" };

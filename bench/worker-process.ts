@@ -1,3 +1,5 @@
+import { niceEveryThread } from "./priority.js";
+
 /**
  * The process side of every bench worker (live, seed 001, quick-fire): the
  * IPC loop its orchestrator drives. `init` creates the worker once and arms
@@ -12,6 +14,8 @@ export interface WorkerInit {
   workerIndex: number;
   /** The worker exits by itself after this long, whatever its orchestrator does. */
   hardTimeoutMs: number;
+  /** The nice value for every thread of the worker (`--generator-nice`); 0 or absent: unchanged. */
+  nice?: number;
 }
 
 export interface ScenarioWorker {
@@ -60,6 +64,7 @@ export function serveWorkerProcess<
         if (worker) return;
         const init = m as I;
         index = init.workerIndex;
+        if (init.nice) niceEveryThread(init.nice);
         const w = spec.create(init);
         worker = w;
         setTimeout(() => {

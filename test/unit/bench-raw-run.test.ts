@@ -123,6 +123,19 @@ describe("the raw run's flags", () => {
     );
   });
 
+  it("lowers the player workers' priority only when told, within nice's range, for raw players", async () => {
+    const { parseFlags, UsageError } = await import("../../bench/run.js");
+    expect(parseFlags([], () => 1).generatorNice).toBe(0);
+    expect(parseFlags(["--generator-nice", "5"], () => 1).generatorNice).toBe(5);
+    expect(parseFlags(["--scenario", "seed001", "--generator-nice", "19"], () => 1)).toMatchObject({
+      scenario: "seed001",
+      generatorNice: 19,
+    });
+    expect(() => parseFlags(["--generator-nice", "20"], () => 1)).toThrow(/between 0 and 19/);
+    expect(() => parseFlags(["--generator-nice", "-1"], () => 1)).toThrow(UsageError);
+    expect(() => parseFlags(["--sdk", "--generator-nice", "5"], () => 1)).toThrow(/raw players/);
+  });
+
   it("sizes seed001-many as 100 sessions of 100 learners unless told", async () => {
     const { parseFlags } = await import("../../bench/run.js");
     expect(parseFlags(["--scenario", "seed001-many"], () => 1)).toMatchObject({
