@@ -36,6 +36,15 @@ export interface CommitterOptions {
   lingerMs: number;
   /** The time the linger is measured in (real, monotonic time in the server). Default: the committer's clock. */
   lingerClock?: LingerClock;
+  /**
+   * A batch waiting to start (for the end of the turn, or for the linger) starts at once when
+   * this many writes are queued, in a microtask. The end of a turn is Node's check phase, which
+   * comes only after the poll phase has run the callbacks of every socket that was readable: a
+   * loop that has fallen behind reads thousands of answers in one poll phase (libuv polls again
+   * while epoll keeps returning 1,024 ready sockets), and each waited for all of them before its
+   * commit started. Default `maxBatch`: a full batch does not wait.
+   */
+  startAt: number;
 }
 
 interface Entry {
@@ -57,7 +66,7 @@ export interface CommitterStatus {
   writes: number;
 }
 
-const DEFAULTS: CommitterOptions = {
+const DEFAULTS: Omit<CommitterOptions, "startAt"> = {
   maxBatch: 1000,
   retryDelayMs: (attempt) => Math.min(2000, 50 * 2 ** attempt),
   lingerMs: 0,
@@ -86,13 +95,16 @@ export class GroupCommitter {
   private readonly opts: CommitterOptions;
   /** When the last batch started, on the linger's clock. */
   private lastStartedAt = Number.NEGATIVE_INFINITY;
+  /** Set while a batch waits to start (the end of the turn, the linger): starts it now. */
+  private startNow: (() => void) | null = null;
 
   constructor(
     private readonly store: CommitTarget,
     private readonly clock: Clock,
     opts: Partial<CommitterOptions> = {},
   ) {
-    this.opts = { ...DEFAULTS, ...opts };
+    const merged = { ...DEFAULTS, ...opts };
+    this.opts = { ...merged, startAt: opts.startAt ?? merged.maxBatch };
   }
 
   /**
@@ -126,15 +138,18 @@ export class GroupCommitter {
   }
 
   private kick(): void {
+    if (this.startNow !== null && this.queue.length >= this.opts.startAt) {
+      this.startNow();
+      return;
+    }
     if (this.running || this.retryTimer) return;
     this.running = true;
-    // Deferring to the end of the turn lets every message already read from the sockets join this batch.
-    this.clock.defer(() => {
-      void this.run();
-    });
+    void this.run();
   }
 
   private async run(): Promise<void> {
+    // Waiting for the end of the turn lets every message already read from the sockets join this batch.
+    await this.waitToStart((start) => this.clock.defer(start));
     while (this.queue.length > 0) {
       if (this.opts.lingerMs > 0) await this.linger(this.opts.lingerMs);
       const { batch, fences } = this.takeBatch();
@@ -176,9 +191,29 @@ export class GroupCommitter {
     const time = this.opts.lingerClock ?? this.clock;
     const until = this.lastStartedAt + lingerMs;
     if (time.now() < until) {
-      await new Promise<void>((resolve) => time.setTimer(until, resolve));
+      let timer: TimerHandle | null = null;
+      await this.waitToStart((start) => {
+        timer = time.setTimer(until, start);
+      });
+      if (timer !== null) time.clearTimer(timer);
     }
     this.lastStartedAt = time.now();
+  }
+
+  /**
+   * Resolves when `arm`'s callback is called, or at once when `startAt` writes are queued (now
+   * or while it waits, `kick`), whichever comes first.
+   */
+  private waitToStart(arm: (start: () => void) => void): Promise<void> {
+    if (this.queue.length >= this.opts.startAt) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const start = () => {
+        if (this.startNow === start) this.startNow = null;
+        resolve();
+      };
+      this.startNow = start;
+      arm(start);
+    });
   }
 
   /**

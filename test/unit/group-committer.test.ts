@@ -205,6 +205,63 @@ describe("GroupCommitter", () => {
     expect(store.applied).toEqual([["a"], ["b"]]);
   });
 
+  it("starts a batch as soon as startAt writes are queued, without waiting for the end of the turn", async () => {
+    const { store, outcomes, enqueue } = setup({ startAt: 3 });
+    void enqueue("a", true);
+    void enqueue("b", true);
+    await settled();
+    // Two writes wait for the end of the turn, which this test never ends…
+    expect(store.attempts).toEqual([]);
+    // …the third fills the batch: it starts once the running code is done, in the same turn.
+    void enqueue("c", true);
+    void enqueue("d", false);
+    expect(store.attempts).toEqual([]);
+    await settled();
+    expect(store.applied).toEqual([["a", "b", "c", "d"]]);
+    expect(outcomes).toEqual(["stored a", "stored b", "stored c", "stored d"]);
+  });
+
+  it("by default a batch starts early only once it is full (startAt = maxBatch)", async () => {
+    const { clock, store, enqueue } = setup({ maxBatch: 3 });
+    void enqueue("a", true);
+    void enqueue("b", true);
+    await settled();
+    expect(store.attempts).toEqual([]);
+    void enqueue("c", true);
+    await settled();
+    expect(store.applied).toEqual([["a", "b", "c"]]);
+    void enqueue("d", true);
+    await settled();
+    expect(store.applied).toEqual([["a", "b", "c"]]);
+    clock.runDeferred();
+    await settled();
+    expect(store.applied).toEqual([["a", "b", "c"], ["d"]]);
+  });
+
+  it("with lingerMs, a batch waiting for the interval starts as soon as startAt writes are queued", async () => {
+    const linger = new FakeClock(0);
+    const { store, turnWith, enqueue } = setup({ lingerMs: 10, lingerClock: linger, startAt: 2 });
+    await turnWith("a");
+    linger.advance(3);
+    await turnWith("b");
+    expect(store.attempts).toEqual([["a"]]);
+    void enqueue("c", true);
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b", "c"]]);
+    // The interval's timer was cleared: when it would have ended, nothing is left to start.
+    linger.advance(7);
+    await settled();
+    expect(store.attempts).toEqual([["a"], ["b", "c"]]);
+    // The next interval counts from the batch that started early (at 3 ms).
+    await turnWith("d");
+    linger.advance(2);
+    await settled();
+    expect(store.attempts).toEqual([["a"], ["b", "c"]]);
+    linger.advance(1);
+    await settled();
+    expect(store.applied).toEqual([["a"], ["b", "c"], ["d"]]);
+  });
+
   it("never fences one session at two epochs in a batch: the batch is split where the epoch changes", async () => {
     const { clock, store, enqueue } = setup();
     void enqueue("a", true, { sessionId: S1, epoch: 1 });
