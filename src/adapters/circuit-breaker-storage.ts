@@ -133,5 +133,6 @@ export function withCircuitBreaker(storage: Storage, breaker: CircuitBreaker): B
     images: wrap("images"),
     ping: () => breaker.run(() => storage.ping()),
     close: () => storage.close(),
+    settleArrived: () => storage.settleArrived?.(),
   };
 }

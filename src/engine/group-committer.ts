@@ -7,6 +7,13 @@ import type { TraceParent, Tracer, TraceSpan } from "../ports/tracing.js";
 export interface CommitTarget {
   write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>): Promise<void>;
   ping?(): Promise<void>;
+  /**
+   * Settles a write whose result has arrived but waits for the event loop (`Storage`'s
+   * `settleArrived`). Called for each write queued while a batch is in flight: a loop that has
+   * fallen behind reads thousands of sockets before it delivers a commit's result, and every
+   * acknowledgement of the batch, and the next batch, waited for them.
+   */
+  settleArrived?(): void;
 }
 
 /** The session and epoch a write is made at; storage refuses it once the session moved on. */
@@ -95,6 +102,8 @@ export class GroupCommitter {
   private readonly opts: CommitterOptions;
   /** When the last batch started, on the linger's clock. */
   private lastStartedAt = Number.NEGATIVE_INFINITY;
+  /** Whether a batch is being written (its `write` has not settled). */
+  private inFlight = false;
   /** Set while a batch waits to start (the end of the turn, the linger): starts it now. */
   private startNow: (() => void) | null = null;
 
@@ -142,7 +151,10 @@ export class GroupCommitter {
       this.startNow();
       return;
     }
-    if (this.running || this.retryTimer) return;
+    if (this.running || this.retryTimer) {
+      if (this.inFlight) this.store.settleArrived?.();
+      return;
+    }
     this.running = true;
     void this.run();
   }
@@ -156,10 +168,15 @@ export class GroupCommitter {
       const span = this.opts.tracer === undefined ? undefined : commitSpan(this.opts.tracer, batch);
       const started = this.clock.now();
       try {
-        await this.store.write(
-          batch.map((e) => e.write),
-          fences,
-        );
+        this.inFlight = true;
+        try {
+          await this.store.write(
+            batch.map((e) => e.write),
+            fences,
+          );
+        } finally {
+          this.inFlight = false;
+        }
         span?.end();
         this.batches += 1;
         this.writes += batch.length;

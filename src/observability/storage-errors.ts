@@ -40,6 +40,7 @@ export function countStorageErrors(storage: Storage, onError: () => void): Stora
     images: counted(storage.images, failed),
     ping: () => wrapped.ping(),
     close: () => storage.close(),
+    settleArrived: () => storage.settleArrived?.(),
   };
   return counting;
 }

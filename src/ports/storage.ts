@@ -315,4 +315,10 @@ export interface Storage {
   /** Round-trip to the database, for readiness checks. Rejects when it is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Settles now the calls whose results have already arrived but wait for the event loop to
+   * deliver them (the SQLite worker thread's replies). Optional: storage whose results come
+   * another way has nothing to do.
+   */
+  settleArrived?(): void;
 }

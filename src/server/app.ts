@@ -251,7 +251,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const storage = countStorageErrors(opened, () => metrics.databaseErrors.inc());
   const committer = new GroupCommitter(
-    { write: (batch, fences) => storage.sessions.write(batch, fences), ping: () => storage.ping() },
+    {
+      write: (batch, fences) => storage.sessions.write(batch, fences),
+      ping: () => storage.ping(),
+      settleArrived: () => storage.settleArrived?.(),
+    },
     clock,
     {
       onError,

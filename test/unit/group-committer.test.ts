@@ -44,6 +44,7 @@ class MemoryTarget implements CommitTarget {
   down = false;
   hold = false;
   pings = 0;
+  settleArrived?: () => void;
   private held: Array<() => void> = [];
 
   async write(batch: readonly SessionWrite[], fences?: ReadonlyMap<SessionId, number>) {
@@ -236,6 +237,33 @@ describe("GroupCommitter", () => {
     clock.runDeferred();
     await settled();
     expect(store.applied).toEqual([["a", "b", "c"], ["d"]]);
+  });
+
+  it("asks the store to settle an arrived result for each write queued while a batch is in flight", async () => {
+    const { clock, store, enqueue } = setup();
+    let asked = 0;
+    store.settleArrived = () => {
+      asked += 1;
+      // What a store does when the result is there: the held batch completes now.
+      store.release();
+    };
+    void enqueue("a", true);
+    void enqueue("b", true);
+    // Nothing is in flight yet: nothing to settle.
+    expect(asked).toBe(0);
+    store.hold = true;
+    clock.runDeferred();
+    await settled();
+    expect(store.attempts).toEqual([["a", "b"]]);
+    expect(store.applied).toEqual([]);
+    void enqueue("c", true);
+    expect(asked).toBe(1);
+    // The batch's result came in the same turn, and the next batch followed it at once.
+    await settled();
+    expect(store.applied).toEqual([["a", "b"], ["c"]]);
+    // Queued with no batch in flight: not asked.
+    void enqueue("d", true);
+    expect(asked).toBe(1);
   });
 
   it("with lingerMs, a batch waiting for the interval starts as soon as startAt writes are queued", async () => {

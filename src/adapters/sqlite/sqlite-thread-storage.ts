@@ -27,7 +27,12 @@
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  Worker,
+} from "node:worker_threads";
 import type { SessionId } from "../../domain/ids.js";
 import type {
   CommitMark,
@@ -44,6 +49,7 @@ import {
   fromWireError,
   STORE_METHODS,
   type StoreName,
+  type WorkerData,
   type WorkerReply,
   type WorkerRequest,
 } from "./sqlite-worker-protocol.js";
@@ -107,15 +113,25 @@ class WorkerLink {
   private failure: Error | undefined;
   private closing = false;
   private opening = true;
+  /** The worker's replies (`WorkerData`), and how many it has posted and this thread handled. */
+  private readonly replies: MessagePort;
+  private readonly posted: Int32Array;
+  private handled = 0;
 
   constructor(
     options: SqliteStorageOptions,
     onExit: (link: WorkerLink, err: Error | null) => void,
   ) {
     const { source, eval: isEval } = workerSource();
+    const channel = new MessageChannel();
+    const replyCount = new SharedArrayBuffer(4);
+    this.replies = channel.port1;
+    this.posted = new Int32Array(replyCount);
+    const data: WorkerData = { options, replies: channel.port2, replyCount };
     this.worker = new Worker(source, {
       eval: isEval,
-      workerData: options,
+      workerData: data,
+      transferList: [channel.port2],
       // The worker takes none of the parent's flags (e.g. `-e`, or a loader it cannot use).
       execArgv: [],
     });
@@ -126,7 +142,8 @@ class WorkerLink {
     // Never an unhandled rejection: callers that care await it, and calls reject on their own.
     this.opened.catch(() => {});
 
-    this.worker.on("message", (msg: WorkerReply) => {
+    this.onReply = (msg: WorkerReply) => {
+      this.handled += 1;
       switch (msg.kind) {
         case "opened":
           this.opening = false;
@@ -147,7 +164,8 @@ class WorkerLink {
         default:
           return exhaustiveReply(msg);
       }
-    });
+    };
+    this.replies.on("message", this.onReply);
     this.worker.on("error", (err) => {
       this.failure ??= err;
     });
@@ -156,6 +174,9 @@ class WorkerLink {
       void this.worker.terminate();
     });
     this.worker.on("exit", (code) => {
+      // Replies posted before the exit still count: a commit that answered is not failed.
+      this.settleArrived();
+      this.replies.close();
       this.exited = true;
       const err = this.failure ?? new SqliteWorkerExitedError(`exit code ${code}`);
       settleOpen.reject(err);
@@ -168,6 +189,22 @@ class WorkerLink {
 
   get alive(): boolean {
     return !this.exited;
+  }
+
+  private readonly onReply: (msg: WorkerReply) => void;
+
+  /**
+   * Handles now, synchronously, the replies the worker has posted that the event loop has not
+   * delivered yet. The loop delivers them in its poll phase, behind every socket that became
+   * readable before: a loop that has fallen behind runs thousands of answers first.
+   */
+  settleArrived(): void {
+    if (this.exited || Atomics.load(this.posted, 0) === this.handled) return;
+    for (;;) {
+      const got = receiveMessageOnPort(this.replies);
+      if (got === undefined) return;
+      this.onReply(got.message as WorkerReply);
+    }
   }
 
   request(make: (id: number) => WorkerRequest): Promise<unknown> {
@@ -209,8 +246,13 @@ class WorkerLink {
    */
   private updateRef(): void {
     if (this.exited) return;
-    if (this.opening || this.pending.size > 0) this.worker.ref();
-    else this.worker.unref();
+    if (this.opening || this.pending.size > 0) {
+      this.worker.ref();
+      this.replies.ref();
+    } else {
+      this.worker.unref();
+      this.replies.unref();
+    }
   }
 }
 
@@ -265,6 +307,10 @@ class SqliteThreadStorage implements Storage {
 
   async ping(): Promise<void> {
     await this.request((id) => ({ kind: "ping", id }));
+  }
+
+  settleArrived(): void {
+    this.link?.settleArrived();
   }
 
   close(): Promise<void> {

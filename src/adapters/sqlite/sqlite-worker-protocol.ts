@@ -3,8 +3,10 @@
  * and how an error crosses between them. Values cross by structured clone: every argument and
  * result of the storage ports is plain data (records, arrays, Maps), so nothing is lost.
  */
+import type { MessagePort } from "node:worker_threads";
 import type { SessionId } from "../../domain/ids.js";
 import { FencedError, type Storage } from "../../ports/storage.js";
+import type { SqliteStorageOptions } from "./sqlite-storage.js";
 
 /** The stores a call can name. */
 export type StoreName = "quizzes" | "bank" | "sessions" | "meta" | "images";
@@ -46,6 +48,18 @@ export type WorkerReply =
   | { kind: "open_failed"; error: WireError }
   | { kind: "result"; id: number; value: unknown }
   | { kind: "error"; id: number; error: WireError };
+
+/**
+ * The worker's `workerData`. Replies go over `replies`, a port of their own, not the worker's
+ * parent port: the main thread can take them synchronously (`receiveMessageOnPort`) when
+ * `replyCount`, which the worker raises by one after posting each reply, says one is waiting.
+ */
+export interface WorkerData {
+  options: SqliteStorageOptions;
+  replies: MessagePort;
+  /** An Int32Array's buffer of one element. */
+  replyCount: SharedArrayBuffer;
+}
 
 /** An error as it crosses the thread boundary. */
 export interface WireError {

@@ -6,19 +6,26 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Storage } from "../../ports/storage.js";
-import { openSqliteStorage, type SqliteStorageOptions } from "./sqlite-storage.js";
+import { openSqliteStorage } from "./sqlite-storage.js";
 import {
   STORE_METHODS,
   toWireError,
+  type WorkerData,
   type WorkerReply,
   type WorkerRequest,
 } from "./sqlite-worker-protocol.js";
 
 const port = parentPort;
 if (port === null) throw new Error("sqlite-worker.ts runs only as a worker thread");
+const { options, replies, replyCount } = workerData as WorkerData;
+const posted = new Int32Array(replyCount);
+// Only posted to, never listened on: it must not keep the thread alive once the parent port closes.
+replies.unref();
 
 function reply(message: WorkerReply): void {
-  port?.postMessage(message);
+  replies.postMessage(message);
+  // After the post: a main thread that sees the count finds the reply on its port.
+  Atomics.add(posted, 0, 1);
 }
 
 async function answer(storage: Storage, req: WorkerRequest): Promise<unknown> {
@@ -47,7 +54,6 @@ function exhaustive(req: never): never {
   throw new Error(`unknown request: ${JSON.stringify(req)}`);
 }
 
-const options = workerData as SqliteStorageOptions;
 const opening = openSqliteStorage(options);
 let sessionWrites = 0;
 
