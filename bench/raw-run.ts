@@ -43,6 +43,7 @@ import {
   UsageError,
   waitHealthy,
 } from "./run.js";
+import { type BucketSummary, fetchBuckets, summarizeBuckets } from "./server-histogram.js";
 import {
   addCounts,
   checkAcknowledged,
@@ -416,6 +417,11 @@ export interface RawReport {
   errors: Record<string, number>;
   missing: { question: number; reveal: number; end: number };
   reference: ReferenceReport | null;
+  /**
+   * The servers' own quizwire_answer_ack_seconds over the game (the door's answer handler to the
+   * acknowledgement built), summed over the instances; null when /metrics could not be read.
+   */
+  serverAnswerAck: BucketSummary | null;
   plot: string | null;
   notes: string[];
   serverLog: string[];
@@ -599,6 +605,13 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   // ---- the game
   phaseText = "game";
   phase(`playing ${opts.questions} questions`);
+  const ackHistogram = () =>
+    fetchBuckets(
+      instances.map((i) => i.httpBase),
+      "quizwire_answer_ack_seconds",
+      { door: "canonical" },
+    );
+  const ackBucketsBefore = await ackHistogram();
   const gameStartAt = epochNow();
   await host.start();
   for (let k = 0; k < opts.questions; k++) {
@@ -621,6 +634,11 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   if (!allEnded) notes.push("not every player received `end` within 30 s of the last next");
   const cpuAfterGame = sampler?.cpu() ?? 0;
   const loadAtEnd = loadAverage();
+  const ackBucketsAfter = await ackHistogram();
+  const serverAnswerAck =
+    ackBucketsBefore && ackBucketsAfter
+      ? summarizeBuckets(ackBucketsBefore, ackBucketsAfter)
+      : null;
   line.stop();
 
   phase("collecting samples");
@@ -782,6 +800,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     errors,
     missing,
     reference,
+    serverAnswerAck,
     plot: null,
     notes,
     serverLog: serverLog.slice(-20),
@@ -911,6 +930,9 @@ async function runReference(
 
 // ---------------------------------------------------------------- output
 
+/** A bucket's upper bound as the report prints it. */
+const bound = (ms: number | null) => (ms === null ? "—" : Number.isFinite(ms) ? formatMs(ms) : "∞");
+
 const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : "—");
 
 /** The raw report as a person reads it. */
@@ -989,6 +1011,12 @@ export function formatRawReport(r: RawReport): string {
   } else {
     lines.push("server RSS / CPU       not measured (--url without --server-pid)");
   }
+  const sa = r.serverAnswerAck;
+  lines.push(
+    sa === null
+      ? "server's own ack       not read (/metrics unreachable)"
+      : `server's own ack       ${formatInt(sa.count)} answers: p50 ≤ ${bound(sa.p50Ms)} ms, p99 ≤ ${bound(sa.p99Ms)} ms (quizwire_answer_ack_seconds' buckets: the answer handler's start to its acknowledgement built; the clients' answer → ack adds the wait to be read, the write, the kernel and the generator)`,
+  );
   const g = r.generator;
   const perFrameUs = (sum(g.cpuGameS) * 1e6) / Math.max(1, r.messages.gameFrames);
   lines.push(
