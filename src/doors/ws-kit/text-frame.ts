@@ -66,43 +66,16 @@ export function sharedTextFrame(payload: Buffer): Buffer {
 }
 
 /**
- * `head`, the `items` with `separator` between them, then `tail`, as UTF-8 bytes in a buffer
- * made inside its own frame: `sharedTextFrame` finds that frame without copying. For a big
- * shared payload built from many strings (a reveal's list of every player for hosts, 1.5 MB
- * at 10,000 players), this writes the bytes once, where joining the strings, encoding the
- * result and framing it copied them three times, each into fresh memory (see turn-writes.ts
- * for what fresh memory costs here). With `spans` (two numbers per item), it also says where
- * each item's bytes are in the payload: item `i` is `spans[2i]` up to `spans[2i + 1]`, so a
- * frame that repeats one item (a player's own entry) can copy its bytes instead of encoding it
- * again.
+ * A payload of `length` bytes, made inside its own frame (the header written before it) and
+ * registered so that `sharedTextFrame` finds that frame without copying: for a big shared
+ * payload written in place (a reveal's list of every player for hosts, 1.5 MB at 10,000
+ * players), the bytes are written once, where encoding a string and framing it copied them
+ * again, each time into fresh memory (see turn-writes.ts for what fresh memory costs here).
+ * The caller fills all `length` bytes.
  */
-export function joinedTextPayload(
-  head: string,
-  items: readonly string[],
-  separator: string,
-  tail: string,
-  spans?: Int32Array,
-): Buffer {
-  const sep = Buffer.from(separator);
-  let length = Buffer.byteLength(head) + Buffer.byteLength(tail);
-  if (items.length > 0) length += sep.length * (items.length - 1);
-  for (const item of items) length += Buffer.byteLength(item);
+export function framedPayload(length: number): Buffer {
   const { frame, offset } = frameFor(length);
   const payload = frame.subarray(offset);
-  let at = payload.write(head, 0);
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0) {
-      payload.set(sep, at);
-      at += sep.length;
-    }
-    const start = at;
-    at += payload.write(items[i] as string, at);
-    if (spans !== undefined) {
-      spans[2 * i] = start;
-      spans[2 * i + 1] = at;
-    }
-  }
-  payload.write(tail, at);
   framed.set(payload, frame);
   return payload;
 }
