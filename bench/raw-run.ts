@@ -57,6 +57,7 @@ import {
   summarize,
   summaryRow,
 } from "./stats.js";
+import { WARMUP_QUESTIONS, type WarmUpResult, warmUp } from "./warmup.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WORKER_PATH = fileURLToPath(new URL("./raw-worker.ts", import.meta.url));
@@ -422,6 +423,8 @@ export interface RawReport {
    * acknowledgement built), summed over the instances; null when /metrics could not be read.
    */
   serverAnswerAck: BucketSummary | null;
+  /** `--warmup-players`: the warm-up game played on each server before the measured one. */
+  warmUp: WarmUpResult[] | null;
   plot: string | null;
   notes: string[];
   serverLog: string[];
@@ -491,6 +494,21 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   const wsUrl = new URL(server.wsUrl);
   // Player n connects to instance n mod N; the host (and so the session's owner) is on the first.
   const ports = instances.map((i) => Number(new URL(i.wsUrl).port));
+
+  let warmedUp: WarmUpResult[] | null = null;
+  if (opts.warmupPlayers > 0) {
+    // Its own random numbers: the measured game is the same with a warm-up as without.
+    const warmRandom = new SeededRandom(opts.seed + 1);
+    warmedUp = [];
+    for (const instance of instances) {
+      setPhase(
+        `warming up ${instances.length > 1 ? `instance ${instance.index}` : "the server"}: a ${WARMUP_QUESTIONS}-question game of ${formatInt(opts.warmupPlayers)} players (--warmup-players)`,
+      );
+      warmedUp.push(
+        await warmUp(instance, opts.warmupPlayers, WARMUP_QUESTIONS, warmRandom, { waitFor, tick }),
+      );
+    }
+  }
 
   setPhase("creating the quiz over REST");
   const quizId = await createQuiz(server.httpBase, opts.questions, random);
@@ -801,6 +819,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     missing,
     reference,
     serverAnswerAck,
+    warmUp: warmedUp,
     plot: null,
     notes,
     serverLog: serverLog.slice(-20),
@@ -971,6 +990,12 @@ export function formatRawReport(r: RawReport): string {
   );
   lines.push(
     `${r.cpu} × ${r.cores}; server ${serverLine(r)}; question-ms ${o.questionMs}, answer-spread-ms ${o.answerSpreadMs}, seed ${o.seed}${o.generatorNice > 0 ? `; players' workers at nice ${o.generatorNice}` : ""}; open files per process ${r.openFileLimit === null ? "unknown" : formatInt(r.openFileLimit)}; load average ${r.loadAvg[0].toFixed(1)} at the start, ${r.loadAvg[1].toFixed(1)} after the game (${r.cores} cores: above that, other work competes with this run)`,
+  );
+  const w = r.warmUp;
+  lines.push(
+    w === null
+      ? "warm-up                none: the server's first game (its code cold; --warmup-players N plays one first)"
+      : `warm-up                ${w.map((x) => `${formatInt(x.players)} players × ${x.questions} questions, ${formatInt(x.answers)} answers in ${x.seconds.toFixed(1)} s`).join("; ")} on ${w.length === 1 ? "the server" : "each instance"} before this game (--warmup-players)`,
   );
   lines.push("");
   const L = r.latency;

@@ -126,6 +126,8 @@ export interface BenchOptions {
   startAfterMs: number;
   /** Raw runs: the nice value of the player workers' threads (0: as started). */
   generatorNice: number;
+  /** Raw live runs: players of a warm-up game played on each server before the measured one (0: none). */
+  warmupPlayers: number;
 }
 
 /** What raw players do: a live game on /ws/v1, or seed 001 learners on /ws. */
@@ -158,6 +160,9 @@ const USAGE = `npm run bench -- [flags]
   --generator-nice N     raw: the player workers run at nice N (0–19, default 0), so that on a
                          machine they share with the server they do not take its core when it
                          wakes them (the reference server, forked by the bench, stays at 0)
+  --warmup-players N     raw live: first play a 5-question game of N SDK players on each server
+                         (default 0: none), so the measured game runs on warm code, as on a
+                         server that has played before
   --server-node-args="A B"  node flags for each server the bench starts (with "=": the value
                          starts with -), e.g. --server-node-args="--cpu-prof --cpu-prof-dir=.bench/prof"
   --url ws://127.0.0.1:PORT/ws/v1   use a running server instead of starting one
@@ -220,6 +225,7 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
         "answers-per-min": { type: "string" },
         "server-node-args": { type: "string" },
         "start-after-ms": { type: "string" },
+        "warmup-players": { type: "string" },
         "generator-nice": { type: "string" },
         help: { type: "boolean" },
       },
@@ -320,6 +326,9 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     throw new UsageError("--server-node-args is for servers the bench starts; not with --url");
   const startAfterMs = intFlag("start-after-ms", values["start-after-ms"], 0, 0, 600_000);
   const generatorNice = intFlag("generator-nice", values["generator-nice"], 0, 0, 19);
+  const warmupPlayers = intFlag("warmup-players", values["warmup-players"], 0, 0, 5_000);
+  if (warmupPlayers > 0 && (sdk || scenario !== "live"))
+    throw new UsageError("--warmup-players goes with raw players in the live scenario");
   if (generatorNice > 0 && sdk)
     throw new UsageError("--generator-nice goes with raw players (not --sdk or --kill-owner-at)");
   if (startAfterMs > 0 && (sdk || scenario !== "live"))
@@ -355,6 +364,7 @@ export function parseFlags(argv: readonly string[], randomSeed: () => number): B
     serverNodeArgs,
     startAfterMs,
     generatorNice,
+    warmupPlayers,
     seed,
     seedGiven,
     micro: values.micro ?? false,

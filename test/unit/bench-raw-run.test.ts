@@ -117,6 +117,13 @@ describe("the raw run's flags", () => {
     expect(() =>
       parseFlags(["--url", "ws://127.0.0.1:1/ws/v1", "--server-node-args=--cpu-prof"], () => 1),
     ).toThrow(UsageError);
+    expect(parseFlags([], () => 1).warmupPlayers).toBe(0);
+    expect(parseFlags(["--warmup-players", "300"], () => 1).warmupPlayers).toBe(300);
+    expect(() => parseFlags(["--scenario", "seed001", "--warmup-players", "10"], () => 1)).toThrow(
+      UsageError,
+    );
+    expect(() => parseFlags(["--sdk", "--warmup-players", "10"], () => 1)).toThrow(UsageError);
+    expect(() => parseFlags(["--warmup-players", "-1"], () => 1)).toThrow(UsageError);
     expect(parseFlags(["--start-after-ms", "3000"], () => 1).startAfterMs).toBe(3000);
     expect(() => parseFlags(["--scenario", "seed001", "--start-after-ms", "10"], () => 1)).toThrow(
       /live scenario/,
