@@ -10,6 +10,8 @@ export class FakeSocket implements DoorSocket {
   readonly sent: string[] = [];
   /** For each frame in `sent`, whether it was sent as a reply (socket.ts). */
   readonly asReply: boolean[] = [];
+  /** For each frame in `sent`, whether it was sent as one that may wait (socket.ts). */
+  readonly mayWait: boolean[] = [];
   closedWith: { code: number; reason: string } | null = null;
   bufferedAmount = 0;
   private events: SocketEvents | null = null;
@@ -18,10 +20,11 @@ export class FakeSocket implements DoorSocket {
     return this.closedWith === null;
   }
 
-  send(frame: string | Buffer, reply = false): void {
+  send(frame: string | Buffer, reply = false, mayWait = false): void {
     if (!this.isOpen) throw new Error("send on a closed socket");
     this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
     this.asReply.push(reply);
+    this.mayWait.push(mayWait);
   }
 
   sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply = false): void {

@@ -125,3 +125,42 @@ describe("canonical reveal frames", () => {
     }
   });
 });
+
+describe("canonical frames that may wait", () => {
+  const event = (body: RoomEvent["body"]): RoomEvent => ({
+    sessionId: "s_room" as SessionId,
+    epoch: 1,
+    seq: 3,
+    at: 1_765_000_000_000,
+    audience: { kind: "all" },
+    encoded: new Map(),
+    body,
+  });
+
+  it("news for hosts and spectators alone may wait to share a write; what players get does not", () => {
+    const joined = encodeEvent(
+      event({
+        type: "participant_joined",
+        participant: {
+          participantId: "p_1" as ParticipantId,
+          userId: "u1" as UserId,
+          name: "Ana",
+          role: "player",
+          status: "active",
+          score: 0,
+          connected: true,
+        } as never,
+        playerCount: 1,
+        presentCount: 1,
+        roster: [] as never,
+      }),
+    );
+    const counted = encodeEvent(event({ type: "answer_count", index: 0, answered: 1, players: 2 }));
+    const locked = encodeEvent(event({ type: "locked", locked: true }));
+    const playerCount = encodeEvent(event({ type: "player_count", playerCount: 2 }));
+    expect(joined.map((f) => [f.type, f.mayWait])).toEqual([["player_joined", true]]);
+    expect(counted.map((f) => [f.type, f.mayWait])).toEqual([["answer_count", true]]);
+    expect(locked.map((f) => [f.type, f.mayWait])).toEqual([["lock", false]]);
+    expect(playerCount.map((f) => [f.type, f.mayWait])).toEqual([["player_count", false]]);
+  });
+});

@@ -247,7 +247,9 @@ class EchoDialect implements Dialect<EchoState, Msg> {
     const text = (extra: object = {}) => JSON.stringify({ type: b.type, seq: event.seq, ...extra });
     switch (b.type) {
       case "answer_count":
-        return [sharedFrame("answer_count", text(), { roles: STAFF, coalescible: true })];
+        return [
+          sharedFrame("answer_count", text(), { roles: STAFF, coalescible: true, mayWait: true }),
+        ];
       case "player_count":
         return [sharedFrame("player_count", text(), { coalescible: true })];
       case "reveal":
@@ -499,6 +501,19 @@ describe("door driver: delivery", () => {
     expect(host.frames<Frame>().slice(2)).toEqual([
       { type: "reveal", seq: room.seq - 1, you: null },
       { type: "answer_count", seq: room.seq },
+    ]);
+  });
+
+  it("a frame the dialect says may wait reaches the socket as one that may; the others do not", async () => {
+    const { room, door } = setup();
+    const host = await joined(door, room, "h1", "host");
+    const from = host.sent.length;
+    room.emit({ type: "answer_count", index: 0, answered: 1, players: 1 });
+    room.emit({ type: "locked", locked: true });
+    const got = host.sent.slice(from).map((f, i) => [JSON.parse(f).type, host.mayWait[from + i]]);
+    expect(got).toEqual([
+      ["answer_count", true],
+      ["locked", false],
     ]);
   });
 

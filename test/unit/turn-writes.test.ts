@@ -223,3 +223,54 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     });
   });
 });
+
+describe("TurnQueue: frames that may wait (a host's news of each join)", () => {
+  it("waits WAIT_MS for more, then writes them all at once", async () => {
+    const writes: string[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(String(b))));
+    q.push(Buffer.from("joined a"), false, true);
+    await endOfTurn();
+    q.push(Buffer.from("+joined b"), false, true);
+    await endOfTurn();
+    expect(writes).toEqual([]);
+    expect(q.bytes).toBe(17);
+    await vi.waitFor(() => expect(writes).toEqual(["joined a+joined b"]));
+    expect(q.bytes).toBe(0);
+  });
+
+  it("a frame that may not wait takes the waiting ones along, in order, at the end of its turn", async () => {
+    const writes: string[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(String(b))));
+    q.push(Buffer.from("joined"), false, true);
+    await endOfTurn();
+    q.push(Buffer.from("+ack"), true);
+    await endOfTurn();
+    expect(writes).toEqual(["joined+ack"]);
+    // Nothing is written again when the wait is up.
+    const next = new TurnQueue(taken((b) => writes.push(String(b))));
+    next.push(Buffer.from("later"), false, true);
+    await vi.waitFor(() => expect(writes).toContain("later"));
+    expect(writes).toEqual(["joined+ack", "later"]);
+  });
+
+  it("a frame that may wait joins a turn's write that is going out anyway", async () => {
+    const writes: string[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(String(b))));
+    q.push(Buffer.from("question"));
+    q.push(Buffer.from("+count"), false, true);
+    await endOfTurn();
+    expect(writes).toEqual(["question+count"]);
+  });
+
+  it("a flush asked for early (a close) writes what waits, and the wait's end writes nothing more", async () => {
+    const writes: string[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(String(b))));
+    q.push(Buffer.from("joined"), false, true);
+    q.flush();
+    expect(writes).toEqual(["joined"]);
+    const other = new TurnQueue(taken((b) => writes.push(String(b))));
+    other.push(Buffer.from("other"), false, true);
+    await vi.waitFor(() => expect(writes).toContain("other"));
+    expect(writes).toEqual(["joined", "other"]);
+  });
+});

@@ -48,6 +48,11 @@ function spliced<T extends ServerType>(
   return { prefix: `${frameHead(type, event)}${open}"${key}":`, suffix: "}}" };
 }
 
+/**
+ * One frame. A frame for hosts and spectators alone (joins, leaves, presence, the answer
+ * count) may wait a few milliseconds for more to the same screen: in a join storm a host
+ * gets them forty writes a second instead of one write per join.
+ */
 function make(
   type: ServerType,
   shared: string,
@@ -55,7 +60,8 @@ function make(
   personal: EventFrame["personal"] = null,
   coalescible = false,
 ): EventFrame[] {
-  return [eventFrame(type, { shared: Buffer.from(shared), personal, roles, coalescible })];
+  const mayWait = roles === STAFF;
+  return [eventFrame(type, { shared: Buffer.from(shared), personal, roles, coalescible, mayWait })];
 }
 
 /** How this door presents a room event: one frame, or none for events it does not forward. */

@@ -98,6 +98,8 @@ export interface EventFrame {
   about: ParticipantId | null;
   /** Never sent after a newer one of its type reached the connection (boards from snapshots and events). */
   latestOnly: boolean;
+  /** News a screen may get a few milliseconds late, in one write with more (`DoorSocket.send`). */
+  mayWait: boolean;
 }
 
 /**
@@ -121,6 +123,7 @@ const NO_FRAME_OPTIONS = {
   coalescible: false,
   about: null,
   latestOnly: false,
+  mayWait: false,
 } as const;
 
 /** An event frame with the defaults filled in: no bytes yet, every role, in order, never skipped. */

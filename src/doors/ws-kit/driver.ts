@@ -600,7 +600,7 @@ export class DoorDriver<S, M extends { type: string }> {
       if (pressure === "skip") continue;
       if (!conn.socket.isOpen) return;
       const own = personal && pid !== null ? f.personal : null;
-      if (own === null) conn.socket.send(f.shared as Buffer, reply);
+      if (own === null) conn.socket.send(f.shared as Buffer, reply, f.mayWait);
       else if (typeof own === "function") conn.socket.send(own(pid as ParticipantId), reply);
       else conn.socket.sendSpliced(own.before, own.part(pid as ParticipantId), own.after, reply);
       if (f.latestOnly) this.noteLatest(conn, f.type, mark);

@@ -8,8 +8,11 @@ export interface DoorSocket {
    * Queues one text frame. `reply`: made for this client alone (a reply, its own state), not
    * one recipient's share of a room's broadcast: it goes out with this turn's writes even
    * when earlier frames still wait for a later slice of a big broadcast (they go with it).
+   * `mayWait`: news a screen may get a few milliseconds late (a host's `player_joined`), so
+   * that many share one write (`WAIT_MS` in turn-writes.ts); a later frame that may not wait
+   * takes it along.
    */
-  send(frame: string | Buffer, reply?: boolean): void;
+  send(frame: string | Buffer, reply?: boolean, mayWait?: boolean): void;
   /**
    * Queues one text frame made of `before`, `part` (text, or its UTF-8 bytes) and `after`, without
    * joining them first; `reply` as for `send`.

@@ -34,6 +34,15 @@ export const WRITES_PER_SLICE = 1_000;
 /** Bytes written in one go before the same (about 8 ms of reveals, 3 ms of seed-001 boards). */
 export const BYTES_PER_SLICE = 1024 * 1024;
 
+/**
+ * How long a frame that may wait (`push(frame, false, true)`) waits for others to the same
+ * socket. During a join storm a host's screen was sent `player_joined` and `presence` in a
+ * write of their own for almost every join (about 1,400 writes a second at 10,000 players,
+ * a third of the server's writes during the joins); waiting this long, a host gets them in
+ * forty writes a second, and a person watching a lobby fill sees no difference.
+ */
+export const WAIT_MS = 25;
+
 /** A socket's queue: what the turn gave it, written by `flush` as one buffer. */
 export interface QueuedWrites {
   /** Writes everything queued and says how many bytes that was; called once per turn in which something was queued. */
@@ -88,6 +97,27 @@ function flushBacklog(): void {
   }
   backlog = [];
   backlogAt = 0;
+}
+
+/** Queues holding only frames that may wait: listed for a turn's flush when `WAIT_MS` is up. */
+let waiting: TurnQueue[] = [];
+let waitTimer: NodeJS.Timeout | null = null;
+
+function waitForOthers(q: TurnQueue): void {
+  waiting.push(q);
+  if (waitTimer === null) {
+    waitTimer = setTimeout(listWaiting, WAIT_MS);
+    // Nothing to wait for once the server is going away.
+    waitTimer.unref();
+  }
+}
+
+function listWaiting(): void {
+  waitTimer = null;
+  const list = waiting;
+  waiting = [];
+  // A queue that something urgent flushed meanwhile is no longer waiting (`listWaited`).
+  for (const q of list) q.listWaited();
 }
 
 /** Flushes `list` from `from` on until a slice's sockets or bytes are used up; returns where it stopped. */
@@ -212,6 +242,8 @@ export class TurnQueue implements QueuedWrites {
   bytes = 0;
   /** The turn whose flush this queue was last listed for. */
   private listedFor = -1;
+  /** Holds only frames that may wait, and is listed for no flush until `WAIT_MS` is up. */
+  private waits = false;
 
   /**
    * `write` hands the turn's bytes to the socket and says whether it is done with them (took
@@ -221,13 +253,15 @@ export class TurnQueue implements QueuedWrites {
 
   /**
    * Queues bytes: a whole frame, or the next piece of one (they are joined when written).
+   * `mayWait`: the frame may wait up to `WAIT_MS` for others to this socket (a host's news
+   * of a join); a frame that may not wait takes every frame before it along.
    * `reply`: the frame answers this client. Queued behind frames of an earlier turn that
    * still wait for their slice of a broadcast, it is written with this turn's writes, and
    * those frames with it, before it: a score does not wait for ten thousand other
    * sockets' boards.
    */
-  push(frame: Buffer, reply = false): void {
-    this.add(frame, frame.length, reply);
+  push(frame: Buffer, reply = false, mayWait = false): void {
+    this.add(frame, frame.length, reply, mayWait);
   }
 
   /**
@@ -247,24 +281,36 @@ export class TurnQueue implements QueuedWrites {
     this.add(frame, frame.bytes, reply);
   }
 
-  private add(piece: Piece, bytes: number, reply: boolean): void {
+  private add(piece: Piece, bytes: number, reply: boolean, mayWait = false): void {
     if (this.first === null) {
       this.first = piece;
-      this.list();
+      if (mayWait) {
+        this.waits = true;
+        waitForOthers(this);
+      } else {
+        this.list();
+      }
     } else {
       if (this.pieces === null) this.pieces = [this.first, piece];
       else this.pieces.push(piece);
-      if (reply && this.listedFor !== turn) this.list();
+      if (this.waits ? !mayWait : reply && this.listedFor !== turn) this.list();
     }
     this.bytes += bytes;
   }
 
   private list(): void {
+    this.waits = false;
     this.listedFor = turn;
     flushAtEndOfTurn(this);
   }
 
+  /** `WAIT_MS` is up: what waits goes out with this turn's writes. */
+  listWaited(): void {
+    if (this.waits) this.list();
+  }
+
   flush(): number {
+    this.waits = false;
     const first = this.first;
     if (first === null) return 0;
     const pieces = this.pieces;

@@ -40,11 +40,11 @@ class WsSocket implements DoorSocket {
     });
   }
 
-  send(frame: string | Buffer, reply = false): void {
+  send(frame: string | Buffer, reply = false, mayWait = false): void {
     // Nothing follows a close frame (RFC 6455 §5.5.1); `ws` dropped such sends too.
     if (!this.isOpen) return;
     if (typeof frame !== "string") {
-      this.queue.push(sharedTextFrame(frame), reply);
+      this.queue.push(sharedTextFrame(frame), reply, mayWait);
       return;
     }
     // A text made for this client (a reply) goes in as text, framed and written into the turn's
