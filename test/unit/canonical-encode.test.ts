@@ -55,29 +55,19 @@ function revealEvent(list = players): RoomEvent {
   };
 }
 
-/** A player's entry of `per_user_stats` as JSON.stringify writes it (the field order included). */
+/** A player's result as JSON.stringify writes it (the field order included). */
+function resultFields(r: PlayerResult) {
+  const { answered, correct, points, score, rank, streak } = r;
+  return { answered, correct, points, score, rank, streak };
+}
+
+/** A player's entry of `per_user_stats`. */
 function entryJson(id: string, r: PlayerResult): string {
-  return JSON.stringify({
-    user_id: r.userId,
-    participant_id: id,
-    answered: r.answered,
-    correct: r.correct,
-    points: r.points,
-    score: r.score,
-    rank: r.rank,
-    streak: r.streak,
-  });
+  return JSON.stringify({ user_id: r.userId, participant_id: id, ...resultFields(r) });
 }
 
 function youJson(r: PlayerResult): string {
-  return JSON.stringify({
-    answered: r.answered,
-    correct: r.correct,
-    points: r.points,
-    score: r.score,
-    rank: r.rank,
-    streak: r.streak,
-  });
+  return JSON.stringify(resultFields(r));
 }
 
 describe("canonical reveal frames", () => {
