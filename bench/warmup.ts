@@ -10,11 +10,11 @@ import { createQuiz } from "./run.js";
  * A server that has just started runs its code cold: V8 compiles a function
  * for speed only after it has run many times. At 10,000 players the first
  * question then arrives at code that has never handled an answer, and the
- * answers back up: on this machine (2026-12-06, 3 runs each) question 1's
- * answer → ack p99 was 191 / 127 / 36 ms on a fresh server and 30 / 68 / 26
- * ms after a 2,000-player warm-up game; a 300-player game of 5 questions did
- * as much (25 / 38 / 28 ms), so it is the code, not the heap or the database,
- * that was cold. A server in service has played earlier games; a fresh one
+ * answers back up: on this machine (2026-12-06, 3 alternating pairs)
+ * question 1's answer → ack p99 was 191 / 127 / 36 ms on a fresh server and
+ * 30 / 68 / 26 ms after a 2,000-player warm-up game; a 300-player game of 5
+ * questions did as much (25 / 38 / 28 ms in the 3 runs after), so it is the
+ * code, not the heap or the database, that was cold. A server in service has played earlier games; a fresh one
  * has not. The report says which was measured.
  *
  * The players are SDK clients in this process, all answering as soon as a
