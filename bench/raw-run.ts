@@ -994,7 +994,7 @@ export function formatRawReport(r: RawReport): string {
   const w = r.warmUp;
   lines.push(
     w === null
-      ? "warm-up                none: the server's first game (its code cold; --warmup-players N plays one first)"
+      ? "warm-up                none by the bench (the server plays its own before it opens unless WARMUP_PLAYERS=0: then this game runs on cold code)"
       : `warm-up                ${w.map((x) => `${formatInt(x.players)} players × ${x.questions} questions, ${formatInt(x.answers)} answers in ${x.seconds.toFixed(1)} s`).join("; ")} on ${w.length === 1 ? "the server" : "each instance"} before this game (--warmup-players)`,
   );
   lines.push("");

@@ -80,6 +80,8 @@ export interface Config {
    * above this; 0 turns it off (src/server/event-loop-shedding.ts).
    */
   eventLoopLagLimitMs: number;
+  /** Players of the warm-up game played before the server opens (`server/warm-up.ts`); 0: none. */
+  warmUpPlayers: number;
   /** OpenTelemetry traces exported over OTLP/HTTP; null (no endpoint set) means no tracing at all. */
   tracing: TracingConfig | null;
 }
@@ -326,5 +328,6 @@ export function loadConfig(env: Env = process.env): Config {
     dbCircuitFailures: int(env, "DB_CIRCUIT_FAILURES", 5, 1, 1_000),
     dbCircuitRetryMs: int(env, "DB_CIRCUIT_RETRY_MS", 30_000, 100, 3_600_000),
     eventLoopLagLimitMs: int(env, "EVENT_LOOP_LAG_LIMIT_MS", 250, 0, 60_000),
+    warmUpPlayers: int(env, "WARMUP_PLAYERS", 300, 0, 5_000),
   };
 }

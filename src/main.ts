@@ -1,5 +1,7 @@
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "./observability/logger.js";
 import { createApp } from "./server/app.js";
+import { warmUp } from "./server/warm-up.js";
 
 /** Entry point: configuration from the environment, then serve until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
@@ -13,6 +15,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (config.warmUpPlayers > 0) await warmUpFirst(config);
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
     app = await createApp({ config });
@@ -43,6 +46,20 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+/** Plays the warm-up game (`server/warm-up.ts`); a failure is logged, and the server starts cold. */
+async function warmUpFirst(config: Config): Promise<void> {
+  const log = createLogger({ level: config.logLevel });
+  try {
+    const w = await warmUp(config, config.warmUpPlayers, log);
+    log.info(
+      { warmUp: w },
+      `warmed up: a ${w.questions}-question game of ${w.players} players (${w.answers} answers) in ${Math.round(w.ms)} ms`,
+    );
+  } catch (err) {
+    log.warn({ err }, "the warm-up game failed; starting cold");
+  }
 }
 
 main().catch((err: unknown) => {

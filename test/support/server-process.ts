@@ -21,6 +21,8 @@ export class ServerProcess {
         HOST: "127.0.0.1",
         LOG_LEVEL: "info",
         EVENT_LOOP_LAG_LIMIT_MS: "0",
+        // A warm-up game adds seconds under tsx; test/integration/warm-up.test.ts plays one.
+        WARMUP_PLAYERS: "0",
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
