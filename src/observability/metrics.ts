@@ -13,6 +13,12 @@ export interface MetricsSources {
   storageQueue: () => number;
   /** The rooms this instance runs, for quiz_active_sessions and quiz_total_participants. */
   rooms?: () => Iterable<LoadedRoom>;
+  /**
+   * prom-client's process metrics (GC, event loop, memory); on unless false. They cannot be
+   * stopped once started (a GC observer and an event-loop monitor for the process's life), so
+   * an instance that lives a moment (the warm-up's) goes without.
+   */
+  processMetrics?: boolean;
 }
 
 /** Error codes that mean the server failed, in the engine's words and every dialect's. */
@@ -74,7 +80,7 @@ export class Metrics {
 
   constructor(opts: MetricsSources) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.connections = new Gauge({
       name: "quizwire_connections",
       help: "Open WebSocket connections by door",

@@ -99,6 +99,8 @@ export interface AppOptions {
   clusterOptions?: Partial<ClusterDirectoryOptions>;
   /** Where the server's own logger writes (tests capture it); stdout unless given. */
   logDestination?: DestinationStream;
+  /** prom-client's process metrics on /metrics (`MetricsSources.processMetrics`); on unless false. */
+  processMetrics?: boolean;
 }
 
 /** A composed quizwire server: every port wired to its adapter, every door mounted. */
@@ -248,6 +250,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions: () => registry.activeCount,
     storageQueue: () => committer.status().queued,
     rooms: () => roomsOf(registry),
+    ...(opts.processMetrics === false ? { processMetrics: false } : {}),
   });
   const storage = countStorageErrors(opened, () => metrics.databaseErrors.inc());
   const committer = new GroupCommitter(

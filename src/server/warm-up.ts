@@ -25,7 +25,8 @@ import { createApp } from "./app.js";
  * room, the group commit, the fan-out. The code it warms is the code the real
  * instance runs (V8 keeps a function's optimised code with the function, and
  * both instances share their modules). Nothing of it reaches the real
- * database, metrics or logs; the directory is removed afterwards. A warm-up
+ * database, metrics or logs, and it starts none of prom-client's process
+ * metrics (which nothing could stop); the directory is removed afterwards. A warm-up
  * that fails or takes longer than `WARM_UP_TIMEOUT_MS` is logged and skipped:
  * the server then starts cold, as it did before.
  */
@@ -65,6 +66,7 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
       logLevel: "silent",
     },
     logger: log.child({ warmUp: true }, { level: "silent" }),
+    processMetrics: false,
   });
   const clients: QuizwireClient[] = [];
   try {

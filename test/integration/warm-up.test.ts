@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { WARM_UP_QUESTIONS, warmUp } from "../../src/server/warm-up.js";
 import { ServerProcess } from "../support/server-process.js";
+import { createTestApp } from "../support/test-app.js";
 
 const dirs: string[] = [];
 const servers: ServerProcess[] = [];
@@ -45,5 +46,21 @@ describe("the warm-up game before the server opens", () => {
     expect(warmed).toBeLessThan(log.indexOf("quizwire listening on"));
     const res = await fetch(`http://127.0.0.1:${server.port}/health/live`);
     expect(res.status).toBe(200);
+  });
+
+  it("its private instance starts none of prom-client's process metrics, which could not be stopped", async () => {
+    const plain = await createTestApp();
+    const quiet = await createTestApp({}, { processMetrics: false });
+    try {
+      const scrape = async (t: typeof plain) =>
+        (await t.app.fastify.inject({ method: "GET", url: "/metrics" })).body;
+      expect(await scrape(plain)).toContain("process_cpu_user_seconds_total");
+      const body = await scrape(quiet);
+      expect(body).not.toContain("process_cpu_user_seconds_total");
+      expect(body).toContain("quizwire_connections");
+    } finally {
+      await plain.close();
+      await quiet.close();
+    }
   });
 });
