@@ -497,16 +497,12 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
 
   let warmedUp: WarmUpResult[] | null = null;
   if (opts.warmupPlayers > 0) {
-    // Its own random numbers: the measured game is the same with a warm-up as without.
-    const warmRandom = new SeededRandom(opts.seed + 1);
     warmedUp = [];
     for (const instance of instances) {
       setPhase(
         `warming up ${instances.length > 1 ? `instance ${instance.index}` : "the server"}: a ${WARMUP_QUESTIONS}-question game of ${formatInt(opts.warmupPlayers)} players (--warmup-players)`,
       );
-      warmedUp.push(
-        await warmUp(instance, opts.warmupPlayers, WARMUP_QUESTIONS, warmRandom, { waitFor, tick }),
-      );
+      warmedUp.push(await warmUp(instance, opts.warmupPlayers));
     }
   }
 

@@ -68,11 +68,13 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
     logger: log.child({ warmUp: true }, { level: "silent" }),
     processMetrics: false,
   });
-  const clients: QuizwireClient[] = [];
   try {
     const port = await app.listen();
-    const game = play(`127.0.0.1:${port}`, players, clients);
-    // Closing the clients after a timeout fails the game too; nobody waits for it then.
+    const game = playWarmUpGame(
+      { httpBase: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/v1` },
+      players,
+    );
+    // Closing the app after a timeout fails the game too; nobody waits for it then.
     game.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -89,17 +91,38 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
       clearTimeout(timer);
     }
   } finally {
-    for (const c of clients) c.close();
     await app.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-/** The game: a quiz made over REST, a host and `players` SDK clients; resolves with the answers acknowledged. */
-async function play(address: string, players: number, clients: QuizwireClient[]): Promise<number> {
-  const quizId = await createQuiz(`http://${address}`);
+/**
+ * The game, against any server (the bench plays it on the server it measures, `--warmup-players`):
+ * a quiz made over REST (with `adminToken`, if the server wants one), a host and `players` SDK
+ * clients that answer each question as it arrives; resolves with the answers acknowledged.
+ */
+export async function playWarmUpGame(
+  target: { httpBase: string; wsUrl: string },
+  players: number,
+  adminToken: string | null = null,
+): Promise<number> {
+  const clients: QuizwireClient[] = [];
+  try {
+    return await play(target, players, adminToken, clients);
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
+
+async function play(
+  target: { httpBase: string; wsUrl: string },
+  players: number,
+  adminToken: string | null,
+  clients: QuizwireClient[],
+): Promise<number> {
+  const quizId = await createQuiz(target.httpBase, adminToken);
   const options: QuizwireClientOptions = {
-    url: `ws://${address}/ws/v1`,
+    url: target.wsUrl,
     WebSocket: WebSocket as never,
     reconnect: false,
     requestTimeoutMs: WARM_UP_TIMEOUT_MS,
@@ -164,10 +187,13 @@ async function play(address: string, players: number, clients: QuizwireClient[])
   return answers;
 }
 
-async function createQuiz(base: string): Promise<string> {
+async function createQuiz(base: string, adminToken: string | null): Promise<string> {
   const res = await fetch(`${base}/api/v1/quizzes`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(adminToken ? { authorization: `Bearer ${adminToken}` } : {}),
+    },
     body: JSON.stringify({
       title: "warm-up",
       questions: Array.from({ length: WARM_UP_QUESTIONS }, (_, i) => ({
