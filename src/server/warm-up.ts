@@ -26,9 +26,9 @@ import { createApp } from "./app.js";
  * instance runs (V8 keeps a function's optimised code with the function, and
  * both instances share their modules). Nothing of it reaches the real
  * database, metrics or logs, and it starts none of prom-client's process
- * metrics (which nothing could stop); the directory is removed afterwards. A warm-up
- * that fails or takes longer than `WARM_UP_TIMEOUT_MS` is logged and skipped:
- * the server then starts cold, as it did before.
+ * metrics (which nothing could stop); its directory is removed afterwards. A
+ * warm-up that fails or takes longer than `WARM_UP_TIMEOUT_MS` is logged and
+ * skipped: the server then starts cold, as it did before.
  */
 export interface WarmUpReport {
   players: number;
@@ -67,6 +67,9 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
     },
     logger: log.child({ warmUp: true }, { level: "silent" }),
     processMetrics: false,
+  }).catch((err: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   });
   try {
     const port = await app.listen();
