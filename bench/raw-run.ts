@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { SeededRandom } from "../src/domain/seeded-random.js";
 import { QuizwireClient } from "../src/sdk/index.js";
+import { WARM_UP_QUESTIONS } from "../src/server/warm-up.js";
 import { renderSvg } from "./plot.js";
 import type {
   FromRawWorker,
@@ -57,7 +58,7 @@ import {
   summarize,
   summaryRow,
 } from "./stats.js";
-import { WARMUP_QUESTIONS, type WarmUpResult, warmUp } from "./warmup.js";
+import { type WarmUpResult, warmUp } from "./warmup.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WORKER_PATH = fileURLToPath(new URL("./raw-worker.ts", import.meta.url));
@@ -500,7 +501,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     warmedUp = [];
     for (const instance of instances) {
       setPhase(
-        `warming up ${instances.length > 1 ? `instance ${instance.index}` : "the server"}: a ${WARMUP_QUESTIONS}-question game of ${formatInt(opts.warmupPlayers)} players (--warmup-players)`,
+        `warming up ${instances.length > 1 ? `instance ${instance.index}` : "the server"}: a ${WARM_UP_QUESTIONS}-question game of ${formatInt(opts.warmupPlayers)} players (--warmup-players)`,
       );
       warmedUp.push(await warmUp(instance, opts.warmupPlayers));
     }

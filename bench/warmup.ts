@@ -21,8 +21,6 @@ export interface WarmUpResult {
   seconds: number;
 }
 
-export const WARMUP_QUESTIONS = WARM_UP_QUESTIONS;
-
 export async function warmUp(
   target: { wsUrl: string; httpBase: string },
   players: number,

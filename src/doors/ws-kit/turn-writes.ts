@@ -293,6 +293,8 @@ export class TurnQueue implements QueuedWrites {
     } else {
       if (this.pieces === null) this.pieces = [this.first, piece];
       else this.pieces.push(piece);
+      // Waiting frames go out with the first frame that may not wait; otherwise a reply goes
+      // out this turn even if the queue sits in a broadcast's backlog.
       if (this.waits ? !mayWait : reply && this.listedFor !== turn) this.list();
     }
     this.bytes += bytes;
