@@ -51,6 +51,8 @@ interface Instance {
   id: string;
   directory: ClusterDirectory;
   bus: ReturnType<MemoryClusterHub["bus"]>;
+  /** What the instance reported through `onError`. */
+  errors: unknown[];
   /** Simulates SIGKILL: timers stop, nothing is released, the bus goes silent. */
   kill(): Promise<void>;
 }
@@ -108,6 +110,7 @@ async function instance(
     id,
     directory: d,
     bus,
+    errors,
     async kill() {
       dead = true;
       // No release, no flush: stop the timers and cut the bus, like a killed process.
@@ -119,10 +122,11 @@ async function instance(
   };
 }
 
-async function cluster(n: number, shared: Clock = clock) {
+/** `leaseClock` is the time leases expire in (Redis's own clock in production). */
+async function cluster(n: number, shared: Clock = clock, leaseClock: Clock = shared) {
   const storage = await sharedStorage();
   const hub = new MemoryClusterHub({ clock: shared });
-  const leases = new MemoryOwnershipLeases(shared);
+  const leases = new MemoryOwnershipLeases(leaseClock);
   const pins = new MemoryPinDirectory();
   const nodes: Instance[] = [];
   for (let i = 0; i < n; i++)
@@ -391,5 +395,48 @@ describe("cluster directory (in-process bus)", () => {
     });
     expect(await holder()).toBe("i2");
     await eventually("a resync on i2's watcher", () => watch.resyncs > 0);
+  });
+
+  it("a renewal that comes after the lease expired takes the lease again when nobody else has (issue 10)", async () => {
+    const fake = new FakeClock(Date.now());
+    const redisTime = new FakeClock(fake.now());
+    const { nodes, leases } = await cluster(2, fake, redisTime);
+    const [a, b] = nodes as [Instance, Instance];
+    const id = (await liveSession(a)).id;
+    const messages = () => a.errors.map((e) => (e instanceof Error ? e.message : String(e)));
+
+    // The owner falls behind (a stalled loop, a slow Redis): its next renewal (every 100 ms)
+    // reaches Redis after a whole lease lifetime (400 ms) has passed there.
+    redisTime.advance(1_000);
+    fake.advance(100);
+    await eventually("the late renewal", messages, {
+      until: (m) => m.some((x) => x.includes("expired before its renewal and was taken again")),
+    });
+    expect((await leases.holder(id))?.instanceId).toBe("i1");
+    expect(a.directory.status().owned).toBe(1);
+    expect(messages().some((x) => x.includes("lost the lease"))).toBe(false);
+    // Still the same room at the same epoch: a command from another instance reaches it.
+    const ann = await joinRoom((await b.directory.find(id))!, "ann");
+    expect(ann.participantId).toBeTruthy();
+    expect(b.directory.status().owned).toBe(0);
+  });
+
+  it("a renewal that comes after another instance took the expired lease lets the session go", async () => {
+    const fake = new FakeClock(Date.now());
+    const redisTime = new FakeClock(fake.now());
+    const { nodes, leases } = await cluster(1, fake, redisTime);
+    const [a] = nodes as [Instance];
+    const id = (await liveSession(a)).id;
+    redisTime.advance(1_000);
+    // Before the owner's late renewal, someone else took the expired lease.
+    const taken = await leases.acquire(id, "elsewhere", 2, 60_000);
+    expect(taken.ok).toBe(true);
+    fake.advance(100);
+    await eventually("the owner to let go", () => a.directory.status().owned, {
+      until: (owned) => owned === 0,
+    });
+    expect(a.errors.map((e) => (e instanceof Error ? e.message : ""))).toContain(
+      `lost the lease of session ${id}`,
+    );
   });
 });

@@ -398,7 +398,10 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
       const runtime = this.deps.registry.get(id);
       if (!runtime || runtime.room.ended) continue;
       try {
-        if (!(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs))) {
+        if (
+          !(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs)) &&
+          !(await this.renewedLate(id, o.lease))
+        ) {
           this.lost(id);
           continue;
         }
@@ -411,17 +414,39 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
     }
   }
 
+  /**
+   * A renewal that came after the lease expired (the loop or Redis was that far behind: a single
+   * instance on Postgres under a 10,000-player question lost its own session this way and took it
+   * over again from the database, refusing the answers in flight). If nobody took the lease since,
+   * it is taken again at the same epoch and the session stays here. Safe for the reason takeovers
+   * are: an instance that did take it claimed a newer epoch in storage first, so this one's writes
+   * are fenced out and it lets go (`onFenced`). True when the lease is ours again.
+   */
+  private async renewedLate(id: SessionId, lease: Lease): Promise<boolean> {
+    if (!(await this.reacquire(id, lease))) return false;
+    this.deps.onError(
+      new Error(`the lease of session ${id} expired before its renewal and was taken again`),
+      "lease renewed late",
+    );
+    return true;
+  }
+
+  /** Takes a lease this instance held again at its epoch, unless someone else holds it now. */
+  private async reacquire(id: SessionId, lease: Lease): Promise<boolean> {
+    const again = await this.deps.leases.acquire(
+      id,
+      this.deps.instanceId,
+      lease.epoch,
+      this.opts.leaseTtlMs,
+    );
+    return again.ok;
+  }
+
   /** After Redis came back (possibly empty): claim our leases again before anyone else does. */
   private async reassert(): Promise<void> {
     for (const [id, o] of [...this.owned]) {
       try {
-        const again = await this.deps.leases.acquire(
-          id,
-          this.deps.instanceId,
-          o.lease.epoch,
-          this.opts.leaseTtlMs,
-        );
-        if (!again.ok) this.lost(id);
+        if (!(await this.reacquire(id, o.lease))) this.lost(id);
       } catch (err) {
         this.deps.onError(err, "re-asserting a lease");
       }
