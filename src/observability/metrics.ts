@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { HotCounter, HotHistogram, HotLabeledCounter } from "./hot-metrics.js";
+import { collectRuntimeMetrics } from "./runtime-metrics.js";
 
 /** What the session gauges read at scrape time: the rooms this instance runs. */
 export interface LoadedRoom {
@@ -80,7 +81,7 @@ export class Metrics {
 
   constructor(opts: MetricsSources) {
     const registers = [this.registry];
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (opts.processMetrics !== false) collectRuntimeMetrics(this.registry);
     this.connections = new Gauge({
       name: "quizwire_connections",
       help: "Open WebSocket connections by door",
