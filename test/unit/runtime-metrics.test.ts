@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 /** The value of an unlabelled series in the exposition text. */
-function valueOf(text: string, name: string): number {
+function seriesValue(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
   if (line === undefined) throw new Error(`no ${name} in the scrape`);
   return Number(line.slice(name.length + 1));
@@ -64,11 +64,11 @@ describe("Node's runtime series (issue 10)", () => {
     if (process.platform === "linux") {
       // At least those: the test process may hold others for a moment.
       expect(
-        valueOf(after, "process_open_fds") - valueOf(before, "process_open_fds"),
+        seriesValue(after, "process_open_fds") - seriesValue(before, "process_open_fds"),
       ).toBeGreaterThanOrEqual(41);
     }
-    const total = valueOf(after, "nodejs_active_resources_total");
-    expect(total - valueOf(before, "nodejs_active_resources_total")).toBeGreaterThanOrEqual(41);
+    const total = seriesValue(after, "nodejs_active_resources_total");
+    expect(total - seriesValue(before, "nodejs_active_resources_total")).toBeGreaterThanOrEqual(41);
     const byType = after
       .split("\n")
       .filter((l) => l.startsWith("nodejs_active_resources{"))
