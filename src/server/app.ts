@@ -250,7 +250,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     sessions: () => registry.activeCount,
     storageQueue: () => committer.status().queued,
     rooms: () => roomsOf(registry),
-    ...(opts.processMetrics === false ? { processMetrics: false } : {}),
+    processMetrics: opts.processMetrics !== false,
   });
   const storage = countStorageErrors(opened, () => metrics.databaseErrors.inc());
   const committer = new GroupCommitter(

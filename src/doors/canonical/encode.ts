@@ -11,7 +11,6 @@ import {
   putBytes,
   putJsonNumber,
   putJsonString,
-  putRepeat,
 } from "../ws-kit/json-bytes.js";
 import { framedPayload } from "../ws-kit/text-frame.js";
 import { PROTOCOL_VERSION, type ServerData, type ServerType } from "./protocol.js";
@@ -337,7 +336,8 @@ function ownParts(results: ReadonlyMap<ParticipantId, PlayerResult>): OwnParts {
     const end = w;
     entry[2 * i + 1] = end;
     w = putBytes(buf, w, YOU);
-    out.at = putRepeat(buf, w, tail, end);
+    buf.copyWithin(w, tail, end);
+    out.at = w + (end - tail);
     i++;
   }
   at[n] = out.at;

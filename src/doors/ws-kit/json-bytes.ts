@@ -100,13 +100,6 @@ export function putJsonNumber(buf: Uint8Array, at: number, n: number): number {
   return at + text.length;
 }
 
-/** Writes again bytes `start` up to `end` of the same buffer at `at` (after them). */
-export function putRepeat(buf: Uint8Array, at: number, start: number, end: number): number {
-  let w = at;
-  for (let i = start; i < end; i++) buf[w++] = buf[i] as number;
-  return w;
-}
-
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const TRUE = asciiBytes("true");
