@@ -66,7 +66,13 @@ import {
   summarize,
   summaryRow,
 } from "./stats.js";
-import { formatPostgresRows, runPostgresStorageBench, runStorageBench } from "./storage.js";
+import {
+  formatPostgresRows,
+  formatStandingsRows,
+  runPostgresStorageBench,
+  runStandingsBench,
+  runStorageBench,
+} from "./storage.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WORKER_PATH = fileURLToPath(new URL("./player-worker.ts", import.meta.url));
@@ -1986,6 +1992,8 @@ async function runMicro(
   } else {
     pgText = `skipped: ${unreachable}`;
   }
+  setPhase("final standings micro-bench");
+  const standings = await runStandingsBench(unreachable === null ? databaseUrl : null);
   const ops = (x: number) => formatInt(x);
   const text = [
     `quizwire micro-benches — node ${process.version}, ${new Date().toISOString()}`,
@@ -2020,8 +2028,12 @@ async function runMicro(
     "Postgres answer writes (one SessionStore.write per batch, fenced as a cluster instance's;",
     `node CPU: this process's, not Postgres's; a schema of its own in ${describeUrl(databaseUrl)})`,
     pgText,
+    "",
+    "Final standings: one standings_put naming every player (the write that ends a game; every",
+    "room's answers on the instance wait behind it), the first of a session of its own",
+    formatStandingsRows(standings),
   ].join("\n");
-  return { text, leaderboard: lb, storage: { sqlite: st, postgres: pgRows } };
+  return { text, leaderboard: lb, storage: { sqlite: st, postgres: pgRows, standings } };
 }
 
 function writeJson(report: unknown): string {

@@ -172,13 +172,94 @@ export async function runPostgresStorageBench(
   return rows;
 }
 
+/** One row of `runStandingsBench`. */
+export interface StandingsBenchRow {
+  store: "SQLite" | "Postgres";
+  players: number;
+  calls: number;
+  /** Mean time of one `write` holding the session's final standings. */
+  msPerWrite: number;
+}
+
+/**
+ * The end of a game: one `standings_put` naming every player's final score and rank, the write
+ * that ends a session (`Room`'s end). It goes through the same group committer as every room's
+ * answers, so while it runs no acknowledgement on the instance can be given. For SQLite (the
+ * worker thread, synchronous=FULL, a temp file) and, with `url`, Postgres (a schema of its own,
+ * dropped after): `calls` writes per size, each the end of a session of its own.
+ */
+export async function runStandingsBench(
+  url: string | null,
+  sizes: readonly number[] = [1_000, 10_000],
+  calls = 3,
+): Promise<StandingsBenchRow[]> {
+  const rows: StandingsBenchRow[] = [];
+  // A session ends once: each call is the first standings_put of a session of its own.
+  const measure = async (store: StandingsBenchRow["store"], storage: Storage, players: number) => {
+    let elapsed = 0;
+    for (let c = 1; c <= calls; c++) {
+      const { sessionId, setup } = benchWrites(players, c);
+      await storage.sessions.write(setup);
+      const standings = Array.from({ length: players }, (_, i) => ({
+        participantId: asParticipantId(`p${(i * 7 + c) % players}-${c}`),
+        score: 1_000_000 - i,
+        rank: i + 1,
+      }));
+      const start = performance.now();
+      await storage.sessions.write([{ kind: "standings_put", sessionId, standings }]);
+      elapsed += performance.now() - start;
+    }
+    rows.push({ store, players, calls, msPerWrite: elapsed / calls });
+  };
+  for (const players of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
+    const storage = await openSqliteThreadStorage({ path: join(dir, "bench.db") });
+    try {
+      await measure("SQLite", storage, players);
+    } finally {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (url === null) return rows;
+  for (const players of sizes) {
+    const schema = await freshSchema(url, Date.now());
+    try {
+      const storage = await openPostgresStorage({ url: schema.url, poolSize: 2 });
+      try {
+        await measure("Postgres", storage, players);
+      } finally {
+        await storage.close();
+      }
+    } finally {
+      await schema.drop();
+    }
+  }
+  return rows;
+}
+
+export function formatStandingsRows(rows: readonly StandingsBenchRow[]): string {
+  const lines = [
+    `${"store".padEnd(9)} ${"players".padStart(8)} ${"calls".padStart(6)} ${"ms/write".padStart(10)}`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `${r.store.padEnd(9)} ${r.players.toLocaleString("en-US").padStart(8)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(1).padStart(10)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
 /** A session with `players` participants, and batches of answers to it: each batch a question no batch used before, so each answer is an insert. */
-function benchWrites(players: number): {
+function benchWrites(
+  players: number,
+  n = 0,
+): {
   sessionId: SessionId;
   setup: SessionWrite[];
   batchOf: (size: number) => SessionWrite[];
 } {
-  const sessionId = asSessionId("bench-session");
+  const sessionId = asSessionId(n === 0 ? "bench-session" : `bench-session-${n}`);
   const question: Question = {
     id: asQuestionId("q"),
     kind: "single",
@@ -197,7 +278,7 @@ function benchWrites(players: number): {
       kind: "session_created",
       session: {
         id: sessionId,
-        pin: "482913",
+        pin: String(482913 + n),
         quizId: asQuizId("bench-quiz"),
         title: "bench",
         settings: defaultSettings("live"),
@@ -219,7 +300,7 @@ function benchWrites(players: number): {
     setup.push({
       kind: "participant_put",
       participant: {
-        id: asParticipantId(`p${i}`),
+        id: asParticipantId(n === 0 ? `p${i}` : `p${i}-${n}`),
         sessionId,
         userId: asUserId(`u${i}`),
         name: `Player ${i}`,
@@ -291,4 +372,6 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     console.log("\nPostgres answer writes (one fenced SessionStore.write per batch)");
     console.log(formatPostgresRows(await runPostgresStorageBench(url)));
   }
+  console.log("\nFinal standings (one standings_put naming every player)");
+  console.log(formatStandingsRows(await runStandingsBench(url ?? null)));
 }

@@ -78,6 +78,7 @@ import {
   type SessionRecord,
   type SessionStateRecord,
   type SessionWrite,
+  type StandingRecord,
   type Storage,
 } from "../../src/ports/storage.js";
 import { choiceQuestion as question } from "../support/fixtures.js";
@@ -800,6 +801,40 @@ export function runStorageContract(
         const bundle = await load("s1");
         expect(bundle.standings).toStrictEqual(standings);
         expect(bundle.participants.map((p) => p.score)).toStrictEqual([0, 250, 200, 300]);
+      });
+
+      it("ST-S15: a later standings_put replaces the standings; a participant's last standing in it counts", async () => {
+        const ps = [1, 2, 3].map((n) => participant("s1", n));
+        const other = participant("s2", 1);
+        await storage.sessions.write([
+          created(session("s1")),
+          created(session("s2", { pin: "111999" })),
+          ...ps.map(joined),
+          joined(other),
+        ]);
+        const put = (sessionId: string, standings: StandingRecord[]) =>
+          storage.sessions.write([
+            { kind: "standings_put", sessionId: asSessionId(sessionId), standings },
+          ]);
+        await put("s2", [{ participantId: other.id, score: 7, rank: 1 }]);
+        await put("s1", [
+          { participantId: ps[0]!.id, score: 30, rank: 1 },
+          { participantId: ps[1]!.id, score: 20, rank: 2 },
+          { participantId: ps[2]!.id, score: 10, rank: 3 },
+        ]);
+        await put("s1", [
+          { participantId: ps[1]!.id, score: 50, rank: 1 },
+          { participantId: ps[1]!.id, score: 60, rank: 1 },
+          { participantId: ps[2]!.id, score: 40, rank: 2 },
+        ]);
+        const bundle = await load("s1");
+        expect(bundle.standings).toStrictEqual([
+          { participantId: ps[1]!.id, score: 60, rank: 1 },
+          { participantId: ps[2]!.id, score: 40, rank: 2 },
+        ]);
+        expect((await load("s2")).standings).toStrictEqual([
+          { participantId: other.id, score: 7, rank: 1 },
+        ]);
       });
 
       it("ST-S12: standings_put naming a participant outside the session rejects", async () => {

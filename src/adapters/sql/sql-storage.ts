@@ -86,27 +86,6 @@ function toCount(n: string | number | bigint | null | undefined): number {
   return n === null || n === undefined ? 0 : Number(n);
 }
 
-/** The columns of `idValues`: SQLite and Postgres both name the columns of VALUES this way. */
-interface IdValuesRow {
-  column1: string;
-  column2: number;
-  column3: number;
-}
-
-/**
- * `(values (id, n, …), …) as v`, a table of ids and integers for an `update … from` that sets a
- * different value on each row: one statement, and a join on the primary key rather than a
- * `case` scanned per row. `column3` exists only when the rows have three items.
- * Dialect: node-postgres sends every parameter untyped and Postgres would type these columns
- * text, which it will not assign to an integer column; the casts make them integers in both.
- */
-function idValues(rows: readonly (readonly [string, ...number[]])[]) {
-  const tuples = rows.map(
-    ([id, ...values]) => sql`(${id}, ${sql.join(values.map((v) => sql`cast(${v} as integer)`))})`,
-  );
-  return sql<IdValuesRow>`(values ${sql.join(tuples)})`.as("v");
-}
-
 function isAnswersAlone(batch: readonly SessionWrite[]): batch is readonly WriteOf<"answer_put">[] {
   for (const w of batch) if (w.kind !== "answer_put") return false;
   return true;
@@ -395,12 +374,15 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
 }
 
 /**
- * How a dialect stores the hot writes, answers and joins, inside the batch's transaction: each
- * stores the rows its own fastest way (`sqlite-run-writers.ts`: statements prepared once, run
- * synchronously on the connection that holds the transaction; `postgres-run-writers.ts`: one
- * upsert over `unnest` arrays on `trx`). Applied in order, the last write to a row stays; an
- * answer sets its participant's score, and a participant missing from the answer's session fails
- * the batch; a participant's `final_rank` is left alone (only `standings_put` sets it).
+ * How a dialect stores the writes whose size grows with the room, answers, joins and a game's
+ * final standings, inside the batch's transaction: each stores the rows its own fastest way
+ * (`sqlite-run-writers.ts`: statements prepared once, run synchronously on the connection that
+ * holds the transaction; `postgres-run-writers.ts`: one statement over `unnest` arrays on
+ * `trx`). Applied in order, the last write to a row stays; an answer sets its participant's
+ * score, and a participant missing from the answer's session fails the batch; a participant's
+ * `final_rank` is left alone except by `standings_put`, which clears every final rank in its
+ * session and then sets the score and rank of each participant it names (one not in the
+ * session fails the batch).
  */
 export interface RunWriters {
   answer_put: (writes: readonly WriteOf<"answer_put">[], trx: Trx) => void | Promise<void>;
@@ -408,6 +390,7 @@ export interface RunWriters {
     writes: readonly WriteOf<"participant_put">[],
     trx: Trx,
   ) => void | Promise<void>;
+  standings_put: (writes: readonly WriteOf<"standings_put">[], trx: Trx) => void | Promise<void>;
 }
 
 export class SqlSessionStore implements SessionStore {
@@ -732,8 +715,7 @@ async function applyRun(trx: Trx, run: Run, writers: RunWriters): Promise<void> 
     case "ban_put":
       return putBans(trx, run.writes);
     case "standings_put":
-      for (const w of run.writes) await putStandings(trx, w);
-      return;
+      return writers.standings_put(run.writes, trx);
     default:
       return exhaustiveRun(run);
   }
@@ -796,33 +778,6 @@ async function putBans(trx: Trx, writes: WriteOf<"ban_put">[]): Promise<void> {
         })),
       )
       .execute();
-  }
-}
-
-/**
- * Replaces the session's final standings: clears every final rank in the session, then sets
- * score and rank of each listed participant. A participant not in the session fails the batch.
- */
-async function putStandings(trx: Trx, w: WriteOf<"standings_put">): Promise<void> {
-  await trx
-    .updateTable("participants")
-    .set({ final_rank: null })
-    .where("session_id", "=", w.sessionId)
-    .where("final_rank", "is not", null)
-    .execute();
-  const standings = lastByKey(w.standings, (s) => s.participantId);
-  // Three parameters per standing: id, score and rank.
-  for (const chunk of chunks(standings, 3)) {
-    const result = await trx
-      .updateTable("participants")
-      .from(idValues(chunk.map((s) => [s.participantId, s.score, s.rank])))
-      .set((eb) => ({ score: eb.ref("v.column2"), final_rank: eb.ref("v.column3") }))
-      .where("participants.session_id", "=", w.sessionId)
-      .whereRef("participants.id", "=", "v.column1")
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== chunk.length) {
-      throw new Error(`standings_put: a participant is not in session ${w.sessionId}`);
-    }
   }
 }
 
