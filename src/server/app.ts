@@ -170,6 +170,8 @@ async function openAdapter(config: Config, log: Logger): Promise<Storage> {
     synchronous: config.sqliteSynchronous,
     onWorkerExit: (err) =>
       log.error({ err }, "the SQLite worker stopped; the next write starts another"),
+    onReaderExit: (err) =>
+      log.error({ err }, "the SQLite reader stopped; the next session read starts another"),
   });
 }
 

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Worker } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
 import {
   openSqliteThreadStorage,
   type SqliteThreadStorageOptions,
@@ -86,6 +87,55 @@ describe("SqliteThreadStorage", () => {
       } finally {
         raw.close();
       }
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it("a whole session is read beside the writer: a load does not wait behind a write in progress", async () => {
+    // The writer answers its first write and then takes no call until the gate opens: a
+    // second write waits in its queue; the load, read by the reader's own connection, does not.
+    const gate = new SharedArrayBuffer(4);
+    const { storage } = await watched({ faults: { holdAfterWrites: { after: 1, gate } } });
+    const open = () => {
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+    };
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      let secondStored = false;
+      const second = storage.sessions.write([stateWrite("s1", 7)]).then(() => {
+        secondStored = true;
+      });
+      const bundle = await storage.sessions.load(asSessionId("s1"));
+      expect(bundle?.answers).toHaveLength(1);
+      expect(bundle?.session.state.seq).not.toBe(7);
+      expect(secondStored).toBe(false);
+      open();
+      await second;
+      expect((await storage.sessions.load(asSessionId("s1")))?.session.state.seq).toBe(7);
+    } finally {
+      open();
+      await storage.close();
+    }
+  });
+
+  it("the reader's connection is read-only: it reads what the writer stored and refuses writes", async () => {
+    const { storage, path } = await watched();
+    try {
+      await storage.sessions.write(playedSession("s1"));
+      const reader = await openSqliteStorage({ path, readOnly: true });
+      try {
+        expect((await reader.sessions.load(asSessionId("s1")))?.answers).toHaveLength(1);
+        await expect(reader.sessions.write([stateWrite("s1", 9)])).rejects.toThrow(/readonly/);
+        await expect(reader.meta.set("k", "v")).rejects.toThrow(/readonly/);
+      } finally {
+        await reader.close();
+      }
+      expect((await storage.sessions.load(asSessionId("s1")))?.session.state.seq).not.toBe(9);
+      await expect(openSqliteStorage({ path: ":memory:", readOnly: true })).rejects.toThrow(
+        /needs a database file/,
+      );
     } finally {
       await storage.close();
     }

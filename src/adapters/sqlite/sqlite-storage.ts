@@ -24,10 +24,23 @@ export interface SqliteStorageOptions {
   /** How long a statement waits for another process's lock before failing. Default 5000 ms. */
   busyTimeoutMs?: number;
   /**
+   * A second connection to a database another connection opened (and migrated): read-only, no
+   * migrations, its writes refused by SQLite. `sqlite-thread-storage.ts` reads whole sessions
+   * through one, so that a long read never holds up the commits.
+   */
+  readOnly?: boolean;
+  /**
    * Fault injection for tests of the worker thread (sqlite-worker.ts): the worker exits right
    * after its `exitAfterWrites`-th session write commits, before answering it.
    */
-  faults?: { exitAfterWrites?: number };
+  faults?: {
+    exitAfterWrites?: number;
+    /**
+     * The worker answers its `after`-th session write, then waits until `gate`'s first Int32 is
+     * not 0 before it takes its next call: a writer busy for as long as a test needs.
+     */
+    holdAfterWrites?: { after: number; gate: SharedArrayBuffer };
+  };
 }
 
 /** Prepared statements kept per connection; multi-row statements of every chunk size included. */
@@ -67,6 +80,7 @@ function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
  */
 export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Storage> {
   const inMemory = opts.path === ":memory:" || opts.path === "";
+  if (opts.readOnly === true) return openReadOnly(opts);
   if (!inMemory) mkdirSync(dirname(opts.path), { recursive: true });
   const sqlite = new BetterSqlite3(opts.path);
   let db: Kysely<Database> | undefined;
@@ -85,6 +99,24 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
   } catch (err) {
     if (db !== undefined) await db.destroy();
     else sqlite.close();
+    throw err;
+  }
+}
+
+/** `readOnly`: the file must exist (its writer made it and brought its schema up to date). */
+async function openReadOnly(opts: SqliteStorageOptions): Promise<Storage> {
+  if (opts.path === ":memory:" || opts.path === "") {
+    throw new Error("a read-only SQLite connection needs a database file, not :memory:");
+  }
+  const sqlite = new BetterSqlite3(opts.path, { readonly: true, fileMustExist: true });
+  try {
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    });
+    return createSqlStorage(db, { writers: sqliteRunWriters(sqlite) });
+  } catch (err) {
+    sqlite.close();
     throw err;
   }
 }

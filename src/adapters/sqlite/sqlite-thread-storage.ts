@@ -23,6 +23,14 @@
  * - a worker that keeps dying is not restarted in a tight loop: after `restartBurst` unexpected
  *   exits within `restartWindowMs`, calls reject at once for `restartPauseMs` before the next
  *   start (readiness and the committer's retries see the outage meanwhile).
+ *
+ * A whole session (`sessions.load`: a results report, a room restored) is read by a second
+ * worker with a read-only connection of its own, started at the first such read (a file only; a
+ * ":memory:" database has one connection). Reads there take no turn in the writer's queue: a
+ * 10,000-player game's results took the writer 200-300 ms to load, and no room on the instance
+ * had a commit, so an acknowledgement, meanwhile. The read is one transaction, a snapshot in WAL
+ * mode, and sees every write that resolved before it was made; a write still in flight when it
+ * is made may or may not be in it (the writer's queue ordered them before).
  */
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
@@ -67,6 +75,8 @@ export interface SqliteThreadStorageOptions extends SqliteStorageOptions {
   onWorkerStart?: (worker: Worker) => void;
   /** Called when a worker stops unexpectedly, with why; the next call starts another. */
   onWorkerExit?: (err: Error) => void;
+  /** Called when the reader's worker (below) stops unexpectedly; the next read starts another. */
+  onReaderExit?: (err: Error) => void;
   /** Unexpected exits within `restartWindowMs` that pause restarting. Default 3. */
   restartBurst?: number;
   /** Default 10 s. */
@@ -282,13 +292,17 @@ class SqliteThreadStorage implements Storage {
   private restartNotBefore = 0;
   /** How many exits the last pause followed. */
   private burst = 0;
+  /** Whole sessions are read through this one (see the file's comment); started at the first read. */
+  private reader: SqliteThreadStorage | undefined;
 
   constructor(private readonly options: SqliteThreadStorageOptions) {
     this.quizzes = this.forward("quizzes");
     this.bank = this.forward("bank");
+    const sessions = this.forward("sessions");
     this.sessions = {
-      ...this.forward("sessions"),
+      ...sessions,
       write: (batch, fences) => this.markedWrite(batch, fences),
+      load: (id) => (this.readerOf()?.sessions ?? sessions).load(id),
     };
     this.meta = this.forward("meta");
     this.images = this.forward("images");
@@ -315,11 +329,26 @@ class SqliteThreadStorage implements Storage {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // The reader first: the writer's connection, closing last, checkpoints the log.
+      await this.reader?.close();
       const link = this.link;
       this.link = undefined;
       await link?.close();
     })();
     return this.closing;
+  }
+
+  /** The reader, started when first needed; none for a reader itself or a ":memory:" database. */
+  private readerOf(): SqliteThreadStorage | undefined {
+    const { path, readOnly, busyTimeoutMs, onReaderExit } = this.options;
+    if (readOnly === true || path === ":memory:" || path === "" || this.closing) return undefined;
+    this.reader ??= new SqliteThreadStorage({
+      path,
+      readOnly: true,
+      ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }),
+      ...(onReaderExit === undefined ? {} : { onWorkerExit: onReaderExit }),
+    });
+    return this.reader;
   }
 
   private request(make: (id: number) => WorkerRequest): Promise<unknown> {
@@ -387,6 +416,7 @@ class SqliteThreadStorage implements Storage {
     const {
       onWorkerStart,
       onWorkerExit,
+      onReaderExit: _readerExit,
       restartBurst: _burst,
       restartWindowMs: _window,
       restartPauseMs: _pause,

@@ -57,11 +57,22 @@ function exhaustive(req: never): never {
 const opening = openSqliteStorage(options);
 let sessionWrites = 0;
 
+function isSessionWrite(req: WorkerRequest): boolean {
+  return req.kind === "call" && req.store === "sessions" && req.method === "write";
+}
+
 /** A test's injected crash: exit after a commit, before its reply, as a real crash there would. */
 function crashAfterCommit(req: WorkerRequest): void {
-  if (req.kind !== "call" || req.store !== "sessions" || req.method !== "write") return;
+  if (!isSessionWrite(req)) return;
   sessionWrites += 1;
   if (sessionWrites === options.faults?.exitAfterWrites) process.exit(70);
+}
+
+/** A test's busy writer: after answering that write, take no call until the gate opens. */
+function holdAfterReply(req: WorkerRequest): void {
+  const hold = options.faults?.holdAfterWrites;
+  if (hold === undefined || !isSessionWrite(req) || sessionWrites !== hold.after) return;
+  Atomics.wait(new Int32Array(hold.gate), 0, 0);
 }
 let queue: Promise<unknown> = opening.then(
   () => reply({ kind: "opened" }),
@@ -81,6 +92,7 @@ port.on("message", (req: WorkerRequest) => {
       const value = await answer(storage, req);
       crashAfterCommit(req);
       reply({ kind: "result", id: req.id, value });
+      holdAfterReply(req);
     } catch (err) {
       reply({ kind: "error", id: req.id, error: toWireError(err) });
     }
