@@ -7,6 +7,7 @@ import {
   RESULTS_CSV_COLUMNS,
   RESULTS_SUMMARY_COLUMNS,
   ResultsView,
+  resultsJsonPieces,
   toResultsCsv,
   toResultsView,
   UTF8_BOM,
@@ -347,6 +348,26 @@ describe("toResultsView", () => {
       points: 0,
       elapsed_ms: null,
     });
+  });
+});
+
+describe("resultsJsonPieces", () => {
+  it("joined, the pieces are the view's JSON, whatever the players per piece", () => {
+    const results = buildResults(game());
+    const whole = JSON.stringify(toResultsView(results));
+    for (const per of [1, 2, 3, 250]) {
+      const pieces = [...resultsJsonPieces(results, per)];
+      expect(pieces.join("")).toBe(whole);
+      // The head, ceil(players / per) pieces of players, the tail.
+      expect(pieces).toHaveLength(2 + Math.ceil(results.players.length / per));
+    }
+  });
+
+  it("a session without players is an empty list", () => {
+    const results = buildResults(bundle([], []));
+    expect([...resultsJsonPieces(results, 250)].join("")).toBe(
+      JSON.stringify(toResultsView(results)),
+    );
   });
 });
 

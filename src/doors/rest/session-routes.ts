@@ -1,3 +1,5 @@
+import { Readable } from "node:stream";
+import { setImmediate } from "node:timers/promises";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type, { type Static } from "typebox";
@@ -17,14 +19,14 @@ import type {
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
 import { PIN_GUESS_LIMITS } from "../../services/pin-gate.js";
-import { buildResults } from "../../services/results.js";
+import { buildResults, type SessionResults } from "../../services/results.js";
 import { kickCommand } from "../schemas/kick.js";
 import {
   RESULTS_CSV_COLUMNS,
   RESULTS_SUMMARY_COLUMNS,
   ResultsView,
+  resultsJsonPieces,
   toResultsCsv,
-  toResultsView,
 } from "../schemas/results.js";
 import { settingsFromInput, settingsView } from "../schemas/session-settings.js";
 import { snapshotView, standingView } from "../schemas/views.js";
@@ -586,15 +588,20 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         security: [...SECURITY.anyone, ...SECURITY.host],
         ...byId,
         response: {
-          200: ResultsView,
+          // Documented as the view; sent as its JSON text in pieces (a stream), which fastify pipes.
+          200: Type.Unsafe<Readable>(ResultsView),
           ...errorResponses("UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
         },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const at = await locate(req.params.id);
       await requireResultsAccess(req, at);
-      return toResultsView(await resultsOf(at));
+      const results = await resultsOf(at);
+      // Written in pieces with the rooms' work between them (`resultsJsonPieces`), not serialized at once.
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(Readable.from(piecesApart(results)));
     },
   );
 
@@ -844,4 +851,15 @@ function parseStartTime(text: string): number {
 
 function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Players per piece of a results report: about 125 KB of JSON, a few ms of work each. */
+const RESULTS_PLAYERS_PER_PIECE = 250;
+
+/** A results report's JSON pieces, a turn of the event loop apart. */
+async function* piecesApart(results: SessionResults): AsyncGenerator<string> {
+  for (const piece of resultsJsonPieces(results, RESULTS_PLAYERS_PER_PIECE)) {
+    yield piece;
+    await setImmediate();
+  }
 }

@@ -1,7 +1,11 @@
 import { stringify } from "csv-stringify/sync";
 import Type from "typebox";
 import { QUESTION_KINDS } from "../../domain/quiz.js";
-import { type SessionResults, summarizePlayer } from "../../services/results.js";
+import {
+  type ResultsPlayer,
+  type SessionResults,
+  summarizePlayer,
+} from "../../services/results.js";
 import { ModeInput } from "./session-settings.js";
 import { PhaseKindView, StatusView } from "./views.js";
 
@@ -67,6 +71,12 @@ export const ResultsView = Type.Object({
 export type ResultsView = Type.Static<typeof ResultsView>;
 
 export function toResultsView(r: SessionResults): ResultsView {
+  return { ...headOf(r), players: r.players.map(playerView) };
+}
+
+type PlayerView = ResultsView["players"][number];
+
+function headOf(r: SessionResults): Omit<ResultsView, "players"> {
   const s = r.session;
   return {
     session: {
@@ -90,29 +100,48 @@ export function toResultsView(r: SessionResults): ResultsView {
       options: [...q.options],
       correct_answers: [...q.correctAnswers],
     })),
-    players: r.players.map((p) => {
-      const sum = summarizePlayer(p);
-      return {
-        participant_id: p.participantId,
-        user_id: p.userId,
-        name: p.name,
-        status: p.status,
-        score: p.score,
-        rank: p.rank,
-        correct_count: sum.correct,
-        answered_count: sum.answered,
-        average_time_ms: sum.averageElapsedMs,
-        answers: p.answers.map((a) => ({
-          question_index: a.questionIndex,
-          answered: a.answered,
-          answer: a.answer,
-          correct: a.correct,
-          points: a.points,
-          elapsed_ms: a.elapsedMs,
-        })),
-      };
-    }),
   };
+}
+
+function playerView(p: ResultsPlayer): PlayerView {
+  const sum = summarizePlayer(p);
+  return {
+    participant_id: p.participantId,
+    user_id: p.userId,
+    name: p.name,
+    status: p.status,
+    score: p.score,
+    rank: p.rank,
+    correct_count: sum.correct,
+    answered_count: sum.answered,
+    average_time_ms: sum.averageElapsedMs,
+    answers: p.answers.map((a) => ({
+      question_index: a.questionIndex,
+      answered: a.answered,
+      answer: a.answer,
+      correct: a.correct,
+      points: a.points,
+      elapsed_ms: a.elapsedMs,
+    })),
+  };
+}
+
+/**
+ * `toResultsView` as JSON text in pieces of at most `playersPerPiece` players: joined, the
+ * pieces are `JSON.stringify(toResultsView(r))`. A 10,000-player game's report is about 5 MB;
+ * made and written in one go it held the event loop for about 200 ms (GC included), and every
+ * room on the instance with it, each time anyone read it (an ended session's report is open to
+ * anyone). A caller that waits a turn of the loop between pieces lets the rooms in between.
+ */
+export function* resultsJsonPieces(r: SessionResults, playersPerPiece: number): Generator<string> {
+  const head = JSON.stringify(headOf(r));
+  yield `${head.slice(0, -1)},"players":[`;
+  const step = Math.max(1, Math.floor(playersPerPiece));
+  for (let from = 0; from < r.players.length; from += step) {
+    const rows = r.players.slice(from, from + step).map((p) => JSON.stringify(playerView(p)));
+    yield `${from === 0 ? "" : ","}${rows.join(",")}`;
+  }
+  yield "]}";
 }
 
 /** The summary table's columns, in order; also its header row. One row per player. */
