@@ -7,6 +7,7 @@ import {
   RESULTS_CSV_COLUMNS,
   RESULTS_SUMMARY_COLUMNS,
   ResultsView,
+  resultsCsvPieces,
   resultsJsonPieces,
   toResultsCsv,
   toResultsView,
@@ -361,6 +362,20 @@ describe("resultsJsonPieces", () => {
       // The head, ceil(players / per) pieces of players, the tail.
       expect(pieces).toHaveLength(2 + Math.ceil(results.players.length / per));
     }
+  });
+
+  it("the CSV in pieces is the CSV, whatever the players per piece and the part", () => {
+    const results = buildResults(game());
+    for (const part of ["all", "summary", "answers"] as const) {
+      const whole = toResultsCsv(results, part);
+      expect(whole.startsWith(UTF8_BOM)).toBe(true);
+      for (const per of [1, 2, 3, 250]) {
+        expect([...resultsCsvPieces(results, part, per)].join("")).toBe(whole);
+      }
+    }
+    const none = buildResults(bundle([], []));
+    expect([...resultsCsvPieces(none, "all", 2)].join("")).toBe(toResultsCsv(none, "all"));
+    expect(toResultsCsv(none, "summary")).toBe(`${UTF8_BOM}${RESULTS_SUMMARY_COLUMNS.join(",")}\n`);
   });
 
   it("a session without players is an empty list", () => {

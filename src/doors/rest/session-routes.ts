@@ -19,14 +19,14 @@ import type {
 } from "../../engine/types.js";
 import type { SessionBundle } from "../../ports/storage.js";
 import { PIN_GUESS_LIMITS } from "../../services/pin-gate.js";
-import { buildResults, type SessionResults } from "../../services/results.js";
+import { buildResults } from "../../services/results.js";
 import { kickCommand } from "../schemas/kick.js";
 import {
   RESULTS_CSV_COLUMNS,
   RESULTS_SUMMARY_COLUMNS,
   ResultsView,
+  resultsCsvPieces,
   resultsJsonPieces,
-  toResultsCsv,
 } from "../schemas/results.js";
 import { settingsFromInput, settingsView } from "../schemas/session-settings.js";
 import { snapshotView, standingView } from "../schemas/views.js";
@@ -601,7 +601,7 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       // Written in pieces with the rooms' work between them (`resultsJsonPieces`), not serialized at once.
       return reply
         .type("application/json; charset=utf-8")
-        .send(Readable.from(piecesApart(results)));
+        .send(Readable.from(piecesApart(resultsJsonPieces(results, RESULTS_PLAYERS_PER_PIECE))));
     },
   );
 
@@ -618,7 +618,8 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
         response: {
           200: {
             description: "CSV (see the description for its tables and columns)",
-            content: { "text/csv": { schema: Type.String() } },
+            // Sent in pieces (a stream, which fastify pipes).
+            content: { "text/csv": { schema: Type.Unsafe<Readable>(Type.String()) } },
           },
           ...errorResponses("VALIDATION", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNAVAILABLE"),
         },
@@ -628,7 +629,10 @@ export function registerSessionRoutes(app: FastifyInstance, ctx: RestContext): v
       const at = await locate(req.params.id);
       await requireResultsAccess(req, at);
       const part = req.query.part ?? "all";
-      const csv = toResultsCsv(await resultsOf(at), part);
+      const results = await resultsOf(at);
+      const csv = Readable.from(
+        piecesApart(resultsCsvPieces(results, part, RESULTS_PLAYERS_PER_PIECE)),
+      );
       const suffix = part === "all" ? "" : `-${part}`;
       return reply
         .type("text/csv; charset=utf-8")
@@ -853,12 +857,12 @@ function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Players per piece of a results report: about 125 KB of JSON, a few ms of work each. */
+/** Players per piece of a results report: about 125 KB of JSON (or a CSV table's rows), a few ms of work each. */
 const RESULTS_PLAYERS_PER_PIECE = 250;
 
-/** A results report's JSON pieces, a turn of the event loop apart. */
-async function* piecesApart(results: SessionResults): AsyncGenerator<string> {
-  for (const piece of resultsJsonPieces(results, RESULTS_PLAYERS_PER_PIECE)) {
+/** A results report's pieces (JSON or CSV), a turn of the event loop apart. */
+async function* piecesApart(pieces: Iterable<string>): AsyncGenerator<string> {
+  for (const piece of pieces) {
     yield piece;
     await setImmediate();
   }

@@ -272,20 +272,39 @@ export function resultsAnswerRows(r: SessionResults): string[][] {
  * escaped, so spreadsheet users should import the file rather than open it with formulas on.
  */
 export function toResultsCsv(r: SessionResults, part: ResultsCsvPart = "all"): string {
-  const summary = stringify(resultsSummaryRows(r), {
-    header: true,
-    columns: [...RESULTS_SUMMARY_COLUMNS],
-  });
-  const answers = stringify(resultsAnswerRows(r), {
-    header: true,
-    columns: [...RESULTS_CSV_COLUMNS],
-  });
-  switch (part) {
-    case "summary":
-      return UTF8_BOM + summary;
-    case "answers":
-      return UTF8_BOM + answers;
-    case "all":
-      return `${UTF8_BOM}${summary}\n${answers}`;
-  }
+  return [...resultsCsvPieces(r, part, Number.POSITIVE_INFINITY)].join("");
+}
+
+/**
+ * `toResultsCsv` in pieces of at most `playersPerPiece` players' rows (see `resultsJsonPieces`):
+ * each table's header goes with its first piece, and every piece ends its last row, so joined
+ * they are the whole file.
+ */
+export function* resultsCsvPieces(
+  r: SessionResults,
+  part: ResultsCsvPart,
+  playersPerPiece: number,
+): Generator<string> {
+  yield UTF8_BOM;
+  if (part !== "answers")
+    yield* tablePieces(r, playersPerPiece, resultsSummaryRows, RESULTS_SUMMARY_COLUMNS);
+  if (part === "all") yield "\n";
+  if (part !== "summary")
+    yield* tablePieces(r, playersPerPiece, resultsAnswerRows, RESULTS_CSV_COLUMNS);
+}
+
+/** One table of the CSV, its header with the first piece (alone when there are no players). */
+function* tablePieces(
+  r: SessionResults,
+  playersPerPiece: number,
+  rowsOf: (r: SessionResults) => string[][],
+  columns: readonly string[],
+): Generator<string> {
+  const step = Math.max(1, Math.floor(playersPerPiece));
+  let from = 0;
+  do {
+    const players = r.players.slice(from, from + step);
+    yield stringify(rowsOf({ ...r, players }), { header: from === 0, columns: [...columns] });
+    from += step;
+  } while (from < r.players.length);
 }
