@@ -10,6 +10,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
+import { isMemoryPath } from "./sqlite-path.js";
 import { sqliteRunWriters } from "./sqlite-run-writers.js";
 
 export interface SqliteStorageOptions {
@@ -79,9 +80,8 @@ function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
  * and returns the stores over it. `close()` closes the database.
  */
 export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Storage> {
-  const inMemory = opts.path === ":memory:" || opts.path === "";
   if (opts.readOnly === true) return openReadOnly(opts);
-  if (!inMemory) mkdirSync(dirname(opts.path), { recursive: true });
+  if (!isMemoryPath(opts.path)) mkdirSync(dirname(opts.path), { recursive: true });
   const sqlite = new BetterSqlite3(opts.path);
   let db: Kysely<Database> | undefined;
   try {
@@ -89,10 +89,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma(`synchronous = ${opts.synchronous ?? "FULL"}`);
     sqlite.pragma("foreign_keys = ON");
-    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
-    });
+    setBusyTimeout(sqlite, opts);
+    db = kyselyOver(sqlite);
     await migrateToLatest(db);
     // Prepared after the migrations, which create the tables they name.
     return createSqlStorage(db, { writers: sqliteRunWriters(sqlite) });
@@ -105,18 +103,26 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
 
 /** `readOnly`: the file must exist (its writer made it and brought its schema up to date). */
 async function openReadOnly(opts: SqliteStorageOptions): Promise<Storage> {
-  if (opts.path === ":memory:" || opts.path === "") {
+  if (isMemoryPath(opts.path)) {
     throw new Error("a read-only SQLite connection needs a database file, not :memory:");
   }
   const sqlite = new BetterSqlite3(opts.path, { readonly: true, fileMustExist: true });
   try {
-    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
-    });
-    return createSqlStorage(db, { writers: sqliteRunWriters(sqlite) });
+    setBusyTimeout(sqlite, opts);
+    return createSqlStorage(kyselyOver(sqlite), { writers: sqliteRunWriters(sqlite) });
   } catch (err) {
     sqlite.close();
     throw err;
   }
+}
+
+function setBusyTimeout(sqlite: BetterSqlite3.Database, opts: SqliteStorageOptions): void {
+  sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+}
+
+/** Kysely over the connection, its statements cached (`withStatementCache`). */
+function kyselyOver(sqlite: BetterSqlite3.Database): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
 }

@@ -52,6 +52,7 @@ import type {
   SessionWrite,
   Storage,
 } from "../../ports/storage.js";
+import { isMemoryPath } from "./sqlite-path.js";
 import type { SqliteStorageOptions } from "./sqlite-storage.js";
 import {
   fromWireError,
@@ -341,7 +342,7 @@ class SqliteThreadStorage implements Storage {
   /** The reader, started when first needed; none for a reader itself or a ":memory:" database. */
   private readerOf(): SqliteThreadStorage | undefined {
     const { path, readOnly, busyTimeoutMs, onReaderExit } = this.options;
-    if (readOnly === true || path === ":memory:" || path === "" || this.closing) return undefined;
+    if (readOnly === true || isMemoryPath(path) || this.closing) return undefined;
     this.reader ??= new SqliteThreadStorage({
       path,
       readOnly: true,

@@ -136,12 +136,23 @@ function playerView(p: ResultsPlayer): PlayerView {
 export function* resultsJsonPieces(r: SessionResults, playersPerPiece: number): Generator<string> {
   const head = JSON.stringify(headOf(r));
   yield `${head.slice(0, -1)},"players":[`;
-  const step = Math.max(1, Math.floor(playersPerPiece));
-  for (let from = 0; from < r.players.length; from += step) {
-    const rows = r.players.slice(from, from + step).map((p) => JSON.stringify(playerView(p)));
-    yield `${from === 0 ? "" : ","}${rows.join(",")}`;
+  for (const [i, players] of playerSlices(r.players, playersPerPiece).entries()) {
+    if (players.length === 0) continue;
+    yield `${i === 0 ? "" : ","}${players.map((p) => JSON.stringify(playerView(p))).join(",")}`;
   }
   yield "]}";
+}
+
+/** The players in slices of at most `perSlice` (at least 1), in order; one empty slice when there are none. */
+function playerSlices(players: readonly ResultsPlayer[], perSlice: number): ResultsPlayer[][] {
+  const step = Math.max(1, Math.floor(perSlice));
+  const slices: ResultsPlayer[][] = [];
+  let from = 0;
+  do {
+    slices.push(players.slice(from, from + step));
+    from += step;
+  } while (from < players.length);
+  return slices;
 }
 
 /** The summary table's columns, in order; also its header row. One row per player. */
@@ -300,11 +311,7 @@ function* tablePieces(
   rowsOf: (r: SessionResults) => string[][],
   columns: readonly string[],
 ): Generator<string> {
-  const step = Math.max(1, Math.floor(playersPerPiece));
-  let from = 0;
-  do {
-    const players = r.players.slice(from, from + step);
-    yield stringify(rowsOf({ ...r, players }), { header: from === 0, columns: [...columns] });
-    from += step;
-  } while (from < r.players.length);
+  for (const [i, players] of playerSlices(r.players, playersPerPiece).entries()) {
+    yield stringify(rowsOf({ ...r, players }), { header: i === 0, columns: [...columns] });
+  }
 }
