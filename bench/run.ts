@@ -2032,11 +2032,13 @@ async function runMicro(
       ]),
     ]),
     "",
-    `SQLite answer writes (one SessionStore.write per batch, temp dir ${tmpdir()})`,
+    "SQLite answer writes (one fenced SessionStore.write per batch; batch = answers; shape",
+    `answers+served: each answer followed by its player's next question, as self-paced; temp dir ${tmpdir()})`,
     formatTable([
-      ["sync", "thread", "batch", "calls", "ms/write", "answers/s", "main busy ms"],
+      ["sync", "shape", "thread", "batch", "calls", "ms/write", "answers/s", "main busy ms"],
       ...st.map((r) => [
         r.synchronous,
+        r.shape,
         r.thread,
         formatInt(r.batchSize),
         formatInt(r.calls),

@@ -33,8 +33,15 @@ import { defaultSettings } from "../src/domain/session-settings.js";
 import type { SessionWrite, Storage } from "../src/ports/storage.js";
 import { freshSchema } from "./cluster.js";
 
+/**
+ * What a batch holds: answers alone (a live question), or each answer followed by the question
+ * served next to its player (a self-paced session's batches: seed 001, seed 003's plan).
+ */
+export type BatchShape = "answers" | "answers+served";
+
 export interface StorageBenchRow {
   synchronous: "FULL" | "NORMAL";
+  shape: BatchShape;
   /** Where the database connection runs. */
   thread: "main" | "worker";
   batchSize: number;
@@ -54,6 +61,7 @@ export interface StorageBenchOptions {
 }
 
 const MIN_CALLS = 3;
+const SHAPES: readonly BatchShape[] = ["answers", "answers+served"];
 
 export async function runStorageBench(
   options: StorageBenchOptions = {},
@@ -67,47 +75,52 @@ export async function runStorageBench(
   const variants = (["FULL", "NORMAL"] as const).flatMap((synchronous) =>
     (["main", "worker"] as const).map((thread) => ({ synchronous, thread })),
   );
-  for (const { synchronous, thread } of variants) {
-    const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
-    const path = join(dir, "bench.db");
-    const storage: Storage =
-      thread === "main"
-        ? await openSqliteStorage({ path, synchronous })
-        : await openSqliteThreadStorage({ path, synchronous });
-    try {
-      const { setup, batchOf } = benchWrites(players);
-      await storage.sessions.write(setup);
+  for (const { synchronous, thread } of variants)
+    for (const shape of SHAPES) {
+      const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
+      const path = join(dir, "bench.db");
+      const storage: Storage =
+        thread === "main"
+          ? await openSqliteStorage({ path, synchronous })
+          : await openSqliteThreadStorage({ path, synchronous });
+      try {
+        const { sessionId, setup, batchOf } = benchWrites(players);
+        await storage.sessions.write(setup);
+        // Fenced, as the engine's every write is (its room's epoch).
+        const fences = new Map([[sessionId, 1]]);
+        const served = shape === "answers+served";
 
-      for (const size of batchSizes) {
-        await storage.sessions.write(batchOf(size)); // warm-up
-        let calls = 0;
-        let elapsed = 0;
-        let busy = 0;
-        while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
-          const batch = batchOf(size);
-          const elu = performance.eventLoopUtilization();
-          const start = performance.now();
-          await storage.sessions.write(batch);
-          elapsed += performance.now() - start;
-          busy += performance.eventLoopUtilization(elu).active;
-          calls++;
+        for (const size of batchSizes) {
+          await storage.sessions.write(batchOf(size, served), fences); // warm-up
+          let calls = 0;
+          let elapsed = 0;
+          let busy = 0;
+          while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
+            const batch = batchOf(size, served);
+            const elu = performance.eventLoopUtilization();
+            const start = performance.now();
+            await storage.sessions.write(batch, fences);
+            elapsed += performance.now() - start;
+            busy += performance.eventLoopUtilization(elu).active;
+            calls++;
+          }
+          const msPerWrite = elapsed / calls;
+          rows.push({
+            synchronous,
+            shape,
+            thread,
+            mainBusyMsPerWrite: busy / calls,
+            batchSize: size,
+            calls,
+            msPerWrite,
+            answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
+          });
         }
-        const msPerWrite = elapsed / calls;
-        rows.push({
-          synchronous,
-          thread,
-          mainBusyMsPerWrite: busy / calls,
-          batchSize: size,
-          calls,
-          msPerWrite,
-          answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
-        });
+      } finally {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      await storage.close();
-      rmSync(dir, { recursive: true, force: true });
     }
-  }
   return rows;
 }
 
@@ -257,7 +270,8 @@ function benchWrites(
 ): {
   sessionId: SessionId;
   setup: SessionWrite[];
-  batchOf: (size: number) => SessionWrite[];
+  /** `size` answers to a question no batch answered before; `served`: each followed by a served_put. */
+  batchOf: (size: number, served?: boolean) => SessionWrite[];
 } {
   const sessionId = asSessionId(n === 0 ? "bench-session" : `bench-session-${n}`);
   const question: Question = {
@@ -318,24 +332,37 @@ function benchWrites(
   // Every call answers a question index no call used before, so each answer is an insert.
   let questionIndex = 0;
   let seq = 0;
-  const batchOf = (size: number): SessionWrite[] => {
+  const batchOf = (size: number, served = false): SessionWrite[] => {
     const qi = questionIndex++;
-    return Array.from({ length: size }, (_, i) => ({
-      kind: "answer_put",
-      answer: {
-        sessionId,
-        participantId: asParticipantId(`p${i}`),
-        questionIndex: qi,
-        questionId: "q",
-        answer: { kind: "choice", index: 0 },
-        correct: true,
-        points: 900,
-        elapsedMs: 1_234,
-        receivedAt: 1_700_000_000_000 + seq,
-        seq: ++seq,
-      },
-      participantScore: 900 * (qi + 1),
-    }));
+    return Array.from({ length: size }, (_, i): SessionWrite[] => {
+      const answer: SessionWrite = {
+        kind: "answer_put",
+        answer: {
+          sessionId,
+          participantId: asParticipantId(`p${i}`),
+          questionIndex: qi,
+          questionId: "q",
+          answer: { kind: "choice", index: 0 },
+          correct: true,
+          points: 900,
+          elapsedMs: 1_234,
+          receivedAt: 1_700_000_000_000 + seq,
+          seq: ++seq,
+        },
+        participantScore: 900 * (qi + 1),
+      };
+      if (!served) return [answer];
+      const next: SessionWrite = {
+        kind: "served_put",
+        served: {
+          sessionId,
+          participantId: asParticipantId(`p${i}`),
+          questionIndex: qi + 1,
+          servedAt: 1_700_000_000_000 + seq,
+        },
+      };
+      return [answer, next];
+    }).flat();
   };
   return { sessionId, setup, batchOf };
 }
@@ -354,18 +381,20 @@ export function formatPostgresRows(rows: readonly PostgresStorageBenchRow[]): st
 
 function formatRows(rows: readonly StorageBenchRow[]): string {
   const lines = [
-    `${"sync".padEnd(6)} ${"thread".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"main busy ms".padStart(13)}`,
+    `${"sync".padEnd(6)} ${"shape".padEnd(14)} ${"thread".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"main busy ms".padStart(13)}`,
   ];
   for (const r of rows) {
     lines.push(
-      `${r.synchronous.padEnd(6)} ${r.thread.padEnd(6)} ${String(r.batchSize).padStart(6)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.mainBusyMsPerWrite.toFixed(3).padStart(13)}`,
+      `${r.synchronous.padEnd(6)} ${r.shape.padEnd(14)} ${r.thread.padEnd(6)} ${String(r.batchSize).padStart(6)} ${String(r.calls).padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.mainBusyMsPerWrite.toFixed(3).padStart(13)}`,
     );
   }
   return lines.join("\n");
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(`SQLite answer writes (one SessionStore.write per batch, temp dir ${tmpdir()})`);
+  console.log(
+    `SQLite answer writes (one fenced SessionStore.write per batch; batch = answers; temp dir ${tmpdir()})`,
+  );
   console.log(formatRows(await runStorageBench()));
   const url = process.argv[2];
   if (url !== undefined) {

@@ -3,8 +3,11 @@ import { asSessionId, type SessionId } from "../../domain/ids.js";
 import { FencedError } from "../../ports/storage.js";
 import { answerToRow, participantToRow } from "../sql/codec.js";
 import {
+  type BatchWriter,
   type Db,
+  isAnswersAlone,
   lastByKey,
+  putServed,
   type RunWriters,
   rowKey,
   type Trx,
@@ -29,10 +32,16 @@ import {
  *
  * The effect is `RunWriters`' (sql-storage.ts): the last write to a row stays, each answer's
  * participant gets the score it carries, a participant missing from the answer's session fails
- * the batch, and a participant's `final_rank` is left alone.
+ * the batch, and a participant's `final_rank` is left alone. The questions served to self-paced
+ * learners (a few a second per session) keep the portable upsert.
  */
 export function postgresRunWriters(): RunWriters {
-  return { answer_put: putAnswers, participant_put: putParticipants, standings_put: putStandings };
+  return {
+    answer_put: putAnswers,
+    participant_put: putParticipants,
+    standings_put: putStandings,
+    served_put: putServed,
+  };
 }
 
 /** One column of `rows` as an array, for one `unnest` parameter. */
@@ -139,8 +148,19 @@ async function putStandings(writes: readonly WriteOf<"standings_put">[], trx: Tr
 }
 
 /**
+ * Postgres's `BatchWriter` (sql-storage.ts): a batch of answers alone as `answersAlone`'s one
+ * statement; every other batch takes the portable transaction. (Commit marks are the SQLite
+ * thread's; a batch with one is not Postgres's to take.)
+ */
+export const postgresBatchWriter: BatchWriter = async (db, batch, fences, mark) => {
+  if (mark !== undefined || !isAnswersAlone(batch)) return false;
+  await answersAlone(db, batch, fences);
+  return true;
+};
+
+/**
  * A batch of answers alone, fences included, as one statement: one round trip, atomic without a
- * transaction block (`AnswersAlone` in sql-storage.ts). The fenced sessions' rows are locked
+ * transaction block. The fenced sessions' rows are locked
  * first (a claim waits for this statement, as for the transaction's no-op UPDATE); if a session
  * moved to a newer epoch, or an answer's participant is not in the answer's session, nothing is
  * written and the statement says why. The same refusals as the transaction: `FencedError`, and

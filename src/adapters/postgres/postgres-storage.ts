@@ -20,7 +20,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
-import { answersAlone, postgresRunWriters } from "./postgres-run-writers.js";
+import { postgresBatchWriter, postgresRunWriters } from "./postgres-run-writers.js";
 import { CurrentSchemaPostgresDialect } from "./schema-introspector.js";
 
 /** Options for `openPostgresStorage`. */
@@ -268,5 +268,5 @@ export async function openPostgresStorage(opts: PostgresStorageOptions): Promise
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`Postgres storage at ${redact(fromUrl.url)}: ${reason}`, { cause: err });
   }
-  return createSqlStorage(db, { writers: postgresRunWriters(), answersAlone });
+  return createSqlStorage(db, { writers: postgresRunWriters(), batchWriter: postgresBatchWriter });
 }

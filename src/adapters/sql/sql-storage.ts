@@ -86,7 +86,9 @@ function toCount(n: string | number | bigint | null | undefined): number {
   return n === null || n === undefined ? 0 : Number(n);
 }
 
-function isAnswersAlone(batch: readonly SessionWrite[]): batch is readonly WriteOf<"answer_put">[] {
+export function isAnswersAlone(
+  batch: readonly SessionWrite[],
+): batch is readonly WriteOf<"answer_put">[] {
   for (const w of batch) if (w.kind !== "answer_put") return false;
   return true;
 }
@@ -329,10 +331,10 @@ export class SqlImageStore implements ImageStore {
 type WriteKind = SessionWrite["kind"];
 export type WriteOf<K extends WriteKind> = Extract<SessionWrite, { kind: K }>;
 /** Consecutive writes of one kind, applied together. */
-type Run = { [K in WriteKind]: { kind: K; writes: WriteOf<K>[] } }[WriteKind];
+export type Run = { [K in WriteKind]: { kind: K; writes: WriteOf<K>[] } }[WriteKind];
 
 /** Cuts a batch into runs of consecutive writes of the same kind, keeping their order. */
-function runsOf(batch: readonly SessionWrite[]): Run[] {
+export function runsOf(batch: readonly SessionWrite[]): Run[] {
   const runs: Run[] = [];
   let current: { kind: WriteKind; writes: SessionWrite[] } | undefined;
   for (const w of batch) {
@@ -374,8 +376,8 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
 }
 
 /**
- * How a dialect stores the writes whose size grows with the room, answers, joins and a game's
- * final standings, inside the batch's transaction: each stores the rows its own fastest way
+ * How a dialect stores the writes whose size grows with the room, answers, joins, the questions
+ * served to self-paced learners and a game's final standings, inside the batch's transaction: each stores the rows its own fastest way
  * (`sqlite-run-writers.ts`: statements prepared once, run synchronously on the connection that
  * holds the transaction; `postgres-run-writers.ts`: one statement over `unnest` arrays on
  * `trx`). Applied in order, the last write to a row stays; an answer sets its participant's
@@ -391,13 +393,14 @@ export interface RunWriters {
     trx: Trx,
   ) => void | Promise<void>;
   standings_put: (writes: readonly WriteOf<"standings_put">[], trx: Trx) => void | Promise<void>;
+  served_put: (writes: readonly WriteOf<"served_put">[], trx: Trx) => void | Promise<void>;
 }
 
 export class SqlSessionStore implements SessionStore {
   constructor(
     private readonly db: Db,
     private readonly writers: RunWriters,
-    private readonly answersAlone?: AnswersAlone,
+    private readonly batchWriter?: BatchWriter,
   ) {}
 
   /**
@@ -406,7 +409,7 @@ export class SqlSessionStore implements SessionStore {
    * joins by the dialect's `RunWriters`), so a batch of answers costs a handful of statements
    * however many answers it holds, while a write still sees every write before it (a participant
    * is inserted before their first answer). Any failure rolls the whole batch back and rejects.
-   * A batch of answers alone goes to the dialect's `AnswersAlone` when it has one.
+   * A batch the dialect's `BatchWriter` takes is stored its way instead.
    */
   async write(
     batch: readonly SessionWrite[],
@@ -414,8 +417,7 @@ export class SqlSessionStore implements SessionStore {
     mark?: CommitMark,
   ): Promise<void> {
     if (batch.length === 0) return;
-    if (this.answersAlone !== undefined && mark === undefined && isAnswersAlone(batch)) {
-      await this.answersAlone(this.db, batch, fences);
+    if (this.batchWriter !== undefined && (await this.batchWriter(this.db, batch, fences, mark))) {
       return;
     }
     await this.db.transaction().execute(async (trx) => {
@@ -711,7 +713,7 @@ async function applyRun(trx: Trx, run: Run, writers: RunWriters): Promise<void> 
     case "answer_put":
       return writers.answer_put(run.writes, trx);
     case "served_put":
-      return putServed(trx, run.writes);
+      return writers.served_put(run.writes, trx);
     case "ban_put":
       return putBans(trx, run.writes);
     case "standings_put":
@@ -746,7 +748,11 @@ async function updateSessionState(trx: Trx, w: WriteOf<"session_state">): Promis
   }
 }
 
-async function putServed(trx: Trx, writes: WriteOf<"served_put">[]): Promise<void> {
+/** The portable `served_put` (Postgres's): multi-row upserts; the last serving of a question stays. */
+export async function putServed(
+  writes: readonly WriteOf<"served_put">[],
+  trx: Trx,
+): Promise<void> {
   const rows = lastByKey(writes, (w) =>
     key(w.served.sessionId, w.served.participantId, w.served.questionIndex),
   ).map((w) => servedToRow(w.served));
@@ -787,23 +793,27 @@ async function putBans(trx: Trx, writes: WriteOf<"ban_put">[]): Promise<void> {
 export interface SqlStorageOptions {
   /** Runs after Kysely is destroyed, e.g. to release what the adapter opened besides it. */
   onClose?: () => void | Promise<void>;
-  /** How the dialect stores answers and joins. */
+  /** How the dialect stores the writes that grow with the room (answers, joins, …). */
   writers: RunWriters;
-  /** Stores a batch made only of answers, fences checked, without a transaction of several statements. */
-  answersAlone?: AnswersAlone;
+  /** The dialect's own way to store the batches it has one for. */
+  batchWriter?: BatchWriter;
 }
 
 /**
- * A dialect's way to store a batch that holds nothing but answers as one atomic statement: the
- * same rows, fences and refusals as a transaction of the portable statements. The group
- * committer waits for every round trip of a batch, and during a question nearly every batch is
- * answers alone.
+ * A dialect's own way to store a whole session batch, for the batches it has one for: the same
+ * rows, fences, commit mark and refusals as the portable transaction, at less cost. True when it
+ * stored the batch; false when it has no way of its own for this one, and the portable
+ * transaction stores it. The group committer waits for every batch, and during a game nearly
+ * every batch is answers (with, self-paced, the questions served next): Postgres stores answers
+ * alone as one statement (`postgres-run-writers.ts`), SQLite stores rows of every growing kind
+ * with statements prepared once in one synchronous transaction (`sqlite-batch-writer.ts`).
  */
-export type AnswersAlone = (
+export type BatchWriter = (
   db: Db,
-  writes: readonly WriteOf<"answer_put">[],
+  batch: readonly SessionWrite[],
   fences: ReadonlyMap<SessionId, number> | undefined,
-) => Promise<void>;
+  mark: CommitMark | undefined,
+) => boolean | Promise<boolean>;
 
 /**
  * A `Storage` over an already-migrated database. `close()` destroys `db` (which closes the
@@ -814,7 +824,7 @@ export function createSqlStorage(db: Db, options: SqlStorageOptions): Storage {
   return {
     quizzes: new SqlQuizStore(db),
     bank: new SqlQuestionBankStore(db),
-    sessions: new SqlSessionStore(db, options.writers, options.answersAlone),
+    sessions: new SqlSessionStore(db, options.writers, options.batchWriter),
     meta: new SqlMetaStore(db),
     images: new SqlImageStore(db),
     async ping() {

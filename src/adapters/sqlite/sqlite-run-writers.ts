@@ -1,10 +1,15 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { answerToRow, participantToRow } from "../sql/codec.js";
-import type { RunWriters } from "../sql/sql-storage.js";
+import { answerToRow, participantToRow, servedToRow } from "../sql/codec.js";
+import type { RunWriters, WriteOf } from "../sql/sql-storage.js";
+
+/** `RunWriters` that need no transaction object: they run on the connection, synchronously. */
+export type SqliteRunWriters = {
+  [K in keyof RunWriters]: (writes: readonly WriteOf<K>[]) => void;
+};
 
 /**
- * The writes that grow with the room, answers, joins and a game's final standings, run as
- * statements prepared once and run once per row, on
+ * The writes that grow with the room, answers, joins, the questions served to self-paced learners
+ * and a game's final standings, run as statements prepared once and run once per row, on
  * the connection whose transaction the batch is in. Kysely's SQLite driver runs `begin` on this
  * same better-sqlite3 connection and holds it for the transaction, and these calls are
  * synchronous, so nothing interleaves.
@@ -26,7 +31,7 @@ import type { RunWriters } from "../sql/sql-storage.js";
  * answer's session fails the batch. A participant's `final_rank` is left alone (only
  * `standings_put` sets it).
  */
-export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
+export function sqliteRunWriters(sqlite: BetterSqlite3.Database): SqliteRunWriters {
   const answer = sqlite.prepare(
     `insert into answers (session_id, participant_id, question_index, question_id, answer_json,
        is_correct, points, elapsed_ms, received_at, seq, request_key)
@@ -56,6 +61,12 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
   const standing = sqlite.prepare(
     "update participants set score = ?, final_rank = ? where session_id = ? and id = ?",
   );
+  const served = sqlite.prepare(
+    `insert into served_questions (session_id, participant_id, question_index, served_at)
+     values (@session_id, @participant_id, @question_index, @served_at)
+     on conflict (session_id, participant_id, question_index) do update set
+       served_at = excluded.served_at`,
+  );
   return {
     answer_put: (writes) => {
       for (const w of writes) {
@@ -69,6 +80,9 @@ export function sqliteRunWriters(sqlite: BetterSqlite3.Database): RunWriters {
     },
     participant_put: (writes) => {
       for (const w of writes) participant.run(participantToRow(w.participant));
+    },
+    served_put: (writes) => {
+      for (const w of writes) served.run(servedToRow(w.served));
     },
     standings_put: (writes) => {
       for (const w of writes) {

@@ -10,6 +10,7 @@ import type { Storage } from "../../ports/storage.js";
 import { migrateToLatest } from "../sql/migrations.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStorage } from "../sql/sql-storage.js";
+import { sqliteBatchWriter } from "./sqlite-batch-writer.js";
 import { isMemoryPath } from "./sqlite-path.js";
 import { sqliteRunWriters } from "./sqlite-run-writers.js";
 
@@ -93,7 +94,8 @@ export async function openSqliteStorage(opts: SqliteStorageOptions): Promise<Sto
     db = kyselyOver(sqlite);
     await migrateToLatest(db);
     // Prepared after the migrations, which create the tables they name.
-    return createSqlStorage(db, { writers: sqliteRunWriters(sqlite) });
+    const writers = sqliteRunWriters(sqlite);
+    return createSqlStorage(db, { writers, batchWriter: sqliteBatchWriter(sqlite, writers) });
   } catch (err) {
     if (db !== undefined) await db.destroy();
     else sqlite.close();
