@@ -749,10 +749,7 @@ async function updateSessionState(trx: Trx, w: WriteOf<"session_state">): Promis
 }
 
 /** The portable `served_put` (Postgres's): multi-row upserts; the last serving of a question stays. */
-export async function putServed(
-  writes: readonly WriteOf<"served_put">[],
-  trx: Trx,
-): Promise<void> {
+export async function putServed(writes: readonly WriteOf<"served_put">[], trx: Trx): Promise<void> {
   const rows = lastByKey(writes, (w) =>
     key(w.served.sessionId, w.served.participantId, w.served.questionIndex),
   ).map((w) => servedToRow(w.served));

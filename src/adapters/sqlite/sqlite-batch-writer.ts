@@ -76,15 +76,19 @@ export function sqliteBatchWriter(
 function applyRun(writers: SqliteRunWriters, run: RowRun): void {
   switch (run.kind) {
     case "answer_put":
-      return writers.answer_put(run.writes);
+      writers.answer_put(run.writes);
+      break;
     case "participant_put":
-      return writers.participant_put(run.writes);
+      writers.participant_put(run.writes);
+      break;
     case "served_put":
-      return writers.served_put(run.writes);
+      writers.served_put(run.writes);
+      break;
     case "standings_put":
-      return writers.standings_put(run.writes);
+      writers.standings_put(run.writes);
+      break;
     default:
-      return exhaustive(run);
+      exhaustive(run);
   }
 }
 
