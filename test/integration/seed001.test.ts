@@ -622,6 +622,8 @@ describe("seed 001: connections, reconnects and replays", () => {
     expect(a4.payload.new_score).toBe(
       (a1.payload.new_score as number) + (a4.payload.points_earned as number),
     );
+    // The return is announced once (USER_JOINED may wait a few ms to share a write: awaited).
+    await other.c.take((m) => m.type === "USER_JOINED" && m.payload.user_id === id);
     expect(USER_JOINED_count(other.c, id)).toBe(2);
   });
 });
