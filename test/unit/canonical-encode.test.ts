@@ -3,6 +3,7 @@ import type { ParticipantId, SessionId, UserId } from "../../src/domain/ids.js";
 import { encodeEvent } from "../../src/doors/canonical/encode.js";
 import type { SplicedFrame } from "../../src/doors/ws-kit/dialect.js";
 import type { PlayerResult, RoomEvent } from "../../src/engine/types.js";
+import { arrival, roomEvent } from "../support/room-events.js";
 
 /** Ids and numbers a byte-by-byte writer could get wrong, next to plain ones. */
 const players: Array<[string, PlayerResult]> = [
@@ -33,14 +34,8 @@ function result(
 }
 
 function revealEvent(list = players): RoomEvent {
-  return {
-    sessionId: "s_room" as SessionId,
-    epoch: 2,
-    seq: 17,
-    at: 1_765_000_000_000,
-    audience: { kind: "all" },
-    encoded: new Map(),
-    body: {
+  return roomEvent(
+    {
       type: "reveal",
       index: 1,
       questionId: "q2",
@@ -52,7 +47,8 @@ function revealEvent(list = players): RoomEvent {
       results: new Map(list.map(([id, r]) => [id as ParticipantId, r])),
       until: null,
     },
-  };
+    { epoch: 2, seq: 17 },
+  );
 }
 
 /** A player's result as JSON.stringify writes it (the field order included). */
@@ -117,37 +113,13 @@ describe("canonical reveal frames", () => {
 });
 
 describe("canonical frames that may wait", () => {
-  const event = (body: RoomEvent["body"]): RoomEvent => ({
-    sessionId: "s_room" as SessionId,
-    epoch: 1,
-    seq: 3,
-    at: 1_765_000_000_000,
-    audience: { kind: "all" },
-    encoded: new Map(),
-    body,
-  });
-
   it("news for hosts and spectators alone may wait to share a write; what players get does not", () => {
-    const joined = encodeEvent(
-      event({
-        type: "participant_joined",
-        participant: {
-          participantId: "p_1" as ParticipantId,
-          userId: "u1" as UserId,
-          name: "Ana",
-          role: "player",
-          status: "active",
-          score: 0,
-          connected: true,
-        } as never,
-        playerCount: 1,
-        presentCount: 1,
-        roster: [] as never,
-      }),
+    const joined = encodeEvent(arrival());
+    const counted = encodeEvent(
+      roomEvent({ type: "answer_count", index: 0, answered: 1, players: 2 }),
     );
-    const counted = encodeEvent(event({ type: "answer_count", index: 0, answered: 1, players: 2 }));
-    const locked = encodeEvent(event({ type: "locked", locked: true }));
-    const playerCount = encodeEvent(event({ type: "player_count", playerCount: 2 }));
+    const locked = encodeEvent(roomEvent({ type: "locked", locked: true }));
+    const playerCount = encodeEvent(roomEvent({ type: "player_count", playerCount: 2 }));
     expect(joined.map((f) => [f.type, f.mayWait])).toEqual([["player_joined", true]]);
     expect(counted.map((f) => [f.type, f.mayWait])).toEqual([["answer_count", true]]);
     expect(locked.map((f) => [f.type, f.mayWait])).toEqual([["lock", false]]);

@@ -1,38 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { ParticipantId, SessionId, UserId } from "../../src/domain/ids.js";
 import {
   announcementFrame,
   announcementOf,
   encodeEvent,
 } from "../../src/doors/vocabulary/encode.js";
 import type { RoomEvent } from "../../src/engine/types.js";
-
-const event = (body: RoomEvent["body"]): RoomEvent => ({
-  sessionId: "s_vocab" as SessionId,
-  epoch: 1,
-  seq: 3,
-  at: 1_765_000_000_000,
-  audience: { kind: "all" },
-  encoded: new Map(),
-  body,
-});
-
-const arrival = (presentCount: number): RoomEvent =>
-  event({
-    type: "participant_joined",
-    participant: {
-      participantId: "p_1" as ParticipantId,
-      userId: "u1" as UserId,
-      name: "Ana",
-      role: "player",
-      status: "active",
-      score: 0,
-      connected: true,
-    } as never,
-    playerCount: presentCount,
-    presentCount,
-    roster: [] as never,
-  });
+import { arrival, roomEvent } from "../support/room-events.js";
 
 describe("seed-001 announcements may wait to share a write", () => {
   it("USER_JOINED below the grouping threshold, and a grouped one, may wait; a session's start may not", () => {
@@ -51,7 +24,7 @@ describe("seed-001 announcements may wait to share a write", () => {
     expect(JSON.parse(grouped.shared?.toString() ?? "").payload.batch_size).toBe(7);
 
     const started = encodeEvent(
-      event({ type: "started", startedAt: 1_765_000_000_000 } as RoomEvent["body"]),
+      roomEvent({ type: "started", startedAt: 1_765_000_000_000 } as RoomEvent["body"]),
       policy,
     );
     expect(started.length).toBeGreaterThan(0);
