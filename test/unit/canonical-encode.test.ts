@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { ParticipantId, SessionId, UserId } from "../../src/domain/ids.js";
+import type { ParticipantId, UserId } from "../../src/domain/ids.js";
 import { encodeEvent } from "../../src/doors/canonical/encode.js";
 import type { SplicedFrame } from "../../src/doors/ws-kit/dialect.js";
 import type { PlayerResult, RoomEvent } from "../../src/engine/types.js";
