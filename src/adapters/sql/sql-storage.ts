@@ -377,7 +377,8 @@ async function checkFences(trx: Trx, fences: ReadonlyMap<SessionId, number>): Pr
 
 /**
  * How a dialect stores the writes whose size grows with the room, answers, joins, the questions
- * served to self-paced learners and a game's final standings, inside the batch's transaction: each stores the rows its own fastest way
+ * served to self-paced learners and a game's final standings, inside the batch's transaction:
+ * each stores the rows its own fastest way
  * (`sqlite-run-writers.ts`: statements prepared once, run synchronously on the connection that
  * holds the transaction; `postgres-run-writers.ts`: one statement over `unnest` arrays on
  * `trx`). Applied in order, the last write to a row stays; an answer sets its participant's
