@@ -125,6 +125,7 @@ export async function runStorageBench(
 }
 
 export interface PostgresStorageBenchRow {
+  shape: BatchShape;
   batchSize: number;
   calls: number;
   msPerWrite: number;
@@ -152,30 +153,33 @@ export async function runPostgresStorageBench(
       const { sessionId, setup, batchOf } = benchWrites(Math.max(...batchSizes));
       await storage.sessions.write(setup);
       const fences = new Map([[sessionId, 1]]);
-      for (const size of batchSizes) {
-        await storage.sessions.write(batchOf(size), fences); // warm-up
-        let calls = 0;
-        let elapsed = 0;
-        let cpuUs = 0;
-        while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
-          const batch = batchOf(size);
-          const cpu = process.cpuUsage();
-          const start = performance.now();
-          await storage.sessions.write(batch, fences);
-          elapsed += performance.now() - start;
-          const used = process.cpuUsage(cpu);
-          cpuUs += used.user + used.system;
-          calls++;
+      for (const shape of SHAPES)
+        for (const size of batchSizes) {
+          const served = shape === "answers+served";
+          await storage.sessions.write(batchOf(size, served), fences); // warm-up
+          let calls = 0;
+          let elapsed = 0;
+          let cpuUs = 0;
+          while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
+            const batch = batchOf(size, served);
+            const cpu = process.cpuUsage();
+            const start = performance.now();
+            await storage.sessions.write(batch, fences);
+            elapsed += performance.now() - start;
+            const used = process.cpuUsage(cpu);
+            cpuUs += used.user + used.system;
+            calls++;
+          }
+          const msPerWrite = elapsed / calls;
+          rows.push({
+            shape,
+            batchSize: size,
+            calls,
+            msPerWrite,
+            answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
+            cpuMsPerWrite: cpuUs / 1_000 / calls,
+          });
         }
-        const msPerWrite = elapsed / calls;
-        rows.push({
-          batchSize: size,
-          calls,
-          msPerWrite,
-          answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
-          cpuMsPerWrite: cpuUs / 1_000 / calls,
-        });
-      }
     } finally {
       await storage.close();
     }
@@ -369,11 +373,11 @@ function benchWrites(
 
 export function formatPostgresRows(rows: readonly PostgresStorageBenchRow[]): string {
   const lines = [
-    `${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"node CPU ms".padStart(12)}`,
+    `${"shape".padEnd(14)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"node CPU ms".padStart(12)}`,
   ];
   for (const r of rows) {
     lines.push(
-      `${r.batchSize.toLocaleString("en-US").padStart(6)} ${r.calls.toLocaleString("en-US").padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.cpuMsPerWrite.toFixed(3).padStart(12)}`,
+      `${r.shape.padEnd(14)} ${r.batchSize.toLocaleString("en-US").padStart(6)} ${r.calls.toLocaleString("en-US").padStart(6)} ${r.msPerWrite.toFixed(3).padStart(10)} ${Math.round(r.answersPerSec).toLocaleString("en-US").padStart(12)} ${r.cpuMsPerWrite.toFixed(3).padStart(12)}`,
     );
   }
   return lines.join("\n");

@@ -330,20 +330,44 @@ export class SqlImageStore implements ImageStore {
 
 type WriteKind = SessionWrite["kind"];
 export type WriteOf<K extends WriteKind> = Extract<SessionWrite, { kind: K }>;
-/** Consecutive writes of one kind, applied together. */
+/** Writes of one kind, applied together. */
 export type Run = { [K in WriteKind]: { kind: K; writes: WriteOf<K>[] } }[WriteKind];
 
-/** Cuts a batch into runs of consecutive writes of the same kind, keeping their order. */
+/**
+ * Kinds whose writes touch rows the others of the set neither read nor write (an answer: its
+ * row and its participant's score; a served question: its row), so they may be applied kind by
+ * kind in any order. A self-paced batch alternates them (each answer, then the question served
+ * next): cut at every change of kind it made a statement per write, each a round trip on
+ * Postgres.
+ */
+const COMMUTING: ReadonlySet<WriteKind> = new Set(["answer_put", "served_put"]);
+
+/**
+ * Cuts a batch into runs of writes of the same kind, each run in the batch's order. A run is
+ * consecutive writes of its kind, except that a stretch of commuting kinds (`COMMUTING`, and
+ * nothing else between) makes one run per kind. Applied run after run, the runs leave what
+ * the writes one by one would: a write of another kind (a participant's row, which an answer's
+ * score update also writes) still sees every write before it and none after.
+ */
 export function runsOf(batch: readonly SessionWrite[]): Run[] {
   const runs: Run[] = [];
-  let current: { kind: WriteKind; writes: SessionWrite[] } | undefined;
+  // The runs a write of their kind joins: the last run, or the stretch's runs of commuting kinds.
+  let open = new Map<WriteKind, { kind: WriteKind; writes: SessionWrite[] }>();
+  let stretch = true;
   for (const w of batch) {
-    if (current?.kind === w.kind) {
-      current.writes.push(w);
-    } else {
-      current = { kind: w.kind, writes: [w] };
-      runs.push(current as Run);
+    const joined = open.get(w.kind);
+    if (joined !== undefined) {
+      joined.writes.push(w);
+      continue;
     }
+    const run = { kind: w.kind, writes: [w] };
+    runs.push(run as Run);
+    const commutes = COMMUTING.has(w.kind);
+    if (!commutes || !stretch) {
+      open = new Map();
+      stretch = commutes;
+    }
+    open.set(w.kind, run);
   }
   return runs;
 }
