@@ -2032,7 +2032,7 @@ async function runMicro(
       ]),
     ]),
     "",
-    "SQLite answer writes (one fenced SessionStore.write per batch; batch = answers; shape",
+    "SQLite answer writes (one fenced SessionStore.write per batch; batch: the answers in it; shape",
     `answers+served: each answer followed by its player's next question, as self-paced; temp dir ${tmpdir()})`,
     formatTable([
       ["sync", "shape", "thread", "batch", "calls", "ms/write", "answers/s", "main busy ms"],

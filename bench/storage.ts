@@ -63,6 +63,43 @@ export interface StorageBenchOptions {
 const MIN_CALLS = 3;
 const SHAPES: readonly BatchShape[] = ["answers", "answers+served"];
 
+/**
+ * Times fenced `write`s of `batch()` after one to warm up: at least `MIN_CALLS`, then until
+ * `maxMs` of writing or `maxCalls` calls. The main thread's busy time (event loop utilization)
+ * and this process's CPU are summed over the same calls.
+ */
+async function timeWrites(
+  storage: Storage,
+  batch: () => SessionWrite[],
+  fences: ReadonlyMap<SessionId, number>,
+  maxCalls: number,
+  maxMs: number,
+): Promise<{ calls: number; msPerWrite: number; busyMs: number; cpuMs: number }> {
+  await storage.sessions.write(batch(), fences);
+  let calls = 0;
+  let elapsed = 0;
+  let busyMs = 0;
+  let cpuUs = 0;
+  while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
+    const writes = batch();
+    const elu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await storage.sessions.write(writes, fences);
+    elapsed += performance.now() - start;
+    busyMs += performance.eventLoopUtilization(elu).active;
+    const used = process.cpuUsage(cpu);
+    cpuUs += used.user + used.system;
+    calls++;
+  }
+  return { calls, msPerWrite: elapsed / calls, busyMs, cpuMs: cpuUs / 1_000 };
+}
+
+/** Answers a second at `msPerWrite` per batch of `size`. */
+function perSecond(size: number, msPerWrite: number): number {
+  return msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY;
+}
+
 export async function runStorageBench(
   options: StorageBenchOptions = {},
 ): Promise<StorageBenchRow[]> {
@@ -91,29 +128,16 @@ export async function runStorageBench(
         const served = shape === "answers+served";
 
         for (const size of batchSizes) {
-          await storage.sessions.write(batchOf(size, served), fences); // warm-up
-          let calls = 0;
-          let elapsed = 0;
-          let busy = 0;
-          while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
-            const batch = batchOf(size, served);
-            const elu = performance.eventLoopUtilization();
-            const start = performance.now();
-            await storage.sessions.write(batch, fences);
-            elapsed += performance.now() - start;
-            busy += performance.eventLoopUtilization(elu).active;
-            calls++;
-          }
-          const msPerWrite = elapsed / calls;
+          const m = await timeWrites(storage, () => batchOf(size, served), fences, maxCalls, maxMs);
           rows.push({
             synchronous,
             shape,
             thread,
-            mainBusyMsPerWrite: busy / calls,
+            mainBusyMsPerWrite: m.busyMs / m.calls,
             batchSize: size,
-            calls,
-            msPerWrite,
-            answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
+            calls: m.calls,
+            msPerWrite: m.msPerWrite,
+            answersPerSec: perSecond(size, m.msPerWrite),
           });
         }
       } finally {
@@ -156,28 +180,14 @@ export async function runPostgresStorageBench(
       for (const shape of SHAPES)
         for (const size of batchSizes) {
           const served = shape === "answers+served";
-          await storage.sessions.write(batchOf(size, served), fences); // warm-up
-          let calls = 0;
-          let elapsed = 0;
-          let cpuUs = 0;
-          while (calls < maxCalls && (calls < MIN_CALLS || elapsed < maxMs)) {
-            const batch = batchOf(size, served);
-            const cpu = process.cpuUsage();
-            const start = performance.now();
-            await storage.sessions.write(batch, fences);
-            elapsed += performance.now() - start;
-            const used = process.cpuUsage(cpu);
-            cpuUs += used.user + used.system;
-            calls++;
-          }
-          const msPerWrite = elapsed / calls;
+          const m = await timeWrites(storage, () => batchOf(size, served), fences, maxCalls, maxMs);
           rows.push({
             shape,
             batchSize: size,
-            calls,
-            msPerWrite,
-            answersPerSec: msPerWrite > 0 ? (size * 1_000) / msPerWrite : Number.POSITIVE_INFINITY,
-            cpuMsPerWrite: cpuUs / 1_000 / calls,
+            calls: m.calls,
+            msPerWrite: m.msPerWrite,
+            answersPerSec: perSecond(size, m.msPerWrite),
+            cpuMsPerWrite: m.cpuMs / m.calls,
           });
         }
     } finally {
@@ -397,7 +407,7 @@ function formatRows(rows: readonly StorageBenchRow[]): string {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(
-    `SQLite answer writes (one fenced SessionStore.write per batch; batch = answers; temp dir ${tmpdir()})`,
+    `SQLite answer writes (one fenced SessionStore.write per batch; batch: the answers in it; shapes in bench/README.md; temp dir ${tmpdir()})`,
   );
   console.log(formatRows(await runStorageBench()));
   const url = process.argv[2];
