@@ -69,6 +69,7 @@ import {
 import {
   formatPostgresRows,
   formatStandingsRows,
+  formatStorageRows,
   runPostgresStorageBench,
   runStandingsBench,
   runStorageBench,
@@ -2034,19 +2035,7 @@ async function runMicro(
     "",
     "SQLite answer writes (one fenced SessionStore.write per batch; batch: the answers in it; shape",
     `answers+served: each answer followed by its player's next question, as self-paced; temp dir ${tmpdir()})`,
-    formatTable([
-      ["sync", "shape", "thread", "batch", "calls", "ms/write", "answers/s", "main busy ms"],
-      ...st.map((r) => [
-        r.synchronous,
-        r.shape,
-        r.thread,
-        formatInt(r.batchSize),
-        formatInt(r.calls),
-        r.msPerWrite.toFixed(3),
-        ops(r.answersPerSec),
-        r.mainBusyMsPerWrite.toFixed(3),
-      ]),
-    ]),
+    formatStorageRows(st),
     "",
     "Postgres answer writes (one SessionStore.write per batch, fenced as a cluster instance's;",
     `node CPU: this process's, not Postgres's; a schema of its own in ${describeUrl(databaseUrl)})`,

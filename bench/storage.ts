@@ -393,7 +393,7 @@ export function formatPostgresRows(rows: readonly PostgresStorageBenchRow[]): st
   return lines.join("\n");
 }
 
-function formatRows(rows: readonly StorageBenchRow[]): string {
+export function formatStorageRows(rows: readonly StorageBenchRow[]): string {
   const lines = [
     `${"sync".padEnd(6)} ${"shape".padEnd(14)} ${"thread".padEnd(6)} ${"batch".padStart(6)} ${"calls".padStart(6)} ${"ms/write".padStart(10)} ${"answers/s".padStart(12)} ${"main busy ms".padStart(13)}`,
   ];
@@ -409,7 +409,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   console.log(
     `SQLite answer writes (one fenced SessionStore.write per batch; batch: the answers in it; shapes in bench/README.md; temp dir ${tmpdir()})`,
   );
-  console.log(formatRows(await runStorageBench()));
+  console.log(formatStorageRows(await runStorageBench()));
   const url = process.argv[2];
   if (url !== undefined) {
     console.log("\nPostgres answer writes (one fenced SessionStore.write per batch)");
