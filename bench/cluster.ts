@@ -21,6 +21,7 @@ import type pg from "pg";
 // this file too, never need them.
 const loadPg = async () => (await import("pg")).default;
 const loadRedis = async () => (await import("ioredis")).Redis;
+const loadRedisConnection = () => import("../src/adapters/redis/redis-connection.js");
 
 // ---------------------------------------------------------------- the balancer
 
@@ -301,38 +302,22 @@ export async function checkRedis(url: string): Promise<void> {
   }
 }
 
-// SCAN MATCH patterns treat these as special.
-const globEscape = (s: string) => s.replace(/[*?[\]\\]/g, "\\$&");
-
-async function scanKeys(r: Redis, prefix: string, each: (keys: string[]) => Promise<void>) {
-  let cursor = "0";
-  do {
-    const [next, keys] = await r.scan(cursor, "MATCH", `${globEscape(prefix)}*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await each(keys);
-  } while (cursor !== "0");
-}
-
 /** Deletes every key that starts with `prefix`; resolves with how many there were. */
-export function deleteKeys(url: string, prefix: string): Promise<number> {
-  return withRedis(url, async (r) => {
-    let deleted = 0;
-    await scanKeys(r, prefix, async (keys) => {
-      deleted += await r.del(...keys);
-    });
-    return deleted;
-  });
+export async function deleteKeys(url: string, prefix: string): Promise<number> {
+  const { withConnection } = await loadRedisConnection();
+  return withConnection(
+    { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS },
+    (c) => c.deleteOwnKeys(),
+  );
 }
 
 /** How many keys start with `prefix`. */
-export function countKeys(url: string, prefix: string): Promise<number> {
-  return withRedis(url, async (r) => {
-    let n = 0;
-    await scanKeys(r, prefix, async (keys) => {
-      n += keys.length;
-    });
-    return n;
-  });
+export async function countKeys(url: string, prefix: string): Promise<number> {
+  const { withConnection } = await loadRedisConnection();
+  return withConnection(
+    { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS },
+    (c) => c.countOwnKeys(),
+  );
 }
 
 // ---------------------------------------------------------------- instances

@@ -26,7 +26,11 @@ export async function warmUp(
   players: number,
 ): Promise<WarmUpResult> {
   const started = performance.now();
-  const answers = await playWarmUpGame(target, players, process.env.ADMIN_TOKEN?.trim() || null);
+  const [answers = 0] = await playWarmUpGame(
+    target,
+    players,
+    process.env.ADMIN_TOKEN?.trim() || null,
+  );
   const seconds = (performance.now() - started) / 1000;
   return { players, questions: WARM_UP_QUESTIONS, answers, seconds };
 }

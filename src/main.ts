@@ -55,7 +55,7 @@ async function warmUpFirst(config: Config): Promise<void> {
     const w = await warmUp(config, config.warmUpPlayers, log);
     log.info(
       { warmUp: w },
-      `warmed up: a ${w.questions}-question game of ${w.players} players (${w.answers} answers) in ${Math.round(w.ms)} ms`,
+      `warmed up: a ${w.questions}-question game of ${w.players} players (${w.answers} answers${w.instances > 1 ? `, on ${w.instances} private instances` : ""}) in ${Math.round(w.ms)} ms`,
     );
   } catch (err) {
     log.warn({ err }, "the warm-up game failed; starting cold");

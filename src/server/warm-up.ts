@@ -1,11 +1,13 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import WebSocket from "ws";
+import { withConnection } from "../adapters/redis/redis-connection.js";
 import type { Config } from "../config.js";
 import { QuizwireClient, type QuizwireClientOptions } from "../sdk/index.js";
-import { createApp } from "./app.js";
+import { type App, createApp } from "./app.js";
 
 /**
  * A small live game played before the server opens, so that its first real
@@ -29,12 +31,28 @@ import { createApp } from "./app.js";
  * metrics (which nothing could stop); its directory is removed afterwards. A
  * warm-up that fails or takes longer than `WARM_UP_TIMEOUT_MS` is logged and
  * skipped: the server then starts cold, as it did before.
+ *
+ * An instance of a cluster (REDIS_URL set) plays it on two private instances
+ * instead, joined through the same Redis under a key prefix of their own (the
+ * deployment's, then `warm-up:<random>:`; its keys are deleted afterwards) and
+ * sharing their temporary database: the host and half of the players on the
+ * first, the other half on the second, so that half of the answers take the
+ * path a cluster's answers from other instances take (to the session's owner
+ * over the bus and back). That path was cold too: in two-instance bench runs
+ * (issue 10, 2026-12-07, 10,000 players) question 1's answer → ack p99 was
+ * 131–953 ms against 68–131 for the later questions, and a warm-up game whose
+ * players were on the other instance took it to 85–99 ms, where one whose
+ * players were all on the session's owner left it at 145–510.
  */
 export interface WarmUpReport {
+  /** Private instances it was played on: two for a cluster's instance, one otherwise. */
+  instances: number;
   players: number;
   questions: number;
   /** Answers acknowledged in the game. */
   answers: number;
+  /** Of those, the answers of the players on each instance (the host's is the first). */
+  answersByInstance: number[];
   ms: number;
   /** Where its database was (removed). */
   dataDir: string;
@@ -48,36 +66,26 @@ const JOINS_IN_FLIGHT = 50;
 export async function warmUp(config: Config, players: number, log: Logger): Promise<WarmUpReport> {
   const started = performance.now();
   const dataDir = mkdtempSync(join(tmpdir(), "quizwire-warm-up-"));
-  const app = await createApp({
-    config: {
-      ...config,
-      port: 0,
-      host: "127.0.0.1",
-      dataDir,
-      databaseUrl: null,
-      databaseVariable: null,
-      redisUrl: null,
-      redisVariable: null,
-      demoContent: false,
-      allowAnonymous: true,
-      adminToken: null,
-      maxConnectionsPerInstance: null,
-      tracing: null,
-      logLevel: "silent",
-    },
-    logger: log.child({ warmUp: true }, { level: "silent" }),
-    processMetrics: false,
-  }).catch((err: unknown) => {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw err;
-  });
+  const cluster =
+    config.redisUrl === null
+      ? null
+      : {
+          redisUrl: config.redisUrl,
+          redisKeyPrefix: `${config.redisKeyPrefix}warm-up:${randomBytes(6).toString("hex")}:`,
+        };
+  const apps: App[] = [];
   try {
-    const port = await app.listen();
-    const game = playWarmUpGame(
-      { httpBase: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/v1` },
-      players,
-    );
-    // Closing the app after a timeout fails the game too; nobody waits for it then.
+    // One after the other: the first makes the database's tables.
+    for (let i = 0; i < (cluster === null ? 1 : 2); i++) {
+      apps.push(await privateApp(config, dataDir, cluster, log));
+    }
+    const urls: Array<{ httpBase: string; wsUrl: string }> = [];
+    for (const app of apps) {
+      const port = await app.listen();
+      urls.push({ httpBase: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws/v1` });
+    }
+    const game = playWarmUpGame(urls[0] as (typeof urls)[number], players, null, urls);
+    // Closing the apps after a timeout fails the game too; nobody waits for it then.
     game.catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -87,31 +95,86 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
       );
     });
     try {
-      const answers = await Promise.race([game, timeout]);
+      const answersByInstance = await Promise.race([game, timeout]);
+      const answers = answersByInstance.reduce((a, b) => a + b, 0);
       const ms = performance.now() - started;
-      return { players, questions: WARM_UP_QUESTIONS, answers, ms, dataDir };
+      return {
+        instances: apps.length,
+        players,
+        questions: WARM_UP_QUESTIONS,
+        answers,
+        answersByInstance,
+        ms,
+        dataDir,
+      };
     } finally {
       clearTimeout(timer);
     }
   } finally {
-    await app.close();
+    for (const app of apps.reverse()) await app.close();
+    if (cluster !== null) await deleteWarmUpKeys(cluster.redisUrl, cluster.redisKeyPrefix, log);
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A private instance on `dataDir`, with Redis under the warm-up's own prefix when `cluster` is
+ * given: only its code is the real instance's.
+ */
+function privateApp(
+  config: Config,
+  dataDir: string,
+  cluster: { redisUrl: string; redisKeyPrefix: string } | null,
+  log: Logger,
+): Promise<App> {
+  return createApp({
+    config: {
+      ...config,
+      port: 0,
+      host: "127.0.0.1",
+      dataDir,
+      databaseUrl: null,
+      databaseVariable: null,
+      redisUrl: cluster?.redisUrl ?? null,
+      redisVariable: null,
+      redisKeyPrefix: cluster?.redisKeyPrefix ?? config.redisKeyPrefix,
+      demoContent: false,
+      allowAnonymous: true,
+      adminToken: null,
+      maxConnectionsPerInstance: null,
+      tracing: null,
+      logLevel: "silent",
+    },
+    logger: log.child({ warmUp: true }, { level: "silent" }),
+    processMetrics: false,
+  });
+}
+
+/** Deletes what the warm-up's instances left in Redis (leases, limits, counters); a failure is logged. */
+async function deleteWarmUpKeys(url: string, keyPrefix: string, log: Logger): Promise<void> {
+  try {
+    await withConnection({ url, keyPrefix, name: "warm-up-cleanup" }, (c) => c.deleteOwnKeys());
+  } catch (err) {
+    log.warn({ err, keyPrefix }, "could not delete the warm-up game's Redis keys");
   }
 }
 
 /**
  * The game, against any server (the bench plays it on the server it measures, `--warmup-players`):
  * a quiz made over REST (with `adminToken`, if the server wants one), a host and `players` SDK
- * clients that answer each question as it arrives; resolves with the answers acknowledged.
+ * clients that answer each question as it arrives. `playersOn`: where the players connect, in
+ * turn (the target itself unless given); resolves with the answers acknowledged to the players
+ * on each of them.
  */
 export async function playWarmUpGame(
   target: { httpBase: string; wsUrl: string },
   players: number,
   adminToken: string | null = null,
-): Promise<number> {
+  playersOn: ReadonlyArray<{ wsUrl: string }> = [target],
+): Promise<number[]> {
   const clients: QuizwireClient[] = [];
   try {
-    return await play(target, players, adminToken, clients);
+    return await play(target, players, adminToken, playersOn, clients);
   } finally {
     for (const c of clients) c.close();
   }
@@ -121,8 +184,9 @@ async function play(
   target: { httpBase: string; wsUrl: string },
   players: number,
   adminToken: string | null,
+  playersOn: ReadonlyArray<{ wsUrl: string }>,
   clients: QuizwireClient[],
-): Promise<number> {
+): Promise<number[]> {
   const quizId = await createQuiz(target.httpBase, adminToken);
   const options: QuizwireClientOptions = {
     url: target.wsUrl,
@@ -139,7 +203,8 @@ async function play(
     settings: { question_time_ms: WARM_UP_TIMEOUT_MS, max_participants: players + 10 },
     hostName: "warm-up host",
   });
-  let answers = 0;
+  // Answers acknowledged to the players on each of `playersOn`.
+  const answers = playersOn.map(() => 0);
   const refused: unknown[] = [];
   const revealed = new Set<number>();
   let ended = false;
@@ -161,12 +226,14 @@ async function play(
     wake();
   });
   const join = async (n: number): Promise<void> => {
-    const c = new QuizwireClient(options);
+    const at = n % playersOn.length;
+    const on = playersOn[at] ?? target;
+    const c = new QuizwireClient({ ...options, url: on.wsUrl });
     clients.push(c);
     c.on("question", (d) => {
       c.answer(d.index, { choice: n % d.options.length }).then(
         () => {
-          answers++;
+          answers[at] = (answers[at] ?? 0) + 1;
         },
         (err: unknown) => refused.push(err),
       );

@@ -5,7 +5,9 @@ import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { WARM_UP_QUESTIONS, warmUp } from "../../src/server/warm-up.js";
+import { countKeys, randomKeyPrefix } from "../support/redis.js";
 import { ServerProcess } from "../support/server-process.js";
+import { redisAvailable, requireOrSkip, TEST_REDIS_URL } from "../support/services.js";
 import { createTestApp } from "../support/test-app.js";
 
 const dirs: string[] = [];
@@ -62,5 +64,32 @@ describe("the warm-up game before the server opens", () => {
       await plain.close();
       await quiet.close();
     }
+  });
+});
+
+const redis = requireOrSkip(await redisAvailable());
+
+describe.skipIf(redis.skip)(redis.title("the warm-up game of a cluster's instance"), () => {
+  it("is played on two private instances joined through Redis, half of the players on the second, and leaves no key behind", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "quizwire-warm-up-test-"));
+    dirs.push(dataDir);
+    const prefix = randomKeyPrefix();
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      HOST: "127.0.0.1",
+      PORT: "0",
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+    });
+    const report = await warmUp(config, 12, pino({ level: "silent" }));
+    // The game is the first instance's: the second one's players answered through it.
+    expect(report).toMatchObject({
+      instances: 2,
+      players: 12,
+      answers: 12 * WARM_UP_QUESTIONS,
+      answersByInstance: [6 * WARM_UP_QUESTIONS, 6 * WARM_UP_QUESTIONS],
+    });
+    expect(existsSync(report.dataDir)).toBe(false);
+    expect(await countKeys(TEST_REDIS_URL, prefix)).toBe(0);
   });
 });

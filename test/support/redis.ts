@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
+import { withConnection } from "../../src/adapters/redis/redis-connection.js";
 
 /** A key prefix no other run uses: `quizwire-test:<random>:`. */
 export function randomKeyPrefix(): string {
@@ -20,26 +21,13 @@ export async function adminClient(url: string): Promise<Redis> {
 }
 
 /** Deletes every key that starts with `prefix`; resolves with how many there were. */
-export async function deleteKeys(url: string, prefix: string): Promise<number> {
-  const admin = await adminClient(url);
-  try {
-    let deleted = 0;
-    let cursor = "0";
-    do {
-      const [next, keys] = await admin.scan(
-        cursor,
-        "MATCH",
-        `${globEscape(prefix)}*`,
-        "COUNT",
-        500,
-      );
-      cursor = next;
-      if (keys.length > 0) deleted += await admin.del(...keys);
-    } while (cursor !== "0");
-    return deleted;
-  } finally {
-    await admin.quit();
-  }
+export function deleteKeys(url: string, prefix: string): Promise<number> {
+  return withConnection({ url, keyPrefix: prefix, name: "test-cleanup" }, (c) => c.deleteOwnKeys());
+}
+
+/** How many keys start with `prefix`. */
+export function countKeys(url: string, prefix: string): Promise<number> {
+  return withConnection({ url, keyPrefix: prefix, name: "test-cleanup" }, (c) => c.countOwnKeys());
 }
 
 /**
@@ -70,9 +58,4 @@ export async function killClientsNamed(url: string, name: string): Promise<numbe
   } finally {
     await admin.quit();
   }
-}
-
-// SCAN MATCH patterns treat these as special.
-function globEscape(s: string): string {
-  return s.replace(/[*?[\]\\]/g, "\\$&");
 }

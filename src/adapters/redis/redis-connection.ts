@@ -30,6 +30,22 @@ export interface RedisConnectionOptions {
 }
 
 /**
+ * Runs `fn` on a connection of its own (no health checks: it lives only for `fn`), closed after:
+ * for a one-off job such as deleting or counting a prefix's keys.
+ */
+export async function withConnection<T>(
+  options: RedisConnectionOptions,
+  fn: (conn: RedisConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await RedisConnection.open({ healthCheckIntervalMs: 0, ...options });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+/**
  * One ioredis client for a Redis URL, with the deployment's key prefix.
  *
  * Commands never wait for a connection: while Redis is unreachable they reject at once, and a
@@ -123,6 +139,36 @@ export class RedisConnection {
   /** `prefix` + the parts joined by ":". */
   key(...parts: string[]): string {
     return this.prefix + parts.join(":");
+  }
+
+  /** Deletes every key under this connection's prefix; resolves with how many there were. */
+  async deleteOwnKeys(): Promise<number> {
+    let deleted = 0;
+    await this.scanOwnKeys(async (keys) => {
+      deleted += await this.client.del(...keys);
+    });
+    return deleted;
+  }
+
+  /** How many keys there are under this connection's prefix. */
+  async countOwnKeys(): Promise<number> {
+    let n = 0;
+    await this.scanOwnKeys(async (keys) => {
+      n += keys.length;
+    });
+    return n;
+  }
+
+  /** Every key under the prefix, a SCAN page at a time (SCAN, not KEYS: Redis stays responsive). */
+  private async scanOwnKeys(each: (keys: string[]) => Promise<void>): Promise<void> {
+    // SCAN's MATCH is a glob: the prefix's own special characters are escaped.
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, "\\$&")}*`;
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.client.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await each(keys);
+    } while (cursor !== "0");
   }
 
   /** Whether commands can be sent right now. */
