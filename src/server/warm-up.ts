@@ -112,7 +112,11 @@ export async function warmUp(config: Config, players: number, log: Logger): Prom
     }
   } finally {
     for (const app of apps.reverse()) await app.close();
-    if (cluster !== null) await deleteWarmUpKeys(cluster.redisUrl, cluster.redisKeyPrefix, log);
+    // No instance opened: nothing was written (and Redis may be out of reach, which the real
+    // instance reports next).
+    if (cluster !== null && apps.length > 0) {
+      await deleteWarmUpKeys(cluster.redisUrl, cluster.redisKeyPrefix, log);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
