@@ -16,6 +16,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { pathToFileURL } from "node:url";
 import type { Redis } from "ioredis";
 import type pg from "pg";
+import type { RedisConnection } from "../src/adapters/redis/redis-connection.js";
 
 // pg and ioredis are loaded when first needed: the balancer and the player workers, which import
 // this file too, never need them.
@@ -303,21 +304,24 @@ export async function checkRedis(url: string): Promise<void> {
 }
 
 /** Deletes every key that starts with `prefix`; resolves with how many there were. */
-export async function deleteKeys(url: string, prefix: string): Promise<number> {
-  const { withConnection } = await loadRedisConnection();
-  return withConnection(
-    { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS },
-    (c) => c.deleteOwnKeys(),
-  );
+export function deleteKeys(url: string, prefix: string): Promise<number> {
+  return underPrefix(url, prefix, (c) => c.deleteOwnKeys());
 }
 
 /** How many keys start with `prefix`. */
-export async function countKeys(url: string, prefix: string): Promise<number> {
+export function countKeys(url: string, prefix: string): Promise<number> {
+  return underPrefix(url, prefix, (c) => c.countOwnKeys());
+}
+
+/** Runs `fn` on a one-off connection whose key prefix is `prefix`. */
+async function underPrefix<T>(
+  url: string,
+  prefix: string,
+  fn: (c: RedisConnection) => Promise<T>,
+): Promise<T> {
   const { withConnection } = await loadRedisConnection();
-  return withConnection(
-    { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS },
-    (c) => c.countOwnKeys(),
-  );
+  const options = { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS };
+  return withConnection(options, fn);
 }
 
 // ---------------------------------------------------------------- instances

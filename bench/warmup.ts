@@ -26,11 +26,8 @@ export async function warmUp(
   players: number,
 ): Promise<WarmUpResult> {
   const started = performance.now();
-  const [answers = 0] = await playWarmUpGame(
-    target,
-    players,
-    process.env.ADMIN_TOKEN?.trim() || null,
-  );
+  const byInstance = await playWarmUpGame(target, players, process.env.ADMIN_TOKEN?.trim() || null);
+  const answers = byInstance.reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
   return { players, questions: WARM_UP_QUESTIONS, answers, seconds };
 }
