@@ -160,11 +160,14 @@ export const postgresBatchWriter: BatchWriter = async (db, batch, fences, mark) 
 
 /**
  * A batch of answers alone, fences included, as one statement: one round trip, atomic without a
- * transaction block. The fenced sessions' rows are locked
- * first (a claim waits for this statement, as for the transaction's no-op UPDATE); if a session
- * moved to a newer epoch, or an answer's participant is not in the answer's session, nothing is
- * written and the statement says why. The same refusals as the transaction: `FencedError`, and
- * an error for the participant.
+ * transaction block. The fenced sessions' rows are locked first, `FOR SHARE`: a claim (an UPDATE
+ * of the row's epoch) waits for this statement, and this statement for a claim in flight, after
+ * which it reads the epoch the claim committed. A share lock writes nothing, where the
+ * transaction's portable no-op UPDATE (`checkFences`) makes a new version of the session's row,
+ * and a record of it in the write-ahead log, at every batch. If a session moved to a newer
+ * epoch, or an answer's participant is not in the answer's session, nothing is written and the
+ * statement says why. The same refusals as the transaction: `FencedError`, and an error for the
+ * participant.
  */
 export async function answersAlone(
   db: Db,
@@ -184,8 +187,10 @@ export async function answersAlone(
   }>`with fence (id, epoch) as (
       select * from unnest(${fenceIds}::text[], ${fenceEpochs}::integer[])
     ), locked as (
-      update sessions set epoch = sessions.epoch from fence where sessions.id = fence.id
-      returning sessions.id, sessions.epoch as stored_epoch, fence.epoch as writer_epoch
+      select sessions.id, sessions.epoch as stored_epoch, fence.epoch as writer_epoch
+      from sessions join fence on sessions.id = fence.id
+      order by sessions.id
+      for share of sessions
     ), fenced as (
       select id, stored_epoch, writer_epoch from locked where stored_epoch > writer_epoch limit 1
     ), score (session_id, id, score) as (
