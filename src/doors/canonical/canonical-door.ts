@@ -37,6 +37,7 @@ import {
   type DoorDriver,
 } from "../ws-kit/driver.js";
 import { upgradeToken } from "../ws-kit/frames.js";
+import { messageKey } from "../ws-kit/message-key.js";
 import { valueOrRefuse } from "../ws-kit/refused.js";
 import type { RoomGroup } from "../ws-kit/room-groups.js";
 import { runDialect } from "../ws-kit/run-dialect.js";
@@ -557,28 +558,24 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
    * is a new request. Plain concatenation of a few fields, since it runs for every answer.
    */
   private messageKey(conn: Conn, m: ClientMessage): string {
+    const sender = conn.state.identity.userId;
     const room = conn.group?.handle.id ?? "";
-    let about: string;
     switch (m.type) {
       case "create_room":
-        about = m.data.quiz_id;
-        break;
+        return messageKey(this.name, sender, m.type, m.data.quiz_id, m.msg_id);
       case "join":
-        about = "pin" in m.data ? `pin:${m.data.pin}` : `room:${m.room_id ?? ""}`;
-        break;
+        return "pin" in m.data
+          ? messageKey(this.name, sender, m.type, "pin", m.data.pin, m.msg_id)
+          : messageKey(this.name, sender, m.type, "room", m.room_id ?? "", m.msg_id);
       case "answer":
-        about = `${room}:${m.data.index}`;
-        break;
+        return messageKey(this.name, sender, m.type, room, m.data.index, m.msg_id);
       case "kick":
-        about =
-          "participant_id" in m.data
-            ? `${room}:${m.data.participant_id}`
-            : `${room}:user:${m.data.user_id}`;
-        break;
+        return "participant_id" in m.data
+          ? messageKey(this.name, sender, m.type, room, m.data.participant_id, m.msg_id)
+          : messageKey(this.name, sender, m.type, room, "user", m.data.user_id, m.msg_id);
       default:
-        about = room;
+        return messageKey(this.name, sender, m.type, room, m.msg_id);
     }
-    return `canonical:${conn.state.identity.userId}:${m.type}:${about}:${m.msg_id}`;
   }
 
   /** Runs a command, turning a refusal into a ProtocolError (the driver answers it). */

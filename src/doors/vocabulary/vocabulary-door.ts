@@ -22,6 +22,7 @@ import {
   DEFAULT_CONNECTION_LIMITS,
   type DoorDriver,
 } from "../ws-kit/driver.js";
+import { messageKey } from "../ws-kit/message-key.js";
 import type { RoomGroup } from "../ws-kit/room-groups.js";
 import { runDialect } from "../ws-kit/run-dialect.js";
 import type { DoorSocket, SocketEvents } from "../ws-kit/socket.js";
@@ -510,20 +511,19 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     return reply.value;
   }
 
-  /** A message's identity: the local replay cache's key, and the owner's dedupe key (A-6). */
   /**
-   * What a message is about and who sent it, with its id (A-6): a retry matches, and an id
-   * reused for another session, message type or question is a new request. Plain concatenation
-   * of a few fields, since it runs for every answer.
+   * A message's identity, the local replay cache's key and the owner's dedupe key (A-6): what it
+   * is about and who sent it, with its id. A retry matches, and an id reused for another session,
+   * message type or question is a new request.
    */
   private messageKey(conn: Conn, m: ClientMessage, messageId: string): string {
-    const about =
-      m.type === "SUBMIT_ANSWER"
-        ? `${m.payload.session_id}:${m.payload.question_id}`
-        : "session_id" in m.payload
-          ? m.payload.session_id
-          : "";
-    return `${DOOR}:${conn.state.userId}:${m.type}:${about}:${messageId}`;
+    const sender = conn.state.userId;
+    if (m.type === "SUBMIT_ANSWER") {
+      const p = m.payload;
+      return messageKey(DOOR, sender, m.type, p.session_id, p.question_id, messageId);
+    }
+    const about = "session_id" in m.payload ? m.payload.session_id : "";
+    return messageKey(DOOR, sender, m.type, about, messageId);
   }
 
   /**
