@@ -555,7 +555,7 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
    * Who sent a message, what it is about and its id (A-6): the sender, the message type, the
    * room (or for a join the PIN or room asked for, for create_room the quiz), for an answer
    * the question, for a kick the participant. A retry matches; an id reused for anything else
-   * is a new request. Plain concatenation of a few fields, since it runs for every answer.
+   * is a new request. One flat string (`ws-kit/message-key.ts`): it is kept for the replay window.
    */
   private messageKey(conn: Conn, m: ClientMessage): string {
     const sender = conn.state.identity.userId;
