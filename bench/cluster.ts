@@ -184,7 +184,8 @@ export interface RunSchema {
 const SCHEMA_PREFIX = "qw_bench_";
 /** Schemas of runs that were SIGKILLed (and so never dropped theirs) go once they are this old. */
 const STALE_SCHEMA_MS = 24 * 3600_000;
-const PG_TIMEOUT_MS = 5_000;
+/** How long connecting to Postgres or Redis may take. */
+const SERVICE_TIMEOUT_MS = 5_000;
 
 /** `url` without its password and query, for printing. */
 export function describeUrl(url: string): string {
@@ -207,7 +208,7 @@ async function withPg<T>(
   u.searchParams.delete("schema");
   const client = new pg.Client({
     connectionString: u.toString(),
-    connectionTimeoutMillis: PG_TIMEOUT_MS,
+    connectionTimeoutMillis: SERVICE_TIMEOUT_MS,
     statement_timeout: 20_000,
   });
   client.on("error", () => undefined);
@@ -281,7 +282,7 @@ async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<
   const client = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
-    connectTimeout: PG_TIMEOUT_MS,
+    connectTimeout: SERVICE_TIMEOUT_MS,
     retryStrategy: () => null,
   });
   client.on("error", () => undefined);
@@ -320,7 +321,12 @@ async function underPrefix<T>(
   fn: (c: RedisConnection) => Promise<T>,
 ): Promise<T> {
   const { withConnection } = await loadRedisConnection();
-  const options = { url, keyPrefix: prefix, name: "bench-cleanup", openTimeoutMs: PG_TIMEOUT_MS };
+  const options = {
+    url,
+    keyPrefix: prefix,
+    name: "bench-cleanup",
+    openTimeoutMs: SERVICE_TIMEOUT_MS,
+  };
   return withConnection(options, fn);
 }
 

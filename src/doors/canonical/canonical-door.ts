@@ -558,24 +558,28 @@ export class CanonicalDoor implements WsDoor, Dialect<ClientState, ClientMessage
    * is a new request. One flat string (`ws-kit/message-key.ts`): it is kept for the replay window.
    */
   private messageKey(conn: Conn, m: ClientMessage): string {
-    const sender = conn.state.identity.userId;
     const room = conn.group?.handle.id ?? "";
+    let about: string;
     switch (m.type) {
       case "create_room":
-        return messageKey(this.name, sender, m.type, m.data.quiz_id, m.msg_id);
+        about = m.data.quiz_id;
+        break;
       case "join":
-        return "pin" in m.data
-          ? messageKey(this.name, sender, m.type, "pin", m.data.pin, m.msg_id)
-          : messageKey(this.name, sender, m.type, "room", m.room_id ?? "", m.msg_id);
+        about = "pin" in m.data ? `pin:${m.data.pin}` : `room:${m.room_id ?? ""}`;
+        break;
       case "answer":
-        return messageKey(this.name, sender, m.type, room, m.data.index, m.msg_id);
+        about = `${room}:${m.data.index}`;
+        break;
       case "kick":
-        return "participant_id" in m.data
-          ? messageKey(this.name, sender, m.type, room, m.data.participant_id, m.msg_id)
-          : messageKey(this.name, sender, m.type, room, "user", m.data.user_id, m.msg_id);
+        about =
+          "participant_id" in m.data
+            ? `${room}:${m.data.participant_id}`
+            : `${room}:user:${m.data.user_id}`;
+        break;
       default:
-        return messageKey(this.name, sender, m.type, room, m.msg_id);
+        about = room;
     }
+    return messageKey(this.name, conn.state.identity.userId, m.type, about, m.msg_id);
   }
 
   /** Runs a command, turning a refusal into a ProtocolError (the driver answers it). */

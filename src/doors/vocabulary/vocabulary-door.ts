@@ -517,13 +517,13 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
    * message type or question is a new request.
    */
   private messageKey(conn: Conn, m: ClientMessage, messageId: string): string {
-    const sender = conn.state.userId;
-    if (m.type === "SUBMIT_ANSWER") {
-      const p = m.payload;
-      return messageKey(DOOR, sender, m.type, p.session_id, p.question_id, messageId);
-    }
-    const about = "session_id" in m.payload ? m.payload.session_id : "";
-    return messageKey(DOOR, sender, m.type, about, messageId);
+    const about =
+      m.type === "SUBMIT_ANSWER"
+        ? `${m.payload.session_id}:${m.payload.question_id}`
+        : "session_id" in m.payload
+          ? m.payload.session_id
+          : "";
+    return messageKey(DOOR, conn.state.userId, m.type, about, messageId);
   }
 
   /**
