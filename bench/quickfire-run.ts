@@ -101,6 +101,8 @@ export interface QuickfireReport {
   server: {
     cpuJoinS: number;
     cpuGameS: number;
+    /** The main thread's (the event loop's) part of `cpuGameS`. */
+    mainCpuGameS: number;
     cpuPerJoinMs: number;
     cpuPerAnswerMs: number;
     rssIdleBytes: number;
@@ -317,6 +319,7 @@ export async function runQuickfire(
   const joined = sum(workers.map((w) => w.joined));
   const rssAfterJoin = sampler?.sample() ?? 0;
   const cpu1 = sampler?.cpu() ?? 0;
+  const main1 = sampler?.mainCpuS ?? 0;
   line.clear();
   setPhase(`${formatInt(joined)} joined in ${joinS.toFixed(2)} s; every host sends START_GAME`);
   const g0 = performance.now();
@@ -327,6 +330,7 @@ export async function runQuickfire(
   if (!over) notes.push("not every contest reached GAME_OVER in time");
   const gameS = (performance.now() - g0) / 1000;
   const cpu2 = sampler?.cpu() ?? 0;
+  const main2 = sampler?.mainCpuS ?? 0;
   line.stop();
   for (const w of workers)
     if (alive(w.child)) w.child.send({ type: "collect" } satisfies ToQuickfire);
@@ -435,6 +439,7 @@ export async function runQuickfire(
       ? {
           cpuJoinS: cpu1 - cpu0,
           cpuGameS: cpu2 - cpu1,
+          mainCpuGameS: main2 - main1,
           cpuPerJoinMs: joined > 0 ? ((cpu1 - cpu0) * 1000) / joined : Number.NaN,
           cpuPerAnswerMs: answers > 0 ? ((cpu2 - cpu1) * 1000) / answers : Number.NaN,
           rssIdleBytes: rssIdle,
@@ -492,7 +497,7 @@ export function formatQuickfireReport(r: QuickfireReport): string {
   const s = r.server;
   if (s) {
     lines.push(
-      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s = ${s.cpuPerJoinMs.toFixed(3)} ms per join; game ${s.cpuGameS.toFixed(2)} s (${(s.cpuGameS / r.gameS).toFixed(2)} cores avg) = ${s.cpuPerAnswerMs.toFixed(3)} ms per acknowledged answer (timers, questions and fan-out included)`,
+      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s = ${s.cpuPerJoinMs.toFixed(3)} ms per join; game ${s.cpuGameS.toFixed(2)} s (${(s.cpuGameS / r.gameS).toFixed(2)} cores avg, main thread ${(s.mainCpuGameS / r.gameS).toFixed(2)}) = ${s.cpuPerAnswerMs.toFixed(3)} ms per acknowledged answer (timers, questions and fan-out included)`,
     );
     lines.push(
       `server RSS             idle ${formatMB(s.rssIdleBytes)} MB (contests created), after joins ${formatMB(s.rssAfterJoinBytes)} MB (${((s.rssAfterJoinBytes - s.rssIdleBytes) / 1024 / Math.max(1, r.players.joined)).toFixed(1)} KiB per player), peak ${formatMB(s.rssPeakBytes)} MB`,

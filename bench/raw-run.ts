@@ -112,6 +112,8 @@ export function fileLimitProblem(
 /** What the run reads of the server's processes: one instance's, or the sum over a cluster's. */
 interface ServerSampler {
   readonly cpuS: number;
+  /** The main threads' part of `cpuS` (each instance's event loop), read at the same samples. */
+  readonly mainCpuS: number;
   readonly peak: number;
   sample(): number;
   cpu(): number;
@@ -126,6 +128,9 @@ function samplerOf(instances: readonly ServerHandle[]): ServerSampler | null {
   return {
     get cpuS() {
       return total((s) => s.cpuS);
+    },
+    get mainCpuS() {
+      return total((s) => s.mainCpuS);
     },
     // Each instance's own peak, summed: an upper bound on the cluster's peak at any one moment.
     get peak() {
@@ -392,6 +397,9 @@ export interface RawReport {
     cpuPerAnswerMs: number;
     coresJoin: number;
     coresGame: number;
+    /** The main threads' part of `coresJoin` and `coresGame` (one per instance, summed). */
+    mainCoresJoin: number;
+    mainCoresGame: number;
     rssIdleBytes: number;
     rssAfterJoinBytes: number;
     rssPeakBytes: number;
@@ -554,6 +562,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   await sleep(300);
   const rssIdle = sampler?.sample() ?? 0;
   const cpuBeforeJoin = sampler?.cpu() ?? 0;
+  const mainBeforeJoin = sampler?.mainCpuS ?? 0;
 
   // ---- the players
   const shares = splitEvenly(opts.players, opts.workers);
@@ -612,6 +621,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   }
   const rssAfterJoin = sampler?.sample() ?? 0;
   const cpuAfterJoin = sampler?.cpu() ?? 0;
+  const mainAfterJoin = sampler?.mainCpuS ?? 0;
   phase(
     `${formatInt(joined)} joined, ${formatInt(failed)} failed in ${joinS.toFixed(2)} s (${formatInt(joined / joinS)}/s)`,
   );
@@ -648,6 +658,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   const allEnded = await waitFor(() => hostEndAt > 0 && workers.every((w) => w.ended), 30_000);
   if (!allEnded) notes.push("not every player received `end` within 30 s of the last next");
   const cpuAfterGame = sampler?.cpu() ?? 0;
+  const mainAfterGame = sampler?.mainCpuS ?? 0;
   const loadAtEnd = loadAverage();
   const ackBucketsAfter = await ackHistogram();
   const serverAnswerAck =
@@ -748,6 +759,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   }));
   const cpuJoinS = cpuAfterJoin - cpuBeforeJoin;
   const cpuGameS = cpuAfterGame - cpuAfterJoin;
+  const joinWallS = joinS + opts.startAfterMs / 1000;
   const acks = acked.length;
   const workerCpuGame = results.map((r) => r.cpuGameS);
   const report: RawReport = {
@@ -786,8 +798,10 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
           cpuPerJoinMs: joined > 0 ? (cpuJoinS * 1000) / joined : Number.NaN,
           cpuPerAnswerMs: acks > 0 ? (cpuGameS * 1000) / acks : Number.NaN,
           // With --start-after-ms the pause's CPU counts as the joins', so does its time.
-          coresJoin: joinS > 0 ? cpuJoinS / (joinS + opts.startAfterMs / 1000) : Number.NaN,
+          coresJoin: joinS > 0 ? cpuJoinS / joinWallS : Number.NaN,
           coresGame: gameS > 0 ? cpuGameS / gameS : Number.NaN,
+          mainCoresJoin: joinS > 0 ? (mainAfterJoin - mainBeforeJoin) / joinWallS : Number.NaN,
+          mainCoresGame: gameS > 0 ? (mainAfterGame - mainAfterJoin) / gameS : Number.NaN,
           rssIdleBytes: rssIdle,
           rssAfterJoinBytes: rssAfterJoin,
           rssPeakBytes: rssPeak,
@@ -1024,8 +1038,10 @@ export function formatRawReport(r: RawReport): string {
   );
   const s = r.serverResources;
   if (s) {
+    // The event loop's own thread: at 1.00 it is what saturates, whatever the process's total.
+    const mainThreads = r.server.instances > 1 ? "main threads" : "main thread";
     lines.push(
-      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s (${s.coresJoin.toFixed(2)} cores avg) = ${s.cpuPerJoinMs.toFixed(3)} ms per join; game ${s.cpuGameS.toFixed(2)} s (${s.coresGame.toFixed(2)} cores avg) = ${s.cpuPerAnswerMs.toFixed(3)} ms per acknowledged answer (the game's CPU, fan-out included, / answers)`,
+      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s (${s.coresJoin.toFixed(2)} cores avg, ${mainThreads} ${s.mainCoresJoin.toFixed(2)}) = ${s.cpuPerJoinMs.toFixed(3)} ms per join; game ${s.cpuGameS.toFixed(2)} s (${s.coresGame.toFixed(2)} cores avg, ${mainThreads} ${s.mainCoresGame.toFixed(2)}) = ${s.cpuPerAnswerMs.toFixed(3)} ms per acknowledged answer (the game's CPU, fan-out included, / answers)`,
     );
     lines.push(
       `server RSS             idle ${formatMB(s.rssIdleBytes)} MB, after joins ${formatMB(s.rssAfterJoinBytes)} MB, peak ${formatMB(s.rssPeakBytes)} MB: ${(s.rssPerPlayerBytes / 1024).toFixed(1)} KiB per player ((after joins − idle) / players)`,

@@ -702,8 +702,22 @@ export function readClockTicks(): void {
 
 /** CPU seconds (user + system) the process has used so far; null when unreadable. */
 export function processCpuS(pid: number): number | null {
+  return cpuSecondsOf(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds the process's main thread (its thread id is the process id) has used so far; null
+ * when unreadable. For a Node server it is the event loop's thread: its share of the process's CPU
+ * says whether the loop is what saturates, while the SQLite thread and V8's collector threads
+ * share the rest.
+ */
+export function mainThreadCpuS(pid: number): number | null {
+  return cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuSecondsOf(statPath: string): number | null {
   try {
-    const ticks = parseProcStatTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    const ticks = parseProcStatTicks(readFileSync(statPath, "utf8"));
     return ticks === null ? null : ticks / clkTck;
   } catch {
     return null;
@@ -726,6 +740,8 @@ export class ProcSampler {
   peak = 0;
   last = 0;
   cpuS = 0;
+  /** The main thread's part of `cpuS`, read at the same sample. */
+  mainCpuS = 0;
   private timer: ReturnType<typeof setInterval> | null;
 
   constructor(readonly pid: number) {
@@ -742,10 +758,12 @@ export class ProcSampler {
     }
     const cpu = processCpuS(this.pid);
     if (cpu !== null) this.cpuS = cpu;
+    const main = mainThreadCpuS(this.pid);
+    if (main !== null) this.mainCpuS = main;
     return this.last;
   }
 
-  /** Samples now; returns the CPU seconds used so far. */
+  /** Samples now; returns the CPU seconds used so far (`mainCpuS` then holds the main thread's). */
   cpu(): number {
     this.sample();
     return this.cpuS;

@@ -113,6 +113,8 @@ export interface Seed001Report {
   server: {
     cpuJoinS: number;
     cpuAnswerS: number;
+    /** The main thread's (the event loop's) part of `cpuAnswerS`. */
+    mainCpuAnswerS: number;
     cpuPerJoinMs: number;
     cpuPerAnswerMs: number;
     rssIdleBytes: number;
@@ -310,6 +312,7 @@ export async function runSeed001(
   const joined = sum(workers.map((w) => w.joined));
   const rssAfterJoin = sampler?.sample() ?? 0;
   const cpu1 = sampler?.cpu() ?? 0;
+  const main1 = sampler?.mainCpuS ?? 0;
   line.clear();
   setPhase(
     `${formatInt(joined)} joined in ${joinS.toFixed(2)} s; starting the session(s) over REST`,
@@ -334,6 +337,7 @@ export async function runSeed001(
   // The last boards go out within a 100 ms window after the last answers.
   await sleep(500);
   const cpu2 = sampler?.cpu() ?? 0;
+  const main2 = sampler?.mainCpuS ?? 0;
   line.clear();
   setPhase("ending the session(s) over REST");
   for (const id of sessionIds) await post(server.httpBase, `/api/v1/sessions/${id}/end`, undefined);
@@ -428,6 +432,7 @@ export async function runSeed001(
       ? {
           cpuJoinS: cpu1 - cpu0,
           cpuAnswerS: cpu2 - cpu1,
+          mainCpuAnswerS: main2 - main1,
           cpuPerJoinMs: joined > 0 ? ((cpu1 - cpu0) * 1000) / joined : Number.NaN,
           cpuPerAnswerMs: answers > 0 ? ((cpu2 - cpu1) * 1000) / answers : Number.NaN,
           rssIdleBytes: rssIdle,
@@ -486,7 +491,7 @@ export function formatSeed001Report(r: Seed001Report): string {
   const s = r.server;
   if (s) {
     lines.push(
-      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s = ${s.cpuPerJoinMs.toFixed(3)} ms per join; answering ${s.cpuAnswerS.toFixed(2)} s (${(s.cpuAnswerS / r.answerS).toFixed(2)} cores avg) = ${s.cpuPerAnswerMs.toFixed(3)} ms per answer (leaderboard pushes included)`,
+      `server CPU             joins ${s.cpuJoinS.toFixed(2)} s = ${s.cpuPerJoinMs.toFixed(3)} ms per join; answering ${s.cpuAnswerS.toFixed(2)} s (${(s.cpuAnswerS / r.answerS).toFixed(2)} cores avg, main thread ${(s.mainCpuAnswerS / r.answerS).toFixed(2)}) = ${s.cpuPerAnswerMs.toFixed(3)} ms per answer (leaderboard pushes included)`,
     );
     lines.push(
       `server RSS             idle ${formatMB(s.rssIdleBytes)} MB, after joins ${formatMB(s.rssAfterJoinBytes)} MB (${((s.rssAfterJoinBytes - s.rssIdleBytes) / 1024 / Math.max(1, r.learners.joined)).toFixed(1)} KiB per learner), peak ${formatMB(s.rssPeakBytes)} MB`,

@@ -1,7 +1,9 @@
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { cdfPoints, renderSvg } from "../../bench/plot.js";
 import { fileLimitProblem, openFileLimit } from "../../bench/raw-run.js";
 import { referencePayload, serverTextFrame } from "../../bench/reference-server.js";
+import { mainThreadCpuS, processCpuS } from "../../bench/run.js";
 
 describe("the open-file limit", () => {
   it("reads Max open files from /proc/self/limits", () => {
@@ -154,5 +156,38 @@ describe("the raw run's flags", () => {
       sessions: 1,
       players: 1000,
     });
+  });
+});
+
+describe("the server's CPU from /proc", () => {
+  it("counts the main thread apart from the process's other threads", async () => {
+    const pid = process.pid;
+    const processBefore = processCpuS(pid);
+    const mainBefore = mainThreadCpuS(pid);
+    expect(processBefore).not.toBeNull();
+    expect(mainBefore).not.toBeNull();
+    // Another thread burns about 150 ms of CPU while this one sleeps in Atomics.wait (no CPU).
+    const done = new Int32Array(new SharedArrayBuffer(4));
+    const burner = new Worker(
+      `const { workerData } = require("node:worker_threads");
+       const done = new Int32Array(workerData);
+       const start = process.cpuUsage();
+       const deadline = Date.now() + 10_000;
+       let x = 0;
+       for (;;) {
+         for (let i = 0; i < 100_000; i++) x = (x * 31 + i) | 0;
+         const used = process.cpuUsage(start);
+         if (used.user + used.system >= 150_000 || Date.now() > deadline) break;
+       }
+       Atomics.store(done, 0, x === 0.5 ? 2 : 1);
+       Atomics.notify(done, 0);`,
+      { eval: true, workerData: done.buffer },
+    );
+    Atomics.wait(done, 0, 0, 15_000);
+    await burner.terminate();
+    const processUsed = (processCpuS(pid) ?? 0) - (processBefore ?? 0);
+    const mainUsed = (mainThreadCpuS(pid) ?? 0) - (mainBefore ?? 0);
+    expect(processUsed).toBeGreaterThanOrEqual(0.1);
+    expect(mainUsed).toBeLessThan(0.05);
   });
 });
