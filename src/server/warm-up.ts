@@ -210,6 +210,10 @@ async function play(
   // Answers acknowledged to the players on each of `playersOn`.
   const answers = playersOn.map(() => 0);
   const refused: unknown[] = [];
+  // Each answer's acknowledgement or refusal, awaited before the answers are counted: the game's end
+  // can reach the host before a player on the other instance has its acknowledgement back (that
+  // comes from the session's owner over the bus).
+  const outcomes: Promise<void>[] = [];
   const revealed = new Set<number>();
   let ended = false;
   let wake: () => void = () => undefined;
@@ -235,11 +239,15 @@ async function play(
     const c = new QuizwireClient({ ...options, url: on.wsUrl });
     clients.push(c);
     c.on("question", (d) => {
-      c.answer(d.index, { choice: n % d.options.length }).then(
-        () => {
-          answers[at] = (answers[at] ?? 0) + 1;
-        },
-        (err: unknown) => refused.push(err),
+      outcomes.push(
+        c.answer(d.index, { choice: n % d.options.length }).then(
+          () => {
+            answers[at] = (answers[at] ?? 0) + 1;
+          },
+          (err: unknown) => {
+            refused.push(err);
+          },
+        ),
       );
     });
     await c.connect();
@@ -257,6 +265,7 @@ async function play(
     await host.nextQuestion();
   }
   await until(() => ended);
+  await Promise.all(outcomes);
   if (refused.length > 0) throw new Error(`${refused.length} warm-up answers were refused`);
   return answers;
 }
