@@ -310,6 +310,7 @@ describe("seed 001 big sessions: boards", () => {
     // batch learners with i % 4 = 2 or 3 still score (question 2), and only i % 4 = 3 at question 3.
     const scores = new Map<string, number>();
     const scoredAt = (i: number, q: number) => i % 4 > q;
+    const deliveredBefore = await boardsDelivered();
     for (const [q, question] of ["q1", "q2", "q3"].entries()) {
       const replies = await Promise.all(
         cs.map((c, i) =>
@@ -369,5 +370,17 @@ describe("seed 001 big sessions: boards", () => {
       const mine = board.leaderboard.find((e) => e.user_id === c.id);
       expect(board.your_rank).toBe(mine?.rank);
     }
+    // leaderboard_update_latency_seconds timed each of the room's three batches and the board
+    // the interval held back, once each (the first batch's board to everyone is the batch's own).
+    expect((await boardsDelivered()) - deliveredBefore).toBe(4);
   });
 });
+
+/** How many leaderboard updates the server has timed (`leaderboard_update_latency_seconds_count`). */
+async function boardsDelivered(): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith("leaderboard_update_latency_seconds_count "));
+  return Number(line?.split(" ")[1] ?? Number.NaN);
+}

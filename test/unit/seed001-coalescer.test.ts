@@ -7,14 +7,19 @@ describe("seed 001 coalescer", () => {
   const setup = () => {
     const clock = new FakeClock(0, { deferred: "manual" });
     const sent: Array<[string, number[]]> = [];
-    const c = new Coalescer<number[]>(clock, 1_000, (key, value) => sent.push([key, value]));
+    /** Per flush, whether it went out as offered (the door times only the held ones). */
+    const atOnce: boolean[] = [];
+    const c = new Coalescer<number[]>(clock, 1_000, (key, value, once) => {
+      sent.push([key, value]);
+      atOnce.push(once);
+    });
     const offer = (key: string, n: number) =>
       c.offer(key, [n], (waiting, v) => [...(waiting ?? []), ...v]);
-    return { clock, sent, c, offer };
+    return { clock, sent, atOnce, c, offer };
   };
 
   it("sends the first offer at once and what comes within the interval together when it ends", () => {
-    const { clock, sent, offer } = setup();
+    const { clock, sent, atOnce, offer } = setup();
     // offer says whether it went out at once (the door sends a held board to scorers itself).
     expect(offer("s1", 1)).toBe(true);
     expect(sent).toEqual([["s1", [1]]]);
@@ -28,6 +33,7 @@ describe("seed 001 coalescer", () => {
       ["s1", [1]],
       ["s1", Array.from({ length: 49 }, (_, i) => i + 2)],
     ]);
+    expect(atOnce).toEqual([true, false]);
   });
 
   it("keys are independent; a quiet interval leaves no timer, and the next offer goes at once", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { textFrame } from "../../src/doors/ws-kit/text-frame.js";
 import {
+  afterWrites,
   BYTES_PER_SLICE,
   TurnQueue,
   WRITES_PER_SLICE,
@@ -111,6 +112,25 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     expect(held.map((b) => b.toString("latin1"))).toEqual(["\x81\x08reveal:c"]);
   });
 
+  it("afterWrites: a turn that fits one slice calls back at its end, after its writes; with nothing queued, at the end of the turn", async () => {
+    const writes: string[] = [];
+    const queues = [0, 1, 2].map((i) => new TurnQueue(taken((b) => writes.push(`${i}:${b}`))));
+    for (const q of queues) q.push(Buffer.from("board"));
+    const seen: string[][] = [];
+    afterWrites(() => seen.push([...writes]));
+    expect(seen).toEqual([]);
+    await endOfTurn();
+    expect(seen).toEqual([["0:board", "1:board", "2:board"]]);
+
+    let idle = false;
+    afterWrites(() => {
+      idle = true;
+    });
+    expect(idle).toBe(false);
+    await endOfTurn();
+    expect(idle).toBe(true);
+  });
+
   it("a write that throws does not keep the other sockets of the turn from theirs", async () => {
     const writes: string[] = [];
     const broken = new TurnQueue(() => {
@@ -199,6 +219,36 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
       expect(written).toEqual([0, 1, 2, 3]);
       await vi.waitFor(() => expect(written).toHaveLength(10));
       expect(written).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+
+    it("afterWrites: called once the last slice of the turn's broadcast is written, not when it is queued", async () => {
+      let written = 0;
+      const queues = Array.from({ length: room }, () => new TurnQueue(taken(() => written++)));
+      for (const q of queues) q.push(Buffer.from("reveal"));
+      const seen: number[] = [];
+      afterWrites(() => seen.push(written));
+      await nextTicks();
+      expect(written).toBe(WRITES_PER_SLICE);
+      expect(seen).toEqual([]);
+      await vi.waitFor(() => expect(seen).toHaveLength(1));
+      expect(seen).toEqual([room]);
+    });
+
+    it("afterWrites: a later turn's callback waits for the backlog before its own writes, and comes after the earlier one", async () => {
+      let written = 0;
+      const queues = Array.from({ length: room }, () => new TurnQueue(taken(() => written++)));
+      for (const q of queues) q.push(Buffer.from("question"));
+      const order: string[] = [];
+      afterWrites(() => order.push(`broadcast:${written}`));
+      await nextTicks();
+      // Another turn: one ack to a socket whose question already went out.
+      queues[0]?.push(Buffer.from("ack"), true);
+      afterWrites(() => order.push(`ack:${written}`));
+      await nextTicks();
+      expect(written).toBe(WRITES_PER_SLICE + 1);
+      expect(order).toEqual([]);
+      await vi.waitFor(() => expect(order).toHaveLength(2));
+      expect(order).toEqual([`broadcast:${room + 1}`, `ack:${room + 1}`]);
     });
 
     it("a socket still waiting for its slice gets later frames in the same write, after the earlier ones", async () => {

@@ -23,7 +23,8 @@ export class Coalescer<T> {
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs: number,
-    private readonly flush: (key: string, value: T) => void,
+    /** `atOnce`: the offer went out as it came (true), or at the end of its interval. */
+    private readonly flush: (key: string, value: T, atOnce: boolean) => void,
   ) {}
 
   /**
@@ -44,7 +45,7 @@ export class Coalescer<T> {
       return false;
     }
     this.open(key, intervalMs);
-    this.flush(key, merge(undefined, value));
+    this.flush(key, merge(undefined, value), true);
     return true;
   }
 
@@ -69,6 +70,6 @@ export class Coalescer<T> {
     if (value === undefined) return;
     // What went out now opens the next interval.
     this.open(key, slot.intervalMs);
-    this.flush(key, value);
+    this.flush(key, value, false);
   }
 }

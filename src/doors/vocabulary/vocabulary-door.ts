@@ -189,8 +189,16 @@ export class VocabularyDoor implements WsDoor, Dialect<SeedUser, ClientMessage> 
     this.announcements = new Coalescer(deps.clock, this.limits.announceIntervalMs, (_key, g) =>
       this.broadcast(g.latest, [announcementFrame(g.announcement, g.latest.at, { size: g.size })]),
     );
-    this.boards = new Coalescer(deps.clock, this.limits.boardIntervalMaxMs, (_key, event) =>
-      this.broadcast(event, heldBoardFrames(event)),
+    this.boards = new Coalescer(
+      deps.clock,
+      this.limits.boardIntervalMaxMs,
+      (_key, event, atOnce) => {
+        const started = performance.now();
+        this.broadcast(event, heldBoardFrames(event));
+        // A held board to everyone is a leaderboard update of its own; one sent at once is part of
+        // the room event's delivery, which the driver times.
+        if (!atOnce) this.driver.boardDelivered(started);
+      },
     );
     ({ driver: this.driver, transport: this.transport } = runDialect(this, {
       ...deps,

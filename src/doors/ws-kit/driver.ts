@@ -22,6 +22,7 @@ import { type GuardLimits, InboundGuard } from "./inbound-guard.js";
 import { ReplyCache } from "./replies.js";
 import { type RoomGroup, RoomGroups } from "./room-groups.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
+import { afterWrites } from "./turn-writes.js";
 
 /** The limits every door sets for its connections. */
 export interface ConnectionLimits extends GuardLimits {
@@ -504,7 +505,16 @@ export class DoorDriver<S, M extends { type: string }> {
     }
     const started = performance.now();
     this.deliverNow(group, event);
-    this.metrics.leaderboardDelivered(started);
+    this.boardDelivered(started);
+  }
+
+  /**
+   * A leaderboard update whose delivery began at `started` (`performance.now()`) has been handed
+   * to every recipient's socket: it is timed once its frames are written, not queued (a board to
+   * 10,000 learners is queued in a few milliseconds and written in slices over about 180).
+   */
+  boardDelivered(started: number): void {
+    afterWrites(() => this.metrics.leaderboardDelivered(started));
   }
 
   /** A phase broadcast's span: a trace of its own (a timer may have caused it), with the fan-out size. */

@@ -67,6 +67,25 @@ export function flushAtEndOfTurn(q: QueuedWrites): void {
   }
 }
 
+/**
+ * Calls `fn` once the frames queued so far for this turn's flush, and every slice of a broadcast
+ * before them, have been handed to the kernel: when a broadcast to 10,000 sockets has really
+ * gone out, not when its frames were queued (which is a few milliseconds of its 150). Frames that
+ * may wait (`WAIT_MS`) and are still waiting are not waited for. `fn` must not throw.
+ */
+export function afterWrites(fn: () => void): void {
+  turnWaiters.push(fn);
+  if (!scheduled) {
+    scheduled = true;
+    process.nextTick(flushAll);
+  }
+}
+
+/** `afterWrites` callbacks of this turn, called after its flush. */
+let turnWaiters: Array<() => void> = [];
+/** `afterWrites` callbacks of earlier turns, in order, each called once the backlog is written up to `until`. */
+let backlogWaiters: Array<{ until: number; fn: () => void }> = [];
+
 function flushAll(): void {
   scheduled = false;
   turn += 1;
@@ -74,6 +93,8 @@ function flushAll(): void {
   const list = dirty;
   dirty = spare;
   spare = list;
+  const waiters = turnWaiters;
+  if (waiters.length > 0) turnWaiters = [];
   const done = flushSlice(list, 0);
   if (done < list.length) {
     if (backlogAt >= backlog.length) {
@@ -86,6 +107,14 @@ function flushAll(): void {
     }
   }
   list.length = 0;
+  if (waiters.length === 0) return;
+  if (backlogAt >= backlog.length) {
+    for (const fn of waiters) fn();
+  } else {
+    // This turn's last socket is the backlog's last one now.
+    const until = backlog.length;
+    for (const fn of waiters) backlogWaiters.push({ until, fn });
+  }
 }
 
 /** Writes the next slice of the backlog; more waits for the next turn of the loop. */
@@ -93,10 +122,23 @@ function flushBacklog(): void {
   backlogAt = flushSlice(backlog, backlogAt);
   if (backlogAt < backlog.length) {
     setImmediate(flushBacklog);
+    callBacklogWaiters(backlogAt);
     return;
   }
   backlog = [];
   backlogAt = 0;
+  callBacklogWaiters(Number.POSITIVE_INFINITY);
+}
+
+/** Calls the `afterWrites` callbacks whose sockets are all written (the backlog is written up to `written`). */
+function callBacklogWaiters(written: number): void {
+  if (backlogWaiters.length === 0) return;
+  let n = 0;
+  while (n < backlogWaiters.length && (backlogWaiters[n]?.until ?? 0) <= written) n += 1;
+  if (n === 0) return;
+  const due = backlogWaiters.slice(0, n);
+  backlogWaiters = backlogWaiters.slice(n);
+  for (const w of due) w.fn();
 }
 
 /** Queues holding only frames that may wait: listed for a turn's flush when `WAIT_MS` is up. */
