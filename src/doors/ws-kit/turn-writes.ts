@@ -84,7 +84,7 @@ export function afterWrites(fn: () => void): void {
 /** `afterWrites` callbacks of this turn, called after its flush. */
 let turnWaiters: Array<() => void> = [];
 /** `afterWrites` callbacks of earlier turns, in order, each called once the backlog is written up to `until`. */
-let backlogWaiters: Array<{ until: number; fn: () => void }> = [];
+const backlogWaiters: Array<{ until: number; fn: () => void }> = [];
 
 function flushAll(): void {
   scheduled = false;
@@ -135,10 +135,7 @@ function callBacklogWaiters(written: number): void {
   if (backlogWaiters.length === 0) return;
   let n = 0;
   while (n < backlogWaiters.length && (backlogWaiters[n]?.until ?? 0) <= written) n += 1;
-  if (n === 0) return;
-  const due = backlogWaiters.slice(0, n);
-  backlogWaiters = backlogWaiters.slice(n);
-  for (const w of due) w.fn();
+  for (const w of backlogWaiters.splice(0, n)) w.fn();
 }
 
 /** Queues holding only frames that may wait: listed for a turn's flush when `WAIT_MS` is up. */
