@@ -54,6 +54,9 @@ export class RoomRuntime implements RoomHandle {
   private flushDeferred = false;
   private endedNotified = false;
   private fencedNotified = false;
+  /** Writes handed to the committer and not yet settled (stored, refused or fenced out). */
+  private unsettledWrites = 0;
+  private settledWaiters: Array<() => void> = [];
   private readonly dedupe = new Map<
     string,
     { reply: Promise<Reply<CommandResult>>; expiresAt: number }
@@ -252,21 +255,49 @@ export class RoomRuntime implements RoomHandle {
   private persist(w: QueuedWrite): void {
     const ticket = w.ticket;
     const fence = { sessionId: this.room.id, epoch: this.room.currentEpoch };
+    this.unsettledWrites += 1;
     if (ticket === undefined) {
-      this.deps.committer.enqueue(w.write, false, fence).catch((err) => {
-        if (err instanceof FencedError) this.fenced();
-        else this.deps.onError(err, `${w.write.kind} write dropped`);
-      });
+      this.deps.committer.enqueue(w.write, false, fence).then(
+        () => this.writeSettled(),
+        (err) => {
+          this.writeSettled();
+          if (err instanceof FencedError) this.fenced();
+          else this.deps.onError(err, `${w.write.kind} write dropped`);
+        },
+      );
       return;
     }
     this.deps.committer.enqueue(w.write, true, fence).then(
-      () => this.settle(this.room.stored([ticket], this.deps.clock.now())),
+      () => {
+        this.writeSettled();
+        this.settle(this.room.stored([ticket], this.deps.clock.now()));
+      },
       (err) => {
+        this.writeSettled();
         if (err instanceof FencedError) this.fenced();
         else this.deps.onError(err, "answer write refused");
         this.settle(this.room.storeFailed([ticket], this.deps.clock.now(), STORE_FAILED));
       },
     );
+  }
+
+  /**
+   * Resolves once no write the room handed to the committer is waiting any more: each is
+   * stored, refused or fenced out. An ended room's owner lets its lease go only then (the
+   * cluster directory): an instance that took the session over sooner would restore it from
+   * the database as it was before its end, and fence the end's writes out.
+   */
+  writesSettled(): Promise<void> {
+    if (this.unsettledWrites === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private writeSettled(): void {
+    this.unsettledWrites -= 1;
+    if (this.unsettledWrites > 0 || this.settledWaiters.length === 0) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private fenced(): void {

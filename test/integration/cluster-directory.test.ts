@@ -55,6 +55,8 @@ interface Instance {
   errors: unknown[];
   /** Simulates SIGKILL: timers stop, nothing is released, the bus goes silent. */
   kill(): Promise<void>;
+  /** Holds the instance's commits (a slow disk) until the returned function is called. */
+  holdWrites(): () => void;
 }
 
 async function instance(
@@ -68,8 +70,15 @@ async function instance(
 ): Promise<Instance> {
   // Its own view of the shared clock, so that killing it stops its timers and nothing else.
   const ownClock = new InstanceClock(shared);
+  let held: Promise<void> | null = null;
   const committer = new GroupCommitter(
-    { write: (b, f) => storage.sessions.write(b, f), ping: () => storage.ping() },
+    {
+      write: async (b, f) => {
+        if (held) await held;
+        return storage.sessions.write(b, f);
+      },
+      ping: () => storage.ping(),
+    },
     ownClock,
   );
   const errors: unknown[] = [];
@@ -118,6 +127,16 @@ async function instance(
       ownClock.kill();
       for (const r of [...registry.all()]) r.dispose();
       await bus.close();
+    },
+    holdWrites() {
+      let release = () => {};
+      held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return () => {
+        held = null;
+        release();
+      };
     },
   };
 }
@@ -348,6 +367,35 @@ describe("cluster directory (in-process bus)", () => {
     expect(second.ok).toBe(true);
     await onC.execute(hostActor, { type: "next" });
     await watchB.waitFor((e) => e.body.type === "reveal" && e.epoch === 2);
+  });
+
+  it("an ended session's lease is let go once its end is stored: another instance finds it ended, not as it was before", async () => {
+    const { nodes, leases } = await cluster(2);
+    const [a, b] = nodes as [Instance, Instance];
+    const onA = await liveSession(a);
+    await joinRoom(onA, "ann");
+    expect((await onA.execute(hostActor, { type: "start" })).ok).toBe(true);
+    // A slow disk: the end's writes wait on a.
+    const release = a.holdWrites();
+    try {
+      expect((await onA.execute(hostActor, { type: "end" })).ok).toBe(true);
+      expect((await leases.holder(onA.id))?.instanceId).toBe(a.id);
+      // Asked meanwhile, b still finds a running the session (a takeover would restore the open
+      // question from the database and fence the end out).
+      const remote = (await b.directory.find(onA.id))!;
+      const seen = await remote.execute(hostActor, { type: "snapshot", role: "spectator" });
+      expect((seen as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
+      expect(b.directory.status().owned).toBe(0);
+    } finally {
+      release();
+    }
+    await eventually("the ended session's lease to be let go", () => leases.holder(onA.id), {
+      until: (h) => h === null,
+    });
+    const stored = await a.directory.find(onA.id);
+    const after = await stored!.execute(hostActor, { type: "snapshot", role: "spectator" });
+    expect((after as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
+    expect(a.errors).toEqual([]);
   });
 
   it("players held by an instance that dies are marked disconnected by the owner", async () => {
