@@ -70,12 +70,13 @@ import { VERSION } from "./version.js";
  * fsync of the log (about 140 µs of the SQLite thread's CPU on the test machine), the
  * transaction's own work, and a message each way between the threads. Seed 003's 100 sessions
  * of 100 learners send about 1,650 answers a second one by one: with 4 ms a run made 8,300
- * commits of 7 writes, with 12 ms 3,200 of 19, and the server's CPU went from 0.60
- * to 0.49–0.52 of a core (the SQLite thread 0.13–0.14 → 0.09–0.10, the main thread 0.42–0.43 →
- * 0.36–0.39; issue 10's note of 2026-12-07, fourth sitting). The cost is the wait of an answer
- * that trickles in: SCORE_UPDATED p50 4 → 9 ms in that plan (p99 18–23 → 21–24), and with 1,000
- * players answering over 2 s an acknowledgement p50 of 2.2 → 7.1 ms (p99 6.3 → 14) for 0.1 ms
- * less CPU per answer: far inside the seeds' 50 / 100 ms, and below what a network adds.
+ * commits of 7 writes, with 12 ms 3,200 of 19, and the server's CPU went from 0.57–0.60
+ * to 0.49–0.55 of a core (medians 0.58 and 0.52 in 3 alternating pairs; the SQLite thread
+ * 0.13–0.14 → 0.10, the main thread 0.40–0.43 → 0.36–0.41; issue 10's note of 2026-12-07,
+ * fourth sitting). The cost is the wait of an answer that trickles in: SCORE_UPDATED p50 4 → 9
+ * ms in that plan (p99 17–23 → 20–30), and with 1,000 players answering over 2 s an
+ * acknowledgement p50 of 2.2 → 7.2 ms (p99 6.6–8.3 → 13.5–15.2) for a quarter less CPU per
+ * answer (0.50 → 0.38 ms): far inside the seeds' 50 / 100 ms, and below what a network adds.
  */
 export const COMMIT_LINGER_MS = 12;
 
