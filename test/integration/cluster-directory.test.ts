@@ -398,6 +398,43 @@ describe("cluster directory (in-process bus)", () => {
     expect(a.errors).toEqual([]);
   });
 
+  it("an ended session whose end takes longer to store than a lease lives keeps its lease until it is stored", async () => {
+    const fake = new FakeClock(Date.now());
+    const { nodes, leases } = await cluster(2, fake);
+    const [a, b] = nodes as [Instance, Instance];
+    const onA = await liveSession(a);
+    await joinRoom(onA, "ann");
+    expect((await onA.execute(hostActor, { type: "start" })).ok).toBe(true);
+    const pause = async (ms: number) => {
+      fake.advance(ms);
+      await new Promise((r) => setImmediate(r));
+    };
+    const release = a.holdWrites();
+    try {
+      expect((await onA.execute(hostActor, { type: "end" })).ok).toBe(true);
+      // Ten lease lifetimes (400 ms each) of a disk that does not answer, in renewal-sized steps:
+      // without renewals the lease would lapse and b, asked, would take the session over from
+      // the database as it was before the end.
+      for (let t = 0; t < 4_000; t += 100) await pause(100);
+      expect((await leases.holder(onA.id))?.instanceId).toBe(a.id);
+      const remote = (await b.directory.find(onA.id))!;
+      const seen = await remote.execute(hostActor, { type: "snapshot", role: "spectator" });
+      expect((seen as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
+      expect(b.directory.status().owned).toBe(0);
+    } finally {
+      release();
+    }
+    await eventually("the ended session's lease to be let go", () => leases.holder(onA.id), {
+      until: (h) => h === null,
+      intervalMs: 100,
+      pause,
+    });
+    // Let go for good: later renewals do not take it again.
+    for (let t = 0; t < 1_000; t += 100) await pause(100);
+    expect(await leases.holder(onA.id)).toBeNull();
+    expect(a.errors).toEqual([]);
+  });
+
   it("players held by an instance that dies are marked disconnected by the owner", async () => {
     const { nodes } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];

@@ -91,7 +91,13 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private readonly loading = new Map<SessionId, Promise<SessionProxy | undefined>>();
   private readonly owned = new Map<
     SessionId,
-    { lease: Lease; unpublish: () => void; published: { epoch: number; seq: number } }
+    {
+      lease: Lease;
+      unpublish: () => void;
+      published: { epoch: number; seq: number };
+      /** Ended and stored, its lease let go (`onEnded`): not renewed or re-asserted again. */
+      released: boolean;
+    }
   >();
   private readonly takeovers = new Map<SessionId, Promise<Target | null>>();
   /** origin instance → session → participant → its connections there, for sessions we own. */
@@ -191,7 +197,8 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
    * reconnects, but nobody needs to take it over: its lease goes once the end is stored. Let
    * go sooner, another instance asked about the session (a late joiner) took it over from the
    * database as it was before the end (a question still open) and fenced the end out: with
-   * commits every 12 ms, a two-instance contest test did so every time.
+   * commits every 12 ms, a two-instance contest test did so every time. Until then the lease is
+   * renewed like any other (`renew`): a disk slower than the lease's lifetime must not let it lapse.
    */
   onEnded(runtime: RoomRuntime): void {
     const o = this.owned.get(runtime.id);
@@ -200,7 +207,10 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
       .writesSettled()
       .then(() => {
         // Fenced out meanwhile (`onFenced`): the lease is another instance's now.
-        if (this.owned.get(runtime.id) === o) return this.deps.leases.release(o.lease);
+        if (this.owned.get(runtime.id) !== o) return;
+        // Marked first: a renewal after the release would take the lease again.
+        o.released = true;
+        return this.deps.leases.release(o.lease);
       })
       .catch((err: unknown) => this.deps.onError(err, "releasing a lease"));
   }
@@ -382,7 +392,7 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
           this.deps.onError(err, "publishing a room event");
         });
     });
-    this.owned.set(runtime.id, { lease, unpublish, published });
+    this.owned.set(runtime.id, { lease, unpublish, published, released: false });
   }
 
   private disown(id: SessionId): void {
@@ -404,13 +414,13 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   private async renew(): Promise<void> {
     if (!this.deps.bus.connected) return; // degraded: keep serving what we own
     for (const [id, o] of [...this.owned]) {
-      const runtime = this.deps.registry.get(id);
-      if (!runtime || runtime.room.ended) continue;
+      // An ended room is renewed until its end is stored and the lease let go (`onEnded`).
+      if (o.released || !this.deps.registry.get(id)) continue;
       try {
-        if (
-          !(await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs)) &&
-          !(await this.renewedLate(id, o.lease))
-        ) {
+        const renewed = await this.deps.leases.renew(o.lease, this.opts.leaseTtlMs);
+        // Let go while the renewal was on its way: nothing to take again.
+        if (o.released) continue;
+        if (!renewed && !(await this.renewedLate(id, o.lease))) {
           this.lost(id);
           continue;
         }
@@ -454,6 +464,7 @@ export class ClusterDirectory implements SessionDirectory, ProxyHost {
   /** After Redis came back (possibly empty): claim our leases again before anyone else does. */
   private async reassert(): Promise<void> {
     for (const [id, o] of [...this.owned]) {
+      if (o.released) continue;
       try {
         if (!(await this.reacquire(id, o.lease))) this.lost(id);
       } catch (err) {
