@@ -21,6 +21,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { WAL_AUTOCHECKPOINT_PAGES } from "../src/adapters/sqlite/sqlite-storage.js";
 import { SeededRandom } from "../src/domain/seeded-random.js";
 import { QuizwireClient, QuizwireError } from "../src/sdk/index.js";
 import {
@@ -67,9 +68,11 @@ import {
   summaryRow,
 } from "./stats.js";
 import {
+  formatCommitTailRows,
   formatPostgresRows,
   formatStandingsRows,
   formatStorageRows,
+  runCommitTailBench,
   runPostgresStorageBench,
   runStandingsBench,
   runStorageBench,
@@ -2032,6 +2035,8 @@ async function runMicro(
   } else {
     pgText = `skipped: ${unreachable}`;
   }
+  setPhase("a live room's commits micro-bench");
+  const commits = await runCommitTailBench();
   setPhase("final standings micro-bench");
   const standings = await runStandingsBench(unreachable === null ? databaseUrl : null);
   const ops = (x: number) => formatInt(x);
@@ -2059,11 +2064,20 @@ async function runMicro(
     `node CPU: this process's, not Postgres's; a schema of its own in ${describeUrl(databaseUrl)})`,
     pgText,
     "",
+    "A live room's commits: 10,000 players answer 6 questions, 24 answers a write (the group",
+    "commit's start), SQLite thread, FULL; each write's time; wal pages: between checkpoints",
+    `(${formatInt(WAL_AUTOCHECKPOINT_PAGES)} is the server's, 1,000 SQLite's default)`,
+    formatCommitTailRows(commits),
+    "",
     "Final standings: one standings_put naming every player (the write that ends a game; every",
     "room's answers on the instance wait behind it), the first of a session of its own",
     formatStandingsRows(standings),
   ].join("\n");
-  return { text, leaderboard: lb, storage: { sqlite: st, postgres: pgRows, standings } };
+  return {
+    text,
+    leaderboard: lb,
+    storage: { sqlite: st, postgres: pgRows, standings, commits },
+  };
 }
 
 function writeJson(report: unknown): string {

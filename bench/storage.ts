@@ -18,7 +18,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { openPostgresStorage } from "../src/adapters/postgres/postgres-storage.js";
-import { openSqliteStorage } from "../src/adapters/sqlite/sqlite-storage.js";
+import {
+  openSqliteStorage,
+  WAL_AUTOCHECKPOINT_PAGES,
+} from "../src/adapters/sqlite/sqlite-storage.js";
 import { openSqliteThreadStorage } from "../src/adapters/sqlite/sqlite-thread-storage.js";
 import {
   asParticipantId,
@@ -146,6 +149,90 @@ export async function runStorageBench(
       }
     }
   return rows;
+}
+
+export interface CommitTailRow {
+  /** The write-ahead log's pages between checkpoints (`wal_autocheckpoint`). */
+  walPages: number;
+  writes: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  totalMs: number;
+  /** This process's CPU over the writes, the SQLite thread's included. */
+  cpuMs: number;
+}
+
+/**
+ * A live room's commits: every one of `players` players answers each of `questions` questions,
+ * in fenced writes of `perWrite` answers (the group commit's start threshold, server/app.ts), one
+ * after another, on the SQLite thread with FULL sync. Prints each write's time as percentiles: a
+ * checkpoint (the log copied into the database file) lands on the write that passes
+ * `walPages`, and every acknowledgement in that write waits for it.
+ */
+export async function runCommitTailBench(
+  walPagesList: readonly number[] = [1_000, WAL_AUTOCHECKPOINT_PAGES],
+  players = 10_000,
+  questions = 6,
+  perWrite = 24,
+): Promise<CommitTailRow[]> {
+  const rows: CommitTailRow[] = [];
+  for (const walPages of walPagesList) {
+    const dir = mkdtempSync(join(tmpdir(), "quizwire-bench-"));
+    const storage = await openSqliteThreadStorage({
+      path: join(dir, "bench.db"),
+      synchronous: "FULL",
+      walAutocheckpointPages: walPages,
+    });
+    try {
+      const { sessionId, setup, answerOf } = benchWrites(players);
+      await storage.sessions.write(setup);
+      const fences = new Map([[sessionId, 1]]);
+      const times: number[] = [];
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let q = 0; q < questions; q++) {
+        for (let from = 0; from < players; from += perWrite) {
+          const writes: SessionWrite[] = [];
+          for (let i = from; i < Math.min(players, from + perWrite); i++)
+            writes.push(answerOf(q, i));
+          const t = performance.now();
+          await storage.sessions.write(writes, fences);
+          times.push(performance.now() - t);
+        }
+      }
+      const totalMs = performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      times.sort((a, b) => a - b);
+      const at = (p: number) =>
+        times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0;
+      rows.push({
+        walPages,
+        writes: times.length,
+        p50Ms: at(0.5),
+        p99Ms: at(0.99),
+        maxMs: times[times.length - 1] ?? 0,
+        totalMs,
+        cpuMs: (used.user + used.system) / 1_000,
+      });
+    } finally {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
+
+export function formatCommitTailRows(rows: readonly CommitTailRow[]): string {
+  const lines = [
+    `${"wal pages".padStart(9)} ${"writes".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"max ms".padStart(7)} ${"total ms".padStart(9)} ${"CPU ms".padStart(7)}`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `${r.walPages.toLocaleString("en-US").padStart(9)} ${r.writes.toLocaleString("en-US").padStart(7)} ${r.p50Ms.toFixed(2).padStart(7)} ${r.p99Ms.toFixed(2).padStart(7)} ${r.maxMs.toFixed(2).padStart(7)} ${Math.round(r.totalMs).toLocaleString("en-US").padStart(9)} ${Math.round(r.cpuMs).toLocaleString("en-US").padStart(7)}`,
+    );
+  }
+  return lines.join("\n");
 }
 
 export interface PostgresStorageBenchRow {
@@ -286,6 +373,8 @@ function benchWrites(
   setup: SessionWrite[];
   /** `size` answers to a question no batch answered before; `served`: each followed by a served_put. */
   batchOf: (size: number, served?: boolean) => SessionWrite[];
+  /** Player `i`'s answer to question `qi` (for a caller that numbers the questions itself). */
+  answerOf: (qi: number, i: number) => SessionWrite;
 } {
   const sessionId = asSessionId(n === 0 ? "bench-session" : `bench-session-${n}`);
   const question: Question = {
@@ -343,28 +432,30 @@ function benchWrites(
     });
   }
 
+  let seq = 0;
+  /** Player `i`'s answer to question `qi`. */
+  const answerOf = (qi: number, i: number): SessionWrite => ({
+    kind: "answer_put",
+    answer: {
+      sessionId,
+      participantId: asParticipantId(n === 0 ? `p${i}` : `p${i}-${n}`),
+      questionIndex: qi,
+      questionId: "q",
+      answer: { kind: "choice", index: 0 },
+      correct: true,
+      points: 900,
+      elapsedMs: 1_234,
+      receivedAt: 1_700_000_000_000 + seq,
+      seq: ++seq,
+    },
+    participantScore: 900 * (qi + 1),
+  });
   // Every call answers a question index no call used before, so each answer is an insert.
   let questionIndex = 0;
-  let seq = 0;
   const batchOf = (size: number, served = false): SessionWrite[] => {
     const qi = questionIndex++;
     return Array.from({ length: size }, (_, i): SessionWrite[] => {
-      const answer: SessionWrite = {
-        kind: "answer_put",
-        answer: {
-          sessionId,
-          participantId: asParticipantId(`p${i}`),
-          questionIndex: qi,
-          questionId: "q",
-          answer: { kind: "choice", index: 0 },
-          correct: true,
-          points: 900,
-          elapsedMs: 1_234,
-          receivedAt: 1_700_000_000_000 + seq,
-          seq: ++seq,
-        },
-        participantScore: 900 * (qi + 1),
-      };
+      const answer = answerOf(qi, i);
       if (!served) return [answer];
       const next: SessionWrite = {
         kind: "served_put",
@@ -378,7 +469,7 @@ function benchWrites(
       return [answer, next];
     }).flat();
   };
-  return { sessionId, setup, batchOf };
+  return { sessionId, setup, batchOf, answerOf };
 }
 
 export function formatPostgresRows(rows: readonly PostgresStorageBenchRow[]): string {
@@ -415,6 +506,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     console.log("\nPostgres answer writes (one fenced SessionStore.write per batch)");
     console.log(formatPostgresRows(await runPostgresStorageBench(url)));
   }
+  console.log(
+    `\nA live room's commits (10,000 players answer 6 questions, 24 answers a write, SQLite thread, FULL; wal pages ${WAL_AUTOCHECKPOINT_PAGES.toLocaleString("en-US")} is the server's, 1,000 SQLite's default)`,
+  );
+  console.log(formatCommitTailRows(await runCommitTailBench()));
   console.log("\nFinal standings (one standings_put naming every player)");
   console.log(formatStandingsRows(await runStandingsBench(url ?? null)));
 }

@@ -1,11 +1,17 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/adapters/sql/migrations.js";
 import { openSqliteStorage } from "../../src/adapters/sqlite/sqlite-storage.js";
-import { asQuestionId, asQuizId, asSessionId } from "../../src/domain/ids.js";
+import {
+  asParticipantId,
+  asQuestionId,
+  asQuizId,
+  asSessionId,
+  asUserId,
+} from "../../src/domain/ids.js";
 import type { Question, Quiz } from "../../src/domain/quiz.js";
 import type { SessionWrite, Storage } from "../../src/ports/storage.js";
 import {
@@ -13,6 +19,7 @@ import {
   PLAYED_SESSION_ROW,
   playedSession as played,
   STORAGE_TABLES,
+  storedSession,
   T0,
 } from "../support/stored-session.js";
 import { runStorageContract } from "./storage-contract.js";
@@ -154,6 +161,71 @@ describe("SqliteStorage", () => {
     const raw = new BetterSqlite3(path, { readonly: true });
     try {
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("lets the write-ahead log grow past SQLite's default 1,000 pages between checkpoints", async () => {
+    // 12 commits of 2,000 answers each, about 250 pages apiece: with SQLite's default a
+    // checkpoint after every fourth commit starts the log over, and its file stays near 5 MB.
+    const path = tempDbPath();
+    const storage = await openSqliteStorage({ path });
+    try {
+      const session = storedSession("wal-session");
+      const players = Array.from({ length: 2_000 }, (_, i) => asParticipantId(`wal/p${i}`));
+      await storage.sessions.write([
+        { kind: "session_created", session },
+        ...players.map(
+          (id, i): SessionWrite => ({
+            kind: "participant_put",
+            participant: {
+              id,
+              sessionId: session.id,
+              userId: asUserId(`u${i}`),
+              name: `Player ${i}`,
+              role: "player",
+              joinOrder: i,
+              joinedAt: T0,
+              status: "active",
+              resumeTokenHash: "f".repeat(64),
+              score: 0,
+              kickReason: null,
+            },
+          }),
+        ),
+      ]);
+      let seq = 0;
+      for (let q = 0; q < 12; q++) {
+        await storage.sessions.write(
+          players.map(
+            (id): SessionWrite => ({
+              kind: "answer_put",
+              answer: {
+                sessionId: session.id,
+                participantId: id,
+                questionIndex: q,
+                questionId: `q${q}`,
+                answer: { kind: "choice", index: 1 },
+                correct: true,
+                points: 900,
+                elapsedMs: 1_000,
+                receivedAt: T0 + seq,
+                seq: ++seq,
+              },
+              participantScore: 900 * (q + 1),
+            }),
+          ),
+        );
+      }
+      // SQLite's default stops it at about 1,000 pages plus a commit (5 MB).
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(2_000 * 4096);
+    } finally {
+      await storage.close();
+    }
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(raw.prepare("select count(*) as n from answers").get()).toEqual({ n: 24_000 });
     } finally {
       raw.close();
     }
