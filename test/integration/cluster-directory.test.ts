@@ -176,6 +176,32 @@ async function joinRoom(h: RoomHandle, name: string): Promise<Actor> {
   return bound;
 }
 
+/** A started live game on `a` with one player. */
+async function startedGame(a: Instance): Promise<RoomHandle> {
+  const h = await liveSession(a);
+  await joinRoom(h, "ann");
+  expect((await h.execute(hostActor, { type: "start" })).ok).toBe(true);
+  return h;
+}
+
+/**
+ * While the end of `h` (owned by `a`) is not stored: `a` still holds its lease, and `b`, asked,
+ * finds the session ended and owns nothing (a takeover would restore the open question from the
+ * database and fence the end out).
+ */
+async function expectEndStillOwned(
+  h: RoomHandle,
+  a: Instance,
+  b: Instance,
+  leases: MemoryOwnershipLeases,
+): Promise<void> {
+  expect((await leases.holder(h.id))?.instanceId).toBe(a.id);
+  const remote = (await b.directory.find(h.id))!;
+  const seen = await remote.execute(hostActor, { type: "snapshot", role: "spectator" });
+  expect((seen as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
+  expect(b.directory.status().owned).toBe(0);
+}
+
 function collect(h: RoomHandle) {
   const events: RoomEvent[] = [];
   let resyncs = 0;
@@ -372,20 +398,12 @@ describe("cluster directory (in-process bus)", () => {
   it("an ended session's lease is let go once its end is stored: another instance finds it ended, not as it was before", async () => {
     const { nodes, leases } = await cluster(2);
     const [a, b] = nodes as [Instance, Instance];
-    const onA = await liveSession(a);
-    await joinRoom(onA, "ann");
-    expect((await onA.execute(hostActor, { type: "start" })).ok).toBe(true);
+    const onA = await startedGame(a);
     // A slow disk: the end's writes wait on a.
     const release = a.holdWrites();
     try {
       expect((await onA.execute(hostActor, { type: "end" })).ok).toBe(true);
-      expect((await leases.holder(onA.id))?.instanceId).toBe(a.id);
-      // Asked meanwhile, b still finds a running the session (a takeover would restore the open
-      // question from the database and fence the end out).
-      const remote = (await b.directory.find(onA.id))!;
-      const seen = await remote.execute(hostActor, { type: "snapshot", role: "spectator" });
-      expect((seen as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
-      expect(b.directory.status().owned).toBe(0);
+      await expectEndStillOwned(onA, a, b, leases);
     } finally {
       release();
     }
@@ -402,9 +420,7 @@ describe("cluster directory (in-process bus)", () => {
     const fake = new FakeClock(Date.now());
     const { nodes, leases } = await cluster(2, fake);
     const [a, b] = nodes as [Instance, Instance];
-    const onA = await liveSession(a);
-    await joinRoom(onA, "ann");
-    expect((await onA.execute(hostActor, { type: "start" })).ok).toBe(true);
+    const onA = await startedGame(a);
     const pause = async (ms: number) => {
       fake.advance(ms);
       await new Promise((r) => setImmediate(r));
@@ -416,11 +432,7 @@ describe("cluster directory (in-process bus)", () => {
       // without renewals the lease would lapse and b, asked, would take the session over from
       // the database as it was before the end.
       for (let t = 0; t < 4_000; t += 100) await pause(100);
-      expect((await leases.holder(onA.id))?.instanceId).toBe(a.id);
-      const remote = (await b.directory.find(onA.id))!;
-      const seen = await remote.execute(hostActor, { type: "snapshot", role: "spectator" });
-      expect((seen as { ok: true; value: Snapshot }).value.phase.kind).toBe("ended");
-      expect(b.directory.status().owned).toBe(0);
+      await expectEndStillOwned(onA, a, b, leases);
     } finally {
       release();
     }
