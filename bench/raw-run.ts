@@ -44,7 +44,7 @@ import {
   UsageError,
   waitHealthy,
 } from "./run.js";
-import { type BucketSummary, fetchBuckets, summarizeBuckets } from "./server-histogram.js";
+import { type BucketSummary, fetchMetricsText, histogramBetween } from "./server-histogram.js";
 import {
   addCounts,
   checkAcknowledged,
@@ -432,6 +432,12 @@ export interface RawReport {
    * acknowledgement built), summed over the instances; null when /metrics could not be read.
    */
   serverAnswerAck: BucketSummary | null;
+  /**
+   * The servers' own quizwire_broadcast_seconds for the game's questions and reveals (the room's
+   * stamp to the last frame handed to the kernel), summed over the instances; null when /metrics
+   * could not be read.
+   */
+  serverFanout: { question: BucketSummary | null; reveal: BucketSummary | null };
   /** `--warmup-players`: the warm-up game played on each server before the measured one. */
   warmUp: WarmUpResult[] | null;
   plot: string | null;
@@ -630,13 +636,8 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   // ---- the game
   phaseText = "game";
   phase(`playing ${opts.questions} questions`);
-  const ackHistogram = () =>
-    fetchBuckets(
-      instances.map((i) => i.httpBase),
-      "quizwire_answer_ack_seconds",
-      { door: "canonical" },
-    );
-  const ackBucketsBefore = await ackHistogram();
+  const metricsText = () => fetchMetricsText(instances.map((i) => i.httpBase));
+  const metricsBefore = await metricsText();
   const gameStartAt = epochNow();
   await host.start();
   for (let k = 0; k < opts.questions; k++) {
@@ -660,11 +661,14 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
   const cpuAfterGame = sampler?.cpu() ?? 0;
   const mainAfterGame = sampler?.mainCpuS ?? 0;
   const loadAtEnd = loadAverage();
-  const ackBucketsAfter = await ackHistogram();
-  const serverAnswerAck =
-    ackBucketsBefore && ackBucketsAfter
-      ? summarizeBuckets(ackBucketsBefore, ackBucketsAfter)
-      : null;
+  const metricsAfter = await metricsText();
+  const between = (name: string, labels: Record<string, string>) =>
+    histogramBetween(metricsBefore, metricsAfter, name, labels);
+  const serverAnswerAck = between("quizwire_answer_ack_seconds", { door: "canonical" });
+  const serverFanout = {
+    question: between("quizwire_broadcast_seconds", { door: "canonical", type: "question" }),
+    reveal: between("quizwire_broadcast_seconds", { door: "canonical", type: "reveal" }),
+  };
   line.stop();
 
   phase("collecting samples");
@@ -830,6 +834,7 @@ export async function runRaw(opts: BenchOptions, argv: readonly string[]): Promi
     missing,
     reference,
     serverAnswerAck,
+    serverFanout,
     warmUp: warmedUp,
     plot: null,
     notes,
@@ -1054,6 +1059,14 @@ export function formatRawReport(r: RawReport): string {
     sa === null
       ? "server's own ack       not read (/metrics unreachable)"
       : `server's own ack       ${formatInt(sa.count)} answers: p50 ≤ ${bound(sa.p50Ms)} ms, p99 ≤ ${bound(sa.p99Ms)} ms (quizwire_answer_ack_seconds' buckets: the answer handler's start to its acknowledgement built; the clients' answer → ack adds the wait to be read, the write, the kernel and the generator)`,
+  );
+  const { question: sq, reveal: sr } = r.serverFanout;
+  const fanout = (what: string, b: BucketSummary) =>
+    `${formatInt(b.count)} ${what}: p50 ≤ ${bound(b.p50Ms)} ms, p99 ≤ ${bound(b.p99Ms)} ms`;
+  lines.push(
+    sq === null || sr === null
+      ? "server's own fan-out   not read (/metrics unreachable)"
+      : `server's own fan-out   ${fanout("questions", sq)}; ${fanout("reveals", sr)} (quizwire_broadcast_seconds' buckets, one per broadcast and instance: the room's stamp to its last frame handed to the kernel; the clients' fan-out adds the kernel's delivery, the generator's reading and the clock offset)`,
   );
   const g = r.generator;
   const perFrameUs = (sum(g.cpuGameS) * 1e6) / Math.max(1, r.messages.gameFrames);

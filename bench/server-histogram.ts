@@ -3,7 +3,9 @@
  * after a game, so the report can set the server's own view of a latency beside the clients'.
  * quizwire_answer_ack_seconds is from the door's answer handler starting to the acknowledgement
  * being built: what the clients measure on top of it is the time the answer waited to be read,
- * the write, the kernel and the generator itself.
+ * the write, the kernel and the generator itself. quizwire_broadcast_seconds is from the room's
+ * stamp on a question or reveal to its last frame handed to the kernel: the clients' fan-out adds
+ * the kernel's delivery, the generator's reading and the clock offset between the two.
  */
 
 /** Cumulative counts by upper bound in seconds (`le`; +Inf as Infinity). */
@@ -66,12 +68,11 @@ export function summarizeBuckets(before: Buckets, after: Buckets): BucketSummary
   return { count, p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
-/** The buckets of `name` summed over every server's `/metrics`; null when one could not be read. */
-export async function fetchBuckets(
-  httpBases: readonly string[],
-  name: string,
-  labels: Readonly<Record<string, string>>,
-): Promise<Buckets | null> {
+/**
+ * Every server's `/metrics`, joined (a histogram read from it is summed over the servers); null
+ * when one could not be read. One request per server: a bench reads it just before a game starts.
+ */
+export async function fetchMetricsText(httpBases: readonly string[]): Promise<string | null> {
   const texts: string[] = [];
   for (const base of httpBases) {
     try {
@@ -82,5 +83,19 @@ export async function fetchBuckets(
       return null;
     }
   }
-  return histogramBuckets(texts.join("\n"), name, labels);
+  return texts.join("\n");
+}
+
+/** Histogram `name` (series with every one of `labels`) between two readings; null without both. */
+export function histogramBetween(
+  before: string | null,
+  after: string | null,
+  name: string,
+  labels: Readonly<Record<string, string>>,
+): BucketSummary | null {
+  if (before === null || after === null) return null;
+  return summarizeBuckets(
+    histogramBuckets(before, name, labels),
+    histogramBuckets(after, name, labels),
+  );
 }

@@ -34,6 +34,14 @@ const SERVER_ERROR_CODES = new Set([
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const LONG_BUCKETS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200, 14_400];
+/**
+ * A phase broadcast to a big room takes 50–300 ms (issue 10: 10,000 players), where
+ * `LATENCY_BUCKETS` has only 0.1 and 0.25: steps of 25 ms there, so a p99 reads to a few percent.
+ */
+const BROADCAST_BUCKETS = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.225, 0.25, 0.3, 0.4, 0.5,
+  1, 2.5,
+];
 
 /**
  * The Prometheus metrics every door and the engine report. One instance per
@@ -66,6 +74,7 @@ export class Metrics {
   readonly httpDuration: Histogram<"endpoint">;
   readonly scoringLatency: HotHistogram;
   readonly leaderboardLatency: Histogram;
+  readonly broadcastLatency: Histogram<"door" | "type">;
   readonly errorTotal: Counter<"type">;
   readonly connectionErrors: Counter;
   readonly databaseErrors: Counter;
@@ -208,6 +217,13 @@ export class Metrics {
       name: "leaderboard_update_latency_seconds",
       help: "From a leaderboard update leaving its room to its frames written to every recipient on this instance",
       buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.broadcastLatency = new Histogram({
+      name: "quizwire_broadcast_seconds",
+      help: "A phase broadcast (started, question, reveal, ended): from the room's stamp on the event to its frames handed to the kernel for every recipient of the door on this instance",
+      labelNames: ["door", "type"],
+      buckets: BROADCAST_BUCKETS,
       registers,
     });
     this.errorTotal = new Counter({

@@ -192,6 +192,15 @@ describe("the seeds' metric names", () => {
     expect(moved("quiz_sessions_completed_total")).toBe(1);
     expect(moved("quiz_session_duration_seconds_count")).toBe(1);
     expect(moved("leaderboard_update_latency_seconds_count")).toBeGreaterThanOrEqual(1);
+    // The live game's phase broadcasts, each timed once from its stamp to its last write.
+    const broadcast = (type: string, part: "count" | "sum") =>
+      moved(`quizwire_broadcast_seconds_${part}{door="canonical",type="${type}"}`);
+    expect(broadcast("started", "count")).toBe(1);
+    expect(broadcast("question", "count")).toBe(2);
+    expect(broadcast("reveal", "count")).toBe(2);
+    expect(broadcast("ended", "count")).toBe(1);
+    // Milliseconds on this machine, not the years a stamp on another clock would make.
+    expect(broadcast("question", "sum")).toBeLessThan(5);
     expect(moved("connection_errors_total")).toBe(1);
     expect(moved('error_total{type="client_error"}')).toBeGreaterThanOrEqual(1);
     // The seed 001 session is running, with its one learner; the live room has ended.

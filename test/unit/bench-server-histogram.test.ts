@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { histogramBuckets, summarizeBuckets } from "../../bench/server-histogram.js";
+import {
+  histogramBetween,
+  histogramBuckets,
+  summarizeBuckets,
+} from "../../bench/server-histogram.js";
 
 const text = (counts: number[], door = "canonical") =>
   ["0.005", "0.01", "0.05", "0.1", "+Inf"]
@@ -36,5 +40,30 @@ describe("the server's own histogram in the bench report", () => {
     expect(summarizeBuckets(after, after)).toEqual({ count: 0, p50Ms: null, p99Ms: null });
     const slow = histogramBuckets(text([0, 0, 0, 0, 10]), name, { door: "canonical" });
     expect(summarizeBuckets(new Map(), slow).p99Ms).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("reads a histogram between two /metrics texts by its labels, and nothing without both", () => {
+    const broadcast = (type: string, counts: number[]) =>
+      ["0.1", "0.25", "+Inf"]
+        .map(
+          (le, i) =>
+            `quizwire_broadcast_seconds_bucket{le="${le}",door="canonical",type="${type}"} ${counts[i]}`,
+        )
+        .join("\n");
+    const before = [broadcast("question", [1, 1, 1]), broadcast("reveal", [0, 1, 1])].join("\n");
+    const after = [broadcast("question", [2, 4, 4]), broadcast("reveal", [0, 1, 2])].join("\n");
+    const name = "quizwire_broadcast_seconds";
+    expect(histogramBetween(before, after, name, { type: "question" })).toEqual({
+      count: 3,
+      p50Ms: 250,
+      p99Ms: 250,
+    });
+    expect(histogramBetween(before, after, name, { type: "reveal" })).toEqual({
+      count: 1,
+      p50Ms: Number.POSITIVE_INFINITY,
+      p99Ms: Number.POSITIVE_INFINITY,
+    });
+    expect(histogramBetween(null, after, name, { type: "reveal" })).toBeNull();
+    expect(histogramBetween(before, null, name, { type: "reveal" })).toBeNull();
   });
 });

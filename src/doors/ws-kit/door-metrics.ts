@@ -26,6 +26,7 @@ export class DoorMetrics {
   private readonly ackLatency: BoundHistogram;
   private readonly scoringLatency: BoundHistogram;
   private readonly upgradeLatency: BoundHistogram;
+  private readonly broadcastByType = new Map<string, BoundHistogram>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -91,6 +92,19 @@ export class DoorMetrics {
     const seconds = (performance.now() - startedMs) / 1000;
     this.ackLatency.observe(seconds);
     this.scoringLatency.observe(seconds);
+  }
+
+  /**
+   * A phase broadcast's frames are all written; `stampMs` is the event's `at` (the room's clock,
+   * wall time: on an instance that is not the room's owner this includes the hop over the bus).
+   */
+  broadcastWritten(type: string, stampMs: number): void {
+    let h = this.broadcastByType.get(type);
+    if (h === undefined) {
+      h = this.metrics.broadcastLatency.labels({ door: this.door, type });
+      this.broadcastByType.set(type, h);
+    }
+    h.observe(Math.max(0, Date.now() - stampMs) / 1000);
   }
 
   /** A leaderboard update delivered; `startedMs` is `performance.now()` when delivery began. */

@@ -68,8 +68,11 @@ export interface DriverOptions {
   clientErrors?: ClientErrorLog;
 }
 
-/** The events whose delivery is traced: a question going out, and its reveal (and a game's start and end). */
-const TRACED_BROADCASTS: ReadonlySet<string> = new Set(["started", "question", "reveal", "ended"]);
+/**
+ * Phase broadcasts: a question going out, its reveal, a game's start and end. Their delivery is
+ * traced, and timed from the room's stamp to the last write (`quizwire_broadcast_seconds`).
+ */
+const PHASE_BROADCASTS: ReadonlySet<string> = new Set(["started", "question", "reveal", "ended"]);
 
 /** A backpressure check before a push: send it, skip it, or the client was closed as too slow. */
 type Pressure = "send" | "skip" | "closed";
@@ -495,11 +498,16 @@ export class DoorDriver<S, M extends { type: string }> {
   }
 
   private deliver(group: RoomGroup<Connection<S>>, event: RoomEvent): void {
-    if (this.opts.tracer !== undefined && TRACED_BROADCASTS.has(event.body.type)) {
-      this.deliverTraced(this.opts.tracer, group, event);
+    const type = event.body.type;
+    if (PHASE_BROADCASTS.has(type)) {
+      if (this.opts.tracer !== undefined) this.deliverTraced(this.opts.tracer, group, event);
+      else this.deliverNow(group, event);
+      // Timed once its frames are written: this turn's flush and the slices after it.
+      const at = event.at;
+      afterWrites(() => this.metrics.broadcastWritten(type, at));
       return;
     }
-    if (event.body.type !== "leaderboard") {
+    if (type !== "leaderboard") {
       this.deliverNow(group, event);
       return;
     }
