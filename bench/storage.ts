@@ -35,6 +35,7 @@ import type { Question } from "../src/domain/quiz.js";
 import { defaultSettings } from "../src/domain/session-settings.js";
 import type { SessionWrite, Storage } from "../src/ports/storage.js";
 import { freshSchema } from "./cluster.js";
+import { summarize } from "./stats.js";
 
 /**
  * What a batch holds: answers alone (a live question), or each answer followed by the question
@@ -203,15 +204,13 @@ export async function runCommitTailBench(
       }
       const totalMs = performance.now() - started;
       const used = process.cpuUsage(cpu);
-      times.sort((a, b) => a - b);
-      const at = (p: number) =>
-        times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0;
+      const s = summarize(times);
       rows.push({
         walPages,
-        writes: times.length,
-        p50Ms: at(0.5),
-        p99Ms: at(0.99),
-        maxMs: times[times.length - 1] ?? 0,
+        writes: s.count,
+        p50Ms: s.p50,
+        p99Ms: s.p99,
+        maxMs: s.max,
         totalMs,
         cpuMs: (used.user + used.system) / 1_000,
       });
@@ -376,6 +375,8 @@ function benchWrites(
   /** Player `i`'s answer to question `qi` (for a caller that numbers the questions itself). */
   answerOf: (qi: number, i: number) => SessionWrite;
 } {
+  /** Player `i` of this session (the setup's participants, the answers' and served questions'). */
+  const playerId = (i: number) => asParticipantId(n === 0 ? `p${i}` : `p${i}-${n}`);
   const sessionId = asSessionId(n === 0 ? "bench-session" : `bench-session-${n}`);
   const question: Question = {
     id: asQuestionId("q"),
@@ -417,7 +418,7 @@ function benchWrites(
     setup.push({
       kind: "participant_put",
       participant: {
-        id: asParticipantId(n === 0 ? `p${i}` : `p${i}-${n}`),
+        id: playerId(i),
         sessionId,
         userId: asUserId(`u${i}`),
         name: `Player ${i}`,
@@ -438,7 +439,7 @@ function benchWrites(
     kind: "answer_put",
     answer: {
       sessionId,
-      participantId: asParticipantId(n === 0 ? `p${i}` : `p${i}-${n}`),
+      participantId: playerId(i),
       questionIndex: qi,
       questionId: "q",
       answer: { kind: "choice", index: 0 },
@@ -461,7 +462,7 @@ function benchWrites(
         kind: "served_put",
         served: {
           sessionId,
-          participantId: asParticipantId(`p${i}`),
+          participantId: playerId(i),
           questionIndex: qi + 1,
           servedAt: 1_700_000_000_000 + seq,
         },
