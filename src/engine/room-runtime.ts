@@ -230,7 +230,8 @@ export class RoomRuntime implements RoomHandle {
         const { events, writes } = this.room.drain();
         if (events.length === 0 && writes.length === 0) break;
         for (const w of writes) this.persist(w);
-        for (const e of events) this.deliver(e);
+        const last = events.length - 1;
+        for (let i = 0; i <= last; i++) this.deliver(events[i] as RoomEvent, i < last);
       }
     } finally {
       this.flushing = false;
@@ -242,10 +243,10 @@ export class RoomRuntime implements RoomHandle {
     }
   }
 
-  private deliver(event: RoomEvent): void {
+  private deliver(event: RoomEvent, more: boolean): void {
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        listener(event, more);
       } catch (err) {
         this.deps.onError(err, `listener failed on ${event.body.type}`);
       }

@@ -415,4 +415,10 @@ export interface RoomEvent {
   readonly encoded: Map<string, unknown>;
 }
 
-export type RoomListener = (event: RoomEvent) => void;
+/**
+ * Receives a room's events in order. `more`: another event of the same room step follows in the
+ * same synchronous run (a game's start, its ride-along player count and its first question; a
+ * question's close and its reveal), so a listener may hold the event and handle the step's
+ * events together when the last one (`more` false or absent) arrives.
+ */
+export type RoomListener = (event: RoomEvent, more?: boolean) => void;

@@ -159,6 +159,32 @@ describe("WsTransport", () => {
     }
   });
 
+  it("a room step's frames sent as one piece (sendAll, or before a player's own part) arrive whole and in order", async () => {
+    const closed = Buffer.from('{"type":"question_closed"}');
+    const started = Buffer.from('{"type":"started"}');
+    const question = Buffer.from(JSON.stringify({ type: "question", text: "q".repeat(300) }));
+    const before = Buffer.from('{"type":"reveal","you":');
+    const after = Buffer.from("}");
+    const { sockets, received } = await openMany(2, 5);
+    // The same arrays for every socket, as a step's bundle hands them out.
+    const step = [started, question];
+    const lead = [closed];
+    for (const [i, s] of sockets.entries()) {
+      s.sendAll(step);
+      s.sendSpliced(before, `"Zoë ${i}"`, after, false, lead);
+      s.sendAll(lead);
+    }
+    for (const [i, frames] of (await received).entries()) {
+      expect(frames).toStrictEqual([
+        String(started),
+        String(question),
+        String(closed),
+        `${before.toString()}"Zoë ${i}"}`,
+        String(closed),
+      ]);
+    }
+  });
+
   it("frames queued in the turn of a close go out before the close frame", async () => {
     const port = await serve((socket) => {
       socket.send('{"type":"kick"}');

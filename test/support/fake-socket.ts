@@ -12,6 +12,8 @@ export class FakeSocket implements DoorSocket {
   readonly asReply: boolean[] = [];
   /** For each frame in `sent`, whether it was sent as one that may wait (socket.ts). */
   readonly mayWait: boolean[] = [];
+  /** Pieces the door queued (a call of `send`, `sendSpliced` or `sendAll`): a transport's writes of a turn. */
+  pieces = 0;
   closedWith: { code: number; reason: string } | null = null;
   bufferedAmount = 0;
   private events: SocketEvents | null = null;
@@ -21,15 +23,34 @@ export class FakeSocket implements DoorSocket {
   }
 
   send(frame: string | Buffer, reply = false, mayWait = false): void {
+    this.pieces += 1;
+    this.record(frame, reply, mayWait);
+  }
+
+  private record(frame: string | Buffer, reply: boolean, mayWait: boolean): void {
     if (!this.isOpen) throw new Error("send on a closed socket");
     this.sent.push(typeof frame === "string" ? frame : frame.toString("utf8"));
     this.asReply.push(reply);
     this.mayWait.push(mayWait);
   }
 
-  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply = false): void {
+  sendSpliced(
+    before: Buffer,
+    part: string | Buffer,
+    after: Buffer,
+    reply = false,
+    lead: readonly Buffer[] = [],
+  ): void {
+    this.pieces += 1;
+    for (const p of lead) this.record(p, reply, false);
     const own = typeof part === "string" ? part : part.toString("utf8");
-    this.send(`${before.toString("utf8")}${own}${after.toString("utf8")}`, reply);
+    this.record(`${before.toString("utf8")}${own}${after.toString("utf8")}`, reply, false);
+  }
+
+  /** Frames sent together are recorded one by one, as the client reads them. */
+  sendAll(payloads: readonly Buffer[]): void {
+    this.pieces += 1;
+    for (const p of payloads) this.record(p, false, false);
   }
 
   /** Frames a batch sends are recorded one by one, as the client reads them. */

@@ -66,7 +66,7 @@ const STAFF = new Set<ViewerRole>(["host", "spectator"]);
 class ScriptedRoom {
   readonly info = (({ state: _s, ...info }) => info)(sessionRecord("live", threeQuestions()));
   readonly commands: Array<{ actor: Actor; command: Command }> = [];
-  private listener: ((e: RoomEvent) => void) | null = null;
+  private listener: ((e: RoomEvent, more?: boolean) => void) | null = null;
   private resync: (() => void) | undefined;
   private joins: Array<() => void> = [];
   seq = 0;
@@ -110,8 +110,20 @@ class ScriptedRoom {
   }
 
   emit(body: RoomEvent["body"], audience: RoomEvent["audience"] = { kind: "all" }): RoomEvent {
+    const e = this.event(body, audience);
+    this.listener?.(e);
+    return e;
+  }
+
+  /** The events of one room step, as a runtime hands them out: each but the last with `more`. */
+  emitStep(...steps: Array<[RoomEvent["body"], RoomEvent["audience"]?]>): void {
+    const events = steps.map(([body, audience]) => this.event(body, audience ?? { kind: "all" }));
+    for (const [i, e] of events.entries()) this.listener?.(e, i < events.length - 1);
+  }
+
+  private event(body: RoomEvent["body"], audience: RoomEvent["audience"]): RoomEvent {
     this.seq += 1;
-    const e: RoomEvent = {
+    return {
       sessionId: this.info.id,
       epoch: 1,
       seq: this.seq,
@@ -120,8 +132,6 @@ class ScriptedRoom {
       body,
       encoded: new Map(),
     };
-    this.listener?.(e);
-    return e;
   }
 
   lostEvents(): void {
@@ -252,9 +262,24 @@ class EchoDialect implements Dialect<EchoState, Msg> {
         ];
       case "player_count":
         return [sharedFrame("player_count", text(), { coalescible: true })];
-      case "reveal":
+      case "reveal": {
+        // Spliced as the canonical door's: the same bytes around each player's own part.
+        const own = text({ you: "" });
+        const cut = own.length - 2;
         return [
           eventFrame("reveal", {
+            shared: Buffer.from(text({ you: null })),
+            personal: {
+              before: Buffer.from(own.slice(0, cut)),
+              part: (id: ParticipantId) => id,
+              after: Buffer.from(own.slice(cut)),
+            },
+          }),
+        ];
+      }
+      case "ended":
+        return [
+          eventFrame("ended", {
             shared: Buffer.from(text({ you: null })),
             personal: (id: ParticipantId) => text({ you: id }),
           }),
@@ -643,5 +668,116 @@ describe("door driver: delivery", () => {
     room.emit({ type: "locked", locked: true });
     expect(encoded).toBe(1);
     for (const c of clients) expect(c.types().at(-1)).toBe("locked");
+  });
+});
+
+describe("door driver: the events of one room step", () => {
+  const started = { type: "started", startedAt: 0, questionCount: 3 } as never;
+  const playerCount = { type: "player_count", playerCount: 2 } as never;
+  const question = { type: "question", index: 0 } as never;
+  const closed = { type: "question_closed", index: 0, reason: "deadline" } as never;
+  const reveal = { type: "reveal", index: 0, results: new Map() } as never;
+
+  async function sentOut(door: EchoDialect, type: string): Promise<string> {
+    const text = await door.metrics.registry.getSingleMetricAsString("quizwire_messages_out_total");
+    const line = text.split("\n").find((l) => l.includes(`type="${type}"`));
+    return line?.split(" ").at(-1) ?? "0";
+  }
+
+  it("broadcasts of one step reach every connection in order, as one piece per socket, counted per frame type", async () => {
+    const { room, door } = setup();
+    const players = [await joined(door, room, "u1"), await joined(door, room, "u2")];
+    const host = await joined(door, room, "h1", "host");
+    const before = [...players, host].map((c) => c.pieces);
+    door.visited.length = 0;
+    room.emitStep([started], [playerCount], [question]);
+    for (const c of [...players, host]) {
+      expect(c.frames<Frame>().slice(2)).toEqual([
+        { type: "started", seq: room.seq - 2 },
+        { type: "player_count", seq: room.seq - 1 },
+        { type: "question", seq: room.seq },
+      ]);
+    }
+    expect([...players, host].map((c, i) => c.pieces - (before[i] ?? 0))).toEqual([1, 1, 1]);
+    // The dialect hears of every event for every connection, as when they come one by one.
+    expect(door.visited).toHaveLength(9);
+    expect(await sentOut(door, "started")).toBe("3");
+    expect(await sentOut(door, "question")).toBe("3");
+  });
+
+  it("a question's close and its reveal: a player gets both in one piece with their own part, a host the shared reveal", async () => {
+    const { room, door } = setup();
+    const player = await joined(door, room, "u1");
+    const host = await joined(door, room, "h1", "host");
+    const pieces = [player.pieces, host.pieces];
+    room.emitStep([closed], [reveal]);
+    expect(player.frames<Frame>().slice(2)).toEqual([
+      { type: "question_closed", seq: room.seq - 1 },
+      { type: "reveal", seq: room.seq, you: "p-u1" },
+    ]);
+    expect(host.frames<Frame>().slice(2)).toEqual([
+      { type: "question_closed", seq: room.seq - 1 },
+      { type: "reveal", seq: room.seq, you: null },
+    ]);
+    expect([player.pieces - (pieces[0] ?? 0), host.pieces - (pieces[1] ?? 0)]).toEqual([1, 1]);
+    expect(await sentOut(door, "reveal")).toBe("2");
+  });
+
+  it("a client that is behind gets the step frame by frame: coalescible frames skipped, one too far behind closed", async () => {
+    const { room, door } = setup();
+    const behind = await joined(door, room, "u1");
+    const farBehind = await joined(door, room, "u2");
+    const current = await joined(door, room, "u3");
+    behind.bufferedAmount = 5_000;
+    farBehind.bufferedAmount = 20_000;
+    room.emitStep([started], [playerCount], [question]);
+    expect(behind.types().slice(2)).toEqual(["started", "question"]);
+    expect(farBehind.closedWith?.code).toBe(4008);
+    expect(current.types().slice(2)).toEqual(["started", "player_count", "question"]);
+  });
+
+  it("a step's other events go one by one, in their place among the broadcasts", async () => {
+    const { room, door } = setup();
+    const player = await joined(door, room, "u1");
+    const host = await joined(door, room, "h1", "host");
+    const before = player.pieces;
+    room.emitStep(
+      [{ type: "locked", locked: true } as never],
+      [started],
+      [question],
+      [{ type: "answer_count", index: 0, answered: 0, players: 1 } as never],
+      [{ type: "ended" } as never],
+    );
+    expect(player.frames<Frame>().slice(2)).toEqual([
+      { type: "locked", seq: room.seq - 4 },
+      { type: "started", seq: room.seq - 3 },
+      { type: "question", seq: room.seq - 2 },
+      { type: "ended", seq: room.seq, you: "p-u1" },
+    ]);
+    expect(player.pieces - before).toBe(3);
+    expect(host.types().slice(2)).toEqual([
+      "locked",
+      "started",
+      "question",
+      "answer_count",
+      "ended",
+    ]);
+  });
+
+  it("a connection whose reply is not out gets the step after it, as one event after another", async () => {
+    const { room, door } = setup();
+    const c = door.client("u1");
+    c.receive({ type: "join", id: "j" });
+    await flush();
+    room.answerJoin();
+    room.emitStep([started], [question]);
+    await flush();
+    await flush();
+    expect(c.frames<Frame>()).toEqual([
+      { type: "joined", id: "j" },
+      { type: "state", seq: 0 },
+      { type: "started", seq: 1 },
+      { type: "question", seq: 2 },
+    ]);
   });
 });

@@ -65,6 +65,23 @@ describe("RoomRuntime on the injected clock", () => {
     expect(out).toEqual(["ack", "scored", "question_closed", "reveal"]);
   });
 
+  it("the events of one room step come with `more` until the last of them", async () => {
+    const { clock, runtime } = liveRuntime(async () => {});
+    const got: Array<[string, boolean | undefined]> = [];
+    runtime.subscribe((e, more) => got.push([e.body.type, more]));
+    const joined = runtime.execute(playerActor("ann"), { type: "join", name: "ann" });
+    clock.runDeferred();
+    await joined;
+    got.length = 0;
+    await runtime.execute(hostActor, { type: "start" });
+    // Ann's arrival left a player count waiting: it rides along with the start.
+    expect(got).toEqual([
+      ["started", true],
+      ["player_count", true],
+      ["question", false],
+    ]);
+  });
+
   it("answers stored by one commit share one deferred flush, and every one is acknowledged", async () => {
     const batches: number[] = [];
     const { clock, runtime } = liveRuntime(async (batch) => {

@@ -78,6 +78,16 @@ describe("TurnQueue: a socket's frames of one turn in one write", () => {
     ]);
   });
 
+  it("a text frame with a lead: the whole frames before it are written first, and counted in its bytes", async () => {
+    const writes: Buffer[] = [];
+    const q = new TurnQueue(taken((b) => writes.push(Buffer.from(b))));
+    const lead = Buffer.concat([textFrame(Buffer.from("closed")), textFrame(Buffer.from("x"))]);
+    q.pushTextFrame(Buffer.from("["), "own", 3, Buffer.from("]"), false, lead);
+    expect(q.bytes).toBe(lead.length + 2 + 5);
+    await endOfTurn();
+    expect(writes).toEqual([Buffer.concat([lead, textFrame(Buffer.from("[own]"))])]);
+  });
+
   it("a text frame's header takes the length encoding its payload needs (7, 16 or 64 bits)", async () => {
     for (const n of [125, 126, 65_535, 65_536]) {
       const writes: Buffer[] = [];

@@ -22,6 +22,7 @@ import { type GuardLimits, InboundGuard } from "./inbound-guard.js";
 import { ReplyCache } from "./replies.js";
 import { type RoomGroup, RoomGroups } from "./room-groups.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
+import { StepBundles } from "./step-bundles.js";
 import { afterWrites } from "./turn-writes.js";
 
 /** The limits every door sets for its connections. */
@@ -74,6 +75,20 @@ export interface DriverOptions {
  */
 const PHASE_BROADCASTS: ReadonlySet<string> = new Set(["started", "question", "reveal", "ended"]);
 
+/**
+ * Events to everyone that go out in one pass over a room's connections when a room step has
+ * several in a row (`deliverStep`): a game's start, the player count riding along and the first
+ * question; a question's close and its reveal. What the dialects do after delivering them
+ * (`observe`) does not change who gets what next, as a host handed over or a kick would.
+ */
+const STEP_TOGETHER: ReadonlySet<string> = new Set([
+  "started",
+  "player_count",
+  "question",
+  "question_closed",
+  "reveal",
+]);
+
 /** A backpressure check before a push: send it, skip it, or the client was closed as too slow. */
 type Pressure = "send" | "skip" | "closed";
 
@@ -115,6 +130,7 @@ export class DoorDriver<S, M extends { type: string }> {
     this.groups = new RoomGroups<Connection<S>>(
       (group, event) => this.deliver(group, event),
       (group) => this.resync(group),
+      (group, events) => this.deliverStep(group, events),
     );
     // A retryable refusal is not remembered: the retry should really run again (A-5).
     this.replies = new ReplyCache(
@@ -514,6 +530,110 @@ export class DoorDriver<S, M extends { type: string }> {
     const started = performance.now();
     this.deliverNow(group, event);
     this.boardDelivered(started);
+  }
+
+  /**
+   * The events of one room step: runs of broadcasts to everyone (`STEP_TOGETHER`) in one pass
+   * over the connections, each connection getting them in order; the others one by one.
+   */
+  private deliverStep(group: RoomGroup<Connection<S>>, events: readonly RoomEvent[]): void {
+    let i = 0;
+    while (i < events.length) {
+      let end = i;
+      while (end < events.length && this.goesTogether(group, events[end] as RoomEvent)) end += 1;
+      if (end - i > 1) {
+        this.deliverTogether(group, events.slice(i, end));
+        i = end;
+      } else {
+        this.deliver(group, events[i] as RoomEvent);
+        i += 1;
+      }
+    }
+  }
+
+  /** Whether the event may share a pass with its neighbours (traced broadcasts go one by one). */
+  private goesTogether(group: RoomGroup<Connection<S>>, event: RoomEvent): boolean {
+    if (this.opts.tracer !== undefined) return false;
+    if (event.audience.kind !== "all" || !STEP_TOGETHER.has(event.body.type)) return false;
+    const frames = this.framesOf(event, group.handle.info);
+    return frames.length > 0 && !frames.every(forStaffOnly);
+  }
+
+  /**
+   * Broadcasts of one step, in one pass over the room's connections. Where each of their frames
+   * is the same for everyone of a role (`StepBundles`), a connection that is up to date and not
+   * behind gets them as one piece; otherwise frame by frame, as `deliverNow` sends them.
+   */
+  private deliverTogether(group: RoomGroup<Connection<S>>, events: readonly RoomEvent[]): void {
+    const info = group.handle.info;
+    const frames = events.map((e) => this.framesOf(e, info));
+    const marks = events.map((e) => markOf(e));
+    const tallies = frames.map((f) => f.map(() => 0));
+    const bundles = new StepBundles(frames);
+    const first = marks[0] as EventMark;
+    for (const c of group.conns) {
+      if (this.sendBundle(c, first, bundles, events)) continue;
+      for (let k = 0; k < events.length; k++) {
+        this.sendFrames(
+          c,
+          marks[k] as EventMark,
+          frames[k] as readonly EventFrame[],
+          tallies[k] as number[],
+          events[k] as RoomEvent,
+        );
+      }
+    }
+    bundles.addTo(tallies);
+    for (let k = 0; k < events.length; k++) {
+      const event = events[k] as RoomEvent;
+      this.count(frames[k] as readonly EventFrame[], tallies[k] as number[]);
+      const type = event.body.type;
+      if (PHASE_BROADCASTS.has(type)) {
+        const at = event.at;
+        afterWrites(() => this.metrics.broadcastWritten(type, at));
+      }
+      this.dialect.observe?.(group, event);
+    }
+  }
+
+  /**
+   * A step's bundle for the connection's role as one piece; false (nothing sent) when it must
+   * go frame by frame: the role has no bundle, the connection's reply is not out, it has some
+   * of the events already, or it is far enough behind that a frame might be skipped or the
+   * client closed.
+   */
+  private sendBundle(
+    conn: Connection<S>,
+    first: EventMark,
+    bundles: StepBundles,
+    events: readonly RoomEvent[],
+  ): boolean {
+    if (conn.closed || !conn.ready || !isAfter(first, conn.mark)) return false;
+    const bundle = bundles.forRole(conn.role);
+    if (bundle === null) return false;
+    const pid = conn.participantId;
+    const personal = bundle.personal;
+    if (personal !== null && pid === null) return false;
+    const part = personal !== null ? personal.part(pid as ParticipantId) : null;
+    const { slowConsumerBytes, coalesceAboveBytes } = this.opts.limits;
+    const limit =
+      bundle.coalescible && coalesceAboveBytes !== undefined
+        ? Math.min(slowConsumerBytes, coalesceAboveBytes)
+        : slowConsumerBytes;
+    // A text part's UTF-8 is at most 3 bytes per UTF-16 unit: a bound, not worth encoding for.
+    const bytes = bundle.bytes + (part === null ? 0 : 3 * part.length);
+    if (conn.socket.bufferedAmount + bytes > limit || !conn.socket.isOpen) return false;
+    const delivered = this.dialect.delivered;
+    if (delivered !== undefined) for (const e of events) delivered.call(this.dialect, conn, e);
+    if (personal !== null && part !== null) {
+      conn.socket.sendSpliced(personal.before, part, personal.after, false, bundle.payloads);
+    } else if (bundle.payloads.length > 0) {
+      conn.socket.sendAll(bundle.payloads);
+    } else {
+      return true;
+    }
+    bundle.recipients += 1;
+    return true;
   }
 
   /**

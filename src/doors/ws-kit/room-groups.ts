@@ -19,6 +19,8 @@ export class RoomGroup<C extends GroupMember> {
    */
   readonly staff = new Set<C>();
   unsubscribe: () => void = () => {};
+  /** Events of the room step being delivered, held until its last one arrives (`RoomListener`'s `more`). */
+  step: RoomEvent[] = [];
 
   constructor(readonly handle: RoomHandle) {}
 
@@ -31,7 +33,9 @@ export class RoomGroup<C extends GroupMember> {
 /**
  * A door's connections grouped by room: the first connection of a room
  * subscribes the door to the room's events, the last one to leave
- * unsubscribes. Events arrive at `onEvent` with the room's group.
+ * unsubscribes. Events arrive at `onEvent` with the room's group; with
+ * `onStep`, the events of one room step that come together (a game's start and
+ * its first question, a question's close and its reveal) arrive there at once.
  */
 export class RoomGroups<C extends GroupMember> {
   private readonly groups = new Map<SessionId, RoomGroup<C>>();
@@ -40,6 +44,8 @@ export class RoomGroups<C extends GroupMember> {
     private readonly onEvent: (group: RoomGroup<C>, event: RoomEvent) => void,
     /** Events may have been missed (another instance's messages lost, a new owner): resend state. */
     private readonly onResync?: (group: RoomGroup<C>) => void,
+    /** Two or more events of one room step, in order. */
+    private readonly onStep?: (group: RoomGroup<C>, events: readonly RoomEvent[]) => void,
   ) {}
 
   get size(): number {
@@ -56,7 +62,7 @@ export class RoomGroups<C extends GroupMember> {
     if (!group) {
       const g = new RoomGroup<C>(handle);
       g.unsubscribe = handle.subscribe(
-        (e) => this.onEvent(g, e),
+        (e, more) => this.received(g, e, more === true),
         () => this.onResync?.(g),
       );
       this.groups.set(handle.id, g);
@@ -73,6 +79,25 @@ export class RoomGroups<C extends GroupMember> {
       set.add(conn);
     }
     return group;
+  }
+
+  private received(group: RoomGroup<C>, event: RoomEvent, more: boolean): void {
+    if (this.onStep === undefined) {
+      this.onEvent(group, event);
+      return;
+    }
+    if (more) {
+      group.step.push(event);
+      return;
+    }
+    if (group.step.length === 0) {
+      this.onEvent(group, event);
+      return;
+    }
+    const step = group.step;
+    group.step = [];
+    step.push(event);
+    this.onStep(group, step);
   }
 
   /** Removes a connection; the group unsubscribes when it empties. */

@@ -15,9 +15,21 @@ export interface DoorSocket {
   send(frame: string | Buffer, reply?: boolean, mayWait?: boolean): void;
   /**
    * Queues one text frame made of `before`, `part` (text, or its UTF-8 bytes) and `after`, without
-   * joining them first; `reply` as for `send`.
+   * joining them first; `reply` as for `send`. `lead`: frames of a room's broadcasts that go
+   * before it, in the same piece (as `sendAll` queues them).
    */
-  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply?: boolean): void;
+  sendSpliced(
+    before: Buffer,
+    part: string | Buffer,
+    after: Buffer,
+    reply?: boolean,
+    lead?: readonly Buffer[],
+  ): void;
+  /**
+   * Queues several text frames of a room's broadcasts, in order, as one piece: the same array
+   * handed to many sockets (a room step's broadcasts) is framed and joined once for all of them.
+   */
+  sendAll(payloads: readonly Buffer[]): void;
   /**
    * Runs `fn`; what it sends goes to the network in one write (a reply's
    * frames and the events held for it), not one system call per frame.

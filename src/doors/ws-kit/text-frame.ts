@@ -65,6 +65,22 @@ export function sharedTextFrame(payload: Buffer): Buffer {
   return frame;
 }
 
+const framedTogether = new WeakMap<readonly Buffer[], Buffer>();
+
+/**
+ * The frames around `payloads`, one after another in one buffer, made on first use and kept as
+ * long as the array is: a room step's broadcasts (`StepBundles`) reach every socket of a role
+ * as the same array, so each socket's write is these bytes, not a join of its own.
+ */
+export function sharedTextFrames(payloads: readonly Buffer[]): Buffer {
+  let frames = framedTogether.get(payloads);
+  if (frames === undefined) {
+    frames = Buffer.concat(payloads.map(sharedTextFrame));
+    framedTogether.set(payloads, frames);
+  }
+  return frames;
+}
+
 /**
  * A payload of `length` bytes, made inside its own frame (the header written before it) and
  * registered so that `sharedTextFrame` finds that frame without copying: for a big shared

@@ -223,7 +223,7 @@ function joined(pieces: readonly Piece[], bytes: number): Buffer {
 class TextFrame {
   /** The payload's bytes. */
   private readonly payload: number;
-  /** The frame's bytes: header and payload. */
+  /** The frame's bytes: header and payload, and the frames before it (`lead`). */
   readonly bytes: number;
 
   constructor(
@@ -231,14 +231,20 @@ class TextFrame {
     private readonly text: string | Buffer,
     textBytes: number,
     private readonly after: Buffer | null,
+    /** Whole frames written before this one (a room step's broadcasts before a reveal). */
+    private readonly lead: Buffer | null = null,
   ) {
     this.payload = (before?.length ?? 0) + textBytes + (after?.length ?? 0);
-    this.bytes = headerLength(this.payload) + this.payload;
+    this.bytes = (lead?.length ?? 0) + headerLength(this.payload) + this.payload;
   }
 
   /** Writes the frame at `at` (the text as UTF-8); returns where it ends. */
   writeInto(out: Buffer, at: number): number {
     const end = at + this.bytes;
+    if (this.lead !== null) {
+      out.set(this.lead, at);
+      at += this.lead.length;
+    }
     let i = at + writeTextFrameHeader(out, at, this.payload);
     if (this.before !== null) {
       out.set(this.before, i);
@@ -307,7 +313,7 @@ export class TurnQueue implements QueuedWrites {
    * Queues a text frame whose payload is `before`, then `text` (`textBytes` long in UTF-8; or
    * its UTF-8 bytes), then `after` (either may be null): framed and written straight into the
    * joined buffer, so a recipient's own frame is not a buffer of its own first. `reply` as for
-   * `push`.
+   * `push`. `lead`: whole frames (framed once for every socket) that go before it.
    */
   pushTextFrame(
     before: Buffer | null,
@@ -315,8 +321,9 @@ export class TurnQueue implements QueuedWrites {
     textBytes: number,
     after: Buffer | null,
     reply = false,
+    lead: Buffer | null = null,
   ): void {
-    const frame = new TextFrame(before, text, textBytes, after);
+    const frame = new TextFrame(before, text, textBytes, after, lead);
     this.add(frame, frame.bytes, reply);
   }
 

@@ -7,7 +7,7 @@ import type { OriginPolicy } from "../origin-policy.js";
 import { CLOSE_REASONS } from "./close-codes.js";
 import { Heartbeat } from "./heartbeat.js";
 import type { DoorSocket, SocketEvents } from "./socket.js";
-import { sharedTextFrame } from "./text-frame.js";
+import { sharedTextFrame, sharedTextFrames } from "./text-frame.js";
 import { TurnQueue } from "./turn-writes.js";
 import { type Admission, type Refusal, UpgradeGate } from "./upgrade.js";
 
@@ -52,11 +52,23 @@ class WsSocket implements DoorSocket {
     this.queue.pushTextFrame(null, frame, Buffer.byteLength(frame), null, reply);
   }
 
-  sendSpliced(before: Buffer, part: string | Buffer, after: Buffer, reply = false): void {
+  sendSpliced(
+    before: Buffer,
+    part: string | Buffer,
+    after: Buffer,
+    reply = false,
+    lead?: readonly Buffer[],
+  ): void {
     if (!this.isOpen) return;
     // One queued frame: the turn's write joins it with the socket's other frames in one copy.
     const bytes = typeof part === "string" ? Buffer.byteLength(part) : part.length;
-    this.queue.pushTextFrame(before, part, bytes, after, reply);
+    const framedLead = lead === undefined || lead.length === 0 ? null : sharedTextFrames(lead);
+    this.queue.pushTextFrame(before, part, bytes, after, reply, framedLead);
+  }
+
+  sendAll(payloads: readonly Buffer[]): void {
+    if (!this.isOpen) return;
+    this.queue.push(sharedTextFrames(payloads));
   }
 
   /** Every frame of a turn already goes out in one write. */

@@ -158,7 +158,7 @@ export class SessionProxy implements RoomHandle {
   private attach(): void {
     const t = this.target;
     if (t?.kind === "local") {
-      this.detach = t.runtime.subscribe((e) => this.deliver(e));
+      this.detach = t.runtime.subscribe((e, more) => this.deliver(e, more));
       return;
     }
     // Remote or not yet known: listen on the bus; whoever owns the session publishes there.
@@ -230,10 +230,10 @@ export class SessionProxy implements RoomHandle {
     if (missed) this.resync();
   }
 
-  private deliver(event: RoomEvent): void {
+  private deliver(event: RoomEvent, more = false): void {
     for (const s of this.subscribers) {
       try {
-        s.listener(event);
+        s.listener(event, more);
       } catch (err) {
         this.host.onError(err, `listener failed on ${event.body.type}`);
       }
