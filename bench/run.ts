@@ -50,6 +50,7 @@ import {
   type ToWorker,
   type WorkerResults,
 } from "./player-worker.js";
+import { formatRevealRows, runRevealBench } from "./reveal.js";
 import {
   addCounts,
   checkAcknowledged,
@@ -183,7 +184,7 @@ const USAGE = `npm run bench -- [flags]
   --database-url URL     with --cluster: Postgres on this machine (default ${DEFAULT_DATABASE_URL})
   --redis-url URL        with --cluster: Redis on this machine (default ${DEFAULT_REDIS_URL})
   --seed S               seed for correct options, answer delays and choices (default: random)
-  --micro                run only the leaderboard and storage micro-benches
+  --micro                run only the leaderboard, storage and reveal micro-benches
   --json                 also write the report to .bench/report-<timestamp>.json
   --help                 this text`;
 
@@ -2015,7 +2016,7 @@ export function formatReport(r: BenchReport): string {
 
 async function runMicro(
   databaseUrl: string,
-): Promise<{ text: string; leaderboard: unknown; storage: unknown }> {
+): Promise<{ text: string; leaderboard: unknown; storage: unknown; reveal: unknown }> {
   setPhase("leaderboard micro-bench");
   const lb = runLeaderboardBench();
   setPhase("storage micro-bench");
@@ -2039,6 +2040,8 @@ async function runMicro(
   const commits = await runCommitTailBench();
   setPhase("final standings micro-bench");
   const standings = await runStandingsBench(unreachable === null ? databaseUrl : null);
+  setPhase("reveal micro-bench");
+  const reveal = runRevealBench();
   const ops = (x: number) => formatInt(x);
   const text = [
     `quizwire micro-benches — node ${process.version}, ${new Date().toISOString()}`,
@@ -2072,11 +2075,17 @@ async function runMicro(
     "Final standings: one standings_put naming every player (the write that ends a game; every",
     "room's answers on the instance wait behind it), the first of a session of its own",
     formatStandingsRows(standings),
+    "",
+    "A reveal's work before its first write (every player waits for it): a live room of 10,000",
+    "players in one process, each answering 8 questions; the room's reveal, the canonical door's",
+    "encoding, and each player's own part looked up as the driver does per connection",
+    formatRevealRows(reveal),
   ].join("\n");
   return {
     text,
     leaderboard: lb,
     storage: { sqlite: st, postgres: pgRows, standings, commits },
+    reveal,
   };
 }
 
@@ -2118,7 +2127,7 @@ async function main(): Promise<void> {
     const command = commandLine(argv);
     process.stdout.write(`\n${micro.text}\n\ncommand: ${command}\n`);
     if (opts.json) {
-      const { leaderboard, storage } = micro;
+      const { leaderboard, storage, reveal } = micro;
       const file = writeJson({
         tool: "quizwire micro-bench",
         date: new Date().toISOString(),
@@ -2126,6 +2135,7 @@ async function main(): Promise<void> {
         command,
         leaderboard,
         storage,
+        reveal,
       });
       process.stdout.write(`json: ${file}\n`);
     }
