@@ -27,7 +27,7 @@ import { SeededRandom } from "../src/domain/seeded-random.js";
 import { resolveSettings } from "../src/domain/session-settings.js";
 import { encodeEvent } from "../src/doors/canonical/encode.js";
 import type { SplicedFrame } from "../src/doors/ws-kit/dialect.js";
-import { Room } from "../src/engine/room.js";
+import { lobbyState, Room } from "../src/engine/room.js";
 import type { Actor, RoomEvent } from "../src/engine/types.js";
 
 export interface RevealBenchRow {
@@ -79,14 +79,7 @@ export function runRevealBench(options: RevealBenchOptions = {}): RevealBenchRow
       questions: Array.from({ length: questions }, (_, i) => question(i)),
       hostUserId: asUserId("host"),
       createdAt: 0,
-      state: {
-        phase: { kind: "lobby" },
-        locked: false,
-        epoch: 1,
-        seq: 0,
-        startedAt: null,
-        endedAt: null,
-      },
+      state: lobbyState(),
     },
     { random, hashToken },
   );

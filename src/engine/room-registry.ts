@@ -7,7 +7,7 @@ import type { PinDirectory } from "../ports/cluster.js";
 import type { SessionRecord, Storage } from "../ports/storage.js";
 import type { Tracer } from "../ports/tracing.js";
 import type { GroupCommitter } from "./group-committer.js";
-import { Room, type RoomDeps } from "./room.js";
+import { lobbyState, Room, type RoomDeps } from "./room.js";
 import { RoomRuntime } from "./room-runtime.js";
 
 export interface RegistryDeps {
@@ -112,14 +112,7 @@ export class RoomRegistry {
       questions: input.quiz.questions.map((q) => ({ ...q })),
       hostUserId: input.hostUserId,
       createdAt: now,
-      state: {
-        phase: { kind: "lobby" },
-        locked: false,
-        epoch: 1,
-        seq: 0,
-        startedAt: null,
-        endedAt: null,
-      },
+      state: lobbyState(),
     };
     const room = Room.create(record, this.roomDeps());
     const host =

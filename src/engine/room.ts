@@ -93,6 +93,18 @@ export interface RoomDeps {
 export const COALESCE_MS = { players: 1_000, answers: 100, leaderboard: 100 } as const;
 type Coalesced = keyof typeof COALESCE_MS;
 
+/** The state of a session nobody has started: in its lobby, open, at the first epoch. */
+export function lobbyState(): SessionStateRecord {
+  return {
+    phase: { kind: "lobby" },
+    locked: false,
+    epoch: 1,
+    seq: 0,
+    startedAt: null,
+    endedAt: null,
+  };
+}
+
 /** The longest a big room's player count waits (a lobby that still moves). */
 export const PLAYER_COUNT_MAX_MS = 5_000;
 

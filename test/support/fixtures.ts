@@ -5,6 +5,7 @@ import {
   type SessionMode,
   type SessionSettings,
 } from "../../src/domain/session-settings.js";
+import { lobbyState } from "../../src/engine/room.js";
 import type { Actor } from "../../src/engine/types.js";
 import type { SessionRecord } from "../../src/ports/storage.js";
 
@@ -68,14 +69,7 @@ export function sessionRecord(
     questions,
     hostUserId: asUserId("host"),
     createdAt: now,
-    state: {
-      phase: { kind: "lobby" },
-      locked: false,
-      epoch: 1,
-      seq: 0,
-      startedAt: null,
-      endedAt: null,
-    },
+    state: lobbyState(),
   };
 }
 
