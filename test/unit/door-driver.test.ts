@@ -764,6 +764,25 @@ describe("door driver: the events of one room step", () => {
     ]);
   });
 
+  it.each([
+    ["one that goes one by one", { type: "locked", locked: true } as never],
+    ["one of the broadcasts sent together", playerCount],
+  ])(
+    "an event whose encoding fails (%s) is left out; the step's others still reach everyone",
+    async (_, failing) => {
+      const { room, door } = setup();
+      const c = await joined(door, room, "u1");
+      const original = door.encodeEvent.bind(door);
+      const failingType = (failing as RoomEvent["body"]).type;
+      door.encodeEvent = (e) => {
+        if (e.body.type === failingType) throw new Error("a bug in the encoder");
+        return original(e);
+      };
+      room.emitStep([started], [failing], [question]);
+      expect(c.types().slice(2)).toEqual(["started", "question"]);
+    },
+  );
+
   it("a connection whose reply is not out gets the step after it, as one event after another", async () => {
     const { room, door } = setup();
     const c = door.client("u1");

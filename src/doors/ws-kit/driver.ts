@@ -541,21 +541,34 @@ export class DoorDriver<S, M extends { type: string }> {
     while (i < events.length) {
       let end = i;
       while (end < events.length && this.goesTogether(group, events[end] as RoomEvent)) end += 1;
-      if (end - i > 1) {
-        this.deliverTogether(group, events.slice(i, end));
-        i = end;
-      } else {
-        this.deliver(group, events[i] as RoomEvent);
-        i += 1;
+      const together = end - i > 1;
+      if (!together) end = i + 1;
+      // One event (or run) that fails is logged; the step's others still go out, as when each
+      // came on its own and the runtime caught a listener's failure per event.
+      try {
+        if (together) this.deliverTogether(group, events.slice(i, end));
+        else this.deliver(group, events[i] as RoomEvent);
+      } catch (err) {
+        const type = (events[i] as RoomEvent).body.type;
+        this.opts.log.error({ err, door: this.dialect.name, type }, "delivery failed");
       }
+      i = end;
     }
   }
 
-  /** Whether the event may share a pass with its neighbours (traced broadcasts go one by one). */
+  /**
+   * Whether the event may share a pass with its neighbours (traced broadcasts go one by one, and
+   * so does one its dialect fails to encode: delivered alone, its failure is logged there).
+   */
   private goesTogether(group: RoomGroup<Connection<S>>, event: RoomEvent): boolean {
     if (this.opts.tracer !== undefined) return false;
     if (event.audience.kind !== "all" || !STEP_TOGETHER.has(event.body.type)) return false;
-    const frames = this.framesOf(event, group.handle.info);
+    let frames: readonly EventFrame[];
+    try {
+      frames = this.framesOf(event, group.handle.info);
+    } catch {
+      return false;
+    }
     return frames.length > 0 && !frames.every(forStaffOnly);
   }
 
