@@ -129,8 +129,8 @@ export class DoorDriver<S, M extends { type: string }> {
     this.metrics = new DoorMetrics(opts.metrics, dialect.name, dialect.endpoint, opts.clientErrors);
     this.groups = new RoomGroups<Connection<S>>(
       (group, event) => this.deliver(group, event),
-      (group) => this.resync(group),
       (group, events) => this.deliverStep(group, events),
+      (group) => this.resync(group),
     );
     // A retryable refusal is not remembered: the retry should really run again.
     this.replies = new ReplyCache(
@@ -518,9 +518,7 @@ export class DoorDriver<S, M extends { type: string }> {
     if (PHASE_BROADCASTS.has(type)) {
       if (this.opts.tracer !== undefined) this.deliverTraced(this.opts.tracer, group, event);
       else this.deliverNow(group, event);
-      // Timed once its frames are written: this turn's flush and the slices after it.
-      const at = event.at;
-      afterWrites(() => this.metrics.broadcastWritten(type, at));
+      this.timeBroadcast(event);
       return;
     }
     if (type !== "leaderboard") {
@@ -600,11 +598,7 @@ export class DoorDriver<S, M extends { type: string }> {
     for (let k = 0; k < events.length; k++) {
       const event = events[k] as RoomEvent;
       this.count(frames[k] as readonly EventFrame[], tallies[k] as number[]);
-      const type = event.body.type;
-      if (PHASE_BROADCASTS.has(type)) {
-        const at = event.at;
-        afterWrites(() => this.metrics.broadcastWritten(type, at));
-      }
+      if (PHASE_BROADCASTS.has(event.body.type)) this.timeBroadcast(event);
       this.dialect.observe?.(group, event);
     }
   }
@@ -647,6 +641,13 @@ export class DoorDriver<S, M extends { type: string }> {
     }
     bundle.recipients += 1;
     return true;
+  }
+
+  /** A phase broadcast handed to every socket: timed once its frames are written (this turn's flush and the slices after it). */
+  private timeBroadcast(event: RoomEvent): void {
+    const type = event.body.type;
+    const at = event.at;
+    afterWrites(() => this.metrics.broadcastWritten(type, at));
   }
 
   /**

@@ -33,19 +33,19 @@ export class RoomGroup<C extends GroupMember> {
 /**
  * A door's connections grouped by room: the first connection of a room
  * subscribes the door to the room's events, the last one to leave
- * unsubscribes. Events arrive at `onEvent` with the room's group; with
- * `onStep`, the events of one room step that come together (a game's start and
- * its first question, a question's close and its reveal) arrive there at once.
+ * unsubscribes. Events arrive at `onEvent` with the room's group, or, when one
+ * room step has several (a game's start and its first question, a question's
+ * close and its reveal), at `onStep` all at once.
  */
 export class RoomGroups<C extends GroupMember> {
   private readonly groups = new Map<SessionId, RoomGroup<C>>();
 
   constructor(
     private readonly onEvent: (group: RoomGroup<C>, event: RoomEvent) => void,
+    /** Two or more events of one room step, in order. */
+    private readonly onStep: (group: RoomGroup<C>, events: readonly RoomEvent[]) => void,
     /** Events may have been missed (another instance's messages lost, a new owner): resend state. */
     private readonly onResync?: (group: RoomGroup<C>) => void,
-    /** Two or more events of one room step, in order. */
-    private readonly onStep?: (group: RoomGroup<C>, events: readonly RoomEvent[]) => void,
   ) {}
 
   get size(): number {
@@ -82,10 +82,6 @@ export class RoomGroups<C extends GroupMember> {
   }
 
   private received(group: RoomGroup<C>, event: RoomEvent, more: boolean): void {
-    if (this.onStep === undefined) {
-      this.onEvent(group, event);
-      return;
-    }
     if (more) {
       group.step.push(event);
       return;
